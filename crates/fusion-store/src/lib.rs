@@ -1,0 +1,140 @@
+//! Persistence for Support Fusion: the [`Store`] port and its two implementations, SQLite
+//! (embedded default, WAL) and PostgreSQL (several workers), chosen by the database URL's scheme.
+//!
+//! Invariants:
+//! - No SQL leaves this crate; callers speak in domain types.
+//! - API secrets are stored only as AEAD ciphertext (see [`crypto`]); the plaintext never reaches a
+//!   log, and the only way back to it is [`Store::platform_secret`].
+//! - Passwords are stored only as argon2 hashes; session and API tokens only as SHA-256 digests.
+//! - Every query that reads organisation data takes the `OrgId` it is scoped to.
+
+use async_trait::async_trait;
+use fusion_domain::{ConnectionTestReport, OrgId, Organisation, Person, PersonId, PlatformKind};
+use secrecy::SecretString;
+use time::OffsetDateTime;
+
+// Implementations live in their own modules (sqlite, postgres, crypto, …) added by the store work.
+
+/// Errors a caller can branch on. Database details stay in `Backend` and in the log.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the stored secret cannot be decrypted with the configured key: {0}")]
+    Crypto(String),
+    #[error("database error: {0}")]
+    Backend(String),
+    #[error("the database schema is newer than this binary (database version {database}, binary knows up to {binary}); upgrade Support Fusion")]
+    SchemaTooNew { database: i64, binary: i64 },
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The platform credentials as anyone may read them: the secret only as "set / last changed".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformCredentials {
+    pub org_id: OrgId,
+    pub platform: PlatformKind,
+    pub api_url: String,
+    pub username: String,
+    pub secret_set: bool,
+    pub secret_changed_at: Option<OffsetDateTime>,
+    /// Overrides the deployment's Autotask integration code for this organisation.
+    pub integration_code_override: Option<String>,
+    pub updated_at: OffsetDateTime,
+}
+
+/// A save from Settings. `secret: None` keeps the stored secret (the field is write-only, so an
+/// empty secret box means "unchanged"). `integration_code_override: Some(None)` clears it.
+#[derive(Debug)]
+pub struct CredentialsUpdate {
+    pub platform: PlatformKind,
+    pub api_url: String,
+    pub username: String,
+    pub secret: Option<SecretString>,
+    pub integration_code_override: Option<Option<String>>,
+}
+
+/// One audit entry for a credentials change: who, when, which field — never the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialsAuditEntry {
+    pub org_id: OrgId,
+    pub person_id: Option<PersonId>,
+    pub field: String,
+    pub changed_at: OffsetDateTime,
+}
+
+/// A signed-in session, returned once with its token; only the digest is stored.
+#[derive(Debug)]
+pub struct NewSession {
+    pub token: SecretString,
+    pub expires_at: OffsetDateTime,
+}
+
+/// The storage port. `Arc<dyn Store>` is what the web layer and the binary hold.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Applies pending migrations; refuses a database whose schema is newer than this binary.
+    async fn migrate(&self) -> StoreResult<()>;
+    /// Cheap round trip for readiness checks.
+    async fn ping(&self) -> StoreResult<()>;
+
+    async fn create_organisation(&self, name: &str) -> StoreResult<Organisation>;
+    async fn organisation(&self, id: OrgId) -> StoreResult<Option<Organisation>>;
+    async fn organisations(&self) -> StoreResult<Vec<Organisation>>;
+
+    /// Creates a person; the password is hashed with argon2. `Conflict` if the email is taken.
+    async fn create_person(
+        &self,
+        org_id: OrgId,
+        email: &str,
+        display_name: &str,
+        password: &SecretString,
+    ) -> StoreResult<Person>;
+    /// `Some(person)` when the email exists and the password matches.
+    async fn verify_password(
+        &self,
+        email: &str,
+        password: &SecretString,
+    ) -> StoreResult<Option<Person>>;
+    async fn person(&self, id: PersonId) -> StoreResult<Option<Person>>;
+
+    async fn create_session(
+        &self,
+        person_id: PersonId,
+        ttl: time::Duration,
+    ) -> StoreResult<NewSession>;
+    /// The person behind a live (unexpired) session token.
+    async fn session_person(&self, token: &str) -> StoreResult<Option<Person>>;
+    async fn delete_session(&self, token: &str) -> StoreResult<()>;
+
+    /// Creates an API token for scripts; returned once, stored as a digest.
+    async fn create_api_token(&self, person_id: PersonId, label: &str)
+    -> StoreResult<SecretString>;
+    async fn api_token_person(&self, token: &str) -> StoreResult<Option<Person>>;
+
+    async fn platform_credentials(&self, org_id: OrgId)
+    -> StoreResult<Option<PlatformCredentials>>;
+    /// Saves credentials, encrypts a new secret, and writes one audit entry per changed field.
+    async fn save_platform_credentials(
+        &self,
+        org_id: OrgId,
+        changed_by: Option<PersonId>,
+        update: CredentialsUpdate,
+    ) -> StoreResult<PlatformCredentials>;
+    /// The decrypted secret, for the adapter only.
+    async fn platform_secret(&self, org_id: OrgId) -> StoreResult<Option<SecretString>>;
+    async fn credentials_audit_log(&self, org_id: OrgId)
+    -> StoreResult<Vec<CredentialsAuditEntry>>;
+
+    async fn record_test_result(
+        &self,
+        org_id: OrgId,
+        report: &ConnectionTestReport,
+    ) -> StoreResult<()>;
+    async fn last_test_result(&self, org_id: OrgId) -> StoreResult<Option<ConnectionTestReport>>;
+}
