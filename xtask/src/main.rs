@@ -1,1 +1,153 @@
-fn main() {}
+//! Project automation. `cargo xtask ci` runs exactly what CI runs (`.ci/run` installs the system
+//! packages first, then calls it). Each step prints its command so a failure is easy to reproduce.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  ci            everything CI runs: fmt check, clippy, tests, browser test, py-autotask check
+  fmt-check     cargo fmt --all -- --check
+  clippy        cargo clippy --workspace --all-targets -- -D warnings
+  test          cargo test --workspace
+  browser       the headless-Chromium Settings test (needs /usr/bin/chromium and node)
+  py-autotask   the third-party py-autotask client against `fusion sim` (needs python3)";
+
+fn main() -> Result<()> {
+    let command = std::env::args().nth(1).unwrap_or_default();
+    let root = project_root();
+    std::env::set_current_dir(&root).context("cannot enter the project root")?;
+    match command.as_str() {
+        "ci" => {
+            fmt_check()?;
+            clippy()?;
+            test()?;
+            browser(&root)?;
+            py_autotask(&root)?;
+            println!("xtask ci: all steps passed");
+            Ok(())
+        }
+        "fmt-check" => fmt_check(),
+        "clippy" => clippy(),
+        "test" => test(),
+        "browser" => browser(&root),
+        "py-autotask" => py_autotask(&root),
+        _ => {
+            eprintln!("{USAGE}");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn run(program: &str, args: &[&str], dir: Option<&Path>) -> Result<()> {
+    println!("$ {program} {}", args.join(" "));
+    let mut command = Command::new(program);
+    command.args(args);
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    let status = command
+        .status()
+        .with_context(|| format!("could not start {program}"))?;
+    if !status.success() {
+        bail!("`{program} {}` failed with {status}", args.join(" "));
+    }
+    Ok(())
+}
+
+fn fmt_check() -> Result<()> {
+    run("cargo", &["fmt", "--all", "--", "--check"], None)
+}
+
+fn clippy() -> Result<()> {
+    run(
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        None,
+    )
+}
+
+fn test() -> Result<()> {
+    run("cargo", &["test", "--workspace"], None)
+}
+
+/// Builds the binary the browser test drives, installs `playwright-core` from the lock file and
+/// runs the test with node's own runner against Debian's Chromium.
+fn browser(root: &Path) -> Result<()> {
+    let dir = root.join("tests/browser");
+    if !Path::new("/usr/bin/chromium").exists() {
+        bail!("/usr/bin/chromium is missing: install Debian's chromium (apt-get install chromium)");
+    }
+    run("cargo", &["build", "--package", "fusion"], None)?;
+    run("npm", &["ci", "--no-audit", "--no-fund"], Some(&dir))?;
+    let binary = root.join("target/debug/fusion");
+    println!("$ FUSION_BIN={} node --test tests/browser/", binary.display());
+    let status = Command::new("node")
+        .args(["--test", "tests/browser/"])
+        .env("FUSION_BIN", &binary)
+        .status()
+        .context("could not start node")?;
+    if !status.success() {
+        bail!("browser test failed with {status}");
+    }
+    Ok(())
+}
+
+/// Runs the third-party Python client `py-autotask` 2.3.0 against `fusion sim`, changing only its
+/// API URL, to prove the simulator speaks the vendor's contract and not just our own client's.
+fn py_autotask(root: &Path) -> Result<()> {
+    let venv = root.join("target/py-autotask-venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        run(
+            "python3",
+            &["-m", "venv", venv.to_str().context("venv path is not UTF-8")?],
+            None,
+        )?;
+    }
+    let python = python.to_str().context("venv path is not UTF-8")?;
+    run(
+        python,
+        &[
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "py-autotask==2.3.0",
+        ],
+        None,
+    )?;
+    run("cargo", &["build", "--package", "fusion"], None)?;
+    let binary = root.join("target/debug/fusion");
+    println!(
+        "$ FUSION_BIN={} {python} xtask/py_autotask_check.py",
+        binary.display()
+    );
+    let status = Command::new(python)
+        .arg(root.join("xtask/py_autotask_check.py"))
+        .env("FUSION_BIN", &binary)
+        .status()
+        .context("could not start python")?;
+    if !status.success() {
+        bail!("py-autotask check failed with {status}");
+    }
+    Ok(())
+}
