@@ -8,12 +8,126 @@
 //! - Passwords are stored only as argon2 hashes; session and API tokens only as SHA-256 digests.
 //! - Every query that reads organisation data takes the `OrgId` it is scoped to.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use fusion_domain::{ConnectionTestReport, OrgId, Organisation, Person, PersonId, PlatformKind};
 use secrecy::SecretString;
 use time::OffsetDateTime;
 
-// Implementations live in their own modules (sqlite, postgres, crypto, …) added by the store work.
+mod credentials;
+pub mod crypto;
+mod migrations;
+mod password;
+mod postgres;
+mod sqlite;
+mod test_results;
+mod timestamps;
+mod tokens;
+
+pub use crypto::{SecretKey, SecretKeyError};
+pub use password::PasswordHashing;
+
+/// Choices made when opening a store. `StoreOptions::default()` is right for production.
+#[derive(Debug, Clone, Default)]
+pub struct StoreOptions {
+    /// Cost of password hashes; [`PasswordHashing::Fast`] is for tests only.
+    pub password_hashing: PasswordHashing,
+}
+
+impl StoreOptions {
+    /// Options for test suites: cheap password hashes, everything else as in production.
+    pub fn for_tests() -> Self {
+        Self {
+            password_hashing: PasswordHashing::Fast,
+        }
+    }
+}
+
+/// Opens the store named by `database_url` and brings its schema up to date.
+///
+/// - `sqlite://PATH` (file created if missing; WAL, `busy_timeout`, foreign keys on) or
+///   `sqlite::memory:` (a private in-memory database, gone when the store is dropped);
+/// - `postgres://…` or `postgresql://…` (the schema goes into the first schema of the
+///   connection's `search_path`).
+///
+/// Fails with [`StoreError::SchemaTooNew`] when the database was migrated by a newer binary, and
+/// with [`StoreError::UnsupportedUrl`] for any other scheme.
+pub async fn open(database_url: &str, key: SecretKey) -> StoreResult<Arc<dyn Store>> {
+    open_with_options(database_url, key, StoreOptions::default()).await
+}
+
+/// [`open`] with explicit [`StoreOptions`].
+pub async fn open_with_options(
+    database_url: &str,
+    key: SecretKey,
+    options: StoreOptions,
+) -> StoreResult<Arc<dyn Store>> {
+    let passwords = password::PasswordHasher::new(options.password_hashing);
+    let store: Arc<dyn Store> = match DatabaseKind::of_url(database_url)? {
+        DatabaseKind::Sqlite => {
+            Arc::new(sqlite::SqliteStore::connect(database_url, key, passwords).await?)
+        }
+        DatabaseKind::Postgres => {
+            Arc::new(postgres::PostgresStore::connect(database_url, key, passwords).await?)
+        }
+    };
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// The backends a database URL can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite,
+    Postgres,
+}
+
+impl DatabaseKind {
+    /// The backend for `database_url`, judged by its scheme alone.
+    pub fn of_url(database_url: &str) -> StoreResult<Self> {
+        let trimmed = database_url.trim();
+        let scheme = trimmed
+            .split_once(':')
+            .map(|(scheme, _)| scheme.to_ascii_lowercase());
+        match scheme.as_deref() {
+            Some("sqlite") => Ok(DatabaseKind::Sqlite),
+            Some("postgres" | "postgresql") => Ok(DatabaseKind::Postgres),
+            // Only the scheme goes into the error: the rest may hold a password.
+            Some(scheme) if !scheme.is_empty() && !scheme.contains('/') => {
+                Err(StoreError::UnsupportedUrl(format!("{scheme}:…")))
+            }
+            _ => Err(StoreError::UnsupportedUrl("(no scheme)".to_owned())),
+        }
+    }
+}
+
+/// Sign-in names are compared trimmed and lower-cased.
+pub(crate) fn normalise_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// A database failure for the caller: "not found" stays `NotFound`, everything else becomes
+/// `Backend` with the driver's message (which never contains bound values, so no secrets).
+pub(crate) fn database_error(error: sqlx::Error) -> StoreError {
+    match error {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        other => StoreError::Backend(other.to_string()),
+    }
+}
+
+/// What an insert's constraint failure means to the caller.
+pub(crate) fn insert_error(error: sqlx::Error, conflict_message: &str) -> StoreError {
+    if let sqlx::Error::Database(database) = &error {
+        if database.is_unique_violation() {
+            return StoreError::Conflict(conflict_message.to_owned());
+        }
+        if database.is_foreign_key_violation() {
+            return StoreError::NotFound;
+        }
+    }
+    database_error(error)
+}
 
 /// Errors a caller can branch on. Database details stay in `Backend` and in the log.
 #[derive(Debug, thiserror::Error)]
@@ -26,7 +140,9 @@ pub enum StoreError {
     Crypto(String),
     #[error("database error: {0}")]
     Backend(String),
-    #[error("the database schema is newer than this binary (database version {database}, binary knows up to {binary}); upgrade Support Fusion")]
+    #[error(
+        "the database schema is newer than this binary (database version {database}, binary knows up to {binary}); upgrade Support Fusion"
+    )]
     SchemaTooNew { database: i64, binary: i64 },
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
