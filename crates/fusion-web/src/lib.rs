@@ -1,1 +1,154 @@
-//! placeholder
+//! Support Fusion's front door: the `/api/v1` JSON API and the server-rendered web UI (sign-in,
+//! Settings with Save and Test connection), with sessions, CSRF protection, login throttling and
+//! security headers.
+//!
+//! Invariants:
+//! - This crate holds no business logic: URL rules and credential cleaning come from
+//!   `fusion-autotask`, persistence from the `Store` port, wording of outcomes from `fusion-domain`.
+//! - No GET changes state; every cookie-authenticated write carries a CSRF token derived from the
+//!   session token (no extra server state).
+//! - A person reaches only their own organisation: any other organisation's route answers 404,
+//!   exactly like a route that does not exist.
+//! - An API secret is never written to a response, a page, an error message or the log.
+
+mod api;
+mod dto;
+mod error;
+mod pages;
+mod platform_settings;
+mod security_headers;
+mod session;
+mod templates;
+mod throttle;
+mod wording;
+
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use fusion_autotask::ConnectionTester;
+use fusion_store::Store;
+use tower_http::limit::RequestBodyLimitLayer;
+
+pub use error::ApiError;
+pub use session::{CSRF_HEADER, SESSION_COOKIE};
+
+use throttle::LoginThrottle;
+
+/// Web-layer settings, loaded once by the binary and passed down.
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    /// Marks cookies `Secure` and sends HSTS. Turn on whenever the server is reached over HTTPS
+    /// (directly or behind a TLS-terminating proxy).
+    pub secure_cookies: bool,
+    /// How long a sign-in lasts.
+    pub session_ttl: time::Duration,
+    /// Largest request body accepted; settings forms and JSON bodies are tiny, so a small limit
+    /// keeps a misbehaving client from making the server buffer megabytes.
+    pub max_body_bytes: usize,
+    /// Failed sign-ins for one email address from one client address before sign-in is locked.
+    pub login_max_failures: u32,
+    /// How long sign-in stays locked after too many failures.
+    pub login_lock: std::time::Duration,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        Self {
+            secure_cookies: false,
+            session_ttl: time::Duration::hours(12),
+            max_body_bytes: 64 * 1024,
+            login_max_failures: 5,
+            login_lock: std::time::Duration::from_secs(5 * 60),
+        }
+    }
+}
+
+/// Everything a request handler needs. Cheap to clone (one `Arc`).
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<AppStateInner>,
+}
+
+struct AppStateInner {
+    store: Arc<dyn Store>,
+    tester: ConnectionTester,
+    settings: WebSettings,
+    login_throttle: LoginThrottle,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, tester: ConnectionTester, settings: WebSettings) -> Self {
+        let login_throttle = LoginThrottle::new(settings.login_max_failures, settings.login_lock);
+        Self {
+            inner: Arc::new(AppStateInner {
+                store,
+                tester,
+                settings,
+                login_throttle,
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    pub(crate) fn tester(&self) -> &ConnectionTester {
+        &self.inner.tester
+    }
+
+    pub fn settings(&self) -> &WebSettings {
+        &self.inner.settings
+    }
+
+    pub(crate) fn login_throttle(&self) -> &LoginThrottle {
+        &self.inner.login_throttle
+    }
+}
+
+impl fmt::Debug for AppState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppState")
+            .field("store", &self.inner.store)
+            .field("settings", &self.inner.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The whole HTTP surface: pages, static assets, `/api/v1`, `/healthz`, `/readyz`, wrapped in
+/// security headers and a request body limit. A plain function so tests can drive it without a
+/// socket; the binary may `merge` further routes (e.g. `/metrics`) before serving.
+pub fn router(state: AppState) -> Router {
+    let max_body_bytes = state.settings().max_body_bytes;
+    let secure = state.settings().secure_cookies;
+    Router::new()
+        .merge(pages::routes())
+        .nest("/api/v1", api::routes())
+        .fallback(pages::not_found_fallback)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(RequestBodyLimitLayer::new(max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            secure,
+            security_headers::add_security_headers,
+        ))
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then finishes in-flight requests.
+/// The peer address is made available to handlers (login throttling is per email and address).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,0 +1,578 @@
+//! The server-rendered pages: sign-in, sign-out, Settings (Save, Test connection, the "Use this"
+//! API URL correction), the stylesheet, health checks, and the not-found page. Everything works
+//! without JavaScript: each action is a plain form POST carrying the session's CSRF token.
+
+use axum::Form;
+use axum::Router;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::cookie::CookieJar;
+use fusion_domain::{ConnectionTestReport, Organisation};
+use fusion_store::PlatformCredentials;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::platform_settings::{
+    self, CleanSettings, Field, RawSettings, SettingsProblem, TestRun, TestedValues, clean,
+    validate_save,
+};
+use crate::session::{
+    Caller, ClientAddress, cleared_session_cookie, is_cross_site_request, org_id_in_scope,
+    session_caller, session_cookie,
+};
+use crate::templates::{
+    Banner, MessagePage, Nav, ProblemView, ResultView, SettingsPage, SignInPage, render,
+};
+use crate::throttle::{ThrottleDecision, describe_wait};
+use crate::wording::{api_usage_summary, human_date};
+
+const STYLESHEET: &str = include_str!("../static/fusion.css");
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/settings", get(home))
+        .route("/sign-in", get(sign_in_page).post(sign_in))
+        .route("/sign-out", post(sign_out))
+        .route("/orgs/{org_id}/settings", get(settings_page).post(save_settings))
+        .route("/orgs/{org_id}/settings/test", post(test_settings))
+        .route("/static/fusion.css", get(stylesheet))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+}
+
+fn settings_url(org: &Organisation) -> String {
+    format!("/orgs/{}/settings", org.id)
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+        ],
+        STYLESHEET,
+    )
+        .into_response()
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.store().ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "readiness check: the database is not reachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database not reachable").into_response()
+        }
+    }
+}
+
+fn not_found_page() -> Response {
+    render(
+        StatusCode::NOT_FOUND,
+        &MessagePage {
+            title: "Page not found",
+            active: "",
+            nav: None,
+            message: "There is nothing here, or you do not have access to it.".to_owned(),
+            link_url: "/".to_owned(),
+            link_text: "Go to Settings",
+        },
+    )
+}
+
+fn error_page(status: StatusCode, title: &'static str, message: &str) -> Response {
+    render(
+        status,
+        &MessagePage {
+            title,
+            active: "",
+            nav: None,
+            message: message.to_owned(),
+            link_url: "/".to_owned(),
+            link_text: "Back to Settings",
+        },
+    )
+}
+
+fn internal_error_page(error: ApiError) -> Response {
+    if let ApiError::Internal(cause) = &error {
+        tracing::error!(%cause, "page request failed inside the server");
+    }
+    error_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "Something went wrong on our side. Try again in a moment.",
+    )
+}
+
+pub(crate) async fn not_found_fallback(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        return ApiError::NotFound.into_response();
+    }
+    not_found_page()
+}
+
+fn csrf_rejected_page() -> Response {
+    error_page(
+        StatusCode::FORBIDDEN,
+        "Form expired",
+        "This form has expired or did not come from this site. Go back, reload the page and try again.",
+    )
+}
+
+/// Why a page request cannot go ahead.
+pub(crate) enum PageRejection {
+    SignInFirst,
+    NotFound,
+    Failed(ApiError),
+}
+
+impl IntoResponse for PageRejection {
+    fn into_response(self) -> Response {
+        match self {
+            PageRejection::SignInFirst => Redirect::to("/sign-in").into_response(),
+            PageRejection::NotFound => not_found_page(),
+            PageRejection::Failed(error) => internal_error_page(error),
+        }
+    }
+}
+
+/// A signed-in person on a page of their own organisation (sign-in redirect otherwise, and a 404
+/// for any other organisation's page).
+pub(crate) struct OrgPageCaller {
+    pub caller: Caller,
+    pub org: Organisation,
+}
+
+impl FromRequestParts<AppState> for OrgPageCaller {
+    type Rejection = PageRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let caller = session_caller(state, &parts.headers)
+            .await
+            .map_err(PageRejection::Failed)?
+            .ok_or(PageRejection::SignInFirst)?;
+        let org_id = org_id_in_scope(parts, &caller).map_err(|_| PageRejection::NotFound)?;
+        let org = state
+            .store()
+            .organisation(org_id)
+            .await
+            .map_err(|error| PageRejection::Failed(error.into()))?
+            .ok_or(PageRejection::NotFound)?;
+        Ok(OrgPageCaller { caller, org })
+    }
+}
+
+fn nav_for(caller: &Caller, org: &Organisation) -> Option<Nav> {
+    Some(Nav {
+        person_name: caller.person.display_name.clone(),
+        org_name: org.name.clone(),
+        settings_url: settings_url(org),
+        csrf_token: caller.csrf_token().unwrap_or_default(),
+    })
+}
+
+async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match session_caller(&state, &headers).await {
+        Ok(Some(caller)) => {
+            Redirect::to(&format!("/orgs/{}/settings", caller.person.org_id)).into_response()
+        }
+        Ok(None) => Redirect::to("/sign-in").into_response(),
+        Err(error) => internal_error_page(error),
+    }
+}
+
+fn sign_in_form(status: StatusCode, email: String, error: Option<String>) -> Response {
+    render(
+        status,
+        &SignInPage {
+            title: "Sign in",
+            active: "sign-in",
+            nav: None,
+            email,
+            error,
+        },
+    )
+}
+
+async fn sign_in_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match session_caller(&state, &headers).await {
+        Ok(Some(caller)) => {
+            Redirect::to(&format!("/orgs/{}/settings", caller.person.org_id)).into_response()
+        }
+        Ok(None) => sign_in_form(StatusCode::OK, String::new(), None),
+        Err(error) => internal_error_page(error),
+    }
+}
+
+#[derive(Deserialize)]
+struct SignInForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default = "empty_secret")]
+    password: SecretString,
+}
+
+fn empty_secret() -> SecretString {
+    SecretString::from(String::new())
+}
+
+fn locked_message(wait: std::time::Duration) -> String {
+    format!(
+        "Too many failed sign-in attempts for this email address. Sign-in is locked for {}; try again then.",
+        describe_wait(wait)
+    )
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    if is_cross_site_request(&headers) {
+        return csrf_rejected_page();
+    }
+    let email = form.email.trim().to_lowercase();
+    if email.is_empty() || form.password.expose_secret().is_empty() {
+        return sign_in_form(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            email,
+            Some("Enter your email address and password.".to_owned()),
+        );
+    }
+    let throttle = state.login_throttle();
+    if let ThrottleDecision::Locked { retry_after } = throttle.check(&email, address) {
+        tracing::warn!(client = ?address, "sign-in refused: locked after repeated failures");
+        return sign_in_form(StatusCode::TOO_MANY_REQUESTS, email, Some(locked_message(retry_after)));
+    }
+    let person = match state.store().verify_password(&email, &form.password).await {
+        Ok(person) => person,
+        Err(error) => return internal_error_page(error.into()),
+    };
+    let Some(person) = person else {
+        tracing::info!(client = ?address, "sign-in failed: wrong email or password");
+        let message = match throttle.record_failure(&email, address) {
+            ThrottleDecision::Locked { retry_after } => locked_message(retry_after),
+            ThrottleDecision::Allowed => {
+                "The email address or password is wrong. Check both and try again.".to_owned()
+            }
+        };
+        return sign_in_form(StatusCode::UNAUTHORIZED, email, Some(message));
+    };
+    throttle.record_success(&email, address);
+    let session = match state
+        .store()
+        .create_session(person.id, state.settings().session_ttl)
+        .await
+    {
+        Ok(session) => session,
+        Err(error) => return internal_error_page(error.into()),
+    };
+    tracing::info!(person_id = %person.id, "signed in");
+    let jar = jar.add(session_cookie(&session.token, &state));
+    (
+        jar,
+        Redirect::to(&format!("/orgs/{}/settings", person.org_id)),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct CsrfOnlyForm {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Form(form): Form<CsrfOnlyForm>,
+) -> Response {
+    let caller = match session_caller(&state, &headers).await {
+        Ok(Some(caller)) => caller,
+        Ok(None) => return Redirect::to("/sign-in").into_response(),
+        Err(error) => return internal_error_page(error),
+    };
+    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
+        return csrf_rejected_page();
+    }
+    if let crate::session::Credential::Session(token) = &caller.credential
+        && let Err(error) = state.store().delete_session(token.expose_secret()).await
+    {
+        return internal_error_page(error.into());
+    }
+    let jar = jar.add(cleared_session_cookie(&state));
+    (jar, Redirect::to("/sign-in")).into_response()
+}
+
+/// What the form shows besides the saved values.
+#[derive(Default)]
+struct SettingsView {
+    /// Values typed into the form, shown again instead of the saved ones.
+    entered_api_url: Option<String>,
+    entered_username: Option<String>,
+    entered_integration_code_override: Option<String>,
+    api_url_invalid: bool,
+    banner: Option<Banner>,
+    problems: Vec<ProblemView>,
+    notes: Vec<String>,
+    /// A fresh test result; otherwise the stored last result is shown.
+    fresh_result: Option<TestRun>,
+}
+
+fn result_view(report: &ConnectionTestReport, tested_values: Option<TestedValues>) -> ResultView {
+    ResultView {
+        success: report.is_success(),
+        status: report.outcome.label(),
+        tested_values_label: tested_values.map(|values| match values {
+            TestedValues::Saved => "Tested the saved settings.",
+            TestedValues::Unsaved => {
+                "Tested the values in the form. They are not saved yet: Save to keep them."
+            }
+        }),
+        reason: report.reason.clone(),
+        fix: report.fix.clone(),
+        zone: report.zone.clone(),
+        api_usage: report.api_usage.as_ref().map(api_usage_summary),
+        tested_at: human_date(report.tested_at),
+        notes: report.notes.clone(),
+    }
+}
+
+fn secret_status(credentials: Option<&PlatformCredentials>) -> String {
+    match credentials {
+        Some(credentials) if credentials.secret_set => match credentials.secret_changed_at {
+            Some(at) => format!("Set — last changed {}", human_date(at)),
+            None => "Set".to_owned(),
+        },
+        _ => "Not set".to_owned(),
+    }
+}
+
+async fn render_settings(
+    state: &AppState,
+    caller: &Caller,
+    org: &Organisation,
+    status: StatusCode,
+    view: SettingsView,
+) -> Response {
+    let credentials = match state.store().platform_credentials(org.id).await {
+        Ok(credentials) => credentials,
+        Err(error) => return internal_error_page(error.into()),
+    };
+    let result = match view.fresh_result {
+        Some(run) => Some(result_view(&run.report, Some(run.tested_values))),
+        None => match state.store().last_test_result(org.id).await {
+            Ok(report) => report.map(|report| result_view(&report, None)),
+            Err(error) => return internal_error_page(error.into()),
+        },
+    };
+    let saved = credentials.as_ref();
+    let page = SettingsPage {
+        title: "Settings",
+        active: "settings",
+        nav: nav_for(caller, org),
+        org_name: org.name.clone(),
+        csrf_token: caller.csrf_token().unwrap_or_default(),
+        save_url: settings_url(org),
+        test_url: format!("{}/test", settings_url(org)),
+        api_url: view
+            .entered_api_url
+            .unwrap_or_else(|| saved.map(|c| c.api_url.clone()).unwrap_or_default()),
+        api_url_invalid: view.api_url_invalid,
+        username: view
+            .entered_username
+            .unwrap_or_else(|| saved.map(|c| c.username.clone()).unwrap_or_default()),
+        secret_status: secret_status(saved),
+        integration_code_override: view.entered_integration_code_override.unwrap_or_else(|| {
+            saved
+                .and_then(|c| c.integration_code_override.clone())
+                .unwrap_or_default()
+        }),
+        banner: view.banner,
+        problems: view.problems,
+        notes: view.notes,
+        result,
+    };
+    render(status, &page)
+}
+
+async fn settings_page(State(state): State<AppState>, OrgPageCaller { caller, org }: OrgPageCaller) -> Response {
+    render_settings(&state, &caller, &org, StatusCode::OK, SettingsView::default()).await
+}
+
+#[derive(Deserialize)]
+struct SettingsForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    platform: Option<String>,
+    #[serde(default)]
+    api_url: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    secret: Option<SecretString>,
+    #[serde(default)]
+    integration_code_override: Option<String>,
+}
+
+impl SettingsForm {
+    fn into_clean(self) -> CleanSettings {
+        clean(RawSettings {
+            platform: self.platform,
+            api_url: self.api_url,
+            username: self.username,
+            secret: self.secret,
+            // An empty box clears the override; a form always sends the field.
+            integration_code_override: Some(self.integration_code_override),
+        })
+    }
+}
+
+fn problem_view(problem: &SettingsProblem) -> ProblemView {
+    ProblemView {
+        message: problem.message(),
+        fix: problem.fix(),
+        suggestion: problem.suggestion().map(str::to_owned),
+    }
+}
+
+async fn save_settings(
+    State(state): State<AppState>,
+    OrgPageCaller { caller, org }: OrgPageCaller,
+    Form(form): Form<SettingsForm>,
+) -> Response {
+    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
+        return csrf_rejected_page();
+    }
+    let settings = form.into_clean();
+    let notes = settings.notes();
+    match validate_save(&settings) {
+        Ok(valid) => {
+            if let Err(error) = platform_settings::save(&state, org.id, caller.person.id, valid).await {
+                return internal_error_page(error);
+            }
+            let view = SettingsView {
+                banner: Some(Banner {
+                    success: true,
+                    text: "Saved. Use Test connection to check the settings.".to_owned(),
+                }),
+                notes,
+                ..SettingsView::default()
+            };
+            render_settings(&state, &caller, &org, StatusCode::OK, view).await
+        }
+        Err(problems) => {
+            let banner = match save_all_but_api_url(&state, &caller, &org, &settings, &problems).await {
+                Ok(banner) => banner,
+                Err(error) => return internal_error_page(error),
+            };
+            let view = SettingsView {
+                entered_api_url: settings.api_url.clone(),
+                entered_username: settings.username.clone(),
+                entered_integration_code_override: settings
+                    .integration_code_override
+                    .clone()
+                    .map(Option::unwrap_or_default),
+                api_url_invalid: problems.iter().any(|problem| problem.field() == "api_url"),
+                banner,
+                problems: problems.iter().map(problem_view).collect(),
+                notes,
+                fresh_result: None,
+            };
+            render_settings(&state, &caller, &org, StatusCode::UNPROCESSABLE_ENTITY, view).await
+        }
+    }
+}
+
+/// When only the API URL is wrong, the username and a newly typed secret are saved anyway, so
+/// nothing the user typed is lost (the secret cannot be shown again in the form) and "Use this"
+/// completes the save in one click. The saved API URL stays as it was.
+async fn save_all_but_api_url(
+    state: &AppState,
+    caller: &Caller,
+    org: &Organisation,
+    settings: &CleanSettings,
+    problems: &[SettingsProblem],
+) -> Result<Option<Banner>, ApiError> {
+    let only_api_url_is_wrong = problems.iter().all(|problem| problem.field() == "api_url");
+    let username = settings.username.clone().unwrap_or_default();
+    if !only_api_url_is_wrong || username.is_empty() {
+        return Ok(Some(Banner {
+            success: false,
+            text: "Not saved: fix the problems below and Save again.".to_owned(),
+        }));
+    }
+    let saved = state.store().platform_credentials(org.id).await?;
+    let username_changed = saved.as_ref().is_none_or(|c| c.username != username);
+    if settings.secret.is_none() && !username_changed {
+        return Ok(Some(Banner {
+            success: false,
+            text: "Not saved: the API URL needs fixing.".to_owned(),
+        }));
+    }
+    let mut fields = vec![Field::Username.label()];
+    if settings.secret.is_some() {
+        fields.push(Field::Secret.label());
+    }
+    let update = fusion_store::CredentialsUpdate {
+        platform: fusion_domain::PlatformKind::Autotask,
+        api_url: saved.as_ref().map(|c| c.api_url.clone()).unwrap_or_default(),
+        username,
+        secret: settings.secret.clone(),
+        integration_code_override: settings.integration_code_override.clone(),
+    };
+    state
+        .store()
+        .save_platform_credentials(org.id, Some(caller.person.id), update)
+        .await?;
+    Ok(Some(Banner {
+        success: false,
+        text: format!(
+            "Saved the {}. The API URL was not saved: fix it below.",
+            fields.join(" and ")
+        ),
+    }))
+}
+
+async fn test_settings(
+    State(state): State<AppState>,
+    OrgPageCaller { caller, org }: OrgPageCaller,
+    Form(form): Form<SettingsForm>,
+) -> Response {
+    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
+        return csrf_rejected_page();
+    }
+    let settings = form.into_clean();
+    let entered_api_url = settings.api_url.clone();
+    let entered_username = settings.username.clone();
+    let entered_code = settings
+        .integration_code_override
+        .clone()
+        .map(Option::unwrap_or_default);
+    let run = match platform_settings::test_connection(&state, org.id, Some(settings)).await {
+        Ok(run) => run,
+        Err(error) => return internal_error_page(error),
+    };
+    let view = SettingsView {
+        entered_api_url,
+        entered_username,
+        entered_integration_code_override: entered_code,
+        fresh_result: Some(run),
+        ..SettingsView::default()
+    };
+    render_settings(&state, &caller, &org, StatusCode::OK, view).await
+}

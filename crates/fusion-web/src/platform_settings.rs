@@ -1,0 +1,394 @@
+//! The two things Settings does, shared by the JSON API and the pages: save platform credentials
+//! (cleaned with `clean_credential`, API URL checked with `ApiUrl::parse`) and test a connection
+//! (the saved values, or values not saved yet). Only orchestration lives here; the rules belong
+//! to `fusion-autotask`.
+
+use fusion_autotask::{ApiUrl, ConnectionInput, clean_credential, suggest_api_url};
+use fusion_domain::{ConnectionTestReport, OrgId, PersonId, PlatformKind, TestFailureKind};
+use fusion_store::{CredentialsUpdate, PlatformCredentials};
+use secrecy::{ExposeSecret, SecretString};
+use time::OffsetDateTime;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::wording::trimmed_note;
+
+/// A credentials field, with the name the API uses and the label people read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Field {
+    ApiUrl,
+    Username,
+    Secret,
+    IntegrationCodeOverride,
+}
+
+impl Field {
+    pub fn api_name(self) -> &'static str {
+        match self {
+            Field::ApiUrl => "api_url",
+            Field::Username => "username",
+            Field::Secret => "secret",
+            Field::IntegrationCodeOverride => "integration_code_override",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Field::ApiUrl => "API URL",
+            Field::Username => "API username",
+            Field::Secret => "API secret",
+            Field::IntegrationCodeOverride => "integration code override",
+        }
+    }
+}
+
+/// What cleaning removed from one field.
+#[derive(Debug, Clone)]
+pub(crate) struct Trimmed {
+    pub field: Field,
+    pub removed: Vec<String>,
+}
+
+impl Trimmed {
+    pub fn note(&self) -> String {
+        trimmed_note(self.field.label(), &self.removed)
+    }
+}
+
+/// Settings as entered (form or JSON), before cleaning.
+pub(crate) struct RawSettings {
+    pub platform: Option<String>,
+    pub api_url: Option<String>,
+    pub username: Option<String>,
+    /// `None` or empty: keep the saved secret.
+    pub secret: Option<SecretString>,
+    /// `None`: keep; `Some(None)` or `Some(Some(""))`: clear; `Some(Some(code))`: set.
+    pub integration_code_override: Option<Option<String>>,
+}
+
+/// Settings after cleaning; `None` fields were not given.
+pub(crate) struct CleanSettings {
+    pub platform: Option<String>,
+    pub api_url: Option<String>,
+    pub username: Option<String>,
+    pub secret: Option<SecretString>,
+    pub integration_code_override: Option<Option<String>>,
+    pub trimmed: Vec<Trimmed>,
+}
+
+impl CleanSettings {
+    pub fn notes(&self) -> Vec<String> {
+        self.trimmed.iter().map(Trimmed::note).collect()
+    }
+}
+
+fn clean_field(field: Field, raw: &str, trimmed: &mut Vec<Trimmed>) -> String {
+    let cleaned = clean_credential(raw);
+    if !cleaned.removed.is_empty() {
+        trimmed.push(Trimmed {
+            field,
+            removed: cleaned.removed.clone(),
+        });
+    }
+    cleaned.value
+}
+
+pub(crate) fn clean(raw: RawSettings) -> CleanSettings {
+    let mut trimmed = Vec::new();
+    let api_url = raw
+        .api_url
+        .map(|value| clean_field(Field::ApiUrl, &value, &mut trimmed));
+    let username = raw
+        .username
+        .map(|value| clean_field(Field::Username, &value, &mut trimmed));
+    let secret = raw
+        .secret
+        .map(|value| clean_field(Field::Secret, value.expose_secret(), &mut trimmed))
+        .filter(|value| !value.is_empty())
+        .map(SecretString::from);
+    let integration_code_override = raw.integration_code_override.map(|value| {
+        value
+            .map(|code| clean_field(Field::IntegrationCodeOverride, &code, &mut trimmed))
+            .filter(|code| !code.is_empty())
+    });
+    CleanSettings {
+        platform: raw.platform.map(|value| value.trim().to_owned()),
+        api_url,
+        username,
+        secret,
+        integration_code_override,
+        trimmed,
+    }
+}
+
+/// Why settings cannot be saved as entered.
+#[derive(Debug, Clone)]
+pub(crate) enum SettingsProblem {
+    UnsupportedPlatform(String),
+    Missing(Field),
+    InvalidApiUrl {
+        reason: String,
+        fix: String,
+        suggestion: Option<String>,
+    },
+}
+
+impl SettingsProblem {
+    pub fn field(&self) -> &'static str {
+        match self {
+            SettingsProblem::UnsupportedPlatform(_) => "platform",
+            SettingsProblem::Missing(field) => field.api_name(),
+            SettingsProblem::InvalidApiUrl { .. } => "api_url",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            SettingsProblem::UnsupportedPlatform(_) => {
+                "That platform is not supported; the supported platform is Autotask.".to_owned()
+            }
+            SettingsProblem::Missing(field) => format!("Enter the {}.", field.label()),
+            SettingsProblem::InvalidApiUrl {
+                reason, suggestion, ..
+            } => match suggestion {
+                Some(api_url) if reason_mentions_portal(reason) => {
+                    format!("That is your Autotask portal URL; the API URL is {api_url}")
+                }
+                _ => reason.clone(),
+            },
+        }
+    }
+
+    pub fn fix(&self) -> Option<String> {
+        match self {
+            SettingsProblem::UnsupportedPlatform(_) => Some("Choose Autotask.".to_owned()),
+            SettingsProblem::Missing(Field::ApiUrl) => Some(
+                "Use your portal URL with ww replaced by webservices, e.g. https://webservices2.autotask.net/ for https://ww2.autotask.net/."
+                    .to_owned(),
+            ),
+            SettingsProblem::Missing(Field::Username) => Some(
+                "Use the API username shown when the API key was generated in Autotask (an integration key, not your email address)."
+                    .to_owned(),
+            ),
+            SettingsProblem::Missing(_) => None,
+            SettingsProblem::InvalidApiUrl { fix, .. } => Some(fix.clone()),
+        }
+    }
+
+    pub fn suggestion(&self) -> Option<&str> {
+        match self {
+            SettingsProblem::InvalidApiUrl { suggestion, .. } => suggestion.as_deref(),
+            _ => None,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            SettingsProblem::UnsupportedPlatform(_) => "unsupported_platform",
+            SettingsProblem::Missing(_) => "missing_value",
+            SettingsProblem::InvalidApiUrl { .. } => "invalid_api_url",
+        }
+    }
+
+    pub fn into_api_error(self) -> ApiError {
+        ApiError::Invalid {
+            code: self.code(),
+            field: Some(self.field()),
+            message: self.message(),
+            fix: self.fix(),
+            suggested_api_url: self.suggestion().map(str::to_owned),
+        }
+    }
+}
+
+fn reason_mentions_portal(reason: &str) -> bool {
+    reason.to_ascii_lowercase().contains("portal")
+}
+
+/// Checks an API URL the way a save does.
+pub(crate) fn check_api_url(raw: &str) -> Result<ApiUrl, SettingsProblem> {
+    if raw.is_empty() {
+        return Err(SettingsProblem::Missing(Field::ApiUrl));
+    }
+    ApiUrl::parse(raw).map_err(|error| SettingsProblem::InvalidApiUrl {
+        reason: error.to_string(),
+        fix: error.fix(),
+        suggestion: suggest_api_url(raw).map(|url| url.as_str().to_owned()),
+    })
+}
+
+/// A save that passed every check.
+pub(crate) struct ValidSave {
+    pub update: CredentialsUpdate,
+}
+
+/// Checks a full save. The platform defaults to Autotask, the only one there is.
+pub(crate) fn validate_save(settings: &CleanSettings) -> Result<ValidSave, Vec<SettingsProblem>> {
+    let mut problems = Vec::new();
+    let platform = match settings.platform.as_deref() {
+        None | Some("") => Some(PlatformKind::Autotask),
+        Some(name) => {
+            let parsed = PlatformKind::parse(name);
+            if parsed.is_none() {
+                problems.push(SettingsProblem::UnsupportedPlatform(name.to_owned()));
+            }
+            parsed
+        }
+    };
+    let api_url = match check_api_url(settings.api_url.as_deref().unwrap_or_default()) {
+        Ok(url) => Some(url.as_str().to_owned()),
+        Err(problem) => {
+            problems.push(problem);
+            None
+        }
+    };
+    let username = settings.username.clone().unwrap_or_default();
+    if username.is_empty() {
+        problems.push(SettingsProblem::Missing(Field::Username));
+    }
+    match (platform, api_url) {
+        (Some(platform), Some(api_url)) if problems.is_empty() => Ok(ValidSave {
+            update: CredentialsUpdate {
+                platform,
+                api_url,
+                username,
+                secret: settings.secret.clone(),
+                integration_code_override: settings.integration_code_override.clone(),
+            },
+        }),
+        _ => Err(problems),
+    }
+}
+
+pub(crate) async fn save(
+    state: &AppState,
+    org_id: OrgId,
+    person_id: PersonId,
+    valid: ValidSave,
+) -> Result<PlatformCredentials, ApiError> {
+    Ok(state
+        .store()
+        .save_platform_credentials(org_id, Some(person_id), valid.update)
+        .await?)
+}
+
+/// Which values a connection test used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TestedValues {
+    /// Exactly what is saved; the result is stored as the last test result.
+    Saved,
+    /// Values given with the request and not saved; the result is shown, not stored.
+    Unsaved,
+}
+
+impl TestedValues {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TestedValues::Saved => "saved",
+            TestedValues::Unsaved => "unsaved",
+        }
+    }
+}
+
+pub(crate) struct TestRun {
+    pub report: ConnectionTestReport,
+    pub tested_values: TestedValues,
+}
+
+fn missing_value_report(field: Field) -> ConnectionTestReport {
+    let fix = match field {
+        Field::Secret => {
+            "Enter the API secret shown when the API key was generated in Autotask, then Save. If you no longer have it, regenerate the key in Autotask (this invalidates the old secret) and enter the new one."
+        }
+        Field::Username => {
+            "Enter the API username shown when the API key was generated in Autotask (not your email address), then Save."
+        }
+        _ => {
+            "Enter the API URL: your portal URL with ww replaced by webservices, e.g. https://webservices2.autotask.net/, then Save."
+        }
+    };
+    ConnectionTestReport::failed(
+        TestFailureKind::MissingValue,
+        format!("No {} is saved.", field.label()),
+        fix,
+        OffsetDateTime::now_utc(),
+    )
+}
+
+/// Tests the connection with the saved values, each overridden by a value in `form` that differs
+/// from what is saved. A test of exactly the saved values is stored as the last test result.
+pub(crate) async fn test_connection(
+    state: &AppState,
+    org_id: OrgId,
+    form: Option<CleanSettings>,
+) -> Result<TestRun, ApiError> {
+    let saved = state.store().platform_credentials(org_id).await?;
+    let saved_secret = state.store().platform_secret(org_id).await?;
+
+    let mut tested_values = TestedValues::Saved;
+    let mut api_url = saved.as_ref().map(|c| c.api_url.clone()).unwrap_or_default();
+    let mut username = saved.as_ref().map(|c| c.username.clone()).unwrap_or_default();
+    let mut integration_code = saved
+        .as_ref()
+        .and_then(|c| c.integration_code_override.clone());
+    let mut secret = saved_secret;
+    let mut notes = Vec::new();
+
+    if let Some(form) = form {
+        notes = form.notes();
+        if let Some(value) = form.api_url.filter(|value| !value.is_empty() && *value != api_url) {
+            api_url = value;
+            tested_values = TestedValues::Unsaved;
+        }
+        if let Some(value) = form.username.filter(|value| !value.is_empty() && *value != username) {
+            username = value;
+            tested_values = TestedValues::Unsaved;
+        }
+        if let Some(value) = form.secret {
+            secret = Some(value);
+            tested_values = TestedValues::Unsaved;
+        }
+        if let Some(value) = form.integration_code_override
+            && value != integration_code
+        {
+            integration_code = value;
+            tested_values = TestedValues::Unsaved;
+        }
+    }
+
+    let mut report = if api_url.is_empty() {
+        missing_value_report(Field::ApiUrl)
+    } else if username.is_empty() {
+        missing_value_report(Field::Username)
+    } else {
+        match secret {
+            None => missing_value_report(Field::Secret),
+            Some(secret) => {
+                state
+                    .tester()
+                    .test(ConnectionInput {
+                        api_url,
+                        username,
+                        secret,
+                        integration_code,
+                    })
+                    .await
+            }
+        }
+    };
+    report.notes.extend(notes);
+    if tested_values == TestedValues::Saved {
+        state.store().record_test_result(org_id, &report).await?;
+    }
+    tracing::info!(
+        %org_id,
+        outcome = report.outcome.label(),
+        failure = report.failure.map(|kind| kind.as_str()),
+        tested_values = tested_values.as_str(),
+        "connection tested"
+    );
+    Ok(TestRun {
+        report,
+        tested_values,
+    })
+}

@@ -1,0 +1,94 @@
+//! The page templates (compiled, auto-escaping askama templates in `templates/`) and the small
+//! view models they read. Rendering failures become a logged 500 page, never a panic.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+/// The signed-in part of the page header.
+pub(crate) struct Nav {
+    pub person_name: String,
+    pub org_name: String,
+    pub settings_url: String,
+    pub csrf_token: String,
+}
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+pub(crate) struct SignInPage {
+    pub title: &'static str,
+    pub active: &'static str,
+    pub nav: Option<Nav>,
+    pub email: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub(crate) struct MessagePage {
+    pub title: &'static str,
+    pub active: &'static str,
+    pub nav: Option<Nav>,
+    pub message: String,
+    pub link_url: String,
+    pub link_text: &'static str,
+}
+
+pub(crate) struct Banner {
+    pub success: bool,
+    pub text: String,
+}
+
+pub(crate) struct ProblemView {
+    pub message: String,
+    pub fix: Option<String>,
+    pub suggestion: Option<String>,
+}
+
+pub(crate) struct ResultView {
+    pub success: bool,
+    pub status: &'static str,
+    pub tested_values_label: Option<&'static str>,
+    pub reason: String,
+    pub fix: Option<String>,
+    pub zone: Option<String>,
+    pub api_usage: Option<String>,
+    pub tested_at: String,
+    pub notes: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+pub(crate) struct SettingsPage {
+    pub title: &'static str,
+    pub active: &'static str,
+    pub nav: Option<Nav>,
+    pub org_name: String,
+    pub csrf_token: String,
+    pub save_url: String,
+    pub test_url: String,
+    pub api_url: String,
+    pub api_url_invalid: bool,
+    pub username: String,
+    pub secret_status: String,
+    pub integration_code_override: String,
+    pub banner: Option<Banner>,
+    pub problems: Vec<ProblemView>,
+    pub notes: Vec<String>,
+    pub result: Option<ResultView>,
+}
+
+/// Renders a template with a status code.
+pub(crate) fn render(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "a page template failed to render");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Html("<!doctype html><title>Error</title><p>Something went wrong on our side. Try again.</p>"),
+            )
+                .into_response()
+        }
+    }
+}
