@@ -1,1 +1,35 @@
-//! placeholder
+//! The Autotask PSA adapter: URL rules, credential cleaning, zone discovery, auth headers, typed
+//! wire structs, queries with id-cursor paging, writes, error classification, the concurrency
+//! governor and request budget, and the connection test.
+//!
+//! Nothing outside this crate knows Autotask field names or HTTP details; nothing here shares
+//! types with the simulator (`fusion-autotask-sim`).
+
+pub mod api_url;
+pub mod budget;
+pub mod client;
+pub mod connection_test;
+pub mod credential;
+pub mod error;
+pub mod limiter;
+mod retry;
+pub mod settings;
+pub mod transport;
+pub mod wire;
+pub mod zone;
+
+pub use api_url::{ApiUrl, ApiUrlError, suggest_api_url};
+pub use budget::RequestBudget;
+pub use client::{
+    AutotaskClient, AutotaskService, Credentials, DISCOVERY_HOST, PAGE_SIZE, QueryPages,
+    ResolvedZone,
+};
+pub use connection_test::{
+    ConnectionInput, ConnectionTester, RECOMMENDED_SECURITY_LEVEL, looks_like_person_email,
+};
+pub use credential::{CleanedValue, clean_credential, removal_note};
+pub use error::{AutotaskError, TransportErrorKind};
+pub use limiter::EndpointLimiter;
+pub use settings::{AutotaskSettings, RetryPolicy};
+pub use transport::{TransportOverride, TransportOverrideError};
+pub use zone::{zone_display, zone_name};

@@ -1,0 +1,127 @@
+//! The per-database request budget: our share of Autotask's hourly request threshold.
+//!
+//! Autotask allows 10,000 requests per rolling hour per database, shared with every other
+//! integration of the tenant, and suspends the whole tenant's API when it is used up. We count
+//! our own requests per database in one-minute buckets over a rolling hour and refuse to send a
+//! request once our configured share is spent, with an error that says so (no call is made).
+//!
+//! The count lives in this process only; a multi-worker deployment divides the share between
+//! workers (or leases a tenant to one worker at a time).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::error::AutotaskError;
+
+const WINDOW: Duration = Duration::from_secs(60 * 60);
+const BUCKET: Duration = Duration::from_secs(60);
+
+/// Counts requests per database over a rolling hour.
+#[derive(Debug)]
+pub struct RequestBudget {
+    hourly_limit: u32,
+    started: Instant,
+    windows: Mutex<HashMap<String, VecDeque<(u64, u32)>>>,
+}
+
+impl RequestBudget {
+    pub fn new(hourly_limit: u32) -> RequestBudget {
+        RequestBudget {
+            hourly_limit,
+            started: Instant::now(),
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Records one request for `database`, or refuses when the hourly share is spent.
+    pub fn try_spend(&self, database: &str) -> Result<(), AutotaskError> {
+        let now_bucket = self.current_bucket();
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let window = windows.entry(database.to_owned()).or_default();
+        Self::expire(window, now_bucket);
+        let used: u32 = window.iter().map(|(_, count)| count).sum();
+        if used >= self.hourly_limit {
+            return Err(AutotaskError::BudgetExhausted {
+                used,
+                limit: self.hourly_limit,
+            });
+        }
+        match window.back_mut() {
+            Some((bucket, count)) if *bucket == now_bucket => *count += 1,
+            _ => window.push_back((now_bucket, 1)),
+        }
+        Ok(())
+    }
+
+    /// Requests counted for `database` in the last hour.
+    pub fn used(&self, database: &str) -> u32 {
+        let now_bucket = self.current_bucket();
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match windows.get_mut(database) {
+            Some(window) => {
+                Self::expire(window, now_bucket);
+                window.iter().map(|(_, count)| count).sum()
+            }
+            None => 0,
+        }
+    }
+
+    pub fn hourly_limit(&self) -> u32 {
+        self.hourly_limit
+    }
+
+    fn current_bucket(&self) -> u64 {
+        (self.started.elapsed().as_secs()) / BUCKET.as_secs()
+    }
+
+    fn expire(window: &mut VecDeque<(u64, u32)>, now_bucket: u64) {
+        let buckets_in_window = WINDOW.as_secs() / BUCKET.as_secs();
+        while let Some((bucket, _)) = window.front() {
+            if bucket + buckets_in_window <= now_bucket {
+                window.pop_front();
+            } else {
+                break;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_are_refused_once_the_hourly_share_is_spent_and_allowed_after_an_hour() {
+        let budget = RequestBudget::new(3);
+        for _ in 0..3 {
+            budget.try_spend("db1").expect("within budget");
+        }
+        let refused = budget.try_spend("db1");
+        assert_eq!(
+            refused,
+            Err(AutotaskError::BudgetExhausted { used: 3, limit: 3 })
+        );
+        assert!(
+            refused
+                .err()
+                .is_some_and(|e| e.to_string().contains("no request was sent"))
+        );
+        budget
+            .try_spend("db2")
+            .expect("other databases have their own budget");
+        tokio::time::advance(Duration::from_secs(30 * 60)).await;
+        assert!(budget.try_spend("db1").is_err());
+        tokio::time::advance(Duration::from_secs(31 * 60)).await;
+        assert_eq!(budget.used("db1"), 0);
+        budget.try_spend("db1").expect("the window rolled over");
+    }
+}
