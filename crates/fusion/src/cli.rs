@@ -1,0 +1,188 @@
+//! The command line as clap sees it: every subcommand, flag and environment fallback.
+//!
+//! Secrets never have a flag here. The only secret-shaped flag, `autotask test --secret`, exists
+//! so that someone who tries it is told where the secret goes instead (it is refused before use).
+//! Everything parsed here is turned into small configuration structs by the command modules; no
+//! command reads the environment behind clap's back except for the secrets, which `main` reads
+//! once and passes down.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Support Fusion keeps support tickets in step between two organisations' PSA tenants.
+#[derive(Debug, Parser)]
+#[command(name = "fusion", version, about, propagate_version = true)]
+pub struct Cli {
+    /// How log lines (on stderr) are written. Filter them with RUST_LOG (default: info).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Pretty, env = "FUSION_LOG_FORMAT")]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web app and API against a real database.
+    Serve(ServeArgs),
+    /// Try Support Fusion in one command: a simulated Autotask with two demo organisations.
+    Demo(DemoArgs),
+    /// Run only the Autotask simulator (prints one JSON ready line on stdout).
+    Sim(SimArgs),
+    /// Autotask helpers: work out an API URL, test a connection.
+    #[command(subcommand)]
+    Autotask(AutotaskCommand),
+    /// Administration: create the first person who can sign in.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+/// Where the data lives. Shared by `serve` and `admin`, which must agree on it.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// Database URL: sqlite://PATH (default: fusion.db in the data directory) or postgres://…
+    #[arg(long, env = "FUSION_DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Directory for the SQLite database and the key file `fusion.key` (default: current directory).
+    #[arg(long, env = "FUSION_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "FUSION_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// The deployment's Autotask integration code (API tracking identifier).
+    #[arg(long, env = "FUSION_AUTOTASK_INTEGRATION_CODE", hide_env_values = true)]
+    pub integration_code: Option<String>,
+
+    /// Tests and demos only: send every Autotask call to this http://127.0.0.1:PORT simulator.
+    #[arg(long, env = "FUSION_AUTOTASK_OVERRIDE", hide = true)]
+    pub autotask_override: Option<String>,
+
+    /// Mark session cookies Secure (set this when users reach the app over HTTPS).
+    #[arg(long, env = "FUSION_SECURE_COOKIES", default_value_t = false, action = clap::ArgAction::Set, value_name = "true|false")]
+    pub secure_cookies: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Address for the web app.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Where the demo keeps its database and key (default: a fresh temporary directory).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Address for the simulator (port 0 picks a free port; the ready line names it).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+
+    /// A seed file describing tenants, users and tickets (default: the demo world).
+    #[arg(long)]
+    pub seed: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AutotaskCommand {
+    /// Print the API URL to use for a portal or API URL (e.g. https://ww5.autotask.net/).
+    ApiUrl(ApiUrlArgs),
+    /// Test Autotask credentials the same way Settings → Test connection does.
+    Test(AutotaskTestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ApiUrlArgs {
+    /// A portal URL (https://wwN.autotask.net/…) or an API URL (https://webservicesN.autotask.net/).
+    pub url: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AutotaskTestArgs {
+    /// The API URL, e.g. https://webservices5.autotask.net/
+    #[arg(long)]
+    pub api_url: String,
+
+    /// The API username (the integration key shown when the key was generated).
+    #[arg(long)]
+    pub username: String,
+
+    /// The Autotask integration code (API tracking identifier).
+    #[arg(long, env = "FUSION_AUTOTASK_INTEGRATION_CODE", hide_env_values = true)]
+    pub integration_code: Option<String>,
+
+    /// Read the API secret from standard input instead of FUSION_AUTOTASK_SECRET.
+    #[arg(long)]
+    pub secret_stdin: bool,
+
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Tests and demos only: send every Autotask call to this http://127.0.0.1:PORT simulator.
+    #[arg(long, env = "FUSION_AUTOTASK_OVERRIDE", hide = true)]
+    pub autotask_override: Option<String>,
+
+    /// Refused: secrets never go on the command line (other users can read it).
+    #[arg(long, hide = true, value_name = "REFUSED", num_args = 0..=1)]
+    pub secret: Option<Option<String>>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an organisation and its first administrator, so the first person can sign in.
+    Create(AdminCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AdminCreateArgs {
+    /// The organisation's name.
+    #[arg(long)]
+    pub org: String,
+
+    /// The administrator's email address (their sign-in name).
+    #[arg(long)]
+    pub email: String,
+
+    /// The administrator's display name (default: the part of the email before @).
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// Read the password from standard input instead of FUSION_ADMIN_PASSWORD.
+    #[arg(long)]
+    pub password_stdin: bool,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,129 @@
+//! `fusion autotask api-url` and `fusion autotask test`: the Autotask setup steps from the
+//! command line, with the same rules and the same words as Settings in the web app.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use fusion_autotask::{ApiUrl, ApiUrlError, AutotaskSettings, ConnectionInput, ConnectionTester, TransportOverride};
+use fusion_domain::ConnectionTestReport;
+use secrecy::SecretString;
+use serde_json::json;
+
+use crate::cli::{ApiUrlArgs, AutotaskTestArgs};
+use crate::exit_status::{Completion, InvalidInput};
+use crate::secrets_from_environment::read_secret_from_stdin;
+
+/// The message for a secret given on the command line, or not given at all.
+pub const SECRET_SOURCES: &str = "Give the API secret through the environment variable FUSION_AUTOTASK_SECRET, \
+     or pass --secret-stdin and pipe it in (e.g. `fusion autotask test … --secret-stdin < secret.txt`). \
+     Secrets are never accepted as command-line arguments: other users on this machine can read those.";
+
+/// `fusion autotask api-url URL`: prints the API URL (exit 0) for an API URL in any accepted form
+/// or for a portal URL, or says why there is none and what to do (exit 2).
+pub fn api_url(args: &ApiUrlArgs) -> Completion {
+    match ApiUrl::parse(&args.url) {
+        Ok(api_url) => {
+            println!("{api_url}");
+            Completion::Succeeded
+        }
+        Err(ApiUrlError::PortalUrl { portal_host, api_url }) => {
+            eprintln!("{portal_host} is the Autotask web portal; the API URL for the same zone is:");
+            println!("{api_url}");
+            Completion::Succeeded
+        }
+        Err(error) => {
+            eprintln!("{error}");
+            eprintln!("What to do: {}", error.fix());
+            Completion::InputRejected
+        }
+    }
+}
+
+/// `fusion autotask test …`: runs the connection test and prints the verdict.
+pub async fn test(args: AutotaskTestArgs, secret_from_environment: Option<SecretString>) -> anyhow::Result<Completion> {
+    if args.secret.is_some() {
+        return Err(InvalidInput(format!("--secret is not accepted. {SECRET_SOURCES}")).into());
+    }
+    let secret = if args.secret_stdin {
+        read_secret_from_stdin().context("cannot read the API secret from standard input")?
+    } else if let Some(secret) = secret_from_environment {
+        secret
+    } else {
+        return Err(InvalidInput(format!("No API secret given. {SECRET_SOURCES}")).into());
+    };
+    let transport_override = match args.autotask_override.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => Some(TransportOverride::parse(raw).map_err(|error| {
+            InvalidInput(format!("FUSION_AUTOTASK_OVERRIDE {raw:?} is not usable: {error}"))
+        })?),
+    };
+    let integration_code = args.integration_code.filter(|code| !code.trim().is_empty());
+    let settings = AutotaskSettings {
+        integration_code: integration_code.clone(),
+        transport_override,
+        request_timeout: Duration::from_secs(30),
+        ..AutotaskSettings::default()
+    };
+    let tester = ConnectionTester::new(settings);
+    let report = tester
+        .test(ConnectionInput {
+            api_url: args.api_url,
+            username: args.username,
+            secret,
+            integration_code,
+        })
+        .await;
+    if args.json {
+        println!("{}", report_as_json(&report));
+    } else {
+        print!("{}", report_as_text(&report));
+    }
+    Ok(if report.is_success() { Completion::Succeeded } else { Completion::CheckFailed })
+}
+
+/// The `--json` shape: `{"status","reason","fix","zone","notes",…}`.
+pub fn report_as_json(report: &ConnectionTestReport) -> serde_json::Value {
+    json!({
+        "status": report.outcome.label(),
+        "failure": report.failure.map(|kind| kind.as_str()),
+        "reason": report.reason,
+        "fix": report.fix,
+        "zone": report.zone,
+        "api_usage": report.api_usage.map(|usage| json!({
+            "requests_used": usage.requests_used,
+            "request_limit": usage.request_limit,
+            "timeframe_minutes": usage.timeframe_minutes,
+        })),
+        "notes": report.notes,
+    })
+}
+
+/// The human shape: the verdict first, in the same words as the web app.
+pub fn report_as_text(report: &ConnectionTestReport) -> String {
+    let mut text = String::new();
+    if report.is_success() {
+        text.push_str(report.outcome.label());
+        text.push('\n');
+        if !report.reason.is_empty() {
+            text.push_str(&format!("  {}\n", report.reason));
+        }
+    } else {
+        text.push_str(&format!("{}: {}\n", report.outcome.label(), report.reason));
+        if let Some(fix) = &report.fix {
+            text.push_str(&format!("What to do: {fix}\n"));
+        }
+    }
+    if let Some(zone) = &report.zone {
+        text.push_str(&format!("Zone: {zone}\n"));
+    }
+    if let Some(usage) = report.api_usage {
+        text.push_str(&format!(
+            "API usage: {} of {} requests in the last {} minutes\n",
+            usage.requests_used, usage.request_limit, usage.timeframe_minutes
+        ));
+    }
+    for note in &report.notes {
+        text.push_str(&format!("Note: {note}\n"));
+    }
+    text
+}

@@ -1,0 +1,215 @@
+//! `fusion demo`: the whole product on one machine with nothing to set up. Starts the Autotask
+//! simulator in-process with the demo world, a SQLite database in a data directory, and the web
+//! app pointed at the simulator; registers both demo organisations (the MSP and its customer)
+//! with an administrator each and their Autotask credentials already entered. Prints one JSON
+//! ready line (for scripts and tests), then a banner for people, and serves until Ctrl-C.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use fusion_autotask_sim::{SimOptions, Simulator, TenantInfo, World};
+use fusion_domain::{Organisation, PlatformKind};
+use fusion_store::{CredentialsUpdate, Store, StoreError};
+use secrecy::SecretString;
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use crate::cli::DemoArgs;
+use crate::commands::serve::{autotask_settings, open_store};
+use crate::database_location::DatabaseLocation;
+use crate::exit_status::Completion;
+use crate::shutdown::shutdown_signal;
+
+/// One demo organisation as the banner and the ready line show it.
+#[derive(Debug, Clone)]
+struct DemoOrganisation {
+    name: String,
+    email: String,
+    /// A fixed, printed password: this is a demo on loopback with simulated data.
+    password: String,
+    tenant: TenantInfo,
+    api_username: String,
+    api_secret: String,
+}
+
+pub async fn run(args: DemoArgs, secret_key_from_environment: Option<SecretString>) -> anyhow::Result<Completion> {
+    let data_dir = match args.data_dir {
+        Some(directory) => directory,
+        None => fresh_temporary_directory().context("cannot create a temporary directory for the demo")?,
+    };
+    std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+
+    let simulator = Simulator::new(World::demo(), SimOptions::default())
+        .map_err(|error| anyhow::anyhow!("the demo world is invalid: {error}"))?;
+    let running_simulator = simulator
+        .spawn(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .context("cannot start the Autotask simulator")?;
+    let tenants = simulator.tenants();
+    let integration_code = tenants
+        .first()
+        .map(|tenant| tenant.integration_code.clone())
+        .context("the demo world has no tenants")?;
+
+    let location = DatabaseLocation::sqlite_in(&data_dir);
+    let store = open_store(&location, secret_key_from_environment.as_ref()).await?;
+    let mut organisations = Vec::new();
+    for tenant in &tenants {
+        organisations.push(register(store.as_ref(), tenant).await?);
+    }
+
+    let autotask = autotask_settings(Some(integration_code.clone()), Some(running_simulator.base_url()))?;
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (another program may be using it; try --listen 127.0.0.1:0)", args.listen))?;
+    let address = listener.local_addr().context("cannot read the listening address")?;
+    let url = format!("http://{address}/");
+
+    println!("{}", ready_line(&url, &data_dir, running_simulator.base_url(), &integration_code, &organisations));
+    println!("{}", banner(&url, &data_dir, &organisations));
+
+    let router = crate::commands::web_app::router(store, autotask, false);
+    let served = fusion_web::serve(listener, router, shutdown_signal()).await;
+    running_simulator.shutdown().await;
+    served.context("the web server stopped with an error")?;
+    println!("Demo stopped. Its data stays in {}", data_dir.display());
+    Ok(Completion::Succeeded)
+}
+
+/// Creates (or, on a second run with the same data directory, finds) the organisation for one
+/// simulated tenant, its administrator, and its Autotask credentials.
+async fn register(store: &dyn Store, tenant: &TenantInfo) -> anyhow::Result<DemoOrganisation> {
+    let slug: String = tenant
+        .name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    let email = format!("admin@{slug}.example");
+    let password = format!("{slug}-demo-password");
+    let api_user = tenant
+        .api_users
+        .iter()
+        .find(|user| user.active)
+        .with_context(|| format!("the demo tenant {} has no active API user", tenant.name))?;
+
+    let organisation = find_or_create_organisation(store, &tenant.name).await?;
+    match store
+        .create_person(organisation.id, &email, "Demo administrator", &SecretString::from(password.clone()))
+        .await
+    {
+        Ok(_) | Err(StoreError::Conflict(_)) => {}
+        Err(error) => return Err(anyhow::Error::new(error).context("cannot create the demo administrator")),
+    }
+    store
+        .save_platform_credentials(
+            organisation.id,
+            None,
+            CredentialsUpdate {
+                platform: PlatformKind::Autotask,
+                api_url: tenant.api_url.clone(),
+                username: api_user.username.clone(),
+                secret: Some(SecretString::from(api_user.secret.clone())),
+                integration_code_override: None,
+            },
+        )
+        .await
+        .context("cannot save the demo Autotask credentials")?;
+    Ok(DemoOrganisation {
+        name: tenant.name.clone(),
+        email,
+        password,
+        tenant: tenant.clone(),
+        api_username: api_user.username.clone(),
+        api_secret: api_user.secret.clone(),
+    })
+}
+
+async fn find_or_create_organisation(store: &dyn Store, name: &str) -> anyhow::Result<Organisation> {
+    let existing = store.organisations().await.context("cannot read organisations")?;
+    if let Some(organisation) = existing.into_iter().find(|organisation| organisation.name == name) {
+        return Ok(organisation);
+    }
+    store
+        .create_organisation(name)
+        .await
+        .with_context(|| format!("cannot create the demo organisation {name}"))
+}
+
+/// A new directory under the system temp directory, named so that runs never collide.
+fn fresh_temporary_directory() -> std::io::Result<PathBuf> {
+    let directory = std::env::temp_dir().join(format!("fusion-demo-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&directory)?;
+    Ok(directory)
+}
+
+/// The one machine-readable line: `{"ready":true,"url":…,"orgs":[…],"simulator":…}`.
+fn ready_line(
+    url: &str,
+    data_dir: &Path,
+    simulator_url: &str,
+    integration_code: &str,
+    organisations: &[DemoOrganisation],
+) -> String {
+    let orgs: Vec<_> = organisations
+        .iter()
+        .map(|organisation| {
+            json!({
+                "name": organisation.name,
+                "email": organisation.email,
+                "password": organisation.password,
+            })
+        })
+        .collect();
+    let tenants: Vec<_> = organisations
+        .iter()
+        .map(|organisation| {
+            json!({
+                "name": organisation.tenant.name,
+                "org": organisation.name,
+                "zone": organisation.tenant.zone,
+                "zone_name": organisation.tenant.zone_name,
+                "api_url": organisation.tenant.api_url,
+                "username": organisation.api_username,
+                "secret": organisation.api_secret,
+            })
+        })
+        .collect();
+    json!({
+        "ready": true,
+        "url": url,
+        "data_dir": data_dir.display().to_string(),
+        "orgs": orgs,
+        "simulator": {
+            "url": simulator_url,
+            "integration_code": integration_code,
+            "tenants": tenants,
+        },
+    })
+    .to_string()
+}
+
+/// What a person reads after `cargo run --release -- demo`.
+fn banner(url: &str, data_dir: &Path, organisations: &[DemoOrganisation]) -> String {
+    let mut text = String::new();
+    text.push('\n');
+    text.push_str("  Support Fusion demo is running\n");
+    text.push_str("  ==============================\n\n");
+    text.push_str(&format!("  Open {url} in your browser and sign in as either organisation:\n\n"));
+    for organisation in organisations {
+        text.push_str(&format!(
+            "    {}  (Autotask zone: {})\n      email:    {}\n      password: {}\n\n",
+            organisation.name, organisation.tenant.zone_name, organisation.email, organisation.password
+        ));
+    }
+    text.push_str("  Both organisations already have their Autotask credentials entered, against a\n");
+    text.push_str("  simulated Autotask running inside this process. Things to try:\n\n");
+    text.push_str("    - Settings → Test connection: it reads \"Connection tested\".\n");
+    text.push_str("    - To see a failure, replace the API secret with anything else, Save, and test again:\n");
+    text.push_str("      \"Test failed\", with the reason and what to do.\n");
+    text.push_str("    - Enter the portal URL (e.g. https://ww5.autotask.net/) as API URL to see it corrected.\n\n");
+    text.push_str(&format!("  Data: {}\n", data_dir.display()));
+    text.push_str("  Press Ctrl-C to stop.\n");
+    text
+}

@@ -1,0 +1,8 @@
+//! One module per subcommand; each turns its parsed arguments into configuration and runs.
+
+pub mod admin;
+pub mod autotask;
+pub mod demo;
+pub mod serve;
+pub mod sim;
+pub mod web_app;

@@ -1,0 +1,111 @@
+//! `fusion serve`: the web app and API against a real database, until SIGINT or SIGTERM.
+//! Also home of the pieces `demo` and `admin` share with it: opening the store with its key, and
+//! building the Autotask settings.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use fusion_autotask::{AutotaskSettings, TransportOverride};
+use fusion_store::{SecretKey, SecretKeyError, Store};
+use secrecy::{ExposeSecret, SecretString};
+use tokio::net::TcpListener;
+
+use crate::cli::ServeArgs;
+use crate::database_location::DatabaseLocation;
+use crate::exit_status::{Completion, InvalidInput};
+use crate::shutdown::shutdown_signal;
+
+/// How long one Autotask request may take before the test or sync gives up on it.
+pub const AUTOTASK_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Everything `serve` needs, resolved from flags and environment.
+#[derive(Debug)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub database: DatabaseLocation,
+    pub autotask: AutotaskSettings,
+    pub secure_cookies: bool,
+}
+
+impl ServeConfig {
+    pub fn from_args(args: ServeArgs) -> Result<Self, InvalidInput> {
+        Ok(Self {
+            listen: args.listen,
+            database: DatabaseLocation::resolve(&args.database)?,
+            autotask: autotask_settings(args.integration_code, args.autotask_override.as_deref())?,
+            secure_cookies: args.secure_cookies,
+        })
+    }
+}
+
+/// The deployment's Autotask settings: integration code and, for tests and demos only, the
+/// transport override.
+pub fn autotask_settings(
+    integration_code: Option<String>,
+    transport_override: Option<&str>,
+) -> Result<AutotaskSettings, InvalidInput> {
+    let transport_override = match transport_override.map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => Some(TransportOverride::parse(raw).map_err(|error| {
+            InvalidInput(format!(
+                "FUSION_AUTOTASK_OVERRIDE {raw:?} is not usable: {error}. It is for tests and demos only: \
+                 http://127.0.0.1:PORT of a running `fusion sim`; unset it to talk to Autotask."
+            ))
+        })?),
+    };
+    Ok(AutotaskSettings {
+        integration_code: integration_code
+            .map(|code| code.trim().to_owned())
+            .filter(|code| !code.is_empty()),
+        transport_override,
+        request_timeout: AUTOTASK_REQUEST_TIMEOUT,
+        ..AutotaskSettings::default()
+    })
+}
+
+/// Opens (and migrates) the store, with the key from `FUSION_SECRET_KEY` or the key file.
+pub async fn open_store(
+    location: &DatabaseLocation,
+    secret_key_from_environment: Option<&SecretString>,
+) -> anyhow::Result<Arc<dyn Store>> {
+    location
+        .prepare()
+        .with_context(|| format!("cannot create the directory for {}", location.display_url()))?;
+    let key = SecretKey::from_env_or_file(
+        secret_key_from_environment.map(|key| key.expose_secret()),
+        &location.key_file,
+    )
+    .map_err(|error| match error {
+        SecretKeyError::KeyFile { .. } => anyhow::Error::new(error),
+        other => InvalidInput(other.to_string()).into(),
+    })?;
+    fusion_store::open(&location.database_url, key)
+        .await
+        .with_context(|| format!("cannot open the database {}", location.display_url()))
+}
+
+pub async fn run(args: ServeArgs, secret_key_from_environment: Option<SecretString>) -> anyhow::Result<Completion> {
+    let config = ServeConfig::from_args(args)?;
+    let store = open_store(&config.database, secret_key_from_environment.as_ref()).await?;
+    if config.autotask.transport_override.is_some() {
+        tracing::warn!("FUSION_AUTOTASK_OVERRIDE is set: Autotask calls go to the simulator, not to Autotask");
+    }
+    if store.organisations().await.context("cannot read organisations")?.is_empty() {
+        tracing::warn!(
+            "no organisation exists yet; create the first one with: FUSION_ADMIN_PASSWORD=… fusion admin create --org NAME --email EMAIL"
+        );
+    }
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let address = listener.local_addr().context("cannot read the listening address")?;
+    tracing::info!(url = %format!("http://{address}/"), database = %config.database.display_url(), "Support Fusion is serving");
+    let router = crate::commands::web_app::router(store, config.autotask, config.secure_cookies);
+    fusion_web::serve(listener, router, shutdown_signal())
+        .await
+        .context("the web server stopped with an error")?;
+    tracing::info!("stopped");
+    Ok(Completion::Succeeded)
+}

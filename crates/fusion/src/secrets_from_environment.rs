@@ -1,0 +1,51 @@
+//! The secrets the binary accepts from its environment, read once in `main` and passed down.
+//! Secrets are never flags (a command line is readable by every user on the machine); they come
+//! from these variables or, where a command offers it, from standard input.
+
+use std::io::Read;
+
+use secrecy::SecretString;
+
+/// `FUSION_SECRET_KEY` (when set), `FUSION_AUTOTASK_SECRET` and `FUSION_ADMIN_PASSWORD` (when set
+/// and not empty).
+#[derive(Debug, Default)]
+pub struct SecretsFromEnvironment {
+    /// Base64 key that encrypts stored API secrets (else the key file is used).
+    pub secret_key: Option<SecretString>,
+    /// The API secret for `fusion autotask test`.
+    pub autotask_secret: Option<SecretString>,
+    /// The password for `fusion admin create`.
+    pub admin_password: Option<SecretString>,
+}
+
+impl SecretsFromEnvironment {
+    pub fn read() -> Self {
+        Self {
+            // Set-but-empty is passed on so the store can say so, rather than silently falling
+            // back to a key file that cannot decrypt what the real key encrypted.
+            secret_key: std::env::var("FUSION_SECRET_KEY").ok().map(SecretString::from),
+            autotask_secret: non_empty_variable("FUSION_AUTOTASK_SECRET"),
+            admin_password: non_empty_variable("FUSION_ADMIN_PASSWORD"),
+        }
+    }
+}
+
+fn non_empty_variable(name: &str) -> Option<SecretString> {
+    match std::env::var(name) {
+        Ok(value) if !value.is_empty() => Some(SecretString::from(value)),
+        _ => None,
+    }
+}
+
+/// Reads all of standard input as one secret, dropping the single line ending that `echo` or a
+/// file adds (anything else is kept so the adapter can tell the user what it trimmed).
+pub fn read_secret_from_stdin() -> std::io::Result<SecretString> {
+    let mut text = String::new();
+    std::io::stdin().read_to_string(&mut text)?;
+    if text.ends_with("\r\n") {
+        text.truncate(text.len() - 2);
+    } else if text.ends_with('\n') {
+        text.truncate(text.len() - 1);
+    }
+    Ok(SecretString::from(text))
+}

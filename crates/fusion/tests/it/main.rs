@@ -1,0 +1,10 @@
+//! Black-box tests of the `fusion` binary: each runs the built executable as a user would and
+//! checks what they would see (stdout, stderr, exit code, what the started servers answer).
+
+#![allow(clippy::unwrap_used)]
+
+mod api_url_command;
+mod autotask_test_command;
+mod demo_command;
+mod process;
+mod sim_command;
