@@ -22,7 +22,10 @@ use crate::session::{OrgApiCaller, api_caller};
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/me", get(me))
-        .route("/orgs/{org_id}/platform", get(read_platform).put(save_platform))
+        .route(
+            "/orgs/{org_id}/platform",
+            get(read_platform).put(save_platform),
+        )
         .route("/orgs/{org_id}/platform/test", post(test_platform))
         .route("/orgs/{org_id}/platform/audit", get(platform_audit))
         .fallback(api_not_found)
@@ -58,13 +61,18 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for ApiJson<T
     }
 }
 
-async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<MeResponse>, ApiError> {
+async fn me(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<MeResponse>, ApiError> {
     let caller = api_caller(&state, &headers).await?;
     let org = state
         .store()
         .organisation(caller.person.org_id)
         .await?
-        .ok_or_else(|| ApiError::Internal("signed-in person's organisation is missing".to_owned()))?;
+        .ok_or_else(|| {
+            ApiError::Internal("signed-in person's organisation is missing".to_owned())
+        })?;
     Ok(Json(MeResponse {
         person: PersonDto::from(&caller.person),
         organisation: OrganisationDto::from(&org),
@@ -79,7 +87,10 @@ async fn read_platform(
 ) -> Result<Json<PlatformDto>, ApiError> {
     let credentials = state.store().platform_credentials(org_id).await?;
     let last_test = state.store().last_test_result(org_id).await?;
-    Ok(Json(PlatformDto::new(credentials.as_ref(), last_test.as_ref())))
+    Ok(Json(PlatformDto::new(
+        credentials.as_ref(),
+        last_test.as_ref(),
+    )))
 }
 
 async fn save_platform(

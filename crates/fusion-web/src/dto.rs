@@ -74,7 +74,10 @@ pub(crate) struct PlatformDto {
 }
 
 impl PlatformDto {
-    pub fn new(credentials: Option<&PlatformCredentials>, last_test: Option<&ConnectionTestReport>) -> Self {
+    pub fn new(
+        credentials: Option<&PlatformCredentials>,
+        last_test: Option<&ConnectionTestReport>,
+    ) -> Self {
         let last_test = last_test.map(TestResultDto::from_report);
         match credentials {
             Some(credentials) => Self {
@@ -131,7 +134,9 @@ pub(crate) struct SaveResponse {
 }
 
 /// Distinguishes "absent" (keep) from `null` (clear) for the integration code override.
-fn double_option<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
+fn double_option<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<String>>, D::Error> {
     Option::<String>::deserialize(deserializer).map(Some)
 }
 

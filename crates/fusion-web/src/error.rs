@@ -12,7 +12,9 @@ use serde::Serialize;
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// No valid session cookie or API token.
-    #[error("sign in first: send a session cookie or an `Authorization: Bearer <API token>` header")]
+    #[error(
+        "sign in first: send a session cookie or an `Authorization: Bearer <API token>` header"
+    )]
     Unauthenticated,
     /// Missing or wrong `X-CSRF-Token` on a cookie-authenticated write.
     #[error(

@@ -39,7 +39,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/settings", get(home))
         .route("/sign-in", get(sign_in_page).post(sign_in))
         .route("/sign-out", post(sign_out))
-        .route("/orgs/{org_id}/settings", get(settings_page).post(save_settings))
+        .route(
+            "/orgs/{org_id}/settings",
+            get(settings_page).post(save_settings),
+        )
         .route("/orgs/{org_id}/settings/test", post(test_settings))
         .route("/static/fusion.css", get(stylesheet))
         .route("/healthz", get(healthz))
@@ -53,8 +56,14 @@ fn settings_url(org: &Organisation) -> String {
 async fn stylesheet() -> Response {
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/css; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
         ],
         STYLESHEET,
     )
@@ -156,7 +165,10 @@ pub(crate) struct OrgPageCaller {
 impl FromRequestParts<AppState> for OrgPageCaller {
     type Rejection = PageRejection;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let caller = session_caller(state, &parts.headers)
             .await
             .map_err(PageRejection::Failed)?
@@ -254,7 +266,11 @@ async fn sign_in(
     let throttle = state.login_throttle();
     if let ThrottleDecision::Locked { retry_after } = throttle.check(&email, address) {
         tracing::warn!(client = ?address, "sign-in refused: locked after repeated failures");
-        return sign_in_form(StatusCode::TOO_MANY_REQUESTS, email, Some(locked_message(retry_after)));
+        return sign_in_form(
+            StatusCode::TOO_MANY_REQUESTS,
+            email,
+            Some(locked_message(retry_after)),
+        );
     }
     let person = match state.store().verify_password(&email, &form.password).await {
         Ok(person) => person,
@@ -409,8 +425,18 @@ async fn render_settings(
     render(status, &page)
 }
 
-async fn settings_page(State(state): State<AppState>, OrgPageCaller { caller, org }: OrgPageCaller) -> Response {
-    render_settings(&state, &caller, &org, StatusCode::OK, SettingsView::default()).await
+async fn settings_page(
+    State(state): State<AppState>,
+    OrgPageCaller { caller, org }: OrgPageCaller,
+) -> Response {
+    render_settings(
+        &state,
+        &caller,
+        &org,
+        StatusCode::OK,
+        SettingsView::default(),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -462,7 +488,9 @@ async fn save_settings(
     let notes = settings.notes();
     match validate_save(&settings) {
         Ok(valid) => {
-            if let Err(error) = platform_settings::save(&state, org.id, caller.person.id, valid).await {
+            if let Err(error) =
+                platform_settings::save(&state, org.id, caller.person.id, valid).await
+            {
                 return internal_error_page(error);
             }
             let view = SettingsView {
@@ -476,10 +504,11 @@ async fn save_settings(
             render_settings(&state, &caller, &org, StatusCode::OK, view).await
         }
         Err(problems) => {
-            let banner = match save_all_but_api_url(&state, &caller, &org, &settings, &problems).await {
-                Ok(banner) => banner,
-                Err(error) => return internal_error_page(error),
-            };
+            let banner =
+                match save_all_but_api_url(&state, &caller, &org, &settings, &problems).await {
+                    Ok(banner) => banner,
+                    Err(error) => return internal_error_page(error),
+                };
             let view = SettingsView {
                 entered_api_url: settings.api_url.clone(),
                 entered_username: settings.username.clone(),
@@ -493,7 +522,14 @@ async fn save_settings(
                 notes,
                 fresh_result: None,
             };
-            render_settings(&state, &caller, &org, StatusCode::UNPROCESSABLE_ENTITY, view).await
+            render_settings(
+                &state,
+                &caller,
+                &org,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                view,
+            )
+            .await
         }
     }
 }
@@ -530,7 +566,10 @@ async fn save_all_but_api_url(
     }
     let update = fusion_store::CredentialsUpdate {
         platform: fusion_domain::PlatformKind::Autotask,
-        api_url: saved.as_ref().map(|c| c.api_url.clone()).unwrap_or_default(),
+        api_url: saved
+            .as_ref()
+            .map(|c| c.api_url.clone())
+            .unwrap_or_default(),
         username,
         secret: settings.secret.clone(),
         integration_code_override: settings.integration_code_override.clone(),

@@ -144,8 +144,10 @@ impl SettingsProblem {
 
     pub fn message(&self) -> String {
         match self {
-            SettingsProblem::UnsupportedPlatform(_) => {
-                "That platform is not supported; the supported platform is Autotask.".to_owned()
+            SettingsProblem::UnsupportedPlatform(name) => {
+                format!(
+                    "\"{name}\" is not a supported platform; the supported platform is Autotask."
+                )
             }
             SettingsProblem::Missing(field) => format!("Enter the {}.", field.label()),
             SettingsProblem::InvalidApiUrl {
@@ -326,8 +328,14 @@ pub(crate) async fn test_connection(
     let saved_secret = state.store().platform_secret(org_id).await?;
 
     let mut tested_values = TestedValues::Saved;
-    let mut api_url = saved.as_ref().map(|c| c.api_url.clone()).unwrap_or_default();
-    let mut username = saved.as_ref().map(|c| c.username.clone()).unwrap_or_default();
+    let mut api_url = saved
+        .as_ref()
+        .map(|c| c.api_url.clone())
+        .unwrap_or_default();
+    let mut username = saved
+        .as_ref()
+        .map(|c| c.username.clone())
+        .unwrap_or_default();
     let mut integration_code = saved
         .as_ref()
         .and_then(|c| c.integration_code_override.clone());
@@ -336,11 +344,17 @@ pub(crate) async fn test_connection(
 
     if let Some(form) = form {
         notes = form.notes();
-        if let Some(value) = form.api_url.filter(|value| !value.is_empty() && *value != api_url) {
+        if let Some(value) = form
+            .api_url
+            .filter(|value| !value.is_empty() && *value != api_url)
+        {
             api_url = value;
             tested_values = TestedValues::Unsaved;
         }
-        if let Some(value) = form.username.filter(|value| !value.is_empty() && *value != username) {
+        if let Some(value) = form
+            .username
+            .filter(|value| !value.is_empty() && *value != username)
+        {
             username = value;
             tested_values = TestedValues::Unsaved;
         }

@@ -75,7 +75,8 @@ fn csrf_mac(session_token: &SecretString) -> Hmac<Sha256> {
 /// The CSRF token of a session: HMAC-SHA256(session token, fixed label), URL-safe base64.
 pub(crate) fn csrf_token_for_session(session_token: &SecretString) -> String {
     use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(csrf_mac(session_token).finalize().into_bytes())
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(csrf_mac(session_token).finalize().into_bytes())
 }
 
 /// Constant-time comparison of a presented CSRF token against the session's.
@@ -155,11 +156,17 @@ pub(crate) struct OrgApiCaller {
 impl FromRequestParts<AppState> for OrgApiCaller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let caller = api_caller(state, &parts.headers).await?;
         let org_id = org_id_in_scope(parts, &caller)?;
         if is_write(&parts.method) {
-            let presented = parts.headers.get(CSRF_HEADER).and_then(|value| value.to_str().ok());
+            let presented = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|value| value.to_str().ok());
             if !caller.csrf_token_matches(presented) {
                 return Err(ApiError::CsrfRejected);
             }
@@ -251,7 +258,10 @@ mod tests {
 
     #[test]
     fn org_id_is_found_in_api_and_page_paths() {
-        assert_eq!(org_id_path_segment("/api/v1/orgs/abc/platform"), Some("abc"));
+        assert_eq!(
+            org_id_path_segment("/api/v1/orgs/abc/platform"),
+            Some("abc")
+        );
         assert_eq!(org_id_path_segment("/orgs/abc/settings"), Some("abc"));
         assert_eq!(org_id_path_segment("/api/v1/me"), None);
     }

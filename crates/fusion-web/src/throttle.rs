@@ -49,7 +49,10 @@ impl LoginThrottle {
 
     pub fn check(&self, email: &str, address: Option<IpAddr>) -> ThrottleDecision {
         let now = Instant::now();
-        let mut attempts = self.attempts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut attempts = self
+            .attempts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let key = Self::key(email, address);
         match attempts.get(&key).and_then(|entry| entry.locked_until) {
             Some(until) if until > now => ThrottleDecision::Locked {
@@ -67,7 +70,10 @@ impl LoginThrottle {
     /// Records a failure; returns the decision for the next attempt.
     pub fn record_failure(&self, email: &str, address: Option<IpAddr>) -> ThrottleDecision {
         let now = Instant::now();
-        let mut attempts = self.attempts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut attempts = self
+            .attempts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if attempts.len() >= PRUNE_THRESHOLD {
             let lock_for = self.lock_for;
             attempts.retain(|_, entry| {
@@ -100,7 +106,10 @@ impl LoginThrottle {
     }
 
     pub fn record_success(&self, email: &str, address: Option<IpAddr>) {
-        let mut attempts = self.attempts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut attempts = self
+            .attempts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         attempts.remove(&Self::key(email, address));
     }
 }
@@ -130,18 +139,36 @@ mod tests {
     async fn sign_in_is_locked_after_the_allowed_failures_and_unlocks_after_the_wait() {
         let throttle = LoginThrottle::new(3, Duration::from_secs(60));
         let address = Some(IpAddr::from([127, 0, 0, 1]));
-        assert_eq!(throttle.record_failure("A@x.example", address), ThrottleDecision::Allowed);
-        assert_eq!(throttle.record_failure("a@x.example", address), ThrottleDecision::Allowed);
+        assert_eq!(
+            throttle.record_failure("A@x.example", address),
+            ThrottleDecision::Allowed
+        );
+        assert_eq!(
+            throttle.record_failure("a@x.example", address),
+            ThrottleDecision::Allowed
+        );
         assert!(matches!(
             throttle.record_failure("a@x.example ", address),
             ThrottleDecision::Locked { .. }
         ));
-        assert!(matches!(throttle.check("a@x.example", address), ThrottleDecision::Locked { .. }));
+        assert!(matches!(
+            throttle.check("a@x.example", address),
+            ThrottleDecision::Locked { .. }
+        ));
         // Another address or another email is not affected.
-        assert_eq!(throttle.check("a@x.example", Some(IpAddr::from([10, 0, 0, 1]))), ThrottleDecision::Allowed);
-        assert_eq!(throttle.check("b@x.example", address), ThrottleDecision::Allowed);
+        assert_eq!(
+            throttle.check("a@x.example", Some(IpAddr::from([10, 0, 0, 1]))),
+            ThrottleDecision::Allowed
+        );
+        assert_eq!(
+            throttle.check("b@x.example", address),
+            ThrottleDecision::Allowed
+        );
         tokio::time::advance(Duration::from_secs(61)).await;
-        assert_eq!(throttle.check("a@x.example", address), ThrottleDecision::Allowed);
+        assert_eq!(
+            throttle.check("a@x.example", address),
+            ThrottleDecision::Allowed
+        );
     }
 
     #[test]

@@ -6,7 +6,8 @@ use time::macros::format_description;
 
 /// "27 Nov 2026, 01:43 UTC".
 pub(crate) fn human_date(at: OffsetDateTime) -> String {
-    let format = format_description!("[day padding:none] [month repr:short] [year], [hour]:[minute] UTC");
+    let format =
+        format_description!("[day padding:none] [month repr:short] [year], [hour]:[minute] UTC");
     at.to_offset(time::UtcOffset::UTC)
         .format(&format)
         .unwrap_or_else(|_| at.to_string())
@@ -24,7 +25,7 @@ pub(crate) fn thousands(value: u32) -> String {
     let digits = value.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index) % 3 == 0 {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
             out.push(',');
         }
         out.push(digit);
@@ -70,7 +71,10 @@ mod tests {
             request_limit: 10_000,
             timeframe_minutes: 60,
         };
-        assert_eq!(api_usage_summary(&usage), "124 of 10,000 requests this hour");
+        assert_eq!(
+            api_usage_summary(&usage),
+            "124 of 10,000 requests this hour"
+        );
         assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(thousands(0), "0");
     }
@@ -89,7 +93,10 @@ mod tests {
             "Removed a trailing newline from the API secret."
         );
         assert_eq!(
-            trimmed_note("API username", &["leading spaces".to_owned(), "a trailing tab".to_owned()]),
+            trimmed_note(
+                "API username",
+                &["leading spaces".to_owned(), "a trailing tab".to_owned()]
+            ),
             "Removed leading spaces and a trailing tab from the API username."
         );
     }
