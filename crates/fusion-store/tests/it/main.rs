@@ -1,1 +1,13 @@
-//! placeholder
+//! The store's contract suite: every test runs against SQLite (a file in a temporary folder)
+//! and, when `FUSION_TEST_POSTGRES_URL` is set, against PostgreSQL in a schema of its own.
+#![allow(clippy::unwrap_used)]
+
+mod credentials;
+mod harness;
+mod isolation;
+mod migrations;
+mod people;
+mod secret_key;
+mod sessions;
+mod sqlite_file;
+mod test_results;
