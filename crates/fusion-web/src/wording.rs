@@ -13,9 +13,12 @@ pub(crate) fn human_date(at: OffsetDateTime) -> String {
         .unwrap_or_else(|_| at.to_string())
 }
 
-/// RFC 3339 in UTC, as the JSON API writes timestamps.
+/// RFC 3339 in UTC with at most millisecond precision, as the JSON API writes timestamps (the
+/// same instant reads the same whether it comes fresh or from the database).
 pub(crate) fn api_timestamp(at: OffsetDateTime) -> String {
-    at.to_offset(time::UtcOffset::UTC)
+    let at = at.to_offset(time::UtcOffset::UTC);
+    at.replace_millisecond(at.millisecond())
+        .unwrap_or(at)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| at.to_string())
 }
@@ -84,6 +87,8 @@ mod tests {
         let at = time::macros::datetime!(2026-11-27 01:43:57 UTC);
         assert_eq!(human_date(at), "27 Nov 2026, 01:43 UTC");
         assert_eq!(api_timestamp(at), "2026-11-27T01:43:57Z");
+        let precise = time::macros::datetime!(2026-11-27 01:43:57.123456789 UTC);
+        assert_eq!(api_timestamp(precise), "2026-11-27T01:43:57.123Z");
     }
 
     #[test]
