@@ -71,6 +71,8 @@ pub(crate) struct PlatformDto {
     pub integration_code_override: Option<String>,
     pub updated_at: Option<String>,
     pub last_test: Option<TestResultDto>,
+    /// True when the settings were saved after the last test, so it may no longer hold.
+    pub last_test_outdated: bool,
 }
 
 impl PlatformDto {
@@ -78,6 +80,10 @@ impl PlatformDto {
         credentials: Option<&PlatformCredentials>,
         last_test: Option<&ConnectionTestReport>,
     ) -> Self {
+        let last_test_outdated = match (credentials, last_test) {
+            (Some(credentials), Some(report)) => credentials.updated_at > report.tested_at,
+            _ => false,
+        };
         let last_test = last_test.map(TestResultDto::from_report);
         match credentials {
             Some(credentials) => Self {
@@ -91,6 +97,7 @@ impl PlatformDto {
                 integration_code_override: credentials.integration_code_override.clone(),
                 updated_at: Some(api_timestamp(credentials.updated_at)),
                 last_test,
+                last_test_outdated,
             },
             None => Self {
                 platform: None,
@@ -103,6 +110,7 @@ impl PlatformDto {
                 integration_code_override: None,
                 updated_at: None,
                 last_test,
+                last_test_outdated,
             },
         }
     }

@@ -348,17 +348,34 @@ struct SettingsView {
     fresh_result: Option<TestRun>,
 }
 
-fn result_view(report: &ConnectionTestReport, tested_values: Option<TestedValues>) -> ResultView {
+/// Which test a result panel shows.
+enum ResultSource {
+    /// Just run on this request.
+    Fresh(TestedValues),
+    /// The stored last test; `outdated` when the settings were saved after it.
+    Stored { outdated: bool },
+}
+
+fn result_view(report: &ConnectionTestReport, source: ResultSource) -> ResultView {
+    let reason = if report.reason == report.outcome.label() {
+        String::new()
+    } else {
+        report.reason.clone()
+    };
     ResultView {
         success: report.is_success(),
         status: report.outcome.label(),
-        tested_values_label: tested_values.map(|values| match values {
-            TestedValues::Saved => "Tested the saved settings.",
-            TestedValues::Unsaved => {
+        tested_values_label: Some(match source {
+            ResultSource::Fresh(TestedValues::Saved) => "Tested the saved settings.",
+            ResultSource::Fresh(TestedValues::Unsaved) => {
                 "Tested the values in the form. They are not saved yet: Save to keep them."
             }
+            ResultSource::Stored { outdated: false } => "Last test of the saved settings.",
+            ResultSource::Stored { outdated: true } => {
+                "Last test — the settings were changed after it: Test connection to check them."
+            }
         }),
-        reason: report.reason.clone(),
+        reason,
         fix: report.fix.clone(),
         zone: report.zone.clone(),
         api_usage: report.api_usage.as_ref().map(api_usage_summary),
@@ -389,9 +406,17 @@ async fn render_settings(
         Err(error) => return internal_error_page(error.into()),
     };
     let result = match view.fresh_result {
-        Some(run) => Some(result_view(&run.report, Some(run.tested_values))),
+        Some(run) => Some(result_view(
+            &run.report,
+            ResultSource::Fresh(run.tested_values),
+        )),
         None => match state.store().last_test_result(org.id).await {
-            Ok(report) => report.map(|report| result_view(&report, None)),
+            Ok(report) => report.map(|report| {
+                let outdated = credentials
+                    .as_ref()
+                    .is_some_and(|saved| saved.updated_at > report.tested_at);
+                result_view(&report, ResultSource::Stored { outdated })
+            }),
             Err(error) => return internal_error_page(error.into()),
         },
     };

@@ -123,6 +123,7 @@ async fn settings_page_works_without_javascript_and_never_prefills_the_secret() 
         reloaded.body.contains("Connection tested"),
         "the last stored result is still the saved test"
     );
+    assert!(reloaded.body.contains("Last test of the saved settings."));
     app.stop().await;
 }
 

@@ -121,6 +121,14 @@ async fn testing_the_saved_connection_reports_connection_tested_and_keeps_it_as_
     let platform = browser.get(&path).await.json();
     assert_eq!(platform["last_test"]["status"], "Connection tested");
     assert_eq!(platform["last_test"]["tested_at"], result["tested_at"]);
+    assert_eq!(platform["last_test_outdated"], false);
+
+    // Saving again makes the stored result outdated, and says so.
+    app.save_working_credentials(&mut browser, app.alice.org.id)
+        .await;
+    let platform = browser.get(&path).await.json();
+    assert_eq!(platform["last_test"]["status"], "Connection tested");
+    assert_eq!(platform["last_test_outdated"], true);
     app.stop().await;
 }
 
