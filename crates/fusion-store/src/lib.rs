@@ -17,6 +17,7 @@ use time::OffsetDateTime;
 
 mod credentials;
 pub mod crypto;
+mod database_errors;
 mod migrations;
 mod password;
 mod postgres;
@@ -107,28 +108,6 @@ pub(crate) fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
-/// A database failure for the caller: "not found" stays `NotFound`, everything else becomes
-/// `Backend` with the driver's message (which never contains bound values, so no secrets).
-pub(crate) fn database_error(error: sqlx::Error) -> StoreError {
-    match error {
-        sqlx::Error::RowNotFound => StoreError::NotFound,
-        other => StoreError::Backend(other.to_string()),
-    }
-}
-
-/// What an insert's constraint failure means to the caller.
-pub(crate) fn insert_error(error: sqlx::Error, conflict_message: &str) -> StoreError {
-    if let sqlx::Error::Database(database) = &error {
-        if database.is_unique_violation() {
-            return StoreError::Conflict(conflict_message.to_owned());
-        }
-        if database.is_foreign_key_violation() {
-            return StoreError::NotFound;
-        }
-    }
-    database_error(error)
-}
-
 /// Errors a caller can branch on. Database details stay in `Backend` and in the log.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -140,12 +119,23 @@ pub enum StoreError {
     Crypto(String),
     #[error("database error: {0}")]
     Backend(String),
+    /// The database could not be reached or was busy (pool exhausted, connection lost, lock
+    /// contention, serialization failure). Trying again later may succeed.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     #[error(
         "the database schema is newer than this binary (database version {database}, binary knows up to {binary}); upgrade Support Fusion"
     )]
     SchemaTooNew { database: i64, binary: i64 },
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
+}
+
+impl StoreError {
+    /// Whether the same call may succeed if tried again later.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::credentials::{StoredCredentials, parse_platform, plan_credentials_save};
 use crate::crypto::{SecretKey, decrypt_api_secret};
+use crate::database_errors::{database_error, insert_error};
 use crate::migrations::{
     MIGRATIONS_TABLE, POSTGRES_MIGRATIONS, migration_error, migrator, refuse_newer_schema,
 };
@@ -28,7 +29,7 @@ use crate::timestamps::{now, to_storage_precision};
 use crate::tokens::{issue_token, token_digest};
 use crate::{
     CredentialsAuditEntry, CredentialsUpdate, NewSession, PlatformCredentials, Store, StoreError,
-    StoreResult, database_error, insert_error, normalise_email,
+    StoreResult, normalise_email,
 };
 
 /// How long a request waits for a free connection before it fails (and readiness reports it).
@@ -270,6 +271,14 @@ impl Store for PostgresStore {
         let issued = issue_token();
         let created_at = now();
         let expires_at = to_storage_precision(created_at + ttl);
+        // Housekeeping: a person's expired sessions go when they sign in again, so the table
+        // stays bounded by the number of people without a background job.
+        sqlx::query("DELETE FROM sessions WHERE person_id = $1 AND expires_at <= $2")
+            .bind(person_id.as_uuid())
+            .bind(created_at)
+            .execute(&self.pool)
+            .await
+            .map_err(database_error)?;
         sqlx::query("INSERT INTO sessions (token_digest, person_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(&issued.digest[..])
             .bind(person_id.as_uuid())

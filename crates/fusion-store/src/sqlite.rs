@@ -8,6 +8,7 @@
 //! Ids are stored as hyphenated UUID text and timestamps as RFC 3339 text, so the file reads well
 //! in the `sqlite3` shell.
 
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -23,6 +24,7 @@ use uuid::Uuid;
 
 use crate::credentials::{StoredCredentials, parse_platform, plan_credentials_save};
 use crate::crypto::{SecretKey, decrypt_api_secret};
+use crate::database_errors::{database_error, insert_error};
 use crate::migrations::{
     MIGRATIONS_TABLE, SQLITE_MIGRATIONS, migration_error, migrator, refuse_newer_schema,
 };
@@ -32,7 +34,7 @@ use crate::timestamps::{now, to_storage_precision};
 use crate::tokens::{issue_token, token_digest};
 use crate::{
     CredentialsAuditEntry, CredentialsUpdate, NewSession, PlatformCredentials, Store, StoreError,
-    StoreResult, database_error, insert_error, normalise_email,
+    StoreResult, normalise_email,
 };
 
 /// How long a connection waits for another connection's write lock before giving up.
@@ -61,6 +63,9 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
         let in_memory = database_url.contains(":memory:") || database_url.contains("mode=memory");
+        if !in_memory {
+            create_parent_folder(options.get_filename())?;
+        }
         let pool_options = if in_memory {
             // An in-memory database lives as long as one of its connections: keep one open for
             // the life of the store. WAL does not apply to memory databases.
@@ -102,6 +107,22 @@ impl SqliteStore {
         .map_err(database_error)?
         .map(|row| credentials_from_row(&row))
         .transpose()
+    }
+}
+
+/// SQLite creates a missing database file but not a missing folder; create that too, so
+/// `sqlite://./data/fusion.db` works on a fresh machine.
+fn create_parent_folder(database_file: &Path) -> StoreResult<()> {
+    match database_file.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() && !folder.exists() => {
+            std::fs::create_dir_all(folder).map_err(|error| {
+                StoreError::Backend(format!(
+                    "cannot create the folder {} for the SQLite database: {error}",
+                    folder.display()
+                ))
+            })
+        }
+        _ => Ok(()),
     }
 }
 
@@ -295,6 +316,16 @@ impl Store for SqliteStore {
         let issued = issue_token();
         let created_at = now();
         let expires_at = to_storage_precision(created_at + ttl);
+        // Housekeeping: a person's expired sessions go when they sign in again, so the table
+        // stays bounded by the number of people without a background job.
+        sqlx::query(
+            "DELETE FROM sessions WHERE person_id = ? AND julianday(expires_at) <= julianday(?)",
+        )
+        .bind(id_text(person_id.as_uuid()))
+        .bind(created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(database_error)?;
         sqlx::query("INSERT INTO sessions (token_digest, person_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
             .bind(&issued.digest[..])
             .bind(id_text(person_id.as_uuid()))

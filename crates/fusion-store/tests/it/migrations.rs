@@ -60,6 +60,15 @@ async fn a_missing_sqlite_file_is_created_on_open() {
         let store = database.store(&SecretKey::generate()).await;
         store.ping().await.expect("the database answers");
         assert!(file.exists(), "{} was not created", file.display());
+
+        // A missing folder is created too.
+        let nested = file.with_file_name("data").join("nested").join("fusion.db");
+        let url = format!("sqlite://{}", nested.display());
+        let store = fusion_store::open(&url, SecretKey::generate())
+            .await
+            .expect("opens");
+        store.ping().await.expect("the database answers");
+        assert!(nested.exists(), "{} was not created", nested.display());
     })
     .await;
 }

@@ -1,5 +1,5 @@
-//! What reaches the SQLite files on disk: never the API secret, a password or a token in plain
-//! text — including the write-ahead log.
+//! SQLite seen from its files: the API secret, passwords and tokens never reach them in plain
+//! text (write-ahead log included), and expired sessions do not pile up.
 
 use fusion_domain::PlatformKind;
 use fusion_store::{CredentialsUpdate, SecretKey};
@@ -66,4 +66,38 @@ async fn plaintext_secrets_never_reach_the_sqlite_files() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn expired_sessions_are_removed_when_their_person_signs_in_again() {
+    let database = TestDatabase::fresh(Backend::Sqlite).await;
+    let store = database.store(&SecretKey::generate()).await;
+    let (_, person) =
+        organisation_with_person(&store, "Northwind IT", "jane@northwind.example", "pw").await;
+    store
+        .create_session(person.id, Duration::minutes(-1))
+        .await
+        .expect("creates");
+    let pool = sqlx::SqlitePool::connect(&database.url)
+        .await
+        .expect("connects");
+    let count = async || -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+            .fetch_one(&pool)
+            .await
+            .expect("counts")
+    };
+    assert_eq!(count().await, 1, "the expired session is stored");
+    let live = store
+        .create_session(person.id, Duration::hours(1))
+        .await
+        .expect("creates");
+    assert_eq!(count().await, 1, "only the live session remains");
+    assert!(
+        store
+            .session_person(live.token.expose_secret())
+            .await
+            .expect("reads")
+            .is_some()
+    );
 }
