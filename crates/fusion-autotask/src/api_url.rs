@@ -431,7 +431,8 @@ mod tests {
 
     #[test]
     fn tricks_and_lookalikes_are_refused() {
-        let cases: &[(&str, fn(&ApiUrlError) -> bool)] = &[
+        type Expectation = fn(&ApiUrlError) -> bool;
+        let cases: &[(&str, Expectation)] = &[
             ("https://webservices2.autotask.net@evil.example/", |e| {
                 matches!(e, ApiUrlError::UserInfo)
             }),
@@ -501,5 +502,115 @@ mod tests {
                 .as_str(),
             "https://webservices2.autotask.net/"
         );
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn is_canonical(url: &ApiUrl) -> bool {
+            let Some(digits) = url
+                .as_str()
+                .strip_prefix("https://webservices")
+                .and_then(|rest| rest.strip_suffix(".autotask.net/"))
+            else {
+                return false;
+            };
+            !digits.is_empty()
+                && !digits.starts_with('0')
+                && digits.chars().all(|c| c.is_ascii_digit())
+                && digits.parse::<u32>().ok() == Some(url.zone())
+        }
+
+        /// What a standards-following URL parser (the one the HTTP client uses) would call.
+        fn host_a_url_parser_sees(input: &str) -> Option<String> {
+            let trimmed = trim_url_input(input);
+            let with_scheme = if trimmed.contains("://") {
+                trimmed
+            } else {
+                format!("https://{}", trimmed.trim_start_matches('/'))
+            };
+            url::Url::parse(&with_scheme)
+                .ok()
+                .and_then(|url| url.host_str().map(str::to_owned))
+        }
+
+        fn url_like() -> impl Strategy<Value = String> {
+            let scheme = prop_oneof![
+                Just(""),
+                Just("https://"),
+                Just("http://"),
+                Just("HTTPS://"),
+                Just("ftp://"),
+                Just("//"),
+                Just("https:")
+            ];
+            let userinfo = prop_oneof![
+                Just(""),
+                Just("user@"),
+                Just("webservices2.autotask.net@"),
+                Just("a:b@")
+            ];
+            let host = prop_oneof![
+                (0u32..40).prop_map(|n| format!("webservices{n}.autotask.net")),
+                (0u32..40).prop_map(|n| format!("ww{n}.autotask.net")),
+                Just("webservices.autotask.net".to_owned()),
+                Just("webservices2.autotask.net.evil.example".to_owned()),
+                Just("webservices2-autotask.net".to_owned()),
+                Just("127.0.0.1".to_owned()),
+                Just("[::1]".to_owned()),
+                "[a-z0-9.-]{1,30}",
+                "[a-zA-Z0-9.@:%\\[\\]-]{1,40}",
+            ];
+            let port = prop_oneof![Just(""), Just(":443"), Just(":8080"), Just(":")];
+            let path = prop_oneof![
+                Just(String::new()),
+                Just("/".to_owned()),
+                Just("/ATServicesRest/V1.0".to_owned()),
+                Just("?q=1".to_owned()),
+                Just("#x".to_owned()),
+                Just("\\@evil.example".to_owned()),
+                "[ -~]{0,20}",
+            ];
+            (scheme, userinfo, host, port, path).prop_map(|(scheme, userinfo, host, port, path)| {
+                format!("{scheme}{userinfo}{host}{port}{path}")
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn any_accepted_url_is_exactly_one_canonical_form(input in url_like()) {
+                if let Ok(url) = ApiUrl::parse(&input) {
+                    prop_assert!(is_canonical(&url), "{input:?} → {url}");
+                    prop_assert_eq!(host_a_url_parser_sees(&input), Some(url.host()), "{:?}", input);
+                }
+            }
+
+            #[test]
+            fn arbitrary_text_is_either_refused_or_canonical(input in any::<String>()) {
+                if let Ok(url) = ApiUrl::parse(&input) {
+                    prop_assert!(is_canonical(&url), "{input:?} → {url}");
+                    prop_assert_eq!(host_a_url_parser_sees(&input), Some(url.host()), "{:?}", input);
+                }
+            }
+
+            #[test]
+            fn nothing_with_a_non_autotask_host_is_accepted(
+                host in "[a-z0-9-]{1,20}(\\.[a-z0-9-]{1,20}){0,3}",
+                path in "(/[a-zA-Z0-9.@_-]{0,15}){0,3}",
+            ) {
+                prop_assume!(!host.ends_with("autotask.net"));
+                for input in [format!("https://{host}{path}"), format!("{host}{path}"), format!("https://webservices2.autotask.net@{host}{path}")] {
+                    prop_assert!(ApiUrl::parse(&input).is_err(), "{input:?} was accepted");
+                }
+            }
+
+            #[test]
+            fn every_zone_host_round_trips(zone in 1u32..10_000) {
+                let url = ApiUrl::parse(&format!("https://webservices{zone}.autotask.net/x")).expect("valid");
+                prop_assert_eq!(url.zone(), zone);
+                prop_assert_eq!(url, ApiUrl::for_zone(zone));
+            }
+        }
     }
 }

@@ -422,7 +422,7 @@ impl AutotaskClient {
             })
             .await;
         match result {
-            Ok(response) => Ok(response.item),
+            Ok(response) => Ok(response.into_item()),
             Err(AutotaskError::NotFound { .. }) => Ok(None),
             Err(error) => Err(error),
         }

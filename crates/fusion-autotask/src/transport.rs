@@ -170,13 +170,13 @@ pub(crate) fn classify_transport_error(
     while let Some(current) = source {
         chain_text.push_str(&current.to_string().to_ascii_lowercase());
         chain_text.push(' ');
-        if let Some(io) = current.downcast_ref::<std::io::Error>() {
-            if matches!(
+        if let Some(io) = current.downcast_ref::<std::io::Error>()
+            && matches!(
                 io.kind(),
                 std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::ConnectionReset
-            ) {
-                refused = true;
-            }
+            )
+        {
+            refused = true;
         }
         if current.downcast_ref::<rustls::Error>().is_some() {
             chain_text.push_str(" tls ");

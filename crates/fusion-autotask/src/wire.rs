@@ -546,10 +546,22 @@ pub struct PageDetails {
     pub next_page_url: Option<String>,
 }
 
-/// `{"item": {...}}` (or `{"item": null}` for a missing record).
+/// `{"item": {...}}` (or `{"item": null}` for a missing record). A child attachment read by id
+/// (`/Tickets/{id}/Attachments/{id}`) answers `{"items": [{...}]}` instead; both are accepted.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ItemResponse<T> {
+    #[serde(default = "Option::default")]
     pub item: Option<T>,
+    #[serde(default = "Option::default")]
+    pub items: Option<Vec<T>>,
+}
+
+impl<T> ItemResponse<T> {
+    /// The single record, from either shape.
+    pub fn into_item(self) -> Option<T> {
+        self.item
+            .or_else(|| self.items.and_then(|items| items.into_iter().next()))
+    }
 }
 
 /// `{"itemId": 123}` from create/patch; Autotask types `itemId` loosely, so a string is accepted.
