@@ -27,11 +27,13 @@ impl DatabaseLocation {
         let data_dir = args.data_dir.clone().unwrap_or_else(|| PathBuf::from("."));
         match args.database_url.as_deref().map(str::trim) {
             None | Some("") => Ok(Self::sqlite_in(&data_dir)),
-            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Ok(Self {
-                database_url: url.to_owned(),
-                key_file: data_dir.join(KEY_FILE_NAME),
-                sqlite_file: None,
-            }),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(Self {
+                    database_url: url.to_owned(),
+                    key_file: data_dir.join(KEY_FILE_NAME),
+                    sqlite_file: None,
+                })
+            }
             Some(url) => match sqlite_path(url) {
                 Some(file) => {
                     let directory = match file.parent() {
@@ -80,7 +82,9 @@ impl DatabaseLocation {
 
 /// The file named by `sqlite://PATH`, `sqlite:PATH` or `sqlite:///ABSOLUTE`, without `?options`.
 fn sqlite_path(url: &str) -> Option<PathBuf> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     if path.is_empty() || path == ":memory:" {
         return None;
@@ -113,14 +117,20 @@ mod tests {
 
     #[test]
     fn no_url_means_sqlite_in_the_data_directory_with_the_key_beside_it() {
-        let location = DatabaseLocation::resolve(&args(None, Some("/var/lib/fusion"))).expect("valid");
+        let location =
+            DatabaseLocation::resolve(&args(None, Some("/var/lib/fusion"))).expect("valid");
         assert_eq!(location.database_url, "sqlite:///var/lib/fusion/fusion.db");
-        assert_eq!(location.key_file, PathBuf::from("/var/lib/fusion/fusion.key"));
+        assert_eq!(
+            location.key_file,
+            PathBuf::from("/var/lib/fusion/fusion.key")
+        );
     }
 
     #[test]
     fn the_key_file_sits_beside_an_explicit_sqlite_file() {
-        let location = DatabaseLocation::resolve(&args(Some("sqlite://./data/app.db?mode=rwc"), None)).expect("valid");
+        let location =
+            DatabaseLocation::resolve(&args(Some("sqlite://./data/app.db?mode=rwc"), None))
+                .expect("valid");
         assert_eq!(location.key_file, PathBuf::from("./data/fusion.key"));
         assert_eq!(location.sqlite_file, Some(PathBuf::from("./data/app.db")));
         let bare = DatabaseLocation::resolve(&args(Some("sqlite:app.db"), None)).expect("valid");
@@ -129,15 +139,19 @@ mod tests {
 
     #[test]
     fn postgres_keeps_the_key_in_the_data_directory_and_hides_the_password_in_logs() {
-        let location = DatabaseLocation::resolve(&args(Some("postgres://fusion:hunter2@db/fusion"), Some("/srv")))
-            .expect("valid");
+        let location = DatabaseLocation::resolve(&args(
+            Some("postgres://fusion:hunter2@db/fusion"),
+            Some("/srv"),
+        ))
+        .expect("valid");
         assert_eq!(location.key_file, PathBuf::from("/srv/fusion.key"));
         assert!(!location.display_url().contains("hunter2"));
     }
 
     #[test]
     fn other_schemes_are_rejected_with_the_accepted_forms() {
-        let error = DatabaseLocation::resolve(&args(Some("mysql://root:pw@db/x"), None)).expect_err("rejected");
+        let error = DatabaseLocation::resolve(&args(Some("mysql://root:pw@db/x"), None))
+            .expect_err("rejected");
         assert!(error.0.contains("sqlite://PATH"));
         assert!(!error.0.contains(":pw@"));
     }

@@ -42,7 +42,10 @@ impl std::error::Error for InvalidInput {}
 /// Prints a command's error on stderr and picks the exit code: 2 for [`InvalidInput`] anywhere in
 /// the chain, 1 otherwise.
 pub fn report_error(error: &anyhow::Error) -> ExitCode {
-    if let Some(invalid) = error.chain().find_map(|cause| cause.downcast_ref::<InvalidInput>()) {
+    if let Some(invalid) = error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<InvalidInput>())
+    {
         eprintln!("error: {invalid}");
         return Completion::InputRejected.exit_code();
     }

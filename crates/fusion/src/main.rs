@@ -31,7 +31,10 @@ fn main() -> ExitCode {
     let secrets = SecretsFromEnvironment::read();
     telemetry::init(cli.log_format, default_log_filter(&cli.command));
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");

@@ -23,7 +23,9 @@ impl SecretsFromEnvironment {
         Self {
             // Set-but-empty is passed on so the store can say so, rather than silently falling
             // back to a key file that cannot decrypt what the real key encrypted.
-            secret_key: std::env::var("FUSION_SECRET_KEY").ok().map(SecretString::from),
+            secret_key: std::env::var("FUSION_SECRET_KEY")
+                .ok()
+                .map(SecretString::from),
             autotask_secret: non_empty_variable("FUSION_AUTOTASK_SECRET"),
             admin_password: non_empty_variable("FUSION_ADMIN_PASSWORD"),
         }

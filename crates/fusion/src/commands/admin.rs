@@ -21,7 +21,10 @@ pub async fn create(
 ) -> anyhow::Result<Completion> {
     let organisation_name = args.org.trim();
     if organisation_name.is_empty() {
-        return Err(InvalidInput("--org must name the organisation, e.g. --org \"Northwind IT\"".into()).into());
+        return Err(InvalidInput(
+            "--org must name the organisation, e.g. --org \"Northwind IT\"".into(),
+        )
+        .into());
     }
     let email = args.email.trim().to_lowercase();
     if !looks_like_email(&email) {
@@ -57,7 +60,8 @@ pub async fn create(
         .unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
 
     let location = DatabaseLocation::resolve(&args.database)?;
-    let store = crate::commands::serve::open_store(&location, secret_key_from_environment.as_ref()).await?;
+    let store =
+        crate::commands::serve::open_store(&location, secret_key_from_environment.as_ref()).await?;
 
     let existing = store
         .organisations()
@@ -75,9 +79,16 @@ pub async fn create(
             false,
         ),
     };
-    match store.create_person(organisation.id, &email, &display_name, &password).await {
+    match store
+        .create_person(organisation.id, &email, &display_name, &password)
+        .await
+    {
         Ok(person) => {
-            let how = if reused { "existing organisation" } else { "new organisation" };
+            let how = if reused {
+                "existing organisation"
+            } else {
+                "new organisation"
+            };
             println!(
                 "Created administrator {} for the {how} {:?}. They can now sign in with that email and password.",
                 person.email, organisation.name
@@ -95,7 +106,10 @@ pub async fn create(
 fn looks_like_email(email: &str) -> bool {
     match email.split_once('@') {
         Some((local, domain)) => {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !email.contains(char::is_whitespace)
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !email.contains(char::is_whitespace)
         }
         None => false,
     }

@@ -4,10 +4,12 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use fusion_autotask::{ApiUrl, ApiUrlError, AutotaskSettings, ConnectionInput, ConnectionTester, TransportOverride};
+use fusion_autotask::{
+    ApiUrl, ApiUrlError, AutotaskSettings, ConnectionInput, ConnectionTester, TransportOverride,
+};
 use fusion_domain::ConnectionTestReport;
 use secrecy::SecretString;
-use serde_json::json;
+use serde::Serialize;
 
 use crate::cli::{ApiUrlArgs, AutotaskTestArgs};
 use crate::exit_status::{Completion, InvalidInput};
@@ -26,8 +28,13 @@ pub fn api_url(args: &ApiUrlArgs) -> Completion {
             println!("{api_url}");
             Completion::Succeeded
         }
-        Err(ApiUrlError::PortalUrl { portal_host, api_url }) => {
-            eprintln!("{portal_host} is the Autotask web portal; the API URL for the same zone is:");
+        Err(ApiUrlError::PortalUrl {
+            portal_host,
+            api_url,
+        }) => {
+            eprintln!(
+                "{portal_host} is the Autotask web portal; the API URL for the same zone is:"
+            );
             println!("{api_url}");
             Completion::Succeeded
         }
@@ -40,7 +47,10 @@ pub fn api_url(args: &ApiUrlArgs) -> Completion {
 }
 
 /// `fusion autotask test …`: runs the connection test and prints the verdict.
-pub async fn test(args: AutotaskTestArgs, secret_from_environment: Option<SecretString>) -> anyhow::Result<Completion> {
+pub async fn test(
+    args: AutotaskTestArgs,
+    secret_from_environment: Option<SecretString>,
+) -> anyhow::Result<Completion> {
     if args.secret.is_some() {
         return Err(InvalidInput(format!("--secret is not accepted. {SECRET_SOURCES}")).into());
     }
@@ -54,7 +64,9 @@ pub async fn test(args: AutotaskTestArgs, secret_from_environment: Option<Secret
     let transport_override = match args.autotask_override.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(raw) => Some(TransportOverride::parse(raw).map_err(|error| {
-            InvalidInput(format!("FUSION_AUTOTASK_OVERRIDE {raw:?} is not usable: {error}"))
+            InvalidInput(format!(
+                "FUSION_AUTOTASK_OVERRIDE {raw:?} is not usable: {error}"
+            ))
         })?),
     };
     let integration_code = args.integration_code.filter(|code| !code.trim().is_empty());
@@ -78,24 +90,49 @@ pub async fn test(args: AutotaskTestArgs, secret_from_environment: Option<Secret
     } else {
         print!("{}", report_as_text(&report));
     }
-    Ok(if report.is_success() { Completion::Succeeded } else { Completion::CheckFailed })
+    Ok(if report.is_success() {
+        Completion::Succeeded
+    } else {
+        Completion::CheckFailed
+    })
 }
 
-/// The `--json` shape: `{"status","reason","fix","zone","notes",…}`.
-pub fn report_as_json(report: &ConnectionTestReport) -> serde_json::Value {
-    json!({
-        "status": report.outcome.label(),
-        "failure": report.failure.map(|kind| kind.as_str()),
-        "reason": report.reason,
-        "fix": report.fix,
-        "zone": report.zone,
-        "api_usage": report.api_usage.map(|usage| json!({
-            "requests_used": usage.requests_used,
-            "request_limit": usage.request_limit,
-            "timeframe_minutes": usage.timeframe_minutes,
-        })),
-        "notes": report.notes,
-    })
+/// The `--json` shape, in the same words and field names as the web API's test result:
+/// `{"status","failure","reason","fix","zone","api_usage","notes"}` (in that order).
+#[derive(Serialize)]
+struct ReportJson<'a> {
+    status: &'static str,
+    failure: Option<&'static str>,
+    reason: &'a str,
+    fix: Option<&'a str>,
+    zone: Option<&'a str>,
+    api_usage: Option<ApiUsageJson>,
+    notes: &'a [String],
+}
+
+#[derive(Serialize)]
+struct ApiUsageJson {
+    requests_used: u32,
+    request_limit: u32,
+    timeframe_minutes: u32,
+}
+
+pub fn report_as_json(report: &ConnectionTestReport) -> String {
+    let json = ReportJson {
+        status: report.outcome.label(),
+        failure: report.failure.map(|kind| kind.as_str()),
+        reason: &report.reason,
+        fix: report.fix.as_deref(),
+        zone: report.zone.as_deref(),
+        api_usage: report.api_usage.map(|usage| ApiUsageJson {
+            requests_used: usage.requests_used,
+            request_limit: usage.request_limit,
+            timeframe_minutes: usage.timeframe_minutes,
+        }),
+        notes: &report.notes,
+    };
+    // Plain strings, numbers and lists: serialising cannot fail.
+    serde_json::to_string(&json).unwrap_or_default()
 }
 
 /// The human shape: the verdict first, in the same words as the web app.
@@ -104,7 +141,7 @@ pub fn report_as_text(report: &ConnectionTestReport) -> String {
     if report.is_success() {
         text.push_str(report.outcome.label());
         text.push('\n');
-        if !report.reason.is_empty() {
+        if !report.reason.is_empty() && report.reason != report.outcome.label() {
             text.push_str(&format!("  {}\n", report.reason));
         }
     } else {

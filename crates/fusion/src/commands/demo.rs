@@ -5,14 +5,13 @@
 //! ready line (for scripts and tests), then a banner for people, and serves until Ctrl-C.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::Context;
 use fusion_autotask_sim::{SimOptions, Simulator, TenantInfo, World};
 use fusion_domain::{Organisation, PlatformKind};
 use fusion_store::{CredentialsUpdate, Store, StoreError};
 use secrecy::SecretString;
-use serde_json::json;
+use serde::Serialize;
 use tokio::net::TcpListener;
 
 use crate::cli::DemoArgs;
@@ -33,12 +32,17 @@ struct DemoOrganisation {
     api_secret: String,
 }
 
-pub async fn run(args: DemoArgs, secret_key_from_environment: Option<SecretString>) -> anyhow::Result<Completion> {
+pub async fn run(
+    args: DemoArgs,
+    secret_key_from_environment: Option<SecretString>,
+) -> anyhow::Result<Completion> {
     let data_dir = match args.data_dir {
         Some(directory) => directory,
-        None => fresh_temporary_directory().context("cannot create a temporary directory for the demo")?,
+        None => fresh_temporary_directory()
+            .context("cannot create a temporary directory for the demo")?,
     };
-    std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
 
     let simulator = Simulator::new(World::demo(), SimOptions::default())
         .map_err(|error| anyhow::anyhow!("the demo world is invalid: {error}"))?;
@@ -59,14 +63,31 @@ pub async fn run(args: DemoArgs, secret_key_from_environment: Option<SecretStrin
         organisations.push(register(store.as_ref(), tenant).await?);
     }
 
-    let autotask = autotask_settings(Some(integration_code.clone()), Some(running_simulator.base_url()))?;
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {} (another program may be using it; try --listen 127.0.0.1:0)", args.listen))?;
-    let address = listener.local_addr().context("cannot read the listening address")?;
+    let autotask = autotask_settings(
+        Some(integration_code.clone()),
+        Some(running_simulator.base_url()),
+    )?;
+    let listener = TcpListener::bind(args.listen).await.with_context(|| {
+        format!(
+            "cannot listen on {} (another program may be using it; try --listen 127.0.0.1:0)",
+            args.listen
+        )
+    })?;
+    let address = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
     let url = format!("http://{address}/");
 
-    println!("{}", ready_line(&url, &data_dir, running_simulator.base_url(), &integration_code, &organisations));
+    println!(
+        "{}",
+        ready_line(
+            &url,
+            &data_dir,
+            running_simulator.base_url(),
+            &integration_code,
+            &organisations
+        )?
+    );
     println!("{}", banner(&url, &data_dir, &organisations));
 
     let router = crate::commands::web_app::router(store, autotask, false);
@@ -96,11 +117,18 @@ async fn register(store: &dyn Store, tenant: &TenantInfo) -> anyhow::Result<Demo
 
     let organisation = find_or_create_organisation(store, &tenant.name).await?;
     match store
-        .create_person(organisation.id, &email, "Demo administrator", &SecretString::from(password.clone()))
+        .create_person(
+            organisation.id,
+            &email,
+            "Demo administrator",
+            &SecretString::from(password.clone()),
+        )
         .await
     {
         Ok(_) | Err(StoreError::Conflict(_)) => {}
-        Err(error) => return Err(anyhow::Error::new(error).context("cannot create the demo administrator")),
+        Err(error) => {
+            return Err(anyhow::Error::new(error).context("cannot create the demo administrator"));
+        }
     }
     store
         .save_platform_credentials(
@@ -126,9 +154,18 @@ async fn register(store: &dyn Store, tenant: &TenantInfo) -> anyhow::Result<Demo
     })
 }
 
-async fn find_or_create_organisation(store: &dyn Store, name: &str) -> anyhow::Result<Organisation> {
-    let existing = store.organisations().await.context("cannot read organisations")?;
-    if let Some(organisation) = existing.into_iter().find(|organisation| organisation.name == name) {
+async fn find_or_create_organisation(
+    store: &dyn Store,
+    name: &str,
+) -> anyhow::Result<Organisation> {
+    let existing = store
+        .organisations()
+        .await
+        .context("cannot read organisations")?;
+    if let Some(organisation) = existing
+        .into_iter()
+        .find(|organisation| organisation.name == name)
+    {
         return Ok(organisation);
     }
     store
@@ -139,55 +176,86 @@ async fn find_or_create_organisation(store: &dyn Store, name: &str) -> anyhow::R
 
 /// A new directory under the system temp directory, named so that runs never collide.
 fn fresh_temporary_directory() -> std::io::Result<PathBuf> {
-    let directory = std::env::temp_dir().join(format!("fusion-demo-{}", uuid::Uuid::new_v4().simple()));
+    let directory =
+        std::env::temp_dir().join(format!("fusion-demo-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&directory)?;
     Ok(directory)
 }
 
-/// The one machine-readable line: `{"ready":true,"url":…,"orgs":[…],"simulator":…}`.
+/// The one machine-readable line: `{"ready":true,"url":…,"orgs":[…],"simulator":…}`. Structs
+/// rather than `json!` so the keys keep this order (`ready` first) for people reading it too.
+#[derive(Serialize)]
+struct ReadyLine<'a> {
+    ready: bool,
+    url: &'a str,
+    orgs: Vec<ReadyOrganisation<'a>>,
+    simulator: ReadySimulator<'a>,
+    data_dir: String,
+}
+
+#[derive(Serialize)]
+struct ReadyOrganisation<'a> {
+    name: &'a str,
+    email: &'a str,
+    password: &'a str,
+}
+
+#[derive(Serialize)]
+struct ReadySimulator<'a> {
+    url: &'a str,
+    integration_code: &'a str,
+    tenants: Vec<ReadyTenant<'a>>,
+}
+
+/// The Autotask values a person would copy into Settings for one organisation.
+#[derive(Serialize)]
+struct ReadyTenant<'a> {
+    name: &'a str,
+    org: &'a str,
+    zone: u32,
+    zone_name: &'a str,
+    api_url: &'a str,
+    username: &'a str,
+    secret: &'a str,
+}
+
 fn ready_line(
     url: &str,
     data_dir: &Path,
     simulator_url: &str,
     integration_code: &str,
     organisations: &[DemoOrganisation],
-) -> String {
-    let orgs: Vec<_> = organisations
-        .iter()
-        .map(|organisation| {
-            json!({
-                "name": organisation.name,
-                "email": organisation.email,
-                "password": organisation.password,
+) -> anyhow::Result<String> {
+    let line = ReadyLine {
+        ready: true,
+        url,
+        orgs: organisations
+            .iter()
+            .map(|organisation| ReadyOrganisation {
+                name: &organisation.name,
+                email: &organisation.email,
+                password: &organisation.password,
             })
-        })
-        .collect();
-    let tenants: Vec<_> = organisations
-        .iter()
-        .map(|organisation| {
-            json!({
-                "name": organisation.tenant.name,
-                "org": organisation.name,
-                "zone": organisation.tenant.zone,
-                "zone_name": organisation.tenant.zone_name,
-                "api_url": organisation.tenant.api_url,
-                "username": organisation.api_username,
-                "secret": organisation.api_secret,
-            })
-        })
-        .collect();
-    json!({
-        "ready": true,
-        "url": url,
-        "data_dir": data_dir.display().to_string(),
-        "orgs": orgs,
-        "simulator": {
-            "url": simulator_url,
-            "integration_code": integration_code,
-            "tenants": tenants,
+            .collect(),
+        simulator: ReadySimulator {
+            url: simulator_url,
+            integration_code,
+            tenants: organisations
+                .iter()
+                .map(|organisation| ReadyTenant {
+                    name: &organisation.tenant.name,
+                    org: &organisation.name,
+                    zone: organisation.tenant.zone,
+                    zone_name: &organisation.tenant.zone_name,
+                    api_url: &organisation.tenant.api_url,
+                    username: &organisation.api_username,
+                    secret: &organisation.api_secret,
+                })
+                .collect(),
         },
-    })
-    .to_string()
+        data_dir: data_dir.display().to_string(),
+    };
+    serde_json::to_string(&line).context("cannot write the ready line")
 }
 
 /// What a person reads after `cargo run --release -- demo`.
@@ -196,14 +264,21 @@ fn banner(url: &str, data_dir: &Path, organisations: &[DemoOrganisation]) -> Str
     text.push('\n');
     text.push_str("  Support Fusion demo is running\n");
     text.push_str("  ==============================\n\n");
-    text.push_str(&format!("  Open {url} in your browser and sign in as either organisation:\n\n"));
+    text.push_str(&format!(
+        "  Open {url} in your browser and sign in as either organisation:\n\n"
+    ));
     for organisation in organisations {
         text.push_str(&format!(
             "    {}  (Autotask zone: {})\n      email:    {}\n      password: {}\n\n",
-            organisation.name, organisation.tenant.zone_name, organisation.email, organisation.password
+            organisation.name,
+            organisation.tenant.zone_name,
+            organisation.email,
+            organisation.password
         ));
     }
-    text.push_str("  Both organisations already have their Autotask credentials entered, against a\n");
+    text.push_str(
+        "  Both organisations already have their Autotask credentials entered, against a\n",
+    );
     text.push_str("  simulated Autotask running inside this process. Things to try:\n\n");
     text.push_str("    - Settings → Test connection: it reads \"Connection tested\".\n");
     text.push_str("    - To see a failure, replace the API secret with anything else, Save, and test again:\n");

@@ -86,13 +86,23 @@ pub async fn open_store(
         .with_context(|| format!("cannot open the database {}", location.display_url()))
 }
 
-pub async fn run(args: ServeArgs, secret_key_from_environment: Option<SecretString>) -> anyhow::Result<Completion> {
+pub async fn run(
+    args: ServeArgs,
+    secret_key_from_environment: Option<SecretString>,
+) -> anyhow::Result<Completion> {
     let config = ServeConfig::from_args(args)?;
     let store = open_store(&config.database, secret_key_from_environment.as_ref()).await?;
     if config.autotask.transport_override.is_some() {
-        tracing::warn!("FUSION_AUTOTASK_OVERRIDE is set: Autotask calls go to the simulator, not to Autotask");
+        tracing::warn!(
+            "FUSION_AUTOTASK_OVERRIDE is set: Autotask calls go to the simulator, not to Autotask"
+        );
     }
-    if store.organisations().await.context("cannot read organisations")?.is_empty() {
+    if store
+        .organisations()
+        .await
+        .context("cannot read organisations")?
+        .is_empty()
+    {
         tracing::warn!(
             "no organisation exists yet; create the first one with: FUSION_ADMIN_PASSWORD=… fusion admin create --org NAME --email EMAIL"
         );
@@ -100,7 +110,9 @@ pub async fn run(args: ServeArgs, secret_key_from_environment: Option<SecretStri
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let address = listener.local_addr().context("cannot read the listening address")?;
+    let address = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
     tracing::info!(url = %format!("http://{address}/"), database = %config.database.display_url(), "Support Fusion is serving");
     let router = crate::commands::web_app::router(store, config.autotask, config.secure_cookies);
     fusion_web::serve(listener, router, shutdown_signal())

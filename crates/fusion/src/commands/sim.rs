@@ -11,13 +11,26 @@ use crate::shutdown::shutdown_signal;
 
 pub async fn run(args: SimArgs) -> anyhow::Result<Completion> {
     let world = match &args.seed {
-        Some(path) => World::from_file(path)
-            .map_err(|error| InvalidInput(format!("the seed file {} cannot be used: {error}", path.display())))?,
+        Some(path) => World::from_file(path).map_err(|error| {
+            InvalidInput(format!(
+                "the seed file {} cannot be used: {error}",
+                path.display()
+            ))
+        })?,
         None => World::demo(),
     };
-    match fusion_autotask_sim::run_until(args.listen, world, SimOptions::default(), shutdown_signal()).await {
+    match fusion_autotask_sim::run_until(
+        args.listen,
+        world,
+        SimOptions::default(),
+        shutdown_signal(),
+    )
+    .await
+    {
         Ok(()) => Ok(Completion::Succeeded),
-        Err(RunError::Seed(error)) => Err(InvalidInput(format!("the seed is inconsistent: {error}")).into()),
+        Err(RunError::Seed(error)) => {
+            Err(InvalidInput(format!("the seed is inconsistent: {error}")).into())
+        }
         Err(error) => Err(error).context("the simulator stopped"),
     }
 }

@@ -14,5 +14,9 @@ pub fn router(store: Arc<dyn Store>, autotask: AutotaskSettings, secure_cookies:
         secure_cookies,
         ..WebSettings::default()
     };
-    fusion_web::router(AppState::new(store, ConnectionTester::new(autotask), settings))
+    fusion_web::router(AppState::new(
+        store,
+        ConnectionTester::new(autotask),
+        settings,
+    ))
 }

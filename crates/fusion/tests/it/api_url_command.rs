@@ -28,7 +28,12 @@ fn http_is_refused_with_exit_2_and_the_https_url_named_as_the_fix() {
     assert_eq!(result.code, Some(2), "{result:?}");
     assert_eq!(result.stdout, "");
     assert!(result.stderr.contains("https://"), "{result:?}");
-    assert!(result.stderr.contains("What to do: Use https://webservices2.autotask.net/"), "{result:?}");
+    assert!(
+        result
+            .stderr
+            .contains("What to do: Use https://webservices2.autotask.net/"),
+        "{result:?}"
+    );
 }
 
 #[test]

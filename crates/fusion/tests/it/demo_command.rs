@@ -36,7 +36,11 @@ async fn sign_in(client: &reqwest::Client, url: &str, email: &str, password: &st
         .send()
         .await
         .expect("sign-in answers");
-    assert!(response.status().is_redirection(), "sign-in as {email}: {}", response.status());
+    assert!(
+        response.status().is_redirection(),
+        "sign-in as {email}: {}",
+        response.status()
+    );
     response
         .headers()
         .get_all(SET_COOKIE)
@@ -53,20 +57,49 @@ async fn demo_starts_both_organisations_sign_in_and_test_their_connection_then_s
     let data_dir = fresh_data_dir("demo");
     let data_dir_text = data_dir.display().to_string();
     let demo = tokio::task::spawn_blocking(move || {
-        Served::start(fusion(&["demo", "--listen", "127.0.0.1:0", "--data-dir", &data_dir_text], &[]))
+        Served::start(fusion(
+            &[
+                "demo",
+                "--listen",
+                "127.0.0.1:0",
+                "--data-dir",
+                &data_dir_text,
+            ],
+            &[],
+        ))
     })
     .await
     .unwrap();
     assert_eq!(demo.ready["ready"], true, "{}", demo.ready_line);
-    let url = demo.ready["url"].as_str().expect("the ready line names the URL").to_owned();
-    assert!(url.starts_with("http://127.0.0.1:") && url.ends_with('/'), "{url}");
-    let orgs = demo.ready["orgs"].as_array().expect("the ready line lists the organisations").clone();
+    let url = demo.ready["url"]
+        .as_str()
+        .expect("the ready line names the URL")
+        .to_owned();
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.ends_with('/'),
+        "{url}"
+    );
+    let orgs = demo.ready["orgs"]
+        .as_array()
+        .expect("the ready line lists the organisations")
+        .clone();
     assert_eq!(orgs.len(), 2, "{}", demo.ready_line);
-    assert!(demo.ready["simulator"]["url"].is_string(), "{}", demo.ready_line);
-    assert!(data_dir.join("fusion.key").exists(), "the key file sits in the data directory");
+    assert!(
+        demo.ready["simulator"]["url"].is_string(),
+        "{}",
+        demo.ready_line
+    );
+    assert!(
+        data_dir.join("fusion.key").exists(),
+        "the key file sits in the data directory"
+    );
 
     let client = client();
-    let health = client.get(format!("{url}healthz")).send().await.expect("the app answers");
+    let health = client
+        .get(format!("{url}healthz"))
+        .send()
+        .await
+        .expect("the app answers");
     assert_eq!(health.status(), 200);
 
     let mut names = Vec::new();
@@ -86,8 +119,14 @@ async fn demo_starts_both_organisations_sign_in_and_test_their_connection_then_s
             .await
             .expect("/api/v1/me is JSON");
         assert_eq!(me["organisation"]["name"], name.as_str(), "{me}");
-        let org_id = me["organisation"]["id"].as_str().expect("organisation id").to_owned();
-        let csrf_token = me["csrf_token"].as_str().expect("a session gets a CSRF token").to_owned();
+        let org_id = me["organisation"]["id"]
+            .as_str()
+            .expect("organisation id")
+            .to_owned();
+        let csrf_token = me["csrf_token"]
+            .as_str()
+            .expect("a session gets a CSRF token")
+            .to_owned();
 
         let settings_page = client
             .get(format!("{url}orgs/{org_id}/settings"))
@@ -97,8 +136,14 @@ async fn demo_starts_both_organisations_sign_in_and_test_their_connection_then_s
             .expect("Settings answers");
         assert_eq!(settings_page.status(), 200);
         let html = settings_page.text().await.expect("Settings has a body");
-        assert!(html.contains("Test connection"), "Settings offers Test connection");
-        assert!(html.contains("https://webservices"), "the demo API URL is already entered");
+        assert!(
+            html.contains("Test connection"),
+            "Settings offers Test connection"
+        );
+        assert!(
+            html.contains("https://webservices"),
+            "the demo API URL is already entered"
+        );
 
         let report: serde_json::Value = client
             .post(format!("{url}api/v1/orgs/{org_id}/platform/test"))
@@ -117,11 +162,22 @@ async fn demo_starts_both_organisations_sign_in_and_test_their_connection_then_s
         names.push(name);
     }
     assert!(names.contains(&"Northwind IT".to_owned()), "{names:?}");
-    assert!(names.contains(&"Contoso Manufacturing".to_owned()), "{names:?}");
+    assert!(
+        names.contains(&"Contoso Manufacturing".to_owned()),
+        "{names:?}"
+    );
 
-    let (status, rest_of_stdout, stderr) = tokio::task::spawn_blocking(move || demo.terminate()).await.unwrap();
+    let (status, rest_of_stdout, stderr) = tokio::task::spawn_blocking(move || demo.terminate())
+        .await
+        .unwrap();
     assert!(status.success(), "exit {status:?}, stderr:\n{stderr}");
-    assert!(rest_of_stdout.contains("Support Fusion demo is running"), "{rest_of_stdout}");
-    assert!(rest_of_stdout.contains("Test connection"), "{rest_of_stdout}");
+    assert!(
+        rest_of_stdout.contains("Support Fusion demo is running"),
+        "{rest_of_stdout}"
+    );
+    assert!(
+        rest_of_stdout.contains("Test connection"),
+        "{rest_of_stdout}"
+    );
     let _ = std::fs::remove_dir_all(&data_dir);
 }

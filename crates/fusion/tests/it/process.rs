@@ -53,14 +53,21 @@ impl Finished {
 
 /// Runs a command to completion, feeding `stdin` (or nothing) to it.
 pub fn run(mut command: Command, stdin: Option<&str>) -> Finished {
-    command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = command.spawn().expect("the fusion binary starts");
     let mut input = child.stdin.take().expect("stdin is piped");
     if let Some(text) = stdin {
-        input.write_all(text.as_bytes()).expect("stdin accepts the input");
+        input
+            .write_all(text.as_bytes())
+            .expect("stdin accepts the input");
     }
     drop(input);
-    let output = child.wait_with_output().expect("the fusion binary finishes");
+    let output = child
+        .wait_with_output()
+        .expect("the fusion binary finishes");
     Finished {
         code: output.status.code(),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -83,7 +90,10 @@ pub struct Served {
 impl Served {
     /// Starts the command and blocks until its first stdout line, which must be JSON.
     pub fn start(mut command: Command) -> Served {
-        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = command.spawn().expect("the fusion binary starts");
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
         let mut child_stderr = child.stderr.take().expect("stderr is piped");
@@ -102,7 +112,9 @@ impl Served {
             }
         });
         let mut ready_line = String::new();
-        stdout.read_line(&mut ready_line).expect("stdout is readable");
+        stdout
+            .read_line(&mut ready_line)
+            .expect("stdout is readable");
         let mut served = Served {
             child,
             stdout,
@@ -140,7 +152,9 @@ impl Served {
         assert!(sent.success(), "kill -TERM {pid} failed");
         let status = self.child.wait().expect("the child exits");
         let mut rest = String::new();
-        self.stdout.read_to_string(&mut rest).expect("stdout is readable");
+        self.stdout
+            .read_to_string(&mut rest)
+            .expect("stdout is readable");
         if let Some(reader) = self.stderr_reader.take() {
             reader.join().expect("the stderr reader finishes");
         }

@@ -6,31 +6,48 @@ use crate::process::{Served, fusion, run};
 #[tokio::test(flavor = "multi_thread")]
 async fn sim_prints_one_ready_line_serves_zone_information_and_exits_cleanly_on_sigterm() {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let sim = tokio::task::spawn_blocking(|| Served::start(fusion(&["sim", "--listen", "127.0.0.1:0"], &[])))
-        .await
-        .unwrap();
+    let sim = tokio::task::spawn_blocking(|| {
+        Served::start(fusion(&["sim", "--listen", "127.0.0.1:0"], &[]))
+    })
+    .await
+    .unwrap();
     assert_eq!(sim.ready["ready"], true, "{}", sim.ready_line);
-    let base_url = sim.ready["base_url"].as_str().expect("the ready line names base_url").to_owned();
+    let base_url = sim.ready["base_url"]
+        .as_str()
+        .expect("the ready line names base_url")
+        .to_owned();
     assert!(base_url.starts_with("http://127.0.0.1:"), "{base_url}");
     let tenant = &sim.ready["tenants"][0];
     let zone = tenant["zone"].as_u64().expect("a tenant has a zone");
-    let username = tenant["api_users"][0]["username"].as_str().expect("a tenant has an API user").to_owned();
+    let username = tenant["api_users"][0]["username"]
+        .as_str()
+        .expect("a tenant has an API user")
+        .to_owned();
 
     let response = reqwest::Client::new()
-        .get(format!("{base_url}/webservices.autotask.net/ATServicesRest/V1.0/ZoneInformation"))
+        .get(format!(
+            "{base_url}/webservices.autotask.net/ATServicesRest/V1.0/ZoneInformation"
+        ))
         .query(&[("user", username.as_str())])
         .send()
         .await
         .expect("the simulator answers");
     assert_eq!(response.status(), 200);
-    let zone_information: serde_json::Value = response.json().await.expect("ZoneInformation is JSON");
-    let zone_url = zone_information["url"].as_str().expect("ZoneInformation names the zone URL");
+    let zone_information: serde_json::Value =
+        response.json().await.expect("ZoneInformation is JSON");
+    let zone_url = zone_information["url"]
+        .as_str()
+        .expect("ZoneInformation names the zone URL");
     assert!(
-        zone_url.starts_with(&format!("{base_url}/webservices{zone}.autotask.net/ATServicesRest")),
+        zone_url.starts_with(&format!(
+            "{base_url}/webservices{zone}.autotask.net/ATServicesRest"
+        )),
         "{zone_information}"
     );
 
-    let (status, rest_of_stdout, stderr) = tokio::task::spawn_blocking(move || sim.terminate()).await.unwrap();
+    let (status, rest_of_stdout, stderr) = tokio::task::spawn_blocking(move || sim.terminate())
+        .await
+        .unwrap();
     assert!(status.success(), "exit {status:?}, stderr:\n{stderr}");
     assert_eq!(rest_of_stdout, "", "stdout carries only the ready line");
 }
@@ -38,10 +55,22 @@ async fn sim_prints_one_ready_line_serves_zone_information_and_exits_cleanly_on_
 #[test]
 fn sim_refuses_a_missing_seed_file_with_exit_2() {
     let result = run(
-        fusion(&["sim", "--listen", "127.0.0.1:0", "--seed", "/nonexistent/fusion-seed.toml"], &[]),
+        fusion(
+            &[
+                "sim",
+                "--listen",
+                "127.0.0.1:0",
+                "--seed",
+                "/nonexistent/fusion-seed.toml",
+            ],
+            &[],
+        ),
         None,
     );
     assert_eq!(result.code, Some(2), "{result:?}");
-    assert!(result.stderr.contains("/nonexistent/fusion-seed.toml"), "{result:?}");
+    assert!(
+        result.stderr.contains("/nonexistent/fusion-seed.toml"),
+        "{result:?}"
+    );
     assert_eq!(result.stdout, "");
 }
