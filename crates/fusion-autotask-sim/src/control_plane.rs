@@ -26,24 +26,25 @@ use axum::response::Response;
 use base64::Engine as _;
 use serde_json::{Value, json};
 
+use crate::Simulator;
 use crate::faults::FaultRule;
 use crate::schema::EntityKind;
 use crate::seed::SECURITY_LEVEL_FULL;
 use crate::ui_edits::UiEditError;
 use crate::wire::{error_response, json_response};
-use crate::Simulator;
 
 fn percent_decode(segment: &str) -> String {
     let bytes = segment.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut index = 0;
     while index < bytes.len() {
-        if bytes[index] == b'%' && index + 2 < bytes.len() {
-            if let Ok(byte) = u8::from_str_radix(&segment[index + 1..index + 3], 16) {
-                out.push(byte);
-                index += 3;
-                continue;
-            }
+        if bytes[index] == b'%'
+            && index + 2 < bytes.len()
+            && let Ok(byte) = u8::from_str_radix(&segment[index + 1..index + 3], 16)
+        {
+            out.push(byte);
+            index += 3;
+            continue;
         }
         out.push(bytes[index]);
         index += 1;
@@ -61,9 +62,9 @@ fn bad_request(message: &str) -> Response {
 
 fn edit_error(error: &UiEditError) -> Response {
     let status = match error {
-        UiEditError::UnknownTenant(_) | UiEditError::NotFound { .. } | UiEditError::UnknownResource(_) => {
-            StatusCode::NOT_FOUND
-        }
+        UiEditError::UnknownTenant(_)
+        | UiEditError::NotFound { .. }
+        | UiEditError::UnknownResource(_) => StatusCode::NOT_FOUND,
         UiEditError::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
     };
     error_response(status, &error.to_string())
@@ -88,9 +89,14 @@ pub(crate) fn handle(
             Err(error) => return bad_request(&format!("body is not JSON: {error}")),
         }
     };
-    let decoded: Vec<String> = segments.iter().map(|segment| percent_decode(segment)).collect();
+    let decoded: Vec<String> = segments
+        .iter()
+        .map(|segment| percent_decode(segment))
+        .collect();
     let parts: Vec<&str> = decoded.iter().map(String::as_str).collect();
-    let as_resource = text_field(&body, "as_resource").unwrap_or_default().to_owned();
+    let as_resource = text_field(&body, "as_resource")
+        .unwrap_or_default()
+        .to_owned();
     let fields = body.get("fields").cloned().unwrap_or_else(|| json!({}));
     match (method.as_str(), parts.as_slice()) {
         ("GET", ["tenants"]) => json_response(StatusCode::OK, &json!(simulator.tenants())),
@@ -115,7 +121,9 @@ pub(crate) fn handle(
             ok()
         }
         ("POST", ["tenants", tenant, "api-users"]) => {
-            let Some(username) = text_field(&body, "username") else { return bad_request("username is required") };
+            let Some(username) = text_field(&body, "username") else {
+                return bad_request("username is required");
+            };
             let level = text_field(&body, "security_level").unwrap_or(SECURITY_LEVEL_FULL);
             match simulator.create_api_user(tenant, username, level) {
                 Ok(info) => json_response(StatusCode::OK, &json!(info)),
@@ -132,10 +140,17 @@ pub(crate) fn handle(
             let Some(active) = body.get("active").and_then(Value::as_bool) else {
                 return bad_request("active (true/false) is required");
             };
-            if simulator.set_api_user_active(tenant, user, active) { ok() } else { error_response(StatusCode::NOT_FOUND, "no such tenant or API user") }
+            if simulator.set_api_user_active(tenant, user, active) {
+                ok()
+            } else {
+                error_response(StatusCode::NOT_FOUND, "no such tenant or API user")
+            }
         }
         ("POST", ["tenants", tenant, "api-users", user, "permissions"]) => {
-            let (Some(entity), Some(allowed)) = (text_field(&body, "entity"), body.get("allowed").and_then(Value::as_bool)) else {
+            let (Some(entity), Some(allowed)) = (
+                text_field(&body, "entity"),
+                body.get("allowed").and_then(Value::as_bool),
+            ) else {
                 return bad_request("entity and allowed are required");
             };
             if simulator.set_entity_permission(tenant, user, entity, allowed) {
@@ -145,44 +160,63 @@ pub(crate) fn handle(
             }
         }
         ("POST", ["tenants", tenant, "api-users", user, "security-level"]) => {
-            let Some(level) = text_field(&body, "security_level") else { return bad_request("security_level is required") };
-            if simulator.set_security_level(tenant, user, level) { ok() } else { error_response(StatusCode::NOT_FOUND, "no such tenant or API user") }
+            let Some(level) = text_field(&body, "security_level") else {
+                return bad_request("security_level is required");
+            };
+            if simulator.set_security_level(tenant, user, level) {
+                ok()
+            } else {
+                error_response(StatusCode::NOT_FOUND, "no such tenant or API user")
+            }
         }
-        ("POST", ["tenants", tenant, "tickets"]) => match simulator.ui_create_ticket(tenant, &as_resource, fields) {
-            Ok(id) => json_response(StatusCode::OK, &json!({ "id": id })),
-            Err(error) => edit_error(&error),
-        },
+        ("POST", ["tenants", tenant, "tickets"]) => {
+            match simulator.ui_create_ticket(tenant, &as_resource, fields) {
+                Ok(id) => json_response(StatusCode::OK, &json!({ "id": id })),
+                Err(error) => edit_error(&error),
+            }
+        }
         ("PATCH", ["tenants", tenant, "tickets", id]) => {
-            let Ok(id) = id.parse::<i64>() else { return bad_request("ticket id must be a number") };
+            let Ok(id) = id.parse::<i64>() else {
+                return bad_request("ticket id must be a number");
+            };
             match simulator.ui_update_ticket(tenant, &as_resource, id, fields) {
                 Ok(()) => ok(),
                 Err(error) => edit_error(&error),
             }
         }
         ("POST", ["tenants", tenant, "tickets", id, "close"]) => {
-            let Ok(id) = id.parse::<i64>() else { return bad_request("ticket id must be a number") };
+            let Ok(id) = id.parse::<i64>() else {
+                return bad_request("ticket id must be a number");
+            };
             match simulator.ui_close_ticket(tenant, &as_resource, id) {
                 Ok(()) => ok(),
                 Err(error) => edit_error(&error),
             }
         }
         ("POST", ["tenants", tenant, "tickets", id, "notes"]) => {
-            let Ok(id) = id.parse::<i64>() else { return bad_request("ticket id must be a number") };
+            let Ok(id) = id.parse::<i64>() else {
+                return bad_request("ticket id must be a number");
+            };
             match simulator.ui_add_note(tenant, &as_resource, id, fields) {
                 Ok(note) => json_response(StatusCode::OK, &json!({ "id": note })),
                 Err(error) => edit_error(&error),
             }
         }
         ("POST", ["tenants", tenant, "tickets", id, "attachments"]) => {
-            let Ok(id) = id.parse::<i64>() else { return bad_request("ticket id must be a number") };
-            let Some(file_name) = text_field(&body, "file_name") else { return bad_request("file_name is required") };
+            let Ok(id) = id.parse::<i64>() else {
+                return bad_request("ticket id must be a number");
+            };
+            let Some(file_name) = text_field(&body, "file_name") else {
+                return bad_request("file_name is required");
+            };
             let Some(bytes) = text_field(&body, "data")
                 .and_then(|data| base64::engine::general_purpose::STANDARD.decode(data).ok())
             else {
                 return bad_request("data (base64) is required");
             };
             let publish = body.get("publish").and_then(Value::as_i64).unwrap_or(1);
-            match simulator.ui_add_attachment(tenant, &as_resource, id, file_name, &bytes, publish) {
+            match simulator.ui_add_attachment(tenant, &as_resource, id, file_name, &bytes, publish)
+            {
                 Ok(attachment) => json_response(StatusCode::OK, &json!({ "id": attachment })),
                 Err(error) => edit_error(&error),
             }

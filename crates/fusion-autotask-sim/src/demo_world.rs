@@ -5,8 +5,8 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use crate::seed::{
-    ApiUserSeed, PicklistSeed, PicklistValueSeed, SECURITY_LEVEL_FULL, SECURITY_LEVEL_NO_COSTS, TenantSeed,
-    UserDefinedFieldSeed, World,
+    ApiUserSeed, PicklistSeed, PicklistValueSeed, SECURITY_LEVEL_FULL, SECURITY_LEVEL_NO_COSTS,
+    TenantSeed, UserDefinedFieldSeed, World,
 };
 use crate::wire::format_date_time;
 
@@ -28,11 +28,20 @@ fn values(items: &[(i64, &str)]) -> Vec<PicklistValueSeed> {
         .collect()
 }
 
-fn picklist(entity: &str, field: &str, mut items: Vec<PicklistValueSeed>, default: Option<i64>) -> PicklistSeed {
+fn picklist(
+    entity: &str,
+    field: &str,
+    mut items: Vec<PicklistValueSeed>,
+    default: Option<i64>,
+) -> PicklistSeed {
     for item in &mut items {
         item.is_default = Some(item.value) == default;
     }
-    PicklistSeed { entity: entity.to_owned(), field: field.to_owned(), values: items }
+    PicklistSeed {
+        entity: entity.to_owned(),
+        field: field.to_owned(),
+        values: items,
+    }
 }
 
 fn sub_issue_types(items: &[(i64, &str, i64)]) -> Vec<PicklistValueSeed> {
@@ -86,45 +95,104 @@ fn tenant(shape: &TenantShape<'_>, first_id: i64, now: OffsetDateTime) -> Tenant
         picklist("Tickets", "status", statuses, Some(1)),
         picklist("Tickets", "priority", values(shape.priorities), None),
         picklist("Tickets", "queueID", values(shape.queues), None),
-        picklist("Tickets", "issueType", values(&[(1, "Hardware"), (2, "Software"), (3, "Network")]), None),
+        picklist(
+            "Tickets",
+            "issueType",
+            values(&[(1, "Hardware"), (2, "Software"), (3, "Network")]),
+            None,
+        ),
         picklist(
             "Tickets",
             "subIssueType",
-            sub_issue_types(&[(10, "Laptop", 1), (11, "Printer", 1), (20, "Email", 2), (21, "ERP", 2), (30, "VPN", 3)]),
+            sub_issue_types(&[
+                (10, "Laptop", 1),
+                (11, "Printer", 1),
+                (20, "Email", 2),
+                (21, "ERP", 2),
+                (30, "VPN", 3),
+            ]),
             None,
         ),
         picklist(
             "Tickets",
             "ticketType",
-            values(&[(1, "Service Request"), (2, "Incident"), (3, "Problem"), (4, "Change Request"), (5, "Alert")]),
+            values(&[
+                (1, "Service Request"),
+                (2, "Incident"),
+                (3, "Problem"),
+                (4, "Change Request"),
+                (5, "Alert"),
+            ]),
             Some(1),
         ),
         picklist(
             "Tickets",
             "source",
-            values(&[(-1, "Insourced"), (2, "Phone"), (4, "Email"), (6, "Client Portal"), (11, "Web Service")]),
+            values(&[
+                (-1, "Insourced"),
+                (2, "Phone"),
+                (4, "Email"),
+                (6, "Client Portal"),
+                (11, "Web Service"),
+            ]),
             Some(11),
         ),
-        picklist("Tickets", "creatorType", values(&[(1, "Resource"), (2, "Contact")]), None),
-        picklist("Tickets", "lastActivityPersonType", values(&[(1, "Resource"), (2, "Contact")]), None),
+        picklist(
+            "Tickets",
+            "creatorType",
+            values(&[(1, "Resource"), (2, "Contact")]),
+            None,
+        ),
+        picklist(
+            "Tickets",
+            "lastActivityPersonType",
+            values(&[(1, "Resource"), (2, "Contact")]),
+            None,
+        ),
         picklist("TicketNotes", "noteType", values(shape.note_types), Some(1)),
-        picklist("TicketNotes", "publish", values(shape.note_publish), Some(1)),
+        picklist(
+            "TicketNotes",
+            "publish",
+            values(shape.note_publish),
+            Some(1),
+        ),
         picklist(
             "TicketAttachments",
             "publish",
-            values(&[(1, "All Autotask Users"), (2, "Internal Users Only"), (4, "Internal & Co-Managed")]),
+            values(&[
+                (1, "All Autotask Users"),
+                (2, "Internal Users Only"),
+                (4, "Internal & Co-Managed"),
+            ]),
             Some(1),
         ),
-        picklist("Companies", "companyType", values(&[(1, "Customer"), (3, "Prospect"), (7, "Vendor"), (8, "Partner")]), None),
+        picklist(
+            "Companies",
+            "companyType",
+            values(&[
+                (1, "Customer"),
+                (3, "Prospect"),
+                (7, "Vendor"),
+                (8, "Partner"),
+            ]),
+            None,
+        ),
     ];
     let mut records = std::collections::BTreeMap::new();
-    let person_ids: Vec<i64> = (0..shape.people.len() as i64).map(|offset| first_id + offset).collect();
+    let person_ids: Vec<i64> = (0..shape.people.len() as i64)
+        .map(|offset| first_id + offset)
+        .collect();
     let resources: Vec<Map<String, Value>> = shape
         .people
         .iter()
         .zip(&person_ids)
         .map(|((first, last), id)| {
-            let email = format!("{}.{}@{}", first.to_lowercase(), last.to_lowercase(), shape.domain);
+            let email = format!(
+                "{}.{}@{}",
+                first.to_lowercase(),
+                last.to_lowercase(),
+                shape.domain
+            );
             object(json!({
                 "id": id, "firstName": first, "lastName": last, "email": email, "userName": email,
                 "isActive": true, "licenseType": 1, "resourceType": "Employee", "userType": 1,
@@ -166,10 +234,31 @@ fn tenant(shape: &TenantShape<'_>, first_id: i64, now: OffsetDateTime) -> Tenant
     let ticket_base = first_id + 300;
     let queue = shape.queues[0].0;
     let priority = shape.priorities[0].0;
-    let tickets = vec![
-        (ticket_base, "Printer on floor 2 jams constantly", 1, 11, 1, 180),
-        (ticket_base + 1, "Cannot connect to VPN from home", 3, 30, 1, 120),
-        (ticket_base + 2, "Outlook keeps asking for password", 2, 20, complete_status, 60),
+    let tickets = [
+        (
+            ticket_base,
+            "Printer on floor 2 jams constantly",
+            1,
+            11,
+            1,
+            180,
+        ),
+        (
+            ticket_base + 1,
+            "Cannot connect to VPN from home",
+            3,
+            30,
+            1,
+            120,
+        ),
+        (
+            ticket_base + 2,
+            "Outlook keeps asking for password",
+            2,
+            20,
+            complete_status,
+            60,
+        ),
     ];
     records.insert(
         "Tickets".to_owned(),
@@ -276,11 +365,30 @@ impl World {
             inactive_key: "J3VD8QTY6NCFXAE@NORTHWINDIT.EXAMPLE",
             secret: "Nw7$kQ2#pL9mX4zR",
             security_level: SECURITY_LEVEL_NO_COSTS,
-            statuses: &[(1, "New"), (5, "Complete"), (8, "In Progress"), (13, "Waiting Customer"), (15, "Escalated")],
+            statuses: &[
+                (1, "New"),
+                (5, "Complete"),
+                (8, "In Progress"),
+                (13, "Waiting Customer"),
+                (15, "Escalated"),
+            ],
             priorities: &[(2, "Medium"), (1, "High"), (3, "Low"), (4, "Critical")],
-            queues: &[(29683354, "Level I Support"), (29683355, "Level II Support"), (29682833, "Client Portal")],
-            note_types: &[(1, "Task Notes"), (2, "Task Summary"), (3, "Task Detail"), (13, "Resolution")],
-            note_publish: &[(1, "All Autotask Users"), (2, "Internal Project Team"), (4, "Internal & Co-Managed")],
+            queues: &[
+                (29683354, "Level I Support"),
+                (29683355, "Level II Support"),
+                (29682833, "Client Portal"),
+            ],
+            note_types: &[
+                (1, "Task Notes"),
+                (2, "Task Summary"),
+                (3, "Task Detail"),
+                (13, "Resolution"),
+            ],
+            note_publish: &[
+                (1, "All Autotask Users"),
+                (2, "Internal Project Team"),
+                (4, "Internal & Co-Managed"),
+            ],
             people: &[("Jane", "Doe"), ("Sam", "Patel"), ("Ola", "Berg")],
             customer: "Contoso Manufacturing",
             customer_domain: "contoso.example",
@@ -293,7 +401,13 @@ impl World {
             inactive_key: "B6PLY9DSG3VQEWT@CONTOSO.EXAMPLE",
             secret: "Ct4*vH8!nB2qW6yJ",
             security_level: SECURITY_LEVEL_FULL,
-            statuses: &[(1, "New"), (5, "Complete"), (7, "Waiting Customer"), (10, "Scheduled"), (12, "With Provider")],
+            statuses: &[
+                (1, "New"),
+                (5, "Complete"),
+                (7, "Waiting Customer"),
+                (10, "Scheduled"),
+                (12, "With Provider"),
+            ],
             priorities: &[(2, "Normal"), (1, "High"), (4, "Critical"), (5, "Low")],
             queues: &[(30100001, "Service Desk"), (30100002, "Escalations")],
             note_types: &[(1, "Task Notes"), (7, "Internal"), (13, "Resolution")],
@@ -304,7 +418,10 @@ impl World {
         };
         World {
             integration_codes: vec![DEMO_INTEGRATION_CODE.to_owned()],
-            tenants: vec![tenant(&northwind, 29_000_000, now), tenant(&contoso, 31_000_000, now)],
+            tenants: vec![
+                tenant(&northwind, 29_000_000, now),
+                tenant(&contoso, 31_000_000, now),
+            ],
         }
     }
 
@@ -313,10 +430,25 @@ impl World {
     pub fn generated(tickets: usize, notes_per_ticket: usize) -> World {
         let mut world = World::demo();
         let now = OffsetDateTime::now_utc();
-        let Some(first) = world.tenants.first_mut() else { return world };
-        let customer = first.records.get("Companies").and_then(|rows| rows.get(1)).and_then(|row| row.get("id")).cloned();
-        let creator = first.records.get("Resources").and_then(|rows| rows.first()).and_then(|row| row.get("id")).cloned();
-        let (customer, creator) = (customer.unwrap_or(Value::Null), creator.unwrap_or(Value::Null));
+        let Some(first) = world.tenants.first_mut() else {
+            return world;
+        };
+        let customer = first
+            .records
+            .get("Companies")
+            .and_then(|rows| rows.get(1))
+            .and_then(|row| row.get("id"))
+            .cloned();
+        let creator = first
+            .records
+            .get("Resources")
+            .and_then(|rows| rows.first())
+            .and_then(|row| row.get("id"))
+            .cloned();
+        let (customer, creator) = (
+            customer.unwrap_or(Value::Null),
+            creator.unwrap_or(Value::Null),
+        );
         let ticket_base: i64 = 40_000_000;
         let note_base: i64 = 50_000_000;
         let total = tickets as i64;
@@ -327,27 +459,48 @@ impl World {
             let minutes_ago = total - index;
             let mut row = Map::new();
             row.insert("id".into(), Value::from(id));
-            row.insert("title".into(), Value::from(format!("Generated ticket {index}")));
-            row.insert("description".into(), Value::from(format!("Generated ticket {index} for load tests.")));
+            row.insert(
+                "title".into(),
+                Value::from(format!("Generated ticket {index}")),
+            );
+            row.insert(
+                "description".into(),
+                Value::from(format!("Generated ticket {index} for load tests.")),
+            );
             row.insert("companyID".into(), customer.clone());
-            row.insert("status".into(), Value::from(if index % 10 == 9 { 5 } else { 1 }));
+            row.insert(
+                "status".into(),
+                Value::from(if index % 10 == 9 { 5 } else { 1 }),
+            );
             row.insert("priority".into(), Value::from(1 + index % 4));
             row.insert("queueID".into(), Value::from(29683354));
             row.insert("ticketType".into(), Value::from(1));
             row.insert("source".into(), Value::from(2));
             row.insert("creatorResourceID".into(), creator.clone());
             row.insert("lastActivityResourceID".into(), creator.clone());
-            row.insert("ticketNumber".into(), Value::from(format!("T20260101.{:04}", index % 10_000)));
+            row.insert(
+                "ticketNumber".into(),
+                Value::from(format!("T20260101.{:04}", index % 10_000)),
+            );
             let activity = stamp(now, minutes_ago);
-            row.insert("createDate".into(), Value::from(stamp(now, minutes_ago + 5)));
+            row.insert(
+                "createDate".into(),
+                Value::from(stamp(now, minutes_ago + 5)),
+            );
             row.insert("lastActivityDate".into(), Value::from(activity.clone()));
             ticket_rows.push(row);
             for note in 0..notes_per_ticket as i64 {
                 let mut note_row = Map::new();
-                note_row.insert("id".into(), Value::from(note_base + index * notes_per_ticket as i64 + note));
+                note_row.insert(
+                    "id".into(),
+                    Value::from(note_base + index * notes_per_ticket as i64 + note),
+                );
                 note_row.insert("ticketID".into(), Value::from(id));
                 note_row.insert("title".into(), Value::from(format!("Note {note}")));
-                note_row.insert("description".into(), Value::from(format!("Note {note} on generated ticket {index}.")));
+                note_row.insert(
+                    "description".into(),
+                    Value::from(format!("Note {note} on generated ticket {index}.")),
+                );
                 note_row.insert("noteType".into(), Value::from(1));
                 note_row.insert("publish".into(), Value::from(1));
                 note_row.insert("creatorResourceID".into(), creator.clone());

@@ -61,7 +61,15 @@ pub struct FaultRule {
 
 impl FaultRule {
     pub fn new(kind: FaultKind) -> FaultRule {
-        FaultRule { kind, tenant: None, endpoint: None, method: None, count: None, probability: None, seed: None }
+        FaultRule {
+            kind,
+            tenant: None,
+            endpoint: None,
+            method: None,
+            count: None,
+            probability: None,
+            seed: None,
+        }
     }
 
     pub fn for_tenant(mut self, tenant: impl Into<String>) -> FaultRule {
@@ -103,7 +111,11 @@ impl ActiveFault {
     pub(crate) fn new(rule: FaultRule) -> ActiveFault {
         let remaining = rule.count;
         let rng_state = rule.seed.unwrap_or(0x9E37_79B9_7F4A_7C15);
-        ActiveFault { rule, remaining, rng_state }
+        ActiveFault {
+            rule,
+            remaining,
+            rng_state,
+        }
     }
 
     /// splitmix64: small, seeded, good enough to decide "does this request fail".
@@ -121,7 +133,9 @@ impl ActiveFault {
             None => true,
             Some(wanted) => actual.is_some_and(|actual| actual.eq_ignore_ascii_case(wanted)),
         };
-        scope(&self.rule.tenant, tenant) && scope(&self.rule.endpoint, Some(endpoint)) && scope(&self.rule.method, Some(method))
+        scope(&self.rule.tenant, tenant)
+            && scope(&self.rule.endpoint, Some(endpoint))
+            && scope(&self.rule.method, Some(method))
     }
 }
 
@@ -132,7 +146,12 @@ pub(crate) struct FaultDecision {
     pub failure: Option<FaultKind>,
 }
 
-pub(crate) fn decide(faults: &mut Vec<ActiveFault>, tenant: Option<&str>, endpoint: &str, method: &str) -> FaultDecision {
+pub(crate) fn decide(
+    faults: &mut Vec<ActiveFault>,
+    tenant: Option<&str>,
+    endpoint: &str,
+    method: &str,
+) -> FaultDecision {
     let mut decision = FaultDecision::default();
     for fault in faults.iter_mut() {
         if !fault.matches(tenant, endpoint, method) {
@@ -142,10 +161,10 @@ pub(crate) fn decide(faults: &mut Vec<ActiveFault>, tenant: Option<&str>, endpoi
         if !is_latency && decision.failure.is_some() {
             continue;
         }
-        if let Some(probability) = fault.rule.probability {
-            if fault.next_unit() >= probability {
-                continue;
-            }
+        if let Some(probability) = fault.rule.probability
+            && fault.next_unit() >= probability
+        {
+            continue;
         }
         if let Some(remaining) = fault.remaining.as_mut() {
             if *remaining == 0 {

@@ -39,8 +39,9 @@ pub use faults::{FaultKind, FaultRule};
 pub use options::{AuthFailureMode, MissingItemMode, SimOptions};
 pub use schema::EntityKind;
 pub use seed::{
-    ApiUserSeed, ModuleSeed, PicklistSeed, PicklistValueSeed, RequiredFieldSeed, SECURITY_LEVEL_FULL,
-    SECURITY_LEVEL_NO_COSTS, SeedError, TenantSeed, UserDefinedFieldSeed, World,
+    ApiUserSeed, ModuleSeed, PicklistSeed, PicklistValueSeed, RequiredFieldSeed,
+    SECURITY_LEVEL_FULL, SECURITY_LEVEL_NO_COSTS, SeedError, TenantSeed, UserDefinedFieldSeed,
+    World,
 };
 pub use ui_edits::UiEditError;
 
@@ -161,26 +162,45 @@ impl Simulator {
         let now = OffsetDateTime::now_utc();
         let mut tenants = Vec::new();
         for (position, seed) in world.tenants.iter().enumerate() {
-            if tenants.iter().any(|tenant: &Arc<Tenant>| tenant.name.eq_ignore_ascii_case(&seed.name)) {
-                return Err(SeedError::Invalid(format!("tenant {} listed twice", seed.name)));
+            if tenants
+                .iter()
+                .any(|tenant: &Arc<Tenant>| tenant.name.eq_ignore_ascii_case(&seed.name))
+            {
+                return Err(SeedError::Invalid(format!(
+                    "tenant {} listed twice",
+                    seed.name
+                )));
             }
             let data = store::seed_tenant(seed, position, now)?;
             for user in &data.api_users {
-                let taken = tenants.iter().any(|tenant: &Arc<Tenant>| read_lock(&tenant.data).api_user(&user.username).is_some());
+                let taken = tenants.iter().any(|tenant: &Arc<Tenant>| {
+                    read_lock(&tenant.data).api_user(&user.username).is_some()
+                });
                 if taken {
-                    return Err(SeedError::Invalid(format!("API user {} exists in two tenants", user.username)));
+                    return Err(SeedError::Invalid(format!(
+                        "API user {} exists in two tenants",
+                        user.username
+                    )));
                 }
             }
             tenants.push(Arc::new(Tenant {
                 name: seed.name.clone(),
                 zone: seed.zone,
-                ci: seed.ci.unwrap_or(29_680_000 + position as u32 * 17 + seed.zone),
+                ci: seed
+                    .ci
+                    .unwrap_or(29_680_000 + position as u32 * 17 + seed.zone),
                 data: RwLock::new(data),
                 limits: Mutex::new(TenantLimits::default()),
             }));
         }
-        if world.integration_codes.iter().any(|code| code.trim().is_empty()) {
-            return Err(SeedError::Invalid("an integration code is empty".to_owned()));
+        if world
+            .integration_codes
+            .iter()
+            .any(|code| code.trim().is_empty())
+        {
+            return Err(SeedError::Invalid(
+                "an integration code is empty".to_owned(),
+            ));
         }
         let (events, _) = broadcast::channel(4096);
         let (stopping, _) = watch::channel(false);
@@ -214,7 +234,10 @@ impl Simulator {
             let shutdown = async move {
                 let _ = stop_receiver.await;
             };
-            if let Err(error) = axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
+            if let Err(error) = axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
                 tracing::warn!(%error, "simulator server stopped with an error");
             }
         });
@@ -233,7 +256,10 @@ impl Simulator {
     pub(crate) fn tenant(&self, name: &str) -> Option<Arc<Tenant>> {
         read_lock(&self.inner.tenants)
             .iter()
-            .find(|tenant| tenant.name.eq_ignore_ascii_case(name) || slug(&tenant.name) == name.to_ascii_lowercase())
+            .find(|tenant| {
+                tenant.name.eq_ignore_ascii_case(name)
+                    || slug(&tenant.name) == name.to_ascii_lowercase()
+            })
             .cloned()
     }
 
@@ -243,7 +269,10 @@ impl Simulator {
 
     /// Every tenant with its zone, production API URL, integration code and API users (with secrets).
     pub fn tenants(&self) -> Vec<TenantInfo> {
-        let code = read_lock(&self.inner.integration_codes).first().cloned().unwrap_or_default();
+        let code = read_lock(&self.inner.integration_codes)
+            .first()
+            .cloned()
+            .unwrap_or_default();
         self.all_tenants()
             .iter()
             .map(|tenant| {
@@ -279,26 +308,49 @@ impl Simulator {
 
     /// The active fault rules (with their original counts).
     pub fn faults(&self) -> Vec<FaultRule> {
-        mutex_lock(&self.inner.faults).iter().map(|fault| fault.rule.clone()).collect()
+        mutex_lock(&self.inner.faults)
+            .iter()
+            .map(|fault| fault.rule.clone())
+            .collect()
     }
 
     /// Creates an API user; returns its info (with a generated secret).
-    pub fn create_api_user(&self, tenant: &str, username: &str, security_level: &str) -> Result<ApiUserInfo, UiEditError> {
-        let tenant_ref = self.tenant(tenant).ok_or_else(|| UiEditError::UnknownTenant(tenant.to_owned()))?;
-        let taken = self.all_tenants().iter().any(|other| read_lock(&other.data).api_user(username).is_some());
+    pub fn create_api_user(
+        &self,
+        tenant: &str,
+        username: &str,
+        security_level: &str,
+    ) -> Result<ApiUserInfo, UiEditError> {
+        let tenant_ref = self
+            .tenant(tenant)
+            .ok_or_else(|| UiEditError::UnknownTenant(tenant.to_owned()))?;
+        let taken = self
+            .all_tenants()
+            .iter()
+            .any(|other| read_lock(&other.data).api_user(username).is_some());
         if taken {
-            return Err(UiEditError::Rejected(vec![format!("API user {username} already exists")]));
+            return Err(UiEditError::Rejected(vec![format!(
+                "API user {username} already exists"
+            )]));
         }
         let mut data = write_lock(&tenant_ref.data);
         let mut resource = serde_json::Map::new();
         resource.insert("firstName".into(), "API User".into());
-        resource.insert("lastName".into(), username.split('@').next().unwrap_or("API").into());
+        resource.insert(
+            "lastName".into(),
+            username.split('@').next().unwrap_or("API").into(),
+        );
         resource.insert("email".into(), username.into());
         resource.insert("userName".into(), username.into());
         resource.insert("isActive".into(), true.into());
         resource.insert("licenseType".into(), 7.into());
-        let resource_id = store::insert_seed_record(&mut data, EntityKind::Resources, &resource, OffsetDateTime::now_utc())
-            .map_err(|message| UiEditError::Rejected(vec![message]))?;
+        let resource_id = store::insert_seed_record(
+            &mut data,
+            EntityKind::Resources,
+            &resource,
+            OffsetDateTime::now_utc(),
+        )
+        .map_err(|message| UiEditError::Rejected(vec![message]))?;
         let user = ApiUser {
             username: username.to_owned(),
             secret: generate_secret(),
@@ -322,7 +374,9 @@ impl Simulator {
     }
 
     pub fn set_api_user_active(&self, tenant: &str, username: &str, active: bool) -> bool {
-        let Some(tenant) = self.tenant(tenant) else { return false };
+        let Some(tenant) = self.tenant(tenant) else {
+            return false;
+        };
         let mut data = write_lock(&tenant.data);
         match data.api_user_mut(username) {
             Some(user) => {
@@ -334,9 +388,19 @@ impl Simulator {
     }
 
     /// Grants or withdraws one entity (path name, e.g. `TimeEntries`) from the user's security level.
-    pub fn set_entity_permission(&self, tenant: &str, username: &str, entity: &str, allowed: bool) -> bool {
-        let Some(kind) = EntityKind::parse(entity) else { return false };
-        let Some(tenant) = self.tenant(tenant) else { return false };
+    pub fn set_entity_permission(
+        &self,
+        tenant: &str,
+        username: &str,
+        entity: &str,
+        allowed: bool,
+    ) -> bool {
+        let Some(kind) = EntityKind::parse(entity) else {
+            return false;
+        };
+        let Some(tenant) = self.tenant(tenant) else {
+            return false;
+        };
         let mut data = write_lock(&tenant.data);
         match data.api_user_mut(username) {
             Some(user) => {
@@ -352,7 +416,9 @@ impl Simulator {
     }
 
     pub fn set_security_level(&self, tenant: &str, username: &str, security_level: &str) -> bool {
-        let Some(tenant) = self.tenant(tenant) else { return false };
+        let Some(tenant) = self.tenant(tenant) else {
+            return false;
+        };
         let mut data = write_lock(&tenant.data);
         match data.api_user_mut(username) {
             Some(user) => {
@@ -383,7 +449,8 @@ impl Simulator {
     /// Requests counted against the tenant's rolling threshold right now.
     pub fn current_request_count(&self, tenant: &str) -> Option<u64> {
         let tenant = self.tenant(tenant)?;
-        let count = mutex_lock(&tenant.limits).current_count(std::time::Instant::now(), &self.inner.options);
+        let count = mutex_lock(&tenant.limits)
+            .current_count(std::time::Instant::now(), &self.inner.options);
         Some(count)
     }
 
@@ -421,7 +488,13 @@ fn api_user_info(user: &ApiUser) -> ApiUserInfo {
 /// `Northwind IT` → `northwind-it` (tenant names in control-plane URLs).
 pub(crate) fn slug(name: &str) -> String {
     name.chars()
-        .map(|character| if character.is_ascii_alphanumeric() { character.to_ascii_lowercase() } else { '-' })
+        .map(|character| {
+            if character.is_ascii_alphanumeric() {
+                character.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect()
 }
 
@@ -461,7 +534,10 @@ impl RunningSimulator {
 
     /// `http://127.0.0.1:PORT/webservicesN.autotask.net/ATServicesRest/V1.0/` for a zone.
     pub fn zone_base(&self, zone: u32) -> String {
-        format!("{}/webservices{zone}.autotask.net/ATServicesRest/V1.0/", self.base_url)
+        format!(
+            "{}/webservices{zone}.autotask.net/ATServicesRest/V1.0/",
+            self.base_url
+        )
     }
 
     /// The one JSON line `fusion sim` prints when it is listening.
@@ -515,7 +591,10 @@ pub enum RunError {
     #[error(transparent)]
     Seed(#[from] SeedError),
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: SocketAddr, source: std::io::Error },
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// Builds a simulator, listens on `addr`, prints the ready line to stdout, and serves until `shutdown`
@@ -527,7 +606,10 @@ pub async fn run_until(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
     let simulator = Simulator::new(world, options)?;
-    let running = simulator.spawn(addr).await.map_err(|source| RunError::Listen { addr, source })?;
+    let running = simulator
+        .spawn(addr)
+        .await
+        .map_err(|source| RunError::Listen { addr, source })?;
     {
         use std::io::Write as _;
         let mut stdout = std::io::stdout().lock();

@@ -23,7 +23,11 @@ pub(crate) enum HourlyOutcome {
 
 impl TenantLimits {
     fn prune(&mut self, now: Instant, window: Duration) {
-        while self.request_times.front().is_some_and(|&at| now.duration_since(at) >= window) {
+        while self
+            .request_times
+            .front()
+            .is_some_and(|&at| now.duration_since(at) >= window)
+        {
             self.request_times.pop_front();
         }
     }
@@ -35,7 +39,12 @@ impl TenantLimits {
     }
 
     /// Counts one request (when `counts`) and says whether it may run and how much latency it gets.
-    pub(crate) fn admit_request(&mut self, now: Instant, options: &SimOptions, counts: bool) -> HourlyOutcome {
+    pub(crate) fn admit_request(
+        &mut self,
+        now: Instant,
+        options: &SimOptions,
+        counts: bool,
+    ) -> HourlyOutcome {
         let threshold = options.hourly_request_threshold.max(1);
         if self.current_count(now, options) >= threshold {
             return HourlyOutcome::Suspended;
@@ -55,7 +64,12 @@ impl TenantLimits {
     }
 
     /// Checks and records an attachment upload against the per-file limit and the rolling byte budget.
-    pub(crate) fn admit_attachment(&mut self, now: Instant, bytes: u64, options: &SimOptions) -> Result<(), String> {
+    pub(crate) fn admit_attachment(
+        &mut self,
+        now: Instant,
+        bytes: u64,
+        options: &SimOptions,
+    ) -> Result<(), String> {
         if bytes > options.attachment_max_file_bytes {
             return Err(format!(
                 "The attachment is {bytes} bytes; attachments created through the API cannot exceed {} bytes.",
@@ -106,20 +120,32 @@ pub(crate) struct ThreadSlot {
 }
 
 impl ThreadSlot {
-    pub(crate) fn acquire(counters: &ThreadCounters, key: (String, String), limit: u32) -> Option<ThreadSlot> {
-        let mut map = counters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    pub(crate) fn acquire(
+        counters: &ThreadCounters,
+        key: (String, String),
+        limit: u32,
+    ) -> Option<ThreadSlot> {
+        let mut map = counters
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let current = map.entry(key.clone()).or_insert(0);
         if *current >= limit {
             return None;
         }
         *current += 1;
-        Some(ThreadSlot { counters: Arc::clone(counters), key })
+        Some(ThreadSlot {
+            counters: Arc::clone(counters),
+            key,
+        })
     }
 }
 
 impl Drop for ThreadSlot {
     fn drop(&mut self) {
-        let mut map = self.counters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self
+            .counters
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(current) = map.get_mut(&self.key) {
             *current = current.saturating_sub(1);
             if *current == 0 {

@@ -94,10 +94,17 @@ impl Default for SimOptions {
 impl SimOptions {
     /// Options for fast tests: threshold latency scaled down to almost nothing.
     pub fn for_tests() -> SimOptions {
-        SimOptions { time_scale: 0.001, ..SimOptions::default() }
+        SimOptions {
+            time_scale: 0.001,
+            ..SimOptions::default()
+        }
     }
 
     pub(crate) fn scaled(&self, duration: Duration) -> Duration {
-        if self.time_scale <= 0.0 { Duration::ZERO } else { duration.mul_f64(self.time_scale) }
+        if self.time_scale <= 0.0 {
+            Duration::ZERO
+        } else {
+            duration.mul_f64(self.time_scale)
+        }
     }
 }

@@ -62,7 +62,10 @@ pub(crate) struct Query {
 }
 
 fn property<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    object.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value)
+    object
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value)
 }
 
 /// Parses a `QueryModel` body. `require_max_records` is false for `query/count`.
@@ -77,7 +80,9 @@ pub(crate) fn parse_query(
     };
     let max_records = match property(object, "maxRecords").filter(|value| !value.is_null()) {
         Some(value) => {
-            let number = value.as_i64().or_else(|| value.as_str().and_then(|text| text.parse().ok()));
+            let number = value
+                .as_i64()
+                .or_else(|| value.as_str().and_then(|text| text.parse().ok()));
             match number {
                 Some(number) if (1..=MAX_RECORDS).contains(&number) => number as usize,
                 _ => return Err("maxCountOfRecordsToReturn must be between 1 and 500".to_owned()),
@@ -86,7 +91,9 @@ pub(crate) fn parse_query(
         None if require_max_records => MAX_RECORDS as usize,
         None => MAX_RECORDS as usize,
     };
-    let filter = property(object, "filter").and_then(Value::as_array).filter(|items| !items.is_empty());
+    let filter = property(object, "filter")
+        .and_then(Value::as_array)
+        .filter(|items| !items.is_empty());
     let Some(filter) = filter else {
         return Err("The query must contain at least one filter condition.".to_owned());
     };
@@ -102,10 +109,15 @@ pub(crate) fn parse_query(
                     if !projection.columns.contains(&index) {
                         projection.columns.push(index);
                     }
-                } else if let Some(udf) = udfs.iter().find(|udf| udf.name.eq_ignore_ascii_case(name)) {
+                } else if let Some(udf) =
+                    udfs.iter().find(|udf| udf.name.eq_ignore_ascii_case(name))
+                {
                     projection.udfs.push(udf.name.clone());
                 } else {
-                    return Err(format!("Unable to find {name} in the {} entity.", entity.singular));
+                    return Err(format!(
+                        "Unable to find {name} in the {} entity.",
+                        entity.singular
+                    ));
                 }
             }
             projection.columns.sort_unstable();
@@ -113,16 +125,29 @@ pub(crate) fn parse_query(
         }
         _ => None,
     };
-    Ok(Query { max_records, projection, conditions })
+    Ok(Query {
+        max_records,
+        projection,
+        conditions,
+    })
 }
 
-fn parse_condition(entity: &EntityDefinition, udfs: &[UdfDefinition], item: &Value) -> Result<Condition, String> {
+fn parse_condition(
+    entity: &EntityDefinition,
+    udfs: &[UdfDefinition],
+    item: &Value,
+) -> Result<Condition, String> {
     let Some(object) = item.as_object() else {
         return Err("Each filter item must be an object with op, field and value.".to_owned());
     };
-    let op = property(object, "op").and_then(Value::as_str).unwrap_or_default().to_ascii_lowercase();
+    let op = property(object, "op")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     if op == "and" || op == "or" {
-        let items = property(object, "items").and_then(Value::as_array).filter(|items| !items.is_empty());
+        let items = property(object, "items")
+            .and_then(Value::as_array)
+            .filter(|items| !items.is_empty());
         let Some(items) = items else {
             return Err(format!("The {op} operator requires at least one item."));
         };
@@ -130,20 +155,36 @@ fn parse_condition(entity: &EntityDefinition, udfs: &[UdfDefinition], item: &Val
             .iter()
             .map(|child| parse_condition(entity, udfs, child))
             .collect::<Result<Vec<_>, _>>()?;
-        return Ok(if op == "and" { Condition::And(children) } else { Condition::Or(children) });
+        return Ok(if op == "and" {
+            Condition::And(children)
+        } else {
+            Condition::Or(children)
+        });
     }
-    let field_name = property(object, "field").and_then(Value::as_str).unwrap_or_default();
-    let is_udf = property(object, "udf").and_then(Value::as_bool).unwrap_or(false);
+    let field_name = property(object, "field")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let is_udf = property(object, "udf")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let field = if is_udf {
         let udf = udfs
             .iter()
             .find(|udf| udf.name.eq_ignore_ascii_case(field_name))
-            .ok_or_else(|| format!("Unable to find user defined field {field_name} in the {} entity.", entity.singular))?;
+            .ok_or_else(|| {
+                format!(
+                    "Unable to find user defined field {field_name} in the {} entity.",
+                    entity.singular
+                )
+            })?;
         FieldRef::Udf(udf.name.clone())
     } else {
-        let index = entity
-            .field_index(field_name)
-            .ok_or_else(|| format!("Unable to find {field_name} in the {} entity.", entity.singular))?;
+        let index = entity.field_index(field_name).ok_or_else(|| {
+            format!(
+                "Unable to find {field_name} in the {} entity.",
+                entity.singular
+            )
+        })?;
         let definition = &entity.fields[index];
         if !definition.queryable {
             return Err(format!("{} is not a queryable field.", definition.name));
@@ -155,12 +196,18 @@ fn parse_condition(entity: &EntityDefinition, udfs: &[UdfDefinition], item: &Val
         "exist" => return Ok(Condition::Exist(field)),
         "notexist" => return Ok(Condition::NotExist(field)),
         "in" | "notin" => {
-            let values = value
-                .and_then(Value::as_array)
-                .ok_or_else(|| format!("The {op} operator requires an array value for {field_name}."))?;
-            let operands =
-                values.iter().map(|value| operand(&field, field_name, value)).collect::<Result<Vec<_>, _>>()?;
-            return Ok(if op == "in" { Condition::In(field, operands) } else { Condition::NotIn(field, operands) });
+            let values = value.and_then(Value::as_array).ok_or_else(|| {
+                format!("The {op} operator requires an array value for {field_name}.")
+            })?;
+            let operands = values
+                .iter()
+                .map(|value| operand(&field, field_name, value))
+                .collect::<Result<Vec<_>, _>>()?;
+            return Ok(if op == "in" {
+                Condition::In(field, operands)
+            } else {
+                Condition::NotIn(field, operands)
+            });
         }
         "eq" => CompareOp::Eq,
         "noteq" => CompareOp::NotEq,
@@ -173,13 +220,19 @@ fn parse_condition(entity: &EntityDefinition, udfs: &[UdfDefinition], item: &Val
         "contains" => CompareOp::Contains,
         other => return Err(format!("Invalid filter operator '{other}'.")),
     };
-    let value = value.ok_or_else(|| format!("A value is required for the {op} operator on {field_name}."))?;
+    let value = value
+        .ok_or_else(|| format!("A value is required for the {op} operator on {field_name}."))?;
     let operand = operand(&field, field_name, value)?;
     Ok(Condition::Compare(field, compare, operand))
 }
 
 fn operand(field: &FieldRef, name: &str, value: &Value) -> Result<Operand, String> {
-    let invalid = || format!("Value '{}' is not valid for field {name}.", display_value(value));
+    let invalid = || {
+        format!(
+            "Value '{}' is not valid for field {name}.",
+            display_value(value)
+        )
+    };
     match field {
         FieldRef::Udf(_) => Ok(match value {
             Value::Number(number) => Operand::Number(number.as_f64().unwrap_or_default()),
@@ -189,16 +242,24 @@ fn operand(field: &FieldRef, name: &str, value: &Value) -> Result<Operand, Strin
         FieldRef::Column(_, wire) => match wire {
             WireType::Long | WireType::Integer | WireType::Double => match value {
                 Value::Number(number) => Ok(Operand::Number(number.as_f64().unwrap_or_default())),
-                Value::String(text) => text.trim().parse().map(Operand::Number).map_err(|_| invalid()),
+                Value::String(text) => text
+                    .trim()
+                    .parse()
+                    .map(Operand::Number)
+                    .map_err(|_| invalid()),
                 _ => Err(invalid()),
             },
             WireType::Boolean => match value {
                 Value::Bool(flag) => Ok(Operand::Bool(*flag)),
-                _ => Err(format!("The value for {name} must be the literal true or false.")),
+                _ => Err(format!(
+                    "The value for {name} must be the literal true or false."
+                )),
             },
-            WireType::DateTime => {
-                value.as_str().and_then(canonical_date_time).map(Operand::Text).ok_or_else(invalid)
-            }
+            WireType::DateTime => value
+                .as_str()
+                .and_then(canonical_date_time)
+                .map(Operand::Text)
+                .ok_or_else(invalid),
             WireType::String | WireType::Bytes | WireType::UserDefinedFields => {
                 Ok(Operand::Text(display_value(value).to_lowercase()))
             }
@@ -219,13 +280,17 @@ fn cell<'a>(record: &'a Record, field: &FieldRef) -> Cell<'a> {
             (Value::Null, _) => Cell::Missing,
             (Value::Number(number), _) => Cell::Number(number.as_f64().unwrap_or_default()),
             (Value::Bool(flag), _) => Cell::Bool(*flag),
-            (Value::String(text), WireType::DateTime) => Cell::Text(std::borrow::Cow::Borrowed(text.as_str())),
+            (Value::String(text), WireType::DateTime) => {
+                Cell::Text(std::borrow::Cow::Borrowed(text.as_str()))
+            }
             (Value::String(text), _) if text.is_empty() => Cell::Missing,
             (Value::String(text), _) => Cell::Text(std::borrow::Cow::Owned(text.to_lowercase())),
             _ => Cell::Missing,
         },
         FieldRef::Udf(name) => match record.udfs.iter().find(|(udf, _)| udf == name) {
-            Some((_, Some(text))) if !text.is_empty() => Cell::Text(std::borrow::Cow::Owned(text.to_lowercase())),
+            Some((_, Some(text))) if !text.is_empty() => {
+                Cell::Text(std::borrow::Cow::Owned(text.to_lowercase()))
+            }
             _ => Cell::Missing,
         },
     }
@@ -259,10 +324,14 @@ fn compare(cell: &Cell<'_>, op: CompareOp, operand: &Operand) -> bool {
             }
         }
         (Cell::Bool(left), Operand::Bool(right)) => Some(left.cmp(right)),
-        (Cell::Text(left), Operand::Bool(right)) => Some(left.as_ref().cmp(if *right { "true" } else { "false" })),
+        (Cell::Text(left), Operand::Bool(right)) => {
+            Some(left.as_ref().cmp(if *right { "true" } else { "false" }))
+        }
         _ => None,
     };
-    let Some(ordering) = ordering else { return false };
+    let Some(ordering) = ordering else {
+        return false;
+    };
     match op {
         CompareOp::Eq => ordering == Ordering::Equal,
         CompareOp::NotEq => ordering != Ordering::Equal,
@@ -270,12 +339,18 @@ fn compare(cell: &Cell<'_>, op: CompareOp, operand: &Operand) -> bool {
         CompareOp::Gte => ordering != Ordering::Less,
         CompareOp::Lt => ordering == Ordering::Less,
         CompareOp::Lte => ordering != Ordering::Greater,
-        CompareOp::BeginsWith | CompareOp::EndsWith | CompareOp::Contains => ordering == Ordering::Equal,
+        CompareOp::BeginsWith | CompareOp::EndsWith | CompareOp::Contains => {
+            ordering == Ordering::Equal
+        }
     }
 }
 
 fn format_number(number: f64) -> String {
-    if number.fract() == 0.0 { format!("{}", number as i64) } else { number.to_string() }
+    if number.fract() == 0.0 {
+        format!("{}", number as i64)
+    } else {
+        number.to_string()
+    }
 }
 
 fn matches(record: &Record, condition: &Condition) -> bool {
@@ -285,11 +360,16 @@ fn matches(record: &Record, condition: &Condition) -> bool {
         Condition::NotExist(field) => matches!(cell(record, field), Cell::Missing),
         Condition::In(field, operands) => {
             let cell = cell(record, field);
-            operands.iter().any(|operand| compare(&cell, CompareOp::Eq, operand))
+            operands
+                .iter()
+                .any(|operand| compare(&cell, CompareOp::Eq, operand))
         }
         Condition::NotIn(field, operands) => {
             let cell = cell(record, field);
-            !matches!(cell, Cell::Missing) && !operands.iter().any(|operand| compare(&cell, CompareOp::Eq, operand))
+            !matches!(cell, Cell::Missing)
+                && !operands
+                    .iter()
+                    .any(|operand| compare(&cell, CompareOp::Eq, operand))
         }
         Condition::And(children) => children.iter().all(|child| matches(record, child)),
         Condition::Or(children) => children.iter().any(|child| matches(record, child)),
@@ -298,14 +378,18 @@ fn matches(record: &Record, condition: &Condition) -> bool {
 
 impl Query {
     pub(crate) fn matches(&self, record: &Record) -> bool {
-        self.conditions.iter().all(|condition| matches(record, condition))
+        self.conditions
+            .iter()
+            .all(|condition| matches(record, condition))
     }
 
     /// The smallest id that can match, from top-level `id gt|gte|eq` items (keeps id-cursor paging cheap).
     fn lower_bound(&self) -> Bound<i64> {
         let mut bound = Bound::Unbounded;
         for condition in &self.conditions {
-            if let Condition::Compare(FieldRef::Column(0, _), op, Operand::Number(value)) = condition {
+            if let Condition::Compare(FieldRef::Column(0, _), op, Operand::Number(value)) =
+                condition
+            {
                 let candidate = match op {
                     CompareOp::Gt => Bound::Excluded(value.floor() as i64),
                     CompareOp::Gte | CompareOp::Eq => Bound::Included(value.ceil() as i64),
@@ -318,14 +402,21 @@ impl Query {
     }
 
     /// Up to `max_records` matching records with id > `after`, and whether more follow.
-    pub(crate) fn page<'a>(&self, table: &'a BTreeMap<i64, Record>, after: Option<i64>) -> (Vec<&'a Record>, bool) {
+    pub(crate) fn page<'a>(
+        &self,
+        table: &'a BTreeMap<i64, Record>,
+        after: Option<i64>,
+    ) -> (Vec<&'a Record>, bool) {
         let mut start = self.lower_bound();
         if let Some(after) = after {
             start = tighter(start, Bound::Excluded(after));
         }
         let mut rows = Vec::with_capacity(self.max_records.min(64));
         let mut more = false;
-        for record in table.range((start, Bound::Unbounded)).map(|(_, record)| record) {
+        for record in table
+            .range((start, Bound::Unbounded))
+            .map(|(_, record)| record)
+        {
             if !self.matches(record) {
                 continue;
             }
@@ -339,7 +430,10 @@ impl Query {
     }
 
     pub(crate) fn count(&self, table: &BTreeMap<i64, Record>) -> usize {
-        table.range((self.lower_bound(), Bound::Unbounded)).filter(|(_, record)| self.matches(record)).count()
+        table
+            .range((self.lower_bound(), Bound::Unbounded))
+            .filter(|(_, record)| self.matches(record))
+            .count()
     }
 }
 
@@ -349,7 +443,11 @@ fn tighter(left: Bound<i64>, right: Bound<i64>) -> Bound<i64> {
         Bound::Included(value) => i128::from(*value) * 2,
         Bound::Excluded(value) => i128::from(*value) * 2 + 1,
     };
-    if key(&left) >= key(&right) { left } else { right }
+    if key(&left) >= key(&right) {
+        left
+    } else {
+        right
+    }
 }
 
 /// The decoded `paging` parameter: keyset paging by id.
@@ -372,7 +470,9 @@ impl PageToken {
     }
 
     pub(crate) fn decode(text: &str) -> Option<PageToken> {
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text.trim()).ok()?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(text.trim())
+            .ok()?;
         serde_json::from_slice(&bytes).ok()
     }
 }

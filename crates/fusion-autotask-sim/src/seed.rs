@@ -146,9 +146,16 @@ fn default_udf_type() -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
     #[error("cannot read seed file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("seed file {path} is not valid {format}: {message}")]
-    Parse { path: String, format: &'static str, message: String },
+    Parse {
+        path: String,
+        format: &'static str,
+        message: String,
+    },
     #[error("seed is invalid: {0}")]
     Invalid(String),
 }
@@ -158,9 +165,13 @@ impl World {
     pub fn from_file(path: impl AsRef<Path>) -> Result<World, SeedError> {
         let path = path.as_ref();
         let display = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| SeedError::Read { path: display.clone(), source })?;
-        let is_json = path.extension().is_some_and(|extension| extension.eq_ignore_ascii_case("json"));
+        let text = std::fs::read_to_string(path).map_err(|source| SeedError::Read {
+            path: display.clone(),
+            source,
+        })?;
+        let is_json = path
+            .extension()
+            .is_some_and(|extension| extension.eq_ignore_ascii_case("json"));
         if is_json {
             serde_json::from_str(&text).map_err(|error| SeedError::Parse {
                 path: display,

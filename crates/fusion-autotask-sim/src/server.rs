@@ -20,25 +20,43 @@ use crate::query::{PageToken, parse_query};
 use crate::schema::{EntityDefinition, EntityKind, Verbs, child_of, definition};
 use crate::store::{ApiUser, RenderOptions, render_record};
 use crate::wire::{
-    error_response, errors_response, json_response, json_text_response, method_not_allowed, no_route,
-    status_from_code, unauthorized,
+    error_response, errors_response, json_response, json_text_response, method_not_allowed,
+    no_route, status_from_code, unauthorized,
 };
 use crate::writes::{Actor, WriteMode, apply_delete, apply_write};
-use crate::{LoggedRequest, Simulator, Tenant, control_plane, mutex_lock, read_lock, write_lock, zone_name};
+use crate::{
+    LoggedRequest, Simulator, Tenant, control_plane, mutex_lock, read_lock, write_lock, zone_name,
+};
 
 pub(crate) fn router(simulator: Simulator) -> Router {
     let limit = simulator.inner.options.max_body_bytes;
-    Router::new().fallback(handle).with_state(simulator).layer(DefaultBodyLimit::max(limit))
+    Router::new()
+        .fallback(handle)
+        .with_state(simulator)
+        .layer(DefaultBodyLimit::max(limit))
 }
 
 /// Marks a response whose connection must be dropped (logged with status 0).
 #[derive(Debug, Clone, Copy)]
 struct DroppedConnection;
 
-async fn handle(State(simulator): State<Simulator>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn handle(
+    State(simulator): State<Simulator>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let path = uri.path().to_owned();
-    let segments: Vec<String> = path.split('/').filter(|segment| !segment.is_empty()).map(str::to_owned).collect();
-    if segments.first().is_some_and(|first| first.eq_ignore_ascii_case("_sim")) {
+    let segments: Vec<String> = path
+        .split('/')
+        .filter(|segment| !segment.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if segments
+        .first()
+        .is_some_and(|first| first.eq_ignore_ascii_case("_sim"))
+    {
         return control_plane::handle(&simulator, &method, &segments[1..], uri.query(), &body);
     }
     let mut request = ApiRequest {
@@ -48,15 +66,32 @@ async fn handle(State(simulator): State<Simulator>, method: Method, uri: Uri, he
         query_string: uri.query().map(str::to_owned),
         body,
         base_url: base_url(&headers),
-        host: segments.first().map(|host| host.to_ascii_lowercase()).unwrap_or_default(),
+        host: segments
+            .first()
+            .map(|host| host.to_ascii_lowercase())
+            .unwrap_or_default(),
         full_uri: String::new(),
         route: format!("{method} {path}"),
         tenant_name: None,
     };
-    request.full_uri = format!("{}{}{}", request.base_url, path, uri.query().map(|query| format!("?{query}")).unwrap_or_default());
-    let lower: Vec<String> = segments.iter().map(|segment| segment.to_ascii_lowercase()).collect();
+    request.full_uri = format!(
+        "{}{}{}",
+        request.base_url,
+        path,
+        uri.query()
+            .map(|query| format!("?{query}"))
+            .unwrap_or_default()
+    );
+    let lower: Vec<String> = segments
+        .iter()
+        .map(|segment| segment.to_ascii_lowercase())
+        .collect();
     let response = request.dispatch(&segments, &lower).await;
-    let status = if response.extensions().get::<DroppedConnection>().is_some() { 0 } else { response.status().as_u16() };
+    let status = if response.extensions().get::<DroppedConnection>().is_some() {
+        0
+    } else {
+        response.status().as_u16()
+    };
     mutex_lock(&simulator.inner.log).push(LoggedRequest {
         method: method.to_string(),
         host: request.host.clone(),
@@ -69,13 +104,18 @@ async fn handle(State(simulator): State<Simulator>, method: Method, uri: Uri, he
 }
 
 fn base_url(headers: &HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|value| value.to_str().ok()).unwrap_or("127.0.0.1");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("127.0.0.1");
     format!("http://{host}")
 }
 
 /// `webservicesN.autotask.net` → Some(Some(N)); the discovery host → Some(None); anything else → None.
 fn parse_zone_host(host: &str) -> Option<Option<u32>> {
-    let rest = host.strip_prefix("webservices")?.strip_suffix(".autotask.net")?;
+    let rest = host
+        .strip_prefix("webservices")?
+        .strip_suffix(".autotask.net")?;
     if rest.is_empty() {
         return Some(None);
     }
@@ -130,9 +170,15 @@ impl Route {
             methods
         };
         match self {
-            Route::Modules | Route::ThresholdInformation | Route::EntityInformation(..) => vec![Method::GET],
+            Route::Modules | Route::ThresholdInformation | Route::EntityInformation(..) => {
+                vec![Method::GET]
+            }
             Route::Query(kind, _) => {
-                if definition(kind).root.query { vec![Method::GET, Method::POST] } else { Vec::new() }
+                if definition(kind).root.query {
+                    vec![Method::GET, Method::POST]
+                } else {
+                    Vec::new()
+                }
             }
             Route::ById(kind, _) => {
                 let verbs = definition(kind).root;
@@ -168,7 +214,9 @@ fn parse_info_part(rest: &[String]) -> Option<InfoPart> {
     match rest {
         [info] if info == "entityinformation" => Some(InfoPart::Info),
         [info, part] if info == "entityinformation" && part == "fields" => Some(InfoPart::Fields),
-        [info, part] if info == "entityinformation" && part == "userdefinedfields" => Some(InfoPart::UserDefinedFields),
+        [info, part] if info == "entityinformation" && part == "userdefinedfields" => {
+            Some(InfoPart::UserDefinedFields)
+        }
         _ => None,
     }
 }
@@ -179,7 +227,10 @@ fn resolve(lower: &[String]) -> Option<(Route, String)> {
     match lower.len() {
         1 if first == "modules" => return Some((Route::Modules, "/V1.0/Modules".into())),
         1 if first == "thresholdinformation" => {
-            return Some((Route::ThresholdInformation, "/V1.0/ThresholdInformation".into()));
+            return Some((
+                Route::ThresholdInformation,
+                "/V1.0/ThresholdInformation".into(),
+            ));
         }
         _ => {}
     }
@@ -188,18 +239,26 @@ fn resolve(lower: &[String]) -> Option<(Route, String)> {
     let name = entity.path_name;
     let rest = &lower[1..];
     if let Some(part) = parse_info_part(rest) {
-        return Some((Route::EntityInformation(kind, part), format!("/V1.0/{name}/entityInformation")));
+        return Some((
+            Route::EntityInformation(kind, part),
+            format!("/V1.0/{name}/entityInformation"),
+        ));
     }
     let numeric = |text: &String| text.parse::<i64>().ok();
     match rest {
         [] => Some((Route::Root(kind), format!("/V1.0/{name}"))),
-        [query] if query == "query" => Some((Route::Query(kind, QueryStyle::Plain), format!("/V1.0/{name}/query"))),
-        [query, count] if query == "query" && count == "count" => {
-            Some((Route::Query(kind, QueryStyle::Count), format!("/V1.0/{name}/query/count")))
-        }
-        [query, next] if query == "query" && next == "next" => {
-            Some((Route::Query(kind, QueryStyle::Next), format!("/V1.0/{name}/query/next")))
-        }
+        [query] if query == "query" => Some((
+            Route::Query(kind, QueryStyle::Plain),
+            format!("/V1.0/{name}/query"),
+        )),
+        [query, count] if query == "query" && count == "count" => Some((
+            Route::Query(kind, QueryStyle::Count),
+            format!("/V1.0/{name}/query/count"),
+        )),
+        [query, next] if query == "query" && next == "next" => Some((
+            Route::Query(kind, QueryStyle::Next),
+            format!("/V1.0/{name}/query/next"),
+        )),
         [id] => numeric(id).map(|id| (Route::ById(kind, id), format!("/V1.0/{name}/{{id}}"))),
         [parent_id, segment, tail @ ..] => {
             let parent_id = numeric(parent_id)?;
@@ -211,11 +270,19 @@ fn resolve(lower: &[String]) -> Option<(Route, String)> {
             };
             let base = format!("/V1.0/{name}/{{id}}/{child_name}");
             if let Some(part) = parse_info_part(tail) {
-                return Some((Route::EntityInformation(child.kind, part), format!("{base}/entityInformation")));
+                return Some((
+                    Route::EntityInformation(child.kind, part),
+                    format!("{base}/entityInformation"),
+                ));
             }
             match tail {
                 [] => Some((Route::ChildCollection(child.kind, parent_id), base)),
-                [id] => numeric(id).map(|id| (Route::ChildById(child.kind, parent_id, id), format!("{base}/{{id}}"))),
+                [id] => numeric(id).map(|id| {
+                    (
+                        Route::ChildById(child.kind, parent_id, id),
+                        format!("{base}/{{id}}"),
+                    )
+                }),
                 _ => None,
             }
         }
@@ -244,7 +311,11 @@ struct Caller {
 }
 
 fn header_text<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers.get(name).and_then(|value| value.to_str().ok()).map(str::trim).filter(|value| !value.is_empty())
+    headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
 }
 
 impl ApiRequest<'_> {
@@ -304,17 +375,32 @@ impl ApiRequest<'_> {
             .all_tenants()
             .into_iter()
             .find(|tenant| read_lock(&tenant.data).api_user(user.trim()).is_some());
-        let decision = decide(&mut mutex_lock(&self.simulator.inner.faults), tenant.as_ref().map(|t| t.name.as_str()), "ZoneInformation", self.method.as_str());
-        if decision.latency_millis > 0 && !self.pause(Duration::from_millis(decision.latency_millis)).await {
-            return error_response(StatusCode::SERVICE_UNAVAILABLE, "The simulator is shutting down.");
+        let decision = decide(
+            &mut mutex_lock(&self.simulator.inner.faults),
+            tenant.as_ref().map(|t| t.name.as_str()),
+            "ZoneInformation",
+            self.method.as_str(),
+        );
+        if decision.latency_millis > 0
+            && !self
+                .pause(Duration::from_millis(decision.latency_millis))
+                .await
+        {
+            return error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The simulator is shutting down.",
+            );
         }
-        if let Some(failure) = decision.failure {
-            if let Some(response) = self.pre_apply_failure(&failure) {
-                return response;
-            }
+        if let Some(failure) = decision.failure
+            && let Some(response) = self.pre_apply_failure(&failure)
+        {
+            return response;
         }
         let Some(tenant) = tenant else {
-            return error_response(StatusCode::INTERNAL_SERVER_ERROR, "Zone information could not be determined");
+            return error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Zone information could not be determined",
+            );
         };
         json_response(
             StatusCode::OK,
@@ -342,11 +428,13 @@ impl ApiRequest<'_> {
         }
     }
 
+    #[allow(clippy::result_large_err)] // a ready-made response per request; size is irrelevant here
     fn authenticate(&self, zone: Option<u32>) -> Result<Caller, Response> {
         let realm = self.host.clone();
         let fail = || unauthorized(&realm);
         let legacy = self.simulator.inner.options.auth_failure_mode == AuthFailureMode::Legacy2023;
-        let legacy_error = |message: &str| error_response(StatusCode::INTERNAL_SERVER_ERROR, message);
+        let legacy_error =
+            |message: &str| error_response(StatusCode::INTERNAL_SERVER_ERROR, message);
         let (Some(code), Some(username), Some(secret)) = (
             header_text(self.headers, "ApiIntegrationCode"),
             header_text(self.headers, "UserName"),
@@ -354,13 +442,19 @@ impl ApiRequest<'_> {
         ) else {
             return Err(fail());
         };
-        let code_known = read_lock(&self.simulator.inner.integration_codes).iter().any(|known| known == code);
+        let code_known = read_lock(&self.simulator.inner.integration_codes)
+            .iter()
+            .any(|known| known == code);
         let found = self.simulator.all_tenants().into_iter().find_map(|tenant| {
             let user = read_lock(&tenant.data).api_user(username).cloned();
             user.map(|user| (tenant, user))
         });
         let Some((tenant, user)) = found else {
-            return Err(if legacy { legacy_error("Unable to authenticate: the user name is not valid.") } else { fail() });
+            return Err(if legacy {
+                legacy_error("Unable to authenticate: the user name is not valid.")
+            } else {
+                fail()
+            });
         };
         if !code_known {
             return Err(if legacy {
@@ -377,11 +471,19 @@ impl ApiRequest<'_> {
             Some(text) => {
                 let data = read_lock(&tenant.data);
                 let valid = text.parse::<i64>().ok().filter(|id| {
-                    let is_api_user = data.api_users.iter().any(|api_user| api_user.resource_id == *id);
+                    let is_api_user = data
+                        .api_users
+                        .iter()
+                        .any(|api_user| api_user.resource_id == *id);
                     let active = data
                         .table(EntityKind::Resources)
                         .get(id)
-                        .is_some_and(|record| record.get(definition(EntityKind::Resources), "isActive").as_bool() != Some(false));
+                        .is_some_and(|record| {
+                            record
+                                .get(definition(EntityKind::Resources), "isActive")
+                                .as_bool()
+                                != Some(false)
+                        });
                     active && !is_api_user
                 });
                 match valid {
@@ -389,17 +491,30 @@ impl ApiRequest<'_> {
                     None => {
                         return Err(error_response(
                             StatusCode::INTERNAL_SERVER_ERROR,
-                            &format!("ImpersonationResourceId {text} is not a valid, active resource."),
+                            &format!(
+                                "ImpersonationResourceId {text} is not a valid, active resource."
+                            ),
                         ));
                     }
                 }
             }
         };
         let actor = match impersonated {
-            Some(id) => Actor { resource_id: id, impersonator: Some(user.resource_id) },
-            None => Actor { resource_id: user.resource_id, impersonator: None },
+            Some(id) => Actor {
+                resource_id: id,
+                impersonator: Some(user.resource_id),
+            },
+            None => Actor {
+                resource_id: user.resource_id,
+                impersonator: None,
+            },
         };
-        Ok(Caller { tenant, user, integration_code: code.to_owned(), actor })
+        Ok(Caller {
+            tenant,
+            user,
+            integration_code: code.to_owned(),
+            actor,
+        })
     }
 
     fn pre_apply_failure(&self, failure: &FaultKind) -> Option<Response> {
@@ -409,7 +524,9 @@ impl ApiRequest<'_> {
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "An unexpected error has occurred. Please contact Autotask support. (simulated fault)",
             ),
-            FaultKind::TooManyRequests => error_response(StatusCode::TOO_MANY_REQUESTS, &suspended_message(options)),
+            FaultKind::TooManyRequests => {
+                error_response(StatusCode::TOO_MANY_REQUESTS, &suspended_message(options))
+            }
             FaultKind::ThreadThreshold => error_response(
                 status_from_code(options.thread_threshold_status),
                 &thread_threshold_message(options.thread_limit),
@@ -421,10 +538,15 @@ impl ApiRequest<'_> {
                      Unavailable</h1><p>The service is temporarily unavailable. Please try again later.</p></body></html>",
                 ));
                 *response.status_mut() = status_from_code(*status);
-                response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/html; charset=utf-8"),
+                );
                 response
             }
-            FaultKind::Latency { .. } | FaultKind::TimeoutAfterWrite | FaultKind::MalformedBody => return None,
+            FaultKind::Latency { .. } | FaultKind::TimeoutAfterWrite | FaultKind::MalformedBody => {
+                return None;
+            }
         })
     }
 
@@ -435,24 +557,32 @@ impl ApiRequest<'_> {
         };
         self.tenant_name = Some(caller.tenant.name.clone());
         let options = &self.simulator.inner.options;
-        if let Some(kind) = route.entity() {
-            if caller.user.denied.contains(&kind) {
-                let verb = match (route, &self.method) {
-                    (_, &Method::POST) if !matches!(route, Route::Query(..)) => "create",
-                    (_, &Method::PATCH | &Method::PUT) => "update",
-                    (_, &Method::DELETE) => "delete",
-                    _ => "query",
-                };
-                return error_response(
-                    status_from_code(options.permission_denied_status),
-                    &format!("User does not have adequate permissions to {verb} this entity."),
-                );
-            }
+        if let Some(kind) = route.entity()
+            && caller.user.denied.contains(&kind)
+        {
+            let verb = match (route, &self.method) {
+                (_, &Method::POST) if !matches!(route, Route::Query(..)) => "create",
+                (_, &Method::PATCH | &Method::PUT) => "update",
+                (_, &Method::DELETE) => "delete",
+                _ => "query",
+            };
+            return error_response(
+                status_from_code(options.permission_denied_status),
+                &format!("User does not have adequate permissions to {verb} this entity."),
+            );
         }
-        let counts = !matches!(route, Route::ThresholdInformation) || options.threshold_information_counts;
-        let threshold_latency = match mutex_lock(&caller.tenant.limits).admit_request(Instant::now(), options, counts) {
+        let counts =
+            !matches!(route, Route::ThresholdInformation) || options.threshold_information_counts;
+        let threshold_latency = match mutex_lock(&caller.tenant.limits).admit_request(
+            Instant::now(),
+            options,
+            counts,
+        ) {
             HourlyOutcome::Suspended => {
-                return error_response(status_from_code(options.suspended_status), &suspended_message(options));
+                return error_response(
+                    status_from_code(options.suspended_status),
+                    &suspended_message(options),
+                );
             }
             HourlyOutcome::Allowed { added_latency } => added_latency,
         };
@@ -467,23 +597,35 @@ impl ApiRequest<'_> {
             None if matches!(route, Route::Modules) => "Modules",
             None => "ThresholdInformation",
         };
-        let key = (caller.integration_code.to_ascii_lowercase(), endpoint.to_ascii_lowercase());
-        let Some(_slot) = ThreadSlot::acquire(&self.simulator.inner.threads, key, options.thread_limit) else {
+        let key = (
+            caller.integration_code.to_ascii_lowercase(),
+            endpoint.to_ascii_lowercase(),
+        );
+        let Some(_slot) =
+            ThreadSlot::acquire(&self.simulator.inner.threads, key, options.thread_limit)
+        else {
             return error_response(
                 status_from_code(options.thread_threshold_status),
                 &thread_threshold_message(options.thread_limit),
             );
         };
-        let decision =
-            decide(&mut mutex_lock(&self.simulator.inner.faults), Some(&caller.tenant.name), endpoint, self.method.as_str());
+        let decision = decide(
+            &mut mutex_lock(&self.simulator.inner.faults),
+            Some(&caller.tenant.name),
+            endpoint,
+            self.method.as_str(),
+        );
         let delay = threshold_latency + Duration::from_millis(decision.latency_millis);
         if !self.pause(delay).await {
-            return error_response(StatusCode::SERVICE_UNAVAILABLE, "The simulator is shutting down.");
+            return error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The simulator is shutting down.",
+            );
         }
-        if let Some(failure) = &decision.failure {
-            if let Some(response) = self.pre_apply_failure(failure) {
-                return response;
-            }
+        if let Some(failure) = &decision.failure
+            && let Some(response) = self.pre_apply_failure(failure)
+        {
+            return response;
         }
         let response = self.execute(&caller, route);
         match decision.failure {
@@ -492,7 +634,10 @@ impl ApiRequest<'_> {
                 error_response(StatusCode::GATEWAY_TIMEOUT, "The request timed out.")
             }
             Some(FaultKind::MalformedBody) => {
-                let mut truncated = json_text_response(StatusCode::OK, "{\"items\":[{\"id\":1,\"title\":\"Trunc".to_owned());
+                let mut truncated = json_text_response(
+                    StatusCode::OK,
+                    "{\"items\":[{\"id\":1,\"title\":\"Trunc".to_owned(),
+                );
                 *truncated.status_mut() = response.status();
                 truncated
             }
@@ -501,20 +646,28 @@ impl ApiRequest<'_> {
     }
 
     fn render_options(&self, caller: &Caller, include_data: bool) -> (bool, bool, bool) {
-        (!caller.user.can_read_costs(), include_data, self.simulator.inner.options.dates_with_z)
+        (
+            !caller.user.can_read_costs(),
+            include_data,
+            self.simulator.inner.options.dates_with_z,
+        )
     }
 
     fn execute(&self, caller: &Caller, route: Route) -> Response {
         match route {
             Route::Modules => {
                 let data = read_lock(&caller.tenant.data);
-                let modules: Vec<Value> =
-                    data.modules.iter().map(|(key, active)| json!({ "key": key, "value": active })).collect();
+                let modules: Vec<Value> = data
+                    .modules
+                    .iter()
+                    .map(|(key, active)| json!({ "key": key, "value": active }))
+                    .collect();
                 json_response(StatusCode::OK, &json!({ "modules": modules }))
             }
             Route::ThresholdInformation => {
                 let options = &self.simulator.inner.options;
-                let count = mutex_lock(&caller.tenant.limits).current_count(Instant::now(), options);
+                let count =
+                    mutex_lock(&caller.tenant.limits).current_count(Instant::now(), options);
                 json_response(
                     StatusCode::OK,
                     &json!({
@@ -648,12 +801,16 @@ impl ApiRequest<'_> {
         }
     }
 
+    #[allow(clippy::result_large_err)] // a ready-made response per request; size is irrelevant here
     fn body_json(&self) -> Result<Value, Response> {
         if self.body.is_empty() {
             return Ok(Value::Null);
         }
         serde_json::from_slice(&self.body).map_err(|error| {
-            error_response(StatusCode::INTERNAL_SERVER_ERROR, &format!("The request body is not valid JSON: {error}"))
+            error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("The request body is not valid JSON: {error}"),
+            )
         })
     }
 
@@ -661,9 +818,15 @@ impl ApiRequest<'_> {
         let entity = definition(kind);
         let mut token = None;
         if style == QueryStyle::Next {
-            let decoded = self.query_param("paging").as_deref().and_then(PageToken::decode);
+            let decoded = self
+                .query_param("paging")
+                .as_deref()
+                .and_then(PageToken::decode);
             let Some(decoded) = decoded else {
-                return error_response(StatusCode::INTERNAL_SERVER_ERROR, "The paging parameter is missing or invalid.");
+                return error_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "The paging parameter is missing or invalid.",
+                );
             };
             if self.method == Method::GET && !decoded.method.eq_ignore_ascii_case("GET") {
                 return method_not_allowed("GET");
@@ -690,25 +853,55 @@ impl ApiRequest<'_> {
             }
         };
         let data = read_lock(&caller.tenant.data);
-        let query = match parse_query(entity, data.udf_definitions(kind), &query_body, style != QueryStyle::Count) {
+        let query = match parse_query(
+            entity,
+            data.udf_definitions(kind),
+            &query_body,
+            style != QueryStyle::Count,
+        ) {
             Ok(query) => query,
             Err(message) => return error_response(StatusCode::INTERNAL_SERVER_ERROR, &message),
         };
         if style == QueryStyle::Count {
-            return json_response(StatusCode::OK, &json!({ "queryCount": query.count(data.table(kind)) }));
+            return json_response(
+                StatusCode::OK,
+                &json!({ "queryCount": query.count(data.table(kind)) }),
+            );
         }
         let (page_size, after, previous) = match &token {
-            Some(token) => (token.page_size.clamp(1, 500), token.after, token.previous_ids.clone()),
+            Some(token) => (
+                token.page_size.clamp(1, 500),
+                token.after,
+                token.previous_ids.clone(),
+            ),
             None => (query.max_records, None, Vec::new()),
         };
         let mut query = query;
         query.max_records = page_size;
         let (rows, more) = query.page(data.table(kind), after);
         let (hide_costs, include_data, dates_with_z) = self.render_options(caller, false);
-        let render = RenderOptions { projection: query.projection.as_ref(), hide_costs, include_data, dates_with_z };
-        let items: Vec<Value> = rows.iter().map(|record| render_record(entity, record, render)).collect();
-        let method = if self.method == Method::GET { "GET" } else { "POST" };
-        let method = token.as_ref().map_or(method, |token| if token.method.eq_ignore_ascii_case("GET") { "GET" } else { "POST" });
+        let render = RenderOptions {
+            projection: query.projection.as_ref(),
+            hide_costs,
+            include_data,
+            dates_with_z,
+        };
+        let items: Vec<Value> = rows
+            .iter()
+            .map(|record| render_record(entity, record, render))
+            .collect();
+        let method = if self.method == Method::GET {
+            "GET"
+        } else {
+            "POST"
+        };
+        let method = token.as_ref().map_or(method, |token| {
+            if token.method.eq_ignore_ascii_case("GET") {
+                "GET"
+            } else {
+                "POST"
+            }
+        });
         let next_url = if more {
             let mut history = previous.clone();
             history.push(after);
@@ -745,7 +938,13 @@ impl ApiRequest<'_> {
         )
     }
 
-    fn paging_url(&self, entity: &EntityDefinition, token: &PageToken, method: &str, body: &Value) -> String {
+    fn paging_url(
+        &self,
+        entity: &EntityDefinition,
+        token: &PageToken,
+        method: &str,
+        body: &Value,
+    ) -> String {
         let mut url = format!(
             "{}/{}/ATServicesRest/V1.0/{}/query/next?paging={}",
             self.base_url,
@@ -754,41 +953,74 @@ impl ApiRequest<'_> {
             token.encode()
         );
         if method == "GET" {
-            let search: String = url::form_urlencoded::byte_serialize(body.to_string().as_bytes()).collect();
+            let search: String =
+                url::form_urlencoded::byte_serialize(body.to_string().as_bytes()).collect();
             url.push_str("&search=");
             url.push_str(&search);
         }
         url
     }
 
-    fn get_by_id(&self, caller: &Caller, kind: EntityKind, id: i64, parent_id: Option<i64>) -> Response {
+    fn get_by_id(
+        &self,
+        caller: &Caller,
+        kind: EntityKind,
+        id: i64,
+        parent_id: Option<i64>,
+    ) -> Response {
         let entity = definition(kind);
         let data = read_lock(&caller.tenant.data);
-        let record = data.table(kind).get(&id).filter(|record| match (&entity.parent, parent_id) {
-            (Some(link), Some(parent)) => record.get(entity, link.field).as_i64() == Some(parent),
-            _ => true,
-        });
+        let record = data
+            .table(kind)
+            .get(&id)
+            .filter(|record| match (&entity.parent, parent_id) {
+                (Some(link), Some(parent)) => {
+                    record.get(entity, link.field).as_i64() == Some(parent)
+                }
+                _ => true,
+            });
         let attachment_child = kind == EntityKind::TicketAttachments && parent_id.is_some();
-        let (hide_costs, include_data, dates_with_z) = self.render_options(caller, attachment_child);
-        let render = RenderOptions { projection: None, hide_costs, include_data, dates_with_z };
+        let (hide_costs, include_data, dates_with_z) =
+            self.render_options(caller, attachment_child);
+        let render = RenderOptions {
+            projection: None,
+            hide_costs,
+            include_data,
+            dates_with_z,
+        };
         match record {
-            Some(record) if attachment_child => {
-                json_response(StatusCode::OK, &json!({ "items": [render_record(entity, record, render)] }))
-            }
-            Some(record) => json_response(StatusCode::OK, &json!({ "item": render_record(entity, record, render) })),
+            Some(record) if attachment_child => json_response(
+                StatusCode::OK,
+                &json!({ "items": [render_record(entity, record, render)] }),
+            ),
+            Some(record) => json_response(
+                StatusCode::OK,
+                &json!({ "item": render_record(entity, record, render) }),
+            ),
             None => match self.simulator.inner.options.missing_item {
-                MissingItemMode::NotFound => json_response(StatusCode::NOT_FOUND, &json!({ "item": null })),
-                MissingItemMode::NullItem => json_response(StatusCode::OK, &json!({ "item": null })),
+                MissingItemMode::NotFound => {
+                    json_response(StatusCode::NOT_FOUND, &json!({ "item": null }))
+                }
+                MissingItemMode::NullItem => {
+                    json_response(StatusCode::OK, &json!({ "item": null }))
+                }
             },
         }
     }
 
     fn child_list(&self, caller: &Caller, kind: EntityKind, parent_id: i64) -> Response {
         let entity = definition(kind);
-        let Some(link) = &entity.parent else { return no_route(&self.full_uri) };
+        let Some(link) = &entity.parent else {
+            return no_route(&self.full_uri);
+        };
         let data = read_lock(&caller.tenant.data);
         let (hide_costs, include_data, dates_with_z) = self.render_options(caller, false);
-        let render = RenderOptions { projection: None, hide_costs, include_data, dates_with_z };
+        let render = RenderOptions {
+            projection: None,
+            hide_costs,
+            include_data,
+            dates_with_z,
+        };
         let items: Vec<Value> = data
             .table(kind)
             .values()
@@ -819,13 +1051,24 @@ impl ApiRequest<'_> {
         if kind == EntityKind::TicketAttachments && mode == WriteMode::Create {
             let encoded = body
                 .as_object()
-                .and_then(|object| object.iter().find(|(key, _)| key.eq_ignore_ascii_case("data")))
+                .and_then(|object| {
+                    object
+                        .iter()
+                        .find(|(key, _)| key.eq_ignore_ascii_case("data"))
+                })
                 .and_then(|(_, value)| value.as_str());
             if let Some(encoded) = encoded {
                 let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(encoded) else {
-                    return error_response(StatusCode::INTERNAL_SERVER_ERROR, "The attachment data is not valid base64.");
+                    return error_response(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "The attachment data is not valid base64.",
+                    );
                 };
-                let admitted = mutex_lock(&caller.tenant.limits).admit_attachment(Instant::now(), bytes.len() as u64, options);
+                let admitted = mutex_lock(&caller.tenant.limits).admit_attachment(
+                    Instant::now(),
+                    bytes.len() as u64,
+                    options,
+                );
                 if let Err(message) = admitted {
                     return error_response(StatusCode::INTERNAL_SERVER_ERROR, &message);
                 }
@@ -833,7 +1076,15 @@ impl ApiRequest<'_> {
         }
         let outcome = {
             let mut data = write_lock(&caller.tenant.data);
-            apply_write(&mut data, kind, mode, &body, parent_id, caller.actor, OffsetDateTime::now_utc())
+            apply_write(
+                &mut data,
+                kind,
+                mode,
+                &body,
+                parent_id,
+                caller.actor,
+                OffsetDateTime::now_utc(),
+            )
         };
         match outcome {
             Ok(outcome) => {
@@ -844,10 +1095,23 @@ impl ApiRequest<'_> {
         }
     }
 
-    fn delete(&self, caller: &Caller, kind: EntityKind, id: i64, parent_id: Option<i64>) -> Response {
+    fn delete(
+        &self,
+        caller: &Caller,
+        kind: EntityKind,
+        id: i64,
+        parent_id: Option<i64>,
+    ) -> Response {
         let events = {
             let mut data = write_lock(&caller.tenant.data);
-            apply_delete(&mut data, kind, id, parent_id, caller.actor, OffsetDateTime::now_utc())
+            apply_delete(
+                &mut data,
+                kind,
+                id,
+                parent_id,
+                caller.actor,
+                OffsetDateTime::now_utc(),
+            )
         };
         match events {
             Some(events) => {
@@ -879,7 +1143,10 @@ fn dropped_connection() -> Response {
         }
     }
     let mut response = Response::new(Body::new(FailingBody));
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
     response.extensions_mut().insert(DroppedConnection);
     response
 }

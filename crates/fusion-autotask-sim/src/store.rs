@@ -26,7 +26,9 @@ impl Record {
     }
 
     pub(crate) fn get(&self, entity: &EntityDefinition, field: &str) -> &Value {
-        entity.field_index(field).map_or(&Value::Null, |index| &self.values[index])
+        entity
+            .field_index(field)
+            .map_or(&Value::Null, |index| &self.values[index])
     }
 
     pub(crate) fn set(&mut self, entity: &EntityDefinition, field: &str, value: Value) {
@@ -72,7 +74,9 @@ pub(crate) struct ApiUser {
 
 impl ApiUser {
     pub(crate) fn can_read_costs(&self) -> bool {
-        !self.security_level.eq_ignore_ascii_case(SECURITY_LEVEL_NO_COSTS)
+        !self
+            .security_level
+            .eq_ignore_ascii_case(SECURITY_LEVEL_NO_COSTS)
     }
 }
 
@@ -118,7 +122,9 @@ impl TenantData {
     /// A strictly increasing activity time, so two changes never share a `lastActivityDate`.
     pub(crate) fn next_activity_time(&mut self, now: OffsetDateTime) -> OffsetDateTime {
         let floor = self.last_activity + time::Duration::milliseconds(1);
-        let truncated = now.replace_nanosecond(now.millisecond() as u32 * 1_000_000).unwrap_or(now);
+        let truncated = now
+            .replace_nanosecond(now.millisecond() as u32 * 1_000_000)
+            .unwrap_or(now);
         let moment = if truncated < floor { floor } else { truncated };
         self.last_activity = moment;
         moment
@@ -141,24 +147,34 @@ impl TenantData {
     }
 
     pub(crate) fn api_user(&self, username: &str) -> Option<&ApiUser> {
-        self.api_users.iter().find(|user| user.username.eq_ignore_ascii_case(username))
+        self.api_users
+            .iter()
+            .find(|user| user.username.eq_ignore_ascii_case(username))
     }
 
     pub(crate) fn api_user_mut(&mut self, username: &str) -> Option<&mut ApiUser> {
-        self.api_users.iter_mut().find(|user| user.username.eq_ignore_ascii_case(username))
+        self.api_users
+            .iter_mut()
+            .find(|user| user.username.eq_ignore_ascii_case(username))
     }
 
     /// Finds a (non-API) Resource by id, email or user name, for UI-like edits.
     pub(crate) fn find_resource(&self, who: &str) -> Option<i64> {
         let entity = definition(EntityKind::Resources);
         if let Ok(id) = who.parse::<i64>() {
-            return self.table(EntityKind::Resources).contains_key(&id).then_some(id);
+            return self
+                .table(EntityKind::Resources)
+                .contains_key(&id)
+                .then_some(id);
         }
         self.table(EntityKind::Resources)
             .values()
             .find(|record| {
                 ["email", "userName"].iter().any(|field| {
-                    record.get(entity, field).as_str().is_some_and(|value| value.eq_ignore_ascii_case(who))
+                    record
+                        .get(entity, field)
+                        .as_str()
+                        .is_some_and(|value| value.eq_ignore_ascii_case(who))
                 })
             })
             .map(Record::id)
@@ -181,14 +197,18 @@ pub(crate) struct Projection {
     pub udfs: Vec<String>,
 }
 
-pub(crate) fn render_record(entity: &EntityDefinition, record: &Record, options: RenderOptions<'_>) -> Value {
+pub(crate) fn render_record(
+    entity: &EntityDefinition,
+    record: &Record,
+    options: RenderOptions<'_>,
+) -> Value {
     let mut object = Map::new();
     let mut put = |index: usize| {
         let field = &entity.fields[index];
         let value = &record.values[index];
-        let rendered = if field.cost && options.hide_costs {
-            Value::Null
-        } else if field.wire == WireType::Bytes && !options.include_data {
+        let withheld = (field.cost && options.hide_costs)
+            || (field.wire == WireType::Bytes && !options.include_data);
+        let rendered = if withheld {
             Value::Null
         } else if field.wire == WireType::DateTime && options.dates_with_z {
             match value.as_str() {
@@ -209,9 +229,12 @@ pub(crate) fn render_record(entity: &EntityDefinition, record: &Record, options:
             .udfs
             .iter()
             .filter(|(name, _)| {
-                options
-                    .projection
-                    .is_none_or(|projection| projection.udfs.iter().any(|wanted| wanted.eq_ignore_ascii_case(name)))
+                options.projection.is_none_or(|projection| {
+                    projection
+                        .udfs
+                        .iter()
+                        .any(|wanted| wanted.eq_ignore_ascii_case(name))
+                })
             })
             .map(|(name, value)| serde_json::json!({ "name": name, "value": value }))
             .collect();
@@ -222,7 +245,12 @@ pub(crate) fn render_record(entity: &EntityDefinition, record: &Record, options:
 
 /// Converts a JSON value to the stored form of a field, or says why it cannot be.
 pub(crate) fn coerce_value(wire: WireType, name: &str, value: &Value) -> Result<Value, String> {
-    let invalid = || format!("Value '{}' is not valid for field {name}.", display_value(value));
+    let invalid = || {
+        format!(
+            "Value '{}' is not valid for field {name}.",
+            display_value(value)
+        )
+    };
     match (wire, value) {
         (_, Value::Null) => Ok(Value::Null),
         (WireType::Long | WireType::Integer, Value::Number(number)) => match number.as_i64() {
@@ -232,23 +260,31 @@ pub(crate) fn coerce_value(wire: WireType, name: &str, value: &Value) -> Result<
                 _ => Err(invalid()),
             },
         },
-        (WireType::Long | WireType::Integer, Value::String(text)) => {
-            text.trim().parse::<i64>().map(Value::from).map_err(|_| invalid())
+        (WireType::Long | WireType::Integer, Value::String(text)) => text
+            .trim()
+            .parse::<i64>()
+            .map(Value::from)
+            .map_err(|_| invalid()),
+        (WireType::Double, Value::Number(number)) => {
+            Ok(Value::from(number.as_f64().unwrap_or_default()))
         }
-        (WireType::Double, Value::Number(number)) => Ok(Value::from(number.as_f64().unwrap_or_default())),
-        (WireType::Double, Value::String(text)) => {
-            text.trim().parse::<f64>().map(Value::from).map_err(|_| invalid())
-        }
+        (WireType::Double, Value::String(text)) => text
+            .trim()
+            .parse::<f64>()
+            .map(Value::from)
+            .map_err(|_| invalid()),
         (WireType::Boolean, Value::Bool(flag)) => Ok(Value::Bool(*flag)),
         (WireType::Boolean, Value::String(text)) => match text.to_ascii_lowercase().as_str() {
             "true" => Ok(Value::Bool(true)),
             "false" => Ok(Value::Bool(false)),
             _ => Err(invalid()),
         },
-        (WireType::DateTime, Value::String(text)) => {
-            canonical_date_time(text).map(Value::String).ok_or_else(invalid)
+        (WireType::DateTime, Value::String(text)) => canonical_date_time(text)
+            .map(Value::String)
+            .ok_or_else(invalid),
+        (WireType::String | WireType::Bytes, Value::String(text)) => {
+            Ok(Value::String(text.clone()))
         }
-        (WireType::String | WireType::Bytes, Value::String(text)) => Ok(Value::String(text.clone())),
         (WireType::String, Value::Number(number)) => Ok(Value::String(number.to_string())),
         (WireType::String, Value::Bool(flag)) => Ok(Value::String(flag.to_string())),
         _ => Err(invalid()),
@@ -263,7 +299,11 @@ pub(crate) fn display_value(value: &Value) -> String {
 }
 
 /// Builds a tenant's data from its seed. `position` spreads default ids so the tenants' ids differ.
-pub(crate) fn seed_tenant(seed: &TenantSeed, position: usize, now: OffsetDateTime) -> Result<TenantData, SeedError> {
+pub(crate) fn seed_tenant(
+    seed: &TenantSeed,
+    position: usize,
+    now: OffsetDateTime,
+) -> Result<TenantData, SeedError> {
     let invalid = |message: String| SeedError::Invalid(format!("tenant {}: {message}", seed.name));
     let first_id = seed.first_id.unwrap_or((position as i64 + 1) * 100_000 + 1);
     let mut data = TenantData {
@@ -278,7 +318,10 @@ pub(crate) fn seed_tenant(seed: &TenantSeed, position: usize, now: OffsetDateTim
         modules: if seed.modules.is_empty() {
             vec![(1, true), (2, true), (3, false), (4, true), (24, true)]
         } else {
-            seed.modules.iter().map(|module| (module.key, module.active)).collect()
+            seed.modules
+                .iter()
+                .map(|module| (module.key, module.active))
+                .collect()
         },
     };
     for picklist in &seed.picklists {
@@ -287,7 +330,12 @@ pub(crate) fn seed_tenant(seed: &TenantSeed, position: usize, now: OffsetDateTim
         let field = definition(kind)
             .field(&picklist.field)
             .filter(|field| field.picklist)
-            .ok_or_else(|| invalid(format!("{}.{} is not a picklist field", picklist.entity, picklist.field)))?;
+            .ok_or_else(|| {
+                invalid(format!(
+                    "{}.{} is not a picklist field",
+                    picklist.entity, picklist.field
+                ))
+            })?;
         let values = picklist
             .values
             .iter()
@@ -313,15 +361,28 @@ pub(crate) fn seed_tenant(seed: &TenantSeed, position: usize, now: OffsetDateTim
             label: udf.label.clone().unwrap_or_else(|| udf.name.clone()),
             data_type: udf.data_type.to_ascii_lowercase(),
             is_required: udf.is_required,
-            length: udf.length.unwrap_or(if udf.data_type.eq_ignore_ascii_case("string") { 100 } else { 0 }),
+            length: udf
+                .length
+                .unwrap_or(if udf.data_type.eq_ignore_ascii_case("string") {
+                    100
+                } else {
+                    0
+                }),
         });
     }
     for required in &seed.required_fields {
-        let kind = EntityKind::parse(&required.entity)
-            .ok_or_else(|| invalid(format!("unknown entity {} in required_fields", required.entity)))?;
-        let field = definition(kind)
-            .field(&required.field)
-            .ok_or_else(|| invalid(format!("unknown field {}.{}", required.entity, required.field)))?;
+        let kind = EntityKind::parse(&required.entity).ok_or_else(|| {
+            invalid(format!(
+                "unknown entity {} in required_fields",
+                required.entity
+            ))
+        })?;
+        let field = definition(kind).field(&required.field).ok_or_else(|| {
+            invalid(format!(
+                "unknown field {}.{}",
+                required.entity, required.field
+            ))
+        })?;
         data.extra_required.insert((kind, field.name));
     }
     // Records in dependency order, whatever order the seed lists them in.
@@ -356,7 +417,9 @@ pub(crate) fn seed_tenant(seed: &TenantSeed, position: usize, now: OffsetDateTim
         let mut denied = HashSet::new();
         for entity in &user.denied_entities {
             denied.insert(
-                EntityKind::parse(entity).ok_or_else(|| invalid(format!("unknown entity {entity} in denied_entities")))?,
+                EntityKind::parse(entity).ok_or_else(|| {
+                    invalid(format!("unknown entity {entity} in denied_entities"))
+                })?,
             );
         }
         let resource_id = match user.resource_id {
@@ -364,14 +427,18 @@ pub(crate) fn seed_tenant(seed: &TenantSeed, position: usize, now: OffsetDateTim
             None => {
                 let mut resource = serde_json::Map::new();
                 resource.insert("firstName".into(), Value::from("API User"));
-                resource.insert("lastName".into(), Value::from(user.username.split('@').next().unwrap_or("API")));
+                resource.insert(
+                    "lastName".into(),
+                    Value::from(user.username.split('@').next().unwrap_or("API")),
+                );
                 resource.insert("email".into(), Value::from(user.username.clone()));
                 resource.insert("userName".into(), Value::from(user.username.clone()));
                 resource.insert("isActive".into(), Value::Bool(user.active));
                 resource.insert("licenseType".into(), Value::from(7));
                 resource.insert("resourceType".into(), Value::from("Employee"));
                 resource.insert("userType".into(), Value::from(20));
-                insert_seed_record(&mut data, EntityKind::Resources, &resource, now).map_err(&invalid)?
+                insert_seed_record(&mut data, EntityKind::Resources, &resource, now)
+                    .map_err(&invalid)?
             }
         };
         data.api_users.push(ApiUser {
@@ -397,7 +464,9 @@ pub(crate) fn insert_seed_record(
     let mut record = Record::empty(entity, data.udf_definitions(kind));
     for (key, value) in row {
         if key.eq_ignore_ascii_case("userDefinedFields") {
-            let items = value.as_array().ok_or_else(|| format!("{kind:?}: userDefinedFields must be an array"))?;
+            let items = value
+                .as_array()
+                .ok_or_else(|| format!("{kind:?}: userDefinedFields must be an array"))?;
             for item in items {
                 let name = item.get("name").and_then(Value::as_str).unwrap_or_default();
                 let slot = record
@@ -405,7 +474,10 @@ pub(crate) fn insert_seed_record(
                     .iter_mut()
                     .find(|(udf, _)| udf.eq_ignore_ascii_case(name))
                     .ok_or_else(|| format!("{kind:?}: unknown user-defined field {name}"))?;
-                slot.1 = item.get("value").filter(|value| !value.is_null()).map(display_value);
+                slot.1 = item
+                    .get("value")
+                    .filter(|value| !value.is_null())
+                    .map(display_value);
             }
             continue;
         }
@@ -427,7 +499,14 @@ pub(crate) fn insert_seed_record(
         data.next_ids[kind.index()] = id + 1;
     }
     let stamp = Value::from(format_date_time(now - time::Duration::days(1)));
-    for field in ["createDate", "createDateTime", "attachDate", "lastActivityDate", "lastModifiedDate", "lastModifiedDateTime"] {
+    for field in [
+        "createDate",
+        "createDateTime",
+        "attachDate",
+        "lastActivityDate",
+        "lastModifiedDate",
+        "lastModifiedDateTime",
+    ] {
         if entity.field_index(field).is_some() && record.get(entity, field).is_null() {
             record.set(entity, field, stamp.clone());
         }
@@ -452,7 +531,12 @@ pub(crate) fn insert_seed_record(
     if let Some(link) = &entity.parent {
         let parent_id = record.get(entity, link.field).as_i64();
         if !parent_id.is_some_and(|parent| data.table(link.parent).contains_key(&parent)) {
-            return Err(format!("{} {id}: {} must name an existing {}", entity.path_name, link.field, link.parent.path_name()));
+            return Err(format!(
+                "{} {id}: {} must name an existing {}",
+                entity.path_name,
+                link.field,
+                link.parent.path_name()
+            ));
         }
     }
     data.table_mut(kind).insert(id, record);

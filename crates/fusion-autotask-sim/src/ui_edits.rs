@@ -34,27 +34,56 @@ impl Simulator {
         body: Value,
         parent_id: Option<i64>,
     ) -> Result<i64, UiEditError> {
-        let tenant_ref = self.tenant(tenant).ok_or_else(|| UiEditError::UnknownTenant(tenant.to_owned()))?;
+        let tenant_ref = self
+            .tenant(tenant)
+            .ok_or_else(|| UiEditError::UnknownTenant(tenant.to_owned()))?;
         let outcome = {
             let mut data = write_lock(&tenant_ref.data);
-            let resource_id =
-                data.find_resource(as_resource).ok_or_else(|| UiEditError::UnknownResource(as_resource.to_owned()))?;
-            if let Some(parent) = parent_id {
-                if !data.table(EntityKind::Tickets).contains_key(&parent) {
-                    return Err(UiEditError::NotFound { entity: "Ticket".into(), id: parent });
-                }
+            let resource_id = data
+                .find_resource(as_resource)
+                .ok_or_else(|| UiEditError::UnknownResource(as_resource.to_owned()))?;
+            if let Some(parent) = parent_id
+                && !data.table(EntityKind::Tickets).contains_key(&parent)
+            {
+                return Err(UiEditError::NotFound {
+                    entity: "Ticket".into(),
+                    id: parent,
+                });
             }
-            let actor = Actor { resource_id, impersonator: None };
-            apply_write(&mut data, kind, mode, &body, parent_id, actor, OffsetDateTime::now_utc())
-                .map_err(UiEditError::Rejected)?
+            let actor = Actor {
+                resource_id,
+                impersonator: None,
+            };
+            apply_write(
+                &mut data,
+                kind,
+                mode,
+                &body,
+                parent_id,
+                actor,
+                OffsetDateTime::now_utc(),
+            )
+            .map_err(UiEditError::Rejected)?
         };
         self.publish(&tenant_ref.name, outcome.events);
         Ok(outcome.id)
     }
 
     /// Creates a ticket as `as_resource` (id, email or user name); `fields` uses wire names.
-    pub fn ui_create_ticket(&self, tenant: &str, as_resource: &str, fields: Value) -> Result<i64, UiEditError> {
-        self.ui_write(tenant, as_resource, EntityKind::Tickets, WriteMode::Create, fields, None)
+    pub fn ui_create_ticket(
+        &self,
+        tenant: &str,
+        as_resource: &str,
+        fields: Value,
+    ) -> Result<i64, UiEditError> {
+        self.ui_write(
+            tenant,
+            as_resource,
+            EntityKind::Tickets,
+            WriteMode::Create,
+            fields,
+            None,
+        )
     }
 
     /// Changes the given ticket fields as `as_resource`.
@@ -67,27 +96,64 @@ impl Simulator {
     ) -> Result<(), UiEditError> {
         let mut body = fields.as_object().cloned().unwrap_or_default();
         body.insert("id".into(), json!(ticket_id));
-        self.ui_write(tenant, as_resource, EntityKind::Tickets, WriteMode::Patch, Value::Object(body), None)
-            .map(|_| ())
-            .map_err(|error| match error {
-                UiEditError::Rejected(messages) if messages.iter().any(|message| message.contains("does not exist")) => {
-                    UiEditError::NotFound { entity: "Ticket".into(), id: ticket_id }
+        self.ui_write(
+            tenant,
+            as_resource,
+            EntityKind::Tickets,
+            WriteMode::Patch,
+            Value::Object(body),
+            None,
+        )
+        .map(|_| ())
+        .map_err(|error| match error {
+            UiEditError::Rejected(messages)
+                if messages
+                    .iter()
+                    .any(|message| message.contains("does not exist")) =>
+            {
+                UiEditError::NotFound {
+                    entity: "Ticket".into(),
+                    id: ticket_id,
                 }
-                other => other,
-            })
+            }
+            other => other,
+        })
     }
 
     /// Sets the ticket's status to the tenant's "Complete" status.
-    pub fn ui_close_ticket(&self, tenant: &str, as_resource: &str, ticket_id: i64) -> Result<(), UiEditError> {
-        let complete = self
-            .complete_status(tenant)
-            .ok_or_else(|| UiEditError::Rejected(vec!["this tenant has no Complete status".into()]))?;
-        self.ui_update_ticket(tenant, as_resource, ticket_id, json!({ "status": complete }))
+    pub fn ui_close_ticket(
+        &self,
+        tenant: &str,
+        as_resource: &str,
+        ticket_id: i64,
+    ) -> Result<(), UiEditError> {
+        let complete = self.complete_status(tenant).ok_or_else(|| {
+            UiEditError::Rejected(vec!["this tenant has no Complete status".into()])
+        })?;
+        self.ui_update_ticket(
+            tenant,
+            as_resource,
+            ticket_id,
+            json!({ "status": complete }),
+        )
     }
 
     /// Adds a note (`description`, `noteType`, `publish`, optional `title`) as `as_resource`.
-    pub fn ui_add_note(&self, tenant: &str, as_resource: &str, ticket_id: i64, fields: Value) -> Result<i64, UiEditError> {
-        self.ui_write(tenant, as_resource, EntityKind::TicketNotes, WriteMode::Create, fields, Some(ticket_id))
+    pub fn ui_add_note(
+        &self,
+        tenant: &str,
+        as_resource: &str,
+        ticket_id: i64,
+        fields: Value,
+    ) -> Result<i64, UiEditError> {
+        self.ui_write(
+            tenant,
+            as_resource,
+            EntityKind::TicketNotes,
+            WriteMode::Create,
+            fields,
+            Some(ticket_id),
+        )
     }
 
     /// Attaches a file as `as_resource` (the UI's own limits apply, not the API's).
@@ -107,7 +173,14 @@ impl Simulator {
             "publish": publish,
             "data": base64::engine::general_purpose::STANDARD.encode(bytes),
         });
-        self.ui_write(tenant, as_resource, EntityKind::TicketAttachments, WriteMode::Create, body, Some(ticket_id))
+        self.ui_write(
+            tenant,
+            as_resource,
+            EntityKind::TicketAttachments,
+            WriteMode::Create,
+            body,
+            Some(ticket_id),
+        )
     }
 
     /// The value of the tenant's ticket status labelled "Complete".
@@ -125,19 +198,29 @@ impl Simulator {
         let tenant = self.tenant(tenant)?;
         let data = read_lock(&tenant.data);
         let record = data.table(entity).get(&id)?;
-        Some(render_record(definition(entity), record, self.full_render()))
+        Some(render_record(
+            definition(entity),
+            record,
+            self.full_render(),
+        ))
     }
 
     /// Every record of an entity, ordered by id, as wire JSON.
     pub fn records(&self, tenant: &str, entity: EntityKind) -> Vec<Value> {
-        let Some(tenant) = self.tenant(tenant) else { return Vec::new() };
+        let Some(tenant) = self.tenant(tenant) else {
+            return Vec::new();
+        };
         let data = read_lock(&tenant.data);
-        data.table(entity).values().map(|record| render_record(definition(entity), record, self.full_render())).collect()
+        data.table(entity)
+            .values()
+            .map(|record| render_record(definition(entity), record, self.full_render()))
+            .collect()
     }
 
     /// Number of records of an entity.
     pub fn record_count(&self, tenant: &str, entity: EntityKind) -> usize {
-        self.tenant(tenant).map_or(0, |tenant| read_lock(&tenant.data).table(entity).len())
+        self.tenant(tenant)
+            .map_or(0, |tenant| read_lock(&tenant.data).table(entity).len())
     }
 
     /// The Resource id behind an API user (what `lastActivityResourceID` shows for its writes).

@@ -13,7 +13,8 @@ use time::macros::format_description;
 /// chronological order, which keeps date filters cheap).
 pub(crate) fn format_date_time(moment: OffsetDateTime) -> String {
     let moment = moment.to_offset(time::UtcOffset::UTC);
-    let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]");
+    let format =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]");
     moment.format(&format).unwrap_or_default()
 }
 
@@ -24,7 +25,8 @@ pub(crate) fn parse_date_time(text: &str) -> Option<OffsetDateTime> {
         return Some(moment.to_offset(time::UtcOffset::UTC));
     }
     let naive = text.trim_end_matches('Z');
-    let with_fraction = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond]");
+    let with_fraction =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond]");
     let without_fraction = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
     let date_only = format_description!("[year]-[month]-[day]");
     if let Ok(moment) = time::PrimitiveDateTime::parse(naive, &with_fraction) {
@@ -51,9 +53,10 @@ pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
 pub(crate) fn json_text_response(status: StatusCode, text: String) -> Response {
     let mut response = Response::new(Body::from(text));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
     response
 }
 
@@ -90,9 +93,13 @@ pub(crate) fn unauthorized(host: &str) -> Response {
     let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::UNAUTHORIZED;
     if let Ok(value) = HeaderValue::from_str(&format!("Basic Realm=\"{host}\"")) {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
     }
-    response.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
     response
 }
 
@@ -110,6 +117,9 @@ mod tests {
         let without = parse_date_time("2026-11-27T01:43:57.123").expect("without Z");
         assert_eq!(with_z, without);
         assert_eq!(format_date_time(with_z), "2026-11-27T01:43:57.123");
-        assert_eq!(canonical_date_time("2026-11-27").as_deref(), Some("2026-11-27T00:00:00.000"));
+        assert_eq!(
+            canonical_date_time("2026-11-27").as_deref(),
+            Some("2026-11-27T00:00:00.000")
+        );
     }
 }

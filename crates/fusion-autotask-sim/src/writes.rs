@@ -48,7 +48,9 @@ pub(crate) struct WriteOutcome {
 const PICKLIST_LABEL_COMPLETE: &str = "complete";
 
 fn case_insensitive<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    body.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value)
+    body.iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value)
 }
 
 /// Applies one write. Errors are the vendor's `errors` messages (HTTP 500).
@@ -63,12 +65,18 @@ pub(crate) fn apply_write(
 ) -> Result<WriteOutcome, Vec<String>> {
     let entity = definition(kind);
     let Some(body) = body.as_object() else {
-        return Err(vec![format!("The request body is not a valid {}.", entity.singular)]);
+        return Err(vec![format!(
+            "The request body is not a valid {}.",
+            entity.singular
+        )]);
     };
-    if let (Some(link), Some(parent)) = (&entity.parent, parent_id) {
-        if !data.table(link.parent).contains_key(&parent) {
-            return Err(vec![format!("Value does not reference an existing entity for {}.", link.field)]);
-        }
+    if let (Some(link), Some(parent)) = (&entity.parent, parent_id)
+        && !data.table(link.parent).contains_key(&parent)
+    {
+        return Err(vec![format!(
+            "Value does not reference an existing entity for {}.",
+            link.field
+        )]);
     }
     let existing = match mode {
         WriteMode::Create => None,
@@ -81,7 +89,9 @@ pub(crate) fn apply_write(
                 .table(kind)
                 .get(&id)
                 .filter(|record| match (&entity.parent, parent_id) {
-                    (Some(link), Some(parent)) => record.get(entity, link.field).as_i64() == Some(parent),
+                    (Some(link), Some(parent)) => {
+                        record.get(entity, link.field).as_i64() == Some(parent)
+                    }
                     _ => true,
                 })
                 .ok_or_else(|| vec![format!("{} with id {id} does not exist.", entity.singular)])?;
@@ -97,7 +107,10 @@ pub(crate) fn apply_write(
                     replaced.values[index] = Value::Null;
                 }
             }
-            replaced.udfs.iter_mut().for_each(|(_, value)| *value = None);
+            replaced
+                .udfs
+                .iter_mut()
+                .for_each(|(_, value)| *value = None);
             replaced
         }
         (Some(old), _) => old.clone(),
@@ -110,7 +123,9 @@ pub(crate) fn apply_write(
             apply_udfs(data, kind, &mut record, value, &mut errors);
             continue;
         }
-        let Some(index) = entity.field_index(key) else { continue };
+        let Some(index) = entity.field_index(key) else {
+            continue;
+        };
         let field = &entity.fields[index];
         if field.read_only || (field.wire == WireType::Bytes && mode != WriteMode::Create) {
             continue;
@@ -134,12 +149,15 @@ pub(crate) fn apply_write(
 
     if mode == WriteMode::Create {
         for (index, field) in entity.fields.iter().enumerate() {
-            if field.picklist && !field.required && !touched.contains(field.name) && record.values[index].is_null() {
-                if let Some(default) =
-                    data.picklist(kind, field.name).and_then(|values| values.iter().find(|value| value.is_default))
-                {
-                    record.values[index] = Value::from(default.value);
-                }
+            if field.picklist
+                && !field.required
+                && !touched.contains(field.name)
+                && record.values[index].is_null()
+                && let Some(default) = data
+                    .picklist(kind, field.name)
+                    .and_then(|values| values.iter().find(|value| value.is_default))
+            {
+                record.values[index] = Value::from(default.value);
             }
         }
         if let (Some(link), Some(parent)) = (&entity.parent, parent_id) {
@@ -150,10 +168,19 @@ pub(crate) fn apply_write(
         for field in ["createDate", "createDateTime", "attachDate"] {
             record.set(entity, field, stamp.clone());
         }
-        for field in ["creatorResourceID", "createdByResourceID", "attachedByResourceID", "creatorUserID"] {
+        for field in [
+            "creatorResourceID",
+            "createdByResourceID",
+            "attachedByResourceID",
+            "creatorUserID",
+        ] {
             record.set(entity, field, person.clone());
         }
-        record.set(entity, "impersonatorCreatorResourceID", impersonator.clone());
+        record.set(
+            entity,
+            "impersonatorCreatorResourceID",
+            impersonator.clone(),
+        );
         if entity.field_index("creatorType").is_some() {
             record.set(entity, "creatorType", Value::from(1));
         }
@@ -164,8 +191,15 @@ pub(crate) fn apply_write(
         if kind == EntityKind::TicketAttachments {
             finish_attachment(entity, &mut record, &mut errors);
         }
-    } else if entity.field_index("impersonatorUpdaterResourceID").is_some() {
-        record.set(entity, "impersonatorUpdaterResourceID", impersonator.clone());
+    } else if entity
+        .field_index("impersonatorUpdaterResourceID")
+        .is_some()
+    {
+        record.set(
+            entity,
+            "impersonatorUpdaterResourceID",
+            impersonator.clone(),
+        );
     }
     for field in [
         "lastActivityDate",
@@ -181,7 +215,9 @@ pub(crate) fn apply_write(
         record.set(entity, "lastActivityResourceID", person.clone());
         record.set(entity, "lastActivityPersonType", Value::from(1));
         let complete = is_complete_status(data, record.get(entity, "status"));
-        let was_complete = existing.as_ref().is_some_and(|old| is_complete_status(data, old.get(entity, "status")));
+        let was_complete = existing
+            .as_ref()
+            .is_some_and(|old| is_complete_status(data, old.get(entity, "status")));
         if complete && !was_complete {
             record.set(entity, "completedDate", stamp.clone());
             record.set(entity, "completedByResourceID", person.clone());
@@ -198,7 +234,11 @@ pub(crate) fn apply_write(
 
     let id = record.id();
     let changed_fields = changed_fields(entity, existing.as_ref(), &record);
-    let action = if existing.is_some() { ChangeAction::Update } else { ChangeAction::Create };
+    let action = if existing.is_some() {
+        ChangeAction::Update
+    } else {
+        ChangeAction::Create
+    };
     let ticket_to_touch = match kind {
         EntityKind::TicketNotes | EntityKind::TicketAttachments | EntityKind::TimeEntries => {
             record.get(entity, "ticketID").as_i64()
@@ -231,13 +271,15 @@ pub(crate) fn apply_delete(
 ) -> Option<Vec<PendingEvent>> {
     let entity = definition(kind);
     let record = data.table(kind).get(&id)?;
-    if let (Some(link), Some(parent)) = (&entity.parent, parent_id) {
-        if record.get(entity, link.field).as_i64() != Some(parent) {
-            return None;
-        }
+    if let (Some(link), Some(parent)) = (&entity.parent, parent_id)
+        && record.get(entity, link.field).as_i64() != Some(parent)
+    {
+        return None;
     }
     let ticket_id = match kind {
-        EntityKind::TicketAttachments | EntityKind::TimeEntries => record.get(entity, "ticketID").as_i64(),
+        EntityKind::TicketAttachments | EntityKind::TimeEntries => {
+            record.get(entity, "ticketID").as_i64()
+        }
         _ => None,
     };
     data.table_mut(kind).remove(&id);
@@ -257,11 +299,24 @@ pub(crate) fn apply_delete(
 }
 
 /// A note, attachment or time entry moves the ticket's `lastActivityDate` and `lastActivityResourceID`.
-fn touch_ticket(data: &mut TenantData, ticket_id: i64, actor: Actor, moment: OffsetDateTime) -> Option<PendingEvent> {
+fn touch_ticket(
+    data: &mut TenantData,
+    ticket_id: i64,
+    actor: Actor,
+    moment: OffsetDateTime,
+) -> Option<PendingEvent> {
     let entity = definition(EntityKind::Tickets);
     let ticket = data.table_mut(EntityKind::Tickets).get_mut(&ticket_id)?;
-    ticket.set(entity, "lastActivityDate", Value::from(format_date_time(moment)));
-    ticket.set(entity, "lastActivityResourceID", Value::from(actor.resource_id));
+    ticket.set(
+        entity,
+        "lastActivityDate",
+        Value::from(format_date_time(moment)),
+    );
+    ticket.set(
+        entity,
+        "lastActivityResourceID",
+        Value::from(actor.resource_id),
+    );
     ticket.set(entity, "lastActivityPersonType", Value::from(1));
     Some(PendingEvent {
         entity: EntityKind::Tickets,
@@ -274,44 +329,78 @@ fn touch_ticket(data: &mut TenantData, ticket_id: i64, actor: Actor, moment: Off
 }
 
 fn is_complete_status(data: &TenantData, status: &Value) -> bool {
-    let Some(status) = status.as_i64() else { return false };
-    data.picklist(EntityKind::Tickets, "status").is_some_and(|values| {
-        values
-            .iter()
-            .any(|value| value.value == status && value.label.eq_ignore_ascii_case(PICKLIST_LABEL_COMPLETE))
-    })
+    let Some(status) = status.as_i64() else {
+        return false;
+    };
+    data.picklist(EntityKind::Tickets, "status")
+        .is_some_and(|values| {
+            values.iter().any(|value| {
+                value.value == status && value.label.eq_ignore_ascii_case(PICKLIST_LABEL_COMPLETE)
+            })
+        })
 }
 
-fn apply_udfs(data: &TenantData, kind: EntityKind, record: &mut Record, value: &Value, errors: &mut Vec<String>) {
+fn apply_udfs(
+    data: &TenantData,
+    kind: EntityKind,
+    record: &mut Record,
+    value: &Value,
+    errors: &mut Vec<String>,
+) {
     let Some(items) = value.as_array() else {
         errors.push("userDefinedFields must be an array of {name, value}.".to_owned());
         return;
     };
     let definitions = data.udf_definitions(kind);
     for item in items {
-        let Some(item) = item.as_object() else { continue };
-        let name = case_insensitive(item, "name").and_then(Value::as_str).unwrap_or_default();
-        let Some(definition) = definitions.iter().find(|udf| udf.name.eq_ignore_ascii_case(name)) else {
+        let Some(item) = item.as_object() else {
+            continue;
+        };
+        let name = case_insensitive(item, "name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let Some(definition) = definitions
+            .iter()
+            .find(|udf| udf.name.eq_ignore_ascii_case(name))
+        else {
             errors.push(format!("User defined field {name} does not exist."));
             continue;
         };
-        let new_value = case_insensitive(item, "value").filter(|value| !value.is_null()).map(display_value);
+        let new_value = case_insensitive(item, "value")
+            .filter(|value| !value.is_null())
+            .map(display_value);
         if let Some(text) = &new_value {
             if definition.length > 0 && text.chars().count() > definition.length as usize {
-                errors.push(format!("String value exceeds maximum length (field:{})", definition.name));
+                errors.push(format!(
+                    "String value exceeds maximum length (field:{})",
+                    definition.name
+                ));
             }
-            if matches!(definition.data_type.as_str(), "integer" | "double") && text.parse::<f64>().is_err() {
-                errors.push(format!("Value '{text}' is not valid for user defined field {}.", definition.name));
+            if matches!(definition.data_type.as_str(), "integer" | "double")
+                && text.parse::<f64>().is_err()
+            {
+                errors.push(format!(
+                    "Value '{text}' is not valid for user defined field {}.",
+                    definition.name
+                ));
             }
         }
-        if let Some(slot) = record.udfs.iter_mut().find(|(udf, _)| udf.eq_ignore_ascii_case(&definition.name)) {
+        if let Some(slot) = record
+            .udfs
+            .iter_mut()
+            .find(|(udf, _)| udf.eq_ignore_ascii_case(&definition.name))
+        {
             slot.1 = new_value;
         }
     }
 }
 
 fn finish_attachment(entity: &EntityDefinition, record: &mut Record, errors: &mut Vec<String>) {
-    let attachment_type = record.get(entity, "attachmentType").as_str().unwrap_or_default().to_owned();
+    let attachment_type = record
+        .get(entity, "attachmentType")
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     match record.get(entity, "data").as_str() {
         Some(encoded) => match base64::engine::general_purpose::STANDARD.decode(encoded) {
             Ok(bytes) => record.set(entity, "fileSize", Value::from(bytes.len() as f64)),
@@ -323,9 +412,13 @@ fn finish_attachment(entity: &EntityDefinition, record: &mut Record, errors: &mu
         None => {}
     }
     if !attachment_type.is_empty()
-        && !["FILE_ATTACHMENT", "URL", "FOLDER_LINK"].iter().any(|known| known.eq_ignore_ascii_case(&attachment_type))
+        && !["FILE_ATTACHMENT", "URL", "FOLDER_LINK"]
+            .iter()
+            .any(|known| known.eq_ignore_ascii_case(&attachment_type))
     {
-        errors.push(format!("Value '{attachment_type}' is not valid for field attachmentType."));
+        errors.push(format!(
+            "Value '{attachment_type}' is not valid for field attachmentType."
+        ));
     }
     let ticket = record.get(entity, "ticketID").clone();
     record.set(entity, "parentID", ticket);
@@ -350,38 +443,57 @@ fn validate(
             errors.push(format!("{} is required", field.name));
             continue;
         }
-        if let Some(text) = value.as_str() {
-            if field.wire == WireType::String && text.chars().count() > field.length as usize {
-                errors.push(format!("String value exceeds maximum length (field:{})", field.name));
-            }
+        if let Some(text) = value.as_str()
+            && field.wire == WireType::String
+            && text.chars().count() > field.length as usize
+        {
+            errors.push(format!(
+                "String value exceeds maximum length (field:{})",
+                field.name
+            ));
         }
         if !touched.contains(field.name) || value.is_null() {
             continue;
         }
-        if field.picklist {
-            if let Some(values) = data.picklist(kind, field.name) {
-                let code = value.as_i64().unwrap_or(i64::MIN);
-                let known = values.iter().find(|candidate| candidate.value == code && candidate.is_active);
-                let parent_ok = match (known, field.picklist_parent) {
-                    (Some(found), Some(parent_field)) => {
-                        found.parent_value.is_none() || found.parent_value == record.get(entity, parent_field).as_i64()
-                    }
-                    _ => true,
-                };
-                if known.is_none() || !parent_ok {
-                    errors.push(format!("Picklist value [{}] does not exist for {}.", display_value(value), field.name));
+        if field.picklist
+            && let Some(values) = data.picklist(kind, field.name)
+        {
+            let code = value.as_i64().unwrap_or(i64::MIN);
+            let known = values
+                .iter()
+                .find(|candidate| candidate.value == code && candidate.is_active);
+            let parent_ok = match (known, field.picklist_parent) {
+                (Some(found), Some(parent_field)) => {
+                    found.parent_value.is_none()
+                        || found.parent_value == record.get(entity, parent_field).as_i64()
                 }
+                _ => true,
+            };
+            if known.is_none() || !parent_ok {
+                errors.push(format!(
+                    "Picklist value [{}] does not exist for {}.",
+                    display_value(value),
+                    field.name
+                ));
             }
         }
         if let Some(target) = field.reference {
-            let exists = value.as_i64().is_some_and(|id| data.table(target).contains_key(&id));
+            let exists = value
+                .as_i64()
+                .is_some_and(|id| data.table(target).contains_key(&id));
             if !exists {
-                errors.push(format!("Value does not reference an existing entity for {}.", field.name));
+                errors.push(format!(
+                    "Value does not reference an existing entity for {}.",
+                    field.name
+                ));
             }
         }
     }
     for udf in data.udf_definitions(kind) {
-        let missing = record.udfs.iter().any(|(name, value)| name == &udf.name && value.is_none());
+        let missing = record
+            .udfs
+            .iter()
+            .any(|(name, value)| name == &udf.name && value.is_none());
         if udf.is_required && missing && mode == WriteMode::Create {
             errors.push(format!("{} is required", udf.name));
         }
@@ -391,14 +503,19 @@ fn validate(
             let assigned = !record.get(entity, "assignedResourceID").is_null();
             let role = !record.get(entity, "assignedResourceRoleID").is_null();
             if assigned && !role {
-                errors.push("assignedResourceRoleID is required when assignedResourceID is set.".to_owned());
+                errors.push(
+                    "assignedResourceRoleID is required when assignedResourceID is set.".to_owned(),
+                );
             }
         }
         EntityKind::TimeEntries => {
             let hours = !record.get(entity, "hoursWorked").is_null();
-            let span = !record.get(entity, "startDateTime").is_null() && !record.get(entity, "endDateTime").is_null();
+            let span = !record.get(entity, "startDateTime").is_null()
+                && !record.get(entity, "endDateTime").is_null();
             if !hours && !span {
-                errors.push("Either hoursWorked or startDateTime and endDateTime are required.".to_owned());
+                errors.push(
+                    "Either hoursWorked or startDateTime and endDateTime are required.".to_owned(),
+                );
             }
             if !record.get(entity, "ticketID").is_null() && record.get(entity, "roleID").is_null() {
                 errors.push("TimeEntries for Tickets must have a roleID".to_owned());
@@ -420,7 +537,9 @@ fn changed_fields(entity: &EntityDefinition, old: Option<&Record>, new: &Record)
         .map(|(_, field)| field.name.to_owned())
         .collect();
     for (position, (name, value)) in new.udfs.iter().enumerate() {
-        let before = old.and_then(|old| old.udfs.get(position)).and_then(|(_, value)| value.clone());
+        let before = old
+            .and_then(|old| old.udfs.get(position))
+            .and_then(|(_, value)| value.clone());
         if (old.is_some() && before != *value) || (old.is_none() && value.is_some()) {
             changed.push(name.clone());
         }

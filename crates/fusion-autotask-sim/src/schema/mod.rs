@@ -66,7 +66,9 @@ impl EntityKind {
 
     /// Parses a URL segment or seed key case-insensitively (`tickets`, `TicketNotes`, …).
     pub fn parse(name: &str) -> Option<EntityKind> {
-        EntityKind::ALL.into_iter().find(|kind| kind.path_name().eq_ignore_ascii_case(name))
+        EntityKind::ALL
+            .into_iter()
+            .find(|kind| kind.path_name().eq_ignore_ascii_case(name))
     }
 
     pub(crate) fn index(self) -> usize {
@@ -210,10 +212,25 @@ fn build(
         .enumerate()
         .map(|(position, field)| (field.name.to_ascii_lowercase(), position))
         .collect();
-    EntityDefinition { kind, path_name, singular, fields, index, has_udfs, root, parent }
+    EntityDefinition {
+        kind,
+        path_name,
+        singular,
+        fields,
+        index,
+        has_udfs,
+        root,
+        parent,
+    }
 }
 
-const READ_ONLY_ROOT: Verbs = Verbs { query: true, get: true, create: false, update: false, delete: false };
+const READ_ONLY_ROOT: Verbs = Verbs {
+    query: true,
+    get: true,
+    create: false,
+    update: false,
+    delete: false,
+};
 
 static DEFINITIONS: LazyLock<Vec<EntityDefinition>> = LazyLock::new(|| {
     vec![
@@ -256,10 +273,21 @@ static DEFINITIONS: LazyLock<Vec<EntityDefinition>> = LazyLock::new(|| {
                     ("creatorType", None),
                     ("lastActivityPersonType", None),
                 ],
-                lengths: &[("title", 255), ("description", 8000), ("externalID", 50), ("resolution", 32000)],
+                lengths: &[
+                    ("title", 255),
+                    ("description", 8000),
+                    ("externalID", 50),
+                    ("resolution", 32000),
+                ],
                 cost: &[],
             },
-            Verbs { query: true, get: true, create: true, update: true, delete: false },
+            Verbs {
+                query: true,
+                get: true,
+                create: true,
+                update: true,
+                delete: false,
+            },
             None,
         ),
         build(
@@ -271,7 +299,10 @@ static DEFINITIONS: LazyLock<Vec<EntityDefinition>> = LazyLock::new(|| {
                 required: &["description", "noteType", "publish"],
                 read_only: &["ticketID", "createdByContactID"],
                 not_queryable: &[],
-                references: &[("ticketID", EntityKind::Tickets), ("creatorResourceID", EntityKind::Resources)],
+                references: &[
+                    ("ticketID", EntityKind::Tickets),
+                    ("creatorResourceID", EntityKind::Resources),
+                ],
                 picklists: &[("noteType", None), ("publish", None)],
                 lengths: &[("title", 250), ("description", 32000)],
                 cost: &[],
@@ -281,7 +312,13 @@ static DEFINITIONS: LazyLock<Vec<EntityDefinition>> = LazyLock::new(|| {
                 parent: EntityKind::Tickets,
                 segment: "notes",
                 field: "ticketID",
-                verbs: Verbs { query: true, get: true, create: true, update: true, delete: false },
+                verbs: Verbs {
+                    query: true,
+                    get: true,
+                    create: true,
+                    update: true,
+                    delete: false,
+                },
             }),
         ),
         build(
@@ -302,9 +339,17 @@ static DEFINITIONS: LazyLock<Vec<EntityDefinition>> = LazyLock::new(|| {
                     "isTaskAttachment",
                 ],
                 not_queryable: &["data", "fileSize", "creatorType"],
-                references: &[("ticketID", EntityKind::Tickets), ("attachedByResourceID", EntityKind::Resources)],
+                references: &[
+                    ("ticketID", EntityKind::Tickets),
+                    ("attachedByResourceID", EntityKind::Resources),
+                ],
                 picklists: &[("publish", None)],
-                lengths: &[("title", 255), ("fullPath", 255), ("contentType", 100), ("attachmentType", 20)],
+                lengths: &[
+                    ("title", 255),
+                    ("fullPath", 255),
+                    ("contentType", 100),
+                    ("attachmentType", 20),
+                ],
                 cost: &[],
             },
             READ_ONLY_ROOT,
@@ -312,7 +357,13 @@ static DEFINITIONS: LazyLock<Vec<EntityDefinition>> = LazyLock::new(|| {
                 parent: EntityKind::Tickets,
                 segment: "attachments",
                 field: "ticketID",
-                verbs: Verbs { query: true, get: true, create: true, update: false, delete: true },
+                verbs: Verbs {
+                    query: true,
+                    get: true,
+                    create: true,
+                    update: false,
+                    delete: true,
+                },
             }),
         ),
         build(
@@ -332,7 +383,13 @@ static DEFINITIONS: LazyLock<Vec<EntityDefinition>> = LazyLock::new(|| {
                 lengths: &[("companyName", 100), ("phone", 25)],
                 cost: &[],
             },
-            Verbs { query: true, get: true, create: true, update: true, delete: false },
+            Verbs {
+                query: true,
+                get: true,
+                create: true,
+                update: true,
+                delete: false,
+            },
             None,
         ),
         build(
@@ -354,7 +411,13 @@ static DEFINITIONS: LazyLock<Vec<EntityDefinition>> = LazyLock::new(|| {
                 parent: EntityKind::Companies,
                 segment: "contacts",
                 field: "companyID",
-                verbs: Verbs { query: true, get: true, create: true, update: true, delete: true },
+                verbs: Verbs {
+                    query: true,
+                    get: true,
+                    create: true,
+                    update: true,
+                    delete: true,
+                },
             }),
         ),
         build(
@@ -368,10 +431,21 @@ static DEFINITIONS: LazyLock<Vec<EntityDefinition>> = LazyLock::new(|| {
                 not_queryable: &[],
                 references: &[],
                 picklists: &[],
-                lengths: &[("firstName", 50), ("lastName", 50), ("email", 254), ("userName", 254)],
+                lengths: &[
+                    ("firstName", 50),
+                    ("lastName", 50),
+                    ("email", 254),
+                    ("userName", 254),
+                ],
                 cost: &["internalCost"],
             },
-            Verbs { query: true, get: true, create: false, update: true, delete: false },
+            Verbs {
+                query: true,
+                get: true,
+                create: false,
+                update: true,
+                delete: false,
+            },
             None,
         ),
         build(
@@ -381,14 +455,27 @@ static DEFINITIONS: LazyLock<Vec<EntityDefinition>> = LazyLock::new(|| {
             swagger_fields::TIME_ENTRY,
             Overlay {
                 required: &["resourceID"],
-                read_only: &["creatorUserID", "lastModifiedUserID", "billingApprovalDateTime"],
+                read_only: &[
+                    "creatorUserID",
+                    "lastModifiedUserID",
+                    "billingApprovalDateTime",
+                ],
                 not_queryable: &[],
-                references: &[("ticketID", EntityKind::Tickets), ("resourceID", EntityKind::Resources)],
+                references: &[
+                    ("ticketID", EntityKind::Tickets),
+                    ("resourceID", EntityKind::Resources),
+                ],
                 picklists: &[],
                 lengths: &[("summaryNotes", 32000), ("internalNotes", 32000)],
                 cost: &[],
             },
-            Verbs { query: true, get: true, create: true, update: true, delete: true },
+            Verbs {
+                query: true,
+                get: true,
+                create: true,
+                update: true,
+                delete: true,
+            },
             None,
         ),
         build(

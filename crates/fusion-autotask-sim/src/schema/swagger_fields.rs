@@ -72,7 +72,10 @@ pub(crate) const TICKET: &[(&str, WireType)] = &[
     ("rmmAlertID", WireType::String),
     ("serviceLevelAgreementHasBeenMet", WireType::Boolean),
     ("serviceLevelAgreementID", WireType::Integer),
-    ("serviceLevelAgreementPausedNextEventHours", WireType::Double),
+    (
+        "serviceLevelAgreementPausedNextEventHours",
+        WireType::Double,
+    ),
     ("serviceThermometerTemperature", WireType::Integer),
     ("source", WireType::Integer),
     ("status", WireType::Integer),
@@ -324,4 +327,3 @@ pub(crate) const TICKET_CATEGORY: &[(&str, WireType)] = &[
     ("name", WireType::String),
     ("nickname", WireType::String),
 ];
-

@@ -1,1 +1,13 @@
-//! placeholder
+//! Black-box tests of the Autotask simulator over real HTTP (reqwest against a simulator on port 0).
+#![allow(clippy::unwrap_used)]
+
+mod auth;
+mod control_plane;
+mod faults;
+mod harness;
+mod limits;
+mod queries;
+mod seeds;
+mod swagger_shape;
+mod writes;
+mod zones;

@@ -1,0 +1,337 @@
+//! The `/_sim/` control plane over HTTP (faults, request log, API-user admin, UI-like edits) and the
+//! change-event stream.
+
+use base64::Engine as _;
+use fusion_autotask_sim::{ChangeAction, EntityKind};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::harness::{
+    Credentials, NORTHWIND, NORTHWIND_CUSTOMER_COMPANY, NORTHWIND_USER, PRINTER_TICKET, TestSim,
+    expect_error, expect_ok, expect_unauthorized,
+};
+
+impl TestSim {
+    async fn control(&self, method: Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self
+            .client
+            .request(method, format!("{}/_sim/{path}", self.base()));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        expect_ok(request.send().await.unwrap()).await
+    }
+}
+
+#[tokio::test]
+async fn faults_can_be_injected_listed_and_cleared_over_http() {
+    let sim = TestSim::start().await;
+    sim.control(
+        Method::POST,
+        "faults",
+        Some(json!({ "kind": "server_error", "endpoint": "Tickets", "count": 1 })),
+    )
+    .await;
+    sim.control(
+        Method::POST,
+        "faults",
+        Some(json!({ "kind": "html_body", "endpoint": "Companies" })),
+    )
+    .await;
+    assert_eq!(
+        sim.control(Method::GET, "faults", None)
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    expect_error(
+        sim.nw(Method::GET, &format!("Tickets/{PRINTER_TICKET}"))
+            .send()
+            .await
+            .unwrap(),
+        500,
+        "unexpected",
+    )
+    .await;
+    expect_ok(
+        sim.nw(Method::GET, &format!("Tickets/{PRINTER_TICKET}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    sim.control(Method::DELETE, "faults", None).await;
+    assert_eq!(sim.control(Method::GET, "faults", None).await, json!([]));
+    let bad = sim
+        .client
+        .post(format!("{}/_sim/faults", sim.base()))
+        .json(&json!({ "kind": "meteor" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}
+
+#[tokio::test]
+async fn the_request_log_counts_calls_per_route_without_recording_secrets() {
+    let sim = TestSim::start().await;
+    for _ in 0..3 {
+        sim.nw(Method::GET, &format!("Tickets/{PRINTER_TICKET}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    sim.nw(Method::POST, "Tickets/query")
+        .json(&json!({ "maxRecords": 1, "filter": [{ "op": "exist", "field": "id" }] }))
+        .send()
+        .await
+        .unwrap();
+    let log = sim.control(Method::GET, "requests", None).await;
+    assert_eq!(log["counts"]["GET /V1.0/Tickets/{id}"], json!(3));
+    assert_eq!(log["counts"]["POST /V1.0/Tickets/query"], json!(1));
+    assert_eq!(log["requests"][0]["tenant"], json!(NORTHWIND));
+    assert_eq!(
+        log["requests"][0]["host"],
+        json!("webservices2.autotask.net")
+    );
+    let secret = sim.northwind().secret;
+    assert!(
+        !log.to_string().contains(&secret),
+        "the log must not contain the secret"
+    );
+    assert_eq!(sim.sim().request_counts()["GET /V1.0/Tickets/{id}"], 3);
+    sim.control(Method::DELETE, "requests", None).await;
+    assert!(sim.sim().request_log().is_empty());
+}
+
+#[tokio::test]
+async fn api_users_are_administered_over_http() {
+    let sim = TestSim::start().await;
+    let tenants = sim.control(Method::GET, "tenants", None).await;
+    assert_eq!(tenants.as_array().unwrap().len(), 2);
+    let created = sim
+        .control(
+            Method::POST,
+            "tenants/northwind-it/api-users",
+            Some(json!({ "username": "NEWKEY0000000AB@NORTHWINDIT.EXAMPLE" })),
+        )
+        .await;
+    let mut credentials = Credentials {
+        username: created["username"].as_str().unwrap().to_owned(),
+        secret: created["secret"].as_str().unwrap().to_owned(),
+        integration_code: sim.northwind().integration_code,
+    };
+    let url = sim.url(2, &format!("Tickets/{PRINTER_TICKET}"));
+    expect_ok(
+        sim.authed(Method::GET, &url, &credentials)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let user = "NEWKEY0000000AB@NORTHWINDIT.EXAMPLE";
+    let regenerated = sim
+        .control(
+            Method::POST,
+            &format!("tenants/Northwind%20IT/api-users/{user}/regenerate-secret"),
+            None,
+        )
+        .await;
+    expect_unauthorized(
+        sim.authed(Method::GET, &url, &credentials)
+            .send()
+            .await
+            .unwrap(),
+        2,
+    )
+    .await;
+    credentials.secret = regenerated["secret"].as_str().unwrap().to_owned();
+    expect_ok(
+        sim.authed(Method::GET, &url, &credentials)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    sim.control(
+        Method::POST,
+        &format!("tenants/northwind-it/api-users/{user}/permissions"),
+        Some(json!({ "entity": "Tickets", "allowed": false })),
+    )
+    .await;
+    expect_error(
+        sim.authed(Method::GET, &url, &credentials)
+            .send()
+            .await
+            .unwrap(),
+        500,
+        "adequate permissions",
+    )
+    .await;
+    sim.control(
+        Method::POST,
+        &format!("tenants/northwind-it/api-users/{user}/active"),
+        Some(json!({ "active": false })),
+    )
+    .await;
+    expect_unauthorized(
+        sim.authed(Method::GET, &url, &credentials)
+            .send()
+            .await
+            .unwrap(),
+        2,
+    )
+    .await;
+    sim.control(
+        Method::POST,
+        &format!("tenants/northwind-it/api-users/{NORTHWIND_USER}/security-level"),
+        Some(json!({ "security_level": "API User (system)" })),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn ui_like_edits_over_http_are_attributed_to_the_named_resource() {
+    let sim = TestSim::start().await;
+    let jane = sim
+        .sim()
+        .resource_id(NORTHWIND, "jane.doe@northwindit.example")
+        .unwrap();
+    let created = sim
+        .control(
+            Method::POST,
+            "tenants/northwind-it/tickets",
+            Some(json!({ "as_resource": "jane.doe@northwindit.example",
+                         "fields": { "companyID": NORTHWIND_CUSTOMER_COMPANY, "title": "From the UI", "status": 1, "priority": 1 } })),
+        )
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    let ticket = expect_ok(
+        sim.nw(Method::GET, &format!("Tickets/{id}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await["item"]
+        .clone();
+    assert_eq!(ticket["lastActivityResourceID"], json!(jane));
+    assert_eq!(ticket["creatorResourceID"], json!(jane));
+    sim.control(
+        Method::PATCH,
+        &format!("tenants/northwind-it/tickets/{id}"),
+        Some(
+            json!({ "as_resource": "sam.patel@northwindit.example", "fields": { "priority": 4 } }),
+        ),
+    )
+    .await;
+    let note = sim
+        .control(
+            Method::POST,
+            &format!("tenants/northwind-it/tickets/{id}/notes"),
+            Some(json!({ "as_resource": "jane.doe@northwindit.example", "fields": { "description": "UI note", "noteType": 1, "publish": 1 } })),
+        )
+        .await;
+    assert!(note["id"].is_i64());
+    let data = base64::engine::general_purpose::STANDARD.encode(b"screenshot");
+    sim.control(
+        Method::POST,
+        &format!("tenants/northwind-it/tickets/{id}/attachments"),
+        Some(json!({ "as_resource": "jane.doe@northwindit.example", "file_name": "shot.png", "data": data })),
+    )
+    .await;
+    sim.control(
+        Method::POST,
+        &format!("tenants/northwind-it/tickets/{id}/close"),
+        Some(json!({ "as_resource": "jane.doe@northwindit.example" })),
+    )
+    .await;
+    let ticket = expect_ok(
+        sim.nw(Method::GET, &format!("Tickets/{id}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await["item"]
+        .clone();
+    assert_eq!(ticket["status"], json!(5));
+    assert_eq!(ticket["priority"], json!(4));
+    assert!(ticket["completedDate"].is_string());
+    let notes = expect_ok(
+        sim.nw(Method::GET, &format!("Tickets/{id}/Notes"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(notes["items"][0]["creatorResourceID"], json!(jane));
+    let record = sim
+        .control(
+            Method::GET,
+            &format!("tenants/northwind-it/records/Tickets/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(record["id"], json!(id));
+    let unknown = sim
+        .client
+        .post(format!("{}/_sim/tenants/northwind-it/tickets", sim.base()))
+        .json(&json!({ "as_resource": "ghost@nowhere.example", "fields": {} }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+}
+
+#[tokio::test]
+async fn every_applied_change_is_published_as_an_event() {
+    let sim = TestSim::start().await;
+    let mut events = sim.sim().subscribe_changes();
+    let jane = sim
+        .sim()
+        .resource_id(NORTHWIND, "jane.doe@northwindit.example")
+        .unwrap();
+    let note = sim
+        .sim()
+        .ui_add_note(
+            NORTHWIND,
+            "jane.doe@northwindit.example",
+            PRINTER_TICKET,
+            json!({ "description": "x", "noteType": 1, "publish": 1 }),
+        )
+        .unwrap();
+    let first = events.recv().await.unwrap();
+    assert_eq!(
+        (first.entity, first.id, first.action, first.person_id),
+        (EntityKind::TicketNotes, note, ChangeAction::Create, jane)
+    );
+    assert!(first.changed_fields.contains(&"description".to_owned()));
+    let second = events.recv().await.unwrap();
+    assert_eq!(
+        (second.entity, second.id, second.action),
+        (EntityKind::Tickets, PRINTER_TICKET, ChangeAction::Update)
+    );
+    assert!(
+        second
+            .changed_fields
+            .contains(&"lastActivityDate".to_owned())
+    );
+    assert!(second.sequence > first.sequence);
+    expect_ok(
+        sim.nw(Method::PATCH, "Tickets")
+            .json(&json!({ "id": PRINTER_TICKET, "title": "Renamed" }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let third = events.recv().await.unwrap();
+    let api = sim
+        .sim()
+        .api_user_resource_id(NORTHWIND, NORTHWIND_USER)
+        .unwrap();
+    assert_eq!(third.person_id, api);
+    assert!(third.changed_fields.contains(&"title".to_owned()));
+    assert!(!third.changed_fields.contains(&"description".to_owned()));
+}
