@@ -21,6 +21,9 @@ pub enum ApiError {
         "this request needs the X-CSRF-Token header (from GET /api/v1/me) because it is authenticated with a session cookie"
     )]
     CsrfRejected,
+    /// The action needs a signed-in browser session (e.g. an API token cannot mint more tokens).
+    #[error("this action needs a signed-in session; an API token cannot do it")]
+    SessionRequired,
     /// Nothing here, or nothing this caller may see (the two are deliberately indistinguishable).
     #[error("not found")]
     NotFound,
@@ -51,6 +54,7 @@ impl ApiError {
         match self {
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ApiError::CsrfRejected => StatusCode::FORBIDDEN,
+            ApiError::SessionRequired => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::InvalidBody => StatusCode::BAD_REQUEST,
             ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -63,6 +67,7 @@ impl ApiError {
         match self {
             ApiError::Unauthenticated => "unauthenticated",
             ApiError::CsrfRejected => "csrf_rejected",
+            ApiError::SessionRequired => "session_required",
             ApiError::NotFound => "not_found",
             ApiError::InvalidBody => "invalid_body",
             ApiError::BodyTooLarge => "body_too_large",

@@ -32,6 +32,7 @@ use axum::extract::DefaultBodyLimit;
 use fusion_autotask::ConnectionTester;
 use fusion_store::Store;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
 pub use session::{CSRF_HEADER, SESSION_COOKIE};
@@ -131,6 +132,9 @@ pub fn router(state: AppState) -> Router {
         .fallback(pages::not_found_fallback)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(RequestBodyLimitLayer::new(max_body_bytes))
+        // Method, path and status of every request; never headers or bodies (they carry
+        // cookies, tokens and secrets).
+        .layer(TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn_with_state(
             secure,
             security_headers::add_security_headers,

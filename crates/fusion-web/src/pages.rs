@@ -44,6 +44,7 @@ pub(crate) fn routes() -> Router<AppState> {
             get(settings_page).post(save_settings),
         )
         .route("/orgs/{org_id}/settings/test", post(test_settings))
+        .route("/orgs/{org_id}/api-tokens", post(create_api_token))
         .route("/static/fusion.css", get(stylesheet))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -346,6 +347,7 @@ struct SettingsView {
     notes: Vec<String>,
     /// A fresh test result; otherwise the stored last result is shown.
     fresh_result: Option<TestRun>,
+    new_api_token: Option<String>,
 }
 
 /// Which test a result panel shows.
@@ -446,6 +448,8 @@ async fn render_settings(
         problems: view.problems,
         notes: view.notes,
         result,
+        api_tokens_url: format!("/orgs/{}/api-tokens", org.id),
+        new_api_token: view.new_api_token,
     };
     render(status, &page)
 }
@@ -546,6 +550,7 @@ async fn save_settings(
                 problems: problems.iter().map(problem_view).collect(),
                 notes,
                 fresh_result: None,
+                new_api_token: None,
             };
             render_settings(
                 &state,
@@ -636,6 +641,39 @@ async fn test_settings(
         entered_username,
         entered_integration_code_override: entered_code,
         fresh_result: Some(run),
+        ..SettingsView::default()
+    };
+    render_settings(&state, &caller, &org, StatusCode::OK, view).await
+}
+
+#[derive(Deserialize)]
+struct NewApiTokenForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    label: Option<String>,
+}
+
+async fn create_api_token(
+    State(state): State<AppState>,
+    OrgPageCaller { caller, org }: OrgPageCaller,
+    Form(form): Form<NewApiTokenForm>,
+) -> Response {
+    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
+        return csrf_rejected_page();
+    }
+    let label = platform_settings::api_token_label(form.label.as_deref());
+    let token = match state
+        .store()
+        .create_api_token(caller.person.id, &label)
+        .await
+    {
+        Ok(token) => token,
+        Err(error) => return internal_error_page(error.into()),
+    };
+    tracing::info!(person_id = %caller.person.id, "API token created");
+    let view = SettingsView {
+        new_api_token: Some(token.expose_secret().to_owned()),
         ..SettingsView::default()
     };
     render_settings(&state, &caller, &org, StatusCode::OK, view).await

@@ -406,3 +406,17 @@ pub(crate) async fn test_connection(
         tested_values,
     })
 }
+
+/// Shown with a new API token.
+pub(crate) const API_TOKEN_SHOWN_ONCE: &str =
+    "This token is shown only once: store it now. Send it as `Authorization: Bearer <token>`.";
+
+/// A tidy label for a new API token (kept short: it is only for telling tokens apart).
+pub(crate) fn api_token_label(raw: Option<&str>) -> String {
+    let label: String = raw.unwrap_or_default().trim().chars().take(100).collect();
+    if label.is_empty() {
+        "API token".to_owned()
+    } else {
+        label
+    }
+}

@@ -76,6 +76,9 @@ pub(crate) struct SettingsPage {
     pub problems: Vec<ProblemView>,
     pub notes: Vec<String>,
     pub result: Option<ResultView>,
+    pub api_tokens_url: String,
+    /// A token just created, shown this once.
+    pub new_api_token: Option<String>,
 }
 
 /// Renders a template with a status code.

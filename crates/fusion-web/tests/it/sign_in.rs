@@ -189,39 +189,3 @@ async fn cross_site_sign_in_posts_are_refused() {
     assert_eq!(response.status().as_u16(), 403);
     app.stop().await;
 }
-
-#[tokio::test]
-async fn api_tokens_authenticate_scripts_without_a_csrf_header() {
-    let app = TestApp::spawn().await;
-    let person = app
-        .store
-        .verify_password(
-            &app.alice.email,
-            &secrecy::SecretString::from(app.alice.password.clone()),
-        )
-        .await
-        .unwrap()
-        .unwrap();
-    let token = app
-        .store
-        .create_api_token(person.id, "script")
-        .await
-        .unwrap();
-    let mut script = app.browser();
-    script.bearer_token = Some(secrecy::ExposeSecret::expose_secret(&token).to_owned());
-    let me = script.get("/api/v1/me").await;
-    assert_eq!(me.status, 200);
-    assert_eq!(me.json()["auth"], "api_token");
-    assert!(me.json().get("csrf_token").is_none());
-    let saved = script
-        .put_json_without_csrf(
-            &format!("/api/v1/orgs/{}/platform", app.alice.org.id),
-            &serde_json::json!({"api_url": app.autotask.api_url, "username": app.autotask.username}),
-        )
-        .await;
-    assert_eq!(saved.status, 200, "{}", saved.body);
-
-    script.bearer_token = Some("not-a-token".to_owned());
-    assert_eq!(script.get("/api/v1/me").await.status, 401);
-    app.stop().await;
-}
