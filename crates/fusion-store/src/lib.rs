@@ -244,3 +244,52 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<()>;
     async fn last_test_result(&self, org_id: OrgId) -> StoreResult<Option<ConnectionTestReport>>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_backend_is_chosen_by_the_url_scheme() {
+        assert_eq!(
+            DatabaseKind::of_url("sqlite://./fusion.db").ok(),
+            Some(DatabaseKind::Sqlite)
+        );
+        assert_eq!(
+            DatabaseKind::of_url("sqlite::memory:").ok(),
+            Some(DatabaseKind::Sqlite)
+        );
+        assert_eq!(
+            DatabaseKind::of_url("postgres://u@h/db").ok(),
+            Some(DatabaseKind::Postgres)
+        );
+        assert_eq!(
+            DatabaseKind::of_url(" PostgreSQL://u@h/db").ok(),
+            Some(DatabaseKind::Postgres)
+        );
+        for refused in ["mysql://u:p@h/db", "./fusion.db", ""] {
+            assert!(
+                matches!(
+                    DatabaseKind::of_url(refused),
+                    Err(StoreError::UnsupportedUrl(_))
+                ),
+                "{refused}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_unavailability_is_worth_retrying() {
+        assert!(StoreError::Unavailable("pool timed out".into()).is_retryable());
+        assert!(!StoreError::Backend("syntax error".into()).is_retryable());
+        assert!(!StoreError::NotFound.is_retryable());
+    }
+
+    #[test]
+    fn emails_are_compared_trimmed_and_lower_cased() {
+        assert_eq!(
+            normalise_email("  Jane.Doe@Example.COM\n"),
+            "jane.doe@example.com"
+        );
+    }
+}

@@ -3,8 +3,9 @@
 //!
 //! Tables are named unqualified, so they live in the first schema of the connection's
 //! `search_path` (tests give each run its own schema through the URL's `options`). A credentials
-//! save locks the organisation's row (`FOR UPDATE`) so two saves for one organisation serialise
-//! and the audit trail records each change once.
+//! save locks the organisation's row (`FOR NO KEY UPDATE`) so two saves for one organisation
+//! serialise and the audit trail records each change once, while inserts that merely reference
+//! the organisation (people, tests) are not blocked.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -62,7 +63,7 @@ impl PostgresStore {
             .connect_with(options)
             .await
             .map_err(|error| {
-                StoreError::Backend(format!("cannot connect to PostgreSQL: {error}"))
+                StoreError::Unavailable(format!("cannot connect to PostgreSQL: {error}"))
             })?;
         Ok(Self {
             pool,
@@ -385,7 +386,7 @@ impl Store for PostgresStore {
         let org_uuid = org_id.as_uuid();
         let mut transaction = self.pool.begin().await.map_err(database_error)?;
         let locked_organisation =
-            sqlx::query("SELECT id FROM organisations WHERE id = $1 FOR UPDATE")
+            sqlx::query("SELECT id FROM organisations WHERE id = $1 FOR NO KEY UPDATE")
                 .bind(org_uuid)
                 .fetch_optional(&mut *transaction)
                 .await
