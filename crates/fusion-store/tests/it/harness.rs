@@ -76,9 +76,7 @@ impl TestDatabase {
             Backend::Postgres => {
                 let admin_url = postgres_admin_url().expect("FUSION_TEST_POSTGRES_URL is set");
                 let schema = format!("fusion_test_{}", uuid::Uuid::new_v4().simple());
-                let mut connection = sqlx::PgConnection::connect(&admin_url)
-                    .await
-                    .expect("connect to the test PostgreSQL server");
+                let mut connection = connect_creating_the_database(&admin_url).await;
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
                     .execute(&mut connection)
                     .await
@@ -143,6 +141,45 @@ impl TestDatabase {
         }
         bytes
     }
+}
+
+/// Connects to the test database, creating it first when the server does not have it yet (a
+/// fresh machine has only `postgres`).
+async fn connect_creating_the_database(admin_url: &str) -> sqlx::PgConnection {
+    let error = match sqlx::PgConnection::connect(admin_url).await {
+        Ok(connection) => return connection,
+        Err(error) => error,
+    };
+    let missing_database = matches!(&error, sqlx::Error::Database(database)
+        if database.code().as_deref() == Some("3D000"));
+    assert!(
+        missing_database,
+        "connect to the test PostgreSQL server: {error}"
+    );
+
+    let options: sqlx::postgres::PgConnectOptions = admin_url.parse().expect("a PostgreSQL URL");
+    let name = options
+        .get_database()
+        .expect("the URL names a database")
+        .to_owned();
+    let mut maintenance = sqlx::PgConnection::connect_with(&options.clone().database("postgres"))
+        .await
+        .expect("connect to the maintenance database");
+    let created = sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&mut maintenance)
+        .await;
+    // Another test may have created it in the meantime (duplicate_database or a unique violation).
+    if let Err(sqlx::Error::Database(database)) = &created {
+        let code = database.code();
+        assert!(
+            matches!(code.as_deref(), Some("42P04" | "23505")),
+            "create the test database: {database}"
+        );
+    }
+    let _ = maintenance.close().await;
+    sqlx::PgConnection::connect(admin_url)
+        .await
+        .expect("connect to the test PostgreSQL server")
 }
 
 /// A PostgreSQL schema that is dropped with its tables when this value is dropped.
