@@ -108,5 +108,31 @@ async fn a_person_of_one_organisation_gets_404_for_every_route_of_another_and_ch
     let after = bob.get(&b_platform).await.body;
     assert_eq!(before, after, "B's settings are unchanged");
     assert!(!after.contains("alice-was-here"));
+    let stored_secret = app
+        .store
+        .platform_secret(app.bob.org.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        secrecy::ExposeSecret::expose_secret(&stored_secret),
+        app.autotask.secret,
+        "B's secret is unchanged"
+    );
+    let alice_id = alice.get("/api/v1/me").await.json()["person"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let audit = app
+        .store
+        .credentials_audit_log(app.bob.org.id)
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .all(|entry| entry.person_id.map(|id| id.to_string()) != Some(alice_id.clone())),
+        "no change to B was recorded for A"
+    );
     app.stop().await;
 }
