@@ -15,7 +15,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "fusion", version, about, propagate_version = true)]
 pub struct Cli {
-    /// How log lines (on stderr) are written. Filter them with RUST_LOG (default: info).
+    /// How log lines (on stderr) are written. Filter them with RUST_LOG (default: info for serve
+    /// and sim, warn for the rest).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Pretty, env = "FUSION_LOG_FORMAT")]
     pub log_format: LogFormat,
 
@@ -51,7 +52,7 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
     /// Database URL: sqlite://PATH (default: fusion.db in the data directory) or postgres://…
-    #[arg(long, env = "FUSION_DATABASE_URL")]
+    #[arg(long, env = "FUSION_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
     /// Directory for the SQLite database and the key file `fusion.key` (default: current directory).
@@ -106,8 +107,16 @@ pub struct SimArgs {
 #[derive(Debug, Subcommand)]
 pub enum AutotaskCommand {
     /// Print the API URL to use for a portal or API URL (e.g. https://ww5.autotask.net/).
+    #[command(
+        after_help = "Exit status: 0 the API URL was printed, 2 there is none (the reason and what to do are printed)."
+    )]
     ApiUrl(ApiUrlArgs),
     /// Test Autotask credentials the same way Settings → Test connection does.
+    #[command(
+        after_help = "The API secret comes from the environment variable FUSION_AUTOTASK_SECRET or, with \
+--secret-stdin, from standard input; never from the command line.\n\n\
+Exit status: 0 Connection tested, 1 Test failed (the reason and what to do are printed), 2 invalid input."
+    )]
     Test(AutotaskTestArgs),
 }
 
@@ -151,6 +160,11 @@ pub struct AutotaskTestArgs {
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
     /// Create an organisation and its first administrator, so the first person can sign in.
+    #[command(
+        after_help = "The password comes from the environment variable FUSION_ADMIN_PASSWORD or, with \
+--password-stdin, from standard input; never from the command line.\n\n\
+Example: FUSION_ADMIN_PASSWORD='…' fusion admin create --org \"Northwind IT\" --email admin@northwind.example"
+    )]
     Create(AdminCreateArgs),
 }
 

@@ -7,4 +7,5 @@ mod api_url_command;
 mod autotask_test_command;
 mod demo_command;
 mod process;
+mod serve_command;
 mod sim_command;

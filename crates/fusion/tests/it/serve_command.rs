@@ -1,0 +1,212 @@
+//! `fusion admin create` then `fusion serve`: the first-run path of a real deployment. The
+//! administrator created from the command line can sign in to the server, which announces its
+//! address in a JSON log line and stops cleanly on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use reqwest::header::{CONTENT_TYPE, SET_COOKIE};
+
+use crate::process::{fusion, run};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn fresh_data_dir(label: &str) -> PathBuf {
+    let directory = std::env::temp_dir().join(format!("fusion-it-{label}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    directory
+}
+
+fn admin_create(
+    data_dir: &str,
+    email: &str,
+    env: &[(&str, &str)],
+    stdin: Option<&str>,
+    extra: &[&str],
+) -> crate::process::Finished {
+    let mut args = vec![
+        "admin",
+        "create",
+        "--org",
+        "Fabrikam",
+        "--email",
+        email,
+        "--data-dir",
+        data_dir,
+    ];
+    args.extend_from_slice(extra);
+    run(fusion(&args, env), stdin)
+}
+
+#[test]
+fn admin_create_refuses_a_missing_or_short_password_and_a_taken_email_with_exit_2() {
+    let data_dir = fresh_data_dir("admin");
+    let data_dir_text = data_dir.display().to_string();
+
+    let missing = admin_create(&data_dir_text, "ops@fabrikam.example", &[], None, &[]);
+    assert_eq!(missing.code, Some(2), "{missing:?}");
+    assert!(
+        missing.stderr.contains("FUSION_ADMIN_PASSWORD"),
+        "{missing:?}"
+    );
+    assert!(missing.stderr.contains("--password-stdin"), "{missing:?}");
+
+    let short = admin_create(
+        &data_dir_text,
+        "ops@fabrikam.example",
+        &[("FUSION_ADMIN_PASSWORD", "short")],
+        None,
+        &[],
+    );
+    assert_eq!(short.code, Some(2), "{short:?}");
+    assert!(short.stderr.contains("too short"), "{short:?}");
+
+    let created = admin_create(
+        &data_dir_text,
+        "ops@fabrikam.example",
+        &[],
+        Some(&format!("{PASSWORD}\n")),
+        &["--password-stdin"],
+    );
+    assert_eq!(created.code, Some(0), "{created:?}");
+    assert!(
+        created.stdout.contains("ops@fabrikam.example"),
+        "{created:?}"
+    );
+    assert!(
+        !created.all_output().contains(PASSWORD),
+        "the password was echoed: {created:?}"
+    );
+
+    let taken = admin_create(
+        &data_dir_text,
+        "OPS@fabrikam.example",
+        &[("FUSION_ADMIN_PASSWORD", PASSWORD)],
+        None,
+        &[],
+    );
+    assert_eq!(taken.code, Some(2), "{taken:?}");
+    assert!(taken.stderr.contains("already exists"), "{taken:?}");
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_lets_the_administrator_from_admin_create_sign_in_and_stops_on_sigterm() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let data_dir = fresh_data_dir("serve");
+    let data_dir_text = data_dir.display().to_string();
+    let created = admin_create(
+        &data_dir_text,
+        "ops@fabrikam.example",
+        &[("FUSION_ADMIN_PASSWORD", PASSWORD)],
+        None,
+        &[],
+    );
+    assert_eq!(created.code, Some(0), "{created:?}");
+    assert!(
+        data_dir.join("fusion.db").exists(),
+        "SQLite lives in the data directory"
+    );
+    assert!(
+        data_dir.join("fusion.key").exists(),
+        "the key file sits beside the database"
+    );
+
+    let mut command: Command = fusion(
+        &[
+            "--log-format",
+            "json",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            &data_dir_text,
+        ],
+        &[],
+    );
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("fusion serve starts");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    // Readiness: the JSON log line that announces the address.
+    let (url, rest_of_log) = tokio::task::spawn_blocking(move || {
+        let mut lines = BufReader::new(stderr).lines();
+        let mut seen = Vec::new();
+        for line in lines.by_ref() {
+            let line = line.expect("stderr is readable");
+            let parsed: serde_json::Value = serde_json::from_str(&line)
+                .unwrap_or_else(|error| panic!("log line is not JSON ({error}): {line}"));
+            if let Some(url) = parsed["url"].as_str() {
+                return (url.to_owned(), lines);
+            }
+            seen.push(line);
+        }
+        panic!(
+            "fusion serve ended without announcing its address:\n{}",
+            seen.join("\n")
+        );
+    })
+    .await
+    .unwrap();
+
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client builds");
+    let ready = client
+        .get(format!("{url}readyz"))
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(ready.status(), 200);
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("email", "ops@fabrikam.example")
+        .append_pair("password", PASSWORD)
+        .finish();
+    let signed_in = client
+        .post(format!("{url}sign-in"))
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .expect("sign-in answers");
+    assert!(
+        signed_in.status().is_redirection(),
+        "{}",
+        signed_in.status()
+    );
+    assert!(
+        signed_in
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .any(|cookie| cookie
+                .to_str()
+                .is_ok_and(|cookie| cookie.starts_with("fusion_session="))),
+        "signing in sets the session cookie"
+    );
+
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs")
+            .success()
+    );
+    let status = child.wait().expect("fusion serve exits");
+    let log: Vec<String> = rest_of_log.map_while(Result::ok).collect();
+    assert!(
+        status.success(),
+        "exit {status:?}, log:\n{}",
+        log.join("\n")
+    );
+    assert!(
+        !log.join("\n").contains(PASSWORD),
+        "the password reached the log"
+    );
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
