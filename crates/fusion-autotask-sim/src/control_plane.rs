@@ -4,6 +4,9 @@
 //! | route | body | answer |
 //! | --- | --- | --- |
 //! | `GET /_sim/tenants` | | `[TenantInfo]` |
+//! | `POST /_sim/tenants` | a tenant seed (SEED-FORMAT.md) | `TenantInfo` |
+//! | `POST /_sim/tenants/{tenant}/zone` | `{"zone":N}` (migrate the tenant) | `{"ok":true}` |
+//! | `POST /_sim/integration-codes` | `{"code"}` | `{"ok":true}` |
 //! | `GET/POST/DELETE /_sim/faults` | `FaultRule` on POST | rules / `{"ok":true}` |
 //! | `GET/DELETE /_sim/requests` | | `{"requests":[…],"counts":{route:n}}` |
 //! | `POST /_sim/tenants/{tenant}/api-users` | `{"username","security_level"?}` | `ApiUserInfo` |
@@ -29,7 +32,7 @@ use serde_json::{Value, json};
 use crate::Simulator;
 use crate::faults::FaultRule;
 use crate::schema::EntityKind;
-use crate::seed::SECURITY_LEVEL_FULL;
+use crate::seed::{SECURITY_LEVEL_FULL, TenantSeed};
 use crate::ui_edits::UiEditError;
 use crate::wire::{error_response, json_response};
 
@@ -100,6 +103,24 @@ pub(crate) fn handle(
     let fields = body.get("fields").cloned().unwrap_or_else(|| json!({}));
     match (method.as_str(), parts.as_slice()) {
         ("GET", ["tenants"]) => json_response(StatusCode::OK, &json!(simulator.tenants())),
+        ("POST", ["tenants"]) => match serde_json::from_value::<TenantSeed>(body) {
+            Ok(seed) => match simulator.add_tenant(seed) {
+                Ok(info) => json_response(StatusCode::OK, &json!(info)),
+                Err(error) => error_response(StatusCode::UNPROCESSABLE_ENTITY, &error.to_string()),
+            },
+            Err(error) => bad_request(&format!("not a tenant seed: {error}")),
+        },
+        ("POST", ["tenants", tenant, "zone"]) => {
+            let Some(zone) = body.get("zone").and_then(Value::as_u64).and_then(|zone| u32::try_from(zone).ok()) else {
+                return bad_request("zone (a number) is required");
+            };
+            if simulator.move_tenant_to_zone(tenant, zone) { ok() } else { error_response(StatusCode::NOT_FOUND, "no such tenant") }
+        }
+        ("POST", ["integration-codes"]) => {
+            let Some(code) = text_field(&body, "code") else { return bad_request("code is required") };
+            simulator.add_integration_code(code);
+            ok()
+        }
         ("GET", ["faults"]) => json_response(StatusCode::OK, &json!(simulator.faults())),
         ("POST", ["faults"]) => match serde_json::from_value::<FaultRule>(body) {
             Ok(rule) => {

@@ -39,4 +39,7 @@ pub struct ChangeEvent {
     pub at: OffsetDateTime,
     /// Increases by one per event across the simulator.
     pub sequence: u64,
+    /// The record as wire JSON after the change (before it, for Delete); attachment data omitted.
+    /// Webhook payloads take their `Fields` from here.
+    pub record: serde_json::Value,
 }

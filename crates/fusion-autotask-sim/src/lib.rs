@@ -20,13 +20,14 @@ mod seed;
 mod server;
 mod store;
 mod ui_edits;
+mod webhooks;
 mod wire;
 mod writes;
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde::Serialize;
@@ -44,6 +45,7 @@ pub use seed::{
     World,
 };
 pub use ui_edits::UiEditError;
+pub use webhooks::{DeliveryOutcome, WebhookCallKind, WebhookDelivery};
 
 use faults::ActiveFault;
 use limits::{TenantLimits, ThreadCounters};
@@ -118,10 +120,17 @@ pub struct LoggedRequest {
 #[derive(Debug)]
 pub(crate) struct Tenant {
     pub name: String,
-    pub zone: u32,
+    /// Atomic because a tenant can be migrated to another zone at run time.
+    zone: AtomicU32,
     pub ci: u32,
     pub data: RwLock<TenantData>,
     pub limits: Mutex<TenantLimits>,
+}
+
+impl Tenant {
+    pub(crate) fn zone(&self) -> u32 {
+        self.zone.load(Ordering::Relaxed)
+    }
 }
 
 #[derive(Debug)]
@@ -136,6 +145,8 @@ pub(crate) struct Inner {
     pub sequence: AtomicU64,
     /// Flips to true on shutdown so held requests (latency, timeout faults) end at once.
     pub stopping: watch::Sender<bool>,
+    /// Webhook configuration, delivery record and the delivery task's channel (`webhooks`).
+    pub webhooks: webhooks::WebhookRegistry,
 }
 
 pub(crate) fn read_lock<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
@@ -185,7 +196,7 @@ impl Simulator {
             }
             tenants.push(Arc::new(Tenant {
                 name: seed.name.clone(),
-                zone: seed.zone,
+                zone: AtomicU32::new(seed.zone),
                 ci: seed
                     .ci
                     .unwrap_or(29_680_000 + position as u32 * 17 + seed.zone),
@@ -215,6 +226,7 @@ impl Simulator {
                 events,
                 sequence: AtomicU64::new(1),
                 stopping,
+                webhooks: Default::default(),
             }),
         })
     }
@@ -230,6 +242,7 @@ impl Simulator {
         let local = listener.local_addr()?;
         let (stop_sender, stop_receiver) = tokio::sync::oneshot::channel::<()>();
         let router = self.router();
+        webhooks::start_delivery(self);
         let handle = tokio::spawn(async move {
             let shutdown = async move {
                 let _ = stop_receiver.await;
@@ -279,14 +292,52 @@ impl Simulator {
                 let data = read_lock(&tenant.data);
                 TenantInfo {
                     name: tenant.name.clone(),
-                    zone: tenant.zone,
-                    zone_name: zone_name(tenant.zone),
-                    api_url: format!("https://webservices{}.autotask.net/", tenant.zone),
+                    zone: tenant.zone(),
+                    zone_name: zone_name(tenant.zone()),
+                    api_url: format!("https://webservices{}.autotask.net/", tenant.zone()),
                     integration_code: code.clone(),
                     api_users: data.api_users.iter().map(api_user_info).collect(),
                 }
             })
             .collect()
+    }
+
+    /// Adds a tenant at run time (same rules as a seeded one).
+    pub fn add_tenant(&self, seed: TenantSeed) -> Result<TenantInfo, SeedError> {
+        let existing = self.all_tenants();
+        if existing.iter().any(|tenant| tenant.name.eq_ignore_ascii_case(&seed.name)) {
+            return Err(SeedError::Invalid(format!("tenant {} already exists", seed.name)));
+        }
+        let data = store::seed_tenant(&seed, existing.len(), OffsetDateTime::now_utc())?;
+        for user in &data.api_users {
+            if existing.iter().any(|tenant| read_lock(&tenant.data).api_user(&user.username).is_some()) {
+                return Err(SeedError::Invalid(format!("API user {} exists in another tenant", user.username)));
+            }
+        }
+        let tenant = Arc::new(Tenant {
+            name: seed.name.clone(),
+            zone: AtomicU32::new(seed.zone),
+            ci: seed.ci.unwrap_or(29_680_000 + existing.len() as u32 * 17 + seed.zone),
+            data: RwLock::new(data),
+            limits: Mutex::new(TenantLimits::default()),
+        });
+        write_lock(&self.inner.tenants).push(tenant);
+        self.tenants()
+            .into_iter()
+            .find(|info| info.name == seed.name)
+            .ok_or_else(|| SeedError::Invalid("tenant vanished".to_owned()))
+    }
+
+    /// Migrates a tenant to another zone: ZoneInformation then names the new zone and calls to the old
+    /// zone answer 401 (what clients see until they re-discover).
+    pub fn move_tenant_to_zone(&self, tenant: &str, zone: u32) -> bool {
+        match self.tenant(tenant) {
+            Some(tenant) => {
+                tenant.zone.store(zone, Ordering::Relaxed);
+                true
+            }
+            None => false,
+        }
     }
 
     pub fn integration_codes(&self) -> Vec<String> {
@@ -471,6 +522,7 @@ impl Simulator {
                 person_id: event.person_id,
                 at: event.at,
                 sequence,
+                record: event.record,
             });
         }
     }

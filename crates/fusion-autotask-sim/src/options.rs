@@ -63,6 +63,8 @@ pub struct SimOptions {
     pub timeout_fault_hold: Duration,
     /// Largest request body accepted (attachments arrive base64-encoded in JSON).
     pub max_body_bytes: usize,
+    /// Multiplies the webhook waits (30 s between attempts, 10 s response timeout; see WEBHOOKS.md).
+    pub webhook_time_scale: f64,
 }
 
 impl Default for SimOptions {
@@ -87,6 +89,7 @@ impl Default for SimOptions {
             attachment_block: Duration::from_secs(300),
             timeout_fault_hold: Duration::from_secs(30),
             max_body_bytes: 32 * 1024 * 1024,
+            webhook_time_scale: 1.0,
         }
     }
 }
@@ -96,6 +99,7 @@ impl SimOptions {
     pub fn for_tests() -> SimOptions {
         SimOptions {
             time_scale: 0.001,
+            webhook_time_scale: 0.001,
             ..SimOptions::default()
         }
     }

@@ -57,6 +57,9 @@ async fn handle(
         .first()
         .is_some_and(|first| first.eq_ignore_ascii_case("_sim"))
     {
+        if segments.get(1).is_some_and(|second| second.eq_ignore_ascii_case("webhooks")) {
+            return crate::webhooks::control(&simulator, &method, &segments[2..]);
+        }
         return control_plane::handle(&simulator, &method, &segments[1..], uri.query(), &body);
     }
     let mut request = ApiRequest {
@@ -347,6 +350,27 @@ impl ApiRequest<'_> {
                     self.route = format!("{} /V1.0/ZoneInformation", self.method);
                     return self.zone_information().await;
                 }
+                if let Some(webhook_route) = crate::webhooks::resolve(rest) {
+                    // Webhook configuration entities (crate::webhooks): normal auth, no limits or faults.
+                    self.route = format!("{} {}", self.method, webhook_route.canonical());
+                    if !webhook_route.allows(&self.method) {
+                        return method_not_allowed(self.method.as_str());
+                    }
+                    let caller = match self.authenticate(zone_host) {
+                        Ok(caller) => caller,
+                        Err(response) => return response,
+                    };
+                    self.tenant_name = Some(caller.tenant.name.clone());
+                    let call = crate::webhooks::WebhookCall {
+                        simulator: self.simulator,
+                        tenant: &caller.tenant,
+                        resource_id: caller.actor.resource_id,
+                        method: &self.method,
+                        query_string: self.query_string.as_deref(),
+                        body: &self.body,
+                    };
+                    return crate::webhooks::handle(&call, webhook_route);
+                }
                 let Some((route, canonical)) = resolve(rest) else {
                     return no_route(&self.full_uri);
                 };
@@ -405,9 +429,9 @@ impl ApiRequest<'_> {
         json_response(
             StatusCode::OK,
             &json!({
-                "zoneName": zone_name(tenant.zone),
-                "url": format!("{}/webservices{}.autotask.net/ATServicesRest/", self.base_url, tenant.zone),
-                "webUrl": format!("https://ww{}.autotask.net/", tenant.zone),
+                "zoneName": zone_name(tenant.zone()),
+                "url": format!("{}/webservices{}.autotask.net/ATServicesRest/", self.base_url, tenant.zone()),
+                "webUrl": format!("https://ww{}.autotask.net/", tenant.zone()),
                 "ci": tenant.ci,
             }),
         )
@@ -463,7 +487,7 @@ impl ApiRequest<'_> {
                 fail()
             });
         }
-        if user.secret != secret || !user.active || zone != Some(tenant.zone) {
+        if user.secret != secret || !user.active || zone != Some(tenant.zone()) {
             return Err(fail());
         }
         let impersonated = match header_text(self.headers, "ImpersonationResourceId") {

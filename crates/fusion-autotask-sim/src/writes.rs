@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use crate::events::ChangeAction;
 use crate::schema::{EntityDefinition, EntityKind, WireType, definition};
-use crate::store::{Record, TenantData, coerce_value, display_value};
+use crate::store::{Record, RenderOptions, TenantData, coerce_value, display_value, render_record};
 use crate::wire::format_date_time;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +36,12 @@ pub(crate) struct PendingEvent {
     pub changed_fields: Vec<String>,
     pub person_id: i64,
     pub at: OffsetDateTime,
+    pub record: Value,
+}
+
+fn snapshot(kind: EntityKind, record: &Record) -> Value {
+    let options = RenderOptions { projection: None, hide_costs: false, include_data: false, dates_with_z: false };
+    render_record(definition(kind), record, options)
 }
 
 #[derive(Debug)]
@@ -245,6 +251,7 @@ pub(crate) fn apply_write(
         }
         _ => None,
     };
+    let after = snapshot(kind, &record);
     data.table_mut(kind).insert(id, record);
     let mut events = vec![PendingEvent {
         entity: kind,
@@ -253,6 +260,7 @@ pub(crate) fn apply_write(
         changed_fields,
         person_id: actor.resource_id,
         at: moment,
+        record: after,
     }];
     if let Some(ticket_id) = ticket_to_touch {
         events.extend(touch_ticket(data, ticket_id, actor, moment));
@@ -282,6 +290,7 @@ pub(crate) fn apply_delete(
         }
         _ => None,
     };
+    let before = snapshot(kind, record);
     data.table_mut(kind).remove(&id);
     let moment = data.next_activity_time(now);
     let mut events = vec![PendingEvent {
@@ -291,6 +300,7 @@ pub(crate) fn apply_delete(
         changed_fields: Vec::new(),
         person_id: actor.resource_id,
         at: moment,
+        record: before,
     }];
     if let Some(ticket_id) = ticket_id {
         events.extend(touch_ticket(data, ticket_id, actor, moment));
@@ -318,6 +328,7 @@ fn touch_ticket(
         Value::from(actor.resource_id),
     );
     ticket.set(entity, "lastActivityPersonType", Value::from(1));
+    let after = snapshot(EntityKind::Tickets, ticket);
     Some(PendingEvent {
         entity: EntityKind::Tickets,
         id: ticket_id,
@@ -325,6 +336,7 @@ fn touch_ticket(
         changed_fields: vec!["lastActivityDate".into(), "lastActivityResourceID".into()],
         person_id: actor.resource_id,
         at: moment,
+        record: after,
     })
 }
 

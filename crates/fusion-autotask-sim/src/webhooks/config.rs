@@ -329,7 +329,7 @@ fn child_list(call: &WebhookCall<'_>, table: Table, parent: i64) -> Response {
     )
 }
 
-fn deactivation_call(tenant: &str, kind: WebhookKind, id: i64, row: &Row) -> Option<DeactivationCall> {
+pub(super) fn deactivation_call(tenant: &str, kind: WebhookKind, id: i64, row: &Row) -> Option<DeactivationCall> {
     let url = row.get("deactivationUrl").and_then(Value::as_str).filter(|url| !url.is_empty())?;
     Some(DeactivationCall {
         tenant: tenant.to_owned(),

@@ -23,7 +23,7 @@ use serde::Serialize;
 use serde_json::json;
 use tokio::sync::mpsc;
 
-pub(crate) use config::{WebhookRoute, handle, resolve};
+pub(crate) use config::{WebhookCall, handle, resolve};
 pub(crate) use delivery::start_delivery;
 
 use crate::wire::{error_response, json_response};
@@ -93,7 +93,7 @@ pub(crate) struct WebhookRegistry {
 
 impl WebhookRegistry {
     /// Runs `change` on one tenant's webhook state (created empty on first use).
-    pub(super) fn with_tenant<T>(&self, tenant: &str, change: impl FnOnce(&mut TenantWebhooks) -> T) -> T {
+    pub(crate) fn with_tenant<T>(&self, tenant: &str, change: impl FnOnce(&mut TenantWebhooks) -> T) -> T {
         let mut tenants = mutex_lock(&self.tenants);
         change(tenants.entry(tenant.to_ascii_lowercase()).or_default())
     }

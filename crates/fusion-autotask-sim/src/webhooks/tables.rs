@@ -10,7 +10,7 @@ use crate::schema::EntityKind;
 
 /// How a column travels on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum ColumnType {
+pub(crate) enum ColumnType {
     Long,
     Integer,
     Boolean,
@@ -19,7 +19,7 @@ pub(super) enum ColumnType {
 }
 
 impl ColumnType {
-    pub(super) fn data_type_label(self) -> &'static str {
+    pub(crate) fn data_type_label(self) -> &'static str {
         match self {
             ColumnType::Long => "long",
             ColumnType::Integer => "integer",
@@ -32,7 +32,7 @@ impl ColumnType {
 
 /// One column and the metadata `entityInformation/fields` reports for it.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Column {
+pub(crate) struct Column {
     pub name: &'static str,
     pub column_type: ColumnType,
     /// Maximum characters for text columns (0 = not a text column).
@@ -142,14 +142,14 @@ impl WebhookKind {
         }
     }
 
-    pub(super) fn entity(self) -> EntityKind {
+    pub(crate) fn entity(self) -> EntityKind {
         match self {
             WebhookKind::Ticket => EntityKind::Tickets,
             WebhookKind::TicketNote => EntityKind::TicketNotes,
         }
     }
 
-    pub(super) fn for_entity(entity: EntityKind) -> Option<WebhookKind> {
+    pub(crate) fn for_entity(entity: EntityKind) -> Option<WebhookKind> {
         match entity {
             EntityKind::Tickets => Some(WebhookKind::Ticket),
             EntityKind::TicketNotes => Some(WebhookKind::TicketNote),
@@ -157,21 +157,21 @@ impl WebhookKind {
         }
     }
 
-    pub(super) fn webhooks_table(self) -> Table {
+    pub(crate) fn webhooks_table(self) -> Table {
         match self {
             WebhookKind::Ticket => Table::TicketWebhooks,
             WebhookKind::TicketNote => Table::TicketNoteWebhooks,
         }
     }
 
-    pub(super) fn fields_table(self) -> Table {
+    pub(crate) fn fields_table(self) -> Table {
         match self {
             WebhookKind::Ticket => Table::TicketWebhookFields,
             WebhookKind::TicketNote => Table::TicketNoteWebhookFields,
         }
     }
 
-    pub(super) fn excluded_table(self) -> Table {
+    pub(crate) fn excluded_table(self) -> Table {
         match self {
             WebhookKind::Ticket => Table::TicketWebhookExcludedResources,
             WebhookKind::TicketNote => Table::TicketNoteWebhookExcludedResources,
@@ -179,7 +179,7 @@ impl WebhookKind {
     }
 
     /// Only ticket webhooks have UDF fields (the note entity has no UDFs).
-    pub(super) fn udf_fields_table(self) -> Option<Table> {
+    pub(crate) fn udf_fields_table(self) -> Option<Table> {
         match self {
             WebhookKind::Ticket => Some(Table::TicketWebhookUdfFields),
             WebhookKind::TicketNote => None,
@@ -189,7 +189,7 @@ impl WebhookKind {
 
 /// Every webhook table the simulator serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(super) enum Table {
+pub(crate) enum Table {
     TicketWebhooks,
     TicketNoteWebhooks,
     TicketWebhookFields,
@@ -202,14 +202,14 @@ pub(super) enum Table {
 
 /// What a child table holds, and its segment under `/{Webhooks}/{parentId}/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum ChildKind {
+pub(crate) enum ChildKind {
     Fields,
     UdfFields,
     ExcludedResources,
 }
 
 impl ChildKind {
-    pub(super) fn parse(segment: &str) -> Option<ChildKind> {
+    pub(crate) fn parse(segment: &str) -> Option<ChildKind> {
         match segment {
             "fields" => Some(ChildKind::Fields),
             "udffields" => Some(ChildKind::UdfFields),
@@ -218,7 +218,7 @@ impl ChildKind {
         }
     }
 
-    pub(super) fn segment(self) -> &'static str {
+    pub(crate) fn segment(self) -> &'static str {
         match self {
             ChildKind::Fields => "Fields",
             ChildKind::UdfFields => "UdfFields",
@@ -226,7 +226,7 @@ impl ChildKind {
         }
     }
 
-    pub(super) fn table(self, kind: WebhookKind) -> Option<Table> {
+    pub(crate) fn table(self, kind: WebhookKind) -> Option<Table> {
         match self {
             ChildKind::Fields => Some(kind.fields_table()),
             ChildKind::UdfFields => kind.udf_fields_table(),
@@ -236,7 +236,7 @@ impl ChildKind {
 }
 
 impl Table {
-    pub(super) const ALL: [Table; 8] = [
+    pub(crate) const ALL: [Table; 8] = [
         Table::TicketWebhooks,
         Table::TicketNoteWebhooks,
         Table::TicketWebhookFields,
@@ -247,7 +247,7 @@ impl Table {
         Table::WebhookEventErrorLogs,
     ];
 
-    pub(super) fn path_name(self) -> &'static str {
+    pub(crate) fn path_name(self) -> &'static str {
         match self {
             Table::TicketWebhooks => "TicketWebhooks",
             Table::TicketNoteWebhooks => "TicketNoteWebhooks",
@@ -261,7 +261,7 @@ impl Table {
     }
 
     /// The name `entityInformation` reports.
-    pub(super) fn singular(self) -> &'static str {
+    pub(crate) fn singular(self) -> &'static str {
         match self {
             Table::TicketWebhooks => "TicketWebhook",
             Table::TicketNoteWebhooks => "TicketNoteWebhook",
@@ -274,11 +274,11 @@ impl Table {
         }
     }
 
-    pub(super) fn parse(segment: &str) -> Option<Table> {
+    pub(crate) fn parse(segment: &str) -> Option<Table> {
         Table::ALL.into_iter().find(|table| table.path_name().eq_ignore_ascii_case(segment))
     }
 
-    pub(super) fn columns(self) -> &'static [Column] {
+    pub(crate) fn columns(self) -> &'static [Column] {
         match self {
             Table::TicketWebhooks | Table::TicketNoteWebhooks => WEBHOOK_COLUMNS,
             Table::TicketWebhookFields | Table::TicketNoteWebhookFields => FIELD_COLUMNS,
@@ -290,12 +290,12 @@ impl Table {
         }
     }
 
-    pub(super) fn column(self, name: &str) -> Option<&'static Column> {
+    pub(crate) fn column(self, name: &str) -> Option<&'static Column> {
         self.columns().iter().find(|column| column.name.eq_ignore_ascii_case(name))
     }
 
     /// The webhook kind of a webhook table.
-    pub(super) fn webhook_kind(self) -> Option<WebhookKind> {
+    pub(crate) fn webhook_kind(self) -> Option<WebhookKind> {
         match self {
             Table::TicketWebhooks => Some(WebhookKind::Ticket),
             Table::TicketNoteWebhooks => Some(WebhookKind::TicketNote),
@@ -304,7 +304,7 @@ impl Table {
     }
 
     /// The webhook kind and child kind of a child table.
-    pub(super) fn child(self) -> Option<(WebhookKind, ChildKind)> {
+    pub(crate) fn child(self) -> Option<(WebhookKind, ChildKind)> {
         match self {
             Table::TicketWebhookFields => Some((WebhookKind::Ticket, ChildKind::Fields)),
             Table::TicketNoteWebhookFields => Some((WebhookKind::TicketNote, ChildKind::Fields)),
@@ -318,7 +318,7 @@ impl Table {
     }
 
     /// Verbs on the table's own URLs: (create/update on the root, delete by id).
-    pub(super) fn root_writes(self) -> (bool, bool) {
+    pub(crate) fn root_writes(self) -> (bool, bool) {
         match self {
             Table::TicketWebhooks | Table::TicketNoteWebhooks => (true, true),
             Table::WebhookEventErrorLogs => (false, true),
@@ -327,11 +327,11 @@ impl Table {
     }
 }
 
-pub(super) type Row = Map<String, Value>;
+pub(crate) type Row = Map<String, Value>;
 
 /// One tenant's webhook configuration and error log.
 #[derive(Debug, Default)]
-pub(super) struct TenantWebhooks {
+pub(crate) struct TenantWebhooks {
     pub tables: HashMap<Table, BTreeMap<i64, Row>>,
     /// One id sequence for every table keeps ids unique per tenant, so a delivery queue can be keyed by
     /// (tenant, webhook id) alone.
@@ -341,27 +341,27 @@ pub(super) struct TenantWebhooks {
 }
 
 impl TenantWebhooks {
-    pub(super) fn rows(&self, table: Table) -> impl Iterator<Item = &Row> {
+    pub(crate) fn rows(&self, table: Table) -> impl Iterator<Item = &Row> {
         self.tables.get(&table).into_iter().flat_map(BTreeMap::values)
     }
 
-    pub(super) fn row(&self, table: Table, id: i64) -> Option<&Row> {
+    pub(crate) fn row(&self, table: Table, id: i64) -> Option<&Row> {
         self.tables.get(&table).and_then(|rows| rows.get(&id))
     }
 
-    pub(super) fn row_mut(&mut self, table: Table, id: i64) -> Option<&mut Row> {
+    pub(crate) fn row_mut(&mut self, table: Table, id: i64) -> Option<&mut Row> {
         self.tables.get_mut(&table).and_then(|rows| rows.get_mut(&id))
     }
 
-    pub(super) fn insert(&mut self, table: Table, id: i64, row: Row) {
+    pub(crate) fn insert(&mut self, table: Table, id: i64, row: Row) {
         self.tables.entry(table).or_default().insert(id, row);
     }
 
-    pub(super) fn remove(&mut self, table: Table, id: i64) -> Option<Row> {
+    pub(crate) fn remove(&mut self, table: Table, id: i64) -> Option<Row> {
         self.tables.get_mut(&table).and_then(|rows| rows.remove(&id))
     }
 
-    pub(super) fn allocate_id(&mut self) -> i64 {
+    pub(crate) fn allocate_id(&mut self) -> i64 {
         if self.next_id == 0 {
             self.next_id = 1;
         }
@@ -371,12 +371,12 @@ impl TenantWebhooks {
     }
 
     /// Children of one webhook in a child table.
-    pub(super) fn children(&self, table: Table, webhook_id: i64) -> impl Iterator<Item = &Row> {
+    pub(crate) fn children(&self, table: Table, webhook_id: i64) -> impl Iterator<Item = &Row> {
         self.rows(table).filter(move |row| row.get("webhookID").and_then(Value::as_i64) == Some(webhook_id))
     }
 
     /// A webhook is ready once it has at least one field or UDF field (API-NOTES §9.2).
-    pub(super) fn is_ready(&self, kind: WebhookKind, webhook_id: i64) -> bool {
+    pub(crate) fn is_ready(&self, kind: WebhookKind, webhook_id: i64) -> bool {
         self.children(kind.fields_table(), webhook_id).next().is_some()
             || kind.udf_fields_table().is_some_and(|table| self.children(table, webhook_id).next().is_some())
     }

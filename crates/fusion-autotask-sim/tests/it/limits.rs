@@ -177,3 +177,19 @@ async fn the_suspension_status_is_switchable() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn requests_past_half_of_the_threshold_are_slowed_down() {
+    // Threshold 4: the 2nd request reaches 50 % and gets the (here very long) added latency.
+    let options = SimOptions {
+        hourly_request_threshold: 4,
+        latency_at_half_threshold: std::time::Duration::from_secs(60),
+        latency_at_three_quarters_threshold: std::time::Duration::from_secs(60),
+        time_scale: 1.0,
+        ..SimOptions::for_tests()
+    };
+    let sim = TestSim::with_options(options).await;
+    expect_ok(sim.nw(Method::GET, "Modules").send().await.unwrap()).await;
+    let slowed = sim.nw(Method::GET, "Modules").timeout(std::time::Duration::from_millis(300)).send().await;
+    assert!(slowed.expect_err("the request is held back").is_timeout());
+}
