@@ -166,13 +166,29 @@ impl ConnectionTester {
             });
         }
         let username = username.value;
+        if !is_header_safe(&username) {
+            return Err(Failure {
+                kind: TestFailureKind::AuthenticationFailed,
+                reason: "Authentication failed: the API username contains characters an Autotask API username never has (letters with accents, symbols outside plain ASCII, or control characters)".to_owned(),
+                fix: format!("Copy the API username again: in Autotask, {WHERE_TO_FIND_API_USER} and copy its Username (Key)"),
+            });
+        }
+        if !is_header_safe(&secret.value) {
+            return Err(Failure {
+                kind: TestFailureKind::AuthenticationFailed,
+                reason: "Authentication failed: the API secret contains characters an Autotask secret never has (letters with accents, symbols outside plain ASCII, or control characters)".to_owned(),
+                fix: "Copy the API secret again from where it was saved when the key was generated; if it is lost, generate a new secret for the API user in Autotask and enter it here".to_owned(),
+            });
+        }
 
         // 3. Zone discovery: does Autotask know this username?
         let zone = service
             .zone_information(&username)
             .await
             .map_err(|error| match error {
-                AutotaskError::ZoneUnknown => unknown_username(&username),
+                AutotaskError::ZoneUnknown | AutotaskError::Unauthorized => {
+                    unknown_username(&username)
+                }
                 other => general_failure(other),
             })?;
         run.zone = Some(display_zone(&zone));
@@ -346,13 +362,15 @@ fn authentication_failed(username: &str) -> Failure {
 
 fn general_failure(error: AutotaskError) -> Failure {
     match error {
-        AutotaskError::Transport { kind, host, detail } => {
-            let via = if detail.starts_with("via the transport override") {
-                let end = detail.find(':').unwrap_or(detail.len());
-                format!(" ({})", &detail[..end])
-            } else {
-                String::new()
-            };
+        AutotaskError::Transport {
+            kind,
+            host,
+            via_override,
+            ..
+        } => {
+            let via = via_override
+                .map(|base| format!(" (through the test transport override {base})"))
+                .unwrap_or_default();
             Failure {
                 kind: TestFailureKind::Unreachable,
                 reason: format!("Autotask could not be reached: {host}{via}: {kind}"),
@@ -392,6 +410,11 @@ fn general_failure(error: AutotaskError) -> Failure {
             fix: "Try again in a few minutes; if it keeps failing, contact support with this message".to_owned(),
         },
     }
+}
+
+/// Autotask credentials are printable ASCII; anything else cannot be sent as a header value.
+fn is_header_safe(value: &str) -> bool {
+    value.chars().all(|c| c.is_ascii_graphic() || c == ' ')
 }
 
 fn clamp_u32(value: i64) -> u32 {

@@ -62,7 +62,11 @@ pub enum AutotaskError {
     #[error("could not reach {host}: {kind}")]
     Transport {
         kind: TransportErrorKind,
+        /// The Autotask host that was meant (never the override's loopback address).
         host: String,
+        /// The test transport override the call went through, if any.
+        via_override: Option<String>,
+        /// The HTTP stack's description (for logs).
         detail: String,
     },
     /// The answer was not the API's JSON (an HTML error page, a proxy page, malformed JSON).
@@ -160,7 +164,11 @@ pub(crate) fn classify_response(status: u16, body: &str, entity: &str) -> Autota
             message: excerpt(&all_text),
         };
     }
-    if status == 401 {
+    // 401 today; 2023-era tenants answered some authentication failures with a 500 and text.
+    if status == 401
+        || lowered.contains("unable to authenticate")
+        || lowered.contains("authentication failed")
+    {
         return AutotaskError::Unauthorized;
     }
     if lowered.contains("zone information could not be determined") {
@@ -344,6 +352,18 @@ mod tests {
     }
 
     #[test]
+    fn legacy_500_authentication_texts_are_unauthorized() {
+        assert_eq!(
+            classify_response(
+                500,
+                r#"{"errors":["Unable to authenticate: the ApiIntegrationCode is not valid."]}"#,
+                "Tickets"
+            ),
+            AutotaskError::Unauthorized
+        );
+    }
+
+    #[test]
     fn unknown_zone_user_is_zone_unknown() {
         assert_eq!(
             classify_response(
@@ -388,6 +408,7 @@ mod tests {
         let transport = |kind| AutotaskError::Transport {
             kind,
             host: "webservices2.autotask.net".into(),
+            via_override: None,
             detail: String::new(),
         };
         assert!(transport(TransportErrorKind::Timeout).is_retryable());

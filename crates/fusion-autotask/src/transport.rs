@@ -201,18 +201,11 @@ pub(crate) fn classify_transport_error(
     } else {
         TransportErrorKind::Other
     };
-    let detail = match via_override {
-        Some(transport_override) => format!(
-            "via the transport override {}: {}",
-            transport_override.as_str(),
-            first_line(error)
-        ),
-        None => first_line(error),
-    };
     AutotaskError::Transport {
         kind,
         host: host.to_owned(),
-        detail,
+        via_override: via_override.map(|transport_override| transport_override.as_str().to_owned()),
+        detail: first_line(error),
     }
 }
 

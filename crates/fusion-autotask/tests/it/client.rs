@@ -422,3 +422,42 @@ async fn a_wrong_secret_is_unauthorized_and_not_retried_endlessly() {
         vec![401]
     );
 }
+
+#[tokio::test]
+async fn a_401_from_a_stale_zone_re_resolves_the_zone_and_succeeds() {
+    let harness = Harness::demo().await;
+    let service = harness.service();
+    let (username, secret) = harness.active_user(CONTOSO);
+    let client = service.client(Credentials::new(
+        username.clone(),
+        SecretString::from(secret),
+    ));
+    // As if the tenant had been migrated from zone 2 to zone 5 since we cached its zone.
+    service.remember_zone(
+        &username,
+        fusion_autotask::ResolvedZone {
+            zone: 2,
+            api_url: fusion_autotask::ApiUrl::for_zone(2),
+            zone_name: None,
+            database: Some(1),
+        },
+    );
+    client
+        .threshold_information()
+        .await
+        .expect("re-resolved and retried");
+    let log = harness.simulator().request_log();
+    let hosts: Vec<(String, u16)> = log
+        .iter()
+        .map(|entry| (entry.host.clone(), entry.status))
+        .collect();
+    assert_eq!(
+        hosts,
+        vec![
+            ("webservices2.autotask.net".to_owned(), 401),
+            ("webservices.autotask.net".to_owned(), 200),
+            ("webservices5.autotask.net".to_owned(), 200),
+        ]
+    );
+    assert_eq!(client.zone().await.expect("zone").zone, 5);
+}

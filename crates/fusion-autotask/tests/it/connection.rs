@@ -500,3 +500,73 @@ async fn an_html_maintenance_page_is_a_platform_error_not_a_decode_crash() {
         report.reason
     );
 }
+
+#[tokio::test]
+async fn a_thread_threshold_during_the_test_is_retried_and_the_test_passes() {
+    let harness = Harness::demo().await;
+    harness.simulator().inject_fault(
+        fusion_autotask_sim::FaultRule::new(fusion_autotask_sim::FaultKind::ThreadThreshold)
+            .on_endpoint("Tickets")
+            .times(2),
+    );
+    let report = harness
+        .tester()
+        .test(harness.correct_input(NORTHWIND))
+        .await;
+    assert!(report.is_success(), "{report:?}");
+}
+
+#[tokio::test]
+async fn an_autotask_that_does_not_answer_in_time_is_unreachable() {
+    let harness = Harness::demo().await;
+    harness.simulator().inject_fault(
+        fusion_autotask_sim::FaultRule::new(fusion_autotask_sim::FaultKind::Latency {
+            millis: 60_000,
+        })
+        .on_endpoint("ZoneInformation"),
+    );
+    let mut settings = harness.settings.clone();
+    settings.request_timeout = std::time::Duration::from_millis(200);
+    let report = ConnectionTester::new(settings)
+        .test(harness.correct_input(NORTHWIND))
+        .await;
+    assert_eq!(
+        report.failure,
+        Some(TestFailureKind::Unreachable),
+        "{report:?}"
+    );
+    assert!(
+        report.reason.contains("did not answer in time"),
+        "{}",
+        report.reason
+    );
+}
+
+#[tokio::test]
+async fn legacy_tenants_answering_an_unknown_integration_code_with_500_fail_authentication() {
+    let options = fusion_autotask_sim::SimOptions {
+        auth_failure_mode: fusion_autotask_sim::AuthFailureMode::Legacy2023,
+        ..fusion_autotask_sim::SimOptions::for_tests()
+    };
+    let harness = Harness::with(fusion_autotask_sim::World::demo(), options).await;
+    let mut input = harness.correct_input(CONTOSO);
+    input.integration_code = Some("NOTAKNOWNINTEGRATIONCODE000".to_owned());
+    let report = harness.tester().test(input).await;
+    assert_eq!(
+        report.failure,
+        Some(TestFailureKind::AuthenticationFailed),
+        "{report:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_secret_with_characters_autotask_never_uses_is_explained_without_echoing_it() {
+    let harness = Harness::demo().await;
+    let report = harness
+        .tester()
+        .test(with_secret(harness.correct_input(NORTHWIND), "pässwörd"))
+        .await;
+    assert_eq!(report.failure, Some(TestFailureKind::AuthenticationFailed));
+    assert!(report.reason.contains("the API secret contains characters"));
+    assert!(!format!("{report:?}").contains("pässwörd"));
+}

@@ -33,7 +33,11 @@ impl Harness {
     }
 
     pub async fn with_world(world: World) -> Harness {
-        let simulator = Simulator::new(world, SimOptions::for_tests()).expect("the world seeds");
+        Harness::with(world, SimOptions::for_tests()).await
+    }
+
+    pub async fn with(world: World, options: SimOptions) -> Harness {
+        let simulator = Simulator::new(world, options).expect("the world seeds");
         let running = simulator
             .spawn("127.0.0.1:0".parse().expect("address"))
             .await
