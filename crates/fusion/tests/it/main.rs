@@ -6,6 +6,7 @@
 mod api_url_command;
 mod autotask_test_command;
 mod demo_command;
+mod postgres_schema;
 mod process;
 mod serve_command;
 mod sim_command;

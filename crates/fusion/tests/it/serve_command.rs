@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 
 use reqwest::header::{CONTENT_TYPE, SET_COOKIE};
 
+use crate::postgres_schema::{POSTGRES_URL_VARIABLE, PostgresSchema};
 use crate::process::{fusion, run};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -92,18 +93,10 @@ fn admin_create_refuses_a_missing_or_short_password_and_a_taken_email_with_exit_
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn serve_lets_the_administrator_from_admin_create_sign_in_and_stops_on_sigterm() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+async fn serve_on_sqlite_lets_the_administrator_from_admin_create_sign_in_and_stops_on_sigterm() {
     let data_dir = fresh_data_dir("serve");
     let data_dir_text = data_dir.display().to_string();
-    let created = admin_create(
-        &data_dir_text,
-        "ops@fabrikam.example",
-        &[("FUSION_ADMIN_PASSWORD", PASSWORD)],
-        None,
-        &[],
-    );
-    assert_eq!(created.code, Some(0), "{created:?}");
+    first_run(&["--data-dir", &data_dir_text], &[]).await;
     assert!(
         data_dir.join("fusion.db").exists(),
         "SQLite lives in the data directory"
@@ -112,19 +105,54 @@ async fn serve_lets_the_administrator_from_admin_create_sign_in_and_stops_on_sig
         data_dir.join("fusion.key").exists(),
         "the key file sits beside the database"
     );
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
 
-    let mut command: Command = fusion(
-        &[
-            "--log-format",
-            "json",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            &data_dir_text,
-        ],
-        &[],
+/// Runs on PostgreSQL when `FUSION_TEST_POSTGRES_URL` is set (CI sets it); else there is nothing
+/// to run it on and it passes trivially, like the store's PostgreSQL contract runs.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_on_postgres_lets_the_administrator_from_admin_create_sign_in_and_stops_on_sigterm() {
+    let Some(schema) = PostgresSchema::create().await else {
+        eprintln!("{POSTGRES_URL_VARIABLE} is not set: PostgreSQL not tested here");
+        return;
+    };
+    let data_dir = fresh_data_dir("serve-postgres");
+    let data_dir_text = data_dir.display().to_string();
+    // Several workers share one PostgreSQL database, so the key comes from the environment.
+    let key = "q83vEjRWeJCrze8SNFZ4mp6/BsrS1Mu8qN3vErRWeJA=";
+    first_run(
+        &["--database-url", &schema.url, "--data-dir", &data_dir_text],
+        &[("FUSION_SECRET_KEY", key)],
+    )
+    .await;
+    assert!(
+        !data_dir.join("fusion.key").exists(),
+        "with FUSION_SECRET_KEY no key file is written"
     );
+    schema.drop_schema().await;
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+/// `admin create` then `serve` on the same database; signs in; stops the server with SIGTERM.
+async fn first_run(database_args: &[&str], env: &[(&str, &str)]) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut admin_args = vec![
+        "admin",
+        "create",
+        "--org",
+        "Fabrikam",
+        "--email",
+        "ops@fabrikam.example",
+    ];
+    admin_args.extend_from_slice(database_args);
+    let mut admin_env = env.to_vec();
+    admin_env.push(("FUSION_ADMIN_PASSWORD", PASSWORD));
+    let created = run(fusion(&admin_args, &admin_env), None);
+    assert_eq!(created.code, Some(0), "{created:?}");
+
+    let mut serve_args = vec!["--log-format", "json", "serve", "--listen", "127.0.0.1:0"];
+    serve_args.extend_from_slice(database_args);
+    let mut command: Command = fusion(&serve_args, env);
     command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -208,5 +236,4 @@ async fn serve_lets_the_administrator_from_admin_create_sign_in_and_stops_on_sig
         !log.join("\n").contains(PASSWORD),
         "the password reached the log"
     );
-    let _ = std::fs::remove_dir_all(&data_dir);
 }
