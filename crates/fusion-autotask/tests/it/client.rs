@@ -461,3 +461,30 @@ async fn a_401_from_a_stale_zone_re_resolves_the_zone_and_succeeds() {
     );
     assert_eq!(client.zone().await.expect("zone").zone, 5);
 }
+
+#[tokio::test]
+async fn count_matches_the_rows_a_full_query_returns() {
+    let harness = Harness::with_world(World::generated(640, 0)).await;
+    let client = harness.client_for(NORTHWIND);
+    let count = client
+        .count("Tickets", vec![Filter::all()])
+        .await
+        .expect("count");
+    let tickets: Vec<Ticket> = client.query_all(vec![Filter::all()]).await.expect("all");
+    assert_eq!(count, tickets.len() as i64);
+    assert!(count >= 640);
+}
+
+#[tokio::test]
+async fn a_missing_record_answered_as_a_null_item_also_reads_as_none() {
+    let options = fusion_autotask_sim::SimOptions {
+        missing_item: fusion_autotask_sim::MissingItemMode::NullItem,
+        ..fusion_autotask_sim::SimOptions::for_tests()
+    };
+    let harness = Harness::with(World::demo(), options).await;
+    let client = harness.client_for(CONTOSO);
+    assert_eq!(
+        client.get::<Ticket>(987_654_321).await.expect("answered"),
+        None
+    );
+}
