@@ -18,7 +18,7 @@ use crate::limits::{HourlyOutcome, ThreadSlot, suspended_message, thread_thresho
 use crate::options::{AuthFailureMode, MissingItemMode};
 use crate::query::{PageToken, parse_query};
 use crate::schema::{EntityDefinition, EntityKind, Verbs, child_of, definition};
-use crate::store::{ApiUser, RenderOptions, render_record};
+use crate::store::{ApiUser, RecordView, RenderOptions, render_record};
 use crate::wire::{
     error_response, errors_response, json_response, json_text_response, method_not_allowed,
     no_route, status_from_code, unauthorized,
@@ -34,6 +34,24 @@ pub(crate) fn router(simulator: Simulator) -> Router {
         .fallback(handle)
         .with_state(simulator)
         .layer(DefaultBodyLimit::max(limit))
+}
+
+/// `QueryActionResult[…]`: one page of a query.
+#[derive(serde::Serialize)]
+struct QueryPage<'a> {
+    items: Vec<RecordView<'a>>,
+    #[serde(rename = "pageDetails")]
+    page_details: PageDetails,
+}
+
+/// `PagingModel`.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PageDetails {
+    count: usize,
+    request_count: usize,
+    prev_page_url: Option<String>,
+    next_page_url: Option<String>,
 }
 
 /// Marks a response whose connection must be dropped (logged with status 0).
@@ -910,9 +928,9 @@ impl ApiRequest<'_> {
             include_data,
             dates_with_z,
         };
-        let items: Vec<Value> = rows
+        let items: Vec<RecordView<'_>> = rows
             .iter()
-            .map(|record| render_record(entity, record, render))
+            .map(|record| RecordView { entity, record, options: render })
             .collect();
         let method = if self.method == Method::GET {
             "GET"
@@ -948,18 +966,19 @@ impl ApiRequest<'_> {
             };
             self.paging_url(entity, &prev, method, &query_body)
         });
-        json_response(
-            StatusCode::OK,
-            &json!({
-                "items": items,
-                "pageDetails": {
-                    "count": items.len(),
-                    "requestCount": page_size,
-                    "prevPageUrl": prev_url,
-                    "nextPageUrl": next_url,
-                }
-            }),
-        )
+        let page = QueryPage {
+            page_details: PageDetails {
+                count: items.len(),
+                request_count: page_size,
+                prev_page_url: prev_url,
+                next_page_url: next_url,
+            },
+            items,
+        };
+        match serde_json::to_string(&page) {
+            Ok(text) => json_text_response(StatusCode::OK, text),
+            Err(error) => error_response(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string()),
+        }
     }
 
     fn paging_url(

@@ -202,45 +202,73 @@ pub(crate) fn render_record(
     record: &Record,
     options: RenderOptions<'_>,
 ) -> Value {
-    let mut object = Map::new();
-    let mut put = |index: usize| {
-        let field = &entity.fields[index];
-        let value = &record.values[index];
-        let withheld = (field.cost && options.hide_costs)
-            || (field.wire == WireType::Bytes && !options.include_data);
-        let rendered = if withheld {
-            Value::Null
-        } else if field.wire == WireType::DateTime && options.dates_with_z {
-            match value.as_str() {
-                Some(text) => Value::String(format!("{text}Z")),
-                None => Value::Null,
+    serde_json::to_value(RecordView { entity, record, options }).unwrap_or(Value::Null)
+}
+
+/// A record as the wire shows it, serialised straight into the response (no intermediate map: a page
+/// of 500 tickets × 80 properties stays cheap).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RecordView<'a> {
+    pub entity: &'a EntityDefinition,
+    pub record: &'a Record,
+    pub options: RenderOptions<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct UdfEntry<'a> {
+    name: &'a str,
+    value: &'a Option<String>,
+}
+
+impl serde::Serialize for RecordView<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let options = self.options;
+        let mut map = serializer.serialize_map(None)?;
+        let mut put = |index: usize| -> Result<(), S::Error> {
+            let field = &self.entity.fields[index];
+            let value = &self.record.values[index];
+            let withheld = (field.cost && options.hide_costs)
+                || (field.wire == WireType::Bytes && !options.include_data);
+            if withheld {
+                map.serialize_entry(field.name, &Value::Null)
+            } else if field.wire == WireType::DateTime && options.dates_with_z {
+                match value.as_str() {
+                    Some(text) => map.serialize_entry(field.name, &format!("{text}Z")),
+                    None => map.serialize_entry(field.name, &Value::Null),
+                }
+            } else {
+                map.serialize_entry(field.name, value)
             }
-        } else {
-            value.clone()
         };
-        object.insert(field.name.to_owned(), rendered);
-    };
-    match options.projection {
-        Some(projection) => projection.columns.iter().for_each(|&index| put(index)),
-        None => (0..entity.fields.len()).for_each(&mut put),
-    }
-    if entity.has_udfs {
-        let udfs = record
-            .udfs
-            .iter()
-            .filter(|(name, _)| {
-                options.projection.is_none_or(|projection| {
-                    projection
-                        .udfs
-                        .iter()
-                        .any(|wanted| wanted.eq_ignore_ascii_case(name))
+        match options.projection {
+            Some(projection) => {
+                for &index in &projection.columns {
+                    put(index)?;
+                }
+            }
+            None => {
+                for index in 0..self.entity.fields.len() {
+                    put(index)?;
+                }
+            }
+        }
+        if self.entity.has_udfs {
+            let udfs: Vec<UdfEntry<'_>> = self
+                .record
+                .udfs
+                .iter()
+                .filter(|(name, _)| {
+                    options.projection.is_none_or(|projection| {
+                        projection.udfs.iter().any(|wanted| wanted.eq_ignore_ascii_case(name))
+                    })
                 })
-            })
-            .map(|(name, value)| serde_json::json!({ "name": name, "value": value }))
-            .collect();
-        object.insert("userDefinedFields".to_owned(), Value::Array(udfs));
+                .map(|(name, value)| UdfEntry { name, value })
+                .collect();
+            map.serialize_entry("userDefinedFields", &udfs)?;
+        }
+        map.end()
     }
-    Value::Object(object)
 }
 
 /// Converts a JSON value to the stored form of a field, or says why it cannot be.
@@ -498,7 +526,7 @@ pub(crate) fn insert_seed_record(
     if id >= data.next_ids[kind.index()] {
         data.next_ids[kind.index()] = id + 1;
     }
-    let stamp = Value::from(format_date_time(now - time::Duration::days(1)));
+    let mut stamp: Option<Value> = None;
     for field in [
         "createDate",
         "createDateTime",
@@ -508,7 +536,10 @@ pub(crate) fn insert_seed_record(
         "lastModifiedDateTime",
     ] {
         if entity.field_index(field).is_some() && record.get(entity, field).is_null() {
-            record.set(entity, field, stamp.clone());
+            let value = stamp
+                .get_or_insert_with(|| Value::from(format_date_time(now - time::Duration::days(1))))
+                .clone();
+            record.set(entity, field, value);
         }
     }
     if kind == EntityKind::Tickets && record.get(entity, "ticketNumber").is_null() {
