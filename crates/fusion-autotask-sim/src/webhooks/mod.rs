@@ -93,7 +93,11 @@ pub(crate) struct WebhookRegistry {
 
 impl WebhookRegistry {
     /// Runs `change` on one tenant's webhook state (created empty on first use).
-    pub(crate) fn with_tenant<T>(&self, tenant: &str, change: impl FnOnce(&mut TenantWebhooks) -> T) -> T {
+    pub(crate) fn with_tenant<T>(
+        &self,
+        tenant: &str,
+        change: impl FnOnce(&mut TenantWebhooks) -> T,
+    ) -> T {
         let mut tenants = mutex_lock(&self.tenants);
         change(tenants.entry(tenant.to_ascii_lowercase()).or_default())
     }
@@ -111,7 +115,9 @@ impl WebhookRegistry {
 
     /// Hands a deactivation notice to the delivery task; false when it is not running.
     pub(super) fn send_deactivation(&self, call: DeactivationCall) -> bool {
-        mutex_lock(&self.outbox).as_ref().is_some_and(|sender| sender.send(call).is_ok())
+        mutex_lock(&self.outbox)
+            .as_ref()
+            .is_some_and(|sender| sender.send(call).is_ok())
     }
 }
 
@@ -128,12 +134,16 @@ impl Simulator {
 
 /// `/_sim/webhooks/...`: `GET deliveries` lists [`WebhookDelivery`] records, `DELETE deliveries` clears them.
 pub(crate) fn control(simulator: &Simulator, method: &Method, segments: &[String]) -> Response {
-    let parts: Vec<String> = segments.iter().map(|segment| segment.to_ascii_lowercase()).collect();
+    let parts: Vec<String> = segments
+        .iter()
+        .map(|segment| segment.to_ascii_lowercase())
+        .collect();
     let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
     match (method.as_str(), parts.as_slice()) {
-        ("GET", ["deliveries"]) => {
-            json_response(StatusCode::OK, &json!({ "deliveries": simulator.webhook_deliveries() }))
-        }
+        ("GET", ["deliveries"]) => json_response(
+            StatusCode::OK,
+            &json!({ "deliveries": simulator.webhook_deliveries() }),
+        ),
         ("DELETE", ["deliveries"]) => {
             simulator.clear_webhook_deliveries();
             json_response(StatusCode::OK, &json!({ "ok": true }))

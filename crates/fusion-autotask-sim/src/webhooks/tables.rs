@@ -47,27 +47,50 @@ pub(crate) struct Column {
 
 impl Column {
     const fn new(name: &'static str, column_type: ColumnType) -> Column {
-        Column { name, column_type, length: 0, required: false, read_only: false, reference: None, picklist: false }
+        Column {
+            name,
+            column_type,
+            length: 0,
+            required: false,
+            read_only: false,
+            reference: None,
+            picklist: false,
+        }
     }
 
     const fn text(name: &'static str, length: u32) -> Column {
-        Column { length, ..Column::new(name, ColumnType::Text) }
+        Column {
+            length,
+            ..Column::new(name, ColumnType::Text)
+        }
     }
 
     const fn required(self) -> Column {
-        Column { required: true, ..self }
+        Column {
+            required: true,
+            ..self
+        }
     }
 
     const fn read_only(self) -> Column {
-        Column { read_only: true, ..self }
+        Column {
+            read_only: true,
+            ..self
+        }
     }
 
     const fn reference(self, entity: &'static str) -> Column {
-        Column { reference: Some(entity), ..self }
+        Column {
+            reference: Some(entity),
+            ..self
+        }
     }
 
     const fn picklist(self) -> Column {
-        Column { picklist: true, ..self }
+        Column {
+            picklist: true,
+            ..self
+        }
     }
 }
 
@@ -93,7 +116,9 @@ const WEBHOOK_COLUMNS: &[Column] = &[
 
 const FIELD_COLUMNS: &[Column] = &[
     ID,
-    Column::new("fieldID", ColumnType::Integer).required().picklist(),
+    Column::new("fieldID", ColumnType::Integer)
+        .required()
+        .picklist(),
     Column::new("isDisplayAlwaysField", ColumnType::Boolean),
     Column::new("isSubscribedField", ColumnType::Boolean),
     Column::new("webhookID", ColumnType::Integer).required(),
@@ -103,13 +128,17 @@ const UDF_FIELD_COLUMNS: &[Column] = &[
     ID,
     Column::new("isDisplayAlwaysField", ColumnType::Boolean),
     Column::new("isSubscribedField", ColumnType::Boolean),
-    Column::new("udfFieldID", ColumnType::Integer).required().picklist(),
+    Column::new("udfFieldID", ColumnType::Integer)
+        .required()
+        .picklist(),
     Column::new("webhookID", ColumnType::Integer).required(),
 ];
 
 const EXCLUDED_RESOURCE_COLUMNS: &[Column] = &[
     ID,
-    Column::new("resourceID", ColumnType::Integer).required().reference("Resource"),
+    Column::new("resourceID", ColumnType::Integer)
+        .required()
+        .reference("Resource"),
     Column::new("webhookID", ColumnType::Integer).required(),
 ];
 
@@ -275,7 +304,9 @@ impl Table {
     }
 
     pub(crate) fn parse(segment: &str) -> Option<Table> {
-        Table::ALL.into_iter().find(|table| table.path_name().eq_ignore_ascii_case(segment))
+        Table::ALL
+            .into_iter()
+            .find(|table| table.path_name().eq_ignore_ascii_case(segment))
     }
 
     pub(crate) fn columns(self) -> &'static [Column] {
@@ -291,7 +322,9 @@ impl Table {
     }
 
     pub(crate) fn column(self, name: &str) -> Option<&'static Column> {
-        self.columns().iter().find(|column| column.name.eq_ignore_ascii_case(name))
+        self.columns()
+            .iter()
+            .find(|column| column.name.eq_ignore_ascii_case(name))
     }
 
     /// The webhook kind of a webhook table.
@@ -309,7 +342,9 @@ impl Table {
             Table::TicketWebhookFields => Some((WebhookKind::Ticket, ChildKind::Fields)),
             Table::TicketNoteWebhookFields => Some((WebhookKind::TicketNote, ChildKind::Fields)),
             Table::TicketWebhookUdfFields => Some((WebhookKind::Ticket, ChildKind::UdfFields)),
-            Table::TicketWebhookExcludedResources => Some((WebhookKind::Ticket, ChildKind::ExcludedResources)),
+            Table::TicketWebhookExcludedResources => {
+                Some((WebhookKind::Ticket, ChildKind::ExcludedResources))
+            }
             Table::TicketNoteWebhookExcludedResources => {
                 Some((WebhookKind::TicketNote, ChildKind::ExcludedResources))
             }
@@ -342,7 +377,10 @@ pub(crate) struct TenantWebhooks {
 
 impl TenantWebhooks {
     pub(crate) fn rows(&self, table: Table) -> impl Iterator<Item = &Row> {
-        self.tables.get(&table).into_iter().flat_map(BTreeMap::values)
+        self.tables
+            .get(&table)
+            .into_iter()
+            .flat_map(BTreeMap::values)
     }
 
     pub(crate) fn row(&self, table: Table, id: i64) -> Option<&Row> {
@@ -350,7 +388,9 @@ impl TenantWebhooks {
     }
 
     pub(crate) fn row_mut(&mut self, table: Table, id: i64) -> Option<&mut Row> {
-        self.tables.get_mut(&table).and_then(|rows| rows.get_mut(&id))
+        self.tables
+            .get_mut(&table)
+            .and_then(|rows| rows.get_mut(&id))
     }
 
     pub(crate) fn insert(&mut self, table: Table, id: i64, row: Row) {
@@ -358,7 +398,9 @@ impl TenantWebhooks {
     }
 
     pub(crate) fn remove(&mut self, table: Table, id: i64) -> Option<Row> {
-        self.tables.get_mut(&table).and_then(|rows| rows.remove(&id))
+        self.tables
+            .get_mut(&table)
+            .and_then(|rows| rows.remove(&id))
     }
 
     pub(crate) fn allocate_id(&mut self) -> i64 {
@@ -372,12 +414,17 @@ impl TenantWebhooks {
 
     /// Children of one webhook in a child table.
     pub(crate) fn children(&self, table: Table, webhook_id: i64) -> impl Iterator<Item = &Row> {
-        self.rows(table).filter(move |row| row.get("webhookID").and_then(Value::as_i64) == Some(webhook_id))
+        self.rows(table)
+            .filter(move |row| row.get("webhookID").and_then(Value::as_i64) == Some(webhook_id))
     }
 
     /// A webhook is ready once it has at least one field or UDF field (API-NOTES §9.2).
     pub(crate) fn is_ready(&self, kind: WebhookKind, webhook_id: i64) -> bool {
-        self.children(kind.fields_table(), webhook_id).next().is_some()
-            || kind.udf_fields_table().is_some_and(|table| self.children(table, webhook_id).next().is_some())
+        self.children(kind.fields_table(), webhook_id)
+            .next()
+            .is_some()
+            || kind
+                .udf_fields_table()
+                .is_some_and(|table| self.children(table, webhook_id).next().is_some())
     }
 }

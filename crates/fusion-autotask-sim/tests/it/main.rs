@@ -9,5 +9,6 @@ mod limits;
 mod queries;
 mod seeds;
 mod swagger_shape;
+mod webhooks;
 mod writes;
 mod zones;
