@@ -100,3 +100,29 @@ impl std::fmt::Debug for AutotaskSettings {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blank_environment_values_count_as_unset() {
+        let settings = AutotaskSettings::from_values(Some("  "), Some("")).expect("valid");
+        assert_eq!(settings.integration_code, None);
+        assert_eq!(settings.transport_override, None);
+    }
+
+    #[test]
+    fn values_are_trimmed_and_a_non_loopback_override_is_refused() {
+        let settings =
+            AutotaskSettings::from_values(Some(" CODE\n"), Some("http://127.0.0.1:9000"))
+                .expect("valid");
+        assert_eq!(settings.integration_code.as_deref(), Some("CODE"));
+        assert!(settings.transport_override.is_some());
+        assert_eq!(
+            AutotaskSettings::from_values(None, Some("http://example.com:9000")).err(),
+            Some(TransportOverrideError::NotLoopback)
+        );
+        assert!(!format!("{settings:?}").contains("CODE"));
+    }
+}

@@ -488,3 +488,40 @@ async fn a_missing_record_answered_as_a_null_item_also_reads_as_none() {
         None
     );
 }
+
+#[tokio::test]
+async fn an_impersonated_note_is_attributed_to_the_person() {
+    let harness = Harness::demo().await;
+    let plain = harness.client_for(NORTHWIND);
+    let people: Vec<fusion_autotask::wire::Resource> = plain
+        .query_all(vec![Filter::compare("contains", "email", "jane.doe")])
+        .await
+        .expect("people");
+    let jane = people
+        .first()
+        .and_then(|person| person.id)
+        .expect("Jane is a resource");
+    let tickets: Vec<Ticket> = plain.query_all(vec![Filter::all()]).await.expect("tickets");
+    let ticket_id = tickets
+        .first()
+        .and_then(|ticket| ticket.id)
+        .expect("a ticket");
+
+    let (username, secret) = harness.active_user(NORTHWIND);
+    let mut credentials = Credentials::new(username, SecretString::from(secret));
+    credentials.impersonation_resource_id = Some(jane);
+    let as_jane = harness.service().client(credentials);
+    let note = TicketNote {
+        description: Some("Written on Jane's behalf".into()),
+        note_type: Some(1),
+        publish: Some(1),
+        ..TicketNote::default()
+    };
+    let note_id = as_jane
+        .create_child("Tickets", ticket_id, "Notes", &note)
+        .await
+        .expect("note");
+    let stored: TicketNote = plain.get(note_id).await.expect("read").expect("exists");
+    assert_eq!(stored.creator_resource_id, Some(jane));
+    assert!(stored.impersonator_creator_resource_id.is_some());
+}
