@@ -131,9 +131,12 @@ async fn platform_audit(
     State(state): State<AppState>,
     OrgApiCaller { org_id, .. }: OrgApiCaller,
 ) -> Result<Json<AuditResponse>, ApiError> {
-    let entries = state.store().credentials_audit_log(org_id).await?;
+    let history = platform_settings::change_history(&state, org_id).await?;
     Ok(Json(AuditResponse {
-        entries: entries.iter().map(AuditEntryDto::from).collect(),
+        entries: history
+            .into_iter()
+            .map(|(entry, name)| AuditEntryDto::new(&entry, name))
+            .collect(),
     }))
 }
 

@@ -246,17 +246,21 @@ impl From<&TestRun> for TestResponse {
 
 #[derive(Serialize)]
 pub(crate) struct AuditEntryDto {
+    /// Which field changed (never its value), e.g. "api_secret".
     pub field: String,
     pub changed_at: String,
+    /// The person's id, `null` when the change was not made by a person (e.g. the CLI).
     pub changed_by: Option<String>,
+    pub changed_by_name: Option<String>,
 }
 
-impl From<&CredentialsAuditEntry> for AuditEntryDto {
-    fn from(entry: &CredentialsAuditEntry) -> Self {
+impl AuditEntryDto {
+    pub fn new(entry: &CredentialsAuditEntry, changed_by_name: Option<String>) -> Self {
         Self {
             field: entry.field.clone(),
             changed_at: api_timestamp(entry.changed_at),
             changed_by: entry.person_id.map(|id| id.to_string()),
+            changed_by_name,
         }
     }
 }

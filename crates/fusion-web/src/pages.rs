@@ -26,12 +26,14 @@ use crate::session::{
     session_caller, session_cookie,
 };
 use crate::templates::{
-    Banner, MessagePage, Nav, ProblemView, ResultView, SettingsPage, SignInPage, render,
+    Banner, HistoryRow, MessagePage, Nav, ProblemView, ResultView, SettingsPage, SignInPage, render,
 };
 use crate::throttle::{ThrottleDecision, describe_wait};
 use crate::wording::{api_usage_summary, human_date};
 
 const STYLESHEET: &str = include_str!("../static/fusion.css");
+/// Change-history lines shown on Settings; the API has the full log.
+const HISTORY_ROWS: usize = 10;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -422,6 +424,18 @@ async fn render_settings(
             Err(error) => return internal_error_page(error.into()),
         },
     };
+    let history = match platform_settings::change_history(state, org.id).await {
+        Ok(history) => history
+            .into_iter()
+            .take(HISTORY_ROWS)
+            .map(|(entry, name)| HistoryRow {
+                field: platform_settings::audit_field_label(&entry.field),
+                who: name.unwrap_or_else(|| "Support Fusion administrator".to_owned()),
+                when: human_date(entry.changed_at),
+            })
+            .collect(),
+        Err(error) => return internal_error_page(error),
+    };
     let saved = credentials.as_ref();
     let page = SettingsPage {
         title: "Settings",
@@ -450,6 +464,7 @@ async fn render_settings(
         result,
         api_tokens_url: format!("/orgs/{}/api-tokens", org.id),
         new_api_token: view.new_api_token,
+        history,
     };
     render(status, &page)
 }

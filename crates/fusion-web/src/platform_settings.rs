@@ -5,7 +5,9 @@
 
 use fusion_autotask::{ApiUrl, ConnectionInput, clean_credential, suggest_api_url};
 use fusion_domain::{ConnectionTestReport, OrgId, PersonId, PlatformKind, TestFailureKind};
-use fusion_store::{CredentialsUpdate, PlatformCredentials};
+use std::collections::HashMap;
+
+use fusion_store::{CredentialsAuditEntry, CredentialsUpdate, PlatformCredentials};
 use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 
@@ -418,5 +420,47 @@ pub(crate) fn api_token_label(raw: Option<&str>) -> String {
         "API token".to_owned()
     } else {
         label
+    }
+}
+
+/// The credentials audit log, newest first, with the name of the person behind each change.
+pub(crate) async fn change_history(
+    state: &AppState,
+    org_id: OrgId,
+) -> Result<Vec<(CredentialsAuditEntry, Option<String>)>, ApiError> {
+    let entries = state.store().credentials_audit_log(org_id).await?;
+    let mut names: HashMap<PersonId, Option<String>> = HashMap::new();
+    let mut history = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let name = match entry.person_id {
+            None => None,
+            Some(person_id) => match names.get(&person_id) {
+                Some(name) => name.clone(),
+                None => {
+                    let name = state
+                        .store()
+                        .person(person_id)
+                        .await?
+                        .filter(|person| person.org_id == org_id)
+                        .map(|person| person.display_name);
+                    names.insert(person_id, name.clone());
+                    name
+                }
+            },
+        };
+        history.push((entry, name));
+    }
+    Ok(history)
+}
+
+/// The label people read for an audit-log field name.
+pub(crate) fn audit_field_label(field: &str) -> String {
+    match field {
+        "platform" => "Platform".to_owned(),
+        "api_url" => "API URL".to_owned(),
+        "username" => "API username".to_owned(),
+        "api_secret" | "secret" => "API secret".to_owned(),
+        "integration_code_override" => "Integration code override".to_owned(),
+        other => other.replace('_', " "),
     }
 }

@@ -57,6 +57,13 @@ pub(crate) struct ResultView {
     pub notes: Vec<String>,
 }
 
+/// One line of the change history: which field, who, when.
+pub(crate) struct HistoryRow {
+    pub field: String,
+    pub who: String,
+    pub when: String,
+}
+
 #[derive(Template)]
 #[template(path = "settings.html")]
 pub(crate) struct SettingsPage {
@@ -79,6 +86,8 @@ pub(crate) struct SettingsPage {
     pub api_tokens_url: String,
     /// A token just created, shown this once.
     pub new_api_token: Option<String>,
+    /// The most recent credential changes, newest first.
+    pub history: Vec<HistoryRow>,
 }
 
 /// Renders a template with a status code.

@@ -76,6 +76,14 @@ async fn settings_page_works_without_javascript_and_never_prefills_the_secret() 
         saved.body
     );
     assert!(saved.body.contains("Set — last changed"));
+    assert!(saved.body.contains("Change history"));
+    assert!(
+        saved
+            .body
+            .contains("<td>API secret</td><td>Test Person</td>"),
+        "{}",
+        saved.body
+    );
     assert!(saved.body.contains("name=\"secret\" type=\"password\""));
     assert!(
         saved

@@ -54,6 +54,8 @@ async fn saved_settings_read_back_with_the_secret_only_as_set_and_when() {
         fields.iter().any(|field| field.contains("secret")),
         "{fields:?}"
     );
+    let first = &audit.json()["entries"][0];
+    assert_eq!(first["changed_by_name"], "Test Person", "{first}");
     assert!(!audit.body.contains(&app.autotask.secret));
     app.stop().await;
 }
