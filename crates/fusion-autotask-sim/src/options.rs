@@ -52,6 +52,8 @@ pub struct SimOptions {
     pub missing_item: MissingItemMode,
     /// Whether `ThresholdInformation` calls count toward the hourly threshold. [UNCERTAIN]
     pub threshold_information_counts: bool,
+    /// Longest query string accepted; longer GET URLs are a 404 like IIS's 404.15 (default 2,048).
+    pub max_query_string_bytes: usize,
     /// Largest attachment accepted through the API, in bytes (vendor: 6–7 MB).
     pub attachment_max_file_bytes: u64,
     /// Attachment bytes allowed per `attachment_budget_window` per database (vendor: 10,000,000 / 5 min).
@@ -83,6 +85,7 @@ impl Default for SimOptions {
             dates_with_z: false,
             missing_item: MissingItemMode::NotFound,
             threshold_information_counts: true,
+            max_query_string_bytes: 2048,
             attachment_max_file_bytes: 7_000_000,
             attachment_budget_bytes: 10_000_000,
             attachment_budget_window: Duration::from_secs(300),

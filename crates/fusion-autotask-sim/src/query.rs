@@ -16,6 +16,17 @@ use crate::wire::canonical_date_time;
 /// The largest page Autotask returns.
 pub(crate) const MAX_RECORDS: i64 = 500;
 
+/// Most OR conditions one query may hold (SOAP thresholds page; assumed for REST).
+const MAX_OR_CONDITIONS: usize = 500;
+
+fn count_or_conditions(condition: &Condition) -> usize {
+    match condition {
+        Condition::Or(children) => children.len() + children.iter().map(count_or_conditions).sum::<usize>(),
+        Condition::And(children) => children.iter().map(count_or_conditions).sum(),
+        _ => 0,
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CompareOp {
     Eq,
@@ -101,6 +112,12 @@ pub(crate) fn parse_query(
         .iter()
         .map(|item| parse_condition(entity, udfs, item))
         .collect::<Result<Vec<_>, _>>()?;
+    let or_conditions: usize = conditions.iter().map(count_or_conditions).sum();
+    if or_conditions > MAX_OR_CONDITIONS {
+        return Err(format!(
+            "The query contains {or_conditions} OR conditions; at most {MAX_OR_CONDITIONS} are allowed."
+        ));
+    }
     let projection = match property(object, "includeFields").and_then(Value::as_array) {
         Some(names) if !names.is_empty() => {
             let mut projection = Projection::default();

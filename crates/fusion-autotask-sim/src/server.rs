@@ -354,6 +354,11 @@ impl ApiRequest<'_> {
         if lower.get(1).map(String::as_str) != Some("atservicesrest") {
             return no_route(&self.full_uri);
         }
+        // IIS refuses long query strings (404.15); long GET next-page URLs fail this way.
+        let query_length = self.query_string.as_deref().map_or(0, str::len);
+        if query_length > self.simulator.inner.options.max_query_string_bytes {
+            return no_route(&self.full_uri);
+        }
         match lower.get(2).map(String::as_str) {
             Some("versioninformation") if lower.len() == 3 => {
                 self.route = format!("{} /VersionInformation", self.method);
@@ -639,8 +644,9 @@ impl ApiRequest<'_> {
             None if matches!(route, Route::Modules) => "Modules",
             None => "ThresholdInformation",
         };
+        // Per database as well: two tenants served with one deployment code do not share slots.
         let key = (
-            caller.integration_code.to_ascii_lowercase(),
+            format!("{}/{}", caller.tenant.name, caller.integration_code.to_ascii_lowercase()),
             endpoint.to_ascii_lowercase(),
         );
         let Some(_slot) =

@@ -23,8 +23,15 @@ async fn a_fourth_concurrent_request_to_one_endpoint_is_rejected_with_the_thread
         .nw(Method::POST, "Companies/query")
         .json(&json!({ "maxRecords": 1, "filter": [{ "op": "exist", "field": "id" }] }))
         .send();
-    let (first, second, third, fourth, other_endpoint) =
-        tokio::join!(ticket(1), ticket(2), ticket(3), ticket(4), companies);
+    let other_tenant = sim.ct(Method::GET, "Tickets/31000300").send();
+    let (first, second, third, fourth, other_endpoint, other_database) = tokio::join!(
+        ticket(1),
+        ticket(2),
+        ticket(3),
+        ticket(4),
+        companies,
+        other_tenant
+    );
     let mut statuses = Vec::new();
     let mut rejection = None;
     for response in [first, second, third, fourth] {
@@ -57,6 +64,11 @@ async fn a_fourth_concurrent_request_to_one_endpoint_is_rejected_with_the_thread
         other_endpoint.unwrap().status(),
         200,
         "another endpoint has its own three threads"
+    );
+    assert_eq!(
+        other_database.unwrap().status(),
+        200,
+        "another database has its own three threads"
     );
 }
 
@@ -190,6 +202,10 @@ async fn requests_past_half_of_the_threshold_are_slowed_down() {
     };
     let sim = TestSim::with_options(options).await;
     expect_ok(sim.nw(Method::GET, "Modules").send().await.unwrap()).await;
-    let slowed = sim.nw(Method::GET, "Modules").timeout(std::time::Duration::from_millis(300)).send().await;
+    let slowed = sim
+        .nw(Method::GET, "Modules")
+        .timeout(std::time::Duration::from_millis(300))
+        .send()
+        .await;
     assert!(slowed.expect_err("the request is held back").is_timeout());
 }

@@ -462,3 +462,39 @@ async fn child_lists_return_a_tickets_notes_and_attachments_and_an_attachment_ca
         .unwrap();
     expect_error(response, 500, "data").await;
 }
+
+#[tokio::test]
+async fn more_than_500_or_conditions_are_refused() {
+    let sim = TestSim::start().await;
+    let items: Vec<Value> = (0..501)
+        .map(|id| json!({ "op": "eq", "field": "id", "value": id }))
+        .collect();
+    let response = sim
+        .nw(Method::POST, "Tickets/query")
+        .json(&json!({ "maxRecords": 10, "filter": [{ "op": "or", "items": items }] }))
+        .send()
+        .await
+        .unwrap();
+    expect_error(response, 500, "OR conditions").await;
+}
+
+#[tokio::test]
+async fn a_get_query_string_longer_than_2048_characters_is_404() {
+    let sim = TestSim::start().await;
+    let long_title = "x".repeat(2_100);
+    let search = json!({ "maxRecords": 5, "filter": [{ "op": "eq", "field": "title", "value": long_title }] }).to_string();
+    let response = sim
+        .nw(Method::GET, "Tickets/query")
+        .query(&[("search", search.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let response = sim
+        .nw(Method::POST, "Tickets/query")
+        .json(&json!({ "maxRecords": 5, "filter": [{ "op": "eq", "field": "title", "value": "x".repeat(2_100) }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "the same query as a POST works");
+}
