@@ -46,6 +46,23 @@ pub enum Command {
     /// Administration: create the first person who can sign in.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Configuration file helpers.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print a commented example configuration file (every setting, its default and why).
+    Example,
+}
+
+/// The optional configuration file. Flags and environment variables win over it.
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArgs {
+    /// A TOML configuration file (see `fusion config example`).
+    #[arg(long = "config", env = "FUSION_CONFIG", value_name = "FILE")]
+    pub file: Option<PathBuf>,
 }
 
 /// Where the data lives. Shared by `serve` and `admin`, which must agree on it.
@@ -62,9 +79,12 @@ pub struct DatabaseArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "FUSION_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "FUSION_LISTEN")]
+    pub listen: Option<SocketAddr>,
+
+    #[command(flatten)]
+    pub config: ConfigArgs,
 
     #[command(flatten)]
     pub database: DatabaseArgs,
@@ -77,9 +97,9 @@ pub struct ServeArgs {
     #[arg(long, env = "FUSION_AUTOTASK_OVERRIDE", hide = true)]
     pub autotask_override: Option<String>,
 
-    /// Mark session cookies Secure (set this when users reach the app over HTTPS).
-    #[arg(long, env = "FUSION_SECURE_COOKIES", default_value_t = false, action = clap::ArgAction::Set, value_name = "true|false")]
-    pub secure_cookies: bool,
+    /// Mark session cookies Secure: set true when users reach the app over HTTPS [default: false].
+    #[arg(long, env = "FUSION_SECURE_COOKIES", action = clap::ArgAction::Set, value_name = "true|false")]
+    pub secure_cookies: Option<bool>,
 }
 
 #[derive(Debug, Args)]
@@ -185,6 +205,9 @@ pub struct AdminCreateArgs {
     /// Read the password from standard input instead of FUSION_ADMIN_PASSWORD.
     #[arg(long)]
     pub password_stdin: bool,
+
+    #[command(flatten)]
+    pub config: ConfigArgs,
 
     #[command(flatten)]
     pub database: DatabaseArgs,

@@ -8,6 +8,7 @@
 
 mod cli;
 mod commands;
+mod config_file;
 mod database_location;
 mod exit_status;
 mod secrets_from_environment;
@@ -18,7 +19,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{AdminCommand, AutotaskCommand, Cli, Command};
+use crate::cli::{AdminCommand, AutotaskCommand, Cli, Command, ConfigCommand};
 use crate::exit_status::{Completion, report_error};
 use crate::secrets_from_environment::SecretsFromEnvironment;
 
@@ -51,7 +52,7 @@ fn main() -> ExitCode {
 fn default_log_filter(command: &Command) -> &'static str {
     match command {
         Command::Demo(_) => "warn,fusion=info",
-        Command::Autotask(_) | Command::Admin(_) => "warn",
+        Command::Autotask(_) | Command::Admin(_) | Command::Config(_) => "warn",
         Command::Serve(_) | Command::Sim(_) => "info",
     }
 }
@@ -67,6 +68,10 @@ async fn run(command: Command, secrets: SecretsFromEnvironment) -> anyhow::Resul
         }
         Command::Admin(AdminCommand::Create(args)) => {
             commands::admin::create(args, secrets.admin_password, secrets.secret_key).await
+        }
+        Command::Config(ConfigCommand::Example) => {
+            print!("{}", config_file::EXAMPLE);
+            Ok(Completion::Succeeded)
         }
     }
 }

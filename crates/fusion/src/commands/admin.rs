@@ -7,6 +7,7 @@ use fusion_store::StoreError;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::cli::AdminCreateArgs;
+use crate::config_file::ConfigFile;
 use crate::database_location::DatabaseLocation;
 use crate::exit_status::{Completion, InvalidInput};
 use crate::secrets_from_environment::read_secret_from_stdin;
@@ -59,7 +60,8 @@ pub async fn create(
         .map(str::to_owned)
         .unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
 
-    let location = DatabaseLocation::resolve(&args.database)?;
+    let file = ConfigFile::load(args.config.file.as_deref())?;
+    let location = DatabaseLocation::resolve(&file.database_args(&args.database))?;
     let store =
         crate::commands::serve::open_store(&location, secret_key_from_environment.as_ref()).await?;
 

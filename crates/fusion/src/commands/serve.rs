@@ -13,6 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 
 use crate::cli::ServeArgs;
+use crate::config_file::ConfigFile;
 use crate::database_location::DatabaseLocation;
 use crate::exit_status::{Completion, InvalidInput};
 use crate::shutdown::shutdown_signal;
@@ -29,13 +30,23 @@ pub struct ServeConfig {
     pub secure_cookies: bool,
 }
 
+/// Where the web app listens unless told otherwise: loopback only, so a first start exposes
+/// nothing to the network.
+pub const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8080);
+
 impl ServeConfig {
+    /// Flags and environment (already merged by clap) over the configuration file over defaults.
     pub fn from_args(args: ServeArgs) -> Result<Self, InvalidInput> {
+        let file = ConfigFile::load(args.config.file.as_deref())?;
         Ok(Self {
-            listen: args.listen,
-            database: DatabaseLocation::resolve(&args.database)?,
-            autotask: autotask_settings(args.integration_code, args.autotask_override.as_deref())?,
-            secure_cookies: args.secure_cookies,
+            listen: args.listen.or(file.listen).unwrap_or(DEFAULT_LISTEN),
+            database: DatabaseLocation::resolve(&file.database_args(&args.database))?,
+            autotask: autotask_settings(
+                args.integration_code.or(file.autotask.integration_code),
+                args.autotask_override.as_deref(),
+            )?,
+            secure_cookies: args.secure_cookies.or(file.secure_cookies).unwrap_or(false),
         })
     }
 }

@@ -95,11 +95,21 @@ fn admin_create_refuses_a_missing_or_short_password_and_a_taken_email_with_exit_
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_on_sqlite_lets_the_administrator_from_admin_create_sign_in_and_stops_on_sigterm() {
     let data_dir = fresh_data_dir("serve");
-    let data_dir_text = data_dir.display().to_string();
-    first_run(&["--data-dir", &data_dir_text], &[]).await;
+    std::fs::create_dir_all(&data_dir).expect("the data directory can be created");
+    // Both commands find the database through the same configuration file.
+    let config_file = data_dir.join("fusion.toml");
+    let example = run(fusion(&["config", "example"], &[]), None);
+    assert_eq!(example.code, Some(0), "{example:?}");
+    let config = example.stdout.replace(
+        "data_dir = \".\"",
+        &format!("data_dir = {:?}", data_dir.display().to_string()),
+    );
+    std::fs::write(&config_file, config).expect("the configuration file can be written");
+    let config_file_text = config_file.display().to_string();
+    first_run(&["--config", &config_file_text], &[]).await;
     assert!(
         data_dir.join("fusion.db").exists(),
-        "SQLite lives in the data directory"
+        "SQLite lives in the configured data directory"
     );
     assert!(
         data_dir.join("fusion.key").exists(),
