@@ -20,8 +20,8 @@ use sha1::Sha1;
 use tokio::sync::mpsc;
 
 use crate::harness::{
-    NORTHWIND, NORTHWIND_CUSTOMER_COMPANY, NORTHWIND_USER, PRINTER_TICKET, TestSim, expect_error,
-    expect_ok,
+    Credentials, NORTHWIND, NORTHWIND_CUSTOMER_COMPANY, NORTHWIND_USER, PRINTER_TICKET, TestSim,
+    expect_error, expect_ok,
 };
 
 const SECRET_KEY: &str = "s3cr3t-k3y-for-callouts";
@@ -862,4 +862,83 @@ async fn webhook_configuration_is_queryable_and_read_only_fields_stay_read_only(
         .await
         .unwrap();
     assert_eq!(unauthenticated.status(), 401);
+}
+
+#[tokio::test]
+async fn a_subscribed_user_defined_field_change_is_sent_under_its_name() {
+    let world_file = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/world.toml");
+    let world = fusion_autotask_sim::World::from_file(world_file).expect("example world loads");
+    let sim = TestSim::with(world, SimOptions::for_tests()).await;
+    let acme = Credentials {
+        integration_code: "EXAMPLEINTEGRATIONCODE00001".to_owned(),
+        ..sim.credentials("Acme Widgets", "Q4T7ZK2LMW9XPRD@ACMEWIDGETS.EXAMPLE")
+    };
+    let acme_call = |method: Method, path: &str| sim.authed(method, &sim.url(3, path), &acme);
+    let mut receiver = Receiver::start().await;
+    let response = acme_call(Method::POST, "TicketWebhooks")
+        .json(&webhook_body(&receiver, "Customer references", false, true))
+        .send()
+        .await
+        .unwrap();
+    let webhook = expect_ok(response).await["itemId"].as_i64().unwrap();
+    let info = acme_call(
+        Method::GET,
+        "TicketWebhookUdfFields/entityInformation/fields",
+    )
+    .send()
+    .await
+    .unwrap();
+    let info = expect_ok(info).await;
+    let column = info["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|field| field["name"] == "udfFieldID")
+        .unwrap();
+    let udf_id: i64 = column["picklistValues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|value| value["label"] == "Customer Reference")
+        .expect("the tenant's UDF is in the picklist")["value"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let udf_field =
+        json!({ "udfFieldID": udf_id, "isSubscribedField": true, "isDisplayAlwaysField": false });
+    let response = acme_call(Method::POST, &format!("TicketWebhooks/{webhook}/UdfFields"))
+        .json(&udf_field)
+        .send()
+        .await
+        .unwrap();
+    expect_ok(response).await;
+
+    // A title change is not subscribed; the UDF change is.
+    let rename = json!({ "id": 1001, "title": "Label printer still offline" });
+    expect_ok(
+        acme_call(Method::PATCH, "Tickets")
+            .json(&rename)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let udf_change = json!({ "id": 1001, "userDefinedFields": [{ "name": "Customer Reference", "value": "ACME-2" }] });
+    expect_ok(
+        acme_call(Method::PATCH, "Tickets")
+            .json(&udf_change)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+
+    let callout = receiver.next().await;
+    assert_signed(&callout);
+    assert_eq!(callout.json["Id"], json!(1001));
+    assert_eq!(
+        callout.json["Fields"],
+        json!({ "Customer Reference": "ACME-2" })
+    );
 }
