@@ -2,6 +2,21 @@
 //! Settings with Save and Test connection), with sessions, CSRF protection, login throttling and
 //! security headers.
 //!
+//! Routes (every `{org_id}` must be the caller's own organisation, otherwise 404):
+//!
+//! | route | what |
+//! | --- | --- |
+//! | `GET /`, `GET /settings` | redirect to the caller's Settings, or to sign-in |
+//! | `GET/POST /sign-in`, `POST /sign-out` | session cookie in and out (throttled sign-in) |
+//! | `GET/POST /orgs/{org_id}/settings` | Settings page; POST saves |
+//! | `POST /orgs/{org_id}/settings/test` | Test connection with the values in the form |
+//! | `POST /orgs/{org_id}/api-tokens` | create an API token, shown once |
+//! | `GET /static/fusion.css`, `GET /healthz`, `GET /readyz` | stylesheet and health checks |
+//! | `GET /api/v1/me`, `POST /api/v1/me/api-tokens` | who am I (+ CSRF token); new API token |
+//! | `GET/PUT /api/v1/orgs/{org_id}/platform` | platform credentials (secret write-only) |
+//! | `POST /api/v1/orgs/{org_id}/platform/test` | connection test (saved values, or unsaved ones in the body) |
+//! | `GET /api/v1/orgs/{org_id}/platform/audit` | credentials change log |
+//!
 //! Invariants:
 //! - This crate holds no business logic: URL rules and credential cleaning come from
 //!   `fusion-autotask`, persistence from the `Store` port, wording of outcomes from `fusion-domain`.

@@ -430,7 +430,7 @@ async fn render_settings(
             .take(HISTORY_ROWS)
             .map(|(entry, name)| HistoryRow {
                 field: platform_settings::audit_field_label(&entry.field),
-                who: name.unwrap_or_else(|| "Support Fusion administrator".to_owned()),
+                who: name.unwrap_or_else(|| "Command line or setup".to_owned()),
                 when: human_date(entry.changed_at),
             })
             .collect(),
