@@ -433,6 +433,26 @@ pub(crate) fn seed_tenant(
             insert_seed_record(&mut data, kind, row, now).map_err(&invalid)?;
         }
     }
+    if !data.picklists.contains_key(&(EntityKind::Tickets, "ticketCategory")) {
+        let categories = definition(EntityKind::TicketCategories);
+        let values: Vec<PicklistValue> = data
+            .table(EntityKind::TicketCategories)
+            .values()
+            .enumerate()
+            .map(|(order, record)| PicklistValue {
+                value: record.id(),
+                label: record.get(categories, "name").as_str().unwrap_or_default().to_owned(),
+                is_active: record.get(categories, "isActive").as_bool().unwrap_or(true),
+                is_default: record.get(categories, "isGlobalDefault").as_bool().unwrap_or(false),
+                is_system: false,
+                sort_order: order as i32 + 1,
+                parent_value: None,
+            })
+            .collect();
+        if !values.is_empty() {
+            data.picklists.insert((EntityKind::Tickets, "ticketCategory"), values);
+        }
+    }
     for name in seed.records.keys() {
         if EntityKind::parse(name).is_none() {
             return Err(invalid(format!("unknown entity {name} in records")));

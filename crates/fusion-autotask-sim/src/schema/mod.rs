@@ -260,7 +260,6 @@ static DEFINITIONS: LazyLock<Vec<EntityDefinition>> = LazyLock::new(|| {
                     ("completedByResourceID", EntityKind::Resources),
                     ("creatorResourceID", EntityKind::Resources),
                     ("lastActivityResourceID", EntityKind::Resources),
-                    ("ticketCategory", EntityKind::TicketCategories),
                 ],
                 picklists: &[
                     ("status", None),
@@ -272,6 +271,8 @@ static DEFINITIONS: LazyLock<Vec<EntityDefinition>> = LazyLock::new(|| {
                     ("source", None),
                     ("creatorType", None),
                     ("lastActivityPersonType", None),
+                    // Values come from the tenant's TicketCategories unless seeded explicitly.
+                    ("ticketCategory", None),
                 ],
                 lengths: &[
                     ("title", 255),

@@ -73,6 +73,11 @@ async fn creating_a_ticket_returns_item_id_and_the_ticket_carries_system_fields(
         json!(1),
         "non-required picklists take the tenant default"
     );
+    assert_eq!(
+        ticket["ticketCategory"],
+        json!(3),
+        "the global default ticket category applies"
+    );
 }
 
 #[tokio::test]
@@ -622,6 +627,16 @@ async fn field_metadata_reports_tenant_picklists_as_strings_with_parents_and_req
     assert_eq!(company["isReference"], json!(true));
     assert_eq!(company["referenceEntityType"], "Company");
     assert_eq!(field("ticketNumber")["isReadOnly"], json!(true));
+    let category = field("ticketCategory");
+    assert_eq!(category["isPickList"], json!(true));
+    assert!(
+        category["picklistValues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|value| value["label"] == "Standard" && value["value"] == "3"),
+        "ticket categories come from the TicketCategories entity"
+    );
     let northwind = expect_ok(
         sim.nw(Method::GET, "Tickets/entityInformation/fields")
             .send()
