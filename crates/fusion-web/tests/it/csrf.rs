@@ -90,3 +90,44 @@ async fn json_writes_with_a_session_cookie_but_no_csrf_header_are_refused() {
     assert_eq!(browser.get(&path).await.status, 200);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn get_requests_never_change_state() {
+    let app = TestApp::spawn().await;
+    let mut browser = app.signed_in(&app.alice).await;
+    let org = app.alice.org.id;
+    assert_eq!(browser.get("/sign-out").await.status, 405);
+    assert_eq!(
+        browser
+            .get(&format!("/orgs/{org}/settings/test"))
+            .await
+            .status,
+        405
+    );
+    assert_eq!(
+        browser.get(&format!("/orgs/{org}/api-tokens")).await.status,
+        405
+    );
+    assert_eq!(
+        browser
+            .get(&format!("/api/v1/orgs/{org}/platform/test"))
+            .await
+            .status,
+        405
+    );
+    assert_eq!(
+        browser.get("/api/v1/me").await.status,
+        200,
+        "still signed in"
+    );
+    let platform = browser
+        .get(&format!("/api/v1/orgs/{org}/platform"))
+        .await
+        .json();
+    assert_eq!(
+        platform["last_test"],
+        serde_json::Value::Null,
+        "no test was run"
+    );
+    app.stop().await;
+}

@@ -136,3 +136,42 @@ async fn a_person_of_one_organisation_gets_404_for_every_route_of_another_and_ch
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_api_token_reaches_only_its_own_organisation() {
+    let app = TestApp::spawn().await;
+    let mut alice = app.signed_in(&app.alice).await;
+    let token = alice
+        .post_json("/api/v1/me/api-tokens", &json!({"label": "script"}))
+        .await
+        .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut script = app.browser();
+    script.bearer_token = Some(token);
+    let b = app.bob.org.id;
+    assert_eq!(
+        script
+            .get(&format!("/api/v1/orgs/{b}/platform"))
+            .await
+            .status,
+        404
+    );
+    let put = script
+        .put_json_without_csrf(
+            &format!("/api/v1/orgs/{b}/platform"),
+            &json!({"api_url": app.autotask.api_url, "username": "script-was-here"}),
+        )
+        .await;
+    assert_eq!(put.status, 404);
+    assert!(app.store.platform_credentials(b).await.unwrap().is_none());
+    assert_eq!(
+        script
+            .get(&format!("/api/v1/orgs/{}/platform", app.alice.org.id))
+            .await
+            .status,
+        200
+    );
+    app.stop().await;
+}
