@@ -10,7 +10,9 @@ use serde_json::{Map, Value, json};
 
 use super::delivery::DeactivationCall;
 use super::filter::parse_query;
-use super::tables::{ChildKind, Column, ColumnType, Row, Table, TenantWebhooks, WebhookKind};
+use super::tables::{
+    ChildKind, Column, ColumnType, ID_COLUMN, Row, Table, TenantWebhooks, WebhookKind,
+};
 use crate::options::MissingItemMode;
 use crate::schema::{EntityKind, definition};
 use crate::wire::{canonical_date_time, error_response, errors_response, json_response};
@@ -557,7 +559,7 @@ fn write(call: &WebhookCall<'_>, table: Table, parent: Option<i64>) -> Response 
         None
     } else {
         match body_value("id")
-            .and_then(|value| coerce(&tables_id_column(), value).ok())
+            .and_then(|value| coerce(&ID_COLUMN, value).ok())
             .and_then(|value| value.as_i64())
         {
             Some(id) => Some(id),
@@ -685,10 +687,6 @@ fn write(call: &WebhookCall<'_>, table: Table, parent: Option<i64>) -> Response 
         }
         Err(messages) => errors_response(StatusCode::INTERNAL_SERVER_ERROR, &messages),
     }
-}
-
-fn tables_id_column() -> Column {
-    Table::TicketWebhooks.columns()[0]
 }
 
 fn validate(

@@ -271,6 +271,16 @@ fn plan(simulator: &Simulator, event: &ChangeEvent) -> Vec<Callout> {
     let Some(kind) = WebhookKind::for_entity(event.entity) else {
         return Vec::new();
     };
+    // Most events meet no webhook at all: skip the picklists then.
+    let has_webhooks = simulator
+        .inner
+        .webhooks
+        .with_tenant(&event.tenant, |state| {
+            state.rows(kind.webhooks_table()).next().is_some()
+        });
+    if !has_webhooks {
+        return Vec::new();
+    }
     let Some(tenant) = simulator.tenant(&event.tenant) else {
         return Vec::new();
     };

@@ -94,11 +94,12 @@ impl Column {
     }
 }
 
-const ID: Column = Column::new("id", ColumnType::Long).read_only();
+/// Every table's first column.
+pub(crate) const ID_COLUMN: Column = Column::new("id", ColumnType::Long).read_only();
 
 /// `TicketWebhookModel` / `TicketNoteWebhookModel` (identical shapes).
 const WEBHOOK_COLUMNS: &[Column] = &[
-    ID,
+    ID_COLUMN,
     Column::text("deactivationUrl", 500).required(),
     Column::new("isActive", ColumnType::Boolean),
     Column::new("isReady", ColumnType::Boolean).read_only(),
@@ -115,7 +116,7 @@ const WEBHOOK_COLUMNS: &[Column] = &[
 ];
 
 const FIELD_COLUMNS: &[Column] = &[
-    ID,
+    ID_COLUMN,
     Column::new("fieldID", ColumnType::Integer)
         .required()
         .picklist(),
@@ -125,7 +126,7 @@ const FIELD_COLUMNS: &[Column] = &[
 ];
 
 const UDF_FIELD_COLUMNS: &[Column] = &[
-    ID,
+    ID_COLUMN,
     Column::new("isDisplayAlwaysField", ColumnType::Boolean),
     Column::new("isSubscribedField", ColumnType::Boolean),
     Column::new("udfFieldID", ColumnType::Integer)
@@ -135,7 +136,7 @@ const UDF_FIELD_COLUMNS: &[Column] = &[
 ];
 
 const EXCLUDED_RESOURCE_COLUMNS: &[Column] = &[
-    ID,
+    ID_COLUMN,
     Column::new("resourceID", ColumnType::Integer)
         .required()
         .reference("Resource"),
@@ -145,7 +146,7 @@ const EXCLUDED_RESOURCE_COLUMNS: &[Column] = &[
 /// `WebhookEventErrorLogModel`: the vendor model has only account and contact webhook ids, so a ticket
 /// callout's log entry leaves both null; the payload's `Guid` names the webhook.
 const ERROR_LOG_COLUMNS: &[Column] = &[
-    ID,
+    ID_COLUMN,
     Column::new("accountWebhookID", ColumnType::Integer).read_only(),
     Column::new("contactWebhookID", ColumnType::Integer).read_only(),
     Column::new("createDateTime", ColumnType::DateTime).read_only(),

@@ -42,6 +42,7 @@ struct ReceiverState {
     sender: mpsc::UnboundedSender<Received>,
     failures_left: Arc<AtomicU32>,
     always_fail: Arc<AtomicBool>,
+    hang_once: Arc<AtomicBool>,
 }
 
 /// A webhook receiver on 127.0.0.1:0: `/hook` answers 500 while told to fail, `/deactivated` always 200.
@@ -50,6 +51,7 @@ struct Receiver {
     requests: mpsc::UnboundedReceiver<Received>,
     failures_left: Arc<AtomicU32>,
     always_fail: Arc<AtomicBool>,
+    hang_once: Arc<AtomicBool>,
 }
 
 async fn receive(
@@ -59,6 +61,7 @@ async fn receive(
     body: Bytes,
 ) -> StatusCode {
     let path = uri.path().to_owned();
+    let hanging = path == "/hook" && state.hang_once.swap(false, Ordering::SeqCst);
     let failing = path == "/hook"
         && (state.always_fail.load(Ordering::SeqCst)
             || state
@@ -80,9 +83,12 @@ async fn receive(
             .map(str::to_owned),
         json: serde_json::from_slice(&body).unwrap_or(Value::Null),
         body: body.to_vec(),
-        answered: status.as_u16(),
+        answered: if hanging { 0 } else { status.as_u16() },
     };
     let _ = state.sender.send(received);
+    if hanging {
+        std::future::pending::<()>().await;
+    }
     status
 }
 
@@ -91,10 +97,12 @@ impl Receiver {
         let (sender, requests) = mpsc::unbounded_channel();
         let failures_left = Arc::new(AtomicU32::new(0));
         let always_fail = Arc::new(AtomicBool::new(false));
+        let hang_once = Arc::new(AtomicBool::new(false));
         let state = ReceiverState {
             sender,
             failures_left: failures_left.clone(),
             always_fail: always_fail.clone(),
+            hang_once: hang_once.clone(),
         };
         let router = Router::new().fallback(receive).with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -107,6 +115,7 @@ impl Receiver {
             requests,
             failures_left,
             always_fail,
+            hang_once,
         }
     }
 
@@ -124,6 +133,11 @@ impl Receiver {
 
     fn fail_always(&self) {
         self.always_fail.store(true, Ordering::SeqCst);
+    }
+
+    /// The next callout gets no answer at all (the handler never returns).
+    fn hang_once(&self) {
+        self.hang_once.store(true, Ordering::SeqCst);
     }
 
     async fn next(&mut self) -> Received {
@@ -941,4 +955,42 @@ async fn a_subscribed_user_defined_field_change_is_sent_under_its_name() {
         callout.json["Fields"],
         json!({ "Customer Reference": "ACME-2" })
     );
+}
+
+#[tokio::test]
+async fn a_receiver_that_never_answers_times_out_and_the_callout_is_retried() {
+    let sim = TestSim::start().await;
+    let mut receiver = Receiver::start().await;
+    receiver.hang_once();
+    let webhook = create_webhook(
+        &sim,
+        "TicketWebhooks",
+        webhook_body(&receiver, "Slow receiver", true, false),
+    )
+    .await;
+    add_field(&sim, "TicketWebhooks", webhook, "title", true, false).await;
+
+    let id = create_ticket(&sim, ticket("Timed out once")).await;
+    let first = receiver.next().await;
+    let second = receiver.next().await;
+    assert_eq!((first.answered, second.answered), (0, 200));
+    assert_eq!(first.body, second.body);
+    assert_eq!(second.json["Id"], json!(id));
+    // Another event is delivered only after the retried one finished, so its attempts are recorded by then.
+    let later = create_ticket(&sim, ticket("Later")).await;
+    assert_eq!(receiver.next().await.json["Id"], json!(later));
+    let attempts: Vec<Value> = deliveries(&sim)
+        .await
+        .into_iter()
+        .filter(|delivery| delivery["entity_id"] == json!(id))
+        .collect();
+    assert_eq!(attempts.len(), 2, "{attempts:?}");
+    assert_eq!(attempts[0]["outcome"], "failed");
+    assert!(
+        attempts[0]["error"].as_str().unwrap().contains("timed out"),
+        "{}",
+        attempts[0]
+    );
+    assert_eq!(attempts[0]["status"], Value::Null);
+    assert_eq!(attempts[1]["outcome"], "delivered");
 }
