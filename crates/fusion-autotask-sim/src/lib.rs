@@ -116,6 +116,26 @@ pub struct LoggedRequest {
     pub tenant: Option<String>,
 }
 
+/// How many requests the log keeps (a long-running `fusion sim` must not grow without bound).
+pub const REQUEST_LOG_CAPACITY: usize = 50_000;
+
+/// The request log: recent entries plus per-route counts.
+#[derive(Debug, Default)]
+pub(crate) struct RequestLog {
+    entries: std::collections::VecDeque<LoggedRequest>,
+    counts: BTreeMap<String, u64>,
+}
+
+impl RequestLog {
+    pub(crate) fn record(&mut self, entry: LoggedRequest) {
+        *self.counts.entry(entry.route.clone()).or_insert(0) += 1;
+        if self.entries.len() == REQUEST_LOG_CAPACITY {
+            self.entries.pop_front();
+        }
+        self.entries.push_back(entry);
+    }
+}
+
 /// One simulated Autotask database.
 #[derive(Debug)]
 pub(crate) struct Tenant {
@@ -139,7 +159,7 @@ pub(crate) struct Inner {
     pub integration_codes: RwLock<Vec<String>>,
     pub tenants: RwLock<Vec<Arc<Tenant>>>,
     pub faults: Mutex<Vec<ActiveFault>>,
-    pub log: Mutex<Vec<LoggedRequest>>,
+    pub log: Mutex<RequestLog>,
     pub threads: ThreadCounters,
     pub events: broadcast::Sender<ChangeEvent>,
     pub sequence: AtomicU64,
@@ -221,7 +241,7 @@ impl Simulator {
                 integration_codes: RwLock::new(world.integration_codes),
                 tenants: RwLock::new(tenants),
                 faults: Mutex::new(Vec::new()),
-                log: Mutex::new(Vec::new()),
+                log: Mutex::new(RequestLog::default()),
                 threads: Arc::new(Mutex::new(Default::default())),
                 events,
                 sequence: AtomicU64::new(1),
@@ -480,21 +500,21 @@ impl Simulator {
         }
     }
 
+    /// The most recent requests (at most [`REQUEST_LOG_CAPACITY`]), oldest first.
     pub fn request_log(&self) -> Vec<LoggedRequest> {
-        mutex_lock(&self.inner.log).clone()
+        mutex_lock(&self.inner.log).entries.iter().cloned().collect()
     }
 
     pub fn clear_request_log(&self) {
-        mutex_lock(&self.inner.log).clear();
+        let mut log = mutex_lock(&self.inner.log);
+        log.entries.clear();
+        log.counts.clear();
     }
 
-    /// Requests per canonical route (`POST /V1.0/Tickets/query` → 3).
+    /// Requests per canonical route (`POST /V1.0/Tickets/query` → 3) since start or the last clear
+    /// (not limited by the log's capacity).
     pub fn request_counts(&self) -> BTreeMap<String, u64> {
-        let mut counts = BTreeMap::new();
-        for entry in mutex_lock(&self.inner.log).iter() {
-            *counts.entry(entry.route.clone()).or_insert(0) += 1;
-        }
-        counts
+        mutex_lock(&self.inner.log).counts.clone()
     }
 
     /// Requests counted against the tenant's rolling threshold right now.

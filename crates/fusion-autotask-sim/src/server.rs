@@ -113,7 +113,7 @@ async fn handle(
     } else {
         response.status().as_u16()
     };
-    mutex_lock(&simulator.inner.log).push(LoggedRequest {
+    mutex_lock(&simulator.inner.log).record(LoggedRequest {
         method: method.to_string(),
         host: request.host.clone(),
         path,
