@@ -128,7 +128,8 @@ test('a person saves and tests Autotask credentials in Settings, then sees why a
     await page.getByLabel('API username').fill(tenant.username);
     await page.getByLabel('API secret').fill(tenant.secret);
     await page.getByRole('button', { name: 'Save', exact: true }).click();
-    await page.getByRole('heading', { name: 'Settings', exact: true }).waitFor();
+    await page.getByText('Saved.').waitFor();
+    await screenshot(page, '02-saved');
     assert.equal(await page.getByLabel('API secret').inputValue(), '', 'the secret field is write-only');
     assert.ok(!(await page.content()).includes(tenant.secret), 'the page never shows the secret');
 
@@ -137,22 +138,53 @@ test('a person saves and tests Autotask credentials in Settings, then sees why a
     await success.waitFor();
     const successResult = await page.locator('section.result').innerText();
     assert.match(successResult, new RegExp(tenant.zone_name.replace(/[()]/g, '\\$&')), 'the result names the zone');
-    await screenshot(page, '02-connection-tested');
+    await screenshot(page, '03-connection-tested');
 
     // A wrong secret: the failure says so, with the reason and what to do.
     const wrongSecret = 'not-the-real-secret-42';
     await page.getByLabel('API secret').fill(wrongSecret);
     await page.getByRole('button', { name: 'Save', exact: true }).click();
-    await page.getByRole('heading', { name: 'Settings', exact: true }).waitFor();
+    await page.getByText('Saved.').waitFor();
     await page.getByRole('button', { name: 'Test connection' }).click();
     await page.getByRole('heading', { name: 'Test failed' }).waitFor();
     const failureResult = await page.locator('section.result').innerText();
     assert.match(failureResult, /Authentication failed/, 'the reason is shown');
     assert.match(failureResult, /What to do:/, 'the fix is shown');
     assert.ok(!(await page.content()).includes(wrongSecret), 'the page never shows the secret');
-    await screenshot(page, '03-test-failed');
+    await screenshot(page, '04-test-failed');
   } catch (error) {
     await screenshot(page, '99-failure').catch(() => {});
+    throw error;
+  } finally {
+    await context.close();
+  }
+});
+
+test('a person who enters the portal URL is offered the API URL and can use it with one click', async (t) => {
+  const { organisation, tenant } = demoOrganisation(0);
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  try {
+    await page.goto(demo.ready.url);
+    await page.getByLabel('Email').fill(organisation.email);
+    await page.getByLabel('Password').fill(organisation.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Settings', exact: true }).waitFor();
+
+    const portalUrl = tenant.api_url.replace('https://webservices', 'https://ww');
+    await page.getByLabel('API URL').fill(portalUrl);
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    const useThis = page.getByRole('button', { name: `Use this: ${tenant.api_url}` });
+    await useThis.waitFor();
+    await screenshot(page, '05-portal-url-suggestion');
+    await useThis.click();
+    await page.getByText('Saved.').waitFor();
+    assert.equal(await page.getByLabel('API URL').inputValue(), tenant.api_url, 'the API URL was corrected and saved');
+
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    await page.getByRole('heading', { name: 'Connection tested' }).waitFor();
+  } catch (error) {
+    await screenshot(page, '99-portal-failure').catch(() => {});
     throw error;
   } finally {
     await context.close();

@@ -48,11 +48,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// The demo keeps its terminal for the banner; everything else logs at info.
+/// Servers log at info; the demo keeps its terminal for the banner and one-shot commands keep
+/// theirs for the result, so they log only warnings unless RUST_LOG says otherwise.
 fn default_log_filter(command: &Command) -> &'static str {
     match command {
-        Command::Demo(_) => "warn,fusion=info",
-        Command::Autotask(_) | Command::Admin(_) | Command::Config(_) => "warn",
+        Command::Demo(_) | Command::Autotask(_) | Command::Admin(_) | Command::Config(_) => "warn",
         Command::Serve(_) | Command::Sim(_) => "info",
     }
 }

@@ -78,24 +78,36 @@ pub async fn run(
         .context("cannot read the listening address")?;
     let url = format!("http://{address}/");
 
-    println!(
-        "{}",
-        ready_line(
-            &url,
-            &data_dir,
-            running_simulator.base_url(),
-            &integration_code,
-            &organisations
-        )?
-    );
-    println!("{}", banner(&url, &data_dir, &organisations));
+    let ready = ready_line(
+        &url,
+        &data_dir,
+        running_simulator.base_url(),
+        &integration_code,
+        &organisations,
+    )?;
+    print_to_stdout(&format!(
+        "{ready}\n{}\n",
+        banner(&url, &data_dir, &organisations)
+    ));
 
     let router = crate::commands::web_app::router(store, autotask, false);
     let served = fusion_web::serve(listener, router, shutdown_signal()).await;
     running_simulator.shutdown().await;
     served.context("the web server stopped with an error")?;
-    println!("Demo stopped. Its data stays in {}", data_dir.display());
+    print_to_stdout(&format!(
+        "Demo stopped. Its data stays in {}\n",
+        data_dir.display()
+    ));
     Ok(Completion::Succeeded)
+}
+
+/// Writes to stdout and flushes. A reader that went away (e.g. a script that read the ready
+/// line and closed the pipe) must not stop the demo, so write errors are ignored.
+fn print_to_stdout(text: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
 }
 
 /// Creates (or, on a second run with the same data directory, finds) the organisation for one
@@ -116,24 +128,24 @@ async fn register(store: &dyn Store, tenant: &TenantInfo) -> anyhow::Result<Demo
         .with_context(|| format!("the demo tenant {} has no active API user", tenant.name))?;
 
     let organisation = find_or_create_organisation(store, &tenant.name).await?;
-    match store
-        .create_person(
-            organisation.id,
-            &email,
-            "Demo administrator",
-            &SecretString::from(password.clone()),
-        )
+    let demo_password = SecretString::from(password.clone());
+    let administrator = match store
+        .create_person(organisation.id, &email, "Demo administrator", &demo_password)
         .await
     {
-        Ok(_) | Err(StoreError::Conflict(_)) => {}
-        Err(error) => {
-            return Err(anyhow::Error::new(error).context("cannot create the demo administrator"));
-        }
-    }
+        Ok(person) => person,
+        // A second run with the same data directory: the administrator is already there.
+        Err(StoreError::Conflict(_)) => store
+            .verify_password(&email, &demo_password)
+            .await
+            .context("cannot check the demo administrator")?
+            .with_context(|| format!("{email} exists in this data directory with another password; use a fresh --data-dir"))?,
+        Err(error) => return Err(anyhow::Error::new(error).context("cannot create the demo administrator")),
+    };
     store
         .save_platform_credentials(
             organisation.id,
-            None,
+            Some(administrator.id),
             CredentialsUpdate {
                 platform: PlatformKind::Autotask,
                 api_url: tenant.api_url.clone(),
