@@ -151,7 +151,9 @@ async fn run(
                         let _ = queue.send(callout);
                     }
                 }
-                Err(RecvError::Lagged(missed)) => tracing::warn!(missed, "webhook delivery fell behind; events were skipped"),
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "webhook delivery fell behind; events were skipped");
+                }
                 Err(RecvError::Closed) => break,
             },
             Some(notice) = notices.recv() => {
