@@ -121,6 +121,8 @@ pub(crate) struct EntityDefinition {
     pub singular: &'static str,
     pub fields: Vec<FieldDefinition>,
     index: HashMap<String, usize>,
+    /// Exact-spelling lookup first: the common case needs no lower-casing allocation.
+    exact_index: HashMap<&'static str, usize>,
     pub has_udfs: bool,
     pub root: Verbs,
     pub parent: Option<ParentLink>,
@@ -129,6 +131,9 @@ pub(crate) struct EntityDefinition {
 impl EntityDefinition {
     /// Field index by case-insensitive name (bodies and filters are matched case-insensitively).
     pub(crate) fn field_index(&self, name: &str) -> Option<usize> {
+        if let Some(index) = self.exact_index.get(name) {
+            return Some(*index);
+        }
         self.index.get(&name.to_ascii_lowercase()).copied()
     }
 
@@ -212,12 +217,18 @@ fn build(
         .enumerate()
         .map(|(position, field)| (field.name.to_ascii_lowercase(), position))
         .collect();
+    let exact_index = fields
+        .iter()
+        .enumerate()
+        .map(|(position, field)| (field.name, position))
+        .collect();
     EntityDefinition {
         kind,
         path_name,
         singular,
         fields,
         index,
+        exact_index,
         has_udfs,
         root,
         parent,
