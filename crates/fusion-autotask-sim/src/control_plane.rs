@@ -111,13 +111,23 @@ pub(crate) fn handle(
             Err(error) => bad_request(&format!("not a tenant seed: {error}")),
         },
         ("POST", ["tenants", tenant, "zone"]) => {
-            let Some(zone) = body.get("zone").and_then(Value::as_u64).and_then(|zone| u32::try_from(zone).ok()) else {
+            let Some(zone) = body
+                .get("zone")
+                .and_then(Value::as_u64)
+                .and_then(|zone| u32::try_from(zone).ok())
+            else {
                 return bad_request("zone (a number) is required");
             };
-            if simulator.move_tenant_to_zone(tenant, zone) { ok() } else { error_response(StatusCode::NOT_FOUND, "no such tenant") }
+            if simulator.move_tenant_to_zone(tenant, zone) {
+                ok()
+            } else {
+                error_response(StatusCode::NOT_FOUND, "no such tenant")
+            }
         }
         ("POST", ["integration-codes"]) => {
-            let Some(code) = text_field(&body, "code") else { return bad_request("code is required") };
+            let Some(code) = text_field(&body, "code") else {
+                return bad_request("code is required");
+            };
             simulator.add_integration_code(code);
             ok()
         }

@@ -325,19 +325,33 @@ impl Simulator {
     /// Adds a tenant at run time (same rules as a seeded one).
     pub fn add_tenant(&self, seed: TenantSeed) -> Result<TenantInfo, SeedError> {
         let existing = self.all_tenants();
-        if existing.iter().any(|tenant| tenant.name.eq_ignore_ascii_case(&seed.name)) {
-            return Err(SeedError::Invalid(format!("tenant {} already exists", seed.name)));
+        if existing
+            .iter()
+            .any(|tenant| tenant.name.eq_ignore_ascii_case(&seed.name))
+        {
+            return Err(SeedError::Invalid(format!(
+                "tenant {} already exists",
+                seed.name
+            )));
         }
         let data = store::seed_tenant(&seed, existing.len(), OffsetDateTime::now_utc())?;
         for user in &data.api_users {
-            if existing.iter().any(|tenant| read_lock(&tenant.data).api_user(&user.username).is_some()) {
-                return Err(SeedError::Invalid(format!("API user {} exists in another tenant", user.username)));
+            if existing
+                .iter()
+                .any(|tenant| read_lock(&tenant.data).api_user(&user.username).is_some())
+            {
+                return Err(SeedError::Invalid(format!(
+                    "API user {} exists in another tenant",
+                    user.username
+                )));
             }
         }
         let tenant = Arc::new(Tenant {
             name: seed.name.clone(),
             zone: AtomicU32::new(seed.zone),
-            ci: seed.ci.unwrap_or(29_680_000 + existing.len() as u32 * 17 + seed.zone),
+            ci: seed
+                .ci
+                .unwrap_or(29_680_000 + existing.len() as u32 * 17 + seed.zone),
             data: RwLock::new(data),
             limits: Mutex::new(TenantLimits::default()),
         });
@@ -502,7 +516,11 @@ impl Simulator {
 
     /// The most recent requests (at most [`REQUEST_LOG_CAPACITY`]), oldest first.
     pub fn request_log(&self) -> Vec<LoggedRequest> {
-        mutex_lock(&self.inner.log).entries.iter().cloned().collect()
+        mutex_lock(&self.inner.log)
+            .entries
+            .iter()
+            .cloned()
+            .collect()
     }
 
     pub fn clear_request_log(&self) {

@@ -21,7 +21,9 @@ const MAX_OR_CONDITIONS: usize = 500;
 
 fn count_or_conditions(condition: &Condition) -> usize {
     match condition {
-        Condition::Or(children) => children.len() + children.iter().map(count_or_conditions).sum::<usize>(),
+        Condition::Or(children) => {
+            children.len() + children.iter().map(count_or_conditions).sum::<usize>()
+        }
         Condition::And(children) => children.iter().map(count_or_conditions).sum(),
         _ => 0,
     }

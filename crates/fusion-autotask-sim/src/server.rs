@@ -75,7 +75,10 @@ async fn handle(
         .first()
         .is_some_and(|first| first.eq_ignore_ascii_case("_sim"))
     {
-        if segments.get(1).is_some_and(|second| second.eq_ignore_ascii_case("webhooks")) {
+        if segments
+            .get(1)
+            .is_some_and(|second| second.eq_ignore_ascii_case("webhooks"))
+        {
             return crate::webhooks::control(&simulator, &method, &segments[2..]);
         }
         return control_plane::handle(&simulator, &method, &segments[1..], uri.query(), &body);
@@ -646,7 +649,11 @@ impl ApiRequest<'_> {
         };
         // Per database as well: two tenants served with one deployment code do not share slots.
         let key = (
-            format!("{}/{}", caller.tenant.name, caller.integration_code.to_ascii_lowercase()),
+            format!(
+                "{}/{}",
+                caller.tenant.name,
+                caller.integration_code.to_ascii_lowercase()
+            ),
             endpoint.to_ascii_lowercase(),
         );
         let Some(_slot) =
@@ -936,7 +943,11 @@ impl ApiRequest<'_> {
         };
         let items: Vec<RecordView<'_>> = rows
             .iter()
-            .map(|record| RecordView { entity, record, options: render })
+            .map(|record| RecordView {
+                entity,
+                record,
+                options: render,
+            })
             .collect();
         let method = if self.method == Method::GET {
             "GET"

@@ -202,7 +202,12 @@ pub(crate) fn render_record(
     record: &Record,
     options: RenderOptions<'_>,
 ) -> Value {
-    serde_json::to_value(RecordView { entity, record, options }).unwrap_or(Value::Null)
+    serde_json::to_value(RecordView {
+        entity,
+        record,
+        options,
+    })
+    .unwrap_or(Value::Null)
 }
 
 /// A record as the wire shows it, serialised straight into the response (no intermediate map: a page
@@ -260,7 +265,10 @@ impl serde::Serialize for RecordView<'_> {
                 .iter()
                 .filter(|(name, _)| {
                     options.projection.is_none_or(|projection| {
-                        projection.udfs.iter().any(|wanted| wanted.eq_ignore_ascii_case(name))
+                        projection
+                            .udfs
+                            .iter()
+                            .any(|wanted| wanted.eq_ignore_ascii_case(name))
                     })
                 })
                 .map(|(name, value)| UdfEntry { name, value })
@@ -433,7 +441,10 @@ pub(crate) fn seed_tenant(
             insert_seed_record(&mut data, kind, row, now).map_err(&invalid)?;
         }
     }
-    if !data.picklists.contains_key(&(EntityKind::Tickets, "ticketCategory")) {
+    if !data
+        .picklists
+        .contains_key(&(EntityKind::Tickets, "ticketCategory"))
+    {
         let categories = definition(EntityKind::TicketCategories);
         let values: Vec<PicklistValue> = data
             .table(EntityKind::TicketCategories)
@@ -441,16 +452,24 @@ pub(crate) fn seed_tenant(
             .enumerate()
             .map(|(order, record)| PicklistValue {
                 value: record.id(),
-                label: record.get(categories, "name").as_str().unwrap_or_default().to_owned(),
+                label: record
+                    .get(categories, "name")
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
                 is_active: record.get(categories, "isActive").as_bool().unwrap_or(true),
-                is_default: record.get(categories, "isGlobalDefault").as_bool().unwrap_or(false),
+                is_default: record
+                    .get(categories, "isGlobalDefault")
+                    .as_bool()
+                    .unwrap_or(false),
                 is_system: false,
                 sort_order: order as i32 + 1,
                 parent_value: None,
             })
             .collect();
         if !values.is_empty() {
-            data.picklists.insert((EntityKind::Tickets, "ticketCategory"), values);
+            data.picklists
+                .insert((EntityKind::Tickets, "ticketCategory"), values);
         }
     }
     for name in seed.records.keys() {

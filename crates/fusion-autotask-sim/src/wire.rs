@@ -53,15 +53,22 @@ pub(crate) fn canonical_date_time(text: &str) -> Option<String> {
 fn is_canonical(text: &str) -> bool {
     let bytes = text.as_bytes();
     bytes.len() == 23
-        && bytes.iter().enumerate().all(|(position, byte)| match position {
-            4 | 7 => *byte == b'-',
-            10 => *byte == b'T',
-            13 | 16 => *byte == b':',
-            19 => *byte == b'.',
-            _ => byte.is_ascii_digit(),
-        })
-        && text.get(5..7).is_some_and(|month| ("01"..="12").contains(&month))
-        && text.get(8..10).is_some_and(|day| ("01"..="31").contains(&day))
+        && bytes
+            .iter()
+            .enumerate()
+            .all(|(position, byte)| match position {
+                4 | 7 => *byte == b'-',
+                10 => *byte == b'T',
+                13 | 16 => *byte == b':',
+                19 => *byte == b'.',
+                _ => byte.is_ascii_digit(),
+            })
+        && text
+            .get(5..7)
+            .is_some_and(|month| ("01"..="12").contains(&month))
+        && text
+            .get(8..10)
+            .is_some_and(|day| ("01"..="31").contains(&day))
 }
 
 pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {

@@ -40,7 +40,12 @@ pub(crate) struct PendingEvent {
 }
 
 fn snapshot(kind: EntityKind, record: &Record) -> Value {
-    let options = RenderOptions { projection: None, hide_costs: false, include_data: false, dates_with_z: false };
+    let options = RenderOptions {
+        projection: None,
+        hide_costs: false,
+        include_data: false,
+        dates_with_z: false,
+    };
     render_record(definition(kind), record, options)
 }
 

@@ -344,15 +344,44 @@ async fn tenants_and_integration_codes_can_be_added_and_tenants_moved_over_http(
         "picklists": [{ "entity": "Tickets", "field": "status", "values": [{ "value": 1, "label": "New" }, { "value": 5, "label": "Complete" }] }] });
     let info = sim.control(Method::POST, "tenants", Some(seed)).await;
     assert_eq!(info["api_url"], "https://webservices19.autotask.net/");
-    sim.control(Method::POST, "integration-codes", Some(json!({ "code": "FABRIKAMINTEGRATIONCODE0001" }))).await;
+    sim.control(
+        Method::POST,
+        "integration-codes",
+        Some(json!({ "code": "FABRIKAMINTEGRATIONCODE0001" })),
+    )
+    .await;
     let credentials = Credentials {
         username: "FAB0000000000AA@FABRIKAM.EXAMPLE".to_owned(),
         secret: "fab-secret".to_owned(),
         integration_code: "FABRIKAMINTEGRATIONCODE0001".to_owned(),
     };
     let url = sim.url(19, "Modules");
-    expect_ok(sim.authed(Method::GET, &url, &credentials).send().await.unwrap()).await;
-    sim.control(Method::POST, "tenants/fabrikam/zone", Some(json!({ "zone": 29 }))).await;
-    expect_unauthorized(sim.authed(Method::GET, &url, &credentials).send().await.unwrap(), 19).await;
-    expect_ok(sim.authed(Method::GET, &sim.url(29, "Modules"), &credentials).send().await.unwrap()).await;
+    expect_ok(
+        sim.authed(Method::GET, &url, &credentials)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    sim.control(
+        Method::POST,
+        "tenants/fabrikam/zone",
+        Some(json!({ "zone": 29 })),
+    )
+    .await;
+    expect_unauthorized(
+        sim.authed(Method::GET, &url, &credentials)
+            .send()
+            .await
+            .unwrap(),
+        19,
+    )
+    .await;
+    expect_ok(
+        sim.authed(Method::GET, &sim.url(29, "Modules"), &credentials)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
 }

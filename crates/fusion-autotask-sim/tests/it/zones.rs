@@ -184,14 +184,35 @@ async fn an_unsupported_verb_on_a_known_route_is_405_naming_the_method() {
 #[tokio::test]
 async fn a_tenant_moved_to_another_zone_gets_401_on_the_old_zone_until_rediscovered() {
     let sim = TestSim::start().await;
-    expect_ok(sim.nw(Method::GET, &format!("Tickets/{PRINTER_TICKET}")).send().await.unwrap()).await;
+    expect_ok(
+        sim.nw(Method::GET, &format!("Tickets/{PRINTER_TICKET}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert!(sim.sim().move_tenant_to_zone("Northwind IT", 14));
-    let response = sim.nw(Method::GET, &format!("Tickets/{PRINTER_TICKET}")).send().await.unwrap();
+    let response = sim
+        .nw(Method::GET, &format!("Tickets/{PRINTER_TICKET}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 401);
-    let url = format!("{}/webservices.autotask.net/ATServicesRest/V1.0/ZoneInformation?user={NORTHWIND_USER}", sim.base());
+    let url = format!(
+        "{}/webservices.autotask.net/ATServicesRest/V1.0/ZoneInformation?user={NORTHWIND_USER}",
+        sim.base()
+    );
     let zone = expect_ok(sim.client.get(&url).send().await.unwrap()).await;
     assert_eq!(zone["zoneName"], "America East 2");
     let credentials = sim.northwind();
-    let moved = sim.authed(Method::GET, &sim.url(14, &format!("Tickets/{PRINTER_TICKET}")), &credentials).send().await.unwrap();
+    let moved = sim
+        .authed(
+            Method::GET,
+            &sim.url(14, &format!("Tickets/{PRINTER_TICKET}")),
+            &credentials,
+        )
+        .send()
+        .await
+        .unwrap();
     expect_ok(moved).await;
 }
