@@ -1,17 +1,14 @@
 //! `fusion autotask api-url` and `fusion autotask test`: the Autotask setup steps from the
 //! command line, with the same rules and the same words as Settings in the web app.
 
-use std::time::Duration;
-
 use anyhow::Context;
-use fusion_autotask::{
-    ApiUrl, ApiUrlError, AutotaskSettings, ConnectionInput, ConnectionTester, TransportOverride,
-};
+use fusion_autotask::{ApiUrl, ApiUrlError, ConnectionInput, ConnectionTester};
 use fusion_domain::ConnectionTestReport;
 use secrecy::SecretString;
 use serde::Serialize;
 
 use crate::cli::{ApiUrlArgs, AutotaskTestArgs};
+use crate::commands::serve::autotask_settings;
 use crate::exit_status::{Completion, InvalidInput};
 use crate::secrets_from_environment::read_secret_from_stdin;
 
@@ -61,28 +58,29 @@ pub async fn test(
     } else {
         return Err(InvalidInput(format!("No API secret given. {SECRET_SOURCES}")).into());
     };
-    let transport_override = match args.autotask_override.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(raw) => Some(TransportOverride::parse(raw).map_err(|error| {
-            InvalidInput(format!(
-                "FUSION_AUTOTASK_OVERRIDE {raw:?} is not usable: {error}"
-            ))
-        })?),
+    let Some(integration_code) = args
+        .integration_code
+        .map(|code| code.trim().to_owned())
+        .filter(|code| !code.is_empty())
+    else {
+        return Err(InvalidInput(
+            "No integration code given. Pass --integration-code CODE or set FUSION_AUTOTASK_INTEGRATION_CODE \
+             to the Autotask API tracking identifier this deployment uses."
+                .into(),
+        )
+        .into());
     };
-    let integration_code = args.integration_code.filter(|code| !code.trim().is_empty());
-    let settings = AutotaskSettings {
-        integration_code: integration_code.clone(),
-        transport_override,
-        request_timeout: Duration::from_secs(30),
-        ..AutotaskSettings::default()
-    };
+    let settings = autotask_settings(
+        Some(integration_code.clone()),
+        args.autotask_override.as_deref(),
+    )?;
     let tester = ConnectionTester::new(settings);
     let report = tester
         .test(ConnectionInput {
             api_url: args.api_url,
             username: args.username,
             secret,
-            integration_code,
+            integration_code: Some(integration_code),
         })
         .await;
     if args.json {

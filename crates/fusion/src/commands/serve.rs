@@ -61,8 +61,8 @@ pub fn autotask_settings(
         None | Some("") => None,
         Some(raw) => Some(TransportOverride::parse(raw).map_err(|error| {
             InvalidInput(format!(
-                "FUSION_AUTOTASK_OVERRIDE {raw:?} is not usable: {error}. It is for tests and demos only: \
-                 http://127.0.0.1:PORT of a running `fusion sim`; unset it to talk to Autotask."
+                "{error}. The override is for tests and demos only: set it to http://127.0.0.1:PORT of a \
+                 running `fusion sim`, or unset it to talk to Autotask."
             ))
         })?),
     };

@@ -205,3 +205,31 @@ async fn missing_secret_exits_2_and_explains_both_ways_to_give_it() {
     assert!(result.stderr.contains("--secret-stdin"), "{result:?}");
     assert_eq!(result.stdout, "");
 }
+
+#[test]
+fn missing_integration_code_exits_2_and_names_the_flag_and_the_variable() {
+    let result = run(
+        fusion(
+            &[
+                "autotask",
+                "test",
+                "--api-url",
+                "https://webservices5.autotask.net/",
+                "--username",
+                "M8RZT4WQ2KXHJNC@CONTOSO.EXAMPLE",
+            ],
+            &[("FUSION_AUTOTASK_SECRET", "some-secret-value-1")],
+        ),
+        None,
+    );
+    assert_eq!(result.code, Some(2), "{result:?}");
+    assert!(result.stderr.contains("--integration-code"), "{result:?}");
+    assert!(
+        result.stderr.contains("FUSION_AUTOTASK_INTEGRATION_CODE"),
+        "{result:?}"
+    );
+    assert!(
+        !result.all_output().contains("some-secret-value-1"),
+        "{result:?}"
+    );
+}
