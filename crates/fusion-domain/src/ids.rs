@@ -28,10 +28,28 @@ impl IdKind for PersonKind {
     const NAME: &'static str = "PersonId";
 }
 
+/// Marker for relationships (organisation connections).
+#[derive(Debug)]
+pub enum RelationshipKind {}
+impl IdKind for RelationshipKind {
+    const NAME: &'static str = "RelationshipId";
+}
+
+/// Marker for field mappings.
+#[derive(Debug)]
+pub enum FieldMappingKind {}
+impl IdKind for FieldMappingKind {
+    const NAME: &'static str = "FieldMappingId";
+}
+
 /// An organisation (an account on this server).
 pub type OrgId = Id<OrgKind>;
 /// A person who administers an organisation.
 pub type PersonId = Id<PersonKind>;
+/// A relationship between two organisations.
+pub type RelationshipId = Id<RelationshipKind>;
+/// One field mapping of a relationship.
+pub type FieldMappingId = Id<FieldMappingKind>;
 
 /// A typed UUID. `fn() -> K` keeps `Id` `Send + Sync + Copy` whatever the marker is.
 pub struct Id<K: IdKind> {

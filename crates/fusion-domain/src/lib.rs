@@ -7,8 +7,23 @@
 
 pub mod connection;
 pub mod ids;
+pub mod integration;
+pub mod mapping;
 pub mod organisation;
+pub mod relationship;
 
 pub use connection::{ApiUsage, ConnectionTestReport, TestFailureKind, TestOutcome};
-pub use ids::{OrgId, PersonId};
+pub use ids::{FieldMappingId, OrgId, PersonId, RelationshipId};
+pub use integration::{
+    Choice, ChoiceValue, ClosureSettings, ConfigWarning, IntegrationConfig, NoteDefaults,
+    ReceiveDefaults, ReverseSync, SendFilter, SideConfig, SyncOptions,
+};
+pub use mapping::{
+    ComposedField, DescriptionComposition, FieldMapping, MappingDirection, ValueMapping,
+    suggest_value_mappings, unmapped_active_values,
+};
 pub use organisation::{Organisation, Person, PlatformKind};
+pub use relationship::{
+    AcceptCodeError, Relationship, RelationshipState, Role, SyncReadiness,
+    VERIFICATION_CODE_LIFETIME, VerificationCode,
+};

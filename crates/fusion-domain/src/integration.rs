@@ -1,0 +1,254 @@
+//! Integration configuration: what one organisation decides, per relationship, about the tickets it
+//! receives and sends. Values are the organisation's own platform codes (for Autotask: picklist
+//! values and entity ids), held as opaque [`ChoiceValue`]s; which fields exist and what they are
+//! called on the wire is the adapter's business, not this crate's.
+
+use crate::ids::{OrgId, RelationshipId};
+
+/// One value of a platform choice list (a picklist value, a company id, a resource id), kept as
+/// text so that platforms with string codes fit too. Autotask's integer codes are written in their
+/// canonical decimal form, so `"08"` and `"8"` never both appear.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ChoiceValue(String);
+
+impl ChoiceValue {
+    pub fn new(value: impl Into<String>) -> Self {
+        let value = value.into();
+        let trimmed = value.trim();
+        // Canonicalise integers so picklist codes compare as numbers, never as strings.
+        match trimmed.parse::<i64>() {
+            Ok(number) => Self(number.to_string()),
+            Err(_) => Self(trimmed.to_owned()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        self.0.parse().ok()
+    }
+}
+
+impl From<i64> for ChoiceValue {
+    fn from(value: i64) -> Self {
+        Self(value.to_string())
+    }
+}
+
+/// One selectable option loaded live from an organisation's tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    pub value: ChoiceValue,
+    pub label: String,
+    pub is_active: bool,
+    pub is_default: bool,
+    /// For dependent lists (sub-issue type → issue type): the parent's value.
+    pub parent: Option<ChoiceValue>,
+}
+
+/// Note defaults for comments the organisation receives.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NoteDefaults {
+    pub note_type: Option<ChoiceValue>,
+    pub publish: Option<ChoiceValue>,
+}
+
+/// What is stamped on tickets this organisation receives from its partner.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReceiveDefaults {
+    /// The company (account) on this side that represents the partner.
+    pub company: Option<ChoiceValue>,
+    pub queue: Option<ChoiceValue>,
+    pub status: Option<ChoiceValue>,
+    pub priority: Option<ChoiceValue>,
+    pub ticket_type: Option<ChoiceValue>,
+    pub ticket_category: Option<ChoiceValue>,
+    pub source: Option<ChoiceValue>,
+    pub issue_type: Option<ChoiceValue>,
+    /// Must belong to `issue_type` (its `parent`).
+    pub sub_issue_type: Option<ChoiceValue>,
+    pub public_comment: NoteDefaults,
+    pub internal_comment: NoteDefaults,
+    pub attachment_publish: Option<ChoiceValue>,
+}
+
+/// Which of this organisation's tickets and comments are sent to the partner.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SendFilter {
+    /// Empty means every queue.
+    pub queues: Vec<ChoiceValue>,
+    /// Only tickets of this company (typically the company that represents the partner).
+    pub partner_company: Option<ChoiceValue>,
+    /// Empty means every category.
+    pub categories: Vec<ChoiceValue>,
+    /// Note publish levels that count as public comments.
+    pub public_publish_levels: Vec<ChoiceValue>,
+    /// Note publish levels that count as internal comments.
+    pub internal_publish_levels: Vec<ChoiceValue>,
+}
+
+/// What kinds of content flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncOptions {
+    pub public_comments: bool,
+    pub internal_comments: bool,
+    pub attachments: bool,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        Self {
+            public_comments: true,
+            internal_comments: false,
+            attachments: true,
+        }
+    }
+}
+
+/// Send tickets created on the target side back to the source.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReverseSync {
+    pub enabled: bool,
+    pub queues: Vec<ChoiceValue>,
+    pub company: Option<ChoiceValue>,
+}
+
+/// Closure: which statuses mean closed here, and what to set when the partner closes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClosureSettings {
+    pub closed_statuses: Vec<ChoiceValue>,
+    pub status_when_partner_closes: Option<ChoiceValue>,
+}
+
+/// One organisation's configuration for one relationship.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SideConfig {
+    pub receive: ReceiveDefaults,
+    pub send: SendFilter,
+    pub options: SyncOptions,
+    pub reverse_sync: ReverseSync,
+    pub closure: ClosureSettings,
+    /// Use separate platform credentials for this relationship (stored with the credentials).
+    pub override_api_settings: bool,
+}
+
+/// A stored side configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntegrationConfig {
+    pub relationship_id: RelationshipId,
+    pub org_id: OrgId,
+    pub side: SideConfig,
+}
+
+/// Problems a person should fix before syncing; not errors, since a half-filled form may be saved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigWarning {
+    /// The setting's name as the UI shows it, e.g. "Sub-issue type".
+    pub setting: &'static str,
+    pub message: String,
+}
+
+impl SideConfig {
+    /// Checks the configuration against the organisation's live choices.
+    /// `choices(list)` returns the options of a named list ("queue", "status", "issue_type", …).
+    pub fn warnings(&self, choices: &dyn Fn(&str) -> Vec<Choice>) -> Vec<ConfigWarning> {
+        let mut warnings = Vec::new();
+        let receive = &self.receive;
+        let single = [
+            ("company", "Company", &receive.company),
+            ("queue", "Queue", &receive.queue),
+            ("status", "Status", &receive.status),
+            ("priority", "Priority", &receive.priority),
+            ("ticket_type", "Ticket type", &receive.ticket_type),
+            (
+                "ticket_category",
+                "Ticket category",
+                &receive.ticket_category,
+            ),
+            ("source", "Source", &receive.source),
+            ("issue_type", "Issue type", &receive.issue_type),
+            ("sub_issue_type", "Sub-issue type", &receive.sub_issue_type),
+        ];
+        for (list, setting, value) in single {
+            let Some(value) = value else { continue };
+            let options = choices(list);
+            match options.iter().find(|c| &c.value == value) {
+                None => warnings.push(ConfigWarning {
+                    setting,
+                    message: format!("value {} no longer exists in your tenant", value.as_str()),
+                }),
+                Some(choice) if !choice.is_active => warnings.push(ConfigWarning {
+                    setting,
+                    message: format!("\"{}\" is inactive in your tenant", choice.label),
+                }),
+                Some(_) => {}
+            }
+        }
+        if let (Some(issue), Some(sub)) = (&receive.issue_type, &receive.sub_issue_type) {
+            let belongs = choices("sub_issue_type")
+                .iter()
+                .any(|c| &c.value == sub && c.parent.as_ref() == Some(issue));
+            if !belongs {
+                warnings.push(ConfigWarning {
+                    setting: "Sub-issue type",
+                    message: "the sub-issue type does not belong to the chosen issue type".into(),
+                });
+            }
+        }
+        if receive.sub_issue_type.is_some() && receive.issue_type.is_none() {
+            warnings.push(ConfigWarning {
+                setting: "Sub-issue type",
+                message: "choose an issue type first".into(),
+            });
+        }
+        warnings
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn choice(value: i64, label: &str, parent: Option<i64>) -> Choice {
+        Choice {
+            value: value.into(),
+            label: label.into(),
+            is_active: true,
+            is_default: false,
+            parent: parent.map(ChoiceValue::from),
+        }
+    }
+
+    #[test]
+    fn picklist_codes_compare_as_numbers() {
+        assert_eq!(ChoiceValue::new("08"), ChoiceValue::from(8));
+        assert_eq!(ChoiceValue::new(" 8 "), ChoiceValue::new("8"));
+        assert_eq!(ChoiceValue::new("abc").as_i64(), None);
+    }
+
+    #[test]
+    fn a_sub_issue_type_of_another_issue_type_is_flagged() {
+        let mut side = SideConfig::default();
+        side.receive.issue_type = Some(1.into());
+        side.receive.sub_issue_type = Some(11.into());
+        let lists = |list: &str| match list {
+            "issue_type" => vec![choice(1, "Hardware", None), choice(2, "Software", None)],
+            "sub_issue_type" => vec![choice(11, "Printer", Some(2))],
+            _ => vec![],
+        };
+        let warnings = side.warnings(&lists);
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].setting, "Sub-issue type");
+    }
+
+    #[test]
+    fn values_missing_from_the_tenant_are_flagged_by_setting() {
+        let mut side = SideConfig::default();
+        side.receive.queue = Some(99.into());
+        let warnings = side.warnings(&|_| vec![choice(1, "Level 1", None)]);
+        assert_eq!(warnings[0].setting, "Queue");
+        assert!(warnings[0].message.contains("99"));
+    }
+}
