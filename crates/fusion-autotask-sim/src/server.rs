@@ -116,6 +116,13 @@ async fn handle(
     } else {
         response.status().as_u16()
     };
+    tracing::debug!(
+        route = %request.route,
+        host = %request.host,
+        status,
+        tenant = request.tenant_name.as_deref().unwrap_or("-"),
+        "autotask request"
+    );
     mutex_lock(&simulator.inner.log).record(LoggedRequest {
         method: method.to_string(),
         host: request.host.clone(),
