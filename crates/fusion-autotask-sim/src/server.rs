@@ -614,20 +614,6 @@ impl ApiRequest<'_> {
         };
         self.tenant_name = Some(caller.tenant.name.clone());
         let options = &self.simulator.inner.options;
-        if let Some(kind) = route.entity()
-            && caller.user.denied.contains(&kind)
-        {
-            let verb = match (route, &self.method) {
-                (_, &Method::POST) if !matches!(route, Route::Query(..)) => "create",
-                (_, &Method::PATCH | &Method::PUT) => "update",
-                (_, &Method::DELETE) => "delete",
-                _ => "query",
-            };
-            return error_response(
-                status_from_code(options.permission_denied_status),
-                &format!("User does not have adequate permissions to {verb} this entity."),
-            );
-        }
         let counts =
             !matches!(route, Route::ThresholdInformation) || options.threshold_information_counts;
         let threshold_latency = match mutex_lock(&caller.tenant.limits).admit_request(
@@ -688,6 +674,21 @@ impl ApiRequest<'_> {
             && let Some(response) = self.pre_apply_failure(failure)
         {
             return response;
+        }
+        // Refused for permissions only once the request has counted and held its thread slot.
+        if let Some(kind) = route.entity()
+            && caller.user.denied.contains(&kind)
+        {
+            let verb = match (route, &self.method) {
+                (_, &Method::POST) if !matches!(route, Route::Query(..)) => "create",
+                (_, &Method::PATCH | &Method::PUT) => "update",
+                (_, &Method::DELETE) => "delete",
+                _ => "query",
+            };
+            return error_response(
+                status_from_code(options.permission_denied_status),
+                &format!("User does not have adequate permissions to {verb} this entity."),
+            );
         }
         let response = self.execute(&caller, route);
         match decision.failure {
