@@ -21,6 +21,7 @@ mod database_errors;
 mod migrations;
 mod password;
 mod postgres;
+mod relationships;
 mod sqlite;
 mod test_results;
 mod timestamps;
@@ -28,6 +29,7 @@ mod tokens;
 
 pub use crypto::{SecretKey, SecretKeyError};
 pub use password::PasswordHashing;
+pub use relationships::RelationshipStore;
 
 /// Choices made when opening a store. `StoreOptions::default()` is right for production.
 #[derive(Debug, Clone, Default)]

@@ -1,0 +1,138 @@
+//! The relationship half of the storage port: organisation connections, their verification codes,
+//! each side's integration configuration, field mappings, the description composition, and the
+//! per-relationship API override credentials.
+//!
+//! Verification codes are stored only as SHA-256 digests; acceptance is one atomic step (a code
+//! works once even when two partners race). Time comes from the caller (`now`), so expiry is
+//! testable with an injected clock.
+
+use async_trait::async_trait;
+use fusion_domain::{
+    AcceptCodeError, DescriptionComposition, FieldMapping, FieldMappingId, OrgId, PersonId,
+    Relationship, RelationshipId, RelationshipState, Role, SideConfig, SyncReadiness,
+    VerificationCode,
+};
+use secrecy::SecretString;
+use time::OffsetDateTime;
+
+use crate::{CredentialsUpdate, PlatformCredentials, StoreResult};
+
+/// Relationship storage. Every `Store` is also a `RelationshipStore`.
+#[async_trait]
+pub trait RelationshipStore: Send + Sync {
+    /// Creates a Pending relationship whose verification code (stored hashed) expires at
+    /// `code_expires_at`.
+    async fn create_relationship(
+        &self,
+        initiator: OrgId,
+        initiator_role: Role,
+        contract_name: &str,
+        code: &VerificationCode,
+        now: OffsetDateTime,
+        code_expires_at: OffsetDateTime,
+    ) -> StoreResult<Relationship>;
+
+    async fn relationship(&self, id: RelationshipId) -> StoreResult<Option<Relationship>>;
+
+    /// Every relationship `org` is part of (as initiator or partner), newest first.
+    async fn relationships_of(&self, org: OrgId) -> StoreResult<Vec<Relationship>>;
+
+    /// Accepts the Pending relationship with this code for `accepting_org`, atomically:
+    /// `Ok(Err(reason))` for an unknown, expired, used or revoked code, the initiator's own code,
+    /// or a live relationship between the same two organisations with the same contract name.
+    async fn accept_relationship(
+        &self,
+        accepting_org: OrgId,
+        code: &VerificationCode,
+        now: OffsetDateTime,
+    ) -> StoreResult<Result<Relationship, AcceptCodeError>>;
+
+    /// Replaces the code of a Pending (or expired Pending) relationship; the old code stops working.
+    async fn reissue_code(
+        &self,
+        id: RelationshipId,
+        code: &VerificationCode,
+        code_expires_at: OffsetDateTime,
+    ) -> StoreResult<Relationship>;
+
+    /// Writes a new state (the caller checked the transition with the domain rules).
+    async fn set_relationship_state(
+        &self,
+        id: RelationshipId,
+        state: RelationshipState,
+    ) -> StoreResult<Relationship>;
+
+    async fn set_sync_readiness(
+        &self,
+        id: RelationshipId,
+        readiness: SyncReadiness,
+    ) -> StoreResult<Relationship>;
+
+    /// `org`'s side of the configuration; `None` until first saved.
+    async fn integration_config(
+        &self,
+        id: RelationshipId,
+        org: OrgId,
+    ) -> StoreResult<Option<SideConfig>>;
+
+    async fn save_integration_config(
+        &self,
+        id: RelationshipId,
+        org: OrgId,
+        config: &SideConfig,
+    ) -> StoreResult<()>;
+
+    /// The relationship's field mappings in the order they were created.
+    async fn field_mappings(&self, id: RelationshipId) -> StoreResult<Vec<FieldMapping>>;
+
+    /// Inserts or replaces one mapping (by its id).
+    async fn save_field_mapping(&self, mapping: &FieldMapping) -> StoreResult<()>;
+
+    async fn delete_field_mapping(
+        &self,
+        id: RelationshipId,
+        mapping: FieldMappingId,
+    ) -> StoreResult<()>;
+
+    /// Replaces every mapping of the relationship in one transaction (used by import).
+    async fn replace_field_mappings(
+        &self,
+        id: RelationshipId,
+        mappings: &[FieldMapping],
+    ) -> StoreResult<()>;
+
+    async fn description_composition(
+        &self,
+        id: RelationshipId,
+    ) -> StoreResult<Option<DescriptionComposition>>;
+
+    /// `None` removes the composition (back to a plain description mapping).
+    async fn save_description_composition(
+        &self,
+        id: RelationshipId,
+        composition: Option<&DescriptionComposition>,
+    ) -> StoreResult<()>;
+
+    /// "Override API settings for this relationship": `org`'s separate credentials, if any.
+    async fn relationship_credentials(
+        &self,
+        id: RelationshipId,
+        org: OrgId,
+    ) -> StoreResult<Option<PlatformCredentials>>;
+
+    /// Saves override credentials exactly like organisation credentials (secret encrypted with an
+    /// AAD naming the relationship and organisation, audit entries for changed fields).
+    async fn save_relationship_credentials(
+        &self,
+        id: RelationshipId,
+        org: OrgId,
+        changed_by: Option<PersonId>,
+        update: CredentialsUpdate,
+    ) -> StoreResult<PlatformCredentials>;
+
+    async fn relationship_secret(
+        &self,
+        id: RelationshipId,
+        org: OrgId,
+    ) -> StoreResult<Option<SecretString>>;
+}
