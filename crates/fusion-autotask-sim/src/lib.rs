@@ -654,25 +654,56 @@ impl Drop for RunningSimulator {
     }
 }
 
+/// The ready line's shape; structs keep the documented key order (`{"ready":true,"base_url":…}`).
+#[derive(Serialize)]
+struct ReadyLine<'a> {
+    ready: bool,
+    base_url: &'a str,
+    tenants: Vec<ReadyTenant>,
+}
+
+#[derive(Serialize)]
+struct ReadyTenant {
+    name: String,
+    zone: u32,
+    api_url: String,
+    integration_code: String,
+    api_users: Vec<ReadyApiUser>,
+}
+
+#[derive(Serialize)]
+struct ReadyApiUser {
+    username: String,
+    secret: String,
+    active: bool,
+}
+
 fn ready_line(base_url: &str, simulator: &Simulator) -> String {
-    let tenants: Vec<serde_json::Value> = simulator
+    let tenants = simulator
         .tenants()
         .into_iter()
-        .map(|tenant| {
-            serde_json::json!({
-                "name": tenant.name,
-                "zone": tenant.zone,
-                "api_url": tenant.api_url,
-                "integration_code": tenant.integration_code,
-                "api_users": tenant.api_users.iter().map(|user| serde_json::json!({
-                    "username": user.username,
-                    "secret": user.secret,
-                    "active": user.active,
-                })).collect::<Vec<_>>(),
-            })
+        .map(|tenant| ReadyTenant {
+            name: tenant.name,
+            zone: tenant.zone,
+            api_url: tenant.api_url,
+            integration_code: tenant.integration_code,
+            api_users: tenant
+                .api_users
+                .into_iter()
+                .map(|user| ReadyApiUser {
+                    username: user.username,
+                    secret: user.secret,
+                    active: user.active,
+                })
+                .collect(),
         })
         .collect();
-    serde_json::json!({ "ready": true, "base_url": base_url, "tenants": tenants }).to_string()
+    serde_json::to_string(&ReadyLine {
+        ready: true,
+        base_url,
+        tenants,
+    })
+    .unwrap_or_default()
 }
 
 /// Why `run_until` stopped early.

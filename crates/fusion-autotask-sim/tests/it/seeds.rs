@@ -88,6 +88,10 @@ async fn the_ready_line_is_one_json_line_with_tenants_and_credentials() {
     let sim = TestSim::start().await;
     let line = sim.running.ready_line();
     assert!(!line.contains('\n'));
+    assert!(
+        line.starts_with("{\"ready\":true,\"base_url\":"),
+        "documented key order: {line}"
+    );
     let ready: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(ready["ready"], json!(true));
     assert_eq!(ready["base_url"], json!(sim.base()));
