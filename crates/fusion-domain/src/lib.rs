@@ -1,10 +1,11 @@
 //! Support Fusion's domain vocabulary: identifiers, organisations and the outcome of a platform
 //! connection test. Plain data and pure logic only.
 //!
-//! This crate does no I/O, is not async and knows nothing of HTTP, SQL or Autotask field names.
+//! This crate does no I/O (the one exception is `SystemClock`, which reads the time), is not async and knows nothing of HTTP, SQL or Autotask field names.
 //! Serialization belongs to the edges (the web crate's DTOs, the store's rows), so nothing here
 //! derives serde.
 
+pub mod clock;
 pub mod connection;
 pub mod ids;
 pub mod integration;
@@ -12,6 +13,7 @@ pub mod mapping;
 pub mod organisation;
 pub mod relationship;
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use connection::{ApiUsage, ConnectionTestReport, TestFailureKind, TestOutcome};
 pub use ids::{FieldMappingId, OrgId, PersonId, RelationshipId};
 pub use integration::{
@@ -24,6 +26,6 @@ pub use mapping::{
 };
 pub use organisation::{Organisation, Person, PlatformKind};
 pub use relationship::{
-    AcceptCodeError, Relationship, RelationshipState, Role, SyncReadiness,
+    AcceptCodeError, Relationship, RelationshipState, Role, StateChangeError, SyncReadiness,
     VERIFICATION_CODE_LIFETIME, VerificationCode,
 };

@@ -107,6 +107,41 @@ impl RelationshipState {
     }
 }
 
+/// Why a state change is not allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a {from} connection cannot be {verb}", from = from.label().to_lowercase(), verb = to.verb())]
+pub struct StateChangeError {
+    pub from: RelationshipState,
+    pub to: RelationshipState,
+}
+
+impl RelationshipState {
+    fn verb(&self) -> &'static str {
+        match self {
+            RelationshipState::Pending => "re-opened",
+            RelationshipState::Active => "resumed",
+            RelationshipState::Paused => "paused",
+            RelationshipState::Ended => "ended",
+            RelationshipState::Revoked => "revoked",
+        }
+    }
+
+    /// The lifecycle rules: revoke only while Pending; pause only while Active; resume only while
+    /// Paused; end while Active or Paused. Ended and Revoked are final.
+    pub fn change_to(self, to: RelationshipState) -> Result<RelationshipState, StateChangeError> {
+        use RelationshipState::*;
+        let allowed = matches!(
+            (self, to),
+            (Pending, Revoked) | (Active, Paused) | (Paused, Active) | (Active | Paused, Ended)
+        );
+        if allowed {
+            Ok(to)
+        } else {
+            Err(StateChangeError { from: self, to })
+        }
+    }
+}
+
 /// Whether the relationship may sync automatically yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SyncReadiness {
@@ -333,6 +368,19 @@ mod tests {
     fn too_few_random_bytes_make_no_code() {
         assert!(VerificationCode::from_random_bytes([1u8; 5]).is_none());
         assert!(VerificationCode::from_random_bytes([255u8; 64]).is_none());
+    }
+
+    #[test]
+    fn lifecycle_allows_only_the_documented_changes() {
+        use RelationshipState::*;
+        assert_eq!(Pending.change_to(Revoked), Ok(Revoked));
+        assert_eq!(Active.change_to(Paused), Ok(Paused));
+        assert_eq!(Paused.change_to(Active), Ok(Active));
+        assert_eq!(Paused.change_to(Ended), Ok(Ended));
+        assert!(Pending.change_to(Active).is_err());
+        assert!(Ended.change_to(Active).is_err());
+        let error = Revoked.change_to(Paused).expect_err("final");
+        assert_eq!(error.to_string(), "a revoked connection cannot be paused");
     }
 
     #[test]
