@@ -304,6 +304,15 @@ fn tenant(shape: &TenantShape<'_>, first_id: i64, now: OffsetDateTime) -> Tenant
             .collect(),
     );
     records.insert(
+        "TimeEntries".to_owned(),
+        vec![object(json!({
+            "id": first_id + 600, "ticketID": ticket_base, "resourceID": person_ids[0], "roleID": 1,
+            "dateWorked": stamp(now, 24 * 60), "startDateTime": stamp(now, 200), "endDateTime": stamp(now, 170),
+            "hoursWorked": 0.5, "hoursToBill": 0.5, "summaryNotes": "Cleared the paper jam.",
+            "isNonBillable": false, "createDateTime": stamp(now, 170),
+        }))],
+    );
+    records.insert(
         "TicketAttachments".to_owned(),
         vec![object(json!({
             "id": first_id + 500, "ticketID": ticket_base, "title": "error-log.txt", "fullPath": "error-log.txt",
