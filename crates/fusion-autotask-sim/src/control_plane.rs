@@ -22,6 +22,12 @@
 //! | `GET /_sim/tenants/{tenant}/records/{Entity}/{id}` | | the record |
 //!
 //! `{tenant}` is the tenant name (URL-encoded) or its slug (`northwind-it`); `{user}` the API username.
+//!
+//! A fault rule in JSON: `{"kind":"latency","millis":800,"endpoint":"Tickets"}`,
+//! `{"kind":"server_error","tenant":"Northwind IT","method":"POST","count":2}`,
+//! `{"kind":"html_body","status":503,"probability":0.1,"seed":7}`; kinds are `latency`, `server_error`,
+//! `too_many_requests`, `thread_threshold`, `connection_reset`, `timeout_after_write`, `malformed_body`,
+//! `html_body`.
 
 use axum::body::Bytes;
 use axum::http::{Method, StatusCode};
