@@ -259,6 +259,8 @@ impl Simulator {
     /// Binds `addr` (use `127.0.0.1:0` in tests) and serves until [`RunningSimulator::shutdown`].
     pub async fn spawn(&self, addr: SocketAddr) -> std::io::Result<RunningSimulator> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
+        // A simulator may be served again after an earlier listener was shut down.
+        self.inner.stopping.send_replace(false);
         let local = listener.local_addr()?;
         let (stop_sender, stop_receiver) = tokio::sync::oneshot::channel::<()>();
         let router = self.router();
