@@ -104,9 +104,9 @@ pub struct ServeArgs {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Address for the web app.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
+    /// Address for the web app [default: 127.0.0.1:8080, or a free port if that is taken].
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
 
     /// Where the demo keeps its database and key (default: a fresh temporary directory).
     #[arg(long)]

@@ -2,38 +2,61 @@
 //! A second signal while the graceful shutdown is still waiting (e.g. on a slow Autotask call)
 //! ends the process at once.
 
-/// Resolves on the first SIGINT or SIGTERM. If a handler cannot be installed, that signal is
-/// simply not awaited (the other still works) and the failure is logged.
-pub async fn shutdown_signal() {
-    let name = next_signal().await;
-    tracing::info!("{name} received, shutting down (send it again to stop at once)");
-    tokio::spawn(async {
-        let name = next_signal().await;
-        eprintln!("{name} received again: stopping now");
-        std::process::exit(130);
-    });
+use std::future::Future;
+
+use tokio::signal::unix::{Signal, SignalKind, signal};
+
+/// Registers the signal handlers now and returns a future that resolves on the first SIGINT or
+/// SIGTERM. Call it before announcing readiness: a signal that arrives between the ready line
+/// and the first poll is then still a graceful stop, not the default "terminate at once".
+/// Must be called inside the tokio runtime. A handler that cannot be installed is logged and
+/// that signal is not awaited (the other still works).
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    let mut interrupt = listen(SignalKind::interrupt(), "SIGINT");
+    let mut terminate = listen(SignalKind::terminate(), "SIGTERM");
+    async move {
+        let name = next_signal(&mut interrupt, &mut terminate).await;
+        tracing::info!("{name} received, shutting down (send it again to stop at once)");
+        tokio::spawn(async move {
+            let name = next_signal(&mut interrupt, &mut terminate).await;
+            eprintln!("{name} received again: stopping now");
+            std::process::exit(130);
+        });
+    }
 }
 
-async fn next_signal() -> &'static str {
-    let interrupt = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::warn!(%error, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
+fn listen(kind: SignalKind, name: &str) -> Option<Signal> {
+    match signal(kind) {
+        Ok(stream) => Some(stream),
+        Err(error) => {
+            tracing::warn!(%error, "cannot listen for {name}");
+            None
+        }
+    }
+}
+
+async fn next_signal(
+    interrupt: &mut Option<Signal>,
+    terminate: &mut Option<Signal>,
+) -> &'static str {
+    let interrupted = async {
+        match interrupt {
+            Some(stream) => {
+                stream.recv().await;
+            }
+            None => std::future::pending::<()>().await,
         }
     };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let terminated = async {
+        match terminate {
+            Some(stream) => {
+                stream.recv().await;
             }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
+            None => std::future::pending::<()>().await,
         }
     };
     tokio::select! {
-        () = interrupt => "Ctrl-C",
-        () = terminate => "SIGTERM",
+        () = interrupted => "Ctrl-C",
+        () = terminated => "SIGTERM",
     }
 }

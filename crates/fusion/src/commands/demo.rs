@@ -4,6 +4,7 @@
 //! with an administrator each and their Autotask credentials already entered. Prints one JSON
 //! ready line (for scripts and tests), then a banner for people, and serves until Ctrl-C.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -15,7 +16,7 @@ use serde::Serialize;
 use tokio::net::TcpListener;
 
 use crate::cli::DemoArgs;
-use crate::commands::serve::{autotask_settings, open_store};
+use crate::commands::serve::{DEFAULT_LISTEN, autotask_settings, open_store};
 use crate::database_location::DatabaseLocation;
 use crate::exit_status::Completion;
 use crate::shutdown::shutdown_signal;
@@ -67,17 +68,14 @@ pub async fn run(
         Some(integration_code.clone()),
         Some(running_simulator.base_url()),
     )?;
-    let listener = TcpListener::bind(args.listen).await.with_context(|| {
-        format!(
-            "cannot listen on {} (another program may be using it; try --listen 127.0.0.1:0)",
-            args.listen
-        )
-    })?;
+    let listener = bind_web_listener(args.listen).await?;
     let address = listener
         .local_addr()
         .context("cannot read the listening address")?;
     let url = format!("http://{address}/");
 
+    let router = crate::commands::web_app::router(store, autotask, false);
+    let shutdown = shutdown_signal();
     let ready = ready_line(
         &url,
         &data_dir,
@@ -90,8 +88,7 @@ pub async fn run(
         banner(&url, &data_dir, &organisations)
     ));
 
-    let router = crate::commands::web_app::router(store, autotask, false);
-    let served = fusion_web::serve(listener, router, shutdown_signal()).await;
+    let served = fusion_web::serve(listener, router, shutdown).await;
     running_simulator.shutdown().await;
     served.context("the web server stopped with an error")?;
     print_to_stdout(&format!(
@@ -108,6 +105,29 @@ fn print_to_stdout(text: &str) {
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(text.as_bytes());
     let _ = stdout.flush();
+}
+
+/// Binds the web app's address. An explicit `--listen` must work as given; the default port
+/// 8080 falls back to a free port, so the first `cargo run -- demo` works even when something
+/// else already uses 8080.
+async fn bind_web_listener(listen: Option<SocketAddr>) -> anyhow::Result<TcpListener> {
+    if let Some(address) = listen {
+        return TcpListener::bind(address).await.with_context(|| {
+            format!("cannot listen on {address} (another program may be using it; try --listen 127.0.0.1:0)")
+        });
+    }
+    match TcpListener::bind(DEFAULT_LISTEN).await {
+        Ok(listener) => Ok(listener),
+        Err(error) if error.kind() == std::io::ErrorKind::AddrInUse => {
+            tracing::warn!("{DEFAULT_LISTEN} is in use; the demo listens on a free port instead");
+            TcpListener::bind(SocketAddr::new(DEFAULT_LISTEN.ip(), 0))
+                .await
+                .context("cannot listen on a free port of 127.0.0.1")
+        }
+        Err(error) => {
+            Err(anyhow::Error::new(error).context(format!("cannot listen on {DEFAULT_LISTEN}")))
+        }
+    }
 }
 
 /// Creates (or, on a second run with the same data directory, finds) the organisation for one

@@ -124,9 +124,10 @@ pub async fn run(
     let address = listener
         .local_addr()
         .context("cannot read the listening address")?;
-    tracing::info!(url = %format!("http://{address}/"), database = %config.database.display_url(), "Support Fusion is serving");
     let router = crate::commands::web_app::router(store, config.autotask, config.secure_cookies);
-    fusion_web::serve(listener, router, shutdown_signal())
+    let shutdown = shutdown_signal();
+    tracing::info!(url = %format!("http://{address}/"), database = %config.database.display_url(), "Support Fusion is serving");
+    fusion_web::serve(listener, router, shutdown)
         .await
         .context("the web server stopped with an error")?;
     tracing::info!("stopped");

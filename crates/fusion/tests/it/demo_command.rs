@@ -181,3 +181,23 @@ async fn demo_starts_both_organisations_sign_in_and_test_their_connection_then_s
     );
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+#[test]
+fn demo_stops_cleanly_on_sigterm_sent_right_after_the_ready_line() {
+    let data_dir = fresh_data_dir("demo-quick-stop");
+    let data_dir_text = data_dir.display().to_string();
+    let demo = Served::start(fusion(
+        &[
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            &data_dir_text,
+        ],
+        &[],
+    ));
+    let (status, rest_of_stdout, stderr) = demo.terminate();
+    assert!(status.success(), "exit {status:?}, stderr:\n{stderr}");
+    assert!(rest_of_stdout.contains("Demo stopped"), "{rest_of_stdout}");
+    let _ = std::fs::remove_dir_all(&data_dir);
+}

@@ -74,3 +74,11 @@ fn sim_refuses_a_missing_seed_file_with_exit_2() {
     );
     assert_eq!(result.stdout, "");
 }
+
+#[test]
+fn sim_stops_cleanly_on_sigterm_sent_right_after_the_ready_line() {
+    let sim = Served::start(fusion(&["sim", "--listen", "127.0.0.1:0"], &[]));
+    let (status, rest_of_stdout, stderr) = sim.terminate();
+    assert!(status.success(), "exit {status:?}, stderr:\n{stderr}");
+    assert_eq!(rest_of_stdout, "");
+}
