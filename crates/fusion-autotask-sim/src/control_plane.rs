@@ -49,7 +49,10 @@ fn percent_decode(segment: &str) -> String {
     while index < bytes.len() {
         if bytes[index] == b'%'
             && index + 2 < bytes.len()
-            && let Ok(byte) = u8::from_str_radix(&segment[index + 1..index + 3], 16)
+            && let Ok(byte) = std::str::from_utf8(&bytes[index + 1..index + 3])
+                .ok()
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+                .ok_or(())
         {
             out.push(byte);
             index += 3;
@@ -268,5 +271,18 @@ pub(crate) fn handle(
             }
         }
         _ => error_response(StatusCode::NOT_FOUND, "unknown control-plane route"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decode;
+
+    #[test]
+    fn tenant_names_are_percent_decoded_without_panicking_on_odd_input() {
+        assert_eq!(percent_decode("Northwind%20IT"), "Northwind IT");
+        assert_eq!(percent_decode("%C3%A9t%C3%A9"), "été");
+        assert_eq!(percent_decode("%é%"), "%é%");
+        assert_eq!(percent_decode("100%"), "100%");
     }
 }
