@@ -108,10 +108,10 @@ impl SimOptions {
     }
 
     pub(crate) fn scaled(&self, duration: Duration) -> Duration {
-        if self.time_scale <= 0.0 {
-            Duration::ZERO
-        } else {
-            duration.mul_f64(self.time_scale)
+        // NaN, negative or absurd scales must not panic inside a request.
+        if !(self.time_scale.is_finite() && self.time_scale > 0.0) {
+            return Duration::ZERO;
         }
+        Duration::try_from_secs_f64(duration.as_secs_f64() * self.time_scale).unwrap_or(Duration::MAX)
     }
 }
