@@ -524,6 +524,16 @@ fn validate(
                     "assignedResourceRoleID is required when assignedResourceID is set.".to_owned(),
                 );
             }
+            // API-only users are Resources but can never own or be assigned records.
+            let assigned_id = record.get(entity, "assignedResourceID").as_i64();
+            if touched.contains("assignedResourceID")
+                && assigned_id
+                    .is_some_and(|id| data.api_users.iter().any(|user| user.resource_id == id))
+            {
+                errors.push(
+                    "An API user cannot be assigned to a ticket (assignedResourceID).".to_owned(),
+                );
+            }
         }
         EntityKind::TimeEntries => {
             let hours = !record.get(entity, "hoursWorked").is_null();

@@ -682,3 +682,42 @@ async fn field_metadata_reports_tenant_picklists_as_strings_with_parents_and_req
     let modules = expect_ok(sim.nw(Method::GET, "Modules").send().await.unwrap()).await;
     assert!(modules["modules"][0]["key"].is_i64() && modules["modules"][0]["value"].is_boolean());
 }
+
+#[tokio::test]
+async fn assigning_a_resource_needs_a_role_and_never_an_api_user() {
+    let sim = TestSim::start().await;
+    let jane = sim
+        .sim()
+        .resource_id(NORTHWIND, "jane.doe@northwindit.example")
+        .unwrap();
+    let response = sim
+        .nw(Method::PATCH, "Tickets")
+        .json(&json!({ "id": PRINTER_TICKET, "assignedResourceID": jane }))
+        .send()
+        .await
+        .unwrap();
+    expect_error(response, 500, "assignedResourceRoleID is required").await;
+    let assigned =
+        json!({ "id": PRINTER_TICKET, "assignedResourceID": jane, "assignedResourceRoleID": 1 });
+    expect_ok(
+        sim.nw(Method::PATCH, "Tickets")
+            .json(&assigned)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let api = sim
+        .sim()
+        .api_user_resource_id(NORTHWIND, NORTHWIND_USER)
+        .unwrap();
+    let to_api_user =
+        json!({ "id": PRINTER_TICKET, "assignedResourceID": api, "assignedResourceRoleID": 1 });
+    let response = sim
+        .nw(Method::PATCH, "Tickets")
+        .json(&to_api_user)
+        .send()
+        .await
+        .unwrap();
+    expect_error(response, 500, "API user cannot be assigned").await;
+}
