@@ -2,7 +2,7 @@
 //! Secrets are never flags (a command line is readable by every user on the machine); they come
 //! from these variables or, where a command offers it, from standard input.
 
-use std::io::Read;
+use std::io::{BufRead, IsTerminal, Read};
 
 use secrecy::SecretString;
 
@@ -39,15 +39,40 @@ fn non_empty_variable(name: &str) -> Option<SecretString> {
     }
 }
 
-/// Reads all of standard input as one secret, dropping the single line ending that `echo` or a
-/// file adds (anything else is kept so the adapter can tell the user what it trimmed).
-pub fn read_secret_from_stdin() -> std::io::Result<SecretString> {
+/// Reads a secret from standard input. Piped in: all of it, minus the single line ending that
+/// `echo` or a file adds (anything else is kept so the adapter can tell the user what it trimmed).
+/// Typed at a terminal: `prompt` on stderr, then one line with echo switched off (via `stty`,
+/// when available), so the secret does not appear on screen.
+pub fn read_secret_from_stdin(prompt: &str) -> std::io::Result<SecretString> {
+    let stdin = std::io::stdin();
     let mut text = String::new();
-    std::io::stdin().read_to_string(&mut text)?;
+    if stdin.is_terminal() {
+        eprint!("{prompt}: ");
+        let echo_was_switched_off = set_terminal_echo(false);
+        let read = stdin.lock().read_line(&mut text);
+        if echo_was_switched_off {
+            set_terminal_echo(true);
+            eprintln!();
+        }
+        read?;
+    } else {
+        stdin.lock().read_to_string(&mut text)?;
+    }
     if text.ends_with("\r\n") {
         text.truncate(text.len() - 2);
     } else if text.ends_with('\n') {
         text.truncate(text.len() - 1);
     }
     Ok(SecretString::from(text))
+}
+
+/// `stty echo` / `stty -echo` on the terminal behind stdin; `true` when it worked.
+fn set_terminal_echo(on: bool) -> bool {
+    std::process::Command::new("stty")
+        .arg(if on { "echo" } else { "-echo" })
+        .stdin(std::process::Stdio::inherit())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
 }

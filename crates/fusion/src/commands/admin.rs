@@ -35,7 +35,8 @@ pub async fn create(
         .into());
     }
     let password = if args.password_stdin {
-        read_secret_from_stdin().context("cannot read the password from standard input")?
+        read_secret_from_stdin("Password for the new administrator")
+            .context("cannot read the password from standard input")?
     } else if let Some(password) = password_from_environment {
         password
     } else {

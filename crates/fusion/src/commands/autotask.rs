@@ -52,7 +52,8 @@ pub async fn test(
         return Err(InvalidInput(format!("--secret is not accepted. {SECRET_SOURCES}")).into());
     }
     let secret = if args.secret_stdin {
-        read_secret_from_stdin().context("cannot read the API secret from standard input")?
+        read_secret_from_stdin("API secret")
+            .context("cannot read the API secret from standard input")?
     } else if let Some(secret) = secret_from_environment {
         secret
     } else {

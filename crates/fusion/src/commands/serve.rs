@@ -124,6 +124,12 @@ pub async fn run(
     let address = listener
         .local_addr()
         .context("cannot read the listening address")?;
+    if !config.secure_cookies && !address.ip().is_loopback() {
+        tracing::warn!(
+            "listening beyond this machine with FUSION_SECURE_COOKIES=false: when users reach the app over HTTPS \
+             (directly or through a proxy), set FUSION_SECURE_COOKIES=true"
+        );
+    }
     let router = crate::commands::web_app::router(store, config.autotask, config.secure_cookies);
     let shutdown = shutdown_signal();
     tracing::info!(url = %format!("http://{address}/"), database = %config.database.display_url(), "Support Fusion is serving");
