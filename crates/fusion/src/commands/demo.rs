@@ -37,6 +37,7 @@ pub async fn run(
     args: DemoArgs,
     secret_key_from_environment: Option<SecretString>,
 ) -> anyhow::Result<Completion> {
+    let data_dir_is_temporary = args.data_dir.is_none();
     let data_dir = match args.data_dir {
         Some(directory) => directory,
         None => fresh_temporary_directory()
@@ -85,7 +86,7 @@ pub async fn run(
     )?;
     print_to_stdout(&format!(
         "{ready}\n{}\n",
-        banner(&url, &data_dir, &organisations)
+        banner(&url, &data_dir, data_dir_is_temporary, &organisations)
     ));
 
     let served = fusion_web::serve(listener, router, shutdown).await;
@@ -291,7 +292,12 @@ fn ready_line(
 }
 
 /// What a person reads after `cargo run --release -- demo`.
-fn banner(url: &str, data_dir: &Path, organisations: &[DemoOrganisation]) -> String {
+fn banner(
+    url: &str,
+    data_dir: &Path,
+    data_dir_is_temporary: bool,
+    organisations: &[DemoOrganisation],
+) -> String {
     let mut text = String::new();
     text.push('\n');
     text.push_str("  Support Fusion demo is running\n");
@@ -315,8 +321,19 @@ fn banner(url: &str, data_dir: &Path, organisations: &[DemoOrganisation]) -> Str
     text.push_str("    - Settings → Test connection: it reads \"Connection tested\".\n");
     text.push_str("    - To see a failure, replace the API secret with anything else, Save, and test again:\n");
     text.push_str("      \"Test failed\", with the reason and what to do.\n");
-    text.push_str("    - Enter the portal URL (e.g. https://ww5.autotask.net/) as API URL to see it corrected.\n\n");
+    if let Some(first) = organisations.first() {
+        text.push_str(&format!(
+            "    - Enter the portal URL (https://ww{}.autotask.net/ for {}) as the API URL and Save:\n      Settings offers the API URL to use instead.\n",
+            first.tenant.zone, first.name
+        ));
+    }
+    text.push('\n');
     text.push_str(&format!("  Data: {}\n", data_dir.display()));
+    if data_dir_is_temporary {
+        text.push_str(
+            "  (a fresh temporary directory; pass --data-dir DIR to keep a demo between runs)\n",
+        );
+    }
     text.push_str("  Press Ctrl-C to stop.\n");
     text
 }
