@@ -7,6 +7,7 @@
 
 pub mod api_url;
 pub mod budget;
+pub mod choices;
 pub mod client;
 pub mod connection_test;
 pub mod credential;
@@ -14,12 +15,14 @@ pub mod error;
 pub mod limiter;
 mod retry;
 pub mod settings;
+pub mod ticket_fields;
 pub mod transport;
 pub mod wire;
 pub mod zone;
 
 pub use api_url::{ApiUrl, ApiUrlError, suggest_api_url};
 pub use budget::RequestBudget;
+pub use choices::{TenantChoices, load_choices};
 pub use client::{
     AutotaskClient, AutotaskService, Credentials, DISCOVERY_HOST, PAGE_SIZE, QueryPages,
     ResolvedZone,
@@ -31,5 +34,9 @@ pub use credential::{CleanedValue, clean_credential, removal_note};
 pub use error::{AutotaskError, TransportErrorKind};
 pub use limiter::EndpointLimiter;
 pub use settings::{AutotaskSettings, RetryPolicy};
+pub use ticket_fields::{
+    TICKET_TYPE, TicketField, TicketPreview, default_field_mappings, preview_values,
+    suggested_value_mappings, ticket_fields,
+};
 pub use transport::{TransportOverride, TransportOverrideError};
 pub use zone::{zone_display, zone_name};
