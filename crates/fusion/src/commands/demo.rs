@@ -49,7 +49,7 @@ pub async fn run(
     let simulator = Simulator::new(World::demo(), SimOptions::default())
         .map_err(|error| anyhow::anyhow!("the demo world is invalid: {error}"))?;
     let running_simulator = simulator
-        .spawn(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .spawn(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .context("cannot start the Autotask simulator")?;
     let tenants = simulator.tenants();

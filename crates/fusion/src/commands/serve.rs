@@ -103,6 +103,12 @@ pub async fn run(
 ) -> anyhow::Result<Completion> {
     let config = ServeConfig::from_args(args)?;
     let store = open_store(&config.database, secret_key_from_environment.as_ref()).await?;
+    if config.autotask.integration_code.is_none() {
+        tracing::warn!(
+            "no Autotask integration code is configured: connection tests and syncs fail until \
+             FUSION_AUTOTASK_INTEGRATION_CODE (or [autotask] integration_code) is set, or an organisation enters its own"
+        );
+    }
     if config.autotask.transport_override.is_some() {
         tracing::warn!(
             "FUSION_AUTOTASK_OVERRIDE is set: Autotask calls go to the simulator, not to Autotask"
