@@ -17,6 +17,7 @@
 //! | `POST /_sim/tenants/{tenant}/tickets` | `{"as_resource","fields"}` | `{"id"}` |
 //! | `PATCH /_sim/tenants/{tenant}/tickets/{id}` | `{"as_resource","fields"}` | `{"ok":true}` |
 //! | `POST /_sim/tenants/{tenant}/tickets/{id}/close` | `{"as_resource"}` | `{"ok":true}` |
+//! | `DELETE /_sim/tenants/{tenant}/tickets/{id}` | `{"as_resource"}` (logged in DeletedTicketLogs) | `{"ok":true}` |
 //! | `POST /_sim/tenants/{tenant}/tickets/{id}/notes` | `{"as_resource","fields"}` | `{"id"}` |
 //! | `POST /_sim/tenants/{tenant}/tickets/{id}/attachments` | `{"as_resource","file_name","data"(base64),"publish"}` | `{"id"}` |
 //! | `GET /_sim/tenants/{tenant}/records/{Entity}/{id}` | | the record |
@@ -220,6 +221,15 @@ pub(crate) fn handle(
                 return bad_request("ticket id must be a number");
             };
             match simulator.ui_update_ticket(tenant, &as_resource, id, fields) {
+                Ok(()) => ok(),
+                Err(error) => edit_error(&error),
+            }
+        }
+        ("DELETE", ["tenants", tenant, "tickets", id]) => {
+            let Ok(id) = id.parse::<i64>() else {
+                return bad_request("ticket id must be a number");
+            };
+            match simulator.ui_delete_ticket(tenant, &as_resource, id) {
                 Ok(()) => ok(),
                 Err(error) => edit_error(&error),
             }

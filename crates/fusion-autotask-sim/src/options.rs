@@ -112,6 +112,7 @@ impl SimOptions {
         if !(self.time_scale.is_finite() && self.time_scale > 0.0) {
             return Duration::ZERO;
         }
-        Duration::try_from_secs_f64(duration.as_secs_f64() * self.time_scale).unwrap_or(Duration::MAX)
+        Duration::try_from_secs_f64(duration.as_secs_f64() * self.time_scale)
+            .unwrap_or(Duration::MAX)
     }
 }

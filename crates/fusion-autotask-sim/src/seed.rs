@@ -48,7 +48,7 @@ pub struct TenantSeed {
     #[serde(default)]
     pub modules: Vec<ModuleSeed>,
     /// Records by entity path name (`Tickets`, `TicketNotes`, `TicketAttachments`, `Companies`, `Contacts`,
-    /// `Resources`, `TimeEntries`, `TicketCategories`), with wire (camelCase) property names.
+    /// `Resources`, `TimeEntries`, `TicketCategories`, `DeletedTicketLogs`), with wire (camelCase) property names.
     #[serde(default)]
     pub records: BTreeMap<String, Vec<Map<String, Value>>>,
 }

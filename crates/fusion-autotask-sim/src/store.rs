@@ -431,6 +431,7 @@ pub(crate) fn seed_tenant(
         EntityKind::TicketNotes,
         EntityKind::TicketAttachments,
         EntityKind::TimeEntries,
+        EntityKind::DeletedTicketLogs,
     ] {
         let rows = seed
             .records

@@ -183,6 +183,41 @@ impl Simulator {
         )
     }
 
+    /// Deletes a ticket as `as_resource` (something only the UI can do): its notes, attachments and time
+    /// entries go with it and a `DeletedTicketLogs` record is written.
+    pub fn ui_delete_ticket(
+        &self,
+        tenant: &str,
+        as_resource: &str,
+        ticket_id: i64,
+    ) -> Result<(), UiEditError> {
+        let tenant_ref = self
+            .tenant(tenant)
+            .ok_or_else(|| UiEditError::UnknownTenant(tenant.to_owned()))?;
+        let events = {
+            let mut data = write_lock(&tenant_ref.data);
+            let resource_id = data
+                .find_resource(as_resource)
+                .ok_or_else(|| UiEditError::UnknownResource(as_resource.to_owned()))?;
+            let actor = Actor {
+                resource_id,
+                impersonator: None,
+            };
+            crate::writes::delete_ticket_with_log(
+                &mut data,
+                ticket_id,
+                actor,
+                OffsetDateTime::now_utc(),
+            )
+            .ok_or(UiEditError::NotFound {
+                entity: "Ticket".into(),
+                id: ticket_id,
+            })?
+        };
+        self.publish(&tenant_ref.name, events);
+        Ok(())
+    }
+
     /// The value of the tenant's ticket status labelled "Complete".
     pub fn complete_status(&self, tenant: &str) -> Option<i64> {
         let tenant = self.tenant(tenant)?;

@@ -573,3 +573,66 @@ fn changed_fields(entity: &EntityDefinition, old: Option<&Record>, new: &Record)
     }
     changed
 }
+
+/// A ticket deleted in the UI: the ticket and its notes, attachments and time entries go, and a
+/// `DeletedTicketLogs` record remains (the API itself cannot delete tickets).
+pub(crate) fn delete_ticket_with_log(
+    data: &mut TenantData,
+    ticket_id: i64,
+    actor: Actor,
+    now: OffsetDateTime,
+) -> Option<Vec<PendingEvent>> {
+    let tickets = definition(EntityKind::Tickets);
+    let ticket = data.table_mut(EntityKind::Tickets).remove(&ticket_id)?;
+    let moment = data.next_activity_time(now);
+    let before = snapshot(EntityKind::Tickets, &ticket);
+    for kind in [
+        EntityKind::TicketNotes,
+        EntityKind::TicketAttachments,
+        EntityKind::TimeEntries,
+    ] {
+        let entity = definition(kind);
+        data.table_mut(kind)
+            .retain(|_, record| record.get(entity, "ticketID").as_i64() != Some(ticket_id));
+    }
+    let logs = definition(EntityKind::DeletedTicketLogs);
+    let mut log = Record::empty(logs, &[]);
+    let log_id = data.allocate_id(EntityKind::DeletedTicketLogs);
+    log.values[0] = Value::from(log_id);
+    log.set(logs, "ticketID", Value::from(ticket_id));
+    log.set(
+        logs,
+        "ticketNumber",
+        ticket.get(tickets, "ticketNumber").clone(),
+    );
+    log.set(logs, "ticketTitle", ticket.get(tickets, "title").clone());
+    log.set(logs, "deletedByResourceID", Value::from(actor.resource_id));
+    log.set(
+        logs,
+        "deletedDateTime",
+        Value::from(format_date_time(moment)),
+    );
+    let log_snapshot = snapshot(EntityKind::DeletedTicketLogs, &log);
+    data.table_mut(EntityKind::DeletedTicketLogs)
+        .insert(log_id, log);
+    Some(vec![
+        PendingEvent {
+            entity: EntityKind::Tickets,
+            id: ticket_id,
+            action: ChangeAction::Delete,
+            changed_fields: Vec::new(),
+            person_id: actor.resource_id,
+            at: moment,
+            record: before,
+        },
+        PendingEvent {
+            entity: EntityKind::DeletedTicketLogs,
+            id: log_id,
+            action: ChangeAction::Create,
+            changed_fields: vec!["ticketID".into(), "deletedDateTime".into()],
+            person_id: actor.resource_id,
+            at: moment,
+            record: log_snapshot,
+        },
+    ])
+}

@@ -45,10 +45,12 @@ pub enum EntityKind {
     Resources,
     TimeEntries,
     TicketCategories,
+    /// Tickets deleted in the UI (the only way a poller learns about deletions).
+    DeletedTicketLogs,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 8] = [
+    pub const ALL: [EntityKind; 9] = [
         EntityKind::Tickets,
         EntityKind::TicketNotes,
         EntityKind::TicketAttachments,
@@ -57,6 +59,7 @@ impl EntityKind {
         EntityKind::Resources,
         EntityKind::TimeEntries,
         EntityKind::TicketCategories,
+        EntityKind::DeletedTicketLogs,
     ];
 
     /// The URL segment as the Swagger spells it, e.g. `TicketNotes`.
@@ -502,6 +505,29 @@ static DEFINITIONS: LazyLock<Vec<EntityDefinition>> = LazyLock::new(|| {
                 references: &[],
                 picklists: &[],
                 lengths: &[("name", 30), ("nickname", 3)],
+                cost: &[],
+            },
+            READ_ONLY_ROOT,
+            None,
+        ),
+        build(
+            EntityKind::DeletedTicketLogs,
+            "DeletedTicketLogs",
+            "DeletedTicketLog",
+            swagger_fields::DELETED_TICKET_LOG,
+            Overlay {
+                required: &[],
+                read_only: &[
+                    "ticketID",
+                    "ticketNumber",
+                    "ticketTitle",
+                    "deletedByResourceID",
+                    "deletedDateTime",
+                ],
+                not_queryable: &[],
+                references: &[("deletedByResourceID", EntityKind::Resources)],
+                picklists: &[],
+                lengths: &[("ticketTitle", 255), ("ticketNumber", 50)],
                 cost: &[],
             },
             READ_ONLY_ROOT,

@@ -327,3 +327,12 @@ pub(crate) const TICKET_CATEGORY: &[(&str, WireType)] = &[
     ("name", WireType::String),
     ("nickname", WireType::String),
 ];
+/// Properties of `DeletedTicketLogModel`.
+pub(crate) const DELETED_TICKET_LOG: &[(&str, WireType)] = &[
+    ("id", WireType::Long),
+    ("ticketID", WireType::Integer),
+    ("ticketNumber", WireType::String),
+    ("ticketTitle", WireType::String),
+    ("deletedByResourceID", WireType::Integer),
+    ("deletedDateTime", WireType::DateTime),
+];

@@ -385,3 +385,56 @@ async fn tenants_and_integration_codes_can_be_added_and_tenants_moved_over_http(
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_ticket_deleted_in_the_ui_disappears_and_is_listed_in_deleted_ticket_logs() {
+    let sim = TestSim::start().await;
+    let jane = sim
+        .sim()
+        .resource_id(NORTHWIND, "jane.doe@northwindit.example")
+        .unwrap();
+    let response = sim
+        .client
+        .delete(format!(
+            "{}/_sim/tenants/northwind-it/tickets/{PRINTER_TICKET}",
+            sim.base()
+        ))
+        .json(&json!({ "as_resource": "jane.doe@northwindit.example" }))
+        .send()
+        .await
+        .unwrap();
+    expect_ok(response).await;
+    let gone = sim
+        .nw(Method::GET, &format!("Tickets/{PRINTER_TICKET}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 404);
+    let notes = sim
+        .nw(Method::GET, &format!("Tickets/{PRINTER_TICKET}/Notes"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expect_ok(notes).await["items"], json!([]));
+    let logs = sim
+        .nw_query(
+            "DeletedTicketLogs",
+            json!({ "maxRecords": 10, "filter": [{ "op": "eq", "field": "ticketID", "value": PRINTER_TICKET }] }),
+        )
+        .await;
+    let log = &logs["items"][0];
+    assert_eq!(log["deletedByResourceID"], json!(jane));
+    assert_eq!(log["ticketTitle"], "Printer on floor 2 jams constantly");
+    assert!(log["deletedDateTime"].is_string());
+    let again = sim
+        .client
+        .delete(format!(
+            "{}/_sim/tenants/northwind-it/tickets/{PRINTER_TICKET}",
+            sim.base()
+        ))
+        .json(&json!({ "as_resource": "jane.doe@northwindit.example" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 404);
+}

@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::harness::{
-    NORTHWIND_CUSTOMER_COMPANY, NORTHWIND_USER, PRINTER_TICKET, TestSim, expect_ok,
+    NORTHWIND_CUSTOMER_COMPANY, NORTHWIND_USER, PRINTER_TICKET, TestSim, VPN_TICKET, expect_ok,
 };
 
 const SWAGGER: &str = concat!(
@@ -119,6 +119,9 @@ async fn query(sim: &TestSim, entity: &str) -> Value {
 async fn entity_responses_use_only_properties_the_swagger_declares() {
     let definitions = definitions();
     let sim = TestSim::start().await;
+    sim.sim()
+        .ui_delete_ticket("Northwind IT", "jane.doe@northwindit.example", VPN_TICKET)
+        .expect("the VPN ticket can be deleted");
     for (entity, model) in [
         ("Tickets", "TicketModel"),
         ("TicketNotes", "TicketNoteModel"),
@@ -128,6 +131,7 @@ async fn entity_responses_use_only_properties_the_swagger_declares() {
         ("Resources", "ResourceModel"),
         ("TimeEntries", "TimeEntryModel"),
         ("TicketCategories", "TicketCategoryModel"),
+        ("DeletedTicketLogs", "DeletedTicketLogModel"),
     ] {
         let page = query(&sim, entity).await;
         assert!(
