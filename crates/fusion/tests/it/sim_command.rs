@@ -82,3 +82,62 @@ fn sim_stops_cleanly_on_sigterm_sent_right_after_the_ready_line() {
     assert!(status.success(), "exit {status:?}, stderr:\n{stderr}");
     assert_eq!(rest_of_stdout, "");
 }
+
+#[test]
+fn sim_serves_a_seed_file_and_autotask_test_connects_to_it_through_the_override() {
+    let seed_file =
+        std::env::temp_dir().join(format!("fusion-it-seed-{}.toml", std::process::id()));
+    std::fs::write(
+        &seed_file,
+        r#"
+integration_codes = ["SEEDTESTINTEGRATIONCODE0001"]
+
+[[tenants]]
+name = "Fabrikam"
+zone = 14
+
+[[tenants.api_users]]
+username = "Q7ZK4N2XW8RTBHC@FABRIKAM.EXAMPLE"
+secret = "seed-Secret-7#x"
+"#,
+    )
+    .expect("the seed file can be written");
+    let seed_file_text = seed_file.display().to_string();
+    let sim = Served::start(fusion(
+        &["sim", "--listen", "127.0.0.1:0", "--seed", &seed_file_text],
+        &[],
+    ));
+    let tenants = sim.ready["tenants"].as_array().expect("tenants").clone();
+    assert_eq!(tenants.len(), 1, "{}", sim.ready_line);
+    assert_eq!(tenants[0]["name"], "Fabrikam");
+    let base_url = sim.ready["base_url"].as_str().expect("base_url").to_owned();
+
+    let result = run(
+        fusion(
+            &[
+                "autotask",
+                "test",
+                "--api-url",
+                "https://webservices14.autotask.net/",
+                "--username",
+                "Q7ZK4N2XW8RTBHC@FABRIKAM.EXAMPLE",
+                "--integration-code",
+                "SEEDTESTINTEGRATIONCODE0001",
+                "--secret-stdin",
+            ],
+            &[("FUSION_AUTOTASK_OVERRIDE", &base_url)],
+        ),
+        Some("seed-Secret-7#x\n"),
+    );
+    assert_eq!(result.code, Some(0), "{result:?}");
+    assert!(result.stdout.starts_with("Connection tested"), "{result:?}");
+    assert!(result.stdout.contains("Zone: America East 2"), "{result:?}");
+    assert!(
+        !result.all_output().contains("seed-Secret-7#x"),
+        "{result:?}"
+    );
+
+    let (status, _, stderr) = sim.terminate();
+    assert!(status.success(), "exit {status:?}, stderr:\n{stderr}");
+    let _ = std::fs::remove_file(&seed_file);
+}
