@@ -2,6 +2,7 @@
 //! (`fusion-autotask-sim`), reached through the transport override exactly as in a demo.
 #![allow(clippy::unwrap_used)]
 
+mod choices;
 mod client;
 mod connection;
 mod secrets;
