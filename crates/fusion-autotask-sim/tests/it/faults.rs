@@ -100,7 +100,7 @@ async fn a_timeout_after_write_leaves_the_ticket_created() {
     let result = sim
         .nw(Method::POST, "Tickets")
         .json(&ticket_body("ambiguous", "fusion:ambiguous-1"))
-        .timeout(Duration::from_millis(300))
+        .timeout(Duration::from_millis(1_500))
         .send()
         .await;
     let error = result.expect_err("the client times out");

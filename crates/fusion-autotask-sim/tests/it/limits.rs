@@ -14,7 +14,7 @@ async fn a_fourth_concurrent_request_to_one_endpoint_is_rejected_with_the_thread
     let sim = TestSim::start().await;
     // Every Tickets request holds its slot for a while, so the requests overlap.
     sim.sim()
-        .inject_fault(FaultRule::new(FaultKind::Latency { millis: 1_500 }).on_endpoint("Tickets"));
+        .inject_fault(FaultRule::new(FaultKind::Latency { millis: 3_000 }).on_endpoint("Tickets"));
     let ticket = |_: usize| {
         sim.nw(Method::GET, &format!("Tickets/{PRINTER_TICKET}"))
             .send()
@@ -80,7 +80,7 @@ async fn the_thread_threshold_status_is_switchable_and_zone_information_is_exemp
     })
     .await;
     sim.sim()
-        .inject_fault(FaultRule::new(FaultKind::Latency { millis: 1_000 }));
+        .inject_fault(FaultRule::new(FaultKind::Latency { millis: 3_000 }));
     let zone_url = format!(
         "{}/webservices.autotask.net/ATServicesRest/V1.0/ZoneInformation?user={NORTHWIND_USER}",
         sim.base()
@@ -204,7 +204,7 @@ async fn requests_past_half_of_the_threshold_are_slowed_down() {
     expect_ok(sim.nw(Method::GET, "Modules").send().await.unwrap()).await;
     let slowed = sim
         .nw(Method::GET, "Modules")
-        .timeout(std::time::Duration::from_millis(300))
+        .timeout(std::time::Duration::from_millis(1_000))
         .send()
         .await;
     assert!(slowed.expect_err("the request is held back").is_timeout());
