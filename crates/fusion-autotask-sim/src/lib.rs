@@ -7,6 +7,32 @@
 //!
 //! Entry points: [`Simulator::new`] + [`Simulator::spawn`] (tests), [`run_until`] (`fusion sim`), and the
 //! control plane ([`Simulator::inject_fault`], UI-like edits, …), also reachable over HTTP under `/_sim/`.
+//!
+//! ## Behaviour choices (API-NOTES section → default, switch)
+//!
+//! | behaviour | default | switch |
+//! | --- | --- | --- |
+//! | auth failures (§2.4) | 401, empty body, `WWW-Authenticate: Basic Realm="webservicesN…"`; wrong zone, inactive user, missing header alike | `auth_failure_mode: Legacy2023` (500 for unknown user / code) |
+//! | missing entity permission (§2.4) | 500 "User does not have adequate permissions to {query,create,update,delete} this entity." | `permission_denied_status` |
+//! | missing record (§6) | 404 | `missing_item: NullItem` (200 `{"item":null}`) |
+//! | dates (§8) | UTC, milliseconds, no `Z`; filters accept either | `dates_with_z` |
+//! | suspension at 100 % (§7.1) | 429 `{"errors":[…threshold…]}` | `suspended_status` |
+//! | thread threshold (§7.3) | 3 per (database, integration code, endpoint); 429 with `Itgenatr005` text | `thread_limit`, `thread_threshold_status` |
+//! | ThresholdInformation counted (§7.2) | yes | `threshold_information_counts` |
+//! | threshold latency (§7.1) | 0.5 s from 50 %, 1 s from 75 % | `latency_at_*`, `time_scale` |
+//! | attachments (§3.3, §7.5) | 7,000,000 bytes per file; 10,000,000 bytes per 5 min, then 5 min blocked | `attachment_*` |
+//! | long GET URLs (§5.5) | query string over 2,048 → 404 | `max_query_string_bytes` |
+//!
+//! Fixed choices: `nextPageUrl` only accepts the verb of the original query (GET on a POST query's next URL
+//! is 405); string comparisons are case-insensitive; `noteq`/`notIn` never match empty values (SQL
+//! semantics); PATCH validates the whole record but picklists/references only for sent fields; a ticket
+//! status labelled "Complete" stamps `completedDate`; the child GET `/Tickets/{id}/Attachments/{id}` answers
+//! `{"items":[…]}` with `data`, lists and queries never carry `data`.
+//!
+//! ## Hook for webhooks
+//!
+//! Every applied change (API write, UI-like edit) is published as a [`ChangeEvent`] (entity, id, action,
+//! changed fields, person, record snapshot); [`Simulator::subscribe_changes`] returns a receiver.
 
 mod control_plane;
 mod demo_world;
