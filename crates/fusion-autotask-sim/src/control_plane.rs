@@ -19,6 +19,7 @@
 //! | `POST /_sim/tenants/{tenant}/tickets/{id}/close` | `{"as_resource"}` | `{"ok":true}` |
 //! | `DELETE /_sim/tenants/{tenant}/tickets/{id}` | `{"as_resource"}` (logged in DeletedTicketLogs) | `{"ok":true}` |
 //! | `POST /_sim/tenants/{tenant}/tickets/{id}/notes` | `{"as_resource","fields"}` | `{"id"}` |
+//! | `POST /_sim/tenants/{tenant}/tickets/{id}/time-entries` | `{"as_resource","fields"}` | `{"id"}` |
 //! | `POST /_sim/tenants/{tenant}/tickets/{id}/attachments` | `{"as_resource","file_name","data"(base64),"publish"}` | `{"id"}` |
 //! | `GET /_sim/tenants/{tenant}/records/{Entity}/{id}` | | the record |
 //!
@@ -249,6 +250,15 @@ pub(crate) fn handle(
             };
             match simulator.ui_add_note(tenant, &as_resource, id, fields) {
                 Ok(note) => json_response(StatusCode::OK, &json!({ "id": note })),
+                Err(error) => edit_error(&error),
+            }
+        }
+        ("POST", ["tenants", tenant, "tickets", id, "time-entries"]) => {
+            let Ok(id) = id.parse::<i64>() else {
+                return bad_request("ticket id must be a number");
+            };
+            match simulator.ui_add_time_entry(tenant, &as_resource, id, fields) {
+                Ok(entry) => json_response(StatusCode::OK, &json!({ "id": entry })),
                 Err(error) => edit_error(&error),
             }
         }

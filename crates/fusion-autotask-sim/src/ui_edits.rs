@@ -218,6 +218,31 @@ impl Simulator {
         Ok(())
     }
 
+    /// Logs time on a ticket as `as_resource` (`fields`: `hoursWorked` or start/end, `roleID`,
+    /// `summaryNotes`, …; `ticketID` and `resourceID` are filled in).
+    pub fn ui_add_time_entry(
+        &self,
+        tenant: &str,
+        as_resource: &str,
+        ticket_id: i64,
+        fields: Value,
+    ) -> Result<i64, UiEditError> {
+        let resource_id = self
+            .resource_id(tenant, as_resource)
+            .ok_or_else(|| UiEditError::UnknownResource(as_resource.to_owned()))?;
+        let mut body = fields.as_object().cloned().unwrap_or_default();
+        body.insert("ticketID".into(), json!(ticket_id));
+        body.insert("resourceID".into(), json!(resource_id));
+        self.ui_write(
+            tenant,
+            as_resource,
+            EntityKind::TimeEntries,
+            WriteMode::Create,
+            Value::Object(body),
+            None,
+        )
+    }
+
     /// The value of the tenant's ticket status labelled "Complete".
     pub fn complete_status(&self, tenant: &str) -> Option<i64> {
         let tenant = self.tenant(tenant)?;

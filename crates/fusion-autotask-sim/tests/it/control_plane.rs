@@ -266,6 +266,24 @@ async fn ui_like_edits_over_http_are_attributed_to_the_named_resource() {
     )
     .await;
     assert_eq!(notes["items"][0]["creatorResourceID"], json!(jane));
+    let entry = sim
+        .control(
+            Method::POST,
+            &format!("tenants/northwind-it/tickets/{id}/time-entries"),
+            Some(json!({ "as_resource": "jane.doe@northwindit.example",
+                         "fields": { "hoursWorked": 0.75, "roleID": 1, "summaryNotes": "Remote session" } })),
+        )
+        .await;
+    let entry_id = entry["id"].as_i64().unwrap();
+    let logged = expect_ok(
+        sim.nw(Method::GET, &format!("TimeEntries/{entry_id}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(logged["item"]["resourceID"], json!(jane));
+    assert_eq!(logged["item"]["ticketID"], json!(id));
     let record = sim
         .control(
             Method::GET,
