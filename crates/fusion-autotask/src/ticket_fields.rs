@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use crate::choices::{RESOURCE, TenantChoices, ticket_list_name};
 use crate::client::AutotaskClient;
 use crate::error::AutotaskError;
-use crate::wire::{AutotaskEntity, Contact, Filter, datetime};
+use crate::wire::{AutotaskEntity, Contact, Filter, PicklistValue, datetime};
 
 /// The one Autotask ticket type mappings apply to.
 pub const TICKET_TYPE: &str = "Ticket";
@@ -293,7 +293,16 @@ fn render_preview(
         if field == "userDefinedFields" {
             for udf in value.as_array().into_iter().flatten() {
                 let name = udf.get("name").and_then(Value::as_str).unwrap_or_default();
-                if let Some(display) = udf.get("value").and_then(plain_display)
+                let Some(value) = udf.get("value") else {
+                    continue;
+                };
+                let picklist = choices
+                    .ticket_user_defined_fields()
+                    .iter()
+                    .find(|definition| definition.name == name && definition.is_pick_list)
+                    .map(|definition| definition.picklist_values.as_slice());
+                if let Some(display) =
+                    unlisted_picklist_label(picklist, value).or_else(|| plain_display(value))
                     && !name.is_empty()
                 {
                     values.insert(format!("{UDF_PREFIX}{name}"), display);
@@ -314,7 +323,16 @@ fn render_preview(
                         None => code.as_str().to_owned(),
                     }
                 }),
-                None => plain_display(value),
+                // Other picklists (creatorType, …) have no named list: use the field information.
+                None => unlisted_picklist_label(
+                    choices
+                        .ticket_field_information()
+                        .iter()
+                        .find(|information| information.name == *field)
+                        .map(|information| information.picklist_values.as_slice()),
+                    value,
+                )
+                .or_else(|| plain_display(value)),
             }
         };
         if let Some(display) = display {
@@ -327,6 +345,16 @@ fn render_preview(
         description: text("description"),
         values,
     }
+}
+
+/// The label of a code in a picklist that is not one of the named lists.
+fn unlisted_picklist_label(values: Option<&[PicklistValue]>, value: &Value) -> Option<String> {
+    let code = integer(value)?;
+    values?
+        .iter()
+        .find(|candidate| candidate.value == Some(code))
+        .map(|candidate| candidate.label.trim().to_owned())
+        .filter(|label| !label.is_empty())
 }
 
 /// A scalar as people read it: dates as `2026-11-27 01:43 UTC`, booleans as Yes/No. Nulls,

@@ -410,6 +410,12 @@ async fn preview_of_the_latest_ticket_shows_labels_and_names_not_codes() {
         "{}",
         values["createDate"]
     );
+    // A picklist without a named list still shows its label.
+    assert_eq!(values["creatorType"], "Resource");
+    assert!(
+        !values.values().any(|display| display.is_empty()),
+        "empty fields are left out"
+    );
 }
 
 #[tokio::test]
