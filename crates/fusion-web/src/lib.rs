@@ -16,6 +16,7 @@
 //! | `GET/PUT /api/v1/orgs/{org_id}/platform` | platform credentials (secret write-only) |
 //! | `POST /api/v1/orgs/{org_id}/platform/test` | connection test (saved values, or unsaved ones in the body) |
 //! | `GET /api/v1/orgs/{org_id}/platform/audit` | credentials change log |
+//! | `…/orgs/{org_id}/connections…`, `/api/v1/orgs/{org_id}/relationships…` | organisation connections (see `relationships`) |
 //!
 //! Invariants:
 //! - This crate holds no business logic: URL rules and credential cleaning come from
@@ -31,6 +32,7 @@ mod dto;
 mod error;
 mod pages;
 mod platform_settings;
+mod relationships;
 mod security_headers;
 mod session;
 mod templates;
@@ -45,6 +47,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use fusion_autotask::ConnectionTester;
+use fusion_domain::{Clock, SystemClock};
 use fusion_store::Store;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
@@ -69,6 +72,11 @@ pub struct WebSettings {
     pub login_max_failures: u32,
     /// How long sign-in stays locked after too many failures.
     pub login_lock: std::time::Duration,
+    /// Wrong verification codes one organisation may enter before accepting codes is locked.
+    /// Codes are long enough that guessing is hopeless anyway; the lock keeps it that way.
+    pub code_max_failures: u32,
+    /// How long accepting codes stays locked after too many wrong ones.
+    pub code_lock: std::time::Duration,
 }
 
 impl Default for WebSettings {
@@ -79,6 +87,8 @@ impl Default for WebSettings {
             max_body_bytes: 64 * 1024,
             login_max_failures: 5,
             login_lock: std::time::Duration::from_secs(5 * 60),
+            code_max_failures: 5,
+            code_lock: std::time::Duration::from_secs(15 * 60),
         }
     }
 }
@@ -94,19 +104,40 @@ struct AppStateInner {
     tester: ConnectionTester,
     settings: WebSettings,
     login_throttle: LoginThrottle,
+    /// Wrong verification codes, per organisation.
+    code_throttle: LoginThrottle,
+    clock: Arc<dyn Clock>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, tester: ConnectionTester, settings: WebSettings) -> Self {
+        Self::with_clock(store, tester, settings, Arc::new(SystemClock))
+    }
+
+    /// Like [`AppState::new`], with the clock every "now" comes from (code expiry, timestamps);
+    /// tests pass a `ManualClock`.
+    pub fn with_clock(
+        store: Arc<dyn Store>,
+        tester: ConnectionTester,
+        settings: WebSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         let login_throttle = LoginThrottle::new(settings.login_max_failures, settings.login_lock);
+        let code_throttle = LoginThrottle::new(settings.code_max_failures, settings.code_lock);
         Self {
             inner: Arc::new(AppStateInner {
                 store,
                 tester,
                 settings,
                 login_throttle,
+                code_throttle,
+                clock,
             }),
         }
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -124,6 +155,10 @@ impl AppState {
     pub(crate) fn login_throttle(&self) -> &LoginThrottle {
         &self.inner.login_throttle
     }
+
+    pub(crate) fn code_throttle(&self) -> &LoginThrottle {
+        &self.inner.code_throttle
+    }
 }
 
 impl fmt::Debug for AppState {
@@ -131,6 +166,7 @@ impl fmt::Debug for AppState {
         f.debug_struct("AppState")
             .field("store", &self.inner.store)
             .field("settings", &self.inner.settings)
+            .field("clock", &self.inner.clock)
             .finish_non_exhaustive()
     }
 }
@@ -143,7 +179,8 @@ pub fn router(state: AppState) -> Router {
     let secure = state.settings().secure_cookies;
     Router::new()
         .merge(pages::routes())
-        .nest("/api/v1", api::routes())
+        .merge(relationships::page_routes())
+        .nest("/api/v1", api::routes().merge(relationships::api_routes()))
         .fallback(pages::not_found_fallback)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(RequestBodyLimitLayer::new(max_body_bytes))

@@ -87,7 +87,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-fn not_found_page() -> Response {
+pub(crate) fn not_found_page() -> Response {
     render(
         StatusCode::NOT_FOUND,
         &MessagePage {
@@ -115,7 +115,7 @@ fn error_page(status: StatusCode, title: &'static str, message: &str) -> Respons
     )
 }
 
-fn internal_error_page(error: ApiError) -> Response {
+pub(crate) fn internal_error_page(error: ApiError) -> Response {
     if let ApiError::Internal(cause) = &error {
         tracing::error!(%cause, "page request failed inside the server");
     }
@@ -133,7 +133,7 @@ pub(crate) async fn not_found_fallback(uri: axum::http::Uri) -> Response {
     not_found_page()
 }
 
-fn csrf_rejected_page() -> Response {
+pub(crate) fn csrf_rejected_page() -> Response {
     error_page(
         StatusCode::FORBIDDEN,
         "Form expired",
@@ -187,11 +187,12 @@ impl FromRequestParts<AppState> for OrgPageCaller {
     }
 }
 
-fn nav_for(caller: &Caller, org: &Organisation) -> Option<Nav> {
+pub(crate) fn nav_for(caller: &Caller, org: &Organisation) -> Option<Nav> {
     Some(Nav {
         person_name: caller.person.display_name.clone(),
         org_name: org.name.clone(),
         settings_url: settings_url(org),
+        connections_url: crate::relationships::connections_url(org),
         csrf_token: caller.csrf_token().unwrap_or_default(),
     })
 }

@@ -10,6 +10,7 @@ pub(crate) struct Nav {
     pub person_name: String,
     pub org_name: String,
     pub settings_url: String,
+    pub connections_url: String,
     pub csrf_token: String,
 }
 

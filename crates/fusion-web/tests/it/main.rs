@@ -7,6 +7,7 @@ mod csrf;
 mod org_isolation;
 mod pages;
 mod platform_api;
+mod relationships;
 mod secret_exposure;
 mod sign_in;
 mod support;

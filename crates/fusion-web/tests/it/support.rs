@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use fusion_autotask::{AutotaskSettings, ConnectionTester, TransportOverride};
 use fusion_autotask_sim::{RunningSimulator, SimOptions, Simulator, TenantInfo, World};
-use fusion_domain::{OrgId, Organisation};
+use fusion_domain::{Clock, OrgId, Organisation, SystemClock};
 use fusion_store::{SecretKey, Store, StoreOptions};
 use fusion_web::{AppState, WebSettings, router, serve};
 use secrecy::SecretString;
@@ -91,6 +91,8 @@ pub struct TestApp {
 pub struct AppOptions {
     pub org_a_name: String,
     pub web: WebSettings,
+    /// The app's clock; the real one when `None`.
+    pub clock: Option<Arc<dyn Clock>>,
 }
 
 impl Default for AppOptions {
@@ -98,6 +100,7 @@ impl Default for AppOptions {
         Self {
             org_a_name: "Contoso Manufacturing".to_owned(),
             web: WebSettings::default(),
+            clock: None,
         }
     }
 }
@@ -152,7 +155,13 @@ impl TestApp {
             transport_override: Some(TransportOverride::parse(simulator.base_url()).unwrap()),
             ..AutotaskSettings::default()
         };
-        let state = AppState::new(store.clone(), ConnectionTester::new(settings), options.web);
+        let clock = options.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let state = AppState::with_clock(
+            store.clone(),
+            ConnectionTester::new(settings),
+            options.web,
+            clock,
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let (shutdown, shutdown_signal) = tokio::sync::oneshot::channel::<()>();
