@@ -1,0 +1,683 @@
+//! `/api/v1/orgs/{org_id}/relationships/{id}/…`: configuration, choices, mappings, description
+//! composition, export and import as JSON. Authentication, organisation scope (404) and CSRF come
+//! from the `OrgApiCaller` extractor; a relationship the organisation is not part of is a 404.
+
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use fusion_autotask::TicketField;
+use fusion_domain::{Choice, FieldMapping};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+use crate::configuration::config_file::{
+    Code, DescriptionField, DescriptionSection, FileFormat, MappingSection, SideSection,
+};
+use crate::configuration::error::ConfigurationError;
+use crate::configuration::operations::{
+    self, BothSides, LIST_NAMES, MappingView, ValueView, Warning,
+};
+use crate::configuration::{Scope, scope};
+use crate::error::ApiError;
+use crate::session::OrgApiCaller;
+use crate::wording::api_timestamp;
+
+pub(crate) fn routes() -> Router<AppState> {
+    const BASE: &str = "/orgs/{org_id}/relationships/{id}";
+    Router::new()
+        .route(
+            &format!("{BASE}/configuration"),
+            get(read_configuration).put(save_configuration),
+        )
+        .route(&format!("{BASE}/choices"), get(read_choices))
+        .route(&format!("{BASE}/choices/refresh"), post(refresh_choices))
+        .route(
+            &format!("{BASE}/mappings"),
+            get(list_mappings).post(create_mapping),
+        )
+        .route(&format!("{BASE}/mappings/defaults"), post(default_mappings))
+        .route(
+            &format!("{BASE}/mappings/{{mapping_id}}"),
+            put(update_mapping).delete(delete_mapping),
+        )
+        .route(
+            &format!("{BASE}/mappings/{{mapping_id}}/suggest"),
+            get(suggest_values).post(apply_suggestions),
+        )
+        .route(
+            &format!("{BASE}/description"),
+            get(read_description)
+                .put(save_description)
+                .delete(remove_description),
+        )
+        .route(
+            &format!("{BASE}/description/preview"),
+            get(preview_description),
+        )
+        .route(&format!("{BASE}/export"), get(export_configuration))
+        .route(&format!("{BASE}/import"), post(import_configuration))
+}
+
+#[derive(Deserialize)]
+struct RelationshipPath {
+    #[allow(dead_code)]
+    org_id: String,
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct MappingPath {
+    #[allow(dead_code)]
+    org_id: String,
+    id: String,
+    mapping_id: String,
+}
+
+/// A JSON body read with precise errors (which field, what is wrong): these bodies hold codes and
+/// field names, never secrets, so the parser's message may be shown.
+struct ConfigJson<T>(T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ConfigJson<T> {
+    type Rejection = ConfigurationError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::BodyTooLarge
+                } else {
+                    ApiError::InvalidBody
+                }
+            })?;
+        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(&mut deserializer)
+            .map(ConfigJson)
+            .map_err(|error| {
+                let path = error.path().to_string();
+                let message = error.into_inner().to_string();
+                ConfigurationError::Invalid {
+                    code: "invalid_body",
+                    field: (path != ".").then_some(path),
+                    message,
+                }
+            })
+    }
+}
+
+#[derive(Serialize)]
+struct RelationshipDto {
+    id: String,
+    contract_name: String,
+    my_role: &'static str,
+    state: &'static str,
+    readiness: &'static str,
+}
+
+impl From<&Scope> for RelationshipDto {
+    fn from(scope: &Scope) -> Self {
+        Self {
+            id: scope.relationship.id.to_string(),
+            contract_name: scope.relationship.contract_name.clone(),
+            my_role: scope.role.as_str(),
+            state: scope.relationship.state.label(),
+            readiness: scope.relationship.readiness.label(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct WarningDto {
+    setting: String,
+    message: String,
+}
+
+fn warning_dtos(warnings: Vec<Warning>) -> Vec<WarningDto> {
+    warnings
+        .into_iter()
+        .map(|warning| WarningDto {
+            setting: warning.setting,
+            message: warning.message,
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct ConfigurationResponse {
+    relationship: RelationshipDto,
+    saved: bool,
+    config: SideSection,
+    warnings: Vec<WarningDto>,
+}
+
+async fn configuration_response(
+    state: &AppState,
+    scope: &Scope,
+    warnings: Option<Vec<Warning>>,
+) -> Result<ConfigurationResponse, ConfigurationError> {
+    let (side, saved) = operations::side_config(state, scope).await?;
+    let warnings = match warnings {
+        Some(warnings) => warnings,
+        None => {
+            let choices = operations::my_choices(state, scope, false).await;
+            operations::warnings(&side, &choices)
+        }
+    };
+    Ok(ConfigurationResponse {
+        relationship: RelationshipDto::from(scope),
+        saved,
+        config: SideSection::from_config(Some(scope.role), &side),
+        warnings: warning_dtos(warnings),
+    })
+}
+
+async fn read_configuration(
+    State(state): State<AppState>,
+    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    Path(path): Path<RelationshipPath>,
+) -> Result<Json<ConfigurationResponse>, ConfigurationError> {
+    let scope = scope(&state, org_id, &path.id).await?;
+    Ok(Json(configuration_response(&state, &scope, None).await?))
+}
+
+async fn save_configuration(
+    State(state): State<AppState>,
+    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    Path(path): Path<RelationshipPath>,
+    ConfigJson(section): ConfigJson<SideSection>,
+) -> Result<Json<ConfigurationResponse>, ConfigurationError> {
+    let scope = scope(&state, org_id, &path.id).await?;
+    if let Some(role) = section.role
+        && role.0 != scope.role
+    {
+        return Err(ConfigurationError::invalid(
+            "wrong_side",
+            "role",
+            format!(
+                "your organisation is the {} in this connection; leave role out or send \"{}\"",
+                scope.role.as_str(),
+                scope.role.as_str()
+            ),
+        ));
+    }
+    let side = section.into_config();
+    let warnings = operations::save_side(&state, &scope, &side).await?;
+    Ok(Json(
+        configuration_response(&state, &scope, Some(warnings)).await?,
+    ))
+}
+
+#[derive(Serialize)]
+pub(crate) struct ChoiceDto {
+    value: Code,
+    label: String,
+    is_active: bool,
+    is_default: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent: Option<Code>,
+}
+
+impl From<&Choice> for ChoiceDto {
+    fn from(choice: &Choice) -> Self {
+        Self {
+            value: Code(choice.value.clone()),
+            label: choice.label.clone(),
+            is_active: choice.is_active,
+            is_default: choice.is_default,
+            parent: choice.parent.clone().map(Code),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct TicketFieldDto {
+    name: String,
+    label: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    picklist: Option<&'static str>,
+    is_required: bool,
+    is_read_only: bool,
+}
+
+impl From<&TicketField> for TicketFieldDto {
+    fn from(field: &TicketField) -> Self {
+        Self {
+            name: field.name.clone(),
+            label: field.label.clone(),
+            picklist: field.picklist,
+            is_required: field.is_required,
+            is_read_only: field.is_read_only,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ChoicesResponse {
+    fetched_at: String,
+    lists: BTreeMap<&'static str, Vec<ChoiceDto>>,
+    ticket_fields: Vec<TicketFieldDto>,
+}
+
+async fn choices_response(
+    state: &AppState,
+    org_id: fusion_domain::OrgId,
+    id: &str,
+    refresh: bool,
+) -> Result<Json<ChoicesResponse>, ConfigurationError> {
+    let scope = scope(state, org_id, id).await?;
+    let choices = operations::my_choices(state, &scope, refresh).await?;
+    Ok(Json(ChoicesResponse {
+        fetched_at: api_timestamp(choices.fetched_at()),
+        lists: LIST_NAMES
+            .iter()
+            .map(|list| {
+                (
+                    *list,
+                    choices.list_ref(list).iter().map(ChoiceDto::from).collect(),
+                )
+            })
+            .collect(),
+        ticket_fields: fusion_autotask::ticket_fields(&choices)
+            .iter()
+            .map(TicketFieldDto::from)
+            .collect(),
+    }))
+}
+
+async fn read_choices(
+    State(state): State<AppState>,
+    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    Path(path): Path<RelationshipPath>,
+) -> Result<Json<ChoicesResponse>, ConfigurationError> {
+    choices_response(&state, org_id, &path.id, false).await
+}
+
+async fn refresh_choices(
+    State(state): State<AppState>,
+    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    Path(path): Path<RelationshipPath>,
+) -> Result<Json<ChoicesResponse>, ConfigurationError> {
+    choices_response(&state, org_id, &path.id, true).await
+}
+
+#[derive(Serialize)]
+struct ValueDto {
+    source: Code,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_label: Option<String>,
+    target: Code,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_label: Option<String>,
+}
+
+impl From<ValueView> for ValueDto {
+    fn from(value: ValueView) -> Self {
+        Self {
+            source: Code(value.source),
+            source_label: value.source_label,
+            target: Code(value.target),
+            target_label: value.target_label,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct UnmappedDto {
+    value: Code,
+    label: String,
+}
+
+#[derive(Serialize)]
+struct MappingDto {
+    id: String,
+    ticket_type: String,
+    source_field: String,
+    source_label: String,
+    target_field: String,
+    target_label: String,
+    direction: &'static str,
+    values: Vec<ValueDto>,
+    /// Active source values with no value mapping: each would be a field failure at sync time.
+    unmapped: Vec<UnmappedDto>,
+}
+
+impl From<MappingView> for MappingDto {
+    fn from(view: MappingView) -> Self {
+        Self {
+            id: view.mapping.id.to_string(),
+            ticket_type: view.mapping.ticket_type,
+            source_field: view.mapping.source_field,
+            source_label: view.source_label,
+            target_field: view.mapping.target_field,
+            target_label: view.target_label,
+            direction: view.mapping.direction.label(),
+            values: view.values.into_iter().map(ValueDto::from).collect(),
+            unmapped: view
+                .unmapped
+                .into_iter()
+                .map(|choice| UnmappedDto {
+                    value: Code(choice.value),
+                    label: choice.label,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct MappingsResponse {
+    mappings: Vec<MappingDto>,
+    source_fields: Vec<TicketFieldDto>,
+    target_fields: Vec<TicketFieldDto>,
+    /// Why a tenant's choices could not be loaded (labels and checks are then incomplete).
+    problems: Vec<String>,
+}
+
+async fn list_mappings(
+    State(state): State<AppState>,
+    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    Path(path): Path<RelationshipPath>,
+) -> Result<Json<MappingsResponse>, ConfigurationError> {
+    let scope = scope(&state, org_id, &path.id).await?;
+    let mappings = operations::mappings(&state, &scope).await?;
+    let sides = BothSides::load(&state, &scope).await;
+    let (source_fields, target_fields) = operations::mappable_fields(&sides);
+    Ok(Json(MappingsResponse {
+        mappings: mappings
+            .into_iter()
+            .map(|mapping| MappingDto::from(operations::mapping_view(mapping, &sides)))
+            .collect(),
+        source_fields: source_fields.iter().map(TicketFieldDto::from).collect(),
+        target_fields: target_fields.iter().map(TicketFieldDto::from).collect(),
+        problems: sides.problems(),
+    }))
+}
+
+async fn create_mapping(
+    State(state): State<AppState>,
+    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    Path(path): Path<RelationshipPath>,
+    ConfigJson(section): ConfigJson<MappingSection>,
+) -> Result<(StatusCode, Json<MappingDto>), ConfigurationError> {
+    let scope = scope(&state, org_id, &path.id).await?;
+    let view = operations::create_mapping(&state, &scope, section).await?;
+    Ok((StatusCode::CREATED, Json(MappingDto::from(view))))
+}
+
+async fn update_mapping(
+    State(state): State<AppState>,
+    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    Path(path): Path<MappingPath>,
+    ConfigJson(section): ConfigJson<MappingSection>,
+) -> Result<Json<MappingDto>, ConfigurationError> {
+    let scope = scope(&state, org_id, &path.id).await?;
+    let view = operations::update_mapping(&state, &scope, &path.mapping_id, section).await?;
+    Ok(Json(MappingDto::from(view)))
+}
+
+async fn delete_mapping(
+    State(state): State<AppState>,
+    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    Path(path): Path<MappingPath>,
+) -> Result<StatusCode, ConfigurationError> {
+    let scope = scope(&state, org_id, &path.id).await?;
+    operations::delete_mapping(&state, &scope, &path.mapping_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize)]
+struct DefaultMappingsResponse {
+    mappings: Vec<MappingDto>,
+}
+
+async fn default_mappings(
+    State(state): State<AppState>,
+    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    Path(path): Path<RelationshipPath>,
+) -> Result<(StatusCode, Json<DefaultMappingsResponse>), ConfigurationError> {
+    let scope = scope(&state, org_id, &path.id).await?;
+    let views = operations::create_default_mappings(&state, &scope).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(DefaultMappingsResponse {
+            mappings: views.into_iter().map(MappingDto::from).collect(),
+        }),
+    ))
+}
+
+#[derive(Serialize)]
+struct SuggestionsResponse {
+    suggestions: Vec<ValueDto>,
+    problems: Vec<String>,
+}
+
+async fn suggest_values(
+    State(state): State<AppState>,
+    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    Path(path): Path<MappingPath>,
+) -> Result<Json<SuggestionsResponse>, ConfigurationError> {
+    let scope = scope(&state, org_id, &path.id).await?;
+    let mapping = operations::mapping(&state, &scope, &path.mapping_id).await?;
+    let sides = BothSides::load(&state, &scope).await;
+    let suggested = operations::suggestions(&mapping, &sides);
+    // Labels come from the mapping's own two lists, nothing else of either tenant.
+    let preview = FieldMapping {
+        value_mappings: suggested,
+        ..mapping
+    };
+    let view = operations::mapping_view(preview, &sides);
+    Ok(Json(SuggestionsResponse {
+        suggestions: view.values.into_iter().map(ValueDto::from).collect(),
+        problems: sides.problems(),
+    }))
+}
+
+#[derive(Serialize)]
+struct AppliedSuggestionsResponse {
+    added: usize,
+    mapping: MappingDto,
+}
+
+async fn apply_suggestions(
+    State(state): State<AppState>,
+    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    Path(path): Path<MappingPath>,
+) -> Result<Json<AppliedSuggestionsResponse>, ConfigurationError> {
+    let scope = scope(&state, org_id, &path.id).await?;
+    let (view, added) = operations::match_by_label(&state, &scope, &path.mapping_id).await?;
+    Ok(Json(AppliedSuggestionsResponse {
+        added,
+        mapping: MappingDto::from(view),
+    }))
+}
+
+#[derive(Serialize)]
+struct DescriptionResponse {
+    composition: Option<DescriptionSection>,
+    /// Fields a composition line can use.
+    fields: Vec<DescriptionField>,
+}
+
+async fn read_description(
+    State(state): State<AppState>,
+    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    Path(path): Path<RelationshipPath>,
+) -> Result<Json<DescriptionResponse>, ConfigurationError> {
+    let scope = scope(&state, org_id, &path.id).await?;
+    let composition = operations::composition(&state, &scope).await?;
+    Ok(Json(DescriptionResponse {
+        composition: composition
+            .as_ref()
+            .map(DescriptionSection::from_composition),
+        fields: operations::composable_fields(&state, &scope)
+            .await
+            .into_iter()
+            .map(|(field, label)| DescriptionField { field, label })
+            .collect(),
+    }))
+}
+
+async fn save_description(
+    State(state): State<AppState>,
+    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    Path(path): Path<RelationshipPath>,
+    ConfigJson(section): ConfigJson<DescriptionSection>,
+) -> Result<Json<DescriptionResponse>, ConfigurationError> {
+    let scope = scope(&state, org_id, &path.id).await?;
+    let composition = operations::validate_composition(section)?;
+    operations::save_composition(&state, &scope, &composition).await?;
+    Ok(Json(DescriptionResponse {
+        composition: Some(DescriptionSection::from_composition(&composition)),
+        fields: operations::composable_fields(&state, &scope)
+            .await
+            .into_iter()
+            .map(|(field, label)| DescriptionField { field, label })
+            .collect(),
+    }))
+}
+
+async fn remove_description(
+    State(state): State<AppState>,
+    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    Path(path): Path<RelationshipPath>,
+) -> Result<StatusCode, ConfigurationError> {
+    let scope = scope(&state, org_id, &path.id).await?;
+    operations::remove_composition(&state, &scope).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct PreviewQuery {
+    #[serde(default)]
+    ticket_id: Option<String>,
+}
+
+#[derive(Serialize)]
+struct PreviewResponse {
+    ticket: String,
+    text: String,
+    real_ticket: bool,
+}
+
+/// A ticket id from a query or form: digits, optionally with spaces around.
+pub(crate) fn parse_ticket_id(raw: Option<&str>) -> Result<Option<i64>, ConfigurationError> {
+    match raw.map(str::trim).filter(|raw| !raw.is_empty()) {
+        None => Ok(None),
+        Some(raw) => raw.parse::<i64>().map(Some).map_err(|_| {
+            ConfigurationError::invalid(
+                "invalid_ticket_id",
+                "ticket_id",
+                "the ticket id is the number in Autotask's ticket URL (not the ticket number T2026…)",
+            )
+        }),
+    }
+}
+
+async fn preview_description(
+    State(state): State<AppState>,
+    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    Path(path): Path<RelationshipPath>,
+    Query(query): Query<PreviewQuery>,
+) -> Result<Json<PreviewResponse>, ConfigurationError> {
+    let scope = scope(&state, org_id, &path.id).await?;
+    let ticket_id = parse_ticket_id(query.ticket_id.as_deref())?;
+    let composition = operations::composition(&state, &scope)
+        .await?
+        .unwrap_or_default();
+    let preview = operations::preview(&state, &scope, &composition, ticket_id).await?;
+    Ok(Json(PreviewResponse {
+        ticket: preview.ticket,
+        text: preview.text,
+        real_ticket: preview.real,
+    }))
+}
+
+#[derive(Deserialize)]
+struct FormatQuery {
+    #[serde(default)]
+    format: Option<String>,
+}
+
+fn requested_format(raw: Option<&str>) -> Result<Option<FileFormat>, ConfigurationError> {
+    match raw.map(str::trim).filter(|raw| !raw.is_empty()) {
+        None => Ok(None),
+        Some(raw) => FileFormat::parse(raw).map(Some).ok_or_else(|| {
+            ConfigurationError::invalid(
+                "invalid_format",
+                "format",
+                "use format=toml or format=json",
+            )
+        }),
+    }
+}
+
+/// The export as a download.
+pub(crate) fn download(name: &str, content_type: &'static str, text: String) -> Response {
+    let disposition = format!("attachment; filename=\"{name}\"");
+    let mut response = text.into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
+async fn export_configuration(
+    State(state): State<AppState>,
+    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    Path(path): Path<RelationshipPath>,
+    Query(query): Query<FormatQuery>,
+) -> Result<Response, ConfigurationError> {
+    let scope = scope(&state, org_id, &path.id).await?;
+    let format = requested_format(query.format.as_deref())?.unwrap_or(FileFormat::Toml);
+    let (name, content_type, text) = operations::export(&state, &scope, format).await?;
+    Ok(download(&name, content_type, text))
+}
+
+#[derive(Serialize)]
+struct ImportResponse {
+    imported: bool,
+    mappings: usize,
+    description_composition: bool,
+    warnings: Vec<WarningDto>,
+}
+
+async fn import_configuration(
+    State(state): State<AppState>,
+    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    Path(path): Path<RelationshipPath>,
+    Query(query): Query<FormatQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<ImportResponse>, ConfigurationError> {
+    let scope = scope(&state, org_id, &path.id).await?;
+    let mut format = requested_format(query.format.as_deref())?;
+    if format.is_none()
+        && headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.contains("json"))
+    {
+        format = Some(FileFormat::Json);
+    }
+    let text = std::str::from_utf8(&body).map_err(|_| {
+        ConfigurationError::invalid("invalid_file", "file", "the file is not UTF-8 text")
+    })?;
+    let outcome = operations::import(&state, &scope, text, format).await?;
+    Ok(Json(ImportResponse {
+        imported: true,
+        mappings: outcome.mappings,
+        description_composition: outcome.composition,
+        warnings: warning_dtos(outcome.warnings),
+    }))
+}

@@ -1,0 +1,1175 @@
+//! Configuration as code: one organisation's side of a relationship (its `SideConfig`), the
+//! relationship's field mappings and its description composition as a versioned document, written
+//! as TOML (with the tenant's labels in comments) or JSON, and read back with errors that name the
+//! line and the field.
+//!
+//! The document (`version = 1`):
+//!
+//! ```toml
+//! version = 1
+//!
+//! [side]
+//! role = "target"
+//! override_api_settings = false
+//!
+//! [side.receive]
+//! queue = 29683354  # Level I Support
+//! status = 1  # New
+//!
+//! [side.receive.public_comment]
+//! note_type = 1  # Task Notes
+//! publish = 1  # All Autotask Users
+//!
+//! [side.send]
+//! queues = [29683354]  # Level I Support
+//!
+//! [side.options]
+//! public_comments = true
+//! internal_comments = false
+//! attachments = true
+//!
+//! [[mappings]]
+//! ticket_type = "Ticket"
+//! source_field = "status"
+//! target_field = "status"
+//! direction = "Source to target"
+//!
+//! [[mappings.values]]
+//! source = 5  # Complete
+//! target = 5  # Complete
+//!
+//! [description]
+//! separator = "----"
+//!
+//! [[description.fields]]
+//! field = "ticketNumber"
+//! label = "Customer ticket"
+//! ```
+//!
+//! Invariants: export then import gives back exactly the same configuration (property-tested);
+//! unknown keys are refused; comments are for people and never change what is imported.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use fusion_domain::mapping::DEFAULT_SEPARATOR;
+use fusion_domain::{
+    ChoiceValue, ClosureSettings, ComposedField, DescriptionComposition, FieldMapping,
+    FieldMappingId, MappingDirection, NoteDefaults, ReceiveDefaults, RelationshipId, ReverseSync,
+    Role, SendFilter, SideConfig, SyncOptions, ValueMapping,
+};
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+
+/// The only document version this build reads and writes.
+pub(crate) const CONFIG_FILE_VERSION: u32 = 1;
+
+/// The ticket type mappings apply to when a file does not say.
+const DEFAULT_TICKET_TYPE: &str = "Ticket";
+
+/// A platform code as written in a file: integers as TOML/JSON numbers, anything else as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Code(pub ChoiceValue);
+
+impl Serialize for Code {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_i64() {
+            Some(number) if number.to_string() == self.0.as_str() => {
+                serializer.serialize_i64(number)
+            }
+            _ => serializer.serialize_str(self.0.as_str()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Code {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct CodeVisitor;
+        impl Visitor<'_> for CodeVisitor {
+            type Value = Code;
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str("a number or a string (a code from the tenant)")
+            }
+            fn visit_i64<E: de::Error>(self, value: i64) -> Result<Code, E> {
+                Ok(Code(ChoiceValue::from(value)))
+            }
+            fn visit_u64<E: de::Error>(self, value: u64) -> Result<Code, E> {
+                Ok(Code(ChoiceValue::new(value.to_string())))
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Code, E> {
+                Ok(Code(ChoiceValue::new(value)))
+            }
+        }
+        deserializer.deserialize_any(CodeVisitor)
+    }
+}
+
+fn code(value: &Option<ChoiceValue>) -> Option<Code> {
+    value.clone().map(Code)
+}
+
+fn codes(values: &[ChoiceValue]) -> Vec<Code> {
+    values.iter().cloned().map(Code).collect()
+}
+
+fn choice(value: Option<Code>) -> Option<ChoiceValue> {
+    value.map(|code| code.0)
+}
+
+fn choices(values: Vec<Code>) -> Vec<ChoiceValue> {
+    values.into_iter().map(|code| code.0).collect()
+}
+
+/// `"source"` or `"target"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RoleText(pub Role);
+
+impl Serialize for RoleText {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for RoleText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Role::parse(&text).map(RoleText).ok_or_else(|| {
+            de::Error::custom(format!(
+                "unknown role \"{text}\": use \"source\" or \"target\""
+            ))
+        })
+    }
+}
+
+/// `"Source to target"`, `"Target to source"` or `"Both"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DirectionText(pub MappingDirection);
+
+impl Serialize for DirectionText {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0.label())
+    }
+}
+
+impl<'de> Deserialize<'de> for DirectionText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        MappingDirection::parse(&text)
+            .map(DirectionText)
+            .ok_or_else(|| {
+                de::Error::custom(format!(
+                    "unknown direction \"{text}\": use \"Source to target\", \"Target to source\" or \"Both\""
+                ))
+            })
+    }
+}
+
+/// The document version; anything but 1 is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Version;
+
+impl Serialize for Version {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u32(CONFIG_FILE_VERSION)
+    }
+}
+
+impl<'de> Deserialize<'de> for Version {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let number = i64::deserialize(deserializer)?;
+        if number == i64::from(CONFIG_FILE_VERSION) {
+            Ok(Version)
+        } else {
+            Err(de::Error::custom(format!(
+                "this file is version {number}; this server reads version {CONFIG_FILE_VERSION}"
+            )))
+        }
+    }
+}
+
+/// The whole file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConfigDocument {
+    pub version: Version,
+    pub side: SideSection,
+    #[serde(default)]
+    pub mappings: Vec<MappingSection>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<DescriptionSection>,
+}
+
+/// One organisation's side; also the body of `GET/PUT …/configuration`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SideSection {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<RoleText>,
+    #[serde(default)]
+    pub override_api_settings: bool,
+    #[serde(default)]
+    pub receive: ReceiveSection,
+    #[serde(default)]
+    pub send: SendSection,
+    #[serde(default)]
+    pub options: OptionsSection,
+    #[serde(default)]
+    pub reverse_sync: ReverseSyncSection,
+    #[serde(default)]
+    pub closure: ClosureSection,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReceiveSection {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company: Option<Code>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<Code>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Code>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Code>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket_type: Option<Code>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket_category: Option<Code>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Code>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issue_type: Option<Code>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_issue_type: Option<Code>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment_publish: Option<Code>,
+    #[serde(default)]
+    pub public_comment: NoteSection,
+    #[serde(default)]
+    pub internal_comment: NoteSection,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NoteSection {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note_type: Option<Code>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish: Option<Code>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SendSection {
+    #[serde(default)]
+    pub queues: Vec<Code>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_company: Option<Code>,
+    #[serde(default)]
+    pub categories: Vec<Code>,
+    #[serde(default)]
+    pub public_publish_levels: Vec<Code>,
+    #[serde(default)]
+    pub internal_publish_levels: Vec<Code>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct OptionsSection {
+    pub public_comments: bool,
+    pub internal_comments: bool,
+    pub attachments: bool,
+}
+
+impl Default for OptionsSection {
+    fn default() -> Self {
+        let options = SyncOptions::default();
+        Self {
+            public_comments: options.public_comments,
+            internal_comments: options.internal_comments,
+            attachments: options.attachments,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReverseSyncSection {
+    #[serde(default)]
+    pub enabled: bool,
+    #[serde(default)]
+    pub queues: Vec<Code>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company: Option<Code>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ClosureSection {
+    #[serde(default)]
+    pub closed_statuses: Vec<Code>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_when_partner_closes: Option<Code>,
+}
+
+fn default_ticket_type() -> String {
+    DEFAULT_TICKET_TYPE.to_owned()
+}
+
+/// One field mapping; also the body of `POST/PUT …/mappings`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MappingSection {
+    #[serde(default = "default_ticket_type")]
+    pub ticket_type: String,
+    pub source_field: String,
+    pub target_field: String,
+    pub direction: DirectionText,
+    #[serde(default)]
+    pub values: Vec<ValueSection>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ValueSection {
+    pub source: Code,
+    pub target: Code,
+}
+
+fn default_separator() -> String {
+    DEFAULT_SEPARATOR.to_owned()
+}
+
+/// The description composition; also the body of `PUT …/description`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DescriptionSection {
+    #[serde(default = "default_separator")]
+    pub separator: String,
+    #[serde(default)]
+    pub fields: Vec<DescriptionField>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DescriptionField {
+    pub field: String,
+    pub label: String,
+}
+
+impl SideSection {
+    pub fn from_config(role: Option<Role>, side: &SideConfig) -> Self {
+        let receive = &side.receive;
+        Self {
+            role: role.map(RoleText),
+            override_api_settings: side.override_api_settings,
+            receive: ReceiveSection {
+                company: code(&receive.company),
+                queue: code(&receive.queue),
+                status: code(&receive.status),
+                priority: code(&receive.priority),
+                ticket_type: code(&receive.ticket_type),
+                ticket_category: code(&receive.ticket_category),
+                source: code(&receive.source),
+                issue_type: code(&receive.issue_type),
+                sub_issue_type: code(&receive.sub_issue_type),
+                attachment_publish: code(&receive.attachment_publish),
+                public_comment: NoteSection {
+                    note_type: code(&receive.public_comment.note_type),
+                    publish: code(&receive.public_comment.publish),
+                },
+                internal_comment: NoteSection {
+                    note_type: code(&receive.internal_comment.note_type),
+                    publish: code(&receive.internal_comment.publish),
+                },
+            },
+            send: SendSection {
+                queues: codes(&side.send.queues),
+                partner_company: code(&side.send.partner_company),
+                categories: codes(&side.send.categories),
+                public_publish_levels: codes(&side.send.public_publish_levels),
+                internal_publish_levels: codes(&side.send.internal_publish_levels),
+            },
+            options: OptionsSection {
+                public_comments: side.options.public_comments,
+                internal_comments: side.options.internal_comments,
+                attachments: side.options.attachments,
+            },
+            reverse_sync: ReverseSyncSection {
+                enabled: side.reverse_sync.enabled,
+                queues: codes(&side.reverse_sync.queues),
+                company: code(&side.reverse_sync.company),
+            },
+            closure: ClosureSection {
+                closed_statuses: codes(&side.closure.closed_statuses),
+                status_when_partner_closes: code(&side.closure.status_when_partner_closes),
+            },
+        }
+    }
+
+    pub fn into_config(self) -> SideConfig {
+        let receive = self.receive;
+        SideConfig {
+            receive: ReceiveDefaults {
+                company: choice(receive.company),
+                queue: choice(receive.queue),
+                status: choice(receive.status),
+                priority: choice(receive.priority),
+                ticket_type: choice(receive.ticket_type),
+                ticket_category: choice(receive.ticket_category),
+                source: choice(receive.source),
+                issue_type: choice(receive.issue_type),
+                sub_issue_type: choice(receive.sub_issue_type),
+                public_comment: NoteDefaults {
+                    note_type: choice(receive.public_comment.note_type),
+                    publish: choice(receive.public_comment.publish),
+                },
+                internal_comment: NoteDefaults {
+                    note_type: choice(receive.internal_comment.note_type),
+                    publish: choice(receive.internal_comment.publish),
+                },
+                attachment_publish: choice(receive.attachment_publish),
+            },
+            send: SendFilter {
+                queues: choices(self.send.queues),
+                partner_company: choice(self.send.partner_company),
+                categories: choices(self.send.categories),
+                public_publish_levels: choices(self.send.public_publish_levels),
+                internal_publish_levels: choices(self.send.internal_publish_levels),
+            },
+            options: SyncOptions {
+                public_comments: self.options.public_comments,
+                internal_comments: self.options.internal_comments,
+                attachments: self.options.attachments,
+            },
+            reverse_sync: ReverseSync {
+                enabled: self.reverse_sync.enabled,
+                queues: choices(self.reverse_sync.queues),
+                company: choice(self.reverse_sync.company),
+            },
+            closure: ClosureSettings {
+                closed_statuses: choices(self.closure.closed_statuses),
+                status_when_partner_closes: choice(self.closure.status_when_partner_closes),
+            },
+            override_api_settings: self.override_api_settings,
+        }
+    }
+}
+
+impl MappingSection {
+    pub fn from_mapping(mapping: &FieldMapping) -> Self {
+        Self {
+            ticket_type: mapping.ticket_type.clone(),
+            source_field: mapping.source_field.clone(),
+            target_field: mapping.target_field.clone(),
+            direction: DirectionText(mapping.direction),
+            values: mapping
+                .value_mappings
+                .iter()
+                .map(|value| ValueSection {
+                    source: Code(value.source.clone()),
+                    target: Code(value.target.clone()),
+                })
+                .collect(),
+        }
+    }
+
+    pub fn into_mapping(self, id: FieldMappingId, relationship_id: RelationshipId) -> FieldMapping {
+        FieldMapping {
+            id,
+            relationship_id,
+            ticket_type: self.ticket_type,
+            source_field: self.source_field,
+            target_field: self.target_field,
+            direction: self.direction.0,
+            value_mappings: self
+                .values
+                .into_iter()
+                .map(|value| ValueMapping {
+                    source: value.source.0,
+                    target: value.target.0,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl DescriptionSection {
+    pub fn from_composition(composition: &DescriptionComposition) -> Self {
+        Self {
+            separator: composition.separator.clone(),
+            fields: composition
+                .fields
+                .iter()
+                .map(|field| DescriptionField {
+                    field: field.field.clone(),
+                    label: field.label.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    pub fn into_composition(self) -> DescriptionComposition {
+        DescriptionComposition {
+            separator: self.separator,
+            fields: self
+                .fields
+                .into_iter()
+                .map(|field| ComposedField {
+                    field: field.field,
+                    label: field.label,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// What a document holds, in domain terms. Mapping ids are new on every import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ImportedConfig {
+    pub role: Option<Role>,
+    pub side: SideConfig,
+    pub mappings: Vec<FieldMapping>,
+    pub composition: Option<DescriptionComposition>,
+}
+
+impl ConfigDocument {
+    pub fn new(
+        role: Role,
+        side: &SideConfig,
+        mappings: &[FieldMapping],
+        composition: Option<&DescriptionComposition>,
+    ) -> Self {
+        Self {
+            version: Version,
+            side: SideSection::from_config(Some(role), side),
+            mappings: mappings.iter().map(MappingSection::from_mapping).collect(),
+            description: composition.map(DescriptionSection::from_composition),
+        }
+    }
+
+    pub fn into_imported(self, relationship_id: RelationshipId) -> ImportedConfig {
+        ImportedConfig {
+            role: self.side.role.map(|role| role.0),
+            side: self.side.into_config(),
+            mappings: self
+                .mappings
+                .into_iter()
+                .map(|mapping| mapping.into_mapping(FieldMappingId::new(), relationship_id))
+                .collect(),
+            composition: self.description.map(DescriptionSection::into_composition),
+        }
+    }
+}
+
+/// The two ways a document is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FileFormat {
+    Toml,
+    Json,
+}
+
+impl FileFormat {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "toml" => Some(FileFormat::Toml),
+            "json" => Some(FileFormat::Json),
+            _ => None,
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            FileFormat::Toml => "toml",
+            FileFormat::Json => "json",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            FileFormat::Toml => "application/toml; charset=utf-8",
+            FileFormat::Json => "application/json",
+        }
+    }
+
+    /// A file's format guessed from its text: JSON starts with `{`.
+    pub fn sniff(text: &str) -> Self {
+        if text.trim_start().starts_with('{') {
+            FileFormat::Json
+        } else {
+            FileFormat::Toml
+        }
+    }
+}
+
+/// Labels to write next to codes in a TOML export: list name → code → label for this side, and per
+/// mapping (in order) the source and target labels of its values.
+#[derive(Debug, Default)]
+pub(crate) struct ExportLabels {
+    pub side: HashMap<&'static str, HashMap<ChoiceValue, String>>,
+    pub mapping_values: Vec<(HashMap<ChoiceValue, String>, HashMap<ChoiceValue, String>)>,
+}
+
+/// Why a document could not be written (never expected; the types are plain data).
+#[derive(Debug, thiserror::Error)]
+#[error("the configuration could not be written as {format}: {reason}")]
+pub(crate) struct ExportError {
+    format: &'static str,
+    reason: String,
+}
+
+/// The document as text. TOML carries the tenant's labels as end-of-line comments.
+pub(crate) fn export(
+    document: &ConfigDocument,
+    format: FileFormat,
+    heading: &str,
+    labels: &ExportLabels,
+) -> Result<String, ExportError> {
+    match format {
+        FileFormat::Json => serde_json::to_string_pretty(document).map_err(|error| ExportError {
+            format: "JSON",
+            reason: error.to_string(),
+        }),
+        FileFormat::Toml => {
+            let plain = toml::to_string(document).map_err(|error| ExportError {
+                format: "TOML",
+                reason: error.to_string(),
+            })?;
+            let mut text = String::new();
+            for line in heading.lines() {
+                text.push_str("# ");
+                text.push_str(line);
+                text.push('\n');
+            }
+            let annotated = format!("{text}{}", annotate(&plain, labels));
+            // Comments must never change what is read back; if they could, leave them out.
+            match toml::from_str::<ConfigDocument>(&annotated) {
+                Ok(reread) if &reread == document => Ok(annotated),
+                _ => Ok(format!("{text}{plain}")),
+            }
+        }
+    }
+}
+
+/// Which choice list the codes under `table` / `key` come from.
+fn list_for(table: &str, key: &str) -> Option<&'static str> {
+    Some(match (table, key) {
+        ("side.receive", "company") => "company",
+        ("side.receive", "queue") => "queue",
+        ("side.receive", "status") => "status",
+        ("side.receive", "priority") => "priority",
+        ("side.receive", "ticket_type") => "ticket_type",
+        ("side.receive", "ticket_category") => "ticket_category",
+        ("side.receive", "source") => "source",
+        ("side.receive", "issue_type") => "issue_type",
+        ("side.receive", "sub_issue_type") => "sub_issue_type",
+        ("side.receive", "attachment_publish") => "attachment_publish",
+        ("side.receive.public_comment" | "side.receive.internal_comment", "note_type") => {
+            "note_type"
+        }
+        ("side.receive.public_comment" | "side.receive.internal_comment", "publish") => {
+            "note_publish"
+        }
+        ("side.send" | "side.reverse_sync", "queues") => "queue",
+        ("side.send", "partner_company") | ("side.reverse_sync", "company") => "company",
+        ("side.send", "categories") => "ticket_category",
+        ("side.send", "public_publish_levels" | "internal_publish_levels") => "note_publish",
+        ("side.closure", "closed_statuses" | "status_when_partner_closes") => "status",
+        _ => return None,
+    })
+}
+
+/// The codes of a `key = value` line (a single code or an inline array of codes).
+fn codes_on_line(line: &str) -> Option<(String, Vec<ChoiceValue>)> {
+    let table: toml::Table = toml::from_str(line).ok()?;
+    let (key, value) = table.into_iter().next()?;
+    let one = |value: &toml::Value| match value {
+        toml::Value::Integer(number) => Some(ChoiceValue::from(*number)),
+        toml::Value::String(text) => Some(ChoiceValue::new(text.as_str())),
+        _ => None,
+    };
+    let values = match &value {
+        toml::Value::Array(items) => items.iter().filter_map(one).collect(),
+        other => one(other).into_iter().collect(),
+    };
+    Some((key, values))
+}
+
+fn annotate(plain: &str, labels: &ExportLabels) -> String {
+    let mut out = String::with_capacity(plain.len() * 2);
+    let mut table = String::new();
+    let mut mapping_index: Option<usize> = None;
+    for line in plain.lines() {
+        let trimmed = line.trim();
+        if let Some(header) = trimmed
+            .strip_prefix("[[")
+            .and_then(|h| h.strip_suffix("]]"))
+        {
+            table = header.trim().to_owned();
+            if table == "mappings" {
+                mapping_index = Some(mapping_index.map_or(0, |index| index + 1));
+            }
+        } else if let Some(header) = trimmed.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            table = header.trim().to_owned();
+        }
+        out.push_str(line);
+        let is_key_line = trimmed.contains('=') && !trimmed.starts_with('[');
+        if is_key_line && let Some((key, values)) = codes_on_line(trimmed) {
+            let names: Option<&HashMap<ChoiceValue, String>> = if table == "mappings.values" {
+                mapping_index
+                    .and_then(|index| labels.mapping_values.get(index))
+                    .and_then(|(source, target)| match key.as_str() {
+                        "source" => Some(source),
+                        "target" => Some(target),
+                        _ => None,
+                    })
+            } else {
+                list_for(&table, &key).and_then(|list| labels.side.get(list))
+            };
+            if let Some(names) = names {
+                let found: Vec<String> = values
+                    .iter()
+                    .filter_map(|value| names.get(value))
+                    .map(|label| label.replace(['\n', '\r'], " "))
+                    .collect();
+                if !found.is_empty() && found.len() == values.len() {
+                    out.push_str("  # ");
+                    out.push_str(&found.join(", "));
+                }
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Why an imported file was refused: where (line, field) and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ImportProblem {
+    pub line: Option<usize>,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for ImportProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.line, &self.field) {
+            (Some(line), Some(field)) => write!(f, "line {line}, field `{field}`: ")?,
+            (Some(line), None) => write!(f, "line {line}: ")?,
+            (None, Some(field)) => write!(f, "field `{field}`: ")?,
+            (None, None) => {}
+        }
+        f.write_str(&self.message)
+    }
+}
+
+fn line_of_offset(text: &str, offset: usize) -> usize {
+    let offset = offset.min(text.len());
+    text.as_bytes()[..offset]
+        .iter()
+        .filter(|byte| **byte == b'\n')
+        .count()
+        + 1
+}
+
+/// The field a serde error is about: the path where it happened, plus the key an
+/// "unknown field"/"missing field" message names.
+fn field_of(path: &str, message: &str) -> Option<String> {
+    let path = if path == "." { "" } else { path };
+    let named = ["unknown field `", "missing field `"]
+        .iter()
+        .find_map(|prefix| message.split_once(prefix))
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(name, _)| name.to_owned());
+    match (path.is_empty(), named) {
+        (true, None) => None,
+        (true, Some(name)) => Some(name),
+        (false, None) => Some(path.to_owned()),
+        (false, Some(name)) if path == name || path.ends_with(&format!(".{name}")) => {
+            Some(path.to_owned())
+        }
+        (false, Some(name)) => Some(format!("{path}.{name}")),
+    }
+}
+
+/// The message without the position serde_json appends (the line is reported separately).
+fn without_json_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(index) => message[..index].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// Reads a document, or says precisely what is wrong with it.
+pub(crate) fn parse(text: &str, format: FileFormat) -> Result<ConfigDocument, ImportProblem> {
+    match format {
+        FileFormat::Toml => {
+            let deserializer = toml::Deserializer::parse(text).map_err(|error| ImportProblem {
+                line: error.span().map(|span| line_of_offset(text, span.start)),
+                field: None,
+                message: format!("this is not valid TOML: {}", error.message().trim()),
+            })?;
+            serde_path_to_error::deserialize(deserializer).map_err(|error| {
+                let path = error.path().to_string();
+                let inner = error.into_inner();
+                let message = inner.message().trim().to_owned();
+                ImportProblem {
+                    line: inner.span().map(|span| line_of_offset(text, span.start)),
+                    field: field_of(&path, &message),
+                    message,
+                }
+            })
+        }
+        FileFormat::Json => {
+            let mut deserializer = serde_json::Deserializer::from_str(text);
+            let document: ConfigDocument = serde_path_to_error::deserialize(&mut deserializer)
+                .map_err(|error| {
+                    let path = error.path().to_string();
+                    let inner = error.into_inner();
+                    let message = without_json_position(&inner.to_string());
+                    let syntax = inner.is_syntax() || inner.is_eof();
+                    ImportProblem {
+                        line: Some(inner.line()),
+                        field: if syntax {
+                            None
+                        } else {
+                            field_of(&path, &message)
+                        },
+                        message: if syntax {
+                            format!("this is not valid JSON: {message}")
+                        } else {
+                            message
+                        },
+                    }
+                })?;
+            deserializer.end().map_err(|error| ImportProblem {
+                line: Some(error.line()),
+                field: None,
+                message: "there is more text after the JSON document".to_owned(),
+            })?;
+            Ok(document)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn arb_code() -> impl Strategy<Value = ChoiceValue> {
+        prop_oneof![
+            any::<i64>().prop_map(ChoiceValue::from),
+            (0i64..40_000_000).prop_map(ChoiceValue::from),
+            "(?s).{0,12}".prop_map(ChoiceValue::new),
+        ]
+    }
+
+    fn arb_option() -> impl Strategy<Value = Option<ChoiceValue>> {
+        proptest::option::of(arb_code())
+    }
+
+    fn arb_codes() -> impl Strategy<Value = Vec<ChoiceValue>> {
+        proptest::collection::vec(arb_code(), 0..4)
+    }
+
+    fn arb_text() -> impl Strategy<Value = String> {
+        "(?s).{0,16}"
+    }
+
+    fn arb_side() -> impl Strategy<Value = SideConfig> {
+        let receive = (
+            (
+                arb_option(),
+                arb_option(),
+                arb_option(),
+                arb_option(),
+                arb_option(),
+                arb_option(),
+            ),
+            (
+                arb_option(),
+                arb_option(),
+                arb_option(),
+                (arb_option(), arb_option()),
+                (arb_option(), arb_option()),
+                arb_option(),
+            ),
+        )
+            .prop_map(
+                |(
+                    (company, queue, status, priority, ticket_type, ticket_category),
+                    (source, issue_type, sub_issue_type, public, internal, attachment_publish),
+                )| ReceiveDefaults {
+                    company,
+                    queue,
+                    status,
+                    priority,
+                    ticket_type,
+                    ticket_category,
+                    source,
+                    issue_type,
+                    sub_issue_type,
+                    public_comment: NoteDefaults {
+                        note_type: public.0,
+                        publish: public.1,
+                    },
+                    internal_comment: NoteDefaults {
+                        note_type: internal.0,
+                        publish: internal.1,
+                    },
+                    attachment_publish,
+                },
+            );
+        let send = (
+            arb_codes(),
+            arb_option(),
+            arb_codes(),
+            arb_codes(),
+            arb_codes(),
+        )
+            .prop_map(|(queues, partner_company, categories, public, internal)| {
+                SendFilter {
+                    queues,
+                    partner_company,
+                    categories,
+                    public_publish_levels: public,
+                    internal_publish_levels: internal,
+                }
+            });
+        let options =
+            any::<(bool, bool, bool)>().prop_map(|(public, internal, attachments)| SyncOptions {
+                public_comments: public,
+                internal_comments: internal,
+                attachments,
+            });
+        let reverse =
+            (any::<bool>(), arb_codes(), arb_option()).prop_map(|(enabled, queues, company)| {
+                ReverseSync {
+                    enabled,
+                    queues,
+                    company,
+                }
+            });
+        let closure = (arb_codes(), arb_option()).prop_map(|(closed, status)| ClosureSettings {
+            closed_statuses: closed,
+            status_when_partner_closes: status,
+        });
+        (receive, send, options, reverse, closure, any::<bool>()).prop_map(
+            |(receive, send, options, reverse_sync, closure, override_api_settings)| SideConfig {
+                receive,
+                send,
+                options,
+                reverse_sync,
+                closure,
+                override_api_settings,
+            },
+        )
+    }
+
+    fn arb_direction() -> impl Strategy<Value = MappingDirection> {
+        prop_oneof![
+            Just(MappingDirection::SourceToTarget),
+            Just(MappingDirection::TargetToSource),
+            Just(MappingDirection::Both),
+        ]
+    }
+
+    fn arb_mappings(relationship: RelationshipId) -> impl Strategy<Value = Vec<FieldMapping>> {
+        let mapping = (
+            arb_text(),
+            arb_text(),
+            arb_text(),
+            arb_direction(),
+            proptest::collection::vec((arb_code(), arb_code()), 0..4),
+        )
+            .prop_map(move |(ticket_type, source, target, direction, values)| {
+                FieldMapping {
+                    id: FieldMappingId::new(),
+                    relationship_id: relationship,
+                    ticket_type,
+                    source_field: source,
+                    target_field: target,
+                    direction,
+                    value_mappings: values
+                        .into_iter()
+                        .map(|(source, target)| ValueMapping { source, target })
+                        .collect(),
+                }
+            });
+        proptest::collection::vec(mapping, 0..4)
+    }
+
+    fn arb_composition() -> impl Strategy<Value = Option<DescriptionComposition>> {
+        proptest::option::of(
+            (
+                arb_text(),
+                proptest::collection::vec((arb_text(), arb_text()), 0..4),
+            )
+                .prop_map(|(separator, fields)| DescriptionComposition {
+                    separator,
+                    fields: fields
+                        .into_iter()
+                        .map(|(field, label)| ComposedField { field, label })
+                        .collect(),
+                }),
+        )
+    }
+
+    fn labels_for(side: &SideConfig, mappings: &[FieldMapping]) -> ExportLabels {
+        // Label every code so the comments are exercised on every line.
+        let mut all = HashMap::new();
+        let section = SideSection::from_config(None, side);
+        let text = serde_json::to_string(&section).unwrap_or_default();
+        for word in text.split(|c: char| !c.is_ascii_digit() && c != '-') {
+            if let Ok(number) = word.parse::<i64>() {
+                all.insert(ChoiceValue::from(number), format!("Label # {number} \" ]"));
+            }
+        }
+        let mut side_labels = HashMap::new();
+        for list in [
+            "company",
+            "queue",
+            "status",
+            "priority",
+            "ticket_type",
+            "ticket_category",
+            "source",
+            "issue_type",
+            "sub_issue_type",
+            "note_publish",
+            "note_type",
+            "attachment_publish",
+        ] {
+            side_labels.insert(list, all.clone());
+        }
+        ExportLabels {
+            side: side_labels,
+            mapping_values: mappings
+                .iter()
+                .map(|mapping| {
+                    let source = mapping
+                        .value_mappings
+                        .iter()
+                        .map(|value| (value.source.clone(), "Source\nlabel".to_owned()))
+                        .collect();
+                    let target = mapping
+                        .value_mappings
+                        .iter()
+                        .map(|value| (value.target.clone(), "Target label".to_owned()))
+                        .collect();
+                    (source, target)
+                })
+                .collect(),
+        }
+    }
+
+    fn without_ids(mappings: &[FieldMapping]) -> Vec<FieldMapping> {
+        let fixed = FieldMappingId::from_uuid(uuid::Uuid::nil());
+        mappings
+            .iter()
+            .cloned()
+            .map(|mut mapping| {
+                mapping.id = fixed;
+                mapping
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+        #[test]
+        fn export_then_import_gives_back_exactly_the_same_configuration(
+            side in arb_side(),
+            role in prop_oneof![Just(Role::Source), Just(Role::Target)],
+            (relationship, mappings) in Just(RelationshipId::new()).prop_flat_map(|id| (Just(id), arb_mappings(id))),
+            composition in arb_composition(),
+        ) {
+            let document = ConfigDocument::new(role, &side, &mappings, composition.as_ref());
+            let labels = labels_for(&side, &mappings);
+            for format in [FileFormat::Toml, FileFormat::Json] {
+                let text = export(&document, format, "Exported by a test\nsecond line", &labels)
+                    .map_err(|error| TestCaseError::fail(error.to_string()))?;
+                let parsed = parse(&text, format)
+                    .map_err(|problem| TestCaseError::fail(format!("{problem}\n{text}")))?;
+                prop_assert_eq!(FileFormat::sniff(&text), format);
+                let imported = parsed.into_imported(relationship);
+                prop_assert_eq!(imported.role, Some(role));
+                prop_assert_eq!(&imported.side, &side);
+                prop_assert_eq!(without_ids(&imported.mappings), without_ids(&mappings));
+                prop_assert_eq!(&imported.composition, &composition);
+            }
+        }
+    }
+
+    #[test]
+    fn toml_export_names_codes_by_their_labels_in_comments() {
+        let mut side = SideConfig::default();
+        side.receive.queue = Some(29683354.into());
+        side.send.queues = vec![29683354.into(), 29683355.into()];
+        let mut labels = ExportLabels::default();
+        labels.side.insert(
+            "queue",
+            HashMap::from([
+                (ChoiceValue::from(29683354), "Level I Support".to_owned()),
+                (ChoiceValue::from(29683355), "Level II Support".to_owned()),
+            ]),
+        );
+        let document = ConfigDocument::new(Role::Target, &side, &[], None);
+        let text = export(&document, FileFormat::Toml, "heading", &labels).unwrap_or_default();
+        assert!(
+            text.contains("queue = 29683354  # Level I Support"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# Level I Support, Level II Support"),
+            "{text}"
+        );
+        assert!(text.starts_with("# heading\n"), "{text}");
+    }
+
+    fn problem(text: &str, format: FileFormat) -> ImportProblem {
+        match parse(text, format) {
+            Ok(document) => panic!("accepted: {document:?}"),
+            Err(problem) => problem,
+        }
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_naming_its_line_and_field() {
+        let text = "version = 1\n\n[side]\nrole = \"target\"\n\n[side.options]\npublic_comments = true\nsend_everything = true\n";
+        let found = problem(text, FileFormat::Toml);
+        assert_eq!(found.line, Some(8), "{found}");
+        assert_eq!(found.field.as_deref(), Some("side.options.send_everything"));
+    }
+
+    #[test]
+    fn an_unknown_direction_is_refused_naming_its_line_and_field() {
+        let text = "version = 1\n[side]\n\n[[mappings]]\nsource_field = \"status\"\ntarget_field = \"status\"\ndirection = \"Sideways\"\n";
+        let found = problem(text, FileFormat::Toml);
+        assert_eq!(found.line, Some(7), "{found}");
+        assert_eq!(found.field.as_deref(), Some("mappings[0].direction"));
+        assert!(found.message.contains("Sideways"), "{found}");
+    }
+
+    #[test]
+    fn a_wrong_type_and_broken_syntax_are_refused_with_their_line() {
+        let wrong = problem(
+            "version = 1\n[side.options]\nattachments = \"yes\"\n",
+            FileFormat::Toml,
+        );
+        assert_eq!(wrong.line, Some(3), "{wrong}");
+        assert_eq!(wrong.field.as_deref(), Some("side.options.attachments"));
+        let broken = problem("version = 1\n[side\nrole = 1\n", FileFormat::Toml);
+        assert_eq!(broken.line, Some(2), "{broken}");
+        let json = problem(
+            "{\n  \"version\": 1,\n  \"side\": {\n    \"options\": {\"attachments\": 3}\n  }\n}",
+            FileFormat::Json,
+        );
+        assert_eq!(json.line, Some(4), "{json}");
+        assert_eq!(json.field.as_deref(), Some("side.options.attachments"));
+        let version = problem("version = 2\n[side]\n", FileFormat::Toml);
+        assert_eq!(version.field.as_deref(), Some("version"));
+        assert_eq!(version.line, Some(1));
+    }
+}

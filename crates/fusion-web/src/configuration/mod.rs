@@ -1,0 +1,81 @@
+//! Integration configuration of a relationship, per side: the "When I receive / When I send"
+//! defaults and filters, sync options, reverse sync, closure, the per-relationship API override,
+//! field and value mappings, the description composition, and configuration as code (export and
+//! import as TOML or JSON). Every choice comes live from the organisation's own Autotask tenant.
+//!
+//! | route | what |
+//! | --- | --- |
+//! | `GET/PUT /api/v1/orgs/{org_id}/relationships/{id}/configuration` | my side's configuration (+ `warnings`) |
+//! | `GET /api/v1/orgs/{org_id}/relationships/{id}/choices`, `POST …/choices/refresh` | my tenant's lists with labels |
+//! | `GET/POST …/mappings`, `PUT/DELETE …/mappings/{mapping_id}` | field mappings with value mappings |
+//! | `POST …/mappings/defaults` | the default mapping set, when there are no mappings |
+//! | `GET/POST …/mappings/{mapping_id}/suggest` | "match by label": suggestions / apply them |
+//! | `GET/PUT/DELETE …/description`, `GET …/description/preview?ticket_id=` | description composition |
+//! | `GET …/export[?format=json]`, `POST …/import[?format=toml\|json]` | configuration as code |
+//! | `GET/POST /orgs/{org_id}/connections/{id}/configuration` (+ `/choices/refresh`, `/credentials`, `/credentials/test`) | the configuration page |
+//! | `GET/POST /orgs/{org_id}/connections/{id}/mappings`, `…/mappings/defaults`, `GET/POST …/mappings/{mapping_id}` (+ `/delete`, `/match`) | field mappings pages |
+//! | `GET/POST /orgs/{org_id}/connections/{id}/description` (+ `/remove`) | description composition page |
+//! | `GET /orgs/{org_id}/connections/{id}/configuration/export`, `GET/POST …/configuration/import` | export / import page |
+//!
+//! Invariants:
+//! - Everything is scoped to a relationship the organisation is part of; any other answers 404,
+//!   exactly like one that does not exist. "My side" is the organisation's role in it.
+//! - One organisation never sees the other's configuration, credentials or tickets: the
+//!   partner's choices are loaded server-side with the partner's credentials and only the
+//!   picklist values of a mapped field are shown.
+//! - Both sides may edit mappings and the composition.
+
+mod api;
+pub(crate) mod config_file;
+mod error;
+mod operations;
+mod pages;
+mod tenant;
+
+use axum::Router;
+use fusion_domain::{OrgId, Relationship, RelationshipId, Role};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+pub(crate) use error::ConfigurationError;
+pub(crate) use tenant::TenantAccess;
+
+/// The `/api/v1` routes (to be nested under `/api/v1`).
+pub(crate) fn api_routes() -> Router<AppState> {
+    api::routes()
+}
+
+/// The page routes.
+pub(crate) fn page_routes() -> Router<AppState> {
+    pages::routes()
+}
+
+/// A relationship seen from one of its organisations.
+#[derive(Debug, Clone)]
+pub(crate) struct Scope {
+    pub org_id: OrgId,
+    pub relationship: Relationship,
+    /// The organisation's role: "my side".
+    pub role: Role,
+}
+
+/// The relationship `raw_id` if `org_id` is part of it; otherwise `NotFound`.
+pub(crate) async fn scope(
+    state: &AppState,
+    org_id: OrgId,
+    raw_id: &str,
+) -> Result<Scope, ConfigurationError> {
+    let id: RelationshipId = raw_id.parse().map_err(|_| ApiError::NotFound)?;
+    let relationship = state
+        .store()
+        .relationship(id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let role = relationship.role_of(org_id).ok_or(ApiError::NotFound)?;
+    Ok(Scope {
+        org_id,
+        relationship,
+        role,
+    })
+}
