@@ -17,6 +17,7 @@
 //! | `POST /api/v1/orgs/{org_id}/platform/test` | connection test (saved values, or unsaved ones in the body) |
 //! | `GET /api/v1/orgs/{org_id}/platform/audit` | credentials change log |
 //! | `…/orgs/{org_id}/connections…`, `/api/v1/orgs/{org_id}/relationships…` | organisation connections (see `relationships`) |
+//! | `…/connections/{id}/{configuration,mappings,description}`, `/api/v1/orgs/{org_id}/relationships/{id}/{configuration,choices,mappings,description,export,import}…` | integration configuration per relationship (see `configuration`) |
 //!
 //! Invariants:
 //! - This crate holds no business logic: URL rules and credential cleaning come from
@@ -28,6 +29,7 @@
 //! - An API secret is never written to a response, a page, an error message or the log.
 
 mod api;
+mod configuration;
 mod dto;
 mod error;
 mod pages;
@@ -107,6 +109,8 @@ struct AppStateInner {
     /// Wrong verification codes, per organisation.
     code_throttle: LoginThrottle,
     clock: Arc<dyn Clock>,
+    /// Autotask access and the choices cache of the configuration screens.
+    tenant_access: configuration::TenantAccess,
 }
 
 impl AppState {
@@ -132,8 +136,21 @@ impl AppState {
                 login_throttle,
                 code_throttle,
                 clock,
+                tenant_access: configuration::TenantAccess::new(),
             }),
         }
+    }
+
+    /// The Autotask service the configuration screens load tenant choices and ticket previews
+    /// with; share the one the binary uses everywhere (its integration code, transport override,
+    /// budget and zone cache). Without it, a default service (no integration code) is used.
+    pub fn with_autotask_service(self, service: fusion_autotask::AutotaskService) -> Self {
+        self.inner.tenant_access.use_service(service);
+        self
+    }
+
+    pub(crate) fn configuration(&self) -> &configuration::TenantAccess {
+        &self.inner.tenant_access
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {
@@ -180,7 +197,13 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::routes())
         .merge(relationships::page_routes())
-        .nest("/api/v1", api::routes().merge(relationships::api_routes()))
+        .merge(configuration::page_routes())
+        .nest(
+            "/api/v1",
+            api::routes()
+                .merge(relationships::api_routes())
+                .merge(configuration::api_routes()),
+        )
         .fallback(pages::not_found_fallback)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(RequestBodyLimitLayer::new(max_body_bytes))
