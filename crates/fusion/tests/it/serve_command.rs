@@ -247,3 +247,36 @@ async fn first_run(database_args: &[&str], env: &[(&str, &str)]) {
         "the password reached the log"
     );
 }
+
+#[test]
+fn serve_refuses_a_configuration_file_holding_a_secret_with_exit_2_without_echoing_it() {
+    let config_file = std::env::temp_dir().join(format!(
+        "fusion-it-secret-config-{}.toml",
+        std::process::id()
+    ));
+    std::fs::write(
+        &config_file,
+        "listen = \"127.0.0.1:0\"\nsecret_key = \"q83vEjRWeJCrze8SNFZ4mp6/BsrS1Mu8qN3vErRWeJA=\"\n",
+    )
+    .expect("the configuration file can be written");
+    let config_file_text = config_file.display().to_string();
+    let result = run(fusion(&["serve", "--config", &config_file_text], &[]), None);
+    assert_eq!(result.code, Some(2), "{result:?}");
+    assert!(result.stderr.contains("secret_key"), "{result:?}");
+    assert!(result.stderr.contains("FUSION_SECRET_KEY"), "{result:?}");
+    assert!(!result.all_output().contains("q83vEjRW"), "{result:?}");
+    let _ = std::fs::remove_file(&config_file);
+}
+
+#[test]
+fn serve_refuses_a_missing_configuration_file_with_exit_2_and_says_how_to_make_one() {
+    let result = run(
+        fusion(&["serve", "--config", "/nonexistent/fusion.toml"], &[]),
+        None,
+    );
+    assert_eq!(result.code, Some(2), "{result:?}");
+    assert!(
+        result.stderr.contains("fusion config example"),
+        "{result:?}"
+    );
+}
