@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use time::Duration;
 use time::macros::datetime;
 
-use crate::support::{Account, AppOptions, Browser, Reply, TestApp};
+use crate::support::{Account, AppOptions, Browser, Reply, TestApp, captured_log};
 
 const START: time::OffsetDateTime = datetime!(2026-11-27 09:00 UTC);
 
@@ -191,6 +191,11 @@ async fn a_connection_created_by_one_organisation_and_accepted_by_the_other_is_a
         .filter(|body| body.contains(&code))
         .count();
     assert_eq!(with_code, 1);
+    // Stored only as a digest, and never logged.
+    let database = String::from_utf8_lossy(&app.database_bytes()).into_owned();
+    assert!(!database.contains(&code));
+    assert!(!database.contains(&code.replace('-', "")));
+    assert!(!captured_log().contains(&code));
     app.stop().await;
 }
 
