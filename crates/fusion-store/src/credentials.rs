@@ -13,7 +13,7 @@ use fusion_domain::{OrgId, PersonId, PlatformKind};
 use secrecy::ExposeSecret;
 use time::OffsetDateTime;
 
-use crate::crypto::{SecretKey, decrypt_api_secret, encrypt_api_secret};
+use crate::crypto::{SecretKey, SecretPlace, decrypt_api_secret, encrypt_api_secret};
 use crate::{
     CredentialsAuditEntry, CredentialsUpdate, PlatformCredentials, StoreError, StoreResult,
 };
@@ -81,9 +81,11 @@ pub(crate) struct CredentialsSave {
 }
 
 /// Decides what `update` changes relative to `existing` (the row as it is, `None` before the
-/// first save). Encrypts a new secret under `key`.
+/// first save). Encrypts a new secret under `key` for `place` (organisation credentials or a
+/// relationship's override credentials of `org_id`).
 pub(crate) fn plan_credentials_save(
     key: &SecretKey,
+    place: SecretPlace,
     org_id: OrgId,
     changed_by: Option<PersonId>,
     existing: Option<StoredCredentials>,
@@ -130,13 +132,13 @@ pub(crate) fn plan_credentials_save(
         Some(secret) => {
             let unchanged = old_ciphertext
                 .as_deref()
-                .and_then(|blob| decrypt_api_secret(key, org_id, blob).ok())
+                .and_then(|blob| decrypt_api_secret(key, place, blob).ok())
                 .is_some_and(|old| old.expose_secret() == secret.expose_secret());
             if unchanged {
                 (old_ciphertext, old_secret_changed_at)
             } else {
                 changed.push(CredentialField::ApiSecret);
-                (Some(encrypt_api_secret(key, org_id, &secret)?), Some(now))
+                (Some(encrypt_api_secret(key, place, &secret)?), Some(now))
             }
         }
     };

@@ -2,9 +2,10 @@
 //! in memory) and the sealed-blob format written to `platform_credentials.secret_ciphertext`.
 //!
 //! Blob format, version 1: `key id (1 byte) || nonce (24 bytes) || XChaCha20-Poly1305 ciphertext
-//! and tag`. The associated data binds a blob to its place,
-//! `platform_credentials/api_secret/<org id>`, so a ciphertext copied onto another organisation's
-//! row does not decrypt. XChaCha20's 192-bit nonce is large enough to draw at random for every
+//! and tag`. The associated data binds a blob to its place ([`SecretPlace`]):
+//! `platform_credentials/api_secret/<org id>` for an organisation's credentials and
+//! `relationship_credentials/api_secret/<relationship id>/<org id>` for a relationship's override
+//! credentials, so a ciphertext copied onto another row does not decrypt. XChaCha20's 192-bit nonce is large enough to draw at random for every
 //! write without a counter.
 //!
 //! The key-id byte exists for key rotation: a later version keeps a key ring (id → key), decrypts
@@ -19,7 +20,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use fusion_domain::OrgId;
+use fusion_domain::{OrgId, RelationshipId};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
@@ -231,20 +232,38 @@ fn create_key_file(path: &Path) -> Result<SecretKey, SecretKeyError> {
     Ok(key)
 }
 
-fn api_secret_associated_data(org_id: OrgId) -> String {
-    format!("platform_credentials/api_secret/{org_id}")
+/// Where a sealed API secret lives; its associated data ties the blob to that row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SecretPlace {
+    /// `platform_credentials` of an organisation.
+    Organisation(OrgId),
+    /// `relationship_credentials` of one organisation in one relationship.
+    Relationship(RelationshipId, OrgId),
 }
 
-/// Seals an organisation's API secret for `platform_credentials.secret_ciphertext`.
+impl SecretPlace {
+    fn associated_data(self) -> String {
+        match self {
+            SecretPlace::Organisation(org_id) => {
+                format!("platform_credentials/api_secret/{org_id}")
+            }
+            SecretPlace::Relationship(relationship_id, org_id) => {
+                format!("relationship_credentials/api_secret/{relationship_id}/{org_id}")
+            }
+        }
+    }
+}
+
+/// Seals an API secret for the `secret_ciphertext` column of `place`.
 pub(crate) fn encrypt_api_secret(
     key: &SecretKey,
-    org_id: OrgId,
+    place: SecretPlace,
     secret: &SecretString,
 ) -> StoreResult<Vec<u8>> {
     let mut nonce_bytes = [0u8; NONCE_LEN];
     rand::fill(&mut nonce_bytes[..]);
     let nonce = XNonce::from(nonce_bytes);
-    let associated_data = api_secret_associated_data(org_id);
+    let associated_data = place.associated_data();
     let ciphertext = key
         .cipher()?
         .encrypt(
@@ -262,11 +281,11 @@ pub(crate) fn encrypt_api_secret(
     Ok(blob)
 }
 
-/// Opens a blob written by [`encrypt_api_secret`] for the same organisation. A wrong key, a blob
-/// moved from another organisation's row, or a damaged blob all fail with [`StoreError::Crypto`].
+/// Opens a blob written by [`encrypt_api_secret`] for the same place. A wrong key, a blob moved
+/// from another row, or a damaged blob all fail with [`StoreError::Crypto`].
 pub(crate) fn decrypt_api_secret(
     key: &SecretKey,
-    org_id: OrgId,
+    place: SecretPlace,
     blob: &[u8],
 ) -> StoreResult<SecretString> {
     let Some((&key_id, rest)) = blob.split_first() else {
@@ -288,7 +307,7 @@ pub(crate) fn decrypt_api_secret(
     let (nonce_bytes, ciphertext) = rest.split_at(NONCE_LEN);
     let mut nonce = XNonce::default();
     nonce.copy_from_slice(nonce_bytes);
-    let associated_data = api_secret_associated_data(org_id);
+    let associated_data = place.associated_data();
     let plaintext = key
         .cipher()?
         .decrypt(
@@ -313,15 +332,16 @@ mod tests {
     fn sealed_secret_opens_with_the_same_key_and_organisation_only() {
         let key = SecretKey::generate();
         let org = OrgId::new();
+        let place = SecretPlace::Organisation(org);
         let secret = SecretString::from("s3cr3t-value".to_owned());
-        let blob = encrypt_api_secret(&key, org, &secret).expect("encrypts");
+        let blob = encrypt_api_secret(&key, place, &secret).expect("encrypts");
         assert_eq!(blob[0], CURRENT_KEY_ID);
-        let opened = decrypt_api_secret(&key, org, &blob).expect("decrypts");
+        let opened = decrypt_api_secret(&key, place, &blob).expect("decrypts");
         assert_eq!(opened.expose_secret(), "s3cr3t-value");
 
-        let other_org = decrypt_api_secret(&key, OrgId::new(), &blob);
+        let other_org = decrypt_api_secret(&key, SecretPlace::Organisation(OrgId::new()), &blob);
         assert!(matches!(other_org, Err(StoreError::Crypto(_))));
-        let other_key = decrypt_api_secret(&SecretKey::generate(), org, &blob);
+        let other_key = decrypt_api_secret(&SecretKey::generate(), place, &blob);
         let message = other_key.expect_err("wrong key must fail").to_string();
         assert!(message.contains("FUSION_SECRET_KEY"), "{message}");
     }
@@ -329,11 +349,32 @@ mod tests {
     #[test]
     fn two_encryptions_of_one_secret_differ() {
         let key = SecretKey::generate();
-        let org = OrgId::new();
+        let place = SecretPlace::Organisation(OrgId::new());
         let secret = SecretString::from("same".to_owned());
-        let first = encrypt_api_secret(&key, org, &secret).expect("encrypts");
-        let second = encrypt_api_secret(&key, org, &secret).expect("encrypts");
+        let first = encrypt_api_secret(&key, place, &secret).expect("encrypts");
+        let second = encrypt_api_secret(&key, place, &secret).expect("encrypts");
         assert_ne!(first, second);
+    }
+
+    #[test]
+    fn a_relationship_secret_opens_only_in_its_relationship_and_organisation() {
+        let key = SecretKey::generate();
+        let (relationship, org) = (RelationshipId::new(), OrgId::new());
+        let place = SecretPlace::Relationship(relationship, org);
+        let secret = SecretString::from("override".to_owned());
+        let blob = encrypt_api_secret(&key, place, &secret).expect("encrypts");
+        let opened = decrypt_api_secret(&key, place, &blob).expect("decrypts");
+        assert_eq!(opened.expose_secret(), "override");
+        for elsewhere in [
+            SecretPlace::Organisation(org),
+            SecretPlace::Relationship(RelationshipId::new(), org),
+            SecretPlace::Relationship(relationship, OrgId::new()),
+        ] {
+            assert!(matches!(
+                decrypt_api_secret(&key, elsewhere, &blob),
+                Err(StoreError::Crypto(_))
+            ));
+        }
     }
 
     #[test]

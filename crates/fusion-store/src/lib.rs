@@ -21,6 +21,7 @@ mod database_errors;
 mod migrations;
 mod password;
 mod postgres;
+mod relationship_rows;
 mod relationships;
 mod sqlite;
 mod test_results;
@@ -183,9 +184,10 @@ pub struct NewSession {
     pub expires_at: OffsetDateTime,
 }
 
-/// The storage port. `Arc<dyn Store>` is what the web layer and the binary hold.
+/// The storage port. `Arc<dyn Store>` is what the web layer and the binary hold; it offers the
+/// [`RelationshipStore`] methods too.
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug {
+pub trait Store: RelationshipStore + Send + Sync + std::fmt::Debug {
     /// Applies pending migrations; refuses a database whose schema is newer than this binary.
     async fn migrate(&self) -> StoreResult<()>;
     /// Cheap round trip for readiness checks.

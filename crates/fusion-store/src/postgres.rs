@@ -1,5 +1,6 @@
 //! The PostgreSQL [`Store`]: for deployments where several worker processes share one database.
-//! All PostgreSQL SQL lives in this file.
+//! All PostgreSQL SQL lives in this file and its child module `relationships` (the
+//! [`crate::RelationshipStore`] half).
 //!
 //! Tables are named unqualified, so they live in the first schema of the connection's
 //! `search_path` (tests give each run its own schema through the URL's `options`). A credentials
@@ -19,7 +20,7 @@ use sqlx::{Postgres, Row, Transaction};
 use uuid::Uuid;
 
 use crate::credentials::{StoredCredentials, parse_platform, plan_credentials_save};
-use crate::crypto::{SecretKey, decrypt_api_secret};
+use crate::crypto::{SecretKey, SecretPlace, decrypt_api_secret};
 use crate::database_errors::{database_error, insert_error};
 use crate::migrations::{
     MIGRATIONS_TABLE, POSTGRES_MIGRATIONS, migration_error, migrator, refuse_newer_schema,
@@ -32,6 +33,8 @@ use crate::{
     CredentialsAuditEntry, CredentialsUpdate, NewSession, PlatformCredentials, Store, StoreError,
     StoreResult, normalise_email,
 };
+
+mod relationships;
 
 /// How long a request waits for a free connection before it fails (and readiness reports it).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -395,7 +398,15 @@ impl Store for PostgresStore {
             return Err(StoreError::NotFound);
         }
         let existing = Self::existing_credentials(&mut transaction, org_id).await?;
-        let save = plan_credentials_save(&self.key, org_id, changed_by, existing, update, now())?;
+        let save = plan_credentials_save(
+            &self.key,
+            SecretPlace::Organisation(org_id),
+            org_id,
+            changed_by,
+            existing,
+            update,
+            now(),
+        )?;
         let row = &save.row;
         sqlx::query(
             "INSERT INTO platform_credentials (org_id, platform, api_url, username, secret_ciphertext, \
@@ -447,7 +458,7 @@ impl Store for PostgresStore {
         .await
         .map_err(database_error)?;
         blob.flatten()
-            .map(|blob| decrypt_api_secret(&self.key, org_id, &blob))
+            .map(|blob| decrypt_api_secret(&self.key, SecretPlace::Organisation(org_id), &blob))
             .transpose()
     }
 

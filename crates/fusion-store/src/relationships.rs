@@ -5,6 +5,12 @@
 //! Verification codes are stored only as SHA-256 digests; acceptance is one atomic step (a code
 //! works once even when two partners race). Time comes from the caller (`now`), so expiry is
 //! testable with an injected clock.
+//!
+//! Errors: an unknown relationship is `NotFound` for writes and `None`/empty for reads; writing an
+//! organisation's side (configuration, override credentials) for an organisation that is not the
+//! initiator or partner is `NotFound` too. The store is not the authorisation layer, but it only
+//! ever returns what the ids name. `Store` has this trait as a supertrait, so `Arc<dyn Store>`
+//! offers these methods directly.
 
 use async_trait::async_trait;
 use fusion_domain::{
@@ -15,13 +21,14 @@ use fusion_domain::{
 use secrecy::SecretString;
 use time::OffsetDateTime;
 
-use crate::{CredentialsUpdate, PlatformCredentials, StoreResult};
+use crate::{CredentialsAuditEntry, CredentialsUpdate, PlatformCredentials, StoreResult};
 
 /// Relationship storage. Every `Store` is also a `RelationshipStore`.
 #[async_trait]
 pub trait RelationshipStore: Send + Sync {
     /// Creates a Pending relationship whose verification code (stored hashed) expires at
-    /// `code_expires_at`.
+    /// `code_expires_at`. `NotFound` for an unknown initiator; `Conflict` in the (astronomically
+    /// unlikely) case that another Pending relationship has the same code.
     async fn create_relationship(
         &self,
         initiator: OrgId,
@@ -47,7 +54,8 @@ pub trait RelationshipStore: Send + Sync {
         now: OffsetDateTime,
     ) -> StoreResult<Result<Relationship, AcceptCodeError>>;
 
-    /// Replaces the code of a Pending (or expired Pending) relationship; the old code stops working.
+    /// Replaces the code of a Pending (or expired Pending) relationship; the old code stops working
+    /// (it is then Unknown). `Conflict` for any other state.
     async fn reissue_code(
         &self,
         id: RelationshipId,
@@ -55,7 +63,9 @@ pub trait RelationshipStore: Send + Sync {
         code_expires_at: OffsetDateTime,
     ) -> StoreResult<Relationship>;
 
-    /// Writes a new state (the caller checked the transition with the domain rules).
+    /// Writes a new state (the caller checked the transition with the domain rules) and returns the
+    /// relationship as it is now. `Conflict` when resuming would give the pair two connected
+    /// relationships under one contract name.
     async fn set_relationship_state(
         &self,
         id: RelationshipId,
@@ -85,16 +95,19 @@ pub trait RelationshipStore: Send + Sync {
     /// The relationship's field mappings in the order they were created.
     async fn field_mappings(&self, id: RelationshipId) -> StoreResult<Vec<FieldMapping>>;
 
-    /// Inserts or replaces one mapping (by its id).
+    /// Inserts or replaces one mapping (by its id); a new one goes last, a replaced one keeps its
+    /// place. `NotFound` for an unknown relationship, `Conflict` when the id belongs to another.
     async fn save_field_mapping(&self, mapping: &FieldMapping) -> StoreResult<()>;
 
+    /// `NotFound` when the relationship has no such mapping.
     async fn delete_field_mapping(
         &self,
         id: RelationshipId,
         mapping: FieldMappingId,
     ) -> StoreResult<()>;
 
-    /// Replaces every mapping of the relationship in one transaction (used by import).
+    /// Replaces every mapping of the relationship in one transaction (used by import), keeping the
+    /// order given. `Conflict` (and nothing changed) when a mapping names another relationship.
     async fn replace_field_mappings(
         &self,
         id: RelationshipId,
@@ -135,4 +148,12 @@ pub trait RelationshipStore: Send + Sync {
         id: RelationshipId,
         org: OrgId,
     ) -> StoreResult<Option<SecretString>>;
+
+    /// The audit trail of `org`'s override credentials in this relationship, newest first (kept
+    /// apart from the organisation's own [`crate::Store::credentials_audit_log`]).
+    async fn relationship_credentials_audit_log(
+        &self,
+        id: RelationshipId,
+        org: OrgId,
+    ) -> StoreResult<Vec<CredentialsAuditEntry>>;
 }

@@ -1,4 +1,5 @@
-//! The SQLite [`Store`]: the embedded default. All SQLite SQL lives in this file.
+//! The SQLite [`Store`]: the embedded default. All SQLite SQL lives in this file and its child
+//! module `relationships` (the [`crate::RelationshipStore`] half).
 //!
 //! Connections run in WAL mode (readers never wait for the writer), with a `busy_timeout` so a
 //! writer waits for another instead of failing, and with foreign keys enforced. Read-then-write
@@ -23,7 +24,7 @@ use sqlx::{Row, Sqlite, Transaction};
 use uuid::Uuid;
 
 use crate::credentials::{StoredCredentials, parse_platform, plan_credentials_save};
-use crate::crypto::{SecretKey, decrypt_api_secret};
+use crate::crypto::{SecretKey, SecretPlace, decrypt_api_secret};
 use crate::database_errors::{database_error, insert_error};
 use crate::migrations::{
     MIGRATIONS_TABLE, SQLITE_MIGRATIONS, migration_error, migrator, refuse_newer_schema,
@@ -36,6 +37,8 @@ use crate::{
     CredentialsAuditEntry, CredentialsUpdate, NewSession, PlatformCredentials, Store, StoreError,
     StoreResult, normalise_email,
 };
+
+mod relationships;
 
 /// How long a connection waits for another connection's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -445,7 +448,15 @@ impl Store for SqliteStore {
             return Err(StoreError::NotFound);
         }
         let existing = Self::existing_credentials(&mut transaction, org_id).await?;
-        let save = plan_credentials_save(&self.key, org_id, changed_by, existing, update, now())?;
+        let save = plan_credentials_save(
+            &self.key,
+            SecretPlace::Organisation(org_id),
+            org_id,
+            changed_by,
+            existing,
+            update,
+            now(),
+        )?;
         let row = &save.row;
         sqlx::query(
             "INSERT INTO platform_credentials (org_id, platform, api_url, username, secret_ciphertext, \
@@ -497,7 +508,7 @@ impl Store for SqliteStore {
         .await
         .map_err(database_error)?;
         blob.flatten()
-            .map(|blob| decrypt_api_secret(&self.key, org_id, &blob))
+            .map(|blob| decrypt_api_secret(&self.key, SecretPlace::Organisation(org_id), &blob))
             .transpose()
     }
 

@@ -7,6 +7,7 @@ mod harness;
 mod isolation;
 mod migrations;
 mod people;
+mod relationships;
 mod secret_key;
 mod sessions;
 mod sqlite_file;
