@@ -128,7 +128,7 @@ test('a person saves and tests Autotask credentials in Settings, then sees why a
     await page.getByLabel('API username').fill(tenant.username);
     await page.getByLabel('API secret').fill(tenant.secret);
     await page.getByRole('button', { name: 'Save', exact: true }).click();
-    await page.getByText('Saved.').waitFor();
+    await page.getByText(/^Saved\./).waitFor();
     await screenshot(page, '02-saved');
     assert.equal(await page.getByLabel('API secret').inputValue(), '', 'the secret field is write-only');
     assert.ok(!(await page.content()).includes(tenant.secret), 'the page never shows the secret');
@@ -144,7 +144,7 @@ test('a person saves and tests Autotask credentials in Settings, then sees why a
     const wrongSecret = 'not-the-real-secret-42';
     await page.getByLabel('API secret').fill(wrongSecret);
     await page.getByRole('button', { name: 'Save', exact: true }).click();
-    await page.getByText('Saved.').waitFor();
+    await page.getByText(/^Saved\./).waitFor();
     await page.getByRole('button', { name: 'Test connection' }).click();
     await page.getByRole('heading', { name: 'Test failed' }).waitFor();
     const failureResult = await page.locator('section.result').innerText();
@@ -178,7 +178,7 @@ test('a person who enters the portal URL is offered the API URL and can use it w
     await useThis.waitFor();
     await screenshot(page, '05-portal-url-suggestion');
     await useThis.click();
-    await page.getByText('Saved.').waitFor();
+    await page.getByText(/^Saved\./).waitFor();
     assert.equal(await page.getByLabel('API URL').inputValue(), tenant.api_url, 'the API URL was corrected and saved');
 
     await page.getByRole('button', { name: 'Test connection' }).click();
