@@ -110,7 +110,7 @@ async fn handle(
         .iter()
         .map(|segment| segment.to_ascii_lowercase())
         .collect();
-    let response = request.dispatch(&segments, &lower).await;
+    let response = request.dispatch(&lower).await;
     let status = if response.extensions().get::<DroppedConnection>().is_some() {
         0
     } else {
@@ -357,7 +357,7 @@ impl ApiRequest<'_> {
             .map(|(_, value)| value.into_owned())
     }
 
-    async fn dispatch(&mut self, segments: &[String], lower: &[String]) -> Response {
+    async fn dispatch(&mut self, lower: &[String]) -> Response {
         let Some(zone_host) = lower.first().and_then(|host| parse_zone_host(host)) else {
             return no_route(&self.full_uri);
         };
@@ -415,7 +415,6 @@ impl ApiRequest<'_> {
                 if !allowed.contains(&self.method) {
                     return method_not_allowed(self.method.as_str());
                 }
-                let _ = segments;
                 self.entity_call(zone_host, route).await
             }
             _ => no_route(&self.full_uri),
