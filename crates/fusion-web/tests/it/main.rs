@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod api_tokens;
+mod configuration;
 mod csrf;
 mod org_isolation;
 mod pages;

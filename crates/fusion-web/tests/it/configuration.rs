@@ -1,0 +1,981 @@
+//! Integration configuration per relationship: the two demo tenants (Contoso = Source, alice;
+//! Northwind = Target, bob) as two organisations already connected through the store, each with
+//! its own working Autotask credentials. Forms and API are filled from each tenant's own codes
+//! (the tenants' codes differ), and neither side sees the other's configuration, credentials or
+//! tenant data beyond one mapping's picklist.
+
+use std::net::SocketAddr;
+
+use fusion_autotask::{AutotaskService, AutotaskSettings, ConnectionTester, TransportOverride};
+use fusion_autotask_sim::TenantInfo;
+use fusion_domain::{PlatformKind, RelationshipId, Role, VerificationCode};
+use fusion_store::CredentialsUpdate;
+use fusion_web::{AppState, WebSettings, router, serve};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+use crate::support::{Browser, Reply, TestApp};
+
+/// A TestApp whose web server shares one Autotask service (simulator transport, demo integration
+/// code) with the configuration screens, plus a connection Contoso (Source) ↔ Northwind (Target).
+struct Connected {
+    app: TestApp,
+    relationship: RelationshipId,
+    contoso: TenantInfo,
+    northwind: TenantInfo,
+    _server: ServerGuard,
+}
+
+struct ServerGuard(Option<tokio::sync::oneshot::Sender<()>>);
+
+impl Drop for ServerGuard {
+    fn drop(&mut self) {
+        if let Some(stop) = self.0.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+fn tenant(tenants: &[TenantInfo], name: &str) -> TenantInfo {
+    tenants
+        .iter()
+        .find(|tenant| tenant.name.contains(name))
+        .cloned()
+        .expect("demo tenant")
+}
+
+async fn save_credentials(app: &TestApp, org: fusion_domain::OrgId, tenant: &TenantInfo) {
+    let user = tenant
+        .api_users
+        .iter()
+        .find(|user| user.active)
+        .expect("an active API user");
+    app.store
+        .save_platform_credentials(
+            org,
+            None,
+            CredentialsUpdate {
+                platform: PlatformKind::Autotask,
+                api_url: tenant.api_url.clone(),
+                username: user.username.clone(),
+                secret: Some(SecretString::from(user.secret.clone())),
+                integration_code_override: None,
+            },
+        )
+        .await
+        .expect("credentials saved");
+}
+
+impl Connected {
+    async fn spawn() -> Connected {
+        let mut app = TestApp::spawn().await;
+        let tenants = app.simulator.simulator().tenants();
+        let contoso = tenant(&tenants, "Contoso");
+        let northwind = tenant(&tenants, "Northwind");
+        save_credentials(&app, app.alice.org.id, &contoso).await;
+        save_credentials(&app, app.bob.org.id, &northwind).await;
+
+        let now = time::OffsetDateTime::now_utc();
+        let code = VerificationCode::from_random_bytes((0u8..=255).cycle().skip(7).take(64))
+            .expect("enough bytes for a code");
+        let pending = app
+            .store
+            .create_relationship(
+                app.alice.org.id,
+                Role::Source,
+                "Contoso ⇄ Northwind support",
+                &code,
+                now,
+                now + time::Duration::days(7),
+            )
+            .await
+            .unwrap();
+        let relationship = app
+            .store
+            .accept_relationship(app.bob.org.id, &code, now)
+            .await
+            .unwrap()
+            .expect("the code is accepted");
+        assert_eq!(relationship.id, pending.id);
+
+        let settings = AutotaskSettings {
+            integration_code: Some(contoso.integration_code.clone()),
+            transport_override: Some(TransportOverride::parse(app.simulator.base_url()).unwrap()),
+            ..AutotaskSettings::default()
+        };
+        let service = AutotaskService::new(settings).unwrap();
+        let state = AppState::new(
+            app.store.clone(),
+            ConnectionTester::with_service(service.clone()),
+            WebSettings::default(),
+        )
+        .with_autotask_service(service);
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .unwrap();
+        app.base_url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(serve(listener, router(state), async move {
+            let _ = stopped.await;
+        }));
+        Connected {
+            app,
+            relationship: relationship.id,
+            contoso,
+            northwind,
+            _server: ServerGuard(Some(stop)),
+        }
+    }
+
+    fn api(&self, org: &fusion_domain::Organisation, rest: &str) -> String {
+        format!(
+            "/api/v1/orgs/{}/relationships/{}/{rest}",
+            org.id, self.relationship
+        )
+    }
+
+    fn page(&self, org: &fusion_domain::Organisation, rest: &str) -> String {
+        format!("/orgs/{}/connections/{}/{rest}", org.id, self.relationship)
+    }
+
+    async fn alice(&self) -> Browser {
+        self.app.signed_in(&self.app.alice).await
+    }
+
+    async fn bob(&self) -> Browser {
+        self.app.signed_in(&self.app.bob).await
+    }
+
+    /// Every secret either organisation has: must never appear in a response.
+    fn secrets(&self) -> Vec<String> {
+        [&self.contoso, &self.northwind]
+            .iter()
+            .flat_map(|tenant| tenant.api_users.iter().map(|user| user.secret.clone()))
+            .collect()
+    }
+
+    async fn raw(
+        &self,
+        browser: &mut Browser,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<(&str, &str)>,
+        with_csrf: bool,
+    ) -> Reply {
+        let mut request =
+            reqwest::Client::new().request(method, format!("{}{path}", self.app.base_url));
+        if let Some(cookie) = &browser.session_cookie {
+            request = request.header("cookie", format!("{}={cookie}", fusion_web::SESSION_COOKIE));
+        }
+        if with_csrf && let Some(token) = &browser.csrf_token {
+            request = request.header("x-csrf-token", token);
+        }
+        if let Some((content_type, text)) = body {
+            request = request
+                .header("content-type", content_type)
+                .body(text.to_owned());
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.text().await.unwrap();
+        browser.seen_bodies.push(body.clone());
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn delete(&self, browser: &mut Browser, path: &str) -> Reply {
+        self.raw(browser, reqwest::Method::DELETE, path, None, true)
+            .await
+    }
+
+    async fn delete_without_csrf(&self, browser: &mut Browser, path: &str) -> Reply {
+        self.raw(browser, reqwest::Method::DELETE, path, None, false)
+            .await
+    }
+
+    async fn post_text(
+        &self,
+        browser: &mut Browser,
+        path: &str,
+        content_type: &str,
+        text: &str,
+    ) -> Reply {
+        self.raw(
+            browser,
+            reqwest::Method::POST,
+            path,
+            Some((content_type, text)),
+            true,
+        )
+        .await
+    }
+
+    async fn stop(self) {
+        drop(self._server);
+        self.app.stop().await;
+    }
+}
+
+fn choice_value(choices: &Value, list: &str, label: &str) -> Value {
+    choices["lists"][list]
+        .as_array()
+        .unwrap_or_else(|| panic!("list {list}: {choices}"))
+        .iter()
+        .find(|choice| choice["label"] == label)
+        .unwrap_or_else(|| panic!("{label} in {list}: {choices}"))["value"]
+        .clone()
+}
+
+fn labels(choices: &Value, list: &str) -> Vec<String> {
+    choices["lists"][list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|choice| choice["label"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn each_side_gets_choices_from_its_own_tenant_and_saved_values_come_back_equal() {
+    let connected = Connected::spawn().await;
+    let (alice, bob) = (&connected.app.alice.org, &connected.app.bob.org);
+    let mut alice_browser = connected.alice().await;
+    let mut bob_browser = connected.bob().await;
+
+    let alice_choices = alice_browser.get(&connected.api(alice, "choices")).await;
+    assert_eq!(alice_choices.status, 200, "{}", alice_choices.body);
+    let alice_choices = alice_choices.json();
+    let bob_choices = bob_browser.get(&connected.api(bob, "choices")).await.json();
+    // The tenants differ: Contoso's queues and statuses are not Northwind's.
+    assert!(labels(&alice_choices, "queue").contains(&"Service Desk".to_owned()));
+    assert!(labels(&bob_choices, "queue").contains(&"Level I Support".to_owned()));
+    assert!(!labels(&alice_choices, "queue").contains(&"Level I Support".to_owned()));
+    assert!(labels(&alice_choices, "status").contains(&"With Provider".to_owned()));
+    assert!(labels(&bob_choices, "status").contains(&"Escalated".to_owned()));
+    assert_eq!(
+        choice_value(&alice_choices, "status", "Waiting Customer"),
+        7
+    );
+    assert_eq!(choice_value(&bob_choices, "status", "Waiting Customer"), 13);
+    assert!(
+        labels(&bob_choices, "company").contains(&"Contoso Manufacturing".to_owned()),
+        "Northwind's company list names its customer"
+    );
+    assert!(
+        alice_choices["ticket_fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|field| field["name"] == "status" && field["picklist"] == "status")
+    );
+
+    // Bob (Target) configures what he receives, with Northwind's own codes.
+    let queue = choice_value(&bob_choices, "queue", "Level II Support");
+    let company = choice_value(&bob_choices, "company", "Contoso Manufacturing");
+    let issue = choice_value(&bob_choices, "issue_type", "Hardware");
+    let sub_issue = choice_value(&bob_choices, "sub_issue_type", "Printer");
+    let config = json!({
+        "receive": {
+            "company": company, "queue": queue,
+            "status": choice_value(&bob_choices, "status", "New"),
+            "priority": choice_value(&bob_choices, "priority", "Medium"),
+            "issue_type": issue, "sub_issue_type": sub_issue,
+            "public_comment": {"note_type": choice_value(&bob_choices, "note_type", "Task Notes"),
+                                "publish": choice_value(&bob_choices, "note_publish", "All Autotask Users")},
+            "attachment_publish": choice_value(&bob_choices, "attachment_publish", "All Autotask Users")
+        },
+        "send": {"queues": [choice_value(&bob_choices, "queue", "Level I Support"), queue],
+                 "public_publish_levels": [1], "internal_publish_levels": [2]},
+        "options": {"public_comments": true, "internal_comments": true, "attachments": false},
+        "reverse_sync": {"enabled": true, "company": company},
+        "closure": {"closed_statuses": [5], "status_when_partner_closes": 5}
+    });
+    let saved = bob_browser
+        .put_json(&connected.api(bob, "configuration"), &config)
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let saved = saved.json();
+    assert_eq!(saved["warnings"], json!([]), "{saved}");
+    assert_eq!(saved["relationship"]["my_role"], "target");
+
+    let reloaded = bob_browser
+        .get(&connected.api(bob, "configuration"))
+        .await
+        .json();
+    assert_eq!(reloaded["saved"], true);
+    assert_eq!(reloaded["config"], saved["config"]);
+    assert_eq!(reloaded["config"]["receive"]["queue"], queue);
+    assert_eq!(reloaded["config"]["options"]["internal_comments"], true);
+    assert_eq!(
+        reloaded["config"]["send"]["queues"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // Alice has her own side, untouched by Bob's save.
+    let alice_side = alice_browser
+        .get(&connected.api(alice, "configuration"))
+        .await
+        .json();
+    assert_eq!(alice_side["saved"], false);
+    assert_eq!(alice_side["relationship"]["my_role"], "source");
+    assert_eq!(
+        alice_side["config"]["receive"],
+        json!({"public_comment": {}, "internal_comment": {}})
+    );
+    connected.stop().await;
+}
+
+#[tokio::test]
+async fn a_sub_issue_type_of_another_issue_type_is_saved_with_a_warning() {
+    let connected = Connected::spawn().await;
+    let alice = &connected.app.alice.org;
+    let mut browser = connected.alice().await;
+    let choices = browser.get(&connected.api(alice, "choices")).await.json();
+    let config = json!({"receive": {
+        "issue_type": choice_value(&choices, "issue_type", "Software"),
+        "sub_issue_type": choice_value(&choices, "sub_issue_type", "Printer"),
+        "queue": 99999
+    }});
+    let saved = browser
+        .put_json(&connected.api(alice, "configuration"), &config)
+        .await;
+    assert_eq!(
+        saved.status, 200,
+        "saving is allowed with warnings: {}",
+        saved.body
+    );
+    let warnings = saved.json()["warnings"].clone();
+    let settings: Vec<&str> = warnings
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|warning| warning["setting"].as_str().unwrap())
+        .collect();
+    assert!(settings.contains(&"Sub-issue type"), "{warnings}");
+    assert!(settings.contains(&"Queue"), "{warnings}");
+    assert!(
+        warnings.to_string().contains("does not belong"),
+        "{warnings}"
+    );
+    connected.stop().await;
+}
+
+#[tokio::test]
+async fn organisations_outside_the_relationship_get_404_and_the_partner_gets_its_own_side() {
+    let connected = Connected::spawn().await;
+    let (alice, bob) = (&connected.app.alice.org, &connected.app.bob.org);
+    let outsider_org = connected
+        .app
+        .store
+        .create_organisation("Fabrikam")
+        .await
+        .unwrap();
+    let password = "outsider password long enough".to_owned();
+    connected
+        .app
+        .store
+        .create_person(
+            outsider_org.id,
+            "eve@fabrikam.example",
+            "Eve",
+            &SecretString::from(password.clone()),
+        )
+        .await
+        .unwrap();
+    let outsider = crate::support::Account {
+        org: outsider_org.clone(),
+        email: "eve@fabrikam.example".to_owned(),
+        password,
+    };
+    let mut eve = connected.app.signed_in(&outsider).await;
+    for rest in [
+        "configuration",
+        "choices",
+        "mappings",
+        "description",
+        "description/preview",
+        "export",
+    ] {
+        let own_path = connected.api(&outsider_org, rest);
+        assert_eq!(eve.get(&own_path).await.status, 404, "{rest}");
+        assert_eq!(
+            eve.get(&connected.api(alice, rest)).await.status,
+            404,
+            "{rest}"
+        );
+    }
+    for page in [
+        "configuration",
+        "mappings",
+        "description",
+        "configuration/import",
+    ] {
+        let reply = eve.get(&connected.page(&outsider_org, page)).await;
+        assert_eq!(reply.status, 404, "{page}");
+    }
+    let write = eve
+        .put_json(&connected.api(&outsider_org, "configuration"), &json!({}))
+        .await;
+    assert_eq!(write.status, 404);
+
+    // Bob may not use Alice's organisation path, only his own, where he sees his own side.
+    let mut bob_browser = connected.bob().await;
+    assert_eq!(
+        bob_browser
+            .get(&connected.api(alice, "configuration"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        bob_browser
+            .get(&connected.page(alice, "configuration"))
+            .await
+            .status,
+        404
+    );
+    let mut alice_browser = connected.alice().await;
+    alice_browser
+        .put_json(
+            &connected.api(alice, "configuration"),
+            &json!({"receive": {"queue": 30100002}}),
+        )
+        .await;
+    let bob_side = bob_browser
+        .get(&connected.api(bob, "configuration"))
+        .await
+        .json();
+    assert_eq!(bob_side["relationship"]["my_role"], "target");
+    assert!(
+        bob_side["config"]["receive"].get("queue").is_none(),
+        "{bob_side}"
+    );
+    assert!(!bob_side.to_string().contains("30100002"));
+    connected.stop().await;
+}
+
+async fn mappings_of(browser: &mut Browser, path: &str) -> Value {
+    let reply = browser.get(path).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.json()
+}
+
+fn mapping_for<'a>(mappings: &'a Value, field: &str) -> &'a Value {
+    mappings["mappings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|mapping| mapping["source_field"] == field)
+        .unwrap_or_else(|| panic!("{field}: {mappings}"))
+}
+
+#[tokio::test]
+async fn mappings_can_be_created_edited_and_deleted_and_defaults_come_once() {
+    let connected = Connected::spawn().await;
+    let (alice, bob) = (&connected.app.alice.org, &connected.app.bob.org);
+    let mut browser = connected.alice().await;
+    let path = connected.api(alice, "mappings");
+
+    let created = browser
+        .post_json(
+            &path,
+            &json!({"source_field": "queueID", "target_field": "queueID", "direction": "Source to target",
+                     "values": [{"source": 30100001, "target": 29683354}]}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let created = created.json();
+    assert_eq!(created["direction"], "Source to target");
+    assert_eq!(created["values"][0]["source_label"], "Service Desk");
+    assert_eq!(created["values"][0]["target_label"], "Level I Support");
+    let id = created["id"].as_str().unwrap().to_owned();
+
+    let edited = browser
+        .put_json(
+            &format!("{path}/{id}"),
+            &json!({"source_field": "queueID", "target_field": "queueID", "direction": "Both", "values": []}),
+        )
+        .await;
+    assert_eq!(edited.status, 200, "{}", edited.body);
+    assert_eq!(edited.json()["direction"], "Both");
+
+    let unknown = browser
+        .post_json(
+            &path,
+            &json!({"source_field": "noSuchField", "target_field": "status", "direction": "Both"}),
+        )
+        .await;
+    assert_eq!(unknown.status, 422, "{}", unknown.body);
+    assert_eq!(unknown.json()["error"]["field"], "source_field");
+
+    // Defaults only when there are none.
+    let refused = browser
+        .post_json(&format!("{path}/defaults"), &json!({}))
+        .await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert_eq!(
+        connected
+            .delete(&mut browser, &format!("{path}/{id}"))
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        connected
+            .delete(&mut browser, &format!("{path}/{id}"))
+            .await
+            .status,
+        404,
+        "already gone"
+    );
+    let defaults = browser
+        .post_json(&format!("{path}/defaults"), &json!({}))
+        .await;
+    assert_eq!(defaults.status, 201, "{}", defaults.body);
+    let defaults = defaults.json();
+    let fields: Vec<&str> = defaults["mappings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|mapping| mapping["source_field"].as_str().unwrap())
+        .collect();
+    for field in ["title", "description", "status", "priority", "dueDateTime"] {
+        assert!(fields.contains(&field), "{field} in {fields:?}");
+    }
+    // The partner sees (and may edit) the same mappings.
+    let mut bob_browser = connected.bob().await;
+    let seen_by_bob = mappings_of(&mut bob_browser, &connected.api(bob, "mappings")).await;
+    assert_eq!(
+        seen_by_bob["mappings"].as_array().unwrap().len(),
+        fields.len()
+    );
+    connected.stop().await;
+}
+
+#[tokio::test]
+async fn match_by_label_maps_statuses_across_different_codes_and_unmapped_values_are_listed() {
+    let connected = Connected::spawn().await;
+    let bob = &connected.app.bob.org;
+    // Bob is the target: the source values are Contoso's, loaded with Contoso's credentials.
+    let mut browser = connected.bob().await;
+    let path = connected.api(bob, "mappings");
+    let created = browser
+        .post_json(
+            &path,
+            &json!({"source_field": "status", "target_field": "status", "direction": "Both"}),
+        )
+        .await
+        .json();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let unmapped: Vec<&str> = created["unmapped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|value| value["label"].as_str().unwrap())
+        .collect();
+    assert!(unmapped.contains(&"Complete"), "{created}");
+    assert!(unmapped.contains(&"With Provider"), "{created}");
+
+    let suggested = browser.get(&format!("{path}/{id}/suggest")).await.json();
+    let pairs: Vec<(String, Value, Value)> = suggested["suggestions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|value| {
+            (
+                value["source_label"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                value["source"].clone(),
+                value["target"].clone(),
+            )
+        })
+        .collect();
+    assert!(
+        pairs.contains(&("Complete".to_owned(), json!(5), json!(5))),
+        "{suggested}"
+    );
+    assert!(
+        pairs.contains(&("Waiting Customer".to_owned(), json!(7), json!(13))),
+        "different codes, same label: {suggested}"
+    );
+    // Suggestions are only suggestions until applied.
+    let still = mappings_of(&mut browser, &path).await;
+    assert_eq!(mapping_for(&still, "status")["values"], json!([]));
+
+    let applied = browser
+        .post_json(&format!("{path}/{id}/suggest"), &json!({}))
+        .await;
+    assert_eq!(applied.status, 200, "{}", applied.body);
+    let applied = applied.json();
+    assert!(applied["added"].as_u64().unwrap() >= 3, "{applied}");
+    let unmapped: Vec<&str> = applied["mapping"]["unmapped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|value| value["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(unmapped, vec!["Scheduled", "With Provider"], "{applied}");
+
+    // Only the mapped picklist of the partner is exposed: none of its queues or companies.
+    let listing = mappings_of(&mut browser, &path).await.to_string();
+    assert!(!listing.contains("Service Desk"));
+    for secret in connected.secrets() {
+        assert!(!listing.contains(&secret));
+    }
+    connected.stop().await;
+}
+
+#[tokio::test]
+async fn the_description_preview_renders_label_lines_on_a_real_source_ticket() {
+    let connected = Connected::spawn().await;
+    let (alice, bob) = (&connected.app.alice.org, &connected.app.bob.org);
+    let mut browser = connected.alice().await;
+    let composition = json!({
+        "separator": "-----",
+        "fields": [
+            {"field": "ticketNumber", "label": "Customer ticket"},
+            {"field": "status", "label": "Status"},
+            {"field": "queueID", "label": "Queue"},
+            {"field": "contactID", "label": "Contact"}
+        ]
+    });
+    let saved = browser
+        .put_json(&connected.api(alice, "description"), &composition)
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+
+    let ticket_id = 31_000_300;
+    let preview = browser
+        .get(&connected.api(alice, &format!("description/preview?ticket_id={ticket_id}")))
+        .await;
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    let preview = preview.json();
+    let text = preview["text"].as_str().unwrap();
+    assert!(text.contains("Status: New\n"), "{text}");
+    assert!(text.contains("Queue: Service Desk\n"), "{text}");
+    assert!(text.contains("Contact: Chris Green\n"), "{text}");
+    assert!(
+        text.contains("-----\nPrinter on floor 2 jams constantly."),
+        "{text}"
+    );
+    assert_eq!(preview["real_ticket"], true);
+
+    // The target sees the same composition but never reads the source's tickets.
+    let mut bob_browser = connected.bob().await;
+    let bob_preview = bob_browser
+        .get(&connected.api(bob, &format!("description/preview?ticket_id={ticket_id}")))
+        .await
+        .json();
+    assert_eq!(bob_preview["real_ticket"], false);
+    assert!(
+        !bob_preview.to_string().contains("Printer"),
+        "{bob_preview}"
+    );
+    assert!(
+        bob_preview["text"]
+            .as_str()
+            .unwrap()
+            .contains("Status: <Status>")
+    );
+
+    assert_eq!(
+        connected
+            .delete(&mut browser, &connected.api(alice, "description"))
+            .await
+            .status,
+        204
+    );
+    let gone = browser
+        .get(&connected.api(alice, "description"))
+        .await
+        .json();
+    assert_eq!(gone["composition"], Value::Null);
+    connected.stop().await;
+}
+
+#[tokio::test]
+async fn export_then_import_over_http_round_trips_and_broken_files_name_line_and_field() {
+    let connected = Connected::spawn().await;
+    let bob = &connected.app.bob.org;
+    let mut browser = connected.bob().await;
+    browser
+        .put_json(
+            &connected.api(bob, "configuration"),
+            &json!({"receive": {"queue": 29683355, "status": 1}, "send": {"queues": [29683354]},
+                    "closure": {"closed_statuses": [5]}}),
+        )
+        .await;
+    browser
+        .post_json(
+            &connected.api(bob, "mappings"),
+            &json!({"source_field": "status", "target_field": "status", "direction": "Both",
+                     "values": [{"source": 5, "target": 5}, {"source": 7, "target": 13}]}),
+        )
+        .await;
+    browser
+        .put_json(
+            &connected.api(bob, "description"),
+            &json!({"separator": "==", "fields": [{"field": "ticketNumber", "label": "Customer ticket"}]}),
+        )
+        .await;
+
+    let exported = browser.get(&connected.api(bob, "export")).await;
+    assert_eq!(exported.status, 200, "{}", exported.body);
+    assert!(
+        exported
+            .header("content-disposition")
+            .unwrap()
+            .contains(".toml"),
+    );
+    let toml_text = exported.body.clone();
+    assert!(toml_text.contains("version = 1"), "{toml_text}");
+    assert!(
+        toml_text.contains("queue = 29683355  # Level II Support"),
+        "{toml_text}"
+    );
+    assert!(toml_text.contains("# Waiting Customer"), "{toml_text}");
+    assert!(toml_text.contains("direction = \"Both\""), "{toml_text}");
+    let json_export = browser.get(&connected.api(bob, "export?format=json")).await;
+    assert_eq!(json_export.status, 200);
+    let before_config = browser
+        .get(&connected.api(bob, "configuration"))
+        .await
+        .json();
+    let before_mappings = browser.get(&connected.api(bob, "mappings")).await.json();
+
+    // Change everything, then import the TOML back: everything is as exported.
+    browser
+        .put_json(&connected.api(bob, "configuration"), &json!({}))
+        .await;
+    connected
+        .delete(&mut browser, &connected.api(bob, "description"))
+        .await;
+    let imported = connected
+        .post_text(
+            &mut browser,
+            &connected.api(bob, "import"),
+            "application/toml",
+            &toml_text,
+        )
+        .await;
+    assert_eq!(imported.status, 200, "{}", imported.body);
+    assert_eq!(imported.json()["mappings"], 1);
+    let after_config = browser
+        .get(&connected.api(bob, "configuration"))
+        .await
+        .json();
+    assert_eq!(after_config["config"], before_config["config"]);
+    let after_mappings = browser.get(&connected.api(bob, "mappings")).await.json();
+    let strip = |mappings: &Value| {
+        let mut mappings = mappings["mappings"].clone();
+        for mapping in mappings.as_array_mut().unwrap() {
+            mapping.as_object_mut().unwrap().remove("id");
+        }
+        mappings
+    };
+    assert_eq!(strip(&after_mappings), strip(&before_mappings));
+    let description = browser.get(&connected.api(bob, "description")).await.json();
+    assert_eq!(description["composition"]["separator"], "==");
+
+    // JSON round trip too.
+    let imported = connected
+        .post_text(
+            &mut browser,
+            &connected.api(bob, "import"),
+            "application/json",
+            &json_export.body,
+        )
+        .await;
+    assert_eq!(imported.status, 200, "{}", imported.body);
+    let again = browser
+        .get(&connected.api(bob, "configuration"))
+        .await
+        .json();
+    assert_eq!(again["config"], before_config["config"]);
+
+    // Broken files: 422 naming the line and the field, nothing changed.
+    let cases = [
+        ("version = 1\n[side\n", Some(2), None),
+        (
+            "version = 1\n[side]\nrole = \"target\"\nsurprise = 1\n",
+            Some(4),
+            Some("side.surprise"),
+        ),
+        (
+            "version = 1\n[side.options]\nattachments = \"yes\"\n",
+            Some(3),
+            Some("side.options.attachments"),
+        ),
+        (
+            "version = 1\n[side]\n[[mappings]]\nsource_field = \"status\"\ntarget_field = \"status\"\ndirection = \"Sideways\"\n",
+            Some(6),
+            Some("mappings[0].direction"),
+        ),
+    ];
+    for (text, line, field) in cases {
+        let refused = connected
+            .post_text(
+                &mut browser,
+                &connected.api(bob, "import"),
+                "application/toml",
+                text,
+            )
+            .await;
+        assert_eq!(refused.status, 422, "{text}: {}", refused.body);
+        let error = refused.json()["error"].clone();
+        assert_eq!(error["code"], "invalid_file", "{error}");
+        assert_eq!(
+            error["line"].as_u64(),
+            line.map(|l: u64| l),
+            "{text}: {error}"
+        );
+        if let Some(field) = field {
+            assert_eq!(error["field"], field, "{error}");
+            assert!(
+                error["message"].as_str().unwrap().contains(field),
+                "{error}"
+            );
+        }
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("line {}", line.unwrap_or_default())),
+            "{error}"
+        );
+    }
+    let wrong_side = connected
+        .post_text(
+            &mut browser,
+            &connected.api(bob, "import"),
+            "application/toml",
+            "version = 1\n[side]\nrole = \"source\"\n",
+        )
+        .await;
+    assert_eq!(wrong_side.status, 422);
+    let unchanged = browser
+        .get(&connected.api(bob, "configuration"))
+        .await
+        .json();
+    assert_eq!(unchanged["config"], before_config["config"]);
+    connected.stop().await;
+}
+
+#[tokio::test]
+async fn choices_refresh_loads_the_tenant_again_and_failures_are_explained() {
+    let connected = Connected::spawn().await;
+    let alice = &connected.app.alice.org;
+    let mut browser = connected.alice().await;
+    let path = connected.api(alice, "choices");
+    let count = |app: &TestApp| {
+        app.simulator
+            .simulator()
+            .request_log()
+            .iter()
+            .filter(|request| {
+                request
+                    .path
+                    .contains("TicketNotes/entityInformation/fields")
+            })
+            .count()
+    };
+    assert_eq!(browser.get(&path).await.status, 200);
+    let after_first = count(&connected.app);
+    assert_eq!(browser.get(&path).await.status, 200);
+    assert_eq!(count(&connected.app), after_first, "served from the cache");
+    let refreshed = browser
+        .post_json(&connected.api(alice, "choices/refresh"), &json!({}))
+        .await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    assert_eq!(count(&connected.app), after_first + 1, "loaded again");
+
+    // A refresh that fails says why, and the page still renders.
+    let user = connected
+        .contoso
+        .api_users
+        .iter()
+        .find(|user| user.active)
+        .unwrap();
+    connected.app.simulator.simulator().set_api_user_active(
+        &connected.contoso.name,
+        &user.username,
+        false,
+    );
+    let failed = browser
+        .post_json(&connected.api(alice, "choices/refresh"), &json!({}))
+        .await;
+    assert_eq!(failed.status, 502, "{}", failed.body);
+    assert_eq!(failed.json()["error"]["code"], "autotask_unavailable");
+    assert!(
+        failed.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Could not load the choices")
+    );
+    let page = browser
+        .submit_form(&connected.page(alice, "configuration/choices/refresh"), &[])
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("Could not load the choices"),
+        "{}",
+        page.body
+    );
+    connected.stop().await;
+}
+
+#[tokio::test]
+async fn every_configuration_write_needs_the_csrf_token() {
+    let connected = Connected::spawn().await;
+    let alice = &connected.app.alice.org;
+    let mut browser = connected.alice().await;
+    let api_writes = [
+        ("PUT", "configuration"),
+        ("POST", "choices/refresh"),
+        ("POST", "mappings"),
+        ("POST", "mappings/defaults"),
+        ("PUT", "description"),
+        ("POST", "import"),
+    ];
+    for (method, rest) in api_writes {
+        let path = connected.api(alice, rest);
+        let reply = if method == "PUT" {
+            browser.put_json_without_csrf(&path, &json!({})).await
+        } else {
+            browser.post_json_without_csrf(&path, &json!({})).await
+        };
+        assert_eq!(reply.status, 403, "{method} {rest}: {}", reply.body);
+    }
+    let delete = connected
+        .delete_without_csrf(&mut browser, &connected.api(alice, "description"))
+        .await;
+    assert_eq!(delete.status, 403);
+    for rest in [
+        "configuration",
+        "configuration/choices/refresh",
+        "configuration/credentials",
+        "configuration/credentials/test",
+        "configuration/import",
+        "mappings",
+        "mappings/defaults",
+        "description",
+        "description/remove",
+    ] {
+        let reply = browser
+            .post_form(&connected.page(alice, rest), &[("csrf_token", "wrong")])
+            .await;
+        assert_eq!(reply.status, 403, "{rest}: {}", reply.body);
+    }
+    let mappings = browser.get(&connected.api(alice, "mappings")).await.json();
+    assert_eq!(mappings["mappings"], json!([]), "nothing was created");
+    connected.stop().await;
+}
