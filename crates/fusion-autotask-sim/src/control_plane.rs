@@ -14,11 +14,11 @@
 //! | `POST /_sim/tenants/{tenant}/api-users/{user}/active` | `{"active":bool}` | `{"ok":true}` |
 //! | `POST /_sim/tenants/{tenant}/api-users/{user}/permissions` | `{"entity","allowed"}` | `{"ok":true}` |
 //! | `POST /_sim/tenants/{tenant}/api-users/{user}/security-level` | `{"security_level"}` | `{"ok":true}` |
-//! | `POST /_sim/tenants/{tenant}/tickets` | `{"as_resource","fields"}` | `{"id"}` |
+//! | `POST /_sim/tenants/{tenant}/tickets` | `{"as_resource"` or `"as_contact","fields"}` | `{"id"}` |
 //! | `PATCH /_sim/tenants/{tenant}/tickets/{id}` | `{"as_resource","fields"}` | `{"ok":true}` |
 //! | `POST /_sim/tenants/{tenant}/tickets/{id}/close` | `{"as_resource"}` | `{"ok":true}` |
 //! | `DELETE /_sim/tenants/{tenant}/tickets/{id}` | `{"as_resource"}` (logged in DeletedTicketLogs) | `{"ok":true}` |
-//! | `POST /_sim/tenants/{tenant}/tickets/{id}/notes` | `{"as_resource","fields"}` | `{"id"}` |
+//! | `POST /_sim/tenants/{tenant}/tickets/{id}/notes` | `{"as_resource"` or `"as_contact","fields"}` | `{"id"}` |
 //! | `POST /_sim/tenants/{tenant}/tickets/{id}/time-entries` | `{"as_resource","fields"}` | `{"id"}` |
 //! | `POST /_sim/tenants/{tenant}/tickets/{id}/attachments` | `{"as_resource","file_name","data"(base64),"publish"}` | `{"id"}` |
 //! | `GET /_sim/tenants/{tenant}/records/{Entity}/{id}` | | the record |
@@ -78,7 +78,8 @@ fn edit_error(error: &UiEditError) -> Response {
     let status = match error {
         UiEditError::UnknownTenant(_)
         | UiEditError::NotFound { .. }
-        | UiEditError::UnknownResource(_) => StatusCode::NOT_FOUND,
+        | UiEditError::UnknownResource(_)
+        | UiEditError::UnknownContact(_) => StatusCode::NOT_FOUND,
         UiEditError::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
     };
     error_response(status, &error.to_string())
@@ -111,6 +112,7 @@ pub(crate) fn handle(
     let as_resource = text_field(&body, "as_resource")
         .unwrap_or_default()
         .to_owned();
+    let as_contact = text_field(&body, "as_contact").map(str::to_owned);
     let fields = body.get("fields").cloned().unwrap_or_else(|| json!({}));
     match (method.as_str(), parts.as_slice()) {
         ("GET", ["tenants"]) => json_response(StatusCode::OK, &json!(simulator.tenants())),
@@ -212,7 +214,11 @@ pub(crate) fn handle(
             }
         }
         ("POST", ["tenants", tenant, "tickets"]) => {
-            match simulator.ui_create_ticket(tenant, &as_resource, fields) {
+            let created = match &as_contact {
+                Some(contact) => simulator.ui_create_ticket_as_contact(tenant, contact, fields),
+                None => simulator.ui_create_ticket(tenant, &as_resource, fields),
+            };
+            match created {
                 Ok(id) => json_response(StatusCode::OK, &json!({ "id": id })),
                 Err(error) => edit_error(&error),
             }
@@ -248,7 +254,11 @@ pub(crate) fn handle(
             let Ok(id) = id.parse::<i64>() else {
                 return bad_request("ticket id must be a number");
             };
-            match simulator.ui_add_note(tenant, &as_resource, id, fields) {
+            let added = match &as_contact {
+                Some(contact) => simulator.ui_add_note_as_contact(tenant, contact, id, fields),
+                None => simulator.ui_add_note(tenant, &as_resource, id, fields),
+            };
+            match added {
                 Ok(note) => json_response(StatusCode::OK, &json!({ "id": note })),
                 Err(error) => edit_error(&error),
             }

@@ -556,14 +556,8 @@ impl ApiRequest<'_> {
             }
         };
         let actor = match impersonated {
-            Some(id) => Actor {
-                resource_id: id,
-                impersonator: Some(user.resource_id),
-            },
-            None => Actor {
-                resource_id: user.resource_id,
-                impersonator: None,
-            },
+            Some(id) => Actor::impersonating(id, user.resource_id),
+            None => Actor::resource(user.resource_id),
         };
         Ok(Caller {
             tenant,

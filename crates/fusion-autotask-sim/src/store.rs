@@ -158,6 +158,26 @@ impl TenantData {
             .find(|user| user.username.eq_ignore_ascii_case(username))
     }
 
+    /// Finds a Contact by id or e-mail address, for Client Portal edits.
+    pub(crate) fn find_contact(&self, who: &str) -> Option<i64> {
+        let entity = definition(EntityKind::Contacts);
+        if let Ok(id) = who.parse::<i64>() {
+            return self
+                .table(EntityKind::Contacts)
+                .contains_key(&id)
+                .then_some(id);
+        }
+        self.table(EntityKind::Contacts)
+            .values()
+            .find(|record| {
+                record
+                    .get(entity, "emailAddress")
+                    .as_str()
+                    .is_some_and(|value| value.eq_ignore_ascii_case(who))
+            })
+            .map(Record::id)
+    }
+
     /// Finds a (non-API) Resource by id, email or user name, for UI-like edits.
     pub(crate) fn find_resource(&self, who: &str) -> Option<i64> {
         let entity = definition(EntityKind::Resources);

@@ -11,6 +11,15 @@ use crate::store::{RenderOptions, render_record};
 use crate::writes::{Actor, WriteMode, apply_write};
 use crate::{Simulator, read_lock, write_lock};
 
+/// Who does a UI-like edit.
+#[derive(Debug, Clone, Copy)]
+enum Person<'a> {
+    /// A Resource (staff member), by id, e-mail or user name.
+    Resource(&'a str),
+    /// A customer contact, by id or e-mail address.
+    Contact(&'a str),
+}
+
 /// Why a UI-like edit or admin operation was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum UiEditError {
@@ -18,6 +27,8 @@ pub enum UiEditError {
     UnknownTenant(String),
     #[error("no resource {0} in this tenant")]
     UnknownResource(String),
+    #[error("no contact {0} in this tenant")]
+    UnknownContact(String),
     #[error("no {entity} with id {id}")]
     NotFound { entity: String, id: i64 },
     #[error("rejected: {}", .0.join("; "))]
@@ -34,14 +45,40 @@ impl Simulator {
         body: Value,
         parent_id: Option<i64>,
     ) -> Result<i64, UiEditError> {
+        self.ui_write_as(
+            tenant,
+            Person::Resource(as_resource),
+            kind,
+            mode,
+            body,
+            parent_id,
+        )
+    }
+
+    fn ui_write_as(
+        &self,
+        tenant: &str,
+        person: Person<'_>,
+        kind: EntityKind,
+        mode: WriteMode,
+        body: Value,
+        parent_id: Option<i64>,
+    ) -> Result<i64, UiEditError> {
         let tenant_ref = self
             .tenant(tenant)
             .ok_or_else(|| UiEditError::UnknownTenant(tenant.to_owned()))?;
         let outcome = {
             let mut data = write_lock(&tenant_ref.data);
-            let resource_id = data
-                .find_resource(as_resource)
-                .ok_or_else(|| UiEditError::UnknownResource(as_resource.to_owned()))?;
+            let actor = match person {
+                Person::Resource(who) => Actor::resource(
+                    data.find_resource(who)
+                        .ok_or_else(|| UiEditError::UnknownResource(who.to_owned()))?,
+                ),
+                Person::Contact(who) => Actor::contact(
+                    data.find_contact(who)
+                        .ok_or_else(|| UiEditError::UnknownContact(who.to_owned()))?,
+                ),
+            };
             if let Some(parent) = parent_id
                 && !data.table(EntityKind::Tickets).contains_key(&parent)
             {
@@ -50,10 +87,6 @@ impl Simulator {
                     id: parent,
                 });
             }
-            let actor = Actor {
-                resource_id,
-                impersonator: None,
-            };
             apply_write(
                 &mut data,
                 kind,
@@ -67,6 +100,43 @@ impl Simulator {
         };
         self.publish(&tenant_ref.name, outcome.events);
         Ok(outcome.id)
+    }
+
+    /// Creates a ticket as a customer contact in the Client Portal (`contact`: id or e-mail address):
+    /// `createdByContactID` is set, `creatorType` and `lastActivityPersonType` are 2 (contact) and no
+    /// resource is recorded (`lastActivityResourceID` stays empty).
+    pub fn ui_create_ticket_as_contact(
+        &self,
+        tenant: &str,
+        contact: &str,
+        fields: Value,
+    ) -> Result<i64, UiEditError> {
+        self.ui_write_as(
+            tenant,
+            Person::Contact(contact),
+            EntityKind::Tickets,
+            WriteMode::Create,
+            fields,
+            None,
+        )
+    }
+
+    /// Adds a note as a customer contact in the Client Portal (see [`Simulator::ui_create_ticket_as_contact`]).
+    pub fn ui_add_note_as_contact(
+        &self,
+        tenant: &str,
+        contact: &str,
+        ticket_id: i64,
+        fields: Value,
+    ) -> Result<i64, UiEditError> {
+        self.ui_write_as(
+            tenant,
+            Person::Contact(contact),
+            EntityKind::TicketNotes,
+            WriteMode::Create,
+            fields,
+            Some(ticket_id),
+        )
     }
 
     /// Creates a ticket as `as_resource` (id, email or user name); `fields` uses wire names.
@@ -199,10 +269,7 @@ impl Simulator {
             let resource_id = data
                 .find_resource(as_resource)
                 .ok_or_else(|| UiEditError::UnknownResource(as_resource.to_owned()))?;
-            let actor = Actor {
-                resource_id,
-                impersonator: None,
-            };
+            let actor = Actor::resource(resource_id);
             crate::writes::delete_ticket_with_log(
                 &mut data,
                 ticket_id,

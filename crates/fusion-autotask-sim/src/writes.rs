@@ -20,11 +20,58 @@ pub(crate) enum WriteMode {
     Put,
 }
 
-/// Who makes a change: the effective resource and, when impersonating, the API user's own resource.
+/// Who makes a change: the effective resource and, when impersonating, the API user's own resource; or
+/// a contact (a customer working in the Client Portal), in which case no resource is recorded.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Actor {
     pub resource_id: i64,
     pub impersonator: Option<i64>,
+    pub contact_id: Option<i64>,
+}
+
+impl Actor {
+    pub(crate) fn resource(resource_id: i64) -> Actor {
+        Actor {
+            resource_id,
+            impersonator: None,
+            contact_id: None,
+        }
+    }
+
+    pub(crate) fn impersonating(resource_id: i64, api_user_resource_id: i64) -> Actor {
+        Actor {
+            resource_id,
+            impersonator: Some(api_user_resource_id),
+            contact_id: None,
+        }
+    }
+
+    pub(crate) fn contact(contact_id: i64) -> Actor {
+        Actor {
+            resource_id: 0,
+            impersonator: None,
+            contact_id: Some(contact_id),
+        }
+    }
+
+    /// The person id events report (`PersonID` in webhook payloads).
+    pub(crate) fn person_id(self) -> i64 {
+        self.contact_id.unwrap_or(self.resource_id)
+    }
+
+    /// The resource to record, if any (none for contacts).
+    fn resource_value(self) -> Value {
+        if self.contact_id.is_some() {
+            Value::Null
+        } else {
+            Value::from(self.resource_id)
+        }
+    }
+
+    /// `creatorType` / `lastActivityPersonType`: 1 = resource, 2 = contact.
+    fn person_type(self) -> Value {
+        Value::from(if self.contact_id.is_some() { 2 } else { 1 })
+    }
 }
 
 /// An event to publish once the tenant lock is released.
@@ -155,7 +202,7 @@ pub(crate) fn apply_write(
 
     let moment = data.next_activity_time(now);
     let stamp = Value::from(format_date_time(moment));
-    let person = Value::from(actor.resource_id);
+    let person = actor.resource_value();
     let impersonator = actor.impersonator.map_or(Value::Null, Value::from);
 
     if mode == WriteMode::Create {
@@ -193,7 +240,12 @@ pub(crate) fn apply_write(
             impersonator.clone(),
         );
         if entity.field_index("creatorType").is_some() {
-            record.set(entity, "creatorType", Value::from(1));
+            record.set(entity, "creatorType", actor.person_type());
+        }
+        if let Some(contact) = actor.contact_id {
+            for field in ["createdByContactID", "attachedByContactID"] {
+                record.set(entity, field, Value::from(contact));
+            }
         }
         if kind == EntityKind::Tickets {
             let number = data.next_ticket_number(moment);
@@ -224,7 +276,7 @@ pub(crate) fn apply_write(
     record.set(entity, "lastModifiedUserID", person.clone());
     if kind == EntityKind::Tickets {
         record.set(entity, "lastActivityResourceID", person.clone());
-        record.set(entity, "lastActivityPersonType", Value::from(1));
+        record.set(entity, "lastActivityPersonType", actor.person_type());
         let complete = is_complete_status(data, record.get(entity, "status"));
         let was_complete = existing
             .as_ref()
@@ -263,7 +315,7 @@ pub(crate) fn apply_write(
         id,
         action,
         changed_fields,
-        person_id: actor.resource_id,
+        person_id: actor.person_id(),
         at: moment,
         record: after,
     }];
@@ -303,7 +355,7 @@ pub(crate) fn apply_delete(
         id,
         action: ChangeAction::Delete,
         changed_fields: Vec::new(),
-        person_id: actor.resource_id,
+        person_id: actor.person_id(),
         at: moment,
         record: before,
     }];
@@ -327,19 +379,15 @@ fn touch_ticket(
         "lastActivityDate",
         Value::from(format_date_time(moment)),
     );
-    ticket.set(
-        entity,
-        "lastActivityResourceID",
-        Value::from(actor.resource_id),
-    );
-    ticket.set(entity, "lastActivityPersonType", Value::from(1));
+    ticket.set(entity, "lastActivityResourceID", actor.resource_value());
+    ticket.set(entity, "lastActivityPersonType", actor.person_type());
     let after = snapshot(EntityKind::Tickets, ticket);
     Some(PendingEvent {
         entity: EntityKind::Tickets,
         id: ticket_id,
         action: ChangeAction::Update,
         changed_fields: vec!["lastActivityDate".into(), "lastActivityResourceID".into()],
-        person_id: actor.resource_id,
+        person_id: actor.person_id(),
         at: moment,
         record: after,
     })
@@ -621,7 +669,7 @@ pub(crate) fn delete_ticket_with_log(
             id: ticket_id,
             action: ChangeAction::Delete,
             changed_fields: Vec::new(),
-            person_id: actor.resource_id,
+            person_id: actor.person_id(),
             at: moment,
             record: before,
         },
@@ -630,7 +678,7 @@ pub(crate) fn delete_ticket_with_log(
             id: log_id,
             action: ChangeAction::Create,
             changed_fields: vec!["ticketID".into(), "deletedDateTime".into()],
-            person_id: actor.resource_id,
+            person_id: actor.person_id(),
             at: moment,
             record: log_snapshot,
         },

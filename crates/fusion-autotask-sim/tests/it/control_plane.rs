@@ -456,3 +456,77 @@ async fn a_ticket_deleted_in_the_ui_disappears_and_is_listed_in_deleted_ticket_l
         .unwrap();
     assert_eq!(again.status(), 404);
 }
+
+#[tokio::test]
+async fn client_portal_edits_by_a_contact_record_no_resource() {
+    let sim = TestSim::start().await;
+    let created = sim
+        .control(
+            Method::POST,
+            "tenants/northwind-it/tickets",
+            Some(json!({ "as_contact": "chris.green@contoso.example",
+                         "fields": { "companyID": NORTHWIND_CUSTOMER_COMPANY, "title": "Raised in the portal", "status": 1, "priority": 2 } })),
+        )
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    let ticket = expect_ok(
+        sim.nw(Method::GET, &format!("Tickets/{id}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await["item"]
+        .clone();
+    let contact = ticket["createdByContactID"]
+        .as_i64()
+        .expect("the contact is recorded");
+    assert_eq!(ticket["creatorType"], json!(2));
+    assert_eq!(ticket["lastActivityPersonType"], json!(2));
+    assert!(ticket["creatorResourceID"].is_null());
+    assert!(
+        ticket["lastActivityResourceID"].is_null(),
+        "a contact is not a resource"
+    );
+    let mut events = sim.sim().subscribe_changes();
+    let note = sim
+        .sim()
+        .ui_add_note_as_contact(
+            NORTHWIND,
+            &contact.to_string(),
+            PRINTER_TICKET,
+            json!({ "description": "Still jamming", "noteType": 1, "publish": 1 }),
+        )
+        .unwrap();
+    let event = events.recv().await.unwrap();
+    assert_eq!((event.id, event.person_id), (note, contact));
+    let note = expect_ok(
+        sim.nw(Method::GET, &format!("TicketNotes/{note}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await["item"]
+        .clone();
+    assert_eq!(note["createdByContactID"], json!(contact));
+    assert!(note["creatorResourceID"].is_null());
+    let ticket = expect_ok(
+        sim.nw(Method::GET, &format!("Tickets/{PRINTER_TICKET}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await["item"]
+        .clone();
+    assert_eq!(ticket["lastActivityPersonType"], json!(2));
+    assert!(ticket["lastActivityResourceID"].is_null());
+    let unknown = sim.sim().ui_add_note_as_contact(
+        NORTHWIND,
+        "ghost@nowhere.example",
+        PRINTER_TICKET,
+        json!({}),
+    );
+    assert!(matches!(
+        unknown,
+        Err(fusion_autotask_sim::UiEditError::UnknownContact(_))
+    ));
+}
