@@ -131,6 +131,11 @@ pub enum AutotaskCommand {
         after_help = "Exit status: 0 the API URL was printed, 2 there is none (the reason and what to do are printed)."
     )]
     ApiUrl(ApiUrlArgs),
+    /// Look up which zone (and so which API URL) an API username belongs to. Needs no secret.
+    #[command(
+        after_help = "Exit status: 0 the API URL was printed, 1 Autotask does not know the username or could not be asked."
+    )]
+    Zone(ZoneArgs),
     /// Test Autotask credentials the same way Settings → Test connection does.
     #[command(
         after_help = "The API secret comes from the environment variable FUSION_AUTOTASK_SECRET or, with \
@@ -144,6 +149,17 @@ Exit status: 0 Connection tested, 1 Test failed (the reason and what to do are p
 pub struct ApiUrlArgs {
     /// A portal URL (https://wwN.autotask.net/…) or an API URL (https://webservicesN.autotask.net/).
     pub url: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ZoneArgs {
+    /// The API username (the integration key shown when the key was generated).
+    #[arg(long)]
+    pub username: String,
+
+    /// Tests and demos only: send every Autotask call to this http://127.0.0.1:PORT simulator.
+    #[arg(long, env = "FUSION_AUTOTASK_OVERRIDE", hide = true)]
+    pub autotask_override: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -63,6 +63,7 @@ async fn run(command: Command, secrets: SecretsFromEnvironment) -> anyhow::Resul
         Command::Demo(args) => commands::demo::run(args, secrets.secret_key).await,
         Command::Sim(args) => commands::sim::run(args).await,
         Command::Autotask(AutotaskCommand::ApiUrl(args)) => Ok(commands::autotask::api_url(&args)),
+        Command::Autotask(AutotaskCommand::Zone(args)) => commands::autotask::zone(args).await,
         Command::Autotask(AutotaskCommand::Test(args)) => {
             commands::autotask::test(args, secrets.autotask_secret).await
         }

@@ -1,13 +1,16 @@
-//! `fusion autotask api-url` and `fusion autotask test`: the Autotask setup steps from the
-//! command line, with the same rules and the same words as Settings in the web app.
+//! `fusion autotask api-url`, `zone` and `test`: the Autotask setup steps from the command line,
+//! with the same rules and the same words as Settings in the web app.
 
 use anyhow::Context;
-use fusion_autotask::{ApiUrl, ApiUrlError, ConnectionInput, ConnectionTester};
+use fusion_autotask::{
+    ApiUrl, ApiUrlError, AutotaskError, AutotaskService, ConnectionInput, ConnectionTester,
+    looks_like_person_email, zone_display,
+};
 use fusion_domain::ConnectionTestReport;
 use secrecy::SecretString;
 use serde::Serialize;
 
-use crate::cli::{ApiUrlArgs, AutotaskTestArgs};
+use crate::cli::{ApiUrlArgs, AutotaskTestArgs, ZoneArgs};
 use crate::commands::serve::autotask_settings;
 use crate::exit_status::{Completion, InvalidInput};
 use crate::secrets_from_environment::read_secret_from_stdin;
@@ -39,6 +42,49 @@ pub fn api_url(args: &ApiUrlArgs) -> Completion {
             eprintln!("{error}");
             eprintln!("What to do: {}", error.fix());
             Completion::InputRejected
+        }
+    }
+}
+
+/// `fusion autotask zone --username NAME`: asks Autotask's zone discovery (no credentials needed)
+/// where the API user's database lives; prints its API URL (exit 0) or why not (exit 1).
+pub async fn zone(args: ZoneArgs) -> anyhow::Result<Completion> {
+    let username = args.username.trim();
+    if username.is_empty() {
+        return Err(InvalidInput(
+            "--username is empty: give the API username (integration key)".into(),
+        )
+        .into());
+    }
+    let settings = autotask_settings(None, args.autotask_override.as_deref())?;
+    let service = AutotaskService::new(settings).context("cannot set up the Autotask client")?;
+    match service.zone_information(username).await {
+        Ok(zone) => {
+            eprintln!(
+                "{username} lives in {}; its API URL is:",
+                zone_display(zone.zone)
+            );
+            println!("{}", zone.api_url);
+            Ok(Completion::Succeeded)
+        }
+        Err(AutotaskError::ZoneUnknown) => {
+            eprintln!("Autotask does not know the API username {username}.");
+            if looks_like_person_email(username) {
+                eprintln!(
+                    "What to do: this looks like a person's email address. Use the API username (integration key) \
+                     shown when the API key was generated, e.g. 7QKXG2MZ4HPWLRB@EXAMPLE.COM."
+                );
+            } else {
+                eprintln!(
+                    "What to do: copy the API username again, in full, from the API user in Autotask \
+                     (Admin > Resources/Users > the API user > Security)."
+                );
+            }
+            Ok(Completion::CheckFailed)
+        }
+        Err(error) => {
+            eprintln!("Could not ask Autotask: {error}");
+            Ok(Completion::CheckFailed)
         }
     }
 }

@@ -5,6 +5,7 @@
 
 mod api_url_command;
 mod autotask_test_command;
+mod autotask_zone_command;
 mod demo_command;
 mod postgres_schema;
 mod process;
