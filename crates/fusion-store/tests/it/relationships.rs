@@ -422,6 +422,48 @@ async fn two_partners_racing_for_one_code_get_exactly_one_connection() {
 }
 
 #[tokio::test]
+async fn two_codes_for_the_same_pair_and_contract_accepted_at_once_connect_once() {
+    for_each_backend(async |database| {
+        let store = database.store(&SecretKey::generate()).await;
+        let org_a = organisation(&store, "Contoso Manufacturing").await;
+        let org_b = organisation(&store, "Northwind IT").await;
+        for round in 0..5 {
+            let contract = format!("Contract {round}");
+            let (_, first_code) = pending(&store, org_a, &contract).await;
+            let (_, second_code) = pending(&store, org_a, &contract.to_uppercase()).await;
+            let (first, second) = tokio::join!(
+                store.accept_relationship(org_b, &first_code, NOW),
+                store.accept_relationship(org_b, &second_code, NOW),
+            );
+            let outcomes = [
+                first.expect("the database answers"),
+                second.expect("the database answers"),
+            ];
+            assert_eq!(
+                outcomes.iter().filter(|o| o.is_ok()).count(),
+                1,
+                "round {round}: {outcomes:?}"
+            );
+            assert!(
+                outcomes
+                    .iter()
+                    .any(|o| o == &Err(AcceptCodeError::Duplicate)),
+                "round {round}: {outcomes:?}"
+            );
+        }
+        let live = store
+            .relationships_of(org_b)
+            .await
+            .expect("lists")
+            .into_iter()
+            .filter(|relationship| relationship.state == RelationshipState::Active)
+            .count();
+        assert_eq!(live, 5);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn reissuing_a_code_invalidates_the_old_one() {
     for_each_backend(async |database| {
         let store = database.store(&SecretKey::generate()).await;
