@@ -2,7 +2,7 @@
 //! or Debug output.
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use fusion_autotask::{AutotaskError, ConnectionInput, Credentials};
 use fusion_domain::ConnectionTestReport;
@@ -37,6 +37,26 @@ impl CapturedLogs {
     }
 }
 
+/// A process-wide TRACE subscriber for this test binary. A scoped (`set_default`) subscriber is
+/// not reliable here: other tests running at the same time register and drop their own, and
+/// tracing's cached callsite interest and global max level can then filter this test's events
+/// out. A global one sees every test's logs, which only makes the check stricter.
+fn trace_capture() -> CapturedLogs {
+    static LOGS: OnceLock<CapturedLogs> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = CapturedLogs::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(logs.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("no other global subscriber in this test binary");
+        logs
+    })
+    .clone()
+}
+
 fn report_text(report: &ConnectionTestReport) -> String {
     let mut text = format!("{report:?}\n{}\n", report.reason);
     text.push_str(report.fix.as_deref().unwrap_or_default());
@@ -50,13 +70,7 @@ fn report_text(report: &ConnectionTestReport) -> String {
 #[tokio::test]
 async fn the_secret_appears_in_no_report_field_no_debug_output_and_no_trace_log() {
     let harness = Harness::demo().await;
-    let logs = CapturedLogs::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(logs.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = trace_capture();
 
     let (username, secret) = harness.active_user(NORTHWIND);
     let tester = harness.tester();
