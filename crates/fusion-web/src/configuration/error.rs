@@ -71,15 +71,6 @@ impl ConfigurationError {
         }
     }
 
-    /// Whether trying the same request again later may succeed.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            ConfigurationError::Api(error) => error.is_retryable(),
-            ConfigurationError::Autotask { .. } => true,
-            _ => false,
-        }
-    }
-
     pub fn is_not_found(&self) -> bool {
         matches!(self, ConfigurationError::Api(ApiError::NotFound))
     }

@@ -154,7 +154,6 @@ pub(crate) struct MappingView {
     pub target_label: String,
     /// The source field's list name, for picklist fields.
     pub source_list: Option<&'static str>,
-    pub target_list: Option<&'static str>,
     pub values: Vec<ValueView>,
     /// Active source values without a mapping (each would fail at sync time).
     pub unmapped: Vec<Choice>,
@@ -253,7 +252,6 @@ pub(crate) fn mapping_view(mapping: FieldMapping, sides: &BothSides) -> MappingV
         target_label: target_field
             .map_or_else(|| mapping.target_field.clone(), |f| f.label.clone()),
         source_list,
-        target_list,
         values,
         unmapped,
         source_options,
