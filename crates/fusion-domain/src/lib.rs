@@ -12,6 +12,7 @@ pub mod integration;
 pub mod mapping;
 pub mod organisation;
 pub mod relationship;
+pub mod sync;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use connection::{ApiUsage, ConnectionTestReport, TestFailureKind, TestOutcome};

@@ -24,6 +24,7 @@ mod postgres;
 mod relationship_rows;
 mod relationships;
 mod sqlite;
+mod sync_store;
 mod test_results;
 mod timestamps;
 mod tokens;
@@ -31,6 +32,7 @@ mod tokens;
 pub use crypto::{SecretKey, SecretKeyError};
 pub use password::PasswordHashing;
 pub use relationships::RelationshipStore;
+pub use sync_store::{Lease, LeaseKey, PendingCreate, RunFilter, RunFinish, SyncStore};
 
 /// Choices made when opening a store. `StoreOptions::default()` is right for production.
 #[derive(Debug, Clone, Default)]

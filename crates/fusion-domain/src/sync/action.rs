@@ -1,0 +1,230 @@
+//! The planner's output: per ticket pair, an ordered list of [`SyncAction`]s the engine applies.
+//! Actions carry everything needed to write them and to update the ticket link when they succeed
+//! (see [`crate::sync::LinkUpdate`]), so the engine never re-derives planning decisions.
+
+use std::collections::BTreeMap;
+
+use crate::integration::ChoiceValue;
+use crate::relationship::Role;
+use crate::sync::fingerprint::Fingerprint;
+use crate::sync::ids::{AttachmentId, CommentId, TicketId, TicketMarker};
+use crate::sync::link::TicketLink;
+use crate::sync::snapshot::FieldValue;
+
+/// A ticket an action writes to: one that exists, or the one the same plan's `CreateTicket` makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlannedTicket {
+    Existing(TicketId),
+    /// The ticket created by the `CreateTicket` earlier in the same [`TicketPlan`].
+    Created,
+}
+
+/// A ticket to create. Typed members are the receiving side's defaults; `fields` holds mapped
+/// values by the receiving platform's field names and wins over a typed default for the same
+/// platform field. `fields` never holds [`crate::sync::TITLE`] or [`crate::sync::DESCRIPTION`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketDraft {
+    /// Must be written on the ticket (Autotask `externalID`) so it can be found again.
+    pub marker: TicketMarker,
+    pub title: String,
+    /// The composed description (description composition applied to the original).
+    pub description: String,
+    pub company: Option<ChoiceValue>,
+    pub queue: Option<ChoiceValue>,
+    pub status: Option<ChoiceValue>,
+    pub priority: Option<ChoiceValue>,
+    pub ticket_type: Option<ChoiceValue>,
+    pub category: Option<ChoiceValue>,
+    pub source: Option<ChoiceValue>,
+    pub issue_type: Option<ChoiceValue>,
+    pub sub_issue_type: Option<ChoiceValue>,
+    pub fields: BTreeMap<String, FieldValue>,
+}
+
+/// One field to write, by the receiving platform's field name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldChange {
+    pub field: String,
+    pub value: FieldValue,
+}
+
+/// A fingerprint to store in the link when the action carrying it succeeds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldFingerprint {
+    pub side: Role,
+    pub field: String,
+    pub fingerprint: Fingerprint,
+}
+
+/// A comment to add. `body` already starts with the attribution line
+/// `From <partner organisation> — <author>:`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommentDraft {
+    pub title: String,
+    pub body: String,
+    pub publish: Option<ChoiceValue>,
+    pub note_type: Option<ChoiceValue>,
+}
+
+/// An attachment to add; the content is fetched from the original when the action is applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentDraft {
+    pub name: String,
+    pub size_bytes: u64,
+    pub content_type: Option<String>,
+    pub publish: Option<ChoiceValue>,
+}
+
+/// One step of a ticket's plan. `on` is always the side written to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncAction {
+    /// Create the copy of `from` (on the other side) on side `on`, with its marker. On success the
+    /// engine creates the link with `fingerprints`.
+    CreateTicket {
+        on: Role,
+        from: TicketId,
+        draft: TicketDraft,
+        fingerprints: Vec<FieldFingerprint>,
+    },
+    /// A copy made earlier (found by its marker) is not linked yet: link it, write nothing.
+    LinkExisting {
+        source: TicketId,
+        source_number: String,
+        target: TicketId,
+        target_number: String,
+        origin: Role,
+        fingerprints: Vec<FieldFingerprint>,
+    },
+    UpdateFields {
+        on: Role,
+        ticket: TicketId,
+        changes: Vec<FieldChange>,
+        fingerprints: Vec<FieldFingerprint>,
+    },
+    /// Copy comment `from` (on the other side) to `ticket` on side `on`.
+    AddComment {
+        on: Role,
+        ticket: PlannedTicket,
+        from: CommentId,
+        draft: CommentDraft,
+    },
+    /// A copy of the comment already exists (written by us, found by content): record it only.
+    LinkComment {
+        from: Role,
+        original: CommentId,
+        copy: CommentId,
+    },
+    /// Copy attachment `from` of `from_ticket` (on the other side) to `ticket` on side `on`.
+    AddAttachment {
+        on: Role,
+        ticket: PlannedTicket,
+        from_ticket: TicketId,
+        from: AttachmentId,
+        draft: AttachmentDraft,
+    },
+    /// A copy of the attachment already exists (ours, same name and size): record it only.
+    LinkAttachment {
+        from: Role,
+        original: AttachmentId,
+        copy: AttachmentId,
+    },
+    /// Carry the partner's closure across: set `status` on side `on`.
+    Close {
+        on: Role,
+        ticket: PlannedTicket,
+        status: ChoiceValue,
+        fingerprints: Vec<FieldFingerprint>,
+    },
+    /// A closed side was seen open again: clear the link's closed flag so a later closure flows.
+    Reopened,
+    /// Nothing is written for this ticket, and why.
+    Skip { reason: String },
+    /// Both sides changed `field` since the last sync; `winner`'s value is written (the
+    /// `UpdateFields` that follows).
+    Conflict { field: String, winner: Role },
+    /// A field could not be carried (e.g. a picklist value without a value mapping); the rest of
+    /// the ticket is synced and the run is Partial.
+    FieldFailure { field: String, reason: String },
+    /// An attachment cannot be copied (too large, …).
+    AttachmentFailure {
+        attachment: AttachmentId,
+        name: String,
+        reason: String,
+    },
+}
+
+impl SyncAction {
+    /// Whether applying the action calls a platform or changes the link.
+    pub fn writes(&self) -> bool {
+        !matches!(
+            self,
+            SyncAction::Skip { .. }
+                | SyncAction::Conflict { .. }
+                | SyncAction::FieldFailure { .. }
+                | SyncAction::AttachmentFailure { .. }
+        )
+    }
+
+    /// Whether the action is a failure the run reports (Partial).
+    pub fn is_failure(&self) -> bool {
+        matches!(
+            self,
+            SyncAction::FieldFailure { .. } | SyncAction::AttachmentFailure { .. }
+        )
+    }
+}
+
+/// A ticket as the plan names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketRef {
+    pub id: TicketId,
+    pub number: String,
+}
+
+/// Everything planned for one ticket pair (or one unlinked ticket).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketPlan {
+    /// `None` only when the source ticket is about to be created (reverse sync).
+    pub source: Option<TicketRef>,
+    /// `None` only when the target ticket is about to be created.
+    pub target: Option<TicketRef>,
+    /// The side the ticket was raised on.
+    pub origin: Role,
+    /// The link as the planner saw it.
+    pub link: Option<TicketLink>,
+    /// In the order they must be applied: create/link first, then fields, comments,
+    /// attachments, closure.
+    pub actions: Vec<SyncAction>,
+}
+
+impl TicketPlan {
+    /// Whether anything would be written for this ticket.
+    pub fn writes(&self) -> bool {
+        self.actions.iter().any(SyncAction::writes)
+    }
+
+    pub fn ticket(&self, side: Role) -> Option<&TicketRef> {
+        match side {
+            Role::Source => self.source.as_ref(),
+            Role::Target => self.target.as_ref(),
+        }
+    }
+}
+
+/// The plan of one run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub tickets: Vec<TicketPlan>,
+}
+
+impl Plan {
+    /// All actions, in order.
+    pub fn actions(&self) -> impl Iterator<Item = &SyncAction> {
+        self.tickets.iter().flat_map(|ticket| ticket.actions.iter())
+    }
+
+    /// Whether the plan writes anything at all.
+    pub fn writes(&self) -> bool {
+        self.tickets.iter().any(TicketPlan::writes)
+    }
+}

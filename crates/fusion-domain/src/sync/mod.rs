@@ -1,0 +1,28 @@
+//! Ticket synchronisation as plain data and pure logic: what the sync reads from platforms
+//! (snapshots), what it remembers (links with fingerprints, cursors, history), and the planner that
+//! turns changes into actions. No I/O, no async, no platform field names beyond the shared keys
+//! [`TITLE`], [`DESCRIPTION`] and [`STATUS`].
+
+mod action;
+mod fingerprint;
+mod history;
+mod ids;
+mod link;
+mod planner;
+mod snapshot;
+
+pub use action::{
+    AttachmentDraft, CommentDraft, FieldChange, FieldFingerprint, Plan, PlannedTicket, SyncAction,
+    TicketDraft, TicketPlan, TicketRef,
+};
+pub use fingerprint::{Fingerprint, canonical_text};
+pub use history::{
+    PendingRetry, RecordOutcome, RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun,
+    SyncRunId, SyncRunKind,
+};
+pub use ids::{ActorId, AttachmentId, CommentId, MarkerParts, TicketId, TicketMarker};
+pub use link::{CopiedItem, TicketLink};
+pub use planner::{ConflictRule, PlanInput, SideInput, TicketState, plan};
+pub use snapshot::{
+    AttachmentSnapshot, CommentSnapshot, DESCRIPTION, FieldValue, STATUS, TITLE, TicketSnapshot,
+};

@@ -1,0 +1,10 @@
+//! The sync engine: runs one sync of a relationship (`SyncEngine::sync_once`) by fetching changes
+//! from both sides through the [`Platform`] port, planning with the pure planner in
+//! `fusion_domain::sync`, applying the actions in a safe order, and recording links, cursors and
+//! history through the `fusion_store::SyncStore` port.
+//!
+//! The engine knows no HTTP and no SQL: only the two ports.
+
+mod platform;
+
+pub use platform::{ChangedTicketsQuery, Platform, PlatformError, TicketPage};

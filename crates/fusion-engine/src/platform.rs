@@ -1,0 +1,200 @@
+//! The `Platform` port: everything the engine asks of a PSA, in domain vocabulary. The Autotask
+//! adapter implements it (`fusion-autotask`); tests implement it in memory.
+//!
+//! Rules every implementation follows:
+//! - Every call goes through the platform's limits (Autotask: the per-endpoint 3-permit limiter
+//!   and the per-database request budget) and is counted in [`Platform::calls_used`].
+//! - Transient failures (429, thread threshold, connection errors before the request was sent) may
+//!   be retried inside the adapter a few times; what is returned is final for this call.
+//! - A write whose outcome is unknown (timeout or 5xx *after* the request was sent, connection lost
+//!   while waiting, an unreadable success body) is [`PlatformError::OutcomeUnknown`], never
+//!   `Unavailable`: the write may have happened, and the engine checks before writing again.
+//! - Times are UTC. Ids are the platform's, as text.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use fusion_domain::ChoiceValue;
+use fusion_domain::sync::{
+    ActorId, AttachmentDraft, AttachmentId, AttachmentSnapshot, CommentDraft, CommentId,
+    CommentSnapshot, FieldChange, TicketDraft, TicketId, TicketMarker, TicketSnapshot,
+};
+use time::OffsetDateTime;
+
+/// A failed platform call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlatformError {
+    /// Credentials rejected (Autotask 401, or 500 "user not found"): the run fails; nothing will
+    /// work until a person fixes the credentials.
+    #[error("authentication failed: {0}")]
+    Authentication(String),
+    /// The API user may not do this (403, or a permission error body).
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
+    /// The ticket, comment or attachment does not exist (any more).
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The platform refused the data and wrote nothing (validation error, too large, inactive
+    /// picklist value, …); the message is the platform's, for people.
+    #[error("rejected by the platform: {0}")]
+    Rejected(String),
+    /// Rate or concurrency limit (429, thread threshold) still hit after the adapter's own
+    /// retries; nothing was written.
+    #[error("rate limited: {0}")]
+    RateLimited(String),
+    /// This process's share of the hourly request budget is used up; nothing was sent.
+    #[error("API request budget used up: {0}")]
+    BudgetExhausted(String),
+    /// The platform could not be reached or failed before the request was processed (connection
+    /// refused, DNS, 5xx on a read); nothing was written.
+    #[error("platform unavailable: {0}")]
+    Unavailable(String),
+    /// A write was sent and its outcome is unknown (timeout or 5xx after sending, connection lost,
+    /// unreadable success response). It may or may not have been applied.
+    #[error("outcome unknown: {0}")]
+    OutcomeUnknown(String),
+    /// A read returned a body that could not be understood.
+    #[error("malformed response: {0}")]
+    Malformed(String),
+}
+
+impl PlatformError {
+    /// Whether the same call may succeed later (next run or after a back-off).
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            PlatformError::RateLimited(_)
+                | PlatformError::BudgetExhausted(_)
+                | PlatformError::Unavailable(_)
+                | PlatformError::OutcomeUnknown(_)
+                | PlatformError::Malformed(_)
+        )
+    }
+
+    /// Whether a write may have been applied although it failed: before writing the same thing
+    /// again the engine must look for it (tickets by marker, comments and attachments by content).
+    pub fn is_ambiguous_write(&self) -> bool {
+        matches!(self, PlatformError::OutcomeUnknown(_))
+    }
+
+    /// Whether no further call to this platform can succeed in this run (the run fails).
+    pub fn stops_the_run(&self) -> bool {
+        matches!(
+            self,
+            PlatformError::Authentication(_) | PlatformError::BudgetExhausted(_)
+        )
+    }
+}
+
+/// One page of tickets changed in a window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketPage {
+    pub tickets: Vec<TicketSnapshot>,
+    /// Pass as `after` to get the next page; `None` when this was the last page.
+    pub next: Option<TicketId>,
+}
+
+/// Which changed tickets to list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedTicketsQuery {
+    /// Tickets whose last activity is at or after this time (the engine already subtracted its
+    /// overlap window).
+    pub since: OffsetDateTime,
+    /// Id paging: only tickets after this one in the platform's id order; `None` for the first
+    /// page. The adapter orders by id ascending and returns `next` = the last id of a full page.
+    pub after: Option<TicketId>,
+    /// At most this many tickets per page (Autotask allows up to 500).
+    pub page_size: u32,
+}
+
+/// A PSA as the engine sees it. Object safe: the engine holds `Arc<dyn Platform>`, one per side.
+#[async_trait]
+pub trait Platform: Send + Sync + fmt::Debug {
+    /// Names the remote database this platform talks to, so that one process at a time talks to
+    /// it (lease key), e.g. `"autotask:webservices5.autotask.net:<API username's tenant>"`.
+    fn database_key(&self) -> String;
+
+    /// The API user the sync acts as (Autotask: the resource id of the API user, from
+    /// `Resources` by the API username). Things it wrote are never echoed back.
+    async fn own_actor(&self) -> Result<ActorId, PlatformError>;
+
+    /// Tickets whose last activity is at or after `query.since`, every ticket at most once per page
+    /// sequence, ordered by id, each with every mappable field filled in. Tickets are not
+    /// filtered by queue or company here: the planner decides (linked tickets must be seen even
+    /// when they moved out of the send filter).
+    async fn changed_tickets(
+        &self,
+        query: &ChangedTicketsQuery,
+    ) -> Result<TicketPage, PlatformError>;
+
+    /// One ticket by id; `Ok(None)` when it does not exist (deleted).
+    async fn ticket(&self, id: &TicketId) -> Result<Option<TicketSnapshot>, PlatformError>;
+
+    /// The ticket carrying `marker` (Autotask: `externalID` equals the marker), if any. If several
+    /// carry it (should never happen), the one with the lowest id.
+    async fn find_by_marker(
+        &self,
+        marker: &TicketMarker,
+    ) -> Result<Option<TicketSnapshot>, PlatformError>;
+
+    /// Creates the ticket with the draft's marker, title, composed description, typed defaults
+    /// and `fields` (a value in `fields` wins over a typed default naming the same platform field).
+    /// Returns the created ticket as the platform now has it (at least id and number exact; the
+    /// adapter may return the draft's values instead of reading the ticket back).
+    /// An ambiguous failure is `OutcomeUnknown`.
+    async fn create_ticket(&self, draft: &TicketDraft) -> Result<TicketSnapshot, PlatformError>;
+
+    /// Writes the changed fields only (Autotask: PATCH with id and the fields), leaving every
+    /// other field as it is. Applying the same changes twice is harmless.
+    async fn update_ticket(
+        &self,
+        id: &TicketId,
+        changes: &[FieldChange],
+    ) -> Result<(), PlatformError>;
+
+    /// Sets the ticket's status to `status` (a closed status on this platform). Setting it twice
+    /// is harmless. The adapter fills whatever else the platform requires to close a ticket
+    /// (Autotask: a resolution if the tenant demands one).
+    async fn close_ticket(&self, id: &TicketId, status: &ChoiceValue) -> Result<(), PlatformError>;
+
+    /// The ticket's comments created at or after `since` (all when `None`), oldest first.
+    async fn comments(
+        &self,
+        ticket: &TicketId,
+        since: Option<OffsetDateTime>,
+    ) -> Result<Vec<CommentSnapshot>, PlatformError>;
+
+    /// Adds a comment written by the sync's API user. An ambiguous failure is `OutcomeUnknown`
+    /// (the engine then looks for a comment of its own with the same body before adding again).
+    async fn add_comment(
+        &self,
+        ticket: &TicketId,
+        comment: &CommentDraft,
+    ) -> Result<CommentId, PlatformError>;
+
+    /// The ticket's attachments (metadata only), oldest first.
+    async fn attachments(
+        &self,
+        ticket: &TicketId,
+    ) -> Result<Vec<AttachmentSnapshot>, PlatformError>;
+
+    /// One attachment's content.
+    async fn attachment_data(
+        &self,
+        ticket: &TicketId,
+        attachment: &AttachmentId,
+    ) -> Result<Vec<u8>, PlatformError>;
+
+    /// Adds an attachment written by the sync's API user. Too large or a forbidden file type is
+    /// `Rejected`; an ambiguous failure is `OutcomeUnknown` (the engine then looks for an
+    /// attachment of its own with the same name and size).
+    async fn add_attachment(
+        &self,
+        ticket: &TicketId,
+        attachment: &AttachmentDraft,
+        data: Vec<u8>,
+    ) -> Result<AttachmentId, PlatformError>;
+
+    /// Platform calls made through this value so far (every HTTP request, retries included).
+    fn calls_used(&self) -> u64;
+}

@@ -1,0 +1,1 @@
+//! Integration tests of the sync engine against in-memory fakes of both ports.
