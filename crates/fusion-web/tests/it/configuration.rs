@@ -979,3 +979,439 @@ async fn every_configuration_write_needs_the_csrf_token() {
     assert_eq!(mappings["mappings"], json!([]), "nothing was created");
     connected.stop().await;
 }
+
+#[tokio::test]
+async fn the_configuration_page_offers_each_tenants_own_values_and_saved_choices_come_back_selected()
+ {
+    let connected = Connected::spawn().await;
+    let (alice, bob) = (&connected.app.alice.org, &connected.app.bob.org);
+    let mut browser = connected.alice().await;
+    let page = browser.get(&connected.page(alice, "configuration")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    for text in [
+        "When I receive tickets",
+        "When I send tickets",
+        "Sync options",
+        "Reverse sync",
+        "Closure",
+        "Override API settings for this relationship",
+        "Initial sync required",
+        "Service Desk",
+        "With Provider",
+        "<optgroup label=\"Hardware\">",
+        "Hardware › Printer",
+        "Refresh choices",
+    ] {
+        assert!(page.body.contains(text), "{text} missing");
+    }
+    assert!(!page.body.contains("Level I Support"), "Northwind's queue");
+    let mut bob_browser = connected.bob().await;
+    let bob_page = bob_browser.get(&connected.page(bob, "configuration")).await;
+    assert!(bob_page.body.contains("Level I Support"));
+    assert!(!bob_page.body.contains("With Provider"), "Contoso's status");
+
+    let saved = browser
+        .submit_form(
+            &connected.page(alice, "configuration"),
+            &[
+                ("queue", "30100002"),
+                ("status", "7"),
+                ("issue_type", "1"),
+                ("sub_issue_type", "11"),
+                ("send_queues", "30100001"),
+                ("send_queues", "30100002"),
+                ("public_comments", "on"),
+                ("attachments", "on"),
+                ("closed_statuses", "5"),
+                ("status_when_partner_closes", "5"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    assert!(saved.body.contains("Saved."), "{}", saved.body);
+    assert!(
+        saved
+            .body
+            .contains("<option value=\"30100002\" selected>Escalations</option>"),
+        "{}",
+        saved.body
+    );
+    let config = browser
+        .get(&connected.api(alice, "configuration"))
+        .await
+        .json();
+    assert_eq!(config["config"]["receive"]["queue"], 30100002);
+    assert_eq!(config["config"]["receive"]["sub_issue_type"], 11);
+    assert_eq!(
+        config["config"]["send"]["queues"],
+        json!([30100001, 30100002])
+    );
+    assert_eq!(config["config"]["options"]["internal_comments"], false);
+    assert_eq!(config["config"]["options"]["attachments"], true);
+    assert_eq!(config["warnings"], json!([]));
+
+    // A sub-issue type of another issue type is saved, with the warning on the page.
+    let warned = browser
+        .submit_form(
+            &connected.page(alice, "configuration"),
+            &[("issue_type", "2"), ("sub_issue_type", "11")],
+        )
+        .await;
+    assert_eq!(warned.status, 200);
+    assert!(
+        warned.body.contains("Saved, with warnings"),
+        "{}",
+        warned.body
+    );
+    assert!(warned.body.contains("Sub-issue type:"), "{}", warned.body);
+    connected.stop().await;
+}
+
+#[tokio::test]
+async fn override_api_settings_are_saved_per_relationship_tested_and_used_for_choices() {
+    let connected = Connected::spawn().await;
+    let alice = &connected.app.alice.org;
+    let mut browser = connected.alice().await;
+    let active = connected
+        .contoso
+        .api_users
+        .iter()
+        .find(|user| user.active)
+        .unwrap()
+        .clone();
+    let inactive = connected
+        .contoso
+        .api_users
+        .iter()
+        .find(|user| !user.active)
+        .unwrap()
+        .clone();
+
+    let saved = browser
+        .submit_form(
+            &connected.page(alice, "configuration/credentials"),
+            &[
+                ("api_url", connected.contoso.api_url.as_str()),
+                ("username", inactive.username.as_str()),
+                ("secret", inactive.secret.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    assert!(
+        saved
+            .body
+            .contains("Saved the API settings for this relationship")
+    );
+    assert!(saved.body.contains("Set — last changed"));
+    let tested = browser
+        .submit_form(
+            &connected.page(alice, "configuration/credentials/test"),
+            &[],
+        )
+        .await;
+    assert!(tested.body.contains("Test failed"), "{}", tested.body);
+
+    // With the override on, choices come from the relationship's (inactive) API user.
+    browser
+        .put_json(
+            &connected.api(alice, "configuration"),
+            &json!({"override_api_settings": true}),
+        )
+        .await;
+    let failed = browser.get(&connected.api(alice, "choices")).await;
+    assert_eq!(failed.status, 502, "{}", failed.body);
+    let page = browser.get(&connected.page(alice, "configuration")).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("the choices could not be loaded"),
+        "{}",
+        page.body
+    );
+
+    // Fix the override with the active user: Test passes and the choices load again.
+    browser
+        .submit_form(
+            &connected.page(alice, "configuration/credentials"),
+            &[
+                ("api_url", connected.contoso.api_url.as_str()),
+                ("username", active.username.as_str()),
+                ("secret", active.secret.as_str()),
+            ],
+        )
+        .await;
+    let tested = browser
+        .submit_form(
+            &connected.page(alice, "configuration/credentials/test"),
+            &[],
+        )
+        .await;
+    assert!(tested.body.contains("Connection tested"), "{}", tested.body);
+    assert_eq!(
+        browser.get(&connected.api(alice, "choices")).await.status,
+        200
+    );
+    // Bob's side does not use Alice's override.
+    let mut bob_browser = connected.bob().await;
+    let bob_page = bob_browser
+        .get(&connected.page(&connected.app.bob.org, "configuration"))
+        .await;
+    assert!(bob_page.body.contains("Not set"));
+    assert!(!bob_page.body.contains(&active.username));
+    connected.stop().await;
+}
+
+#[tokio::test]
+async fn mapping_pages_create_edit_and_match_by_label_without_javascript() {
+    let connected = Connected::spawn().await;
+    let bob = &connected.app.bob.org;
+    let mut browser = connected.bob().await;
+    let empty = browser.get(&connected.page(bob, "mappings")).await;
+    assert!(empty.body.contains("Create the default set"));
+    let created = browser
+        .submit_form(
+            &connected.page(bob, "mappings"),
+            &[
+                ("source_field", "status"),
+                ("target_field", "status"),
+                ("direction", "both"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    let edit_path = created.header("location").unwrap();
+    let edit = browser.get(&edit_path).await;
+    assert_eq!(edit.status, 200, "{}", edit.body);
+    // Source values are Contoso's (the source), targets Northwind's (Bob's own tenant).
+    assert!(edit.body.contains("With Provider"), "{}", edit.body);
+    assert!(edit.body.contains(">Escalated</option>"));
+    assert!(edit.body.contains("Active source values with no mapping"));
+    assert!(edit.body.contains("Match by label"));
+
+    let matched = browser
+        .submit_form(&format!("{edit_path}/match"), &[])
+        .await;
+    assert_eq!(matched.status, 200, "{}", matched.body);
+    assert!(
+        matched.body.contains("Matched 3 values by label"),
+        "{}",
+        matched.body
+    );
+    assert!(
+        matched
+            .body
+            .contains("<option value=\"13\" selected>Waiting Customer</option>"),
+        "{}",
+        matched.body
+    );
+
+    let saved = browser
+        .submit_form(
+            &edit_path,
+            &[
+                ("source_field", "status"),
+                ("target_field", "status"),
+                ("direction", "source_to_target"),
+                ("value_source", "10"),
+                ("value_target", "15"),
+                ("value_source", "12"),
+                ("value_target", ""),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let mappings = browser.get(&connected.api(bob, "mappings")).await.json();
+    let status = mapping_for(&mappings, "status");
+    assert_eq!(status["direction"], "Source to target");
+    assert_eq!(
+        status["values"],
+        json!([{"source": 10, "source_label": "Scheduled", "target": 15, "target_label": "Escalated"}])
+    );
+    let list = browser.get(&connected.page(bob, "mappings")).await;
+    assert!(list.body.contains("Not mapped: New"), "{}", list.body);
+
+    let deleted = browser
+        .submit_form(&format!("{edit_path}/delete"), &[])
+        .await;
+    assert!(deleted.body.contains("Mapping removed."));
+    let defaults = browser
+        .submit_form(&connected.page(bob, "mappings/defaults"), &[])
+        .await;
+    assert!(
+        defaults.body.contains("Created 7 default mappings"),
+        "{}",
+        defaults.body
+    );
+    connected.stop().await;
+}
+
+#[tokio::test]
+async fn the_description_page_adds_orders_previews_and_removes_lines() {
+    let connected = Connected::spawn().await;
+    let alice = &connected.app.alice.org;
+    let mut browser = connected.alice().await;
+    let path = connected.page(alice, "description");
+    let first = browser.get(&path).await;
+    assert!(
+        first.body.contains("No description composition"),
+        "{}",
+        first.body
+    );
+    for (field, label) in [("status", ""), ("queueID", "Queue")] {
+        let added = browser
+            .submit_form(
+                &path,
+                &[("action", "add"), ("field", field), ("label", label)],
+            )
+            .await;
+        assert_eq!(added.status, 200, "{}", added.body);
+    }
+    let moved = browser
+        .submit_form(&path, &[("action", "up"), ("index", "1")])
+        .await;
+    assert!(moved.body.contains("Moved up."));
+    let preview = browser.get(&format!("{path}?ticket_id=31000300")).await;
+    assert!(
+        preview.body.contains("Queue: Service Desk\nStatus: New\n"),
+        "{}",
+        preview.body
+    );
+    assert!(preview.body.contains("Printer on floor 2 jams constantly"));
+    let stored = browser
+        .get(&connected.api(alice, "description"))
+        .await
+        .json();
+    assert_eq!(
+        stored["composition"]["fields"][1],
+        json!({"field": "status", "label": "Status"})
+    );
+
+    let removed = browser
+        .submit_form(&connected.page(alice, "description/remove"), &[])
+        .await;
+    assert!(removed.body.contains("Description composition removed"));
+    let stored = browser
+        .get(&connected.api(alice, "description"))
+        .await
+        .json();
+    assert_eq!(stored["composition"], Value::Null);
+    connected.stop().await;
+}
+
+#[tokio::test]
+async fn the_import_page_names_the_line_and_field_and_changes_nothing_on_error() {
+    let connected = Connected::spawn().await;
+    let alice = &connected.app.alice.org;
+    let mut browser = connected.alice().await;
+    browser
+        .put_json(
+            &connected.api(alice, "configuration"),
+            &json!({"receive": {"queue": 30100001}}),
+        )
+        .await;
+    let page = browser
+        .get(&connected.page(alice, "configuration/import"))
+        .await;
+    assert!(page.body.contains("Download TOML"));
+    let download = browser
+        .get(&connected.page(alice, "configuration/export?format=json"))
+        .await;
+    assert_eq!(download.status, 200);
+    assert!(
+        download
+            .header("content-disposition")
+            .unwrap()
+            .contains(".json")
+    );
+    assert_eq!(download.json()["side"]["receive"]["queue"], 30100001);
+
+    let broken = "version = 1\n[side]\nrole = \"source\"\nsurprise = true\n";
+    let refused = browser
+        .submit_form(
+            &connected.page(alice, "configuration/import"),
+            &[("file", broken)],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.body.contains("line 4"), "{}", refused.body);
+    assert!(refused.body.contains("side.surprise"), "{}", refused.body);
+    assert!(refused.body.contains("nothing was changed"));
+    let config = browser
+        .get(&connected.api(alice, "configuration"))
+        .await
+        .json();
+    assert_eq!(config["config"]["receive"]["queue"], 30100001);
+
+    let good =
+        "version = 1\n[side]\nrole = \"source\"\n[side.receive]\nqueue = 30100002 # Escalations\n";
+    let imported = browser
+        .submit_form(
+            &connected.page(alice, "configuration/import"),
+            &[("file", good)],
+        )
+        .await;
+    assert_eq!(imported.status, 200, "{}", imported.body);
+    assert!(imported.body.contains("Imported"), "{}", imported.body);
+    let config = browser
+        .get(&connected.api(alice, "configuration"))
+        .await
+        .json();
+    assert_eq!(config["config"]["receive"]["queue"], 30100002);
+    connected.stop().await;
+}
+
+#[tokio::test]
+async fn no_secret_of_either_organisation_appears_in_any_response_or_the_log() {
+    let connected = Connected::spawn().await;
+    let (alice, bob) = (&connected.app.alice.org, &connected.app.bob.org);
+    let mut browsers = vec![
+        (connected.alice().await, alice.clone()),
+        (connected.bob().await, bob.clone()),
+    ];
+    for (browser, org) in &mut browsers {
+        browser
+            .post_json(&connected.api(org, "mappings/defaults"), &json!({}))
+            .await;
+        browser
+            .put_json(
+                &connected.api(org, "description"),
+                &json!({"fields": [{"field": "status", "label": "Status"}]}),
+            )
+            .await;
+        for rest in [
+            "configuration",
+            "choices",
+            "mappings",
+            "description",
+            "description/preview",
+            "export",
+            "export?format=json",
+        ] {
+            let reply = browser.get(&connected.api(org, rest)).await;
+            assert_eq!(reply.status, 200, "{rest}: {}", reply.body);
+        }
+        for page in [
+            "configuration",
+            "mappings",
+            "description",
+            "configuration/import",
+        ] {
+            let reply = browser.get(&connected.page(org, page)).await;
+            assert_eq!(reply.status, 200, "{page}: {}", reply.body);
+        }
+        let tested = browser
+            .submit_form(&connected.page(org, "configuration/credentials/test"), &[])
+            .await;
+        assert_eq!(tested.status, 200);
+    }
+    let log = crate::support::captured_log();
+    for secret in connected.secrets() {
+        for (browser, _) in &browsers {
+            for body in &browser.seen_bodies {
+                assert!(!body.contains(&secret), "a secret in a response");
+            }
+        }
+        assert!(!log.contains(&secret), "a secret in the log");
+    }
+    connected.stop().await;
+}
