@@ -107,7 +107,7 @@ struct AppStateInner {
     settings: WebSettings,
     login_throttle: LoginThrottle,
     /// Wrong verification codes, per organisation.
-    code_throttle: LoginThrottle,
+    code_throttle: relationships::WrongCodeThrottle,
     clock: Arc<dyn Clock>,
     /// Autotask access and the choices cache of the configuration screens.
     tenant_access: configuration::TenantAccess,
@@ -127,7 +127,8 @@ impl AppState {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let login_throttle = LoginThrottle::new(settings.login_max_failures, settings.login_lock);
-        let code_throttle = LoginThrottle::new(settings.code_max_failures, settings.code_lock);
+        let code_throttle =
+            relationships::WrongCodeThrottle::new(settings.code_max_failures, settings.code_lock);
         Self {
             inner: Arc::new(AppStateInner {
                 store,
@@ -173,7 +174,7 @@ impl AppState {
         &self.inner.login_throttle
     }
 
-    pub(crate) fn code_throttle(&self) -> &LoginThrottle {
+    pub(crate) fn code_throttle(&self) -> &relationships::WrongCodeThrottle {
         &self.inner.code_throttle
     }
 }

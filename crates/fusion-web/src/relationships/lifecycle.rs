@@ -17,7 +17,6 @@ use rand::TryRng;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::relationships::error::ConnectionError;
-use crate::throttle::ThrottleDecision;
 
 /// Longest contract name accepted; it is a label people read in lists, not a document.
 pub(crate) const CONTRACT_NAME_MAX_CHARS: usize = 200;
@@ -358,25 +357,24 @@ pub(crate) async fn accept(
     typed_code: &str,
 ) -> Result<ConnectionSeen, ConnectionError> {
     let throttle = state.code_throttle();
-    let key = org.to_string();
-    if let ThrottleDecision::Locked { retry_after } = throttle.check(&key, None) {
+    let now = state.clock().now();
+    if let Err(retry_after) = throttle.check(org, now) {
         tracing::warn!(org_id = %org, "verification code refused: locked after repeated wrong codes");
         return Err(ConnectionError::Throttled { retry_after });
     }
     let code = VerificationCode::parse(typed_code).map_err(ConnectionError::Code)?;
-    let now = state.clock().now();
     match relationship_store(state)
         .accept_relationship(org, &code, now)
         .await?
     {
         Ok(relationship) => {
-            throttle.record_success(&key, None);
+            throttle.record_success(org);
             tracing::info!(relationship_id = %relationship.id, org_id = %org, "organisation connection accepted");
             seen_by(state, relationship, org).await
         }
         Err(error) => {
             if counts_as_wrong_code(error) {
-                throttle.record_failure(&key, None);
+                throttle.record_failure(org, now);
             }
             tracing::info!(org_id = %org, reason = ?error, "verification code not accepted");
             Err(ConnectionError::Code(error))

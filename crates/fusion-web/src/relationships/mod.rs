@@ -17,8 +17,8 @@
 //! - A connection the organisation is not part of answers 404, exactly like one that does not
 //!   exist; a Pending connection is visible only to the organisation that created it.
 //! - A verification code appears in exactly one response: the one that created (or re-issued) it.
-//! - Wrong codes are throttled per organisation (`WebSettings::code_max_failures` within
-//!   `WebSettings::code_lock`), in memory like the sign-in throttle.
+//! - Wrong codes are throttled per organisation (`WebSettings::code_max_failures`, then locked
+//!   for `WebSettings::code_lock`), in memory like the sign-in throttle, timed by the app's clock.
 //! - Codes: 422 `code_malformed`, `code_unknown`, `code_expired`, `code_used`, `code_revoked`,
 //!   `own_code`, `duplicate_relationship`; 429 `code_throttled`; an illegal lifecycle change is 409
 //!   `invalid_state_change` with the domain's message.
@@ -27,12 +27,14 @@ mod api;
 mod error;
 mod lifecycle;
 mod pages;
+mod wrong_codes;
 
 use axum::Router;
 
 use crate::AppState;
 
 pub(crate) use pages::connections_url;
+pub(crate) use wrong_codes::WrongCodeThrottle;
 
 /// The `/api/v1` routes (to be nested under `/api/v1`).
 pub(crate) fn api_routes() -> Router<AppState> {

@@ -346,7 +346,7 @@ async fn a_second_connection_duplicating_a_live_one_is_refused() {
 
 #[tokio::test]
 async fn repeated_wrong_codes_lock_accepting_for_that_organisation_only() {
-    let (app, _clock) = spawn_with_clock().await;
+    let (app, clock) = spawn_with_clock().await;
     let carol_account = outsider(&app).await;
     let mut alice = app.signed_in(&app.alice).await;
     let mut bob = app.signed_in(&app.bob).await;
@@ -386,13 +386,22 @@ async fn repeated_wrong_codes_lock_accepting_for_that_organisation_only() {
     assert!(page.body.contains("Too many wrong codes"));
     assert!(list(&mut bob, &app.bob).await.is_empty());
 
-    // Another organisation is not affected, and the code still works for it.
+    // Another organisation is not affected.
     assert_refused(
         &accept(&mut carol, &carol_account, "2345-6789-ABCD").await,
         422,
         "code_unknown",
     );
-    assert_eq!(accept(&mut carol, &carol_account, &code).await.status, 200);
+    // The lock lasts 15 minutes, then the right code works.
+    clock.advance(Duration::minutes(14));
+    assert_refused(
+        &accept(&mut bob, &app.bob, &code).await,
+        429,
+        "code_throttled",
+    );
+    clock.advance(Duration::minutes(1));
+    let accepted = accept(&mut bob, &app.bob, &code).await;
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
     app.stop().await;
 }
 
