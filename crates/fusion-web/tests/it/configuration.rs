@@ -945,6 +945,8 @@ async fn every_configuration_write_needs_the_csrf_token() {
         ("POST", "mappings/defaults"),
         ("PUT", "description"),
         ("POST", "import"),
+        ("PUT", "mappings/0190f0a0-0000-7000-8000-000000000000"),
+        ("POST", "mappings/0190f0a0-0000-7000-8000-000000000000/suggest"),
     ];
     for (method, rest) in api_writes {
         let path = connected.api(alice, rest);
@@ -959,6 +961,13 @@ async fn every_configuration_write_needs_the_csrf_token() {
         .delete_without_csrf(&mut browser, &connected.api(alice, "description"))
         .await;
     assert_eq!(delete.status, 403);
+    let delete_mapping = connected
+        .delete_without_csrf(
+            &mut browser,
+            &connected.api(alice, "mappings/0190f0a0-0000-7000-8000-000000000000"),
+        )
+        .await;
+    assert_eq!(delete_mapping.status, 403);
     for rest in [
         "configuration",
         "configuration/choices/refresh",
@@ -969,6 +978,9 @@ async fn every_configuration_write_needs_the_csrf_token() {
         "mappings/defaults",
         "description",
         "description/remove",
+        "mappings/0190f0a0-0000-7000-8000-000000000000",
+        "mappings/0190f0a0-0000-7000-8000-000000000000/delete",
+        "mappings/0190f0a0-0000-7000-8000-000000000000/match",
     ] {
         let reply = browser
             .post_form(&connected.page(alice, rest), &[("csrf_token", "wrong")])
