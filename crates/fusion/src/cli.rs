@@ -189,8 +189,17 @@ pub struct AutotaskTestArgs {
     pub autotask_override: Option<String>,
 
     /// Refused: secrets never go on the command line (other users can read it).
-    #[arg(long, hide = true, value_name = "REFUSED", num_args = 0..=1)]
-    pub secret: Option<Option<String>>,
+    #[arg(long, hide = true, value_name = "REFUSED", num_args = 0..=1, value_parser = discard_secret_value)]
+    pub secret: Option<Option<DiscardedSecret>>,
+}
+
+/// What is kept of a value given to the refused `--secret` flag: nothing, so it cannot reach a
+/// message, a log or a `Debug` print.
+#[derive(Debug, Clone, Copy)]
+pub struct DiscardedSecret;
+
+fn discard_secret_value(_value: &str) -> Result<DiscardedSecret, std::convert::Infallible> {
+    Ok(DiscardedSecret)
 }
 
 #[derive(Debug, Subcommand)]
