@@ -1,6 +1,6 @@
 //! The planner's output: per ticket pair, an ordered list of [`SyncAction`]s the engine applies.
 //! Actions carry everything needed to write them and to update the ticket link when they succeed
-//! (see [`crate::sync::LinkUpdate`]), so the engine never re-derives planning decisions.
+//! (see [`crate::sync::link_after_success`]), so the engine never re-derives planning decisions.
 
 use std::collections::BTreeMap;
 
@@ -83,7 +83,7 @@ pub enum SyncAction {
     CreateTicket {
         on: Role,
         from: TicketId,
-        draft: TicketDraft,
+        draft: Box<TicketDraft>,
         fingerprints: Vec<FieldFingerprint>,
     },
     /// A copy made earlier (found by its marker) is not linked yet: link it, write nothing.
@@ -128,15 +128,20 @@ pub enum SyncAction {
         original: AttachmentId,
         copy: AttachmentId,
     },
-    /// Carry the partner's closure across: set `status` on side `on`.
+    /// Carry the partner's closure across: set `status` on side `on`. On success both sides count
+    /// as closed in the link.
     Close {
         on: Role,
         ticket: PlannedTicket,
         status: ChoiceValue,
         fingerprints: Vec<FieldFingerprint>,
     },
-    /// A closed side was seen open again: clear the link's closed flag so a later closure flows.
-    Reopened,
+    /// Record in the link which sides are closed now (a side was closed or reopened without
+    /// anything to carry across), write nothing.
+    ClosedState {
+        source_closed: bool,
+        target_closed: bool,
+    },
     /// Nothing is written for this ticket, and why.
     Skip { reason: String },
     /// Both sides changed `field` since the last sync; `winner`'s value is written (the

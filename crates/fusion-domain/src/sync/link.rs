@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use crate::ids::RelationshipId;
 use crate::relationship::Role;
+use crate::sync::action::{FieldFingerprint, SyncAction, TicketPlan, TicketRef};
 use crate::sync::fingerprint::Fingerprint;
 use crate::sync::ids::{AttachmentId, CommentId, TicketId};
 
@@ -41,8 +42,11 @@ pub struct TicketLink {
     pub comments: Vec<CopiedItem<CommentId>>,
     /// Attachments copied either way.
     pub attachments: Vec<CopiedItem<AttachmentId>>,
-    /// The closure has been carried across; cleared when a closed side is seen open again.
-    pub closed: bool,
+    /// Whether the source ticket was closed as of the last sync. A closure is carried across when
+    /// a side is closed now and was not then, so reopening one side is never undone by the other.
+    pub source_closed: bool,
+    /// The same for the target ticket.
+    pub target_closed: bool,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
@@ -91,4 +95,164 @@ impl TicketLink {
                 || (item.from != side && &item.copy == attachment)
         })
     }
+}
+
+/// What applying one action produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActionOutcome {
+    /// `CreateTicket` made this ticket.
+    TicketCreated { id: TicketId, number: String },
+    /// `AddComment` made this comment.
+    CommentAdded(CommentId),
+    /// `AddAttachment` made this attachment.
+    AttachmentAdded(AttachmentId),
+    /// Any other action succeeded.
+    Applied,
+}
+
+fn store_fingerprints(link: &mut TicketLink, fingerprints: &[FieldFingerprint]) {
+    for entry in fingerprints {
+        link.fields_mut(entry.side)
+            .insert(entry.field.clone(), entry.fingerprint.clone());
+    }
+}
+
+/// The link after `action` (one of `plan`'s actions) succeeded with `outcome`, given the link as it
+/// was before (`None` until the plan's create or link-existing action succeeded). `None` when the
+/// action does not change the link. The engine saves the returned link before its next write, so
+/// a crash never forgets a write that happened.
+pub fn link_after_success(
+    relationship: RelationshipId,
+    plan: &TicketPlan,
+    link: Option<&TicketLink>,
+    action: &SyncAction,
+    outcome: &ActionOutcome,
+    now: OffsetDateTime,
+) -> Option<TicketLink> {
+    let mut updated = match action {
+        SyncAction::CreateTicket {
+            on, fingerprints, ..
+        } => {
+            let ActionOutcome::TicketCreated { id, number } = outcome else {
+                return None;
+            };
+            let origin = on.opposite();
+            let original = plan.ticket(origin)?;
+            let created = TicketRef {
+                id: id.clone(),
+                number: number.clone(),
+            };
+            let (source, target) = match origin {
+                Role::Source => (original.clone(), created),
+                Role::Target => (created, original.clone()),
+            };
+            let mut link = TicketLink {
+                relationship,
+                source: source.id,
+                target: target.id,
+                source_number: source.number,
+                target_number: target.number,
+                origin,
+                source_fields: BTreeMap::new(),
+                target_fields: BTreeMap::new(),
+                comments: Vec::new(),
+                attachments: Vec::new(),
+                source_closed: false,
+                target_closed: false,
+                created_at: now,
+                updated_at: now,
+            };
+            store_fingerprints(&mut link, fingerprints);
+            return Some(link);
+        }
+        SyncAction::LinkExisting {
+            source,
+            source_number,
+            target,
+            target_number,
+            origin,
+            fingerprints,
+        } => {
+            let mut link = TicketLink {
+                relationship,
+                source: source.clone(),
+                target: target.clone(),
+                source_number: source_number.clone(),
+                target_number: target_number.clone(),
+                origin: *origin,
+                source_fields: BTreeMap::new(),
+                target_fields: BTreeMap::new(),
+                comments: Vec::new(),
+                attachments: Vec::new(),
+                source_closed: false,
+                target_closed: false,
+                created_at: now,
+                updated_at: now,
+            };
+            store_fingerprints(&mut link, fingerprints);
+            return Some(link);
+        }
+        _ => link?.clone(),
+    };
+    match (action, outcome) {
+        (SyncAction::UpdateFields { fingerprints, .. }, _) => {
+            store_fingerprints(&mut updated, fingerprints)
+        }
+        (SyncAction::AddComment { on, from, .. }, ActionOutcome::CommentAdded(copy)) => {
+            updated.comments.push(CopiedItem {
+                from: on.opposite(),
+                original: from.clone(),
+                copy: copy.clone(),
+            })
+        }
+        (
+            SyncAction::LinkComment {
+                from,
+                original,
+                copy,
+            },
+            _,
+        ) => updated.comments.push(CopiedItem {
+            from: *from,
+            original: original.clone(),
+            copy: copy.clone(),
+        }),
+        (SyncAction::AddAttachment { on, from, .. }, ActionOutcome::AttachmentAdded(copy)) => {
+            updated.attachments.push(CopiedItem {
+                from: on.opposite(),
+                original: from.clone(),
+                copy: copy.clone(),
+            })
+        }
+        (
+            SyncAction::LinkAttachment {
+                from,
+                original,
+                copy,
+            },
+            _,
+        ) => updated.attachments.push(CopiedItem {
+            from: *from,
+            original: original.clone(),
+            copy: copy.clone(),
+        }),
+        (SyncAction::Close { fingerprints, .. }, _) => {
+            store_fingerprints(&mut updated, fingerprints);
+            updated.source_closed = true;
+            updated.target_closed = true;
+        }
+        (
+            SyncAction::ClosedState {
+                source_closed,
+                target_closed,
+            },
+            _,
+        ) => {
+            updated.source_closed = *source_closed;
+            updated.target_closed = *target_closed;
+        }
+        _ => return None,
+    }
+    updated.updated_at = now;
+    Some(updated)
 }

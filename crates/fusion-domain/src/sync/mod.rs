@@ -21,8 +21,11 @@ pub use history::{
     SyncRunId, SyncRunKind,
 };
 pub use ids::{ActorId, AttachmentId, CommentId, MarkerParts, TicketId, TicketMarker};
-pub use link::{CopiedItem, TicketLink};
+pub use link::{ActionOutcome, CopiedItem, TicketLink, link_after_success};
 pub use planner::{ConflictRule, PlanInput, SideInput, TicketState, plan};
 pub use snapshot::{
     AttachmentSnapshot, CommentSnapshot, DESCRIPTION, FieldValue, STATUS, TITLE, TicketSnapshot,
 };
+
+#[cfg(test)]
+mod planner_tests;
