@@ -1,6 +1,6 @@
 //! Each side's Autotask tenant as the configuration screens reach it: which credentials a side
 //! uses (the organisation's own, or the relationship's override when that side turned it on), and
-//! the cache of its live choices (kept [`CHOICES_TTL`], refreshed on request).
+//! the cache of its live choices (kept [`CHOICES_TTL`] by the app's clock, refreshed on request).
 //!
 //! Invariants: credentials are decrypted only to build a client and never leave this module; a
 //! partner's choices are loaded with the PARTNER's credentials, server-side, and callers expose
@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
 
 use fusion_autotask::{
     AutotaskClient, AutotaskService, AutotaskSettings, Credentials, TenantChoices, load_choices,
@@ -18,8 +17,8 @@ use fusion_domain::{OrgId, RelationshipId};
 use crate::AppState;
 use crate::configuration::error::ConfigurationError;
 
-/// How long loaded choices are used before they are loaded again.
-pub(crate) const CHOICES_TTL: Duration = Duration::from_secs(10 * 60);
+/// How long loaded choices are used before they are loaded again (by the injected clock).
+pub(crate) const CHOICES_TTL: time::Duration = time::Duration::minutes(10);
 
 /// Whose tenant: the caller's organisation or its partner (only changes the wording).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,16 +36,16 @@ impl Whose {
     }
 }
 
-/// Which credentials a cache entry was loaded with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Which credentials a cache entry was loaded with (a changed API user is a new entry).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum CacheKey {
-    Organisation(OrgId),
-    Relationship(RelationshipId, OrgId),
+    Organisation(OrgId, String),
+    Relationship(RelationshipId, OrgId, String),
 }
 
 struct CachedChoices {
     choices: Arc<TenantChoices>,
-    loaded_at: Instant,
+    loaded_at: time::OffsetDateTime,
 }
 
 /// The Autotask service used for configuration screens and the choices cache.
@@ -84,18 +83,18 @@ impl TenantAccess {
             })
     }
 
-    fn cached(&self, key: CacheKey) -> Option<Arc<TenantChoices>> {
+    fn cached(&self, key: &CacheKey, now: time::OffsetDateTime) -> Option<Arc<TenantChoices>> {
         let cache = self
             .cache
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         cache
-            .get(&key)
-            .filter(|entry| entry.loaded_at.elapsed() < CHOICES_TTL)
+            .get(key)
+            .filter(|entry| now - entry.loaded_at < CHOICES_TTL)
             .map(|entry| entry.choices.clone())
     }
 
-    fn remember(&self, key: CacheKey, choices: Arc<TenantChoices>) {
+    fn remember(&self, key: CacheKey, choices: Arc<TenantChoices>, now: time::OffsetDateTime) {
         self.cache
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -103,7 +102,7 @@ impl TenantAccess {
                 key,
                 CachedChoices {
                     choices,
-                    loaded_at: Instant::now(),
+                    loaded_at: now,
                 },
             );
     }
@@ -131,13 +130,13 @@ async fn side_client(
         (
             store.relationship_credentials(relationship, org).await?,
             store.relationship_secret(relationship, org).await?,
-            CacheKey::Relationship(relationship, org),
+            CacheKey::Relationship(relationship, org, String::new()),
         )
     } else {
         (
             store.platform_credentials(org).await?,
             store.platform_secret(org).await?,
-            CacheKey::Organisation(org),
+            CacheKey::Organisation(org, String::new()),
         )
     };
     let (Some(credentials), Some(secret)) = (credentials, secret) else {
@@ -155,6 +154,12 @@ async fn side_client(
         return Err(ConfigurationError::Autotask {
             reason: reason.to_owned(),
         });
+    };
+    let key = match key {
+        CacheKey::Organisation(org, _) => CacheKey::Organisation(org, credentials.username.clone()),
+        CacheKey::Relationship(relationship, org, _) => {
+            CacheKey::Relationship(relationship, org, credentials.username.clone())
+        }
     };
     let client = state.configuration().service()?.client(Credentials {
         username: credentials.username,
@@ -175,7 +180,8 @@ pub(crate) async fn choices(
     refresh: bool,
 ) -> Result<Arc<TenantChoices>, ConfigurationError> {
     let (client, key) = side_client(state, relationship, org, whose).await?;
-    if !refresh && let Some(choices) = state.configuration().cached(key) {
+    let now = state.clock().now();
+    if !refresh && let Some(choices) = state.configuration().cached(&key, now) {
         return Ok(choices);
     }
     let loaded = load_choices(&client).await.map_err(|error| {
@@ -188,7 +194,7 @@ pub(crate) async fn choices(
         }
     })?;
     let loaded = Arc::new(loaded);
-    state.configuration().remember(key, loaded.clone());
+    state.configuration().remember(key, loaded.clone(), now);
     Ok(loaded)
 }
 

@@ -5,10 +5,11 @@
 //! tenant data beyond one mapping's picklist.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use fusion_autotask::{AutotaskService, AutotaskSettings, ConnectionTester, TransportOverride};
 use fusion_autotask_sim::TenantInfo;
-use fusion_domain::{PlatformKind, RelationshipId, Role, VerificationCode};
+use fusion_domain::{ManualClock, PlatformKind, RelationshipId, Role, VerificationCode};
 use fusion_store::CredentialsUpdate;
 use fusion_web::{AppState, WebSettings, router, serve};
 use secrecy::SecretString;
@@ -23,6 +24,7 @@ struct Connected {
     relationship: RelationshipId,
     contoso: TenantInfo,
     northwind: TenantInfo,
+    clock: Arc<ManualClock>,
     _server: ServerGuard,
 }
 
@@ -104,10 +106,12 @@ impl Connected {
             ..AutotaskSettings::default()
         };
         let service = AutotaskService::new(settings).unwrap();
-        let state = AppState::new(
+        let clock = Arc::new(ManualClock::new(now));
+        let state = AppState::with_clock(
             app.store.clone(),
             ConnectionTester::with_service(service.clone()),
             WebSettings::default(),
+            clock.clone(),
         )
         .with_autotask_service(service);
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
@@ -123,6 +127,7 @@ impl Connected {
             relationship: relationship.id,
             contoso,
             northwind,
+            clock,
             _server: ServerGuard(Some(stop)),
         }
     }
@@ -871,7 +876,7 @@ async fn export_then_import_over_http_round_trips_and_broken_files_name_line_and
 }
 
 #[tokio::test]
-async fn choices_refresh_loads_the_tenant_again_and_failures_are_explained() {
+async fn choices_are_kept_ten_minutes_refresh_loads_them_again_and_failures_are_explained() {
     let connected = Connected::spawn().await;
     let alice = &connected.app.alice.org;
     let mut browser = connected.alice().await;
@@ -892,11 +897,26 @@ async fn choices_refresh_loads_the_tenant_again_and_failures_are_explained() {
     let after_first = count(&connected.app);
     assert_eq!(browser.get(&path).await.status, 200);
     assert_eq!(count(&connected.app), after_first, "served from the cache");
+    connected.clock.advance(time::Duration::minutes(9));
+    assert_eq!(browser.get(&path).await.status, 200);
+    assert_eq!(
+        count(&connected.app),
+        after_first,
+        "still fresh after 9 minutes"
+    );
+    connected.clock.advance(time::Duration::minutes(2));
+    assert_eq!(browser.get(&path).await.status, 200);
+    assert_eq!(
+        count(&connected.app),
+        after_first + 1,
+        "loaded again after 10 minutes"
+    );
+    let after_expiry = count(&connected.app);
     let refreshed = browser
         .post_json(&connected.api(alice, "choices/refresh"), &json!({}))
         .await;
     assert_eq!(refreshed.status, 200, "{}", refreshed.body);
-    assert_eq!(count(&connected.app), after_first + 1, "loaded again");
+    assert_eq!(count(&connected.app), after_expiry + 1, "loaded again");
 
     // A refresh that fails says why, and the page still renders.
     let user = connected
@@ -946,7 +966,10 @@ async fn every_configuration_write_needs_the_csrf_token() {
         ("PUT", "description"),
         ("POST", "import"),
         ("PUT", "mappings/0190f0a0-0000-7000-8000-000000000000"),
-        ("POST", "mappings/0190f0a0-0000-7000-8000-000000000000/suggest"),
+        (
+            "POST",
+            "mappings/0190f0a0-0000-7000-8000-000000000000/suggest",
+        ),
     ];
     for (method, rest) in api_writes {
         let path = connected.api(alice, rest);
