@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::choices::{RESOURCE, TenantChoices, ticket_list_name};
+use crate::choices::{COMPANY, RESOURCE, TenantChoices, ticket_list_name};
 use crate::client::AutotaskClient;
 use crate::error::AutotaskError;
 use crate::wire::{AutotaskEntity, Contact, Filter, PicklistValue, datetime};
@@ -318,8 +318,9 @@ fn render_preview(
                     let code = ChoiceValue::from(code);
                     match choices.label_of(list, &code) {
                         Some(label) => label.to_owned(),
-                        // Not in the lists (an inactive resource, a value removed since).
+                        // Not in the lists (an inactive resource or company, a value removed since).
                         None if list == RESOURCE => format!("Resource {}", code.as_str()),
+                        None if list == COMPANY => format!("Company {}", code.as_str()),
                         None => code.as_str().to_owned(),
                     }
                 }),
