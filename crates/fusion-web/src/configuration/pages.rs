@@ -281,7 +281,7 @@ fn sub_issue_select(choices: &Loaded, value: &Option<ChoiceValue>) -> SelectView
     let issues = list(choices, "issue_type");
     let subs = list(choices, "sub_issue_type");
     let selected: Vec<ChoiceValue> = value.iter().cloned().collect();
-    let mut groups: Vec<GroupView> = issues
+    let groups: Vec<GroupView> = issues
         .iter()
         .map(|issue| GroupView {
             label: issue.label.clone(),
@@ -310,7 +310,13 @@ fn sub_issue_select(choices: &Loaded, value: &Option<ChoiceValue>) -> SelectView
         .filter(|sub| !grouped.iter().any(|g| g.value == sub.value))
         .cloned()
         .collect();
-    let mut options = options_for(&ungrouped, &[]);
+    let mut options: Vec<OptionView> = options_for(&ungrouped, &[])
+        .into_iter()
+        .map(|mut option| {
+            option.selected = selected.iter().any(|value| value.as_str() == option.value);
+            option
+        })
+        .collect();
     if let Some(value) = value
         && !subs.iter().any(|sub| &sub.value == value)
     {
@@ -319,9 +325,6 @@ fn sub_issue_select(choices: &Loaded, value: &Option<ChoiceValue>) -> SelectView
             label: format!("{} (not in your tenant)", value.as_str()),
             selected: true,
         });
-    }
-    if groups.is_empty() && options.is_empty() {
-        groups = Vec::new();
     }
     SelectView {
         name: "sub_issue_type",
