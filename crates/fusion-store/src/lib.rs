@@ -24,6 +24,7 @@ mod postgres;
 mod relationship_rows;
 mod relationships;
 mod sqlite;
+mod sync_rows;
 mod sync_store;
 mod test_results;
 mod timestamps;
@@ -186,10 +187,10 @@ pub struct NewSession {
     pub expires_at: OffsetDateTime,
 }
 
-/// The storage port. `Arc<dyn Store>` is what the web layer and the binary hold; it offers the
-/// [`RelationshipStore`] methods too.
+/// The storage port. `Arc<dyn Store>` is what the web layer, the sync engine and the binary
+/// hold; it offers the [`RelationshipStore`] and [`SyncStore`] methods too.
 #[async_trait]
-pub trait Store: RelationshipStore + Send + Sync + std::fmt::Debug {
+pub trait Store: RelationshipStore + SyncStore + Send + Sync + std::fmt::Debug {
     /// Applies pending migrations; refuses a database whose schema is newer than this binary.
     async fn migrate(&self) -> StoreResult<()>;
     /// Cheap round trip for readiness checks.

@@ -31,6 +31,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "relationships",
         include_str!("../migrations/sqlite/0002_relationships.sql"),
     ),
+    (
+        3,
+        "sync",
+        include_str!("../migrations/sqlite/0003_sync.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -43,6 +48,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         2,
         "relationships",
         include_str!("../migrations/postgres/0002_relationships.sql"),
+    ),
+    (
+        3,
+        "sync",
+        include_str!("../migrations/postgres/0003_sync.sql"),
     ),
 ];
 

@@ -1,6 +1,6 @@
 //! The PostgreSQL [`Store`]: for deployments where several worker processes share one database.
-//! All PostgreSQL SQL lives in this file and its child module `relationships` (the
-//! [`crate::RelationshipStore`] half).
+//! All PostgreSQL SQL lives in this file and its child modules `relationships` (the
+//! [`crate::RelationshipStore`] half) and `sync` (the [`crate::SyncStore`] half).
 //!
 //! Tables are named unqualified, so they live in the first schema of the connection's
 //! `search_path` (tests give each run its own schema through the URL's `options`). A credentials
@@ -35,6 +35,7 @@ use crate::{
 };
 
 mod relationships;
+mod sync;
 
 /// How long a request waits for a free connection before it fails (and readiness reports it).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);

@@ -1,5 +1,6 @@
 //! The SQLite [`Store`]: the embedded default. All SQLite SQL lives in this file and its child
-//! module `relationships` (the [`crate::RelationshipStore`] half).
+//! modules `relationships` (the [`crate::RelationshipStore`] half) and `sync` (the
+//! [`crate::SyncStore`] half).
 //!
 //! Connections run in WAL mode (readers never wait for the writer), with a `busy_timeout` so a
 //! writer waits for another instead of failing, and with foreign keys enforced. Read-then-write
@@ -39,6 +40,7 @@ use crate::{
 };
 
 mod relationships;
+mod sync;
 
 /// How long a connection waits for another connection's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
