@@ -13,6 +13,7 @@ pub mod connection_test;
 pub mod credential;
 pub mod error;
 pub mod limiter;
+pub mod platform;
 mod retry;
 pub mod settings;
 pub mod ticket_fields;
@@ -33,6 +34,7 @@ pub use connection_test::{
 pub use credential::{CleanedValue, clean_credential, removal_note};
 pub use error::{AutotaskError, TransportErrorKind};
 pub use limiter::EndpointLimiter;
+pub use platform::{AutotaskPlatform, MAX_ATTACHMENT_BYTES};
 pub use settings::{AutotaskSettings, RetryPolicy};
 pub use ticket_fields::{
     TICKET_TYPE, TicketField, TicketPreview, default_field_mappings, preview_values,

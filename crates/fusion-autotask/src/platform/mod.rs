@@ -1,0 +1,815 @@
+//! The engine's [`Platform`] port for Autotask: [`AutotaskPlatform`] reads changed tickets,
+//! comments (ticket notes) and attachments as domain snapshots and writes tickets, notes and
+//! attachments, through one [`AutotaskClient`] (so through its endpoint limiter, request budget
+//! and retries) and the tenant's field knowledge ([`TenantChoices`]).
+//!
+//! ## Calls per operation (HTTP requests when nothing is retried; tests check them against the
+//! simulator's request log)
+//! - `own_actor`: 1 `POST Resources/query` (`userName eq` the API username) the first time, then
+//!   0 (cached); a second query (`email eq`) only if no resource carries the user name.
+//! - `changed_tickets`: 1 `POST Tickets/query` per page (`lastActivityDate gte since`, `id gt
+//!   after`, `maxRecords` ≤ 500, `includeFields` = exactly the snapshot's fields), so reading
+//!   n changed tickets costs ⌈n/500⌉ calls (plus one empty page when n is a multiple of 500).
+//! - `ticket`, `find_by_marker`: 1 `POST Tickets/query` each (`id eq` / `externalID eq`).
+//! - `create_ticket`: 1 `POST Tickets` + 1 `POST Tickets/query` reading the new ticket back (its
+//!   number is only known to Autotask). A missing required field or an over-long value is refused
+//!   before any call.
+//! - `update_ticket`: 1 `PATCH Tickets` with `id` and the changed fields only (0 when there are no
+//!   changes). `close_ticket`: 1 `PATCH Tickets` (a second one adding a resolution only if the
+//!   tenant refuses to complete a ticket without one).
+//! - `comments` / `attachments`: tickets of the pages returned by `changed_tickets` are read in
+//!   batches: the first `comments` call for a ticket of a page reads the notes of the whole page
+//!   with one `POST TicketNotes/query` (`ticketID in [page]`, `createDateTime gte since`; one more
+//!   call per 500 notes) and later calls for the page's tickets cost 0; likewise
+//!   `POST TicketAttachments/query` for attachments. Each prefetched answer is served once; a
+//!   ticket outside a recent page (or asked again, or written to since) costs 1 query (per 500).
+//!   [`AutotaskPlatform::comments_for_tickets`] and [`AutotaskPlatform::attachments_for_tickets`]
+//!   do the same batching explicitly.
+//! - `add_comment`: 1 `POST Tickets/{id}/Notes`. `add_attachment`: 1 `POST Tickets/{id}/Attachments`
+//!   (0 when the file is over [`MAX_ATTACHMENT_BYTES`]). `attachment_data`: 1 `GET
+//!   Tickets/{id}/Attachments/{attachmentId}`.
+//!
+//! [`Platform::calls_used`] counts the requests this value issued; the client's own retries of
+//! transient failures are not visible to it.
+
+mod error_mapping;
+mod ticket_mapping;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use fusion_domain::ChoiceValue;
+use fusion_domain::sync::{
+    ActorId, AttachmentDraft, AttachmentId, AttachmentSnapshot, CommentDraft, CommentId,
+    CommentSnapshot, FieldChange, FieldValue, TicketDraft, TicketId, TicketMarker, TicketSnapshot,
+};
+use fusion_engine::{ChangedTicketsQuery, Platform, PlatformError, TicketPage};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use crate::choices::{RESOURCE, TenantChoices};
+use crate::client::{AutotaskClient, PAGE_SIZE, ResolvedZone};
+use crate::wire::{
+    AutotaskEntity, Filter, QueryModel, Resource, TicketAttachment, TicketNote, datetime,
+};
+use error_mapping::{CallKind, to_platform_error};
+use ticket_mapping::{
+    MARKER_FIELD, MARKER_MAX_CHARS, TicketSchema, WireTicket, integer, resource_or_contact,
+};
+
+/// The largest attachment sent through the API: Autotask accepts 6–7 MB per file through the
+/// API (the simulator: 7,000,000 bytes); larger files are refused before any call.
+pub const MAX_ATTACHMENT_BYTES: u64 = 7_000_000;
+
+/// How many recent `changed_tickets` pages keep their tickets for batched comment and
+/// attachment reads.
+const PREFETCH_PAGES: usize = 20;
+
+const NOTE_FIELDS: &[&str] = &[
+    "id",
+    "ticketID",
+    "title",
+    "description",
+    "noteType",
+    "publish",
+    "creatorResourceID",
+    "createdByContactID",
+    "createDateTime",
+];
+
+const ATTACHMENT_FIELDS: &[&str] = &[
+    "id",
+    "ticketID",
+    "title",
+    "fullPath",
+    "contentType",
+    "publish",
+    "fileSize",
+    "attachedByResourceID",
+    "attachedByContactID",
+    "attachDate",
+];
+
+/// Comments of one page, read in one batch.
+#[derive(Debug)]
+struct CommentBatch {
+    since: Option<OffsetDateTime>,
+    by_ticket: BTreeMap<TicketId, Vec<CommentSnapshot>>,
+}
+
+/// The tickets of one `changed_tickets` page whose comments/attachments were not served yet.
+#[derive(Debug, Default)]
+struct PrefetchPage {
+    comment_tickets: BTreeSet<TicketId>,
+    comments: Option<CommentBatch>,
+    attachment_tickets: BTreeSet<TicketId>,
+    attachments: Option<BTreeMap<TicketId, Vec<AttachmentSnapshot>>>,
+}
+
+/// The engine's view of one Autotask tenant through one API user. See the module docs for the
+/// calls each operation makes.
+#[derive(Debug)]
+pub struct AutotaskPlatform {
+    client: AutotaskClient,
+    schema: TicketSchema,
+    database_key: String,
+    own_actor: tokio::sync::OnceCell<ActorId>,
+    calls: AtomicU64,
+    prefetch: tokio::sync::Mutex<VecDeque<PrefetchPage>>,
+}
+
+impl AutotaskPlatform {
+    /// Resolves the API user's zone (cached by the service; one `ZoneInformation` call on a cold
+    /// cache) and builds the platform.
+    pub async fn connect(
+        client: AutotaskClient,
+        choices: TenantChoices,
+    ) -> Result<AutotaskPlatform, PlatformError> {
+        let zone = client
+            .zone()
+            .await
+            .map_err(|error| to_platform_error(error, CallKind::Read))?;
+        Ok(AutotaskPlatform::new(client, choices, &zone))
+    }
+
+    /// The platform for a client whose zone is known. `choices` are the tenant's field knowledge
+    /// (picklists, required flags, UDFs) from [`crate::load_choices`].
+    pub fn new(
+        client: AutotaskClient,
+        choices: TenantChoices,
+        zone: &ResolvedZone,
+    ) -> AutotaskPlatform {
+        let username = client.username().trim().to_ascii_lowercase();
+        let tenant = username
+            .rsplit_once('@')
+            .map_or(username.as_str(), |(_, domain)| domain)
+            .to_owned();
+        AutotaskPlatform {
+            database_key: format!("autotask:{}:{tenant}", zone.api_url.host()),
+            client,
+            schema: TicketSchema::new(choices),
+            own_actor: tokio::sync::OnceCell::new(),
+            calls: AtomicU64::new(0),
+            prefetch: tokio::sync::Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// The `includeFields` of every ticket read (exactly what a snapshot is built from).
+    pub fn ticket_include_fields(&self) -> &[String] {
+        self.schema.include_fields()
+    }
+
+    fn count_call(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Every row matching `filter`, paged by id 500 at a time (one call per page).
+    async fn query_rows<T: AutotaskEntity>(
+        &self,
+        filter: Vec<Filter>,
+        include_fields: &[String],
+    ) -> Result<Vec<T>, PlatformError> {
+        let mut rows: Vec<T> = Vec::new();
+        let mut last_id: Option<i64> = None;
+        loop {
+            let mut page_filter = filter.clone();
+            if let Some(last) = last_id {
+                page_filter.push(Filter::gt("id", last));
+            }
+            let query = QueryModel {
+                max_records: PAGE_SIZE,
+                include_fields: include_fields.to_vec(),
+                filter: page_filter,
+            };
+            self.count_call();
+            let page = self
+                .client
+                .query_page::<T>(&query)
+                .await
+                .map_err(|error| to_platform_error(error, CallKind::Read))?;
+            let full = page.items.len() >= PAGE_SIZE as usize;
+            let highest = page.items.iter().filter_map(AutotaskEntity::id).max();
+            rows.extend(page.items);
+            match highest {
+                Some(highest) if full && last_id.is_none_or(|last| highest > last) => {
+                    last_id = Some(highest);
+                }
+                _ => return Ok(rows),
+            }
+        }
+    }
+
+    async fn query_tickets(
+        &self,
+        filter: Vec<Filter>,
+    ) -> Result<Vec<TicketSnapshot>, PlatformError> {
+        let rows: Vec<WireTicket> = self
+            .query_rows(filter, self.schema.include_fields())
+            .await?;
+        self.snapshots(rows)
+    }
+
+    fn snapshots(&self, rows: Vec<WireTicket>) -> Result<Vec<TicketSnapshot>, PlatformError> {
+        let mut tickets = rows
+            .iter()
+            .map(|row| {
+                self.schema.snapshot(&row.0).ok_or_else(|| {
+                    PlatformError::Malformed("a ticket in Autotask's answer has no id".to_owned())
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        tickets.sort_by_key(|ticket| ticket.id.as_str().parse::<i64>().unwrap_or(i64::MAX));
+        Ok(tickets)
+    }
+
+    /// Comments of several tickets with one `POST TicketNotes/query` (`ticketID in [...]`) per
+    /// 500 tickets (and per 500 notes), created at or after `since` (all when `None`); each
+    /// list oldest first. Every asked ticket has an entry.
+    pub async fn comments_for_tickets(
+        &self,
+        tickets: &[TicketId],
+        since: Option<OffsetDateTime>,
+    ) -> Result<BTreeMap<TicketId, Vec<CommentSnapshot>>, PlatformError> {
+        let mut by_ticket: BTreeMap<TicketId, Vec<CommentSnapshot>> = tickets
+            .iter()
+            .map(|ticket| (ticket.clone(), Vec::new()))
+            .collect();
+        let include: Vec<String> = NOTE_FIELDS.iter().map(|f| (*f).to_owned()).collect();
+        for chunk in numeric_ids(tickets)?.chunks(PAGE_SIZE as usize) {
+            let mut filter = vec![ticket_filter(chunk)];
+            if let Some(since) = since {
+                filter.push(Filter::gte("createDateTime", datetime::format(since)));
+            }
+            let notes: Vec<Map<String, Value>> = self
+                .query_rows::<RawNote>(filter, &include)
+                .await?
+                .into_iter()
+                .map(|note| note.0)
+                .collect();
+            for note in notes {
+                if let Some(comment) = self.comment_snapshot(&note) {
+                    by_ticket
+                        .entry(comment.ticket.clone())
+                        .or_default()
+                        .push(comment);
+                }
+            }
+        }
+        for comments in by_ticket.values_mut() {
+            comments.sort_by_key(|comment| (comment.created_at, numeric(comment.id.as_str())));
+        }
+        Ok(by_ticket)
+    }
+
+    /// Attachment metadata of several tickets with one `POST TicketAttachments/query`
+    /// (`ticketID in [...]`) per 500 tickets (and per 500 attachments); each list oldest first.
+    pub async fn attachments_for_tickets(
+        &self,
+        tickets: &[TicketId],
+    ) -> Result<BTreeMap<TicketId, Vec<AttachmentSnapshot>>, PlatformError> {
+        let mut by_ticket: BTreeMap<TicketId, Vec<AttachmentSnapshot>> = tickets
+            .iter()
+            .map(|ticket| (ticket.clone(), Vec::new()))
+            .collect();
+        let include: Vec<String> = ATTACHMENT_FIELDS.iter().map(|f| (*f).to_owned()).collect();
+        for chunk in numeric_ids(tickets)?.chunks(PAGE_SIZE as usize) {
+            let rows: Vec<RawAttachment> = self
+                .query_rows(vec![ticket_filter(chunk)], &include)
+                .await?;
+            for row in rows {
+                if let Some(attachment) = attachment_snapshot(&row.0) {
+                    by_ticket
+                        .entry(attachment.ticket.clone())
+                        .or_default()
+                        .push(attachment);
+                }
+            }
+        }
+        for attachments in by_ticket.values_mut() {
+            attachments.sort_by_key(|item| (item.created_at, numeric(item.id.as_str())));
+        }
+        Ok(by_ticket)
+    }
+
+    fn comment_snapshot(&self, note: &Map<String, Value>) -> Option<CommentSnapshot> {
+        let parsed: TicketNote = serde_json::from_value(Value::Object(note.clone())).ok()?;
+        let author = resource_or_contact(note, "creatorResourceID", "createdByContactID");
+        let author_name = parsed
+            .creator_resource_id
+            .and_then(|id| {
+                self.schema
+                    .choices()
+                    .label_of(RESOURCE, &ChoiceValue::from(id))
+            })
+            .unwrap_or_default()
+            .to_owned();
+        Some(CommentSnapshot {
+            id: CommentId::from(parsed.id?),
+            ticket: TicketId::from(parsed.ticket_id?),
+            publish: parsed.publish.map(ChoiceValue::from),
+            note_type: parsed.note_type.map(ChoiceValue::from),
+            author,
+            author_name,
+            created_at: parsed
+                .create_date_time
+                .or(parsed.last_activity_date)
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            title: parsed.title.unwrap_or_default(),
+            body: parsed.description.unwrap_or_default(),
+        })
+    }
+
+    /// Forgets prefetched reads of `ticket` (after writing to it).
+    async fn forget_prefetched(&self, ticket: &TicketId) {
+        let mut pages = self.prefetch.lock().await;
+        for page in pages.iter_mut() {
+            page.comment_tickets.remove(ticket);
+            page.attachment_tickets.remove(ticket);
+        }
+    }
+
+    /// The default value of a picklist ("note_publish"), else its first active value.
+    fn default_choice(&self, list: &str) -> Option<ChoiceValue> {
+        let choices = self.schema.choices().list_ref(list);
+        choices
+            .iter()
+            .find(|choice| choice.is_default && choice.is_active)
+            .or_else(|| choices.iter().find(|choice| choice.is_active))
+            .map(|choice| choice.value.clone())
+    }
+
+    async fn patch_ticket(&self, body: Map<String, Value>) -> Result<(), PlatformError> {
+        self.count_call();
+        self.client
+            .update("Tickets", &Value::Object(body))
+            .await
+            .map(|_| ())
+            .map_err(|error| to_platform_error(error, CallKind::Write))
+    }
+}
+
+#[async_trait]
+impl Platform for AutotaskPlatform {
+    fn database_key(&self) -> String {
+        self.database_key.clone()
+    }
+
+    async fn own_actor(&self) -> Result<ActorId, PlatformError> {
+        self.own_actor
+            .get_or_try_init(|| async {
+                let username = self.client.username().trim().to_owned();
+                let include = vec!["id".to_owned(), "userName".to_owned()];
+                for field in ["userName", "email"] {
+                    let resources: Vec<Resource> = self
+                        .query_rows(vec![Filter::eq(field, username.as_str())], &include)
+                        .await?;
+                    if let Some(id) = resources.iter().filter_map(|r| r.id).min() {
+                        return Ok(ActorId::from(id));
+                    }
+                }
+                Err(PlatformError::NotFound(format!(
+                    "no Autotask resource carries the API username {username}, so the sync \
+                     cannot recognise its own changes"
+                )))
+            })
+            .await
+            .cloned()
+    }
+
+    async fn changed_tickets(
+        &self,
+        query: &ChangedTicketsQuery,
+    ) -> Result<TicketPage, PlatformError> {
+        let page_size = query.page_size.clamp(1, PAGE_SIZE);
+        let mut filter = vec![Filter::gte(
+            "lastActivityDate",
+            datetime::format(query.since),
+        )];
+        if let Some(after) = &query.after {
+            filter.push(Filter::gt("id", numeric_id(after)?));
+        }
+        let model = QueryModel {
+            max_records: page_size,
+            include_fields: self.schema.include_fields().to_vec(),
+            filter,
+        };
+        self.count_call();
+        let rows = self
+            .client
+            .query_page::<WireTicket>(&model)
+            .await
+            .map_err(|error| to_platform_error(error, CallKind::Read))?
+            .items;
+        let full = rows.len() >= page_size as usize;
+        let tickets = self.snapshots(rows)?;
+        let next = if full {
+            tickets.last().map(|ticket| ticket.id.clone())
+        } else {
+            None
+        };
+        if tickets.len() > 1 {
+            let ids: BTreeSet<TicketId> = tickets.iter().map(|ticket| ticket.id.clone()).collect();
+            let mut pages = self.prefetch.lock().await;
+            if pages.len() == PREFETCH_PAGES {
+                pages.pop_front();
+            }
+            pages.push_back(PrefetchPage {
+                comment_tickets: ids.clone(),
+                attachment_tickets: ids,
+                ..PrefetchPage::default()
+            });
+        }
+        Ok(TicketPage { tickets, next })
+    }
+
+    async fn ticket(&self, id: &TicketId) -> Result<Option<TicketSnapshot>, PlatformError> {
+        let Ok(numeric) = id.as_str().parse::<i64>() else {
+            return Ok(None);
+        };
+        Ok(self
+            .query_tickets(vec![Filter::eq("id", numeric)])
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    async fn find_by_marker(
+        &self,
+        marker: &TicketMarker,
+    ) -> Result<Option<TicketSnapshot>, PlatformError> {
+        if marker.as_str().chars().count() > MARKER_MAX_CHARS {
+            // Autotask cannot store it, so no ticket carries it.
+            return Ok(None);
+        }
+        Ok(self
+            .query_tickets(vec![Filter::eq(MARKER_FIELD, marker.as_str())])
+            .await?
+            .into_iter()
+            .find(|ticket| ticket.marker.as_deref() == Some(marker.as_str())))
+    }
+
+    async fn create_ticket(&self, draft: &TicketDraft) -> Result<TicketSnapshot, PlatformError> {
+        let mut body = Map::new();
+        body.insert("title".into(), Value::from(draft.title.as_str()));
+        body.insert(
+            "description".into(),
+            Value::from(draft.description.as_str()),
+        );
+        body.insert(MARKER_FIELD.into(), Value::from(draft.marker.as_str()));
+        for (field, value) in [
+            ("companyID", &draft.company),
+            ("queueID", &draft.queue),
+            ("status", &draft.status),
+            ("priority", &draft.priority),
+            ("ticketType", &draft.ticket_type),
+            ("ticketCategory", &draft.category),
+            ("source", &draft.source),
+            ("issueType", &draft.issue_type),
+            ("subIssueType", &draft.sub_issue_type),
+        ] {
+            if let Some(value) = value {
+                body.insert(
+                    field.into(),
+                    self.schema
+                        .wire_value(field, &FieldValue::Choice(value.clone())),
+                );
+            }
+        }
+        for (field, value) in &draft.fields {
+            if value.is_empty() && !body.contains_key(field) {
+                continue;
+            }
+            self.schema
+                .put(&mut body, field, value)
+                .map_err(PlatformError::Rejected)?;
+        }
+        self.schema
+            .check_create(&body)
+            .map_err(PlatformError::Rejected)?;
+        self.count_call();
+        let id = self
+            .client
+            .create("Tickets", &Value::Object(body))
+            .await
+            .map_err(|error| to_platform_error(error, CallKind::Write))?;
+        match self.ticket(&TicketId::from(id)).await {
+            Ok(Some(ticket)) => Ok(ticket),
+            Ok(None) => Err(PlatformError::OutcomeUnknown(format!(
+                "Autotask answered the create with ticket {id} but does not return it"
+            ))),
+            Err(error) => Err(PlatformError::OutcomeUnknown(format!(
+                "ticket {id} was created but could not be read back: {error}"
+            ))),
+        }
+    }
+
+    async fn update_ticket(
+        &self,
+        id: &TicketId,
+        changes: &[FieldChange],
+    ) -> Result<(), PlatformError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let mut body = Map::new();
+        body.insert("id".into(), Value::from(numeric_id(id)?));
+        for change in changes {
+            self.schema
+                .put(&mut body, &change.field, &change.value)
+                .map_err(PlatformError::Rejected)?;
+        }
+        self.patch_ticket(body).await
+    }
+
+    async fn close_ticket(&self, id: &TicketId, status: &ChoiceValue) -> Result<(), PlatformError> {
+        let numeric = numeric_id(id)?;
+        let mut body = Map::new();
+        body.insert("id".into(), Value::from(numeric));
+        body.insert(
+            "status".into(),
+            self.schema
+                .wire_value("status", &FieldValue::Choice(status.clone())),
+        );
+        match self.patch_ticket(body.clone()).await {
+            Err(PlatformError::Rejected(message))
+                if message.to_ascii_lowercase().contains("resolution") =>
+            {
+                body.insert(
+                    "resolution".into(),
+                    Value::from("Closed by Support Fusion: the partner's copy was closed."),
+                );
+                self.patch_ticket(body).await
+            }
+            other => other,
+        }
+    }
+
+    async fn comments(
+        &self,
+        ticket: &TicketId,
+        since: Option<OffsetDateTime>,
+    ) -> Result<Vec<CommentSnapshot>, PlatformError> {
+        let keep = |comments: Vec<CommentSnapshot>| -> Vec<CommentSnapshot> {
+            comments
+                .into_iter()
+                .filter(|comment| since.is_none_or(|since| comment.created_at >= since))
+                .collect()
+        };
+        {
+            let mut pages = self.prefetch.lock().await;
+            if let Some(page) = pages
+                .iter_mut()
+                .rev()
+                .find(|page| page.comment_tickets.contains(ticket))
+            {
+                if page.comments.is_none() {
+                    let tickets: Vec<TicketId> = page.comment_tickets.iter().cloned().collect();
+                    let by_ticket = self.comments_for_tickets(&tickets, since).await?;
+                    page.comments = Some(CommentBatch { since, by_ticket });
+                }
+                page.comment_tickets.remove(ticket);
+                if let Some(batch) = page.comments.as_mut() {
+                    let covers = match (batch.since, since) {
+                        (None, _) => true,
+                        (Some(batch_since), Some(since)) => since >= batch_since,
+                        (Some(_), None) => false,
+                    };
+                    let served = batch.by_ticket.remove(ticket);
+                    if covers {
+                        return Ok(keep(served.unwrap_or_default()));
+                    }
+                }
+            }
+        }
+        let mut by_ticket = self
+            .comments_for_tickets(std::slice::from_ref(ticket), since)
+            .await?;
+        Ok(keep(by_ticket.remove(ticket).unwrap_or_default()))
+    }
+
+    async fn add_comment(
+        &self,
+        ticket: &TicketId,
+        comment: &CommentDraft,
+    ) -> Result<CommentId, PlatformError> {
+        let numeric = numeric_id(ticket)?;
+        let note_type = comment
+            .note_type
+            .clone()
+            .or_else(|| self.default_choice("note_type"))
+            .unwrap_or_else(|| ChoiceValue::from(1));
+        let publish = comment
+            .publish
+            .clone()
+            .or_else(|| self.default_choice("note_publish"))
+            .unwrap_or_else(|| ChoiceValue::from(1));
+        let mut body = Map::new();
+        body.insert("ticketID".into(), Value::from(numeric));
+        if !comment.title.trim().is_empty() {
+            body.insert("title".into(), Value::from(comment.title.as_str()));
+        }
+        body.insert("description".into(), Value::from(comment.body.as_str()));
+        body.insert("noteType".into(), choice_wire(&note_type));
+        body.insert("publish".into(), choice_wire(&publish));
+        self.forget_prefetched(ticket).await;
+        self.count_call();
+        self.client
+            .create_child("Tickets", numeric, "Notes", &Value::Object(body))
+            .await
+            .map(CommentId::from)
+            .map_err(|error| to_platform_error(error, CallKind::Write))
+    }
+
+    async fn attachments(
+        &self,
+        ticket: &TicketId,
+    ) -> Result<Vec<AttachmentSnapshot>, PlatformError> {
+        {
+            let mut pages = self.prefetch.lock().await;
+            if let Some(page) = pages
+                .iter_mut()
+                .rev()
+                .find(|page| page.attachment_tickets.contains(ticket))
+            {
+                if page.attachments.is_none() {
+                    let tickets: Vec<TicketId> = page.attachment_tickets.iter().cloned().collect();
+                    page.attachments = Some(self.attachments_for_tickets(&tickets).await?);
+                }
+                page.attachment_tickets.remove(ticket);
+                if let Some(served) = page
+                    .attachments
+                    .as_mut()
+                    .and_then(|batch| batch.remove(ticket))
+                {
+                    return Ok(served);
+                }
+            }
+        }
+        let mut by_ticket = self
+            .attachments_for_tickets(std::slice::from_ref(ticket))
+            .await?;
+        Ok(by_ticket.remove(ticket).unwrap_or_default())
+    }
+
+    async fn attachment_data(
+        &self,
+        ticket: &TicketId,
+        attachment: &AttachmentId,
+    ) -> Result<Vec<u8>, PlatformError> {
+        let ticket_id = numeric_id(ticket)?;
+        let attachment_id = attachment.as_str().parse::<i64>().map_err(|_| {
+            PlatformError::NotFound(format!("{attachment} is not an Autotask attachment id"))
+        })?;
+        self.count_call();
+        let found: Option<TicketAttachment> = self
+            .client
+            .get_child("Tickets", ticket_id, "Attachments", attachment_id)
+            .await
+            .map_err(|error| to_platform_error(error, CallKind::Read))?;
+        let data = found
+            .ok_or_else(|| {
+                PlatformError::NotFound(format!(
+                    "attachment {attachment} of ticket {ticket} does not exist"
+                ))
+            })?
+            .data
+            .ok_or_else(|| {
+                PlatformError::Malformed(format!(
+                    "Autotask returned attachment {attachment} without its content"
+                ))
+            })?;
+        base64::engine::general_purpose::STANDARD
+            .decode(data.trim())
+            .map_err(|error| {
+                PlatformError::Malformed(format!(
+                    "attachment {attachment} content is not base64: {error}"
+                ))
+            })
+    }
+
+    async fn add_attachment(
+        &self,
+        ticket: &TicketId,
+        attachment: &AttachmentDraft,
+        data: Vec<u8>,
+    ) -> Result<AttachmentId, PlatformError> {
+        let numeric = numeric_id(ticket)?;
+        let size = data.len() as u64;
+        if size > MAX_ATTACHMENT_BYTES {
+            return Err(PlatformError::Rejected(format!(
+                "{} is {size} bytes; Autotask accepts at most {MAX_ATTACHMENT_BYTES} bytes per \
+                 attachment through its API",
+                attachment.name
+            )));
+        }
+        let publish = attachment
+            .publish
+            .clone()
+            .or_else(|| self.default_choice("attachment_publish"))
+            .unwrap_or_else(|| ChoiceValue::from(1));
+        let mut body = Map::new();
+        body.insert("attachmentType".into(), Value::from("FILE_ATTACHMENT"));
+        body.insert("fullPath".into(), Value::from(attachment.name.as_str()));
+        body.insert("title".into(), Value::from(attachment.name.as_str()));
+        body.insert("publish".into(), choice_wire(&publish));
+        if let Some(content_type) = &attachment.content_type {
+            body.insert("contentType".into(), Value::from(content_type.as_str()));
+        }
+        body.insert(
+            "data".into(),
+            Value::from(base64::engine::general_purpose::STANDARD.encode(&data)),
+        );
+        self.forget_prefetched(ticket).await;
+        self.count_call();
+        self.client
+            .create_child("Tickets", numeric, "Attachments", &Value::Object(body))
+            .await
+            .map(AttachmentId::from)
+            .map_err(|error| to_platform_error(error, CallKind::Write))
+    }
+
+    fn max_attachment_bytes(&self) -> u64 {
+        MAX_ATTACHMENT_BYTES
+    }
+
+    fn calls_used(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+}
+
+/// A note as raw JSON (the typed `TicketNote` is read from it).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(transparent)]
+struct RawNote(Map<String, Value>);
+
+impl AutotaskEntity for RawNote {
+    const ENDPOINT: &'static str = "TicketNotes";
+    fn id(&self) -> Option<i64> {
+        self.0.get("id").and_then(integer)
+    }
+}
+
+/// An attachment's metadata as raw JSON.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(transparent)]
+struct RawAttachment(Map<String, Value>);
+
+impl AutotaskEntity for RawAttachment {
+    const ENDPOINT: &'static str = "TicketAttachments";
+    fn id(&self) -> Option<i64> {
+        self.0.get("id").and_then(integer)
+    }
+}
+
+fn attachment_snapshot(row: &Map<String, Value>) -> Option<AttachmentSnapshot> {
+    let parsed: TicketAttachment = serde_json::from_value(Value::Object(row.clone())).ok()?;
+    let name = parsed
+        .title
+        .clone()
+        .filter(|title| !title.trim().is_empty())
+        .or(parsed.full_path.clone())
+        .unwrap_or_default();
+    Some(AttachmentSnapshot {
+        id: AttachmentId::from(parsed.id?),
+        ticket: TicketId::from(parsed.ticket_id?),
+        name,
+        size_bytes: parsed
+            .file_size
+            .filter(|size| size.is_finite() && *size >= 0.0)
+            .map_or(0, |size| size as u64),
+        content_type: parsed.content_type,
+        publish: parsed.publish.map(ChoiceValue::from),
+        author: resource_or_contact(row, "attachedByResourceID", "attachedByContactID"),
+        created_at: parsed.attach_date.unwrap_or(OffsetDateTime::UNIX_EPOCH),
+    })
+}
+
+fn choice_wire(value: &ChoiceValue) -> Value {
+    value
+        .as_i64()
+        .map_or_else(|| Value::from(value.as_str()), Value::from)
+}
+
+fn ticket_filter(ids: &[i64]) -> Filter {
+    if let [single] = ids {
+        return Filter::eq("ticketID", *single);
+    }
+    Filter::compare("in", "ticketID", Value::from(ids.to_vec()))
+}
+
+fn numeric(id: &str) -> i64 {
+    id.parse().unwrap_or(i64::MAX)
+}
+
+fn numeric_id(ticket: &TicketId) -> Result<i64, PlatformError> {
+    ticket
+        .as_str()
+        .parse()
+        .map_err(|_| PlatformError::NotFound(format!("{ticket} is not an Autotask ticket id")))
+}
+
+fn numeric_ids(tickets: &[TicketId]) -> Result<Vec<i64>, PlatformError> {
+    tickets.iter().map(numeric_id).collect()
+}
