@@ -75,6 +75,12 @@ impl ConnectionTester {
         }
     }
 
+    /// The service this tester calls Autotask through (its HTTP pool, zone cache, limiter and
+    /// budget), so the rest of the app can share it; `None` when the settings were unusable.
+    pub fn service(&self) -> Option<&AutotaskService> {
+        self.service.as_ref().ok()
+    }
+
     /// Tests the connection; never fails, the outcome is in the report.
     pub async fn test(&self, input: ConnectionInput) -> ConnectionTestReport {
         let mut run = TestRun {

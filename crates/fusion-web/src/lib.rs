@@ -129,6 +129,7 @@ impl AppState {
         let login_throttle = LoginThrottle::new(settings.login_max_failures, settings.login_lock);
         let code_throttle =
             relationships::WrongCodeThrottle::new(settings.code_max_failures, settings.code_lock);
+        let tenant_access = configuration::TenantAccess::new(tester.service().cloned());
         Self {
             inner: Arc::new(AppStateInner {
                 store,
@@ -137,14 +138,14 @@ impl AppState {
                 login_throttle,
                 code_throttle,
                 clock,
-                tenant_access: configuration::TenantAccess::new(),
+                tenant_access,
             }),
         }
     }
 
-    /// The Autotask service the configuration screens load tenant choices and ticket previews
-    /// with; share the one the binary uses everywhere (its integration code, transport override,
-    /// budget and zone cache). Without it, a default service (no integration code) is used.
+    /// Replaces the Autotask service the configuration screens load tenant choices and ticket
+    /// previews with. By default they share the connection tester's service (same integration
+    /// code, transport override, budget and zone cache), which is what production wants.
     pub fn with_autotask_service(self, service: fusion_autotask::AutotaskService) -> Self {
         self.inner.tenant_access.use_service(service);
         self

@@ -9,9 +9,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use fusion_autotask::{
-    AutotaskClient, AutotaskService, AutotaskSettings, Credentials, TenantChoices, load_choices,
-};
+use fusion_autotask::{AutotaskClient, AutotaskService, Credentials, TenantChoices, load_choices};
 use fusion_domain::{OrgId, RelationshipId};
 
 use crate::AppState;
@@ -55,9 +53,11 @@ pub(crate) struct TenantAccess {
 }
 
 impl TenantAccess {
-    pub fn new() -> Self {
+    /// Shares `service` (normally the connection tester's, so that choices and previews go
+    /// through the same integration code, transport override, limiter and budget).
+    pub fn new(service: Option<AutotaskService>) -> Self {
         Self {
-            service: RwLock::new(AutotaskService::new(AutotaskSettings::default()).ok()),
+            service: RwLock::new(service),
             cache: Mutex::new(HashMap::new()),
         }
     }
@@ -105,12 +105,6 @@ impl TenantAccess {
                     loaded_at: now,
                 },
             );
-    }
-}
-
-impl Default for TenantAccess {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
