@@ -5,6 +5,7 @@
 mod choices;
 mod client;
 mod connection;
+mod platform;
 mod secrets;
 
 use std::time::Duration;
