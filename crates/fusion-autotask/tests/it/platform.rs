@@ -617,3 +617,83 @@ async fn the_database_key_names_the_zone_host_and_the_tenant() {
         "autotask:webservices5.autotask.net:contoso.example"
     );
 }
+
+#[tokio::test]
+async fn an_invalid_picklist_value_is_rejected_and_not_ambiguous() {
+    let harness = Harness::demo().await;
+    let platform = platform_for(&harness, CONTOSO).await;
+    let mut draft = contoso_draft(&harness, new_marker("29000302"));
+    // Contoso has no priority 3.
+    draft.fields.insert(
+        "priority".to_owned(),
+        FieldValue::Choice(ChoiceValue::from(3)),
+    );
+    let error = platform.create_ticket(&draft).await.expect_err("refused");
+    assert!(
+        matches!(&error, PlatformError::Rejected(message) if message.contains("priority")),
+        "{error:?}"
+    );
+    assert!(!error.is_retryable() && !error.is_ambiguous_write());
+}
+
+#[tokio::test]
+async fn an_unreadable_answer_to_a_note_is_ambiguous() {
+    let harness = Harness::demo().await;
+    let platform = platform_for(&harness, NORTHWIND).await;
+    let id = seeded_ticket_id(&harness, NORTHWIND);
+    harness.simulator().inject_fault(
+        FaultRule::new(FaultKind::MalformedBody)
+            .on_endpoint("Tickets")
+            .on_method("POST")
+            .times(1),
+    );
+    let error = platform
+        .add_comment(
+            &id,
+            &CommentDraft {
+                title: "Update".to_owned(),
+                body: "From Contoso — Alex Morgan:\nStill broken.".to_owned(),
+                publish: Some(ChoiceValue::from(1)),
+                note_type: Some(ChoiceValue::from(1)),
+            },
+        )
+        .await
+        .expect_err("unreadable answer");
+    assert!(error.is_ambiguous_write(), "{error:?}");
+    let comments = platform.comments(&id, None).await.expect("comments");
+    assert!(
+        comments.iter().any(|c| c.body.ends_with("Still broken.")),
+        "the note had landed, so the engine finds it by content"
+    );
+}
+
+#[tokio::test]
+async fn a_contact_is_an_actor_distinct_from_resources() {
+    let harness = Harness::demo().await;
+    let platform = platform_for(&harness, CONTOSO).await;
+    let template = &seeded_tickets(&harness, CONTOSO)[0];
+    let id = harness
+        .simulator()
+        .ui_create_ticket_as_contact(
+            CONTOSO,
+            "chris.green@northwindit.example",
+            serde_json::json!({
+                "title": "Portal ticket", "description": "From the portal",
+                "companyID": template["companyID"], "status": 1, "priority": 2,
+                "queueID": template["queueID"],
+            }),
+        )
+        .expect("created in the portal");
+    let ticket = platform
+        .ticket(&TicketId::from(id))
+        .await
+        .expect("read")
+        .expect("exists");
+    let created_by = ticket.created_by.expect("the contact");
+    assert!(created_by.as_str().starts_with("contact:"), "{created_by}");
+    assert_ne!(Some(&created_by), ticket.last_activity_by.as_ref());
+    assert_ne!(
+        ticket.last_activity_by,
+        Some(platform.own_actor().await.expect("own"))
+    );
+}
