@@ -18,9 +18,14 @@ from py_autotask.auth import AutotaskAuth
 from py_autotask.exceptions import AutotaskAPIError
 
 
+PASSED = []
+
+
 def check(condition, message):
     if not condition:
+        print(f"py-autotask: {len(PASSED)} passed, 1 failed")
         raise SystemExit(f"py-autotask check failed: {message}")
+    PASSED.append(message)
     print(f"ok - {message}")
 
 
@@ -38,7 +43,7 @@ def main():
     finally:
         sim.terminate()
         sim.wait(timeout=30)
-    print("py-autotask: 9 passed, 0 failed")
+    print(f"py-autotask: {len(PASSED)} passed, 0 failed")
 
 
 def run_checks(ready):
@@ -133,9 +138,10 @@ def run_checks(ready):
     check(client.get("Tickets", ticket_id)["title"] == "Patched by py-autotask", "patch changed the title")
     try:
         client.update("Tickets", {"id": ticket_id, "title": "x"})
-        check(False, "PATCH /Tickets/{id} should not exist")
+        refused = False
     except AutotaskAPIError:
-        pass
+        refused = True
+    check(refused, "PATCH /Tickets/{id} (not an Autotask route) is refused as by Autotask")
 
 
 def picklist_defaults(client):
