@@ -380,7 +380,9 @@ impl RunColumns {
 /// The stored form of a run's call count; counts beyond `i64::MAX` cannot be stored.
 pub(crate) fn calls_used_column(calls_used: u64) -> StoreResult<i64> {
     i64::try_from(calls_used).map_err(|_| {
-        StoreError::Backend(format!("{calls_used} calls is more than the store can record"))
+        StoreError::Backend(format!(
+            "{calls_used} calls is more than the store can record"
+        ))
     })
 }
 
@@ -508,15 +510,10 @@ impl RetryChange {
         })
     }
 
-    /// The attempts to store for a failure in `run`, given the failure it continues, if any
-    /// (attempts so far, run of the latest failure): a second failure in the same run is not
-    /// another attempt.
-    pub(crate) fn attempts_after(previous: Option<(i64, Uuid)>, run: Uuid) -> i64 {
-        match previous {
-            Some((attempts, last_run)) if last_run == run => attempts,
-            Some((attempts, _)) => attempts.saturating_add(1),
-            None => 1,
-        }
+    /// The attempts to store for a failure, given the attempts of the failure it continues, if
+    /// any (each Failed record in a row is one attempt).
+    pub(crate) fn attempts_after(previous: Option<i64>) -> i64 {
+        previous.map_or(1, |attempts| attempts.saturating_add(1))
     }
 }
 
@@ -603,18 +600,10 @@ mod tests {
     }
 
     #[test]
-    fn a_second_failure_in_the_same_run_is_not_another_attempt() {
-        let first_run = Uuid::now_v7();
-        let second_run = Uuid::now_v7();
-        assert_eq!(RetryChange::attempts_after(None, first_run), 1);
-        assert_eq!(
-            RetryChange::attempts_after(Some((1, first_run)), first_run),
-            1
-        );
-        assert_eq!(
-            RetryChange::attempts_after(Some((1, first_run)), second_run),
-            2
-        );
+    fn each_failure_in_a_row_is_one_more_attempt() {
+        assert_eq!(RetryChange::attempts_after(None), 1);
+        assert_eq!(RetryChange::attempts_after(Some(1)), 2);
+        assert_eq!(RetryChange::attempts_after(Some(i64::MAX)), i64::MAX);
     }
 
     #[test]

@@ -161,7 +161,10 @@ pub trait SyncStore: Send + Sync {
 
     /// Tickets whose latest record (over every run of the relationship) is Failed, oldest failure
     /// first; `attempts` counts the consecutive Failed records of that ticket pair. A ticket is
-    /// identified by its source ticket if the record has one, else by its target ticket.
+    /// identified by its source ticket if the record has one, else by its target ticket; a record
+    /// naming both also continues (or settles) a failure recorded under that target ticket alone
+    /// (the source ticket was created since). Retention ([`SyncStore::delete_runs_before`]) never
+    /// removes a pending retry.
     async fn pending_retries(&self, relationship: RelationshipId)
     -> StoreResult<Vec<PendingRetry>>;
 

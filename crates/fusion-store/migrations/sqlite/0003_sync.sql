@@ -96,7 +96,7 @@ CREATE TABLE sync_retries (
     source_ticket    TEXT NULL,
     target_ticket    TEXT NULL,
     attempts         INTEGER NOT NULL,
-    -- The run of the latest failure: a second failure in the same run is not another attempt.
+    -- The run of the latest failure (for people reading the database; history links to it).
     last_run_id      TEXT NOT NULL,
     last_error       TEXT NULL,
     last_failed_at   TEXT NOT NULL,

@@ -15,7 +15,6 @@ use fusion_domain::{RelationshipId, Role};
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Row, Transaction};
 use time::{Duration, OffsetDateTime};
-use uuid::Uuid;
 
 use super::{PostgresStore, uuid_column};
 use crate::database_errors::{database_error, insert_error};
@@ -112,11 +111,11 @@ async fn apply_retry_change(
     };
     let relationship = record.relationship.as_uuid();
     // A failure recorded under the target ticket alone is settled or continued by this record.
-    let mut continued: Option<(i64, Uuid)> = None;
+    let mut continued: Option<i64> = None;
     if let Some(alias) = &change.alias {
         let removed = sqlx::query(
             "DELETE FROM sync_retries WHERE relationship_id = $1 AND ticket_key = $2 \
-             RETURNING attempts, last_run_id",
+             RETURNING attempts",
         )
         .bind(relationship)
         .bind(alias)
@@ -124,7 +123,7 @@ async fn apply_retry_change(
         .await
         .map_err(database_error)?;
         if let Some(row) = removed {
-            continued = Some((column(&row, "attempts")?, uuid_column(&row, "last_run_id")?));
+            continued = Some(column(&row, "attempts")?);
         }
     }
     if !change.failed {
@@ -144,8 +143,7 @@ async fn apply_retry_change(
              attempts, last_run_id, last_error, last_failed_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
          ON CONFLICT (relationship_id, ticket_key) DO UPDATE SET \
-             attempts = CASE WHEN sync_retries.last_run_id = excluded.last_run_id \
-                 THEN sync_retries.attempts ELSE sync_retries.attempts + 1 END, \
+             attempts = sync_retries.attempts + 1, \
              source_ticket = excluded.source_ticket, target_ticket = excluded.target_ticket, \
              last_run_id = excluded.last_run_id, last_error = excluded.last_error, \
              last_failed_at = excluded.last_failed_at",
@@ -154,7 +152,7 @@ async fn apply_retry_change(
     .bind(&change.key)
     .bind(record.source_ticket.as_ref().map(TicketId::as_str))
     .bind(record.target_ticket.as_ref().map(TicketId::as_str))
-    .bind(RetryChange::attempts_after(continued, run))
+    .bind(RetryChange::attempts_after(continued))
     .bind(run)
     .bind(record.error.as_deref())
     .bind(to_storage_precision(record.recorded_at))

@@ -18,7 +18,6 @@ use sqlx::{Row, Sqlite, Transaction};
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 use time::{Duration, OffsetDateTime, PrimitiveDateTime, UtcOffset};
-use uuid::Uuid;
 
 use super::{SqliteStore, id_text, uuid_column};
 use crate::database_errors::{database_error, insert_error};
@@ -146,11 +145,11 @@ async fn apply_retry_change(
     };
     let relationship = id_text(record.relationship.as_uuid());
     // A failure recorded under the target ticket alone is settled or continued by this record.
-    let mut continued: Option<(i64, Uuid)> = None;
+    let mut continued: Option<i64> = None;
     if let Some(alias) = &change.alias {
         let removed = sqlx::query(
             "DELETE FROM sync_retries WHERE relationship_id = ? AND ticket_key = ? \
-             RETURNING attempts, last_run_id",
+             RETURNING attempts",
         )
         .bind(&relationship)
         .bind(alias)
@@ -158,20 +157,19 @@ async fn apply_retry_change(
         .await
         .map_err(database_error)?;
         if let Some(row) = removed {
-            continued = Some((
-                text_column(&row, "attempts")?,
-                uuid_column(&row, "last_run_id")?,
-            ));
+            continued = Some(text_column(&row, "attempts")?);
         }
     }
     if !change.failed {
-        return sqlx::query("DELETE FROM sync_retries WHERE relationship_id = ? AND ticket_key = ?")
-            .bind(&relationship)
-            .bind(&change.key)
-            .execute(&mut **transaction)
-            .await
-            .map(drop)
-            .map_err(database_error);
+        return sqlx::query(
+            "DELETE FROM sync_retries WHERE relationship_id = ? AND ticket_key = ?",
+        )
+        .bind(&relationship)
+        .bind(&change.key)
+        .execute(&mut **transaction)
+        .await
+        .map(drop)
+        .map_err(database_error);
     }
     let run = record.run.as_uuid();
     sqlx::query(
@@ -179,8 +177,7 @@ async fn apply_retry_change(
              attempts, last_run_id, last_error, last_failed_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
          ON CONFLICT (relationship_id, ticket_key) DO UPDATE SET \
-             attempts = CASE WHEN sync_retries.last_run_id = excluded.last_run_id \
-                 THEN sync_retries.attempts ELSE sync_retries.attempts + 1 END, \
+             attempts = sync_retries.attempts + 1, \
              source_ticket = excluded.source_ticket, target_ticket = excluded.target_ticket, \
              last_run_id = excluded.last_run_id, last_error = excluded.last_error, \
              last_failed_at = excluded.last_failed_at",
@@ -189,7 +186,7 @@ async fn apply_retry_change(
     .bind(&change.key)
     .bind(record.source_ticket.as_ref().map(TicketId::as_str))
     .bind(record.target_ticket.as_ref().map(TicketId::as_str))
-    .bind(RetryChange::attempts_after(continued, run))
+    .bind(RetryChange::attempts_after(continued))
     .bind(id_text(run))
     .bind(record.error.as_deref())
     .bind(timestamp_text(record.recorded_at)?)

@@ -11,4 +11,5 @@ mod relationships;
 mod secret_key;
 mod sessions;
 mod sqlite_file;
+mod sync;
 mod test_results;
