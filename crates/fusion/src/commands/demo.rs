@@ -1,15 +1,18 @@
 //! `fusion demo`: the whole product on one machine with nothing to set up. Starts the Autotask
 //! simulator in-process with the demo world, a SQLite database in a data directory, and the web
 //! app pointed at the simulator; registers both demo organisations (the MSP and its customer)
-//! with an administrator each and their Autotask credentials already entered. Prints one JSON
-//! ready line (for scripts and tests), then a banner for people, and serves until Ctrl-C.
+//! with an administrator each and their Autotask credentials already entered, and connects and
+//! configures them (see [`connection`]). Prints one JSON ready line (for scripts and tests), then
+//! a banner for people, and serves until Ctrl-C.
+
+mod connection;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use fusion_autotask_sim::{SimOptions, Simulator, TenantInfo, World};
-use fusion_domain::{Organisation, PlatformKind};
+use fusion_domain::{OrgId, Organisation, PlatformKind};
 use fusion_store::{CredentialsUpdate, Store, StoreError};
 use secrecy::SecretString;
 use serde::Serialize;
@@ -21,9 +24,12 @@ use crate::database_location::DatabaseLocation;
 use crate::exit_status::Completion;
 use crate::shutdown::shutdown_signal;
 
+use self::connection::{DemoConnection, DemoSide};
+
 /// One demo organisation as the banner and the ready line show it.
 #[derive(Debug, Clone)]
 struct DemoOrganisation {
+    org_id: OrgId,
     name: String,
     email: String,
     /// A fixed, printed password: this is a demo on loopback with simulated data.
@@ -69,6 +75,7 @@ pub async fn run(
         Some(integration_code.clone()),
         Some(running_simulator.base_url()),
     )?;
+    let connection = connect(store.as_ref(), &autotask, &organisations).await?;
     let listener = bind_web_listener(args.listen).await?;
     let address = listener
         .local_addr()
@@ -83,10 +90,17 @@ pub async fn run(
         running_simulator.base_url(),
         &integration_code,
         &organisations,
+        &connection,
     )?;
     print_to_stdout(&format!(
         "{ready}\n{}\n",
-        banner(&url, &data_dir, data_dir_is_temporary, &organisations)
+        banner(
+            &url,
+            &data_dir,
+            data_dir_is_temporary,
+            &organisations,
+            &connection
+        )
     ));
 
     let served = fusion_web::serve(listener, router, shutdown).await;
@@ -129,6 +143,30 @@ async fn bind_web_listener(listen: Option<SocketAddr>) -> anyhow::Result<TcpList
             Err(anyhow::Error::new(error).context(format!("cannot listen on {DEFAULT_LISTEN}")))
         }
     }
+}
+
+/// Connects Contoso Manufacturing (Source) and Northwind IT (Target), or finds the connection a
+/// previous run with this data directory made.
+async fn connect(
+    store: &dyn Store,
+    autotask: &fusion_autotask::AutotaskSettings,
+    organisations: &[DemoOrganisation],
+) -> anyhow::Result<DemoConnection> {
+    let side = |name: &str| {
+        organisations
+            .iter()
+            .find(|organisation| organisation.name == name)
+            .map(|organisation| DemoSide {
+                org_id: organisation.org_id,
+                name: &organisation.name,
+                api_username: &organisation.api_username,
+                api_secret: &organisation.api_secret,
+            })
+            .with_context(|| format!("the demo world has no tenant called {name}"))
+    };
+    let source = side(connection::SOURCE_ORGANISATION)?;
+    let target = side(connection::TARGET_ORGANISATION)?;
+    connection::connect_demo_organisations(store, autotask, &source, &target).await
 }
 
 /// Creates (or, on a second run with the same data directory, finds) the organisation for one
@@ -178,6 +216,7 @@ async fn register(store: &dyn Store, tenant: &TenantInfo) -> anyhow::Result<Demo
         .await
         .context("cannot save the demo Autotask credentials")?;
     Ok(DemoOrganisation {
+        org_id: organisation.id,
         name: tenant.name.clone(),
         email,
         password,
@@ -215,13 +254,17 @@ fn fresh_temporary_directory() -> std::io::Result<PathBuf> {
     Ok(directory)
 }
 
-/// The one machine-readable line: `{"ready":true,"url":…,"orgs":[…],"simulator":…}`. Structs
+/// The one machine-readable line: `{"ready":true,"url":…,"orgs":[…],"relationship_id":…,
+/// "contract_name":…,"simulator":…}`. Structs
 /// rather than `json!` so the keys keep this order (`ready` first) for people reading it too.
 #[derive(Serialize)]
 struct ReadyLine<'a> {
     ready: bool,
     url: &'a str,
     orgs: Vec<ReadyOrganisation<'a>>,
+    /// The ready-made connection between the two organisations.
+    relationship_id: String,
+    contract_name: &'a str,
     simulator: ReadySimulator<'a>,
     data_dir: String,
 }
@@ -258,6 +301,7 @@ fn ready_line(
     simulator_url: &str,
     integration_code: &str,
     organisations: &[DemoOrganisation],
+    connection: &DemoConnection,
 ) -> anyhow::Result<String> {
     let line = ReadyLine {
         ready: true,
@@ -270,6 +314,8 @@ fn ready_line(
                 password: &organisation.password,
             })
             .collect(),
+        relationship_id: connection.relationship.id.to_string(),
+        contract_name: &connection.relationship.contract_name,
         simulator: ReadySimulator {
             url: simulator_url,
             integration_code,
@@ -297,6 +343,7 @@ fn banner(
     data_dir: &Path,
     data_dir_is_temporary: bool,
     organisations: &[DemoOrganisation],
+    connection: &DemoConnection,
 ) -> String {
     let mut text = String::new();
     text.push('\n');
@@ -317,7 +364,37 @@ fn banner(
     text.push_str(
         "  Both organisations already have their Autotask credentials entered, against a\n",
     );
-    text.push_str("  simulated Autotask running inside this process. Things to try:\n\n");
+    text.push_str(
+        "  simulated Autotask running inside this process, and they are already connected:\n\n",
+    );
+    text.push_str(&format!(
+        "    \"{}\"  ({})\n      {} is the Source (the customer: tickets start there)\n      {} is the Target (the provider: tickets are worked there)\n\n",
+        connection.relationship.contract_name,
+        connection.relationship.state.label(),
+        connection::SOURCE_ORGANISATION,
+        connection::TARGET_ORGANISATION,
+    ));
+    if connection.configured_now {
+        text.push_str(
+            "  Each side is configured from its own tenant's live choices. Things to try:\n\n",
+        );
+    } else {
+        text.push_str(
+            "  Its configuration is as this data directory last saved it. Things to try:\n\n",
+        );
+    }
+    text.push_str(
+        "    - Connections → the connection → Integration configuration: what each side\n",
+    );
+    text.push_str(
+        "      stamps on tickets it receives (company, queue, status \"New\", priority, note\n",
+    );
+    text.push_str("      types) and which statuses mean closed.\n");
+    text.push_str(
+        "    - Field mappings: status and priority values mapped between the two tenants,\n",
+    );
+    text.push_str("      whose codes differ; \"Match by label\" fills in more.\n");
+    text.push_str("    - Description composition: \"Customer ticket: …\" lines, previewed on a real ticket.\n");
     text.push_str("    - Settings → Test connection: it reads \"Connection tested\".\n");
     text.push_str("    - To see a failure, replace the API secret with anything else, Save, and test again:\n");
     text.push_str("      \"Test failed\", with the reason and what to do.\n");
