@@ -520,6 +520,9 @@ impl Platform for AutotaskPlatform {
                 .put(&mut body, &change.field, &change.value)
                 .map_err(PlatformError::Rejected)?;
         }
+        self.schema
+            .check_lengths(&body)
+            .map_err(PlatformError::Rejected)?;
         self.patch_ticket(body).await
     }
 

@@ -42,6 +42,11 @@ const SNAPSHOT_BASE_FIELDS: &[&str] = &[
 /// Fields Autotask requires on a new ticket when the tenant's field information is unknown.
 const ASSUMED_REQUIRED_ON_CREATE: &[&str] = &["title", "status", "priority", "companyID"];
 
+/// Fields some tenants flag as required that Autotask's REST API fills itself on create
+/// (`dueDateTime` was required in SOAP; REST creates without it succeed). Not pre-checked: a
+/// wrong refusal here would block creates Autotask accepts, and Autotask names them if needed.
+const FILLED_BY_AUTOTASK_ON_CREATE: &[&str] = &["id", "ticketNumber", "dueDateTime", "createDate"];
+
 /// A ticket as raw wire JSON, so every standard field and UDF can be read.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(transparent)]
@@ -292,7 +297,11 @@ impl TicketSchema {
             information
                 .iter()
                 .filter(|field| field.is_required && !field.is_read_only)
-                .filter(|field| !field.name.eq_ignore_ascii_case("id"))
+                .filter(|field| {
+                    !FILLED_BY_AUTOTASK_ON_CREATE
+                        .iter()
+                        .any(|filled| field.name.eq_ignore_ascii_case(filled))
+                })
                 .map(|field| (field.name.clone(), self.label(&field.name)))
                 .collect()
         };
@@ -328,6 +337,11 @@ impl TicketSchema {
                 ));
             }
         }
+        self.check_lengths(body)
+    }
+
+    /// Every text in a create or PATCH body fits its field's length (the marker: 50).
+    pub(crate) fn check_lengths(&self, body: &Map<String, Value>) -> Result<(), String> {
         for (name, value) in body {
             let Some(text) = value.as_str() else { continue };
             let limit = if name == MARKER_FIELD {

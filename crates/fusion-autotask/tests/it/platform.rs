@@ -697,3 +697,44 @@ async fn a_contact_is_an_actor_distinct_from_resources() {
         Some(platform.own_actor().await.expect("own"))
     );
 }
+
+#[tokio::test]
+async fn a_title_longer_than_the_tenant_allows_is_refused_without_a_call() {
+    let harness = Harness::demo().await;
+    let platform = platform_for(&harness, NORTHWIND).await;
+    let id = seeded_ticket_id(&harness, NORTHWIND);
+    let error = platform
+        .update_ticket(
+            &id,
+            &[FieldChange {
+                field: "title".to_owned(),
+                value: FieldValue::text("x".repeat(300)),
+            }],
+        )
+        .await
+        .expect_err("too long");
+    assert!(
+        matches!(&error, PlatformError::Rejected(message) if message.contains("Title (title) has 300 characters")),
+        "{error}"
+    );
+    assert_eq!(requests(&harness), 0);
+}
+
+#[tokio::test]
+async fn the_notes_of_a_full_page_of_500_tickets_are_read_by_one_ticket_list_query() {
+    let harness = Harness::with_world(World::generated(520, 1)).await;
+    let platform = platform_for(&harness, NORTHWIND).await;
+    let page = platform
+        .changed_tickets(&first_page(since_hours_ago(48)))
+        .await
+        .expect("page");
+    assert_eq!(page.tickets.len(), 500);
+    assert!(page.next.is_some());
+    for ticket in &page.tickets {
+        let comments = platform.comments(&ticket.id, None).await.expect("comments");
+        assert_eq!(comments.len(), 1, "{}", ticket.id);
+    }
+    // 500 notes fill one page exactly, so a second (empty) page confirms the end.
+    assert_eq!(route_count(&harness, "POST /V1.0/TicketNotes/query"), 2);
+    assert_eq!(platform.calls_used(), 3);
+}
