@@ -36,6 +36,7 @@ mod error_mapping;
 mod ticket_mapping;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
@@ -110,7 +111,6 @@ struct PrefetchPage {
 
 /// The engine's view of one Autotask tenant through one API user. See the module docs for the
 /// calls each operation makes.
-#[derive(Debug)]
 pub struct AutotaskPlatform {
     client: AutotaskClient,
     schema: TicketSchema,
@@ -118,6 +118,17 @@ pub struct AutotaskPlatform {
     own_actor: tokio::sync::OnceCell<ActorId>,
     calls: AtomicU64,
     prefetch: tokio::sync::Mutex<VecDeque<PrefetchPage>>,
+}
+
+impl fmt::Debug for AutotaskPlatform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AutotaskPlatform")
+            .field("database_key", &self.database_key)
+            .field("client", &self.client)
+            .field("own_actor", &self.own_actor.get())
+            .field("calls_used", &self.calls.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
 }
 
 impl AutotaskPlatform {

@@ -738,3 +738,51 @@ async fn the_notes_of_a_full_page_of_500_tickets_are_read_by_one_ticket_list_que
     assert_eq!(route_count(&harness, "POST /V1.0/TicketNotes/query"), 2);
     assert_eq!(platform.calls_used(), 3);
 }
+
+#[tokio::test]
+async fn calls_used_matches_the_requests_the_simulator_answered() {
+    let harness = Harness::demo().await;
+    let platform = platform_for(&harness, CONTOSO).await;
+    let id = seeded_ticket_id(&harness, CONTOSO);
+    platform.own_actor().await.expect("own actor");
+    let page = platform
+        .changed_tickets(&first_page(since_hours_ago(24)))
+        .await
+        .expect("page");
+    for ticket in &page.tickets {
+        platform.comments(&ticket.id, None).await.expect("comments");
+        platform.attachments(&ticket.id).await.expect("attachments");
+    }
+    let created = platform
+        .create_ticket(&contoso_draft(&harness, new_marker("29000303")))
+        .await
+        .expect("created");
+    platform
+        .update_ticket(
+            &created.id,
+            &[FieldChange {
+                field: "description".to_owned(),
+                value: FieldValue::text("Edited"),
+            }],
+        )
+        .await
+        .expect("patched");
+    platform
+        .add_comment(
+            &id,
+            &CommentDraft {
+                title: "Hi".to_owned(),
+                body: "From Northwind IT — Jane Doe:\nHi".to_owned(),
+                publish: None,
+                note_type: None,
+            },
+        )
+        .await
+        .expect("note");
+    platform.ticket(&id).await.expect("read");
+    // own actor 1, page 1, notes and attachments of the page 1 + 1, create 2, patch 1, note 1,
+    // ticket 1.
+    assert_eq!(platform.calls_used(), 9);
+    assert_eq!(platform.calls_used(), requests(&harness) as u64);
+    assert!(!format!("{platform:?}").contains(&harness.active_user(CONTOSO).1));
+}
