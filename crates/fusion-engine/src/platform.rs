@@ -139,8 +139,11 @@ pub trait Platform: Send + Sync + fmt::Debug {
 
     /// Creates the ticket with the draft's marker, title, composed description, typed defaults
     /// and `fields` (a value in `fields` wins over a typed default naming the same platform field).
-    /// Returns the created ticket as the platform now has it (at least id and number exact; the
-    /// adapter may return the draft's values instead of reading the ticket back).
+    /// Returns the created ticket as the platform now has it: id and number exact, and every
+    /// mappable field (the fields the draft did not set are the baseline of the fields that flow
+    /// only towards the other side). Reading the ticket back is the exact way; an adapter may
+    /// instead return the draft's values (then a platform-applied default may cause one harmless
+    /// update in a later run).
     /// An ambiguous failure is `OutcomeUnknown`.
     async fn create_ticket(&self, draft: &TicketDraft) -> Result<TicketSnapshot, PlatformError>;
 
@@ -194,6 +197,10 @@ pub trait Platform: Send + Sync + fmt::Debug {
         attachment: &AttachmentDraft,
         data: Vec<u8>,
     ) -> Result<AttachmentId, PlatformError>;
+
+    /// The largest attachment this platform accepts through its API, in bytes (Autotask: about
+    /// 7 MB; larger ones are recorded as failed with the reason instead of being sent).
+    fn max_attachment_bytes(&self) -> u64;
 
     /// Platform calls made through this value so far (every HTTP request, retries included).
     fn calls_used(&self) -> u64;

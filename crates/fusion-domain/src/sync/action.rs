@@ -79,12 +79,15 @@ pub struct AttachmentDraft {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SyncAction {
     /// Create the copy of `from` (on the other side) on side `on`, with its marker. On success the
-    /// engine creates the link with `fingerprints`.
+    /// engine creates the link with `fingerprints`, plus, for each of `baseline_fields` (mapped
+    /// fields of side `on` that the copy gets from its defaults, not from the original), the
+    /// fingerprint of its value in the created ticket: that value counts as in step.
     CreateTicket {
         on: Role,
         from: TicketId,
         draft: Box<TicketDraft>,
         fingerprints: Vec<FieldFingerprint>,
+        baseline_fields: Vec<String>,
     },
     /// A copy made earlier (found by its marker) is not linked yet: link it, write nothing.
     LinkExisting {

@@ -11,6 +11,7 @@ use crate::relationship::Role;
 use crate::sync::action::{FieldFingerprint, SyncAction, TicketPlan, TicketRef};
 use crate::sync::fingerprint::Fingerprint;
 use crate::sync::ids::{AttachmentId, CommentId, TicketId};
+use crate::sync::snapshot::TicketSnapshot;
 
 /// One comment or attachment copied from one side to the other.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -100,8 +101,8 @@ impl TicketLink {
 /// What applying one action produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ActionOutcome {
-    /// `CreateTicket` made this ticket.
-    TicketCreated { id: TicketId, number: String },
+    /// `CreateTicket` made this ticket (as the platform returned it).
+    TicketCreated(Box<TicketSnapshot>),
     /// `AddComment` made this comment.
     CommentAdded(CommentId),
     /// `AddAttachment` made this attachment.
@@ -131,16 +132,19 @@ pub fn link_after_success(
 ) -> Option<TicketLink> {
     let mut updated = match action {
         SyncAction::CreateTicket {
-            on, fingerprints, ..
+            on,
+            fingerprints,
+            baseline_fields,
+            ..
         } => {
-            let ActionOutcome::TicketCreated { id, number } = outcome else {
+            let ActionOutcome::TicketCreated(created_ticket) = outcome else {
                 return None;
             };
             let origin = on.opposite();
             let original = plan.ticket(origin)?;
             let created = TicketRef {
-                id: id.clone(),
-                number: number.clone(),
+                id: created_ticket.id.clone(),
+                number: created_ticket.number.clone(),
             };
             let (source, target) = match origin {
                 Role::Source => (original.clone(), created),
@@ -163,6 +167,11 @@ pub fn link_after_success(
                 updated_at: now,
             };
             store_fingerprints(&mut link, fingerprints);
+            for field in baseline_fields {
+                link.fields_mut(*on)
+                    .entry(field.clone())
+                    .or_insert_with(|| Fingerprint::of_value(&created_ticket.field(field)));
+            }
             return Some(link);
         }
         SyncAction::LinkExisting {

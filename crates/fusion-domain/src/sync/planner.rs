@@ -329,6 +329,7 @@ impl<'a> Planner<'a> {
         let mut failures = Vec::new();
         let mut fields = BTreeMap::new();
         let mut fingerprints = Vec::new();
+        let mut baseline_fields = Vec::new();
         let mut title = ticket.title.clone();
         let original_description = ticket.field(DESCRIPTION).to_string();
         let composed = self.compose(ticket, &original_description);
@@ -342,6 +343,7 @@ impl<'a> Planner<'a> {
                     field: from_field.to_owned(),
                     fingerprint: fingerprint(&value),
                 });
+                baseline_fields.push(to_field.to_owned());
                 continue;
             }
             let carried = if to_field == DESCRIPTION && from_field == DESCRIPTION {
@@ -395,6 +397,7 @@ impl<'a> Planner<'a> {
             from: ticket.id.clone(),
             draft: Box::new(draft),
             fingerprints,
+            baseline_fields,
         });
         plan.actions.extend(failures);
         self.plan_comments(
@@ -574,15 +577,6 @@ impl<'a> Planner<'a> {
                 }
             }
         }
-        if closing.is_none()
-            && (source_closed != link.source_closed || target_closed != link.target_closed)
-            && !closes.iter().any(SyncAction::is_failure)
-        {
-            closes.push(SyncAction::ClosedState {
-                source_closed,
-                target_closed,
-            });
-        }
 
         // Fields.
         let mut changes: BTreeMap<Side, (Vec<FieldChange>, Vec<FieldFingerprint>)> =
@@ -590,6 +584,11 @@ impl<'a> Planner<'a> {
         for mapping in &self.input.mappings {
             let source_field = &mapping.source_field;
             let target_field = &mapping.target_field;
+            // A closure being carried across wins over any status change in this run, both ways:
+            // the closed side stays closed and the other side gets the closing status.
+            if closing.is_some() && (source_field == STATUS || target_field == STATUS) {
+                continue;
+            }
             let source_value = source.ticket.field(source_field);
             let target_value = target.ticket.field(target_field);
             let source_changed =
@@ -624,9 +623,7 @@ impl<'a> Planner<'a> {
             if !by_side(from, to_target, to_source) {
                 continue;
             }
-            if closing == Some(to) && field_of(mapping, to) == STATUS {
-                continue;
-            }
+
             let from_state = states(from);
             let from_field = field_of(mapping, from);
             let to_field = field_of(mapping, to);
@@ -666,6 +663,38 @@ impl<'a> Planner<'a> {
                     });
                 }
             }
+        }
+        // Which sides are closed once this plan's status updates are applied.
+        let closed_after = |side: Role| {
+            let status_written = changes.get(&side.into()).and_then(|(changes, _)| {
+                changes
+                    .iter()
+                    .find(|change| change.field == STATUS)
+                    .map(|change| change.value.as_choice().cloned())
+            });
+            match status_written {
+                Some(status) => status.is_some_and(|status| {
+                    self.input
+                        .side(side)
+                        .config
+                        .closure
+                        .closed_statuses
+                        .contains(&status)
+                }),
+                None => closed_now(side),
+            }
+        };
+        let (source_closed_after, target_closed_after) =
+            (closed_after(Role::Source), closed_after(Role::Target));
+        if closing.is_none()
+            && (source_closed_after != link.source_closed
+                || target_closed_after != link.target_closed)
+            && !closes.iter().any(SyncAction::is_failure)
+        {
+            closes.push(SyncAction::ClosedState {
+                source_closed: source_closed_after,
+                target_closed: target_closed_after,
+            });
         }
         for (side, (changes, fingerprints)) in changes {
             let on = match side {

@@ -789,9 +789,14 @@ fn reopening_one_side_is_not_undone_by_the_partners_closed_state() {
             ..
         }
     )));
+    // The reopened status flows to the target, so neither side counts as closed afterwards.
+    assert_eq!(
+        updates(&plan, Role::Target).get(STATUS),
+        Some(&FieldValue::Choice(choice(1)))
+    );
     assert!(plan.actions.contains(&SyncAction::ClosedState {
         source_closed: false,
-        target_closed: true
+        target_closed: false
     }));
 }
 
@@ -829,10 +834,7 @@ fn applying_a_create_and_its_comment_gives_a_link_that_plans_nothing_more() {
     source_state.comments.push(comment("C1", "S1", 1, "person"));
     let input = with_tickets(input(), vec![source_state.clone()], vec![]);
     let ticket_plan = only_plan(&input);
-    let created = ActionOutcome::TicketCreated {
-        id: TicketId::new("T1"),
-        number: "T2026.T1".into(),
-    };
+    let created = ActionOutcome::TicketCreated(Box::new(ticket("T1")));
     let link = link_after_success(
         relationship(),
         &ticket_plan,

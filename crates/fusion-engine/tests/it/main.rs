@@ -1,1 +1,11 @@
-//! Integration tests of the sync engine against in-memory fakes of both ports.
+//! Integration tests of the sync engine against in-memory fakes of both ports: a fake platform per
+//! side (with fault injection) and a fake sync store, driven with `sync_once` and a manual clock.
+
+#![allow(clippy::unwrap_used)]
+
+mod fake_platform;
+mod fake_store;
+mod faults;
+mod harness;
+mod idempotence;
+mod sync_runs;

@@ -1,0 +1,535 @@
+//! `SyncEngine::sync_once`: one run of one relationship, from leases to history.
+//!
+//! Order of a run (each step's failure mode in brackets):
+//! 1. claim the relationship lease and both platform databases' leases [busy → `EngineError::Busy`];
+//! 2. start the run record (not for a dry run);
+//! 3. gather: own actors, pending creates (looked up by marker), each side's changed tickets since
+//!    its cursor minus the overlap (all pages), tickets to retry, the partners of linked tickets,
+//!    then comments and attachments of the tickets that can need them;
+//! 4. plan (pure); a dry run stops here and returns the plan;
+//! 5. apply ticket by ticket (see `apply`), saving the link after every write;
+//! 6. advance each side's cursor to the latest activity seen — only when every ticket of the
+//!    window was applied or recorded as failed (a run stopped by an authentication failure or a
+//!    used-up budget keeps the old cursors);
+//! 7. finish the run record, release the leases.
+//!
+//! A crash (the future dropped) at any point leaves the leases to expire, the run `Running`, the
+//! cursors where they were and every write already made recorded in its link or findable by
+//! marker/content, so the next run converges without duplicates.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use fusion_domain::sync::{
+    ConflictRule, Plan, RecordOutcome, RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord,
+    SyncRun, TicketId,
+};
+use fusion_domain::{
+    Clock, DescriptionComposition, FieldMapping, RelationshipId, Role, SideConfig,
+};
+use fusion_store::{Lease, LeaseKey, RunFinish, StoreError, SyncStore};
+use time::{Duration, OffsetDateTime};
+
+use crate::apply::TicketApplier;
+use crate::gather::gather;
+use crate::platform::{Platform, PlatformError};
+
+/// One side of a relationship as the engine needs it.
+#[derive(Debug, Clone)]
+pub struct SideSetup {
+    pub platform: Arc<dyn Platform>,
+    pub config: SideConfig,
+    /// The organisation's name (comments copied from this side are attributed to it).
+    pub organisation_name: String,
+}
+
+/// Everything about one relationship a run needs; loaded by the caller from the store.
+#[derive(Debug, Clone)]
+pub struct SyncSetup {
+    pub relationship: RelationshipId,
+    pub source: SideSetup,
+    pub target: SideSetup,
+    pub mappings: Vec<FieldMapping>,
+    pub composition: DescriptionComposition,
+    pub conflict_rule: ConflictRule,
+}
+
+impl SyncSetup {
+    pub fn side(&self, side: Role) -> &SideSetup {
+        match side {
+            Role::Source => &self.source,
+            Role::Target => &self.target,
+        }
+    }
+
+    fn calls_used(&self) -> u64 {
+        self.source.platform.calls_used() + self.target.platform.calls_used()
+    }
+}
+
+/// What kind of run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncMode {
+    /// A person's run with a start date: both sides' changes since `since` (the cursors are
+    /// ignored for reading and set afterwards). The first one sets the baseline.
+    Manual { since: OffsetDateTime },
+    /// The scheduler's run: each side since its cursor (minus the overlap). Needs a baseline.
+    Automatic,
+    /// What the next run would do, writing nothing (no run record, no lease): since `since` if
+    /// given, else since the cursors.
+    DryRun { since: Option<OffsetDateTime> },
+}
+
+/// Knobs with production defaults.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// Re-read this much before each cursor: platforms' last-activity times are not strictly
+    /// ordered with commits, and clocks differ.
+    pub overlap: Duration,
+    /// Tickets per page when listing changes.
+    pub page_size: u32,
+    /// How long a lease lasts without renewal; renewed after each ticket once a third has passed.
+    pub lease_ttl: Duration,
+    /// Names this process in leases.
+    pub holder: String,
+    /// A ticket whose record failed this many runs in a row is no longer retried on its own
+    /// (a new change to it still brings it back).
+    pub max_retry_attempts: u32,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            overlap: Duration::minutes(5),
+            page_size: 500,
+            lease_ttl: Duration::minutes(10),
+            holder: format!("fusion-{}", std::process::id()),
+            max_retry_attempts: 5,
+        }
+    }
+}
+
+/// Why a run could not be carried out at all (a run that ran and failed is a `RunSummary` with
+/// status Failed instead).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Another process (or an earlier run not yet expired) holds a lease.
+    #[error("{0} is being synced by another process; try again when it finishes")]
+    Busy(String),
+    /// An automatic run before the baseline was set.
+    #[error("initial sync required: run a manual sync with a start date first")]
+    InitialSyncRequired,
+    #[error("the sync database failed: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl EngineError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            EngineError::Busy(_) => true,
+            EngineError::InitialSyncRequired => false,
+            EngineError::Store(error) => error.is_retryable(),
+        }
+    }
+}
+
+/// What a run did (or, for a dry run, would do).
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    /// The stored run (`None` for a dry run).
+    pub run: Option<SyncRun>,
+    pub status: RunStatus,
+    pub counts: RunCounts,
+    pub records: Vec<SyncRecord>,
+    /// The plan (always for a dry run; also returned by real runs for logging).
+    pub plan: Plan,
+    pub calls_used: u64,
+    pub error: Option<String>,
+    /// Whether the cursors were saved (the first manual run that does so sets the baseline: the
+    /// caller then moves the relationship to "Ready for automatic sync").
+    pub cursors_advanced: bool,
+}
+
+/// Runs syncs.
+#[derive(Clone)]
+pub struct SyncEngine {
+    store: Arc<dyn SyncStore>,
+    clock: Arc<dyn Clock>,
+    settings: EngineSettings,
+}
+
+impl std::fmt::Debug for SyncEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncEngine")
+            .field("clock", &self.clock)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SyncEngine {
+    pub fn new(store: Arc<dyn SyncStore>, clock: Arc<dyn Clock>, settings: EngineSettings) -> Self {
+        Self {
+            store,
+            clock,
+            settings,
+        }
+    }
+
+    pub fn settings(&self) -> &EngineSettings {
+        &self.settings
+    }
+
+    /// One run of `setup.relationship` in `mode`.
+    pub async fn sync_once(
+        &self,
+        setup: &SyncSetup,
+        mode: SyncMode,
+    ) -> Result<RunSummary, EngineError> {
+        if let SyncMode::DryRun { since } = mode {
+            return self.dry_run(setup, since).await;
+        }
+        let leases = self.claim_leases(setup).await?;
+        let result = self.run_with_leases(setup, mode, &leases).await;
+        for lease in &leases {
+            // Best effort: an unreleased lease simply expires.
+            let _ = self.store.release_lease(lease).await;
+        }
+        result
+    }
+
+    async fn claim_leases(&self, setup: &SyncSetup) -> Result<Vec<Lease>, EngineError> {
+        let mut keys = vec![LeaseKey::Relationship(setup.relationship)];
+        let databases: BTreeSet<String> = [
+            setup.source.platform.database_key(),
+            setup.target.platform.database_key(),
+        ]
+        .into_iter()
+        .collect();
+        keys.extend(databases.into_iter().map(LeaseKey::Database));
+        let mut held = Vec::new();
+        for key in keys {
+            let now = self.clock.now();
+            match self
+                .store
+                .claim_lease(&key, &self.settings.holder, now, self.settings.lease_ttl)
+                .await
+            {
+                Ok(Some(lease)) => held.push(lease),
+                outcome => {
+                    for lease in &held {
+                        let _ = self.store.release_lease(lease).await;
+                    }
+                    outcome?;
+                    let what = match key {
+                        LeaseKey::Relationship(_) => "This relationship".to_owned(),
+                        LeaseKey::Database(name) => format!("The platform database {name}"),
+                    };
+                    return Err(EngineError::Busy(what));
+                }
+            }
+        }
+        Ok(held)
+    }
+
+    /// Where each side's reading starts: the start date if given, else the cursor minus the
+    /// overlap. No cursor and no start date: the baseline is missing.
+    async fn windows(
+        &self,
+        setup: &SyncSetup,
+        since: Option<OffsetDateTime>,
+    ) -> Result<[OffsetDateTime; 2], EngineError> {
+        let mut windows = [OffsetDateTime::UNIX_EPOCH; 2];
+        for (index, side) in [Role::Source, Role::Target].into_iter().enumerate() {
+            windows[index] = match since {
+                Some(since) => since,
+                None => match self.store.cursor(setup.relationship, side).await? {
+                    Some(cursor) => cursor.last_activity_at - self.settings.overlap,
+                    None => return Err(EngineError::InitialSyncRequired),
+                },
+            };
+        }
+        Ok(windows)
+    }
+
+    async fn dry_run(
+        &self,
+        setup: &SyncSetup,
+        since: Option<OffsetDateTime>,
+    ) -> Result<RunSummary, EngineError> {
+        let calls_before = setup.calls_used();
+        let windows = self.windows(setup, since).await?;
+        let outcome = gather(self.store.as_ref(), setup, &self.settings, windows).await;
+        let calls_used = setup.calls_used() - calls_before;
+        match outcome {
+            Ok(gathered) => {
+                let plan = fusion_domain::sync::plan(&gathered.input);
+                let counts = estimated_counts(&plan);
+                let status = if !plan.writes() && counts.failed == 0 {
+                    RunStatus::NoTicketsFound
+                } else if counts.failed > 0 || plan.actions().any(|action| action.is_failure()) {
+                    RunStatus::Partial
+                } else {
+                    RunStatus::Success
+                };
+                Ok(RunSummary {
+                    run: None,
+                    status,
+                    counts,
+                    records: Vec::new(),
+                    plan,
+                    calls_used,
+                    error: None,
+                    cursors_advanced: false,
+                })
+            }
+            Err(GatherFailure::Store(error)) => Err(error.into()),
+            Err(GatherFailure::Platform(side, error)) => Ok(RunSummary {
+                run: None,
+                status: RunStatus::Failed,
+                counts: RunCounts::default(),
+                records: Vec::new(),
+                plan: Plan::default(),
+                calls_used,
+                error: Some(side_error(setup, side, &error)),
+                cursors_advanced: false,
+            }),
+        }
+    }
+
+    async fn run_with_leases(
+        &self,
+        setup: &SyncSetup,
+        mode: SyncMode,
+        leases: &[Lease],
+    ) -> Result<RunSummary, EngineError> {
+        let (trigger, since) = match mode {
+            SyncMode::Manual { since } => (RunTrigger::Manual, Some(since)),
+            _ => (RunTrigger::Automatic, None),
+        };
+        let windows = self.windows(setup, since).await?;
+        let calls_before = setup.calls_used();
+        let run = self
+            .store
+            .start_run(setup.relationship, trigger, since, self.clock.now())
+            .await?;
+        let mut summary = RunSummary {
+            run: None,
+            status: RunStatus::Running,
+            counts: RunCounts::default(),
+            records: Vec::new(),
+            plan: Plan::default(),
+            calls_used: 0,
+            error: None,
+            cursors_advanced: false,
+        };
+        let mut stopped = false;
+        let mut partial = false;
+        match gather(self.store.as_ref(), setup, &self.settings, windows).await {
+            Err(GatherFailure::Store(error)) => return Err(error.into()),
+            Err(GatherFailure::Platform(side, error)) => {
+                summary.error = Some(side_error(setup, side, &error));
+                stopped = true;
+            }
+            Ok(gathered) => {
+                let plan = fusion_domain::sync::plan(&gathered.input);
+                let applier = TicketApplier {
+                    store: self.store.as_ref(),
+                    clock: self.clock.as_ref(),
+                    setup,
+                    run: run.id,
+                    own_actors: [
+                        gathered.input.source.own_actor.clone(),
+                        gathered.input.target.own_actor.clone(),
+                    ],
+                };
+                let mut leases = leases.to_vec();
+                let mut last_renewal = self.clock.now();
+                for ticket_plan in &plan.tickets {
+                    let result = applier.apply(ticket_plan).await?;
+                    summary.counts.conflicts += result.conflicts;
+                    partial |= result.partial;
+                    match &result.record {
+                        None => summary.counts.skipped += 1,
+                        Some(record) => {
+                            match record.outcome {
+                                RecordOutcome::Created => summary.counts.created += 1,
+                                RecordOutcome::Updated => summary.counts.updated += 1,
+                                RecordOutcome::Closed => summary.counts.closed += 1,
+                                RecordOutcome::Failed => summary.counts.failed += 1,
+                            }
+                            self.store.add_record(record).await?;
+                            if summary.error.is_none() {
+                                summary.error = record
+                                    .error
+                                    .clone()
+                                    .or_else(|| record.notes.first().cloned());
+                            }
+                            summary.records.push(record.clone());
+                        }
+                    }
+                    if let Some(reason) = result.stop {
+                        summary.error = Some(reason);
+                        stopped = true;
+                        break;
+                    }
+                    let now = self.clock.now();
+                    if now - last_renewal >= self.settings.lease_ttl / 3 {
+                        last_renewal = now;
+                        if !self.renew(&mut leases, now).await? {
+                            summary.error = Some(
+                                "the run lost its lease to another process; the rest is left to \
+                                 the next run"
+                                    .into(),
+                            );
+                            stopped = true;
+                            break;
+                        }
+                    }
+                }
+                if !stopped {
+                    for (side, seen) in [Role::Source, Role::Target]
+                        .into_iter()
+                        .zip(gathered.cursors)
+                    {
+                        self.advance_cursor(setup.relationship, side, seen, since)
+                            .await?;
+                    }
+                    summary.cursors_advanced = true;
+                }
+                summary.plan = plan;
+            }
+        }
+        summary.status = if stopped {
+            RunStatus::Failed
+        } else if summary.records.is_empty() && !partial {
+            // Nothing changed, or only what was already in step (such as our own writes).
+            RunStatus::NoTicketsFound
+        } else if partial || summary.counts.failed > 0 {
+            RunStatus::Partial
+        } else {
+            RunStatus::Success
+        };
+        if matches!(
+            summary.status,
+            RunStatus::Success | RunStatus::NoTicketsFound
+        ) {
+            summary.error = None;
+        }
+        summary.calls_used = setup.calls_used() - calls_before;
+        let finish = RunFinish {
+            status: summary.status,
+            counts: summary.counts,
+            finished_at: self.clock.now(),
+            calls_used: summary.calls_used,
+            error: summary.error.clone(),
+        };
+        self.store.finish_run(run.id, &finish).await?;
+        summary.run = Some(SyncRun {
+            status: finish.status,
+            counts: finish.counts,
+            finished_at: Some(finish.finished_at),
+            calls_used: finish.calls_used,
+            error: finish.error,
+            ..run
+        });
+        Ok(summary)
+    }
+
+    /// Renews every lease; `false` when one was lost.
+    async fn renew(&self, leases: &mut [Lease], now: OffsetDateTime) -> Result<bool, EngineError> {
+        for lease in leases.iter_mut() {
+            match self
+                .store
+                .renew_lease(lease, now, self.settings.lease_ttl)
+                .await?
+            {
+                Some(renewed) => *lease = renewed,
+                None => return Ok(false),
+            }
+        }
+        Ok(true)
+    }
+
+    /// Moves a side's cursor to the latest activity seen in the window, never backwards. With
+    /// nothing seen, a manual run's start date becomes the baseline if there was none.
+    async fn advance_cursor(
+        &self,
+        relationship: RelationshipId,
+        side: Role,
+        seen: Option<(OffsetDateTime, TicketId)>,
+        since: Option<OffsetDateTime>,
+    ) -> Result<(), EngineError> {
+        let current = self.store.cursor(relationship, side).await?;
+        let next = match (seen, since) {
+            (Some((last_activity_at, last_id)), _) => SyncCursor {
+                relationship,
+                side,
+                last_activity_at,
+                last_id: Some(last_id),
+            },
+            (None, Some(since)) => SyncCursor {
+                relationship,
+                side,
+                last_activity_at: since,
+                last_id: None,
+            },
+            (None, None) => return Ok(()),
+        };
+        let forward = current
+            .as_ref()
+            .is_none_or(|current| next.last_activity_at > current.last_activity_at);
+        if forward {
+            self.store.save_cursor(&next).await?;
+        }
+        Ok(())
+    }
+}
+/// Why gathering stopped.
+#[derive(Debug)]
+pub(crate) enum GatherFailure {
+    Store(StoreError),
+    Platform(Role, PlatformError),
+}
+
+fn side_error(setup: &SyncSetup, side: Role, error: &PlatformError) -> String {
+    format!(
+        "reading {} ({}) failed: {error}",
+        setup.side(side).organisation_name,
+        side.label().to_lowercase()
+    )
+}
+
+/// Counts a dry run shows: what the run would record.
+fn estimated_counts(plan: &Plan) -> RunCounts {
+    use fusion_domain::sync::SyncAction;
+    let mut counts = RunCounts::default();
+    for ticket in &plan.tickets {
+        let has = |test: &dyn Fn(&SyncAction) -> bool| ticket.actions.iter().any(test);
+        counts.conflicts += ticket
+            .actions
+            .iter()
+            .filter(|action| matches!(action, SyncAction::Conflict { .. }))
+            .count() as u32;
+        if has(&|a| matches!(a, SyncAction::CreateTicket { .. })) {
+            counts.created += 1;
+        } else if has(&|a| matches!(a, SyncAction::Close { .. })) {
+            counts.closed += 1;
+        } else if has(&|a| {
+            matches!(
+                a,
+                SyncAction::UpdateFields { .. }
+                    | SyncAction::AddComment { .. }
+                    | SyncAction::AddAttachment { .. }
+                    | SyncAction::LinkExisting { .. }
+            )
+        }) {
+            counts.updated += 1;
+        } else if has(&SyncAction::is_failure) {
+            counts.failed += 1;
+        } else {
+            counts.skipped += 1;
+        }
+    }
+    counts
+}

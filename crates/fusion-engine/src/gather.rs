@@ -1,0 +1,283 @@
+//! Gathering a run's input: everything the planner needs, read through both platforms with as few
+//! calls as the rules allow.
+//!
+//! Reads, per side: the own actor (1 call), every page of tickets changed since the window start,
+//! tickets whose latest record failed (retries), the partners of linked tickets that did not
+//! change themselves, the originals of unlinked copies found by marker, copies of pending creates
+//! (by marker), and comments and attachments (2 calls per ticket) only for tickets that are linked
+//! or would be created — a ticket the send filter leaves out costs nothing more.
+
+use std::collections::BTreeMap;
+
+use fusion_domain::Role;
+use fusion_domain::sync::{
+    PlanInput, SideInput, TicketId, TicketLink, TicketMarker, TicketSnapshot, TicketState, plan,
+};
+use fusion_store::SyncStore;
+use time::OffsetDateTime;
+
+use crate::engine::{EngineSettings, GatherFailure, SyncSetup};
+use crate::platform::{ChangedTicketsQuery, PlatformError};
+
+/// The planner's input and where each side's cursor moves once the run completes.
+#[derive(Debug)]
+pub(crate) struct Gathered {
+    pub input: PlanInput,
+    /// Per side (source, target): the latest last activity seen in the window and its ticket.
+    pub cursors: [Option<(OffsetDateTime, TicketId)>; 2],
+}
+
+fn index(side: Role) -> usize {
+    match side {
+        Role::Source => 0,
+        Role::Target => 1,
+    }
+}
+
+struct Reader<'a> {
+    setup: &'a SyncSetup,
+    tickets: [BTreeMap<TicketId, TicketSnapshot>; 2],
+    /// Ids already asked for (found or not), so a missing ticket is asked once.
+    asked: [BTreeMap<TicketId, bool>; 2],
+}
+
+impl Reader<'_> {
+    async fn ensure(&mut self, side: Role, id: &TicketId) -> Result<(), GatherFailure> {
+        let i = index(side);
+        if self.tickets[i].contains_key(id) || self.asked[i].contains_key(id) {
+            return Ok(());
+        }
+        let found = self
+            .setup
+            .side(side)
+            .platform
+            .ticket(id)
+            .await
+            .map_err(|error| GatherFailure::Platform(side, error))?;
+        self.asked[i].insert(id.clone(), found.is_some());
+        if let Some(ticket) = found {
+            self.tickets[i].insert(ticket.id.clone(), ticket);
+        }
+        Ok(())
+    }
+}
+
+fn platform_error(side: Role) -> impl Fn(PlatformError) -> GatherFailure {
+    move |error| GatherFailure::Platform(side, error)
+}
+
+pub(crate) async fn gather(
+    store: &dyn SyncStore,
+    setup: &SyncSetup,
+    settings: &EngineSettings,
+    windows: [OffsetDateTime; 2],
+) -> Result<Gathered, GatherFailure> {
+    let relationship = setup.relationship;
+    let sides = [Role::Source, Role::Target];
+    let mut own_actors = [None, None];
+    for side in sides {
+        own_actors[index(side)] = Some(
+            setup
+                .side(side)
+                .platform
+                .own_actor()
+                .await
+                .map_err(platform_error(side))?,
+        );
+    }
+    let mut reader = Reader {
+        setup,
+        tickets: [BTreeMap::new(), BTreeMap::new()],
+        asked: [BTreeMap::new(), BTreeMap::new()],
+    };
+    let mut cursors: [Option<(OffsetDateTime, TicketId)>; 2] = [None, None];
+
+    // 1. Every page of changes since the window start.
+    for side in sides {
+        let platform = &setup.side(side).platform;
+        let mut after = None;
+        loop {
+            let page = platform
+                .changed_tickets(&ChangedTicketsQuery {
+                    since: windows[index(side)],
+                    after: after.clone(),
+                    page_size: settings.page_size,
+                })
+                .await
+                .map_err(platform_error(side))?;
+            for ticket in page.tickets {
+                let cursor = &mut cursors[index(side)];
+                let later = match cursor {
+                    None => true,
+                    Some((at, _)) => ticket.last_activity_at > *at,
+                };
+                if later {
+                    *cursor = Some((ticket.last_activity_at, ticket.id.clone()));
+                }
+                reader.tickets[index(side)].insert(ticket.id.clone(), ticket);
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+    }
+
+    // 2. Creates a stopped process may have made: look them up by marker.
+    for pending in store
+        .pending_creates(relationship)
+        .await
+        .map_err(GatherFailure::Store)?
+    {
+        let copy_side = pending.origin.opposite();
+        let found = setup
+            .side(copy_side)
+            .platform
+            .find_by_marker(&pending.marker)
+            .await
+            .map_err(platform_error(copy_side))?;
+        match found {
+            Some(copy) => {
+                reader.tickets[index(copy_side)].insert(copy.id.clone(), copy);
+                reader
+                    .ensure(pending.origin, &pending.origin_ticket)
+                    .await?;
+            }
+            None => store
+                .clear_pending_create(relationship, pending.origin, &pending.origin_ticket)
+                .await
+                .map_err(GatherFailure::Store)?,
+        }
+    }
+
+    // 3. Tickets whose last record failed.
+    for retry in store
+        .pending_retries(relationship)
+        .await
+        .map_err(GatherFailure::Store)?
+    {
+        if retry.attempts >= settings.max_retry_attempts {
+            continue;
+        }
+        if let Some(id) = &retry.source_ticket {
+            reader.ensure(Role::Source, id).await?;
+        }
+        if let Some(id) = &retry.target_ticket {
+            reader.ensure(Role::Target, id).await?;
+        }
+    }
+
+    // 4. Links, and the partners of linked tickets.
+    let mut links: BTreeMap<TicketId, TicketLink> = BTreeMap::new();
+    for side in sides {
+        let ids: Vec<TicketId> = reader.tickets[index(side)].keys().cloned().collect();
+        if ids.is_empty() {
+            continue;
+        }
+        for link in store
+            .links_by_tickets(relationship, side, &ids)
+            .await
+            .map_err(GatherFailure::Store)?
+        {
+            links.insert(link.source.clone(), link);
+        }
+    }
+    for link in links.values() {
+        reader.ensure(Role::Source, &link.source).await?;
+        reader.ensure(Role::Target, &link.target).await?;
+    }
+
+    // 5. Originals of unlinked copies that carry our marker.
+    let linked = |side: Role, id: &TicketId| links.values().any(|link| link.ticket(side) == id);
+    let mut originals = Vec::new();
+    for side in sides {
+        for ticket in reader.tickets[index(side)].values() {
+            if linked(side, &ticket.id) {
+                continue;
+            }
+            if let Some(parts) = ticket.marker.as_deref().and_then(TicketMarker::parse)
+                && parts.relationship == relationship
+                && parts.origin != side
+            {
+                originals.push((parts.origin, parts.origin_ticket));
+            }
+        }
+    }
+    for (side, id) in originals {
+        reader.ensure(side, &id).await?;
+    }
+
+    let side_input = |side: Role, tickets: Vec<TicketState>| SideInput {
+        config: setup.side(side).config.clone(),
+        organisation_name: setup.side(side).organisation_name.clone(),
+        own_actor: own_actors[index(side)].clone(),
+        tickets,
+    };
+    let states = |side: Role, reader: &Reader<'_>| -> Vec<TicketState> {
+        reader.tickets[index(side)]
+            .values()
+            .map(|ticket| TicketState {
+                ticket: ticket.clone(),
+                comments: Vec::new(),
+                attachments: Vec::new(),
+            })
+            .collect()
+    };
+    let mut input = PlanInput {
+        relationship,
+        source: side_input(Role::Source, states(Role::Source, &reader)),
+        target: side_input(Role::Target, states(Role::Target, &reader)),
+        links: links.values().cloned().collect(),
+        mappings: setup.mappings.clone(),
+        composition: setup.composition.clone(),
+        conflict_rule: setup.conflict_rule,
+        attachment_size_limit: setup
+            .source
+            .platform
+            .max_attachment_bytes()
+            .min(setup.target.platform.max_attachment_bytes()),
+    };
+
+    // 6. Comments and attachments, only where they can matter: a first plan without them shows
+    // which unlinked tickets are left out anyway.
+    let preliminary = plan(&input);
+    let mut needed: [Vec<TicketId>; 2] = [Vec::new(), Vec::new()];
+    for ticket_plan in &preliminary.tickets {
+        if ticket_plan.link.is_none() && !ticket_plan.writes() {
+            continue;
+        }
+        for side in sides {
+            if let Some(ticket) = ticket_plan.ticket(side)
+                && reader.tickets[index(side)].contains_key(&ticket.id)
+            {
+                needed[index(side)].push(ticket.id.clone());
+            }
+        }
+    }
+    for side in sides {
+        let platform = &setup.side(side).platform;
+        let side_input = match side {
+            Role::Source => &mut input.source,
+            Role::Target => &mut input.target,
+        };
+        for id in &needed[index(side)] {
+            let comments = platform
+                .comments(id, None)
+                .await
+                .map_err(platform_error(side))?;
+            let attachments = platform
+                .attachments(id)
+                .await
+                .map_err(platform_error(side))?;
+            if let Some(state) = side_input
+                .tickets
+                .iter_mut()
+                .find(|state| &state.ticket.id == id)
+            {
+                state.comments = comments;
+                state.attachments = attachments;
+            }
+        }
+    }
+    Ok(Gathered { input, cursors })
+}
