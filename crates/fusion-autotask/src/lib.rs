@@ -34,7 +34,9 @@ pub use connection_test::{
 pub use credential::{CleanedValue, clean_credential, removal_note};
 pub use error::{AutotaskError, TransportErrorKind};
 pub use limiter::EndpointLimiter;
-pub use platform::{AutotaskPlatform, MAX_ATTACHMENT_BYTES};
+pub use platform::{
+    ATTACHMENT_WINDOW, ATTACHMENT_WINDOW_BYTES, AutotaskPlatform, MAX_ATTACHMENT_BYTES,
+};
 pub use settings::{AutotaskSettings, RetryPolicy};
 pub use ticket_fields::{
     TICKET_TYPE, TicketField, TicketPreview, default_field_mappings, preview_values,

@@ -43,7 +43,13 @@ pub(crate) fn to_platform_error(error: AutotaskError, call: CallKind) -> Platfor
         AutotaskError::BudgetExhausted { .. } => PlatformError::BudgetExhausted(text),
         AutotaskError::NotFound { .. } => PlatformError::NotFound(text),
         AutotaskError::Rejected { status, messages } => {
-            if looks_like_server_failure(status, &messages) {
+            if messages
+                .iter()
+                .any(|message| message.to_ascii_lowercase().contains("threshold exceeded"))
+            {
+                // E.g. the attachment threshold: nothing was written; it lifts after a while.
+                PlatformError::RateLimited(text)
+            } else if looks_like_server_failure(status, &messages) {
                 match call {
                     CallKind::Read => PlatformError::Unavailable(text),
                     CallKind::Write => PlatformError::OutcomeUnknown(text),
@@ -148,5 +154,15 @@ mod tests {
             CallKind::Write,
         );
         assert!(unreadable_success.is_ambiguous_write());
+        let attachment_block = to_platform_error(
+            AutotaskError::Rejected {
+                status: 500,
+                messages: vec![
+                    "Attachment threshold exceeded: no more than 10000000 bytes.".into(),
+                ],
+            },
+            CallKind::Write,
+        );
+        assert!(matches!(attachment_block, PlatformError::RateLimited(_)));
     }
 }

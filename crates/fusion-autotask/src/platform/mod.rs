@@ -26,7 +26,9 @@
 //!   [`AutotaskPlatform::comments_for_tickets`] and [`AutotaskPlatform::attachments_for_tickets`]
 //!   do the same batching explicitly.
 //! - `add_comment`: 1 `POST Tickets/{id}/Notes`. `add_attachment`: 1 `POST Tickets/{id}/Attachments`
-//!   (0 when the file is over [`MAX_ATTACHMENT_BYTES`]). `attachment_data`: 1 `GET
+//!   (0 when the file is over [`MAX_ATTACHMENT_BYTES`], or when it would take the attachments sent
+//!   through this value past [`ATTACHMENT_WINDOW_BYTES`] in five minutes: Autotask would then
+//!   block attachment creation for the whole tenant). `attachment_data`: 1 `GET
 //!   Tickets/{id}/Attachments/{attachmentId}`.
 //!
 //! [`Platform::calls_used`] counts the requests this value issued; the client's own retries of
@@ -37,7 +39,9 @@ mod ticket_mapping;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use base64::Engine as _;
@@ -63,6 +67,12 @@ use ticket_mapping::{
 /// The largest attachment sent through the API: Autotask accepts 6–7 MB per file through the
 /// API (the simulator: 7,000,000 bytes); larger files are refused before any call.
 pub const MAX_ATTACHMENT_BYTES: u64 = 7_000_000;
+
+/// Autotask accepts at most this many attachment bytes per database in
+/// [`ATTACHMENT_WINDOW`] and then blocks attachment creation for five minutes.
+pub const ATTACHMENT_WINDOW_BYTES: u64 = 10_000_000;
+/// The rolling window of [`ATTACHMENT_WINDOW_BYTES`].
+pub const ATTACHMENT_WINDOW: Duration = Duration::from_secs(5 * 60);
 
 /// How many recent `changed_tickets` pages keep their tickets for batched comment and
 /// attachment reads.
@@ -118,6 +128,8 @@ pub struct AutotaskPlatform {
     own_actor: tokio::sync::OnceCell<ActorId>,
     calls: AtomicU64,
     prefetch: tokio::sync::Mutex<VecDeque<PrefetchPage>>,
+    /// Attachment bytes sent through this value, with when (for Autotask's 5-minute limit).
+    attachment_uploads: Mutex<VecDeque<(tokio::time::Instant, u64)>>,
 }
 
 impl fmt::Debug for AutotaskPlatform {
@@ -164,6 +176,7 @@ impl AutotaskPlatform {
             own_actor: tokio::sync::OnceCell::new(),
             calls: AtomicU64::new(0),
             prefetch: tokio::sync::Mutex::new(VecDeque::new()),
+            attachment_uploads: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -339,6 +352,33 @@ impl AutotaskPlatform {
             page.comment_tickets.remove(ticket);
             page.attachment_tickets.remove(ticket);
         }
+    }
+
+    /// Reserves `size` bytes of Autotask's attachment allowance, or refuses (nothing sent) when
+    /// they would pass [`ATTACHMENT_WINDOW_BYTES`] within [`ATTACHMENT_WINDOW`] and so block
+    /// attachment creation for the whole tenant for five minutes.
+    fn reserve_attachment_bytes(&self, name: &str, size: u64) -> Result<(), PlatformError> {
+        let now = tokio::time::Instant::now();
+        let mut uploads = self
+            .attachment_uploads
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        while uploads
+            .front()
+            .is_some_and(|(at, _)| now.duration_since(*at) >= ATTACHMENT_WINDOW)
+        {
+            uploads.pop_front();
+        }
+        let used: u64 = uploads.iter().map(|(_, bytes)| bytes).sum();
+        if used + size > ATTACHMENT_WINDOW_BYTES {
+            return Err(PlatformError::RateLimited(format!(
+                "{name} ({size} bytes) waits: {used} bytes of attachments were sent in the last \
+                 five minutes, and Autotask blocks attachment creation for five minutes beyond \
+                 {ATTACHMENT_WINDOW_BYTES} bytes"
+            )));
+        }
+        uploads.push_back((now, size));
+        Ok(())
     }
 
     /// The default value of a picklist ("note_publish"), else its first active value.
@@ -718,6 +758,7 @@ impl Platform for AutotaskPlatform {
                 attachment.name
             )));
         }
+        self.reserve_attachment_bytes(&attachment.name, size)?;
         let publish = attachment
             .publish
             .clone()

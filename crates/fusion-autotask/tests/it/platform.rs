@@ -786,3 +786,38 @@ async fn calls_used_matches_the_requests_the_simulator_answered() {
     assert_eq!(platform.calls_used(), requests(&harness) as u64);
     assert!(!format!("{platform:?}").contains(&harness.active_user(CONTOSO).1));
 }
+
+#[tokio::test]
+async fn attachments_past_autotasks_five_minute_allowance_wait_without_a_call() {
+    let harness = Harness::demo().await;
+    let platform = platform_for(&harness, NORTHWIND).await;
+    let id = seeded_ticket_id(&harness, NORTHWIND);
+    let draft = |name: &str| AttachmentDraft {
+        name: name.to_owned(),
+        size_bytes: 6_000_000,
+        content_type: None,
+        publish: None,
+    };
+    platform
+        .add_attachment(&id, &draft("first.bin"), vec![7u8; 6_000_000])
+        .await
+        .expect("within the allowance");
+    let error = platform
+        .add_attachment(&id, &draft("second.bin"), vec![7u8; 6_000_000])
+        .await
+        .expect_err("would block the tenant");
+    assert!(
+        matches!(&error, PlatformError::RateLimited(message) if message.contains("second.bin")),
+        "{error}"
+    );
+    assert!(error.is_retryable() && !error.is_ambiguous_write());
+    assert_eq!(
+        route_count(&harness, "POST /V1.0/Tickets/{id}/Attachments"),
+        1
+    );
+    // The allowance is untouched in Autotask: a small file still goes through.
+    platform
+        .add_attachment(&id, &draft("small.txt"), b"ok".to_vec())
+        .await
+        .expect("small file");
+}
