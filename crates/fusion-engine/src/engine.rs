@@ -95,6 +95,9 @@ pub struct EngineSettings {
     /// A ticket whose record failed this many runs in a row is no longer retried on its own
     /// (a new change to it still brings it back).
     pub max_retry_attempts: u32,
+    /// Nor is one whose last failure is older than this (a retry that finds nothing left to do
+    /// records nothing, so its failure would otherwise stay pending).
+    pub max_retry_age: Duration,
 }
 
 impl Default for EngineSettings {
@@ -105,6 +108,7 @@ impl Default for EngineSettings {
             lease_ttl: Duration::minutes(10),
             holder: format!("fusion-{}", std::process::id()),
             max_retry_attempts: 5,
+            max_retry_age: Duration::days(1),
         }
     }
 }
@@ -259,7 +263,14 @@ impl SyncEngine {
     ) -> Result<RunSummary, EngineError> {
         let calls_before = setup.calls_used();
         let windows = self.windows(setup, since).await?;
-        let outcome = gather(self.store.as_ref(), setup, &self.settings, windows).await;
+        let outcome = gather(
+            self.store.as_ref(),
+            setup,
+            &self.settings,
+            windows,
+            self.clock.now(),
+        )
+        .await;
         let calls_used = setup.calls_used() - calls_before;
         match outcome {
             Ok(gathered) => {
@@ -325,7 +336,15 @@ impl SyncEngine {
         };
         let mut stopped = false;
         let mut partial = false;
-        match gather(self.store.as_ref(), setup, &self.settings, windows).await {
+        match gather(
+            self.store.as_ref(),
+            setup,
+            &self.settings,
+            windows,
+            self.clock.now(),
+        )
+        .await
+        {
             Err(GatherFailure::Store(error)) => return Err(error.into()),
             Err(GatherFailure::Platform(side, error)) => {
                 summary.error = Some(side_error(setup, side, &error));

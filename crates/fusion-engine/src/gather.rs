@@ -71,6 +71,7 @@ pub(crate) async fn gather(
     setup: &SyncSetup,
     settings: &EngineSettings,
     windows: [OffsetDateTime; 2],
+    now: OffsetDateTime,
 ) -> Result<Gathered, GatherFailure> {
     let relationship = setup.relationship;
     let sides = [Role::Source, Role::Target];
@@ -156,7 +157,9 @@ pub(crate) async fn gather(
         .await
         .map_err(GatherFailure::Store)?
     {
-        if retry.attempts >= settings.max_retry_attempts {
+        if retry.attempts >= settings.max_retry_attempts
+            || now - retry.last_failed_at > settings.max_retry_age
+        {
             continue;
         }
         if let Some(id) = &retry.source_ticket {

@@ -231,6 +231,12 @@ impl SyncStore for FakeStore {
             .iter()
             .filter(|record| record.relationship == relationship)
         {
+            if let (Some(_), Some(target)) = (&record.source_ticket, &record.target_ticket)
+                && let Some(earlier) = by_pair.remove(&(None, Some(target.clone())))
+            {
+                // A record naming both tickets continues a failure recorded under the target alone.
+                by_pair.entry(pair_key(record)).or_default().extend(earlier);
+            }
             by_pair.entry(pair_key(record)).or_default().push(record);
         }
         let mut retries: Vec<PendingRetry> = by_pair

@@ -214,3 +214,43 @@ async fn a_rejected_ticket_is_recorded_as_failed_and_retried_by_the_next_run() {
     assert_eq!(summary.counts.created, 2, "{:#?}", summary.records);
     assert_converged(&world, &[rejected, later]);
 }
+
+#[tokio::test]
+async fn a_failed_reverse_sync_create_is_retried_and_then_no_longer_pending() {
+    let mut world = World::new();
+    world.setup.target.config.reverse_sync.enabled = true;
+    let raised = world
+        .target
+        .person_creates_ticket("Planned maintenance", "");
+    world.source.inject(
+        Operation::CreateTicket,
+        Fault::Before(PlatformError::Unavailable("503 Service Unavailable".into())),
+        0,
+        1,
+    );
+    let summary = world.manual().await;
+    assert_eq!(summary.status, RunStatus::Partial);
+    let relationship = world.setup.relationship;
+    assert_eq!(
+        world
+            .store
+            .pending_retries(relationship)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    world.clock.advance(Duration::hours(2));
+    let summary = world.automatic().await;
+    assert_eq!(summary.counts.created, 1, "{:#?}", summary.records);
+    assert_eq!(world.copy_on_source(&raised).title, "Planned maintenance");
+    assert!(
+        world
+            .store
+            .pending_retries(relationship)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -72,6 +72,11 @@ pub struct World {
 
 impl World {
     pub fn new() -> Self {
+        Self::with_settings(|_| {})
+    }
+
+    /// A world whose engine settings are adjusted by `adjust`.
+    pub fn with_settings(adjust: impl FnOnce(&mut EngineSettings)) -> Self {
         let clock = Arc::new(ManualClock::new(start_time()));
         let source = FakePlatform::new("contoso", "api-contoso", clock.clone(), 1000);
         let target = FakePlatform::new("northwind", "api-northwind", clock.clone(), 500_000);
@@ -113,10 +118,11 @@ impl World {
             composition: DescriptionComposition::default(),
             conflict_rule: ConflictRule::default(),
         };
-        let settings = EngineSettings {
+        let mut settings = EngineSettings {
             holder: "test-process".into(),
             ..EngineSettings::default()
         };
+        adjust(&mut settings);
         let engine = SyncEngine::new(store.clone(), clock.clone(), settings);
         Self {
             clock,

@@ -298,3 +298,44 @@ async fn history_counts_calls_and_marks_the_baseline() {
     assert_eq!(run.status, RunStatus::Success);
     assert!(run.duration().is_some());
 }
+
+#[tokio::test]
+async fn changes_spread_over_many_pages_are_all_synced_once() {
+    let world = World::with_settings(|settings| settings.page_size = 2);
+    let raised: Vec<_> = (0..7)
+        .map(|n| {
+            world
+                .source
+                .person_creates_ticket(&format!("Ticket {n}"), "")
+        })
+        .collect();
+    let summary = world.manual().await;
+    assert_eq!(summary.counts.created, 7);
+    assert_eq!(world.target.copies().len(), 7);
+    for ticket in &raised {
+        world.copy_on_target(ticket);
+    }
+}
+
+#[tokio::test]
+async fn both_sides_changing_the_title_is_recorded_as_a_conflict_and_the_later_change_wins() {
+    let world = World::new();
+    let raised = world.source.person_creates_ticket("Printer jammed", "");
+    world.manual().await;
+    let copy = world.copy_on_target(&raised).id;
+    world.source.person_sets_title(&raised, "Customer's title");
+    world.tick();
+    world.target.person_sets_title(&copy, "Technician's title");
+    let summary = world.automatic().await;
+    assert_eq!(summary.counts.conflicts, 1);
+    assert_eq!(world.source.ticket_now(&raised).title, "Technician's title");
+    assert_eq!(world.target.ticket_now(&copy).title, "Technician's title");
+    let record = summary.records.last().expect("a record");
+    assert!(
+        record
+            .notes
+            .iter()
+            .any(|note| note.contains("Conflict on title")),
+        "{record:#?}"
+    );
+}
