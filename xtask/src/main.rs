@@ -98,7 +98,10 @@ fn browser(root: &Path) -> Result<()> {
     run("cargo", &["build", "--package", "fusion"], None)?;
     run("npm", &["ci", "--no-audit", "--no-fund"], Some(&dir))?;
     let binary = root.join("target/debug/fusion");
-    println!("$ FUSION_BIN={} node --test tests/browser/", binary.display());
+    println!(
+        "$ FUSION_BIN={} node --test tests/browser/",
+        binary.display()
+    );
     let status = Command::new("node")
         .args(["--test", "tests/browser/"])
         .env("FUSION_BIN", &binary)
@@ -118,7 +121,11 @@ fn py_autotask(root: &Path) -> Result<()> {
     if !python.exists() {
         run(
             "python3",
-            &["-m", "venv", venv.to_str().context("venv path is not UTF-8")?],
+            &[
+                "-m",
+                "venv",
+                venv.to_str().context("venv path is not UTF-8")?,
+            ],
             None,
         )?;
     }
