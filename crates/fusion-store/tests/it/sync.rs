@@ -13,7 +13,9 @@ use fusion_domain::sync::{
     TicketMarker,
 };
 use fusion_domain::{RelationshipId, Role, VERIFICATION_CODE_LIFETIME, VerificationCode};
-use fusion_store::{LeaseKey, PendingCreate, RunFilter, RunFinish, SecretKey, Store, StoreError};
+use fusion_store::{
+    LeaseKey, PendingCreate, RunFilter, RunFinish, SecretKey, Store, StoreError, SyncStore,
+};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
 use time::macros::datetime;
@@ -1252,7 +1254,8 @@ async fn sync_state_survives_reopening_the_store() {
             .expect("free");
         drop(store);
 
-        let reopened = database.store(&key).await;
+        // The engine holds the sync half only; a whole store is one.
+        let reopened: Arc<dyn SyncStore> = database.store(&key).await;
         assert_eq!(
             reopened
                 .link_by_ticket(relationship, Role::Target, &ticket("9912"))
