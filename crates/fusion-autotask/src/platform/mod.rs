@@ -24,7 +24,9 @@
 //!   `POST TicketAttachments/query` for attachments. Each prefetched answer is served once; a
 //!   ticket outside a recent page (or asked again, or written to since) costs 1 query (per 500).
 //!   [`AutotaskPlatform::comments_for_tickets`] and [`AutotaskPlatform::attachments_for_tickets`]
-//!   do the same batching explicitly.
+//!   do the same batching explicitly. Comment authors the tenant's choices do not name (contacts,
+//!   inactive resources) cost one `POST Contacts/query` and/or `POST Resources/query`
+//!   (`id in [...]`) per batch, and nothing once their names are cached.
 //! - `add_comment`: 1 `POST Tickets/{id}/Notes`. `add_attachment`: 1 `POST Tickets/{id}/Attachments`
 //!   (0 when the file is over [`MAX_ATTACHMENT_BYTES`], or when it would take the attachments sent
 //!   through this value past [`ATTACHMENT_WINDOW_BYTES`] in five minutes: Autotask would then
@@ -57,7 +59,7 @@ use time::OffsetDateTime;
 use crate::choices::{RESOURCE, TenantChoices};
 use crate::client::{AutotaskClient, PAGE_SIZE, ResolvedZone};
 use crate::wire::{
-    AutotaskEntity, Filter, QueryModel, Resource, TicketAttachment, TicketNote, datetime,
+    AutotaskEntity, Contact, Filter, QueryModel, Resource, TicketAttachment, TicketNote, datetime,
 };
 use error_mapping::{CallKind, to_platform_error};
 use ticket_mapping::{
@@ -130,6 +132,8 @@ pub struct AutotaskPlatform {
     prefetch: tokio::sync::Mutex<VecDeque<PrefetchPage>>,
     /// Attachment bytes sent through this value, with when (for Autotask's 5-minute limit).
     attachment_uploads: Mutex<VecDeque<(tokio::time::Instant, u64)>>,
+    /// Names of comment authors the choices do not list (contacts, inactive resources).
+    actor_names: Mutex<BTreeMap<ActorId, String>>,
 }
 
 impl fmt::Debug for AutotaskPlatform {
@@ -177,6 +181,7 @@ impl AutotaskPlatform {
             calls: AtomicU64::new(0),
             prefetch: tokio::sync::Mutex::new(VecDeque::new()),
             attachment_uploads: Mutex::new(VecDeque::new()),
+            actor_names: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -281,6 +286,22 @@ impl AutotaskPlatform {
                 }
             }
         }
+        let unnamed: BTreeSet<ActorId> = by_ticket
+            .values()
+            .flatten()
+            .filter(|comment| comment.author_name.is_empty())
+            .filter_map(|comment| comment.author.clone())
+            .collect();
+        if !unnamed.is_empty() {
+            let names = self.actor_names(&unnamed).await?;
+            for comment in by_ticket.values_mut().flatten() {
+                if comment.author_name.is_empty()
+                    && let Some(name) = comment.author.as_ref().and_then(|a| names.get(a))
+                {
+                    comment.author_name = name.clone();
+                }
+            }
+        }
         for comments in by_ticket.values_mut() {
             comments.sort_by_key(|comment| (comment.created_at, numeric(comment.id.as_str())));
         }
@@ -315,6 +336,61 @@ impl AutotaskPlatform {
             attachments.sort_by_key(|item| (item.created_at, numeric(item.id.as_str())));
         }
         Ok(by_ticket)
+    }
+
+    /// Names of authors the tenant's choices do not list (contacts, inactive resources): cached,
+    /// else one `POST Contacts/query` and one `POST Resources/query` (`id in [...]`) for all of
+    /// them.
+    async fn actor_names(
+        &self,
+        actors: &BTreeSet<ActorId>,
+    ) -> Result<BTreeMap<ActorId, String>, PlatformError> {
+        let mut names = BTreeMap::new();
+        let mut contacts = Vec::new();
+        let mut resources = Vec::new();
+        {
+            let cache = self
+                .actor_names
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            for actor in actors {
+                if let Some(name) = cache.get(actor) {
+                    names.insert(actor.clone(), name.clone());
+                } else if let Some(contact) = actor.as_str().strip_prefix("contact:") {
+                    contacts.extend(contact.parse::<i64>().ok());
+                } else {
+                    resources.extend(actor.as_str().parse::<i64>().ok());
+                }
+            }
+        }
+        let include: Vec<String> = ["id", "firstName", "lastName"]
+            .iter()
+            .map(|f| (*f).to_owned())
+            .collect();
+        let mut found = Vec::new();
+        for chunk in contacts.chunks(PAGE_SIZE as usize) {
+            let rows: Vec<Contact> = self.query_rows(vec![id_filter(chunk)], &include).await?;
+            found.extend(rows.into_iter().filter_map(|row| {
+                let name = person_name(&row.first_name, &row.last_name)?;
+                Some((ActorId::new(format!("contact:{}", row.id?)), name))
+            }));
+        }
+        for chunk in resources.chunks(PAGE_SIZE as usize) {
+            let rows: Vec<Resource> = self.query_rows(vec![id_filter(chunk)], &include).await?;
+            found.extend(rows.into_iter().filter_map(|row| {
+                let name = person_name(&row.first_name, &row.last_name)?;
+                Some((ActorId::from(row.id?), name))
+            }));
+        }
+        let mut cache = self
+            .actor_names
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for (actor, name) in found {
+            cache.insert(actor.clone(), name.clone());
+            names.insert(actor, name);
+        }
+        Ok(names)
     }
 
     fn comment_snapshot(&self, note: &Map<String, Value>) -> Option<CommentSnapshot> {
@@ -852,6 +928,25 @@ fn ticket_filter(ids: &[i64]) -> Filter {
         return Filter::eq("ticketID", *single);
     }
     Filter::compare("in", "ticketID", Value::from(ids.to_vec()))
+}
+
+fn id_filter(ids: &[i64]) -> Filter {
+    if let [single] = ids {
+        return Filter::eq("id", *single);
+    }
+    Filter::compare("in", "id", Value::from(ids.to_vec()))
+}
+
+/// "First Last" from optional parts; `None` when both are blank.
+fn person_name(first: &Option<String>, last: &Option<String>) -> Option<String> {
+    let name = [first, last]
+        .into_iter()
+        .flatten()
+        .map(|part| part.trim())
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    (!name.is_empty()).then_some(name)
 }
 
 fn numeric(id: &str) -> i64 {

@@ -821,3 +821,42 @@ async fn attachments_past_autotasks_five_minute_allowance_wait_without_a_call() 
         .await
         .expect("small file");
 }
+
+#[tokio::test]
+async fn a_contacts_comment_names_the_contact_with_one_lookup_that_is_cached() {
+    let harness = Harness::demo().await;
+    let platform = platform_for(&harness, CONTOSO).await;
+    let id = seeded_ticket_id(&harness, CONTOSO);
+    harness
+        .simulator()
+        .ui_add_note_as_contact(
+            CONTOSO,
+            "chris.green@northwindit.example",
+            id.as_str().parse().expect("numeric"),
+            serde_json::json!({
+                "title": "Portal", "description": "Any news?", "noteType": 1, "publish": 1,
+            }),
+        )
+        .expect("note from the portal");
+    for _ in 0..2 {
+        let comments = platform.comments(&id, None).await.expect("comments");
+        let portal = comments
+            .iter()
+            .find(|c| c.body == "Any news?")
+            .expect("the portal note");
+        assert!(
+            portal
+                .author
+                .as_ref()
+                .is_some_and(|a| a.as_str().starts_with("contact:"))
+        );
+        assert_eq!(portal.author_name, "Chris Green");
+        let jane = comments
+            .iter()
+            .find(|c| c.title == "Initial triage")
+            .expect("seeded note");
+        assert_eq!(jane.author_name, "Alex Morgan");
+    }
+    assert_eq!(route_count(&harness, "POST /V1.0/Contacts/query"), 1);
+    assert_eq!(route_count(&harness, "POST /V1.0/Resources/query"), 0);
+}
