@@ -860,3 +860,35 @@ async fn a_contacts_comment_names_the_contact_with_one_lookup_that_is_cached() {
     assert_eq!(route_count(&harness, "POST /V1.0/Contacts/query"), 1);
     assert_eq!(route_count(&harness, "POST /V1.0/Resources/query"), 0);
 }
+
+#[tokio::test]
+async fn dates_and_numbers_written_read_back_equal() {
+    let harness = Harness::demo().await;
+    let platform = platform_for(&harness, NORTHWIND).await;
+    let id = seeded_ticket_id(&harness, NORTHWIND);
+    let due = OffsetDateTime::now_utc()
+        .replace_millisecond(250)
+        .expect("ms")
+        + time::Duration::days(2);
+    platform
+        .update_ticket(
+            &id,
+            &[
+                FieldChange {
+                    field: "dueDateTime".to_owned(),
+                    value: FieldValue::DateTime(due),
+                },
+                FieldChange {
+                    field: "estimatedHours".to_owned(),
+                    value: FieldValue::text("1.5"),
+                },
+            ],
+        )
+        .await
+        .expect("patched");
+    let wire = record(&harness, NORTHWIND, EntityKind::Tickets, &id);
+    assert_eq!(wire["estimatedHours"], 1.5);
+    let ticket = platform.ticket(&id).await.expect("read").expect("exists");
+    assert_eq!(ticket.fields["dueDateTime"], FieldValue::DateTime(due));
+    assert_eq!(ticket.fields["estimatedHours"], FieldValue::text("1.5"));
+}
