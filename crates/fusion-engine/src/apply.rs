@@ -12,6 +12,8 @@
 //! - Field updates and closures are idempotent and are simply sent again once.
 //! - An error that stops the run (authentication, budget) ends the ticket and the run at once.
 
+use std::collections::HashMap;
+
 use fusion_domain::Clock;
 use fusion_domain::Role;
 use fusion_domain::sync::{
@@ -19,6 +21,7 @@ use fusion_domain::sync::{
     SyncRunId, TicketId, TicketLink, TicketPlan, link_after_success,
 };
 use fusion_store::{PendingCreate, StoreError, SyncStore};
+use time::OffsetDateTime;
 
 use crate::engine::SyncSetup;
 use crate::platform::{Platform, PlatformError};
@@ -31,6 +34,8 @@ pub(crate) struct TicketApplier<'a> {
     pub run: SyncRunId,
     /// The sync's own actor per side (source, target).
     pub own_actors: [Option<ActorId>; 2],
+    /// The last activity of every ticket as read for planning, by side and id.
+    pub activity: HashMap<(Role, TicketId), OffsetDateTime>,
 }
 
 /// What applying one ticket's plan gave.
@@ -59,6 +64,18 @@ impl From<StoreError> for ApplyError {
 impl From<PlatformError> for ApplyError {
     fn from(error: PlatformError) -> Self {
         ApplyError::Platform(error)
+    }
+}
+
+/// The side an action writes to on a platform, if any.
+fn written_side(action: &SyncAction) -> Option<Role> {
+    match action {
+        SyncAction::CreateTicket { on, .. }
+        | SyncAction::UpdateFields { on, .. }
+        | SyncAction::AddComment { on, .. }
+        | SyncAction::AddAttachment { on, .. }
+        | SyncAction::Close { on, .. } => Some(*on),
+        _ => None,
     }
 }
 
@@ -196,6 +213,28 @@ impl TicketApplier<'_> {
                         result.stop = Some(error.to_string());
                         break;
                     }
+                }
+            }
+        }
+        // A pair left in step: remember the activity read on each side nothing was written to, so
+        // the next run does not read it again until something happens to it.
+        if errors.is_empty() && !result.partial && result.stop.is_none() {
+            if let Some(current) = &link {
+                let mut seen = current.clone();
+                for side in [Role::Source, Role::Target] {
+                    let written = plan
+                        .actions
+                        .iter()
+                        .any(|action| written_side(action) == Some(side));
+                    if let Some(at) = self.activity.get(&(side, current.ticket(side).clone()))
+                        && !written
+                    {
+                        seen.mark_seen(side, *at);
+                    }
+                }
+                if &seen != current {
+                    self.store.upsert_link(&seen).await?;
+                    link = Some(seen);
                 }
             }
         }

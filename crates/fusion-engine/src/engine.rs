@@ -361,6 +361,17 @@ impl SyncEngine {
                         gathered.input.source.own_actor.clone(),
                         gathered.input.target.own_actor.clone(),
                     ],
+                    activity: [Role::Source, Role::Target]
+                        .into_iter()
+                        .flat_map(|side| {
+                            gathered.input.side(side).tickets.iter().map(move |state| {
+                                (
+                                    (side, state.ticket.id.clone()),
+                                    state.ticket.last_activity_at,
+                                )
+                            })
+                        })
+                        .collect(),
                 };
                 let mut leases = leases.to_vec();
                 let mut last_renewal = self.clock.now();

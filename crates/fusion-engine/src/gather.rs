@@ -152,6 +152,7 @@ pub(crate) async fn gather(
     }
 
     // 3. Tickets whose last record failed.
+    let mut retried: [Vec<TicketId>; 2] = [Vec::new(), Vec::new()];
     for retry in store
         .pending_retries(relationship)
         .await
@@ -164,9 +165,11 @@ pub(crate) async fn gather(
         }
         if let Some(id) = &retry.source_ticket {
             reader.ensure(Role::Source, id).await?;
+            retried[0].push(id.clone());
         }
         if let Some(id) = &retry.target_ticket {
             reader.ensure(Role::Target, id).await?;
+            retried[1].push(id.clone());
         }
     }
 
@@ -183,6 +186,29 @@ pub(crate) async fn gather(
             .map_err(GatherFailure::Store)?
         {
             links.insert(link.source.clone(), link);
+        }
+    }
+    // A pair is quiet when each of its tickets that was read shows the very last activity a run
+    // found in step (typically our own writes, read again through the overlap window): it needs
+    // no further reading at all. Tickets being retried are never quiet.
+    let quiet: Vec<TicketId> = links
+        .values()
+        .filter(|link| {
+            let unchanged = |side: Role| {
+                let id = link.ticket(side);
+                !retried[index(side)].contains(id)
+                    && reader.tickets[index(side)]
+                        .get(id)
+                        .is_none_or(|ticket| link.seen_activity(side, ticket.last_activity_at))
+            };
+            unchanged(Role::Source) && unchanged(Role::Target)
+        })
+        .map(|link| link.source.clone())
+        .collect();
+    for source in quiet {
+        if let Some(link) = links.remove(&source) {
+            reader.tickets[0].remove(&link.source);
+            reader.tickets[1].remove(&link.target);
         }
     }
     for link in links.values() {

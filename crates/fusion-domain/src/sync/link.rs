@@ -36,6 +36,8 @@ pub struct TicketLink {
     pub origin: Role,
     /// Per mapped source field (platform name): the fingerprint of its value as of the last sync —
     /// what was read when the link was made or what the sync last wrote or carried from it.
+    /// Also holds, under [`SEEN_ACTIVITY`], the ticket's last activity when a run last found the
+    /// pair in step without writing to this side (see [`TicketLink::seen_activity`]).
     pub source_fields: BTreeMap<String, Fingerprint>,
     /// The same for the target side's fields.
     pub target_fields: BTreeMap<String, Fingerprint>,
@@ -52,7 +54,30 @@ pub struct TicketLink {
     pub updated_at: OffsetDateTime,
 }
 
+/// Activity times compare to the nanosecond (field values only to the second).
+fn activity_fingerprint(at: OffsetDateTime) -> Fingerprint {
+    Fingerprint::of_text(&format!("activity:{}", at.unix_timestamp_nanos()))
+}
+
+/// The reserved key (no platform field starts with `@`) under which a link's field maps keep the
+/// fingerprint of the ticket's last activity time as last found in step.
+pub const SEEN_ACTIVITY: &str = "@lastActivity";
+
 impl TicketLink {
+    /// Whether `last_activity_at` is the last activity of the ticket on `side` when a run last
+    /// found the pair in step: nothing happened to it since, so it needs no reading.
+    pub fn seen_activity(&self, side: Role, last_activity_at: OffsetDateTime) -> bool {
+        self.fields(side).get(SEEN_ACTIVITY) == Some(&activity_fingerprint(last_activity_at))
+    }
+
+    /// Records that the ticket on `side` was found in step at `last_activity_at`.
+    pub fn mark_seen(&mut self, side: Role, last_activity_at: OffsetDateTime) {
+        self.fields_mut(side).insert(
+            SEEN_ACTIVITY.to_owned(),
+            activity_fingerprint(last_activity_at),
+        );
+    }
+
     pub fn ticket(&self, side: Role) -> &TicketId {
         match side {
             Role::Source => &self.source,

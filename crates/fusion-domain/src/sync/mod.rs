@@ -21,7 +21,7 @@ pub use history::{
     SyncRunId, SyncRunKind,
 };
 pub use ids::{ActorId, AttachmentId, CommentId, MarkerParts, TicketId, TicketMarker};
-pub use link::{ActionOutcome, CopiedItem, TicketLink, link_after_success};
+pub use link::{ActionOutcome, CopiedItem, SEEN_ACTIVITY, TicketLink, link_after_success};
 pub use planner::{ConflictRule, PlanInput, SideInput, TicketState, plan};
 pub use snapshot::{
     AttachmentSnapshot, CommentSnapshot, DESCRIPTION, FieldValue, STATUS, TITLE, TicketSnapshot,

@@ -339,3 +339,28 @@ async fn both_sides_changing_the_title_is_recorded_as_a_conflict_and_the_later_c
         "{record:#?}"
     );
 }
+
+#[tokio::test]
+async fn once_tickets_are_in_step_a_quiet_relationship_costs_only_the_change_listing() {
+    let world = World::new();
+    for n in 0..10 {
+        let ticket = world
+            .source
+            .person_creates_ticket(&format!("Ticket {n}"), "");
+        world.source.person_comments(&ticket, 1, "Hello");
+    }
+    world.manual().await;
+    // The next run reads our own writes back once (through the overlap window) and finds them in
+    // step; from then on nothing is read but the two change listings and the two own-actor calls.
+    world.automatic().await;
+    world.clock.advance(time::Duration::minutes(30));
+    let quiet = world.automatic().await;
+    assert_eq!(quiet.status, RunStatus::NoTicketsFound);
+    assert_eq!(quiet.calls_used, 4);
+
+    let ticket = world.source.tickets()[0].id.clone();
+    world.source.person_sets_title(&ticket, "Changed");
+    let one_change = world.automatic().await;
+    assert_eq!(one_change.counts.updated, 1);
+    assert!(one_change.calls_used <= 10, "{}", one_change.calls_used);
+}
