@@ -218,24 +218,26 @@ impl TicketApplier<'_> {
         }
         // A pair left in step: remember the activity read on each side nothing was written to, so
         // the next run does not read it again until something happens to it.
-        if errors.is_empty() && !result.partial && result.stop.is_none() {
-            if let Some(current) = &link {
-                let mut seen = current.clone();
-                for side in [Role::Source, Role::Target] {
-                    let written = plan
-                        .actions
-                        .iter()
-                        .any(|action| written_side(action) == Some(side));
-                    if let Some(at) = self.activity.get(&(side, current.ticket(side).clone()))
-                        && !written
-                    {
-                        seen.mark_seen(side, *at);
-                    }
+        if errors.is_empty()
+            && !result.partial
+            && result.stop.is_none()
+            && let Some(current) = &link
+        {
+            let mut seen = current.clone();
+            for side in [Role::Source, Role::Target] {
+                let written = plan
+                    .actions
+                    .iter()
+                    .any(|action| written_side(action) == Some(side));
+                if let Some(at) = self.activity.get(&(side, current.ticket(side).clone()))
+                    && !written
+                {
+                    seen.mark_seen(side, *at);
                 }
-                if &seen != current {
-                    self.store.upsert_link(&seen).await?;
-                    link = Some(seen);
-                }
+            }
+            if &seen != current {
+                self.store.upsert_link(&seen).await?;
+                link = Some(seen);
             }
         }
         let outcome = if !errors.is_empty() {
