@@ -9,8 +9,12 @@ mod apply;
 mod engine;
 mod gather;
 mod platform;
+mod service;
 
 pub use engine::{
     EngineError, EngineSettings, RunSummary, SideSetup, SyncEngine, SyncMode, SyncSetup,
 };
 pub use platform::{ChangedTicketsQuery, Platform, PlatformError, TicketPage};
+pub use service::{
+    ScheduledOutcome, ScheduledRelationship, ServiceError, SetupError, SyncDirectory, SyncService,
+};

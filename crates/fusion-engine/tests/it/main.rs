@@ -8,4 +8,5 @@ mod fake_store;
 mod faults;
 mod harness;
 mod idempotence;
+mod service;
 mod sync_runs;
