@@ -9,4 +9,5 @@ mod faults;
 mod harness;
 mod idempotence;
 mod service;
+mod soak;
 mod sync_runs;
