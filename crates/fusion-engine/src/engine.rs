@@ -27,7 +27,7 @@ use fusion_domain::sync::{
 use fusion_domain::{
     Clock, DescriptionComposition, FieldMapping, RelationshipId, Role, SideConfig,
 };
-use fusion_store::{Lease, LeaseKey, RunFinish, StoreError, SyncStore};
+use fusion_store::{Lease, LeaseKey, RunFilter, RunFinish, StoreError, SyncStore};
 use time::{Duration, OffsetDateTime};
 
 use crate::apply::TicketApplier;
@@ -319,11 +319,81 @@ impl SyncEngine {
             _ => (RunTrigger::Automatic, None),
         };
         let windows = self.windows(setup, since).await?;
+        self.finish_abandoned_runs(setup.relationship).await?;
         let calls_before = setup.calls_used();
         let run = self
             .store
             .start_run(setup.relationship, trigger, since, self.clock.now())
             .await?;
+        match self
+            .execute(setup, &run, since, windows, leases, calls_before)
+            .await
+        {
+            Ok(summary) => Ok(summary),
+            Err(error) => {
+                // Best effort: the store may be what failed. A run left Running is harmless.
+                let _ = self
+                    .store
+                    .finish_run(
+                        run.id,
+                        &RunFinish {
+                            status: RunStatus::Failed,
+                            counts: RunCounts::default(),
+                            finished_at: self.clock.now(),
+                            calls_used: setup.calls_used() - calls_before,
+                            error: Some(error.to_string()),
+                        },
+                    )
+                    .await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Runs still Running while we hold the relationship's lease were abandoned by a process that
+    /// stopped (its lease expired): history shows them as Failed with that reason.
+    async fn finish_abandoned_runs(&self, relationship: RelationshipId) -> Result<(), EngineError> {
+        let abandoned = self
+            .store
+            .sync_runs(&RunFilter {
+                relationship: Some(relationship),
+                status: Some(RunStatus::Running),
+                started_from: None,
+                started_before: None,
+                limit: 100,
+            })
+            .await?;
+        for run in abandoned {
+            self.store
+                .finish_run(
+                    run.id,
+                    &RunFinish {
+                        status: RunStatus::Failed,
+                        counts: run.counts,
+                        finished_at: self.clock.now(),
+                        calls_used: run.calls_used,
+                        error: Some(
+                            "the process running this sync stopped before it finished; the next \
+                             run carried on from where it had got to"
+                                .into(),
+                        ),
+                    },
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The body of a run once its record exists.
+    async fn execute(
+        &self,
+        setup: &SyncSetup,
+        run: &SyncRun,
+        since: Option<OffsetDateTime>,
+        windows: [OffsetDateTime; 2],
+        leases: &[Lease],
+        calls_before: u64,
+    ) -> Result<RunSummary, EngineError> {
         let mut summary = RunSummary {
             run: None,
             status: RunStatus::Running,
@@ -461,7 +531,7 @@ impl SyncEngine {
             finished_at: Some(finish.finished_at),
             calls_used: finish.calls_used,
             error: finish.error,
-            ..run
+            ..run.clone()
         });
         Ok(summary)
     }

@@ -133,6 +133,13 @@ async fn a_crash_at_any_write_then_a_rerun_converges_without_duplicates() {
             );
             restart(&world);
             world.manual().await;
+            let runs = world.store.runs();
+            assert_eq!(
+                runs[0].status,
+                RunStatus::Failed,
+                "the abandoned run is closed"
+            );
+            assert!(runs[0].error.as_deref().unwrap_or("").contains("stopped"));
         }
         world.automatic().await;
         assert_converged(&world, &raised);
