@@ -43,19 +43,34 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     async fn ensure(&mut self, side: Role, id: &TicketId) -> Result<(), GatherFailure> {
+        self.ensure_all(side, std::slice::from_ref(id)).await
+    }
+
+    /// Reads the tickets of `ids` not read yet, in one batch.
+    async fn ensure_all(&mut self, side: Role, ids: &[TicketId]) -> Result<(), GatherFailure> {
         let i = index(side);
-        if self.tickets[i].contains_key(id) || self.asked[i].contains_key(id) {
+        let mut missing: Vec<TicketId> = ids
+            .iter()
+            .filter(|id| !self.tickets[i].contains_key(*id) && !self.asked[i].contains_key(*id))
+            .cloned()
+            .collect();
+        missing.sort();
+        missing.dedup();
+        if missing.is_empty() {
             return Ok(());
         }
         let found = self
             .setup
             .side(side)
             .platform
-            .ticket(id)
+            .tickets(&missing)
             .await
             .map_err(|error| GatherFailure::Platform(side, error))?;
-        self.asked[i].insert(id.clone(), found.is_some());
-        if let Some(ticket) = found {
+        for id in &missing {
+            self.asked[i].insert(id.clone(), false);
+        }
+        for ticket in found {
+            self.asked[i].insert(ticket.id.clone(), true);
             self.tickets[i].insert(ticket.id.clone(), ticket);
         }
         Ok(())
@@ -164,13 +179,14 @@ pub(crate) async fn gather(
             continue;
         }
         if let Some(id) = &retry.source_ticket {
-            reader.ensure(Role::Source, id).await?;
             retried[0].push(id.clone());
         }
         if let Some(id) = &retry.target_ticket {
-            reader.ensure(Role::Target, id).await?;
             retried[1].push(id.clone());
         }
+    }
+    for side in sides {
+        reader.ensure_all(side, &retried[index(side)]).await?;
     }
 
     // 4. Links, and the partners of linked tickets.
@@ -211,9 +227,12 @@ pub(crate) async fn gather(
             reader.tickets[1].remove(&link.target);
         }
     }
-    for link in links.values() {
-        reader.ensure(Role::Source, &link.source).await?;
-        reader.ensure(Role::Target, &link.target).await?;
+    for side in sides {
+        let partners: Vec<TicketId> = links
+            .values()
+            .map(|link| link.ticket(side).clone())
+            .collect();
+        reader.ensure_all(side, &partners).await?;
     }
 
     // 5. Originals of unlinked copies that carry our marker.
@@ -232,8 +251,13 @@ pub(crate) async fn gather(
             }
         }
     }
-    for (side, id) in originals {
-        reader.ensure(side, &id).await?;
+    for side in sides {
+        let wanted: Vec<TicketId> = originals
+            .iter()
+            .filter(|(origin, _)| *origin == side)
+            .map(|(_, id)| id.clone())
+            .collect();
+        reader.ensure_all(side, &wanted).await?;
     }
 
     let side_input = |side: Role, tickets: Vec<TicketState>| SideInput {

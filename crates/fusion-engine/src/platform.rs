@@ -130,6 +130,20 @@ pub trait Platform: Send + Sync + fmt::Debug {
     /// One ticket by id; `Ok(None)` when it does not exist (deleted).
     async fn ticket(&self, id: &TicketId) -> Result<Option<TicketSnapshot>, PlatformError>;
 
+    /// Several tickets by id, in any order; ids that do not exist are simply absent. The default
+    /// asks [`Platform::ticket`] for each; adapters should override it with one query per page
+    /// (Autotask: `id in [...]`, up to 500 ids per call) — the engine reads the partners of every
+    /// changed linked ticket this way.
+    async fn tickets(&self, ids: &[TicketId]) -> Result<Vec<TicketSnapshot>, PlatformError> {
+        let mut found = Vec::new();
+        for id in ids {
+            if let Some(ticket) = self.ticket(id).await? {
+                found.push(ticket);
+            }
+        }
+        Ok(found)
+    }
+
     /// The ticket carrying `marker` (Autotask: `externalID` equals the marker), if any. If several
     /// carry it (should never happen), the one with the lowest id.
     async fn find_by_marker(

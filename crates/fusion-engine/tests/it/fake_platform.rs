@@ -15,6 +15,7 @@
 //!   fields (`title`, `description` and `status` go to the typed members).
 //! - Writes are atomic: a fault either happens before anything is applied or after the write was
 //!   fully applied (then the response is lost).
+//! - `tickets` reads any number of tickets in one call (the adapter: one per 500 ids).
 //! - `calls_used` counts every call, failed ones included.
 
 use std::collections::BTreeMap;
@@ -438,6 +439,19 @@ impl Platform for FakePlatform {
                 .ok()
                 .and_then(|key| tenant.tickets.get(&key))
                 .map(|stored| stored.ticket.clone()))
+        })
+        .await
+    }
+
+    /// One call for any number of ids (the adapter needs one per 500).
+    async fn tickets(&self, ids: &[TicketId]) -> Result<Vec<TicketSnapshot>, PlatformError> {
+        self.call(Operation::Ticket, |tenant, _| {
+            Ok(ids
+                .iter()
+                .filter_map(|id| parse_id(id).ok())
+                .filter_map(|key| tenant.tickets.get(&key))
+                .map(|stored| stored.ticket.clone())
+                .collect())
         })
         .await
     }
