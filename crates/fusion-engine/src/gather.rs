@@ -146,6 +146,19 @@ pub(crate) async fn gather(
         .map_err(GatherFailure::Store)?
     {
         let copy_side = pending.origin.opposite();
+        let already_linked = store
+            .link_by_ticket(relationship, pending.origin, &pending.origin_ticket)
+            .await
+            .map_err(GatherFailure::Store)?
+            .is_some();
+        if already_linked {
+            // The link was saved; only clearing the entry was lost.
+            store
+                .clear_pending_create(relationship, pending.origin, &pending.origin_ticket)
+                .await
+                .map_err(GatherFailure::Store)?;
+            continue;
+        }
         let found = setup
             .side(copy_side)
             .platform
