@@ -269,6 +269,7 @@ impl SyncEngine {
             &self.settings,
             windows,
             self.clock.now(),
+            true,
         )
         .await;
         let calls_used = setup.calls_used() - calls_before;
@@ -412,6 +413,7 @@ impl SyncEngine {
             &self.settings,
             windows,
             self.clock.now(),
+            false,
         )
         .await
         {

@@ -87,6 +87,7 @@ pub(crate) async fn gather(
     settings: &EngineSettings,
     windows: [OffsetDateTime; 2],
     now: OffsetDateTime,
+    dry_run: bool,
 ) -> Result<Gathered, GatherFailure> {
     let relationship = setup.relationship;
     let sides = [Role::Source, Role::Target];
@@ -153,6 +154,9 @@ pub(crate) async fn gather(
             .is_some();
         if already_linked {
             // The link was saved; only clearing the entry was lost.
+            if dry_run {
+                continue;
+            }
             store
                 .clear_pending_create(relationship, pending.origin, &pending.origin_ticket)
                 .await
@@ -172,6 +176,7 @@ pub(crate) async fn gather(
                     .ensure(pending.origin, &pending.origin_ticket)
                     .await?;
             }
+            None if dry_run => {}
             None => store
                 .clear_pending_create(relationship, pending.origin, &pending.origin_ticket)
                 .await
