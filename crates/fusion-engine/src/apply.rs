@@ -156,7 +156,7 @@ impl TicketApplier<'_> {
                 }
                 continue;
             }
-            match self.write(plan, link.as_ref(), action).await {
+            match self.write(link.as_ref(), action).await {
                 Ok(outcome) => {
                     let now = self.clock.now();
                     if let Some(new_link) = link_after_success(
@@ -305,11 +305,9 @@ impl TicketApplier<'_> {
 
     async fn write(
         &self,
-        plan: &TicketPlan,
         link: Option<&TicketLink>,
         action: &SyncAction,
     ) -> Result<ActionOutcome, ApplyError> {
-        let _ = plan;
         match action {
             SyncAction::CreateTicket {
                 on, from, draft, ..

@@ -2,7 +2,7 @@
 //!
 //! Order of a run (each step's failure mode in brackets):
 //! 1. claim the relationship lease and both platform databases' leases [busy → `EngineError::Busy`];
-//! 2. start the run record (not for a dry run);
+//! 2. close runs a stopped process left Running, start the run record (not for a dry run);
 //! 3. gather: own actors, pending creates (looked up by marker), each side's changed tickets since
 //!    its cursor minus the overlap (all pages), tickets to retry, the partners of linked tickets,
 //!    then comments and attachments of the tickets that can need them;
@@ -13,9 +13,11 @@
 //!    used-up budget keeps the old cursors);
 //! 7. finish the run record, release the leases.
 //!
-//! A crash (the future dropped) at any point leaves the leases to expire, the run `Running`, the
-//! cursors where they were and every write already made recorded in its link or findable by
-//! marker/content, so the next run converges without duplicates.
+//! A crash (the future dropped) at any point leaves the leases to expire, the run `Running` (the
+//! next run closes it as Failed), the cursors where they were and every write already made
+//! recorded in its link or findable by marker/content, so the next run converges without
+//! duplicates. A pair found in step is remembered by its tickets' last activity (the link's
+//! `@lastActivity` fingerprint), so the overlap window does not make quiet tickets cost calls.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

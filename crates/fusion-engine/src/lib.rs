@@ -3,7 +3,11 @@
 //! `fusion_domain::sync`, applying the actions in a safe order, and recording links, cursors and
 //! history through the `fusion_store::SyncStore` port.
 //!
-//! The engine knows no HTTP and no SQL: only the two ports.
+//! [`SyncService`] wraps the engine for the rest of the product: run a relationship now (loading
+//! its setup through the [`SyncDirectory`] port and marking the baseline), and run every
+//! relationship whose automatic sync is due (the scheduler inside `fusion serve`).
+//!
+//! The engine knows no HTTP and no SQL: only its ports.
 
 mod apply;
 mod engine;
