@@ -261,3 +261,26 @@ async fn a_failed_reverse_sync_create_is_retried_and_then_no_longer_pending() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn credentials_rejected_while_reading_give_a_failed_run_naming_the_organisation() {
+    let world = World::new();
+    world.source.person_creates_ticket("Printer jammed", "");
+    world.manual().await;
+    world.target.inject(
+        Operation::ChangedTickets,
+        Fault::Before(PlatformError::Authentication(
+            "the API user is inactive".into(),
+        )),
+        0,
+        1,
+    );
+    let before = cursor(&world, Role::Source).await;
+    let summary = world.automatic().await;
+    assert_eq!(summary.status, RunStatus::Failed);
+    let error = summary.error.expect("a reason");
+    assert!(error.contains("Northwind IT"), "{error}");
+    assert!(error.contains("the API user is inactive"), "{error}");
+    assert_eq!(cursor(&world, Role::Source).await, before);
+    assert_eq!(world.store.runs().last().unwrap().status, RunStatus::Failed);
+}
