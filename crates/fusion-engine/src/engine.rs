@@ -34,6 +34,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::apply::TicketApplier;
 use crate::gather::gather;
+use crate::lease_keeper::LeaseKeeper;
 use crate::platform::{Platform, PlatformError};
 
 /// One side of a relationship as the engine needs it.
@@ -272,6 +273,7 @@ impl SyncEngine {
             windows,
             self.clock.now(),
             true,
+            None,
         )
         .await;
         let calls_used = setup.calls_used() - calls_before;
@@ -298,6 +300,7 @@ impl SyncEngine {
                 })
             }
             Err(GatherFailure::Store(error)) => Err(error.into()),
+            Err(GatherFailure::LeaseLost) => Err(EngineError::Busy("This relationship".into())),
             Err(GatherFailure::Platform(side, error)) => Ok(RunSummary {
                 run: None,
                 status: RunStatus::Failed,
@@ -409,6 +412,12 @@ impl SyncEngine {
         };
         let mut stopped = false;
         let mut partial = false;
+        let mut keeper = LeaseKeeper::new(
+            self.store.as_ref(),
+            self.clock.as_ref(),
+            self.settings.lease_ttl,
+            leases.to_vec(),
+        );
         match gather(
             self.store.as_ref(),
             setup,
@@ -416,10 +425,15 @@ impl SyncEngine {
             windows,
             self.clock.now(),
             false,
+            Some(&mut keeper),
         )
         .await
         {
             Err(GatherFailure::Store(error)) => return Err(error.into()),
+            Err(GatherFailure::LeaseLost) => {
+                summary.error = Some(LEASE_LOST.into());
+                stopped = true;
+            }
             Err(GatherFailure::Platform(side, error)) => {
                 summary.error = Some(side_error(setup, side, &error));
                 stopped = true;
@@ -447,8 +461,6 @@ impl SyncEngine {
                         })
                         .collect(),
                 };
-                let mut leases = leases.to_vec();
-                let mut last_renewal = self.clock.now();
                 for ticket_plan in &plan.tickets {
                     let result = applier.apply(ticket_plan).await?;
                     summary.counts.conflicts += result.conflicts;
@@ -477,18 +489,10 @@ impl SyncEngine {
                         stopped = true;
                         break;
                     }
-                    let now = self.clock.now();
-                    if now - last_renewal >= self.settings.lease_ttl / 3 {
-                        last_renewal = now;
-                        if !self.renew(&mut leases, now).await? {
-                            summary.error = Some(
-                                "the run lost its lease to another process; the rest is left to \
-                                 the next run"
-                                    .into(),
-                            );
-                            stopped = true;
-                            break;
-                        }
+                    if keeper.keep().await?.is_err() {
+                        summary.error = Some(LEASE_LOST.into());
+                        stopped = true;
+                        break;
                     }
                 }
                 if !stopped {
@@ -540,21 +544,6 @@ impl SyncEngine {
         Ok(summary)
     }
 
-    /// Renews every lease; `false` when one was lost.
-    async fn renew(&self, leases: &mut [Lease], now: OffsetDateTime) -> Result<bool, EngineError> {
-        for lease in leases.iter_mut() {
-            match self
-                .store
-                .renew_lease(lease, now, self.settings.lease_ttl)
-                .await?
-            {
-                Some(renewed) => *lease = renewed,
-                None => return Ok(false),
-            }
-        }
-        Ok(true)
-    }
-
     /// Moves a side's cursor to the latest activity seen in the window, never backwards. With
     /// nothing seen, a manual run's start date becomes the baseline if there was none.
     async fn advance_cursor(
@@ -594,7 +583,12 @@ impl SyncEngine {
 pub(crate) enum GatherFailure {
     Store(StoreError),
     Platform(Role, PlatformError),
+    /// The run's lease expired and another process took it.
+    LeaseLost,
 }
+
+const LEASE_LOST: &str =
+    "the run lost its lease to another process; the rest is left to the next run";
 
 fn side_error(setup: &SyncSetup, side: Role, error: &PlatformError) -> String {
     format!(

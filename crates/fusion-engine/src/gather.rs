@@ -17,6 +17,7 @@ use fusion_store::SyncStore;
 use time::OffsetDateTime;
 
 use crate::engine::{EngineSettings, GatherFailure, SyncSetup};
+use crate::lease_keeper::LeaseKeeper;
 use crate::platform::{ChangedTicketsQuery, PlatformError};
 
 /// The planner's input and where each side's cursor moves once the run completes.
@@ -77,6 +78,14 @@ impl Reader<'_> {
     }
 }
 
+async fn keep(keeper: &mut LeaseKeeper<'_>) -> Result<(), GatherFailure> {
+    match keeper.keep().await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(GatherFailure::LeaseLost),
+        Err(error) => Err(GatherFailure::Store(error)),
+    }
+}
+
 fn platform_error(side: Role) -> impl Fn(PlatformError) -> GatherFailure {
     move |error| GatherFailure::Platform(side, error)
 }
@@ -88,6 +97,7 @@ pub(crate) async fn gather(
     windows: [OffsetDateTime; 2],
     now: OffsetDateTime,
     dry_run: bool,
+    mut keeper: Option<&mut LeaseKeeper<'_>>,
 ) -> Result<Gathered, GatherFailure> {
     let relationship = setup.relationship;
     let sides = [Role::Source, Role::Target];
@@ -132,6 +142,9 @@ pub(crate) async fn gather(
                     *cursor = Some((ticket.last_activity_at, ticket.id.clone()));
                 }
                 reader.tickets[index(side)].insert(ticket.id.clone(), ticket);
+            }
+            if let Some(keeper) = keeper.as_deref_mut() {
+                keep(keeper).await?;
             }
             match page.next {
                 Some(next) => after = Some(next),
@@ -347,6 +360,9 @@ pub(crate) async fn gather(
             {
                 state.comments = comments;
                 state.attachments = attachments;
+            }
+            if let Some(keeper) = keeper.as_deref_mut() {
+                keep(keeper).await?;
             }
         }
     }

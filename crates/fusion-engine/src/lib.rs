@@ -12,6 +12,7 @@
 mod apply;
 mod engine;
 mod gather;
+mod lease_keeper;
 mod platform;
 mod service;
 

@@ -65,9 +65,15 @@ impl Operation {
     }
 }
 
+/// Something that happens in the world while a call is made (e.g. time passes, another process
+/// takes a lease).
+pub type HookFn = Arc<dyn Fn() + Send + Sync>;
+
 /// What goes wrong.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Fault {
+    /// Runs the hook, then the call proceeds normally.
+    Hook(HookFn),
     /// Fails with this error before anything is applied.
     Before(PlatformError),
     /// The write is applied, then the response is lost (`OutcomeUnknown`).
@@ -75,6 +81,17 @@ pub enum Fault {
     /// The write is applied (reads: nothing), then the call never returns; [`FakePlatform::hung`]
     /// completes. Dropping the engine's future then models a crash at that point.
     HangAfterApply,
+}
+
+impl std::fmt::Debug for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fault::Hook(_) => f.write_str("Hook"),
+            Fault::Before(error) => write!(f, "Before({error:?})"),
+            Fault::TimeoutAfterApply => f.write_str("TimeoutAfterApply"),
+            Fault::HangAfterApply => f.write_str("HangAfterApply"),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -204,6 +221,9 @@ impl FakePlatform {
         let fault = self.fault_for(operation);
         if let Some(Fault::Before(error)) = fault {
             return Err(error);
+        }
+        if let Some(Fault::Hook(hook)) = &fault {
+            hook();
         }
         let now = self.clock.now();
         let result = body(&mut self.lock(), now);

@@ -55,6 +55,20 @@ impl FakeStore {
     pub fn pending(&self) -> Vec<PendingCreate> {
         self.lock().pending.clone()
     }
+
+    /// Another process takes the lease for `key` (as if the holder's had expired).
+    pub fn taken_by_another_process(&self, key: &LeaseKey, expires_at: OffsetDateTime) {
+        let mut state = self.lock();
+        state.leases.retain(|lease| &lease.key != key);
+        state.next_token += 1;
+        let token = state.next_token.to_string();
+        state.leases.push(Lease {
+            key: key.clone(),
+            holder: "another-process".into(),
+            token,
+            expires_at,
+        });
+    }
 }
 
 fn pair_key(record: &SyncRecord) -> (Option<TicketId>, Option<TicketId>) {

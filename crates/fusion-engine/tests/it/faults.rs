@@ -284,3 +284,38 @@ async fn credentials_rejected_while_reading_give_a_failed_run_naming_the_organis
     assert_eq!(cursor(&world, Role::Source).await, before);
     assert_eq!(world.store.runs().last().unwrap().status, RunStatus::Failed);
 }
+
+#[tokio::test]
+async fn a_run_that_lost_its_lease_stops_before_writing_more_and_keeps_the_cursors() {
+    let world = World::new();
+    for n in 0..3 {
+        world
+            .source
+            .person_creates_ticket(&format!("Ticket {n}"), "");
+    }
+    // While the first ticket is being created, 11 minutes pass and another process takes over.
+    let clock = world.clock.clone();
+    let store = world.store.clone();
+    let key = fusion_store::LeaseKey::Relationship(world.setup.relationship);
+    world.target.inject(
+        Operation::CreateTicket,
+        Fault::Hook(std::sync::Arc::new(move || {
+            clock.advance(Duration::minutes(11));
+            store.taken_by_another_process(
+                &key,
+                fusion_domain::Clock::now(&*clock) + Duration::minutes(10),
+            );
+        })),
+        0,
+        1,
+    );
+    let summary = world.manual().await;
+    assert_eq!(summary.status, RunStatus::Failed);
+    assert!(summary.error.unwrap_or_default().contains("lost its lease"));
+    assert_eq!(
+        world.target.copies().len(),
+        1,
+        "nothing written after the loss"
+    );
+    assert_eq!(cursor(&world, Role::Source).await, None);
+}
