@@ -189,11 +189,19 @@ pub(crate) async fn gather(
                     .ensure(pending.origin, &pending.origin_ticket)
                     .await?;
             }
-            None if dry_run => {}
-            None => store
-                .clear_pending_create(relationship, pending.origin, &pending.origin_ticket)
-                .await
-                .map_err(GatherFailure::Store)?,
+            None => {
+                // The create never happened: plan the original again, even if it is older than
+                // this run's window.
+                if !dry_run {
+                    store
+                        .clear_pending_create(relationship, pending.origin, &pending.origin_ticket)
+                        .await
+                        .map_err(GatherFailure::Store)?;
+                }
+                reader
+                    .ensure(pending.origin, &pending.origin_ticket)
+                    .await?;
+            }
         }
     }
 
