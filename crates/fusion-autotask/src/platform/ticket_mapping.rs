@@ -168,11 +168,17 @@ impl TicketSchema {
             }
             fields.insert(field.name.clone(), value);
         }
+        // The ticket number is not a mappable field, but descriptions are composed with it
+        // ("Customer ticket: T2026…"); the composition reads fields through their display text.
+        let number = text("ticketNumber");
+        if !number.trim().is_empty() {
+            labels.insert("ticketNumber".to_owned(), number.clone());
+        }
         let created_at = date("createDate");
         let last_activity_at = date("lastActivityDate");
         Some(TicketSnapshot {
             id: TicketId::from(id),
-            number: text("ticketNumber"),
+            number,
             title: text("title"),
             description: text("description"),
             status: choice("status"),
@@ -493,6 +499,11 @@ mod tests {
             FieldValue::Choice(ChoiceValue::from(4))
         );
         assert_eq!(snapshot.labels["priority"], "Critical");
+        assert_eq!(
+            snapshot.display("ticketNumber").as_deref(),
+            Some("T20261127.0001"),
+            "descriptions are composed with the ticket number"
+        );
         assert_eq!(snapshot.fields["queueID"], FieldValue::Empty);
         assert_eq!(snapshot.fields["estimatedHours"], FieldValue::text("2"));
         assert_eq!(
