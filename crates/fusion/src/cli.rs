@@ -40,6 +40,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run only the Autotask simulator (prints one JSON ready line on stdout).
     Sim(SimArgs),
+    /// Sync one connection now (manual run with a start date, or a dry run) and print a summary.
+    Sync(SyncArgs),
     /// Autotask helpers: work out an API URL, test a connection.
     #[command(subcommand)]
     Autotask(AutotaskCommand),
@@ -100,6 +102,44 @@ pub struct ServeArgs {
     /// Mark session cookies Secure: set true when users reach the app over HTTPS [default: false].
     #[arg(long, env = "FUSION_SECURE_COOKIES", action = clap::ArgAction::Set, value_name = "true|false")]
     pub secure_cookies: Option<bool>,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Without --since the run reads each side since where the last run stopped; the first sync of a \
+connection needs --since (it sets the baseline).\n\n\
+Exit status: 0 Success or nothing to sync, 1 the run was Partial or Failed or could not run, 2 invalid input."
+)]
+pub struct SyncArgs {
+    /// The connection (relationship) id, as shown on its page.
+    #[arg(long)]
+    pub relationship: String,
+
+    /// Read changes since this date (2026-11-01, UTC midnight) or time (RFC 3339).
+    #[arg(long)]
+    pub since: Option<String>,
+
+    /// Show what the run would do without writing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// The deployment's Autotask integration code (API tracking identifier).
+    #[arg(long, env = "FUSION_AUTOTASK_INTEGRATION_CODE", hide_env_values = true)]
+    pub integration_code: Option<String>,
+
+    /// Tests and demos only: send every Autotask call to this http://127.0.0.1:PORT simulator.
+    #[arg(long, env = "FUSION_AUTOTASK_OVERRIDE", hide = true)]
+    pub autotask_override: Option<String>,
 }
 
 #[derive(Debug, Args)]

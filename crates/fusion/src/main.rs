@@ -13,6 +13,7 @@ mod database_location;
 mod exit_status;
 mod secrets_from_environment;
 mod shutdown;
+mod sync_directory;
 mod telemetry;
 
 use std::process::ExitCode;
@@ -52,7 +53,11 @@ fn main() -> ExitCode {
 /// theirs for the result, so they log only warnings unless RUST_LOG says otherwise.
 fn default_log_filter(command: &Command) -> &'static str {
     match command {
-        Command::Demo(_) | Command::Autotask(_) | Command::Admin(_) | Command::Config(_) => "warn",
+        Command::Demo(_)
+        | Command::Sync(_)
+        | Command::Autotask(_)
+        | Command::Admin(_)
+        | Command::Config(_) => "warn",
         Command::Serve(_) | Command::Sim(_) => "info",
     }
 }
@@ -62,6 +67,7 @@ async fn run(command: Command, secrets: SecretsFromEnvironment) -> anyhow::Resul
         Command::Serve(args) => commands::serve::run(args, secrets.secret_key).await,
         Command::Demo(args) => commands::demo::run(args, secrets.secret_key).await,
         Command::Sim(args) => commands::sim::run(args).await,
+        Command::Sync(args) => commands::sync::run(args, secrets.secret_key).await,
         Command::Autotask(AutotaskCommand::ApiUrl(args)) => Ok(commands::autotask::api_url(&args)),
         Command::Autotask(AutotaskCommand::Zone(args)) => commands::autotask::zone(args).await,
         Command::Autotask(AutotaskCommand::Test(args)) => {

@@ -5,4 +5,5 @@ pub mod autotask;
 pub mod demo;
 pub mod serve;
 pub mod sim;
+pub mod sync;
 pub mod web_app;

@@ -11,3 +11,13 @@ mod postgres_schema;
 mod process;
 mod serve_command;
 mod sim_command;
+mod sync_end_to_end;
+
+// The end-to-end sync tests run the binary's own sync directory and the demo's connection set-up
+// in-process; both files depend only on library crates, so they are compiled in here as they are.
+#[allow(dead_code)]
+#[path = "../../src/commands/demo/connection.rs"]
+mod demo_connection;
+#[allow(dead_code)]
+#[path = "../../src/sync_directory.rs"]
+mod sync_directory;

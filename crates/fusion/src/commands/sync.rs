@@ -1,0 +1,271 @@
+//! `fusion sync`: one run of one connection now — a manual run (with `--since`, which sets the
+//! baseline the first time), a run since where the last one stopped, or a dry run that lists what
+//! a run would do and writes nothing. Resolves the database and Autotask settings exactly as
+//! `serve` does, runs through `SyncService::run`, and prints a summary (or one JSON object).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use fusion_autotask::AutotaskService;
+use fusion_domain::sync::{PlannedTicket, RunStatus, SyncAction};
+use fusion_domain::{RelationshipId, SystemClock};
+use fusion_engine::{EngineSettings, RunSummary, SyncEngine, SyncMode, SyncService};
+use secrecy::SecretString;
+use serde::Serialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::cli::SyncArgs;
+use crate::commands::serve::{autotask_settings, open_store};
+use crate::config_file::ConfigFile;
+use crate::database_location::DatabaseLocation;
+use crate::exit_status::{Completion, InvalidInput};
+use crate::sync_directory::{DEFAULT_AUTOMATIC_INTERVAL, StoreSyncDirectory};
+
+pub async fn run(
+    args: SyncArgs,
+    secret_key_from_environment: Option<SecretString>,
+) -> anyhow::Result<Completion> {
+    let relationship: RelationshipId = args.relationship.trim().parse().map_err(|_| {
+        InvalidInput(format!(
+            "--relationship {:?} is not a connection id; copy the id from the connection's page",
+            args.relationship
+        ))
+    })?;
+    let since = args.since.as_deref().map(parse_since).transpose()?;
+    let mode = match (args.dry_run, since) {
+        (true, since) => SyncMode::DryRun { since },
+        (false, Some(since)) => SyncMode::Manual { since },
+        (false, None) => SyncMode::Automatic,
+    };
+
+    let file = ConfigFile::load(args.config.file.as_deref())?;
+    let database = DatabaseLocation::resolve(&file.database_args(&args.database))?;
+    let autotask = autotask_settings(
+        args.integration_code.or(file.autotask.integration_code),
+        args.autotask_override.as_deref(),
+    )?;
+    let store = open_store(&database, secret_key_from_environment.as_ref()).await?;
+    let service = AutotaskService::new(autotask).context("cannot set up the Autotask client")?;
+
+    let clock = Arc::new(SystemClock);
+    let engine = SyncEngine::new(store.clone(), clock.clone(), EngineSettings::default());
+    let directory = Arc::new(StoreSyncDirectory::new(
+        store.clone(),
+        service,
+        DEFAULT_AUTOMATIC_INTERVAL,
+    ));
+    let sync = SyncService::new(engine, directory, store, clock);
+
+    let started = Instant::now();
+    let summary = sync
+        .run(relationship, mode)
+        .await
+        .context("the sync did not run")?;
+    let report = SyncReport::new(&summary, matches!(mode, SyncMode::DryRun { .. }), started);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string(&report).context("cannot write the result")?
+        );
+    } else {
+        print!("{}", report.text());
+    }
+    Ok(match summary.status {
+        RunStatus::Success | RunStatus::NoTicketsFound => Completion::Succeeded,
+        RunStatus::Running | RunStatus::Partial | RunStatus::Failed => Completion::CheckFailed,
+    })
+}
+
+/// `2026-11-01` (midnight UTC) or an RFC 3339 time.
+fn parse_since(raw: &str) -> Result<OffsetDateTime, InvalidInput> {
+    let raw = raw.trim();
+    if let Ok(time) = OffsetDateTime::parse(raw, &Rfc3339) {
+        return Ok(time);
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(raw, &format)
+        .map(|date| date.midnight().assume_utc())
+        .map_err(|_| {
+            InvalidInput(format!(
+                "--since {raw:?} is not a date; use 2026-11-01 (UTC midnight) or 2026-11-01T08:30:00Z"
+            ))
+        })
+}
+
+/// What the command prints.
+#[derive(Debug, Serialize)]
+struct SyncReport {
+    dry_run: bool,
+    status: &'static str,
+    created: u32,
+    updated: u32,
+    closed: u32,
+    failed: u32,
+    skipped: u32,
+    conflicts: u32,
+    calls_used: u64,
+    duration_ms: u128,
+    error: Option<String>,
+    /// Every write the run made (or, for a dry run, would make), in order.
+    actions: Vec<String>,
+    /// Failures and skips with their reasons.
+    notes: Vec<String>,
+}
+
+impl SyncReport {
+    fn new(summary: &RunSummary, dry_run: bool, started: Instant) -> Self {
+        let mut actions = Vec::new();
+        let mut notes = Vec::new();
+        for action in summary.plan.actions() {
+            match describe(action) {
+                Described::Write(text) => actions.push(text),
+                Described::Note(text) => notes.push(text),
+                Described::Quiet => {}
+            }
+        }
+        Self {
+            dry_run,
+            status: summary.status.label(),
+            created: summary.counts.created,
+            updated: summary.counts.updated,
+            closed: summary.counts.closed,
+            failed: summary.counts.failed,
+            skipped: summary.counts.skipped,
+            conflicts: summary.counts.conflicts,
+            calls_used: summary.calls_used,
+            duration_ms: started.elapsed().as_millis(),
+            error: summary.error.clone(),
+            actions,
+            notes,
+        }
+    }
+
+    fn text(&self) -> String {
+        let mut text = String::new();
+        if self.dry_run {
+            text.push_str(&format!(
+                "Dry run (nothing was written): {} action(s) planned\n",
+                self.actions.len()
+            ));
+            for action in &self.actions {
+                text.push_str(&format!("  - {action}\n"));
+            }
+        } else {
+            text.push_str(&format!("Sync finished: {}\n", self.status));
+        }
+        text.push_str(&format!(
+            "  created {}, updated {}, closed {}, failed {} (skipped {}, conflicts {})\n",
+            self.created, self.updated, self.closed, self.failed, self.skipped, self.conflicts
+        ));
+        text.push_str(&format!(
+            "  Autotask calls: {}, duration: {:.1} s\n",
+            self.calls_used,
+            self.duration_ms as f64 / 1000.0
+        ));
+        for note in &self.notes {
+            text.push_str(&format!("  note: {note}\n"));
+        }
+        if let Some(error) = &self.error {
+            text.push_str(&format!("  error: {error}\n"));
+        }
+        text
+    }
+}
+
+enum Described {
+    Write(String),
+    Note(String),
+    Quiet,
+}
+
+fn planned(ticket: &PlannedTicket) -> String {
+    match ticket {
+        PlannedTicket::Existing(id) => format!("ticket {}", id.as_str()),
+        PlannedTicket::Created => "the new ticket".to_owned(),
+    }
+}
+
+/// One line per action, in the product's words.
+fn describe(action: &SyncAction) -> Described {
+    match action {
+        SyncAction::CreateTicket {
+            on, from, draft, ..
+        } => Described::Write(format!(
+            "create a ticket in the {} for ticket {} ({:?})",
+            on.label(),
+            from.as_str(),
+            draft.title
+        )),
+        SyncAction::LinkExisting {
+            source_number,
+            target_number,
+            ..
+        } => Described::Write(format!(
+            "link {source_number} (Source) with {target_number} (Target)"
+        )),
+        SyncAction::UpdateFields {
+            on,
+            ticket,
+            changes,
+            ..
+        } => Described::Write(format!(
+            "update {} on ticket {} in the {}",
+            changes
+                .iter()
+                .map(|change| change.field.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            ticket.as_str(),
+            on.label()
+        )),
+        SyncAction::AddComment { on, ticket, .. } => Described::Write(format!(
+            "add a comment to {} in the {}",
+            planned(ticket),
+            on.label()
+        )),
+        SyncAction::AddAttachment {
+            on, ticket, draft, ..
+        } => Described::Write(format!(
+            "attach {:?} to {} in the {}",
+            draft.name,
+            planned(ticket),
+            on.label()
+        )),
+        SyncAction::Close { on, ticket, .. } => {
+            Described::Write(format!("close {} in the {}", planned(ticket), on.label()))
+        }
+        SyncAction::Skip { reason } => Described::Note(format!("skipped: {reason}")),
+        SyncAction::Conflict { field, winner } => {
+            Described::Note(format!("conflict on {field}: the {} wins", winner.label()))
+        }
+        SyncAction::FieldFailure { field, reason } => {
+            Described::Note(format!("{field} not synced: {reason}"))
+        }
+        SyncAction::AttachmentFailure { name, reason, .. } => {
+            Described::Note(format!("attachment {name:?} not synced: {reason}"))
+        }
+        SyncAction::LinkComment { .. }
+        | SyncAction::LinkAttachment { .. }
+        | SyncAction::ClosedState { .. } => Described::Quiet,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_start_date_is_midnight_utc_and_a_time_is_taken_as_given() {
+        assert_eq!(
+            parse_since("2026-11-01").expect("a date"),
+            time::macros::datetime!(2026-11-01 00:00 UTC)
+        );
+        assert_eq!(
+            parse_since("2026-11-01T08:30:00+01:00").expect("a time"),
+            time::macros::datetime!(2026-11-01 07:30 UTC)
+        );
+        assert!(parse_since("last tuesday").is_err());
+    }
+}

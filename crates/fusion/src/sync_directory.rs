@@ -1,0 +1,232 @@
+//! `StoreSyncDirectory`: the engine's `SyncDirectory` port over the `Store` and the shared
+//! `AutotaskService`. For a relationship it loads both organisations, each side's configuration,
+//! the field mappings and the description composition, and builds one `AutotaskPlatform` per
+//! side from that side's credentials (the organisation's, or the relationship's own override
+//! credentials when the side's configuration says `override_api_settings`), decrypted by the
+//! store, with the tenant's live choices.
+//!
+//! There is no stored "automatic sync on/off" switch yet: a relationship that is Active and
+//! "Ready for automatic sync" is treated as switched on.
+//!
+//! This file depends on nothing else in the binary (only on library crates), so the end-to-end
+//! tests can include it as it is.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use fusion_autotask::{AutotaskPlatform, AutotaskService, Credentials, load_choices};
+use fusion_domain::sync::ConflictRule;
+use fusion_domain::{
+    OrgId, Relationship, RelationshipId, RelationshipState, Role, SideConfig, SyncReadiness,
+};
+use fusion_engine::{ScheduledRelationship, SetupError, SideSetup, SyncDirectory, SyncSetup};
+use fusion_store::{Store, StoreError};
+use time::Duration;
+
+/// Time between two automatic runs of a relationship unless configured otherwise.
+pub const DEFAULT_AUTOMATIC_INTERVAL: Duration = Duration::minutes(5);
+
+/// Relationships, configuration and credentials from the store; platforms from the shared
+/// Autotask service (one limiter and request budget for the whole process).
+#[derive(Clone)]
+pub struct StoreSyncDirectory {
+    store: Arc<dyn Store>,
+    autotask: AutotaskService,
+    automatic_interval: Duration,
+}
+
+impl std::fmt::Debug for StoreSyncDirectory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreSyncDirectory")
+            .field("automatic_interval", &self.automatic_interval)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StoreSyncDirectory {
+    pub fn new(
+        store: Arc<dyn Store>,
+        autotask: AutotaskService,
+        automatic_interval: Duration,
+    ) -> Self {
+        Self {
+            store,
+            autotask,
+            automatic_interval,
+        }
+    }
+
+    async fn relationship(&self, id: RelationshipId) -> Result<Relationship, SetupError> {
+        self.store
+            .relationship(id)
+            .await
+            .map_err(unavailable)?
+            .ok_or(SetupError::NotFound)
+    }
+
+    /// One side: its organisation, configuration, credentials and a connected platform.
+    async fn side(&self, relationship: &Relationship, role: Role) -> Result<SideSetup, SetupError> {
+        let role_name = role.label();
+        let org = relationship.org_in_role(role).ok_or_else(|| {
+            SetupError::NotReady(format!(
+                "the connection has no {role_name} organisation yet; it must be accepted first"
+            ))
+        })?;
+        let organisation = self
+            .store
+            .organisation(org)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| {
+                SetupError::NotReady(format!("the {role_name} organisation no longer exists"))
+            })?;
+        let config = self
+            .store
+            .integration_config(relationship.id, org)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| {
+                SetupError::NotReady(format!(
+                    "{} ({role_name}) has not saved its integration configuration yet",
+                    organisation.name
+                ))
+            })?;
+        let credentials = self
+            .credentials(relationship.id, org, &config, &organisation.name)
+            .await?;
+        let client = self.autotask.client(credentials);
+        let choices = load_choices(&client).await.map_err(|error| {
+            SetupError::Unavailable(format!(
+                "cannot read {}'s Autotask choices: {error}",
+                organisation.name
+            ))
+        })?;
+        let platform = AutotaskPlatform::connect(client, choices)
+            .await
+            .map_err(|error| {
+                SetupError::Unavailable(format!(
+                    "cannot connect to {}'s Autotask: {error}",
+                    organisation.name
+                ))
+            })?;
+        Ok(SideSetup {
+            platform: Arc::new(platform),
+            config,
+            organisation_name: organisation.name,
+        })
+    }
+
+    /// The side's API user: the relationship's own credentials when the side overrides the
+    /// organisation's API settings, else the organisation's.
+    async fn credentials(
+        &self,
+        relationship: RelationshipId,
+        org: OrgId,
+        config: &SideConfig,
+        organisation_name: &str,
+    ) -> Result<Credentials, SetupError> {
+        let (stored, secret) = if config.override_api_settings {
+            (
+                self.store
+                    .relationship_credentials(relationship, org)
+                    .await
+                    .map_err(unavailable)?,
+                self.store
+                    .relationship_secret(relationship, org)
+                    .await
+                    .map_err(unavailable)?,
+            )
+        } else {
+            (
+                self.store
+                    .platform_credentials(org)
+                    .await
+                    .map_err(unavailable)?,
+                self.store.platform_secret(org).await.map_err(unavailable)?,
+            )
+        };
+        let where_to_fix = if config.override_api_settings {
+            "in this connection's API settings"
+        } else {
+            "in Settings"
+        };
+        let (Some(stored), Some(secret)) = (stored, secret) else {
+            return Err(SetupError::NotReady(format!(
+                "{organisation_name} has no Autotask API username and secret; enter them {where_to_fix}"
+            )));
+        };
+        let mut credentials = Credentials::new(stored.username, secret);
+        credentials.integration_code = stored.integration_code_override;
+        Ok(credentials)
+    }
+}
+
+fn unavailable(error: StoreError) -> SetupError {
+    SetupError::Unavailable(format!("the database failed: {error}"))
+}
+
+#[async_trait]
+impl SyncDirectory for StoreSyncDirectory {
+    async fn automatic_relationships(&self) -> Result<Vec<ScheduledRelationship>, SetupError> {
+        let mut scheduled = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for organisation in self.store.organisations().await.map_err(unavailable)? {
+            for relationship in self
+                .store
+                .relationships_of(organisation.id)
+                .await
+                .map_err(unavailable)?
+            {
+                if relationship.state == RelationshipState::Active
+                    && relationship.readiness == SyncReadiness::ReadyForAutomaticSync
+                    && seen.insert(relationship.id)
+                {
+                    scheduled.push(ScheduledRelationship {
+                        relationship: relationship.id,
+                        interval: self.automatic_interval,
+                    });
+                }
+            }
+        }
+        Ok(scheduled)
+    }
+
+    async fn setup(&self, relationship: RelationshipId) -> Result<SyncSetup, SetupError> {
+        let relationship = self.relationship(relationship).await?;
+        if relationship.state != RelationshipState::Active {
+            return Err(SetupError::NotReady(format!(
+                "the connection is {}; only an Active connection syncs",
+                relationship.state.label()
+            )));
+        }
+        let source = self.side(&relationship, Role::Source).await?;
+        let target = self.side(&relationship, Role::Target).await?;
+        let mappings = self
+            .store
+            .field_mappings(relationship.id)
+            .await
+            .map_err(unavailable)?;
+        let composition = self
+            .store
+            .description_composition(relationship.id)
+            .await
+            .map_err(unavailable)?
+            .unwrap_or_default();
+        Ok(SyncSetup {
+            relationship: relationship.id,
+            source,
+            target,
+            mappings,
+            composition,
+            conflict_rule: ConflictRule::default(),
+        })
+    }
+
+    async fn baseline_set(&self, relationship: RelationshipId) -> Result<(), SetupError> {
+        self.store
+            .set_sync_readiness(relationship, SyncReadiness::ReadyForAutomaticSync)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,714 @@
+//! The sync engine end to end, in-process: the Autotask simulator with the demo world, a fresh
+//! SQLite store, the two demo organisations connected and configured exactly as `fusion demo`
+//! does (`demo_connection::connect_demo_organisations`), and runs through `SyncService` with the
+//! binary's `StoreSyncDirectory`. Every assertion reads the simulated tenants' records, as a
+//! person looking at Autotask would.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use fusion_autotask::{AutotaskService, AutotaskSettings, RetryPolicy, TransportOverride};
+use fusion_autotask_sim::{
+    EntityKind, FaultKind, FaultRule, RunningSimulator, SimOptions, Simulator, TenantInfo, World,
+};
+use fusion_domain::sync::{
+    ActorId, AttachmentDraft, AttachmentId, AttachmentSnapshot, CommentDraft, CommentId,
+    CommentSnapshot, FieldChange, RunStatus, SyncAction, TicketDraft, TicketId, TicketMarker,
+    TicketSnapshot,
+};
+use fusion_domain::{
+    ChoiceValue, OrgId, PlatformKind, RelationshipId, RelationshipState, SyncReadiness, SystemClock,
+};
+use fusion_engine::{
+    ChangedTicketsQuery, EngineSettings, Platform, PlatformError, RunSummary, SyncDirectory,
+    SyncEngine, SyncMode, SyncService, TicketPage,
+};
+use fusion_store::{CredentialsUpdate, SecretKey, Store, StoreOptions};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::demo_connection::{self, DemoSide, SOURCE_ORGANISATION, TARGET_ORGANISATION};
+use crate::sync_directory::{DEFAULT_AUTOMATIC_INTERVAL, StoreSyncDirectory};
+
+const CONTOSO: &str = SOURCE_ORGANISATION;
+const NORTHWIND: &str = TARGET_ORGANISATION;
+/// A person at the customer, raising and closing tickets in Contoso's Autotask.
+const CONTOSO_PERSON: &str = "alex.morgan@contoso.example";
+/// The MSP's technician working the copies in Northwind's Autotask.
+const NORTHWIND_TECHNICIAN: &str = "jane.doe@northwindit.example";
+
+struct Harness {
+    running: RunningSimulator,
+    store: Arc<dyn Store>,
+    directory: Arc<StoreSyncDirectory>,
+    engine: SyncEngine,
+    sync: SyncService,
+    relationship: RelationshipId,
+    /// Changes made in the tests are newer than this; the demo world's own tickets are older.
+    started: OffsetDateTime,
+    _data: tempfile::TempDir,
+}
+
+impl Harness {
+    async fn demo() -> Harness {
+        let options = SimOptions {
+            timeout_fault_hold: Duration::from_millis(20),
+            ..SimOptions::for_tests()
+        };
+        let simulator = Simulator::new(World::demo(), options).expect("the demo world seeds");
+        let running = simulator
+            .spawn("127.0.0.1:0".parse().expect("address"))
+            .await
+            .expect("the simulator listens");
+        let tenants = simulator.tenants();
+        let data = tempfile::tempdir().expect("a temporary directory");
+        let store = fusion_store::open_with_options(
+            &format!("sqlite://{}", data.path().join("fusion.db").display()),
+            SecretKey::generate(),
+            StoreOptions::for_tests(),
+        )
+        .await
+        .expect("a fresh SQLite store opens");
+
+        let contoso = register(store.as_ref(), tenant(&tenants, CONTOSO)).await;
+        let northwind = register(store.as_ref(), tenant(&tenants, NORTHWIND)).await;
+        let settings = AutotaskSettings {
+            integration_code: Some(tenants[0].integration_code.clone()),
+            transport_override: Some(
+                TransportOverride::parse(running.base_url()).expect("loopback override"),
+            ),
+            request_timeout: Duration::from_secs(20),
+            connect_timeout: Duration::from_secs(5),
+            retry: RetryPolicy {
+                max_attempts: 4,
+                initial_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(5),
+            },
+            ..AutotaskSettings::default()
+        };
+        let side = |org_id: OrgId, tenant_name: &'static str| {
+            let user = active_user(tenant(&tenants, tenant_name));
+            (org_id, tenant_name, user.0, user.1)
+        };
+        let (source_org, source_name, source_user, source_secret) = side(contoso, CONTOSO);
+        let (target_org, target_name, target_user, target_secret) = side(northwind, NORTHWIND);
+        let connection = demo_connection::connect_demo_organisations(
+            store.as_ref(),
+            &settings,
+            &DemoSide {
+                org_id: source_org,
+                name: source_name,
+                api_username: &source_user,
+                api_secret: &source_secret,
+            },
+            &DemoSide {
+                org_id: target_org,
+                name: target_name,
+                api_username: &target_user,
+                api_secret: &target_secret,
+            },
+        )
+        .await
+        .expect("the demo organisations connect and configure");
+        assert!(connection.configured_now);
+        assert_eq!(connection.relationship.state, RelationshipState::Active);
+
+        let service = AutotaskService::new(settings).expect("the Autotask service builds");
+        let directory = Arc::new(StoreSyncDirectory::new(
+            store.clone(),
+            service,
+            DEFAULT_AUTOMATIC_INTERVAL,
+        ));
+        let clock = Arc::new(SystemClock);
+        let engine = SyncEngine::new(store.clone(), clock.clone(), EngineSettings::default());
+        let sync = SyncService::new(engine.clone(), directory.clone(), store.clone(), clock);
+        Harness {
+            running,
+            store,
+            directory,
+            engine,
+            sync,
+            relationship: connection.relationship.id,
+            started: OffsetDateTime::now_utc() - time::Duration::minutes(1),
+            _data: data,
+        }
+    }
+
+    fn simulator(&self) -> &Simulator {
+        self.running.simulator()
+    }
+
+    /// The first, manual run: since just before the test began (sets the baseline).
+    async fn manual_run(&self) -> RunSummary {
+        self.sync
+            .run(
+                self.relationship,
+                SyncMode::Manual {
+                    since: self.started,
+                },
+            )
+            .await
+            .expect("the manual run runs")
+    }
+
+    /// A later run, since where the last one stopped.
+    async fn automatic_run(&self) -> RunSummary {
+        self.sync
+            .run(self.relationship, SyncMode::Automatic)
+            .await
+            .expect("the automatic run runs")
+    }
+
+    /// Contoso's company record for its provider, Northwind IT (the send filter).
+    fn provider_company_in_contoso(&self) -> i64 {
+        self.simulator()
+            .records(CONTOSO, EntityKind::Companies)
+            .into_iter()
+            .find(|company| company["companyName"] == NORTHWIND)
+            .and_then(|company| company["id"].as_i64())
+            .expect("Contoso has Northwind IT as a company")
+    }
+
+    /// A person at Contoso raises a ticket for the provider: status "With Provider" (12),
+    /// priority "Low" (5), in Contoso's own queue.
+    fn raise_in_contoso(&self, title: &str) -> i64 {
+        self.simulator()
+            .ui_create_ticket(
+                CONTOSO,
+                CONTOSO_PERSON,
+                json!({
+                    "title": title,
+                    "description": format!("{title}: details from the shop floor."),
+                    "companyID": self.provider_company_in_contoso(),
+                    "status": 12,
+                    "priority": 5,
+                    "queueID": 30100001,
+                }),
+            )
+            .expect("the ticket is raised")
+    }
+
+    fn ticket(&self, tenant: &str, id: i64) -> Value {
+        self.simulator()
+            .record(tenant, EntityKind::Tickets, id)
+            .expect("the ticket exists")
+    }
+
+    /// Northwind's copies of a Contoso ticket (by the sync's `externalID` marker).
+    fn copies_in_northwind(&self, contoso_ticket: i64) -> Vec<Value> {
+        let marker = TicketMarker::for_copy_of(
+            self.relationship,
+            fusion_domain::Role::Source,
+            &TicketId::new(contoso_ticket.to_string()),
+        );
+        self.simulator()
+            .records(NORTHWIND, EntityKind::Tickets)
+            .into_iter()
+            .filter(|ticket| ticket["externalID"].as_str() == Some(marker.as_str()))
+            .collect()
+    }
+
+    fn the_copy_in_northwind(&self, contoso_ticket: i64) -> Value {
+        let copies = self.copies_in_northwind(contoso_ticket);
+        assert_eq!(copies.len(), 1, "exactly one copy: {copies:#?}");
+        copies.into_iter().next().expect("one copy")
+    }
+
+    fn notes(&self, tenant: &str, ticket: i64) -> Vec<Value> {
+        self.simulator()
+            .records(tenant, EntityKind::TicketNotes)
+            .into_iter()
+            .filter(|note| note["ticketID"].as_i64() == Some(ticket))
+            .collect()
+    }
+
+    /// Northwind's value of a list, by label.
+    fn northwind_value(&self, list_label: &str) -> i64 {
+        match list_label {
+            "status:In Progress" => 8,
+            "status:Complete" => self
+                .simulator()
+                .complete_status(NORTHWIND)
+                .expect("Northwind has Complete"),
+            "priority:Low" => 3,
+            other => panic!("unknown value {other}"),
+        }
+    }
+
+    fn company_in_northwind(&self, name: &str) -> i64 {
+        self.simulator()
+            .records(NORTHWIND, EntityKind::Companies)
+            .into_iter()
+            .find(|company| company["companyName"] == name)
+            .and_then(|company| company["id"].as_i64())
+            .expect("the company exists in Northwind")
+    }
+}
+
+fn tenant<'a>(tenants: &'a [TenantInfo], name: &str) -> &'a TenantInfo {
+    tenants
+        .iter()
+        .find(|tenant| tenant.name == name)
+        .expect("the demo tenant exists")
+}
+
+fn active_user(tenant: &TenantInfo) -> (String, String) {
+    let user = tenant
+        .api_users
+        .iter()
+        .find(|user| user.active)
+        .expect("an active API user");
+    (user.username.clone(), user.secret.clone())
+}
+
+/// The organisation for a tenant with its Autotask credentials, as `fusion demo` registers it.
+async fn register(store: &dyn Store, tenant: &TenantInfo) -> OrgId {
+    let organisation = store
+        .create_organisation(&tenant.name)
+        .await
+        .expect("the organisation is created");
+    let (username, secret) = active_user(tenant);
+    store
+        .save_platform_credentials(
+            organisation.id,
+            None,
+            CredentialsUpdate {
+                platform: PlatformKind::Autotask,
+                api_url: tenant.api_url.clone(),
+                username,
+                secret: Some(SecretString::from(secret)),
+                integration_code_override: None,
+            },
+        )
+        .await
+        .expect("the credentials are saved");
+    organisation.id
+}
+
+fn assert_status(summary: &RunSummary, expected: RunStatus) {
+    assert_eq!(
+        summary.status, expected,
+        "run status (error: {:?}, records: {:#?})",
+        summary.error, summary.records
+    );
+}
+
+#[tokio::test]
+async fn a_ticket_raised_in_contoso_appears_once_in_northwind_mapped_and_composed() {
+    let harness = Harness::demo().await;
+    let raised = harness.raise_in_contoso("Press line 3 controller offline");
+
+    let first = harness.manual_run().await;
+    assert_status(&first, RunStatus::Success);
+    assert_eq!(first.counts.created, 1, "{:#?}", first.records);
+
+    let copy = harness.the_copy_in_northwind(raised);
+    let original = harness.ticket(CONTOSO, raised);
+    assert_eq!(copy["title"], "Press line 3 controller offline");
+    assert_eq!(
+        copy["status"].as_i64(),
+        Some(harness.northwind_value("status:In Progress")),
+        "Contoso's \"With Provider\" is Northwind's \"In Progress\""
+    );
+    assert_eq!(
+        copy["priority"].as_i64(),
+        Some(harness.northwind_value("priority:Low")),
+        "Contoso's Low (5) is Northwind's Low (3)"
+    );
+    assert_eq!(
+        copy["companyID"].as_i64(),
+        Some(harness.company_in_northwind(CONTOSO)),
+        "the copy belongs to the customer's company in Northwind"
+    );
+    assert_eq!(copy["queueID"].as_i64(), Some(29683354), "Level I Support");
+    let description = copy["description"].as_str().expect("a description");
+    let number = original["ticketNumber"].as_str().expect("a ticket number");
+    assert!(
+        description.starts_with(&format!("Customer ticket: {number}")),
+        "{description}"
+    );
+    assert!(number.starts_with('T'), "{number}");
+    assert!(
+        description.contains("details from the shop floor"),
+        "{description}"
+    );
+
+    let readiness = harness
+        .store
+        .relationship(harness.relationship)
+        .await
+        .expect("the store answers")
+        .expect("the relationship exists")
+        .readiness;
+    assert_eq!(readiness, SyncReadiness::ReadyForAutomaticSync);
+    let scheduled = harness
+        .directory
+        .automatic_relationships()
+        .await
+        .expect("the directory answers");
+    assert_eq!(scheduled.len(), 1);
+
+    let second = harness.automatic_run().await;
+    assert_eq!(second.counts.created, 0, "{:#?}", second.records);
+    assert_eq!(second.counts.failed, 0, "{:#?}", second.records);
+    assert_eq!(harness.copies_in_northwind(raised).len(), 1);
+    eprintln!(
+        "calls per run: first (manual, one create) {}, second (nothing to do) {}",
+        first.calls_used, second.calls_used
+    );
+}
+
+#[tokio::test]
+async fn public_notes_reach_northwind_attributed_and_internal_ones_stay_home() {
+    let harness = Harness::demo().await;
+    let raised = harness.raise_in_contoso("Label printer offline");
+    assert_status(&harness.manual_run().await, RunStatus::Success);
+    let copy_id = harness.the_copy_in_northwind(raised)["id"]
+        .as_i64()
+        .expect("an id");
+    let notes_before = harness.notes(NORTHWIND, copy_id).len();
+
+    harness
+        .simulator()
+        .ui_add_note(
+            CONTOSO,
+            CONTOSO_PERSON,
+            raised,
+            json!({"title": "Update", "description": "It happens after every restart.", "noteType": 1, "publish": 1}),
+        )
+        .expect("public note added");
+    harness
+        .simulator()
+        .ui_add_note(
+            CONTOSO,
+            CONTOSO_PERSON,
+            raised,
+            json!({"title": "Internal", "description": "Budget code 4471, do not share.", "noteType": 7, "publish": 2}),
+        )
+        .expect("internal note added");
+
+    let run = harness.automatic_run().await;
+    assert_status(&run, RunStatus::Success);
+    let notes = harness.notes(NORTHWIND, copy_id);
+    assert_eq!(notes.len(), notes_before + 1, "{notes:#?}");
+    let copied = notes.last().expect("the copied note");
+    let body = copied["description"].as_str().expect("a body");
+    assert!(
+        body.starts_with("From Contoso Manufacturing \u{2014} Alex Morgan:\n"),
+        "{body}"
+    );
+    assert!(body.ends_with("It happens after every restart."), "{body}");
+    assert_eq!(copied["noteType"].as_i64(), Some(1), "Task Notes");
+    assert_eq!(copied["publish"].as_i64(), Some(1), "All Autotask Users");
+    assert!(
+        notes
+            .iter()
+            .all(|note| !note["description"].as_str().unwrap_or("").contains("4471")),
+        "the internal note stays in Contoso"
+    );
+}
+
+#[tokio::test]
+async fn the_technicians_public_note_flows_back_to_contoso_and_nothing_echoes() {
+    let harness = Harness::demo().await;
+    let raised = harness.raise_in_contoso("Scanner not scanning");
+    assert_status(&harness.manual_run().await, RunStatus::Success);
+    let copy_id = harness.the_copy_in_northwind(raised)["id"]
+        .as_i64()
+        .expect("an id");
+
+    harness
+        .simulator()
+        .ui_add_note(
+            NORTHWIND,
+            NORTHWIND_TECHNICIAN,
+            copy_id,
+            json!({"title": "Onsite", "description": "Replaced the USB cable; please try again.", "noteType": 1, "publish": 1}),
+        )
+        .expect("the technician's note is added");
+    let contoso_before = harness.notes(CONTOSO, raised).len();
+    let run = harness.automatic_run().await;
+    assert_status(&run, RunStatus::Success);
+
+    let contoso_notes = harness.notes(CONTOSO, raised);
+    assert_eq!(
+        contoso_notes.len(),
+        contoso_before + 1,
+        "{contoso_notes:#?}"
+    );
+    let body = contoso_notes
+        .last()
+        .and_then(|note| note["description"].as_str())
+        .expect("a body");
+    assert!(
+        body.starts_with("From Northwind IT \u{2014} Jane Doe:\n"),
+        "{body}"
+    );
+    assert!(body.ends_with("Replaced the USB cable; please try again."));
+
+    // Our own note in Contoso must not travel back to Northwind, now or later.
+    let northwind_notes = harness.notes(NORTHWIND, copy_id).len();
+    for _ in 0..2 {
+        let quiet = harness.automatic_run().await;
+        assert_eq!(quiet.counts.failed, 0, "{:#?}", quiet.records);
+        assert!(
+            !quiet.plan.actions().any(SyncAction::writes),
+            "nothing left to write: {:#?}",
+            quiet.plan
+        );
+    }
+    assert_eq!(harness.notes(NORTHWIND, copy_id).len(), northwind_notes);
+    assert_eq!(harness.notes(CONTOSO, raised).len(), contoso_before + 1);
+}
+
+#[tokio::test]
+async fn closing_in_contoso_closes_the_copy_with_northwinds_complete() {
+    let harness = Harness::demo().await;
+    let raised = harness.raise_in_contoso("Badge reader at gate 2");
+    assert_status(&harness.manual_run().await, RunStatus::Success);
+    let copy_id = harness.the_copy_in_northwind(raised)["id"]
+        .as_i64()
+        .expect("an id");
+
+    harness
+        .simulator()
+        .ui_close_ticket(CONTOSO, CONTOSO_PERSON, raised)
+        .expect("closed in Contoso");
+    let run = harness.automatic_run().await;
+    assert_status(&run, RunStatus::Success);
+    assert_eq!(run.counts.closed, 1, "{:#?}", run.records);
+    assert_eq!(
+        harness.ticket(NORTHWIND, copy_id)["status"].as_i64(),
+        Some(harness.northwind_value("status:Complete"))
+    );
+}
+
+/// Northwind's platform, with the simulator told to time out (after applying it) the very next
+/// `POST Tickets` — the create the engine is about to send.
+#[derive(Debug)]
+struct TimeoutOnNextCreate {
+    inner: Arc<dyn Platform>,
+    simulator: Simulator,
+}
+
+#[async_trait]
+impl Platform for TimeoutOnNextCreate {
+    fn database_key(&self) -> String {
+        self.inner.database_key()
+    }
+    async fn own_actor(&self) -> Result<ActorId, PlatformError> {
+        self.inner.own_actor().await
+    }
+    async fn changed_tickets(
+        &self,
+        query: &ChangedTicketsQuery,
+    ) -> Result<TicketPage, PlatformError> {
+        self.inner.changed_tickets(query).await
+    }
+    async fn ticket(&self, id: &TicketId) -> Result<Option<TicketSnapshot>, PlatformError> {
+        self.inner.ticket(id).await
+    }
+    async fn tickets(&self, ids: &[TicketId]) -> Result<Vec<TicketSnapshot>, PlatformError> {
+        self.inner.tickets(ids).await
+    }
+    async fn find_by_marker(
+        &self,
+        marker: &TicketMarker,
+    ) -> Result<Option<TicketSnapshot>, PlatformError> {
+        self.inner.find_by_marker(marker).await
+    }
+    async fn create_ticket(&self, draft: &TicketDraft) -> Result<TicketSnapshot, PlatformError> {
+        self.simulator.inject_fault(
+            FaultRule::new(FaultKind::TimeoutAfterWrite)
+                .for_tenant(NORTHWIND)
+                .on_endpoint("Tickets")
+                .on_method("POST")
+                .times(1),
+        );
+        self.inner.create_ticket(draft).await
+    }
+    async fn update_ticket(
+        &self,
+        id: &TicketId,
+        changes: &[FieldChange],
+    ) -> Result<(), PlatformError> {
+        self.inner.update_ticket(id, changes).await
+    }
+    async fn close_ticket(&self, id: &TicketId, status: &ChoiceValue) -> Result<(), PlatformError> {
+        self.inner.close_ticket(id, status).await
+    }
+    async fn comments(
+        &self,
+        ticket: &TicketId,
+        since: Option<OffsetDateTime>,
+    ) -> Result<Vec<CommentSnapshot>, PlatformError> {
+        self.inner.comments(ticket, since).await
+    }
+    async fn add_comment(
+        &self,
+        ticket: &TicketId,
+        comment: &CommentDraft,
+    ) -> Result<CommentId, PlatformError> {
+        self.inner.add_comment(ticket, comment).await
+    }
+    async fn attachments(
+        &self,
+        ticket: &TicketId,
+    ) -> Result<Vec<AttachmentSnapshot>, PlatformError> {
+        self.inner.attachments(ticket).await
+    }
+    async fn attachment_data(
+        &self,
+        ticket: &TicketId,
+        attachment: &AttachmentId,
+    ) -> Result<Vec<u8>, PlatformError> {
+        self.inner.attachment_data(ticket, attachment).await
+    }
+    async fn add_attachment(
+        &self,
+        ticket: &TicketId,
+        attachment: &AttachmentDraft,
+        data: Vec<u8>,
+    ) -> Result<AttachmentId, PlatformError> {
+        self.inner.add_attachment(ticket, attachment, data).await
+    }
+    fn max_attachment_bytes(&self) -> u64 {
+        self.inner.max_attachment_bytes()
+    }
+    fn calls_used(&self) -> u64 {
+        self.inner.calls_used()
+    }
+}
+
+#[tokio::test]
+async fn a_create_that_timed_out_after_landing_is_not_created_again() {
+    let harness = Harness::demo().await;
+    let raised = harness.raise_in_contoso("Conveyor belt sensor");
+
+    let mut setup = harness
+        .directory
+        .setup(harness.relationship)
+        .await
+        .expect("the setup loads");
+    setup.target.platform = Arc::new(TimeoutOnNextCreate {
+        inner: setup.target.platform.clone(),
+        simulator: harness.simulator().clone(),
+    });
+    harness.simulator().clear_request_log();
+    let ambiguous = harness
+        .engine
+        .sync_once(
+            &setup,
+            SyncMode::Manual {
+                since: harness.started,
+            },
+        )
+        .await
+        .expect("the run runs");
+    let creates_sent = |harness: &Harness| {
+        harness
+            .simulator()
+            .request_log()
+            .iter()
+            .filter(|request| {
+                request.tenant.as_deref() == Some(NORTHWIND)
+                    && request.route == "POST /V1.0/Tickets"
+            })
+            .map(|request| request.status)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        creates_sent(&harness),
+        vec![504],
+        "one create was sent, and its answer timed out"
+    );
+    // The engine looked the ticket up by its marker instead of sending the create again.
+    assert_eq!(ambiguous.counts.failed, 0, "{:#?}", ambiguous.records);
+    assert_eq!(ambiguous.counts.created, 1, "{:#?}", ambiguous.records);
+    harness.the_copy_in_northwind(raised);
+
+    for mode in [
+        SyncMode::Manual {
+            since: harness.started,
+        },
+        SyncMode::Automatic,
+    ] {
+        let next = harness
+            .sync
+            .run(harness.relationship, mode)
+            .await
+            .expect("the next run runs");
+        assert_eq!(next.counts.failed, 0, "{:#?}", next.records);
+        assert_eq!(next.counts.created, 0, "{:#?}", next.records);
+    }
+    assert_eq!(creates_sent(&harness), vec![504], "never created again");
+    harness.the_copy_in_northwind(raised);
+}
+
+#[tokio::test]
+async fn the_dry_run_lists_exactly_what_the_real_run_then_does() {
+    let harness = Harness::demo().await;
+    let first = harness.raise_in_contoso("Forklift charger fault");
+    assert_status(&harness.manual_run().await, RunStatus::Success);
+    let copy_id = harness.the_copy_in_northwind(first)["id"]
+        .as_i64()
+        .expect("an id");
+    let second = harness.raise_in_contoso("Canteen card terminal");
+    harness
+        .simulator()
+        .ui_add_note(
+            NORTHWIND,
+            NORTHWIND_TECHNICIAN,
+            copy_id,
+            json!({"title": "Parts", "description": "Charger ordered.", "noteType": 1, "publish": 1}),
+        )
+        .expect("note added");
+    harness
+        .simulator()
+        .ui_close_ticket(CONTOSO, CONTOSO_PERSON, first)
+        .expect("closed");
+
+    let northwind_before = harness.simulator().records(NORTHWIND, EntityKind::Tickets);
+    let contoso_notes_before = harness
+        .simulator()
+        .records(CONTOSO, EntityKind::TicketNotes);
+    let dry = harness
+        .sync
+        .run(harness.relationship, SyncMode::DryRun { since: None })
+        .await
+        .expect("the dry run runs");
+    assert!(dry.run.is_none(), "a dry run records no run");
+    assert_eq!(
+        harness.simulator().records(NORTHWIND, EntityKind::Tickets),
+        northwind_before,
+        "the dry run wrote nothing"
+    );
+    assert_eq!(
+        harness
+            .simulator()
+            .records(CONTOSO, EntityKind::TicketNotes),
+        contoso_notes_before
+    );
+
+    let real = harness.automatic_run().await;
+    assert_status(&real, RunStatus::Success);
+    let writes = |summary: &RunSummary| -> Vec<SyncAction> {
+        summary
+            .plan
+            .actions()
+            .filter(|action| action.writes())
+            .cloned()
+            .collect()
+    };
+    assert_eq!(writes(&dry), writes(&real));
+    assert!(
+        writes(&real).len() >= 3,
+        "a create, a comment and a close: {:#?}",
+        real.plan
+    );
+    assert_eq!(real.counts.created, 1);
+    assert_eq!(real.counts.closed, 1);
+    harness.the_copy_in_northwind(second);
+}
