@@ -5,16 +5,24 @@
 //! credentials when the side's configuration says `override_api_settings`), decrypted by the
 //! store, with the tenant's live choices.
 //!
+//! A tenant's choices (picklists, field information) cost six Autotask requests to load, more
+//! than a quiet run itself; they are kept for [`CHOICES_FRESH_FOR`] per API user, so a picklist
+//! value added in Autotask is known to the sync within that time.
+//!
 //! There is no stored "automatic sync on/off" switch yet: a relationship that is Active and
 //! "Ready for automatic sync" is treated as switched on.
 //!
 //! This file depends on nothing else in the binary (only on library crates), so the end-to-end
 //! tests can include it as it is.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use async_trait::async_trait;
-use fusion_autotask::{AutotaskPlatform, AutotaskService, Credentials, load_choices};
+use fusion_autotask::{
+    AutotaskClient, AutotaskPlatform, AutotaskService, Credentials, TenantChoices, load_choices,
+};
 use fusion_domain::sync::ConflictRule;
 use fusion_domain::{
     OrgId, Relationship, RelationshipId, RelationshipState, Role, SideConfig, SyncReadiness,
@@ -26,6 +34,9 @@ use time::Duration;
 /// Time between two automatic runs of a relationship unless configured otherwise.
 pub const DEFAULT_AUTOMATIC_INTERVAL: Duration = Duration::minutes(5);
 
+/// How long a tenant's loaded choices are used before they are loaded again.
+pub const CHOICES_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 /// Relationships, configuration and credentials from the store; platforms from the shared
 /// Autotask service (one limiter and request budget for the whole process).
 #[derive(Clone)]
@@ -33,6 +44,8 @@ pub struct StoreSyncDirectory {
     store: Arc<dyn Store>,
     autotask: AutotaskService,
     automatic_interval: Duration,
+    /// Choices by API username (lower case), with when they were loaded.
+    choices: Arc<Mutex<HashMap<String, (Instant, TenantChoices)>>>,
 }
 
 impl std::fmt::Debug for StoreSyncDirectory {
@@ -53,7 +66,26 @@ impl StoreSyncDirectory {
             store,
             autotask,
             automatic_interval,
+            choices: Arc::default(),
         }
+    }
+
+    /// The tenant's choices, from the cache while fresh.
+    async fn choices(&self, client: &AutotaskClient) -> Result<TenantChoices, String> {
+        let key = client.username().trim().to_ascii_lowercase();
+        if let Ok(cache) = self.choices.lock()
+            && let Some((loaded, choices)) = cache.get(&key)
+            && loaded.elapsed() < CHOICES_FRESH_FOR
+        {
+            return Ok(choices.clone());
+        }
+        let choices = load_choices(client)
+            .await
+            .map_err(|error| error.to_string())?;
+        if let Ok(mut cache) = self.choices.lock() {
+            cache.insert(key, (Instant::now(), choices.clone()));
+        }
+        Ok(choices)
     }
 
     async fn relationship(&self, id: RelationshipId) -> Result<Relationship, SetupError> {
@@ -95,7 +127,7 @@ impl StoreSyncDirectory {
             .credentials(relationship.id, org, &config, &organisation.name)
             .await?;
         let client = self.autotask.client(credentials);
-        let choices = load_choices(&client).await.map_err(|error| {
+        let choices = self.choices(&client).await.map_err(|error| {
             SetupError::Unavailable(format!(
                 "cannot read {}'s Autotask choices: {error}",
                 organisation.name

@@ -190,6 +190,18 @@ impl Harness {
             .expect("the ticket is raised")
     }
 
+    /// Requests the simulator answered since its log was last cleared, by tenant and route.
+    fn requests_by_route(&self) -> std::collections::BTreeMap<String, u64> {
+        let mut counts = std::collections::BTreeMap::new();
+        for request in self.simulator().request_log() {
+            let tenant = request.tenant.as_deref().unwrap_or("(discovery)");
+            *counts
+                .entry(format!("{tenant}: {}", request.route))
+                .or_insert(0) += 1;
+        }
+        counts
+    }
+
     fn ticket(&self, tenant: &str, id: i64) -> Value {
         self.simulator()
             .record(tenant, EntityKind::Tickets, id)
@@ -300,7 +312,9 @@ async fn a_ticket_raised_in_contoso_appears_once_in_northwind_mapped_and_compose
     let harness = Harness::demo().await;
     let raised = harness.raise_in_contoso("Press line 3 controller offline");
 
+    harness.simulator().clear_request_log();
     let first = harness.manual_run().await;
+    let first_requests = harness.requests_by_route();
     assert_status(&first, RunStatus::Success);
     assert_eq!(first.counts.created, 1, "{:#?}", first.records);
 
@@ -350,13 +364,30 @@ async fn a_ticket_raised_in_contoso_appears_once_in_northwind_mapped_and_compose
         .expect("the directory answers");
     assert_eq!(scheduled.len(), 1);
 
+    harness.simulator().clear_request_log();
     let second = harness.automatic_run().await;
+    let second_requests = harness.requests_by_route();
     assert_eq!(second.counts.created, 0, "{:#?}", second.records);
     assert_eq!(second.counts.failed, 0, "{:#?}", second.records);
     assert_eq!(harness.copies_in_northwind(raised).len(), 1);
+    let total = |requests: &std::collections::BTreeMap<String, u64>| requests.values().sum::<u64>();
     eprintln!(
-        "calls per run: first (manual, one create) {}, second (nothing to do) {}",
-        first.calls_used, second.calls_used
+        "first run (manual, one create): {} engine calls, {} requests with setup {first_requests:#?}\n\
+         second run (nothing to do): {} engine calls, {} requests with setup {second_requests:#?}",
+        first.calls_used,
+        total(&first_requests),
+        second.calls_used,
+        total(&second_requests),
+    );
+    assert_eq!(
+        total(&second_requests),
+        second.calls_used,
+        "a later run spends requests on the sync only (zone and choices are kept): {second_requests:#?}"
+    );
+    assert_eq!(
+        second.run.as_ref().map(|run| run.calls_used),
+        Some(second.calls_used),
+        "the run's history records the calls it used"
     );
 }
 
