@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::Context;
 use fusion_autotask::AutotaskService;
 use fusion_domain::sync::{PlannedTicket, RunStatus, SyncAction};
-use fusion_domain::{RelationshipId, SystemClock};
+use fusion_domain::{RelationshipId, SyncReadiness, SystemClock};
 use fusion_engine::{EngineSettings, RunSummary, SyncEngine, SyncMode, SyncService};
 use secrecy::SecretString;
 use serde::Serialize;
@@ -47,6 +47,26 @@ pub async fn run(
         args.autotask_override.as_deref(),
     )?;
     let store = open_store(&database, secret_key_from_environment.as_ref()).await?;
+    let Some(stored) = store
+        .relationship(relationship)
+        .await
+        .context("cannot read the connection")?
+    else {
+        return Err(InvalidInput(format!(
+            "there is no connection with the id {relationship} in {}",
+            database.display_url()
+        ))
+        .into());
+    };
+    if matches!(mode, SyncMode::Automatic) && stored.readiness == SyncReadiness::InitialSyncRequired
+    {
+        return Err(InvalidInput(format!(
+            "\"{}\" has not been synced yet: the first sync needs a start date, e.g. \
+             fusion sync --relationship {relationship} --since 2026-11-01 (it sets the baseline)",
+            stored.contract_name
+        ))
+        .into());
+    }
     let service = AutotaskService::new(autotask).context("cannot set up the Autotask client")?;
 
     let clock = Arc::new(SystemClock);
@@ -156,16 +176,34 @@ impl SyncReport {
             text.push_str(&format!("Sync finished: {}\n", self.status));
         }
         text.push_str(&format!(
-            "  created {}, updated {}, closed {}, failed {} (skipped {}, conflicts {})\n",
-            self.created, self.updated, self.closed, self.failed, self.skipped, self.conflicts
+            "  {}created {}, updated {}, closed {}, failed {} (skipped {}, conflicts {})\n",
+            if self.dry_run { "would have " } else { "" },
+            self.created,
+            self.updated,
+            self.closed,
+            self.failed,
+            self.skipped,
+            self.conflicts
         ));
         text.push_str(&format!(
             "  Autotask calls: {}, duration: {:.1} s\n",
             self.calls_used,
             self.duration_ms as f64 / 1000.0
         ));
+        // Thousands of tickets skipped for the same reason make one line each.
+        let mut grouped: Vec<(&str, usize)> = Vec::new();
         for note in &self.notes {
-            text.push_str(&format!("  note: {note}\n"));
+            match grouped.iter_mut().find(|(text, _)| *text == note.as_str()) {
+                Some((_, count)) => *count += 1,
+                None => grouped.push((note, 1)),
+            }
+        }
+        for (note, count) in grouped {
+            if count == 1 {
+                text.push_str(&format!("  note: {note}\n"));
+            } else {
+                text.push_str(&format!("  note: {note} (×{count})\n"));
+            }
         }
         if let Some(error) = &self.error {
             text.push_str(&format!("  error: {error}\n"));
@@ -267,5 +305,33 @@ mod tests {
             time::macros::datetime!(2026-11-01 07:30 UTC)
         );
         assert!(parse_since("last tuesday").is_err());
+    }
+
+    #[test]
+    fn the_summary_groups_repeated_notes_and_says_what_a_dry_run_would_do() {
+        let report = SyncReport {
+            dry_run: true,
+            status: "Success",
+            created: 1,
+            updated: 0,
+            closed: 0,
+            failed: 0,
+            skipped: 3,
+            conflicts: 0,
+            calls_used: 6,
+            duration_ms: 120,
+            error: None,
+            actions: vec!["create a ticket in the Target for ticket 7 (\"Printer\")".into()],
+            notes: vec![
+                "skipped: already in step".into(),
+                "skipped: already in step".into(),
+                "skipped: raised on the target side and reverse sync is off".into(),
+            ],
+        };
+        let text = report.text();
+        assert!(text.contains("1 action(s) planned"), "{text}");
+        assert!(text.contains("would have created 1"), "{text}");
+        assert!(text.contains("skipped: already in step (×2)"), "{text}");
+        assert!(text.contains("Autotask calls: 6"), "{text}");
     }
 }

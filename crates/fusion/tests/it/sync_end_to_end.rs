@@ -743,3 +743,123 @@ async fn the_dry_run_lists_exactly_what_the_real_run_then_does() {
     assert_eq!(real.counts.closed, 1);
     harness.the_copy_in_northwind(second);
 }
+
+/// The one test here that runs the built binary: `fusion sync` against the database and
+/// simulator of a running `fusion demo`, as a person would after starting the demo.
+#[tokio::test(flavor = "multi_thread")]
+async fn fusion_sync_runs_the_demo_connection_from_the_command_line() {
+    use crate::process::{Served, fusion, run};
+
+    let data_dir = std::env::temp_dir().join(format!("fusion-it-sync-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let data_dir_text = data_dir.display().to_string();
+    let demo_dir = data_dir_text.clone();
+    let demo = tokio::task::spawn_blocking(move || {
+        Served::start(fusion(
+            &["demo", "--listen", "127.0.0.1:0", "--data-dir", &demo_dir],
+            &[],
+        ))
+    })
+    .await
+    .expect("the demo starts");
+    let relationship = demo.ready["relationship_id"]
+        .as_str()
+        .expect("the ready line names the connection")
+        .to_owned();
+    let simulator_url = demo.ready["simulator"]["url"]
+        .as_str()
+        .expect("the ready line names the simulator")
+        .to_owned();
+    let integration_code = demo.ready["simulator"]["integration_code"]
+        .as_str()
+        .expect("the ready line names the integration code")
+        .to_owned();
+    // The demo world's tickets are a few hours old at most.
+    let since = (OffsetDateTime::now_utc() - time::Duration::days(1))
+        .date()
+        .to_string();
+    let sync = |extra: &[&str]| {
+        let mut args = vec![
+            "sync",
+            "--relationship",
+            relationship.as_str(),
+            "--data-dir",
+            data_dir_text.as_str(),
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let command = fusion(
+            &args,
+            &[
+                ("FUSION_AUTOTASK_OVERRIDE", simulator_url.as_str()),
+                (
+                    "FUSION_AUTOTASK_INTEGRATION_CODE",
+                    integration_code.as_str(),
+                ),
+            ],
+        );
+        let finished = run(command, None);
+        let report: Value = serde_json::from_str(finished.stdout.trim())
+            .unwrap_or_else(|_| panic!("one JSON object on stdout: {}", finished.all_output()));
+        (finished, report)
+    };
+
+    let without_baseline = run(
+        fusion(
+            &[
+                "sync",
+                "--relationship",
+                relationship.as_str(),
+                "--data-dir",
+                data_dir_text.as_str(),
+            ],
+            &[],
+        ),
+        None,
+    );
+    assert_eq!(
+        without_baseline.code,
+        Some(2),
+        "{}",
+        without_baseline.all_output()
+    );
+    assert!(
+        without_baseline
+            .stderr
+            .contains("the first sync needs a start date"),
+        "{}",
+        without_baseline.stderr
+    );
+
+    let (dry, dry_report) = sync(&["--since", &since, "--dry-run"]);
+    assert_eq!(dry.code, Some(0), "{}", dry.all_output());
+    assert_eq!(dry_report["dry_run"], true);
+    let planned = dry_report["actions"].as_array().expect("actions").clone();
+    assert!(
+        planned.iter().any(|action| action
+            .as_str()
+            .is_some_and(|text| text.starts_with("create a ticket in the Target"))),
+        "{dry_report:#}"
+    );
+
+    let (real, real_report) = sync(&["--since", &since]);
+    assert_eq!(real.code, Some(0), "{}", real.all_output());
+    assert_eq!(real_report["status"], "Success", "{real_report:#}");
+    assert_eq!(
+        real_report["actions"],
+        Value::Array(planned),
+        "the dry run was right"
+    );
+    assert!(
+        real_report["created"].as_u64().unwrap_or(0) >= 1,
+        "{real_report:#}"
+    );
+    assert!(real_report["calls_used"].as_u64().unwrap_or(0) > 0);
+
+    let (again, again_report) = sync(&[]);
+    assert_eq!(again.code, Some(0), "{}", again.all_output());
+    assert_eq!(again_report["created"], 0, "{again_report:#}");
+
+    let _ = tokio::task::spawn_blocking(move || demo.terminate()).await;
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
