@@ -12,6 +12,7 @@
 //! | `POST /orgs/{org_id}/settings/test` | Test connection with the values in the form |
 //! | `POST /orgs/{org_id}/api-tokens` | create an API token, shown once |
 //! | `GET /static/fusion.css`, `GET /healthz`, `GET /readyz` | stylesheet and health checks |
+//! | `GET /api/v1/openapi.json` | the OpenAPI document of `/api/v1` (no auth; `openapi.json` in this crate) |
 //! | `GET /api/v1/me`, `POST /api/v1/me/api-tokens` | who am I (+ CSRF token); new API token |
 //! | `GET/PUT /api/v1/orgs/{org_id}/platform` | platform credentials (secret write-only) |
 //! | `POST /api/v1/orgs/{org_id}/platform/test` | connection test (saved values, or unsaved ones in the body) |
@@ -32,6 +33,7 @@ mod api;
 mod configuration;
 mod dto;
 mod error;
+mod openapi;
 mod pages;
 mod platform_settings;
 mod relationships;
@@ -55,6 +57,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
+pub use openapi::OPENAPI_DOCUMENT;
 pub use session::{CSRF_HEADER, SESSION_COOKIE};
 
 use throttle::LoginThrottle;
@@ -204,7 +207,8 @@ pub fn router(state: AppState) -> Router {
             "/api/v1",
             api::routes()
                 .merge(relationships::api_routes())
-                .merge(configuration::api_routes()),
+                .merge(configuration::api_routes())
+                .merge(openapi::routes()),
         )
         .fallback(pages::not_found_fallback)
         .layer(DefaultBodyLimit::max(max_body_bytes))
