@@ -8,9 +8,11 @@
 //! credentials, so a ciphertext copied onto another row does not decrypt. XChaCha20's 192-bit nonce is large enough to draw at random for every
 //! write without a counter.
 //!
-//! The key-id byte exists for key rotation: a later version keeps a key ring (id → key), decrypts
-//! with the key a blob names and re-encrypts rows under the newest one. Today there is one key,
-//! id [`CURRENT_KEY_ID`].
+//! The key-id byte exists for key rotation: during `fusion keys rotate` the store holds a key ring
+//! (the configured key and the new one, see [`decrypt_api_secret_with_ring`]); a blob is opened by
+//! the ring's keys whose id matches its key-id byte (the AEAD tag tells which one is right) and
+//! sealed again under the new key. Key files and `FUSION_SECRET_KEY` hold no id, so every key
+//! loaded today has id [`CURRENT_KEY_ID`] and the ring tries each key in turn.
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -324,6 +326,28 @@ pub(crate) fn decrypt_api_secret(
     Ok(SecretString::from(text.to_owned()))
 }
 
+/// Opens a blob with the first key of `ring` that can: keys whose id matches the blob's key-id
+/// byte are tried in order. Used while rotating, when a blob may be sealed under the old key or
+/// (after an interrupted rotation) already under the new one. Fails like [`decrypt_api_secret`]
+/// with the first key when none opens it.
+pub(crate) fn decrypt_api_secret_with_ring(
+    ring: &[&SecretKey],
+    place: SecretPlace,
+    blob: &[u8],
+) -> StoreResult<SecretString> {
+    let mut first_error = None;
+    for key in ring {
+        match decrypt_api_secret(key, place, blob) {
+            Ok(secret) => return Ok(secret),
+            Err(error) => {
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    Err(first_error
+        .unwrap_or_else(|| StoreError::Crypto("no secret key was configured".to_owned())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,6 +368,24 @@ mod tests {
         let other_key = decrypt_api_secret(&SecretKey::generate(), place, &blob);
         let message = other_key.expect_err("wrong key must fail").to_string();
         assert!(message.contains("FUSION_SECRET_KEY"), "{message}");
+    }
+
+    #[test]
+    fn a_key_ring_opens_blobs_sealed_under_any_of_its_keys() {
+        let (old, new) = (SecretKey::generate(), SecretKey::generate());
+        let place = SecretPlace::Organisation(OrgId::new());
+        let secret = SecretString::from("rotating".to_owned());
+        for sealing_key in [&old, &new] {
+            let blob = encrypt_api_secret(sealing_key, place, &secret).expect("encrypts");
+            let opened = decrypt_api_secret_with_ring(&[&old, &new], place, &blob).expect("opens");
+            assert_eq!(opened.expose_secret(), "rotating");
+        }
+        let stranger =
+            encrypt_api_secret(&SecretKey::generate(), place, &secret).expect("encrypts");
+        assert!(matches!(
+            decrypt_api_secret_with_ring(&[&old, &new], place, &stranger),
+            Err(StoreError::Crypto(_))
+        ));
     }
 
     #[test]

@@ -18,6 +18,7 @@ use time::OffsetDateTime;
 mod credentials;
 pub mod crypto;
 mod database_errors;
+pub mod maintenance;
 mod migrations;
 mod password;
 mod postgres;
@@ -193,6 +194,12 @@ pub struct NewSession {
 pub trait Store: RelationshipStore + SyncStore + Send + Sync + std::fmt::Debug {
     /// Applies pending migrations; refuses a database whose schema is newer than this binary.
     async fn migrate(&self) -> StoreResult<()>;
+    /// Key rotation: re-seals every stored API secret (organisation and relationship override
+    /// credentials) under `new_key`, in one transaction. Each secret is opened with the store's
+    /// key or with `new_key` (so a second run after an interrupted rotation finishes the job).
+    /// Returns how many secrets were re-sealed. A secret neither key opens aborts the rotation
+    /// with [`StoreError::Crypto`] and changes nothing.
+    async fn reencrypt_secrets(&self, new_key: &SecretKey) -> StoreResult<u64>;
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> StoreResult<()>;
 

@@ -40,6 +40,7 @@ use crate::{
     StoreResult, normalise_email,
 };
 
+mod maintenance;
 mod relationships;
 mod sync;
 
@@ -204,6 +205,10 @@ impl Store for SqliteStore {
             .run(&self.pool)
             .await
             .map_err(migration_error)
+    }
+
+    async fn reencrypt_secrets(&self, new_key: &SecretKey) -> StoreResult<u64> {
+        self.reencrypt_all_secrets(new_key).await
     }
 
     async fn ping(&self) -> StoreResult<()> {

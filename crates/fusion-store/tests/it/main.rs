@@ -5,6 +5,7 @@
 mod credentials;
 mod harness;
 mod isolation;
+mod maintenance;
 mod migrations;
 mod people;
 mod relationships;

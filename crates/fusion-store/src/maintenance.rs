@@ -1,0 +1,282 @@
+//! Operator maintenance on the database as a whole: the schema version this binary knows, the
+//! SQLite online backup (`VACUUM INTO`, a consistent snapshot while the server runs) and the
+//! SQLite restore (checked, copied into place atomically, the previous file kept). Key rotation
+//! lives on the [`crate::Store`] itself ([`crate::Store::reencrypt_secrets`]).
+//!
+//! PostgreSQL has no backup or restore here on purpose: `pg_dump` and `pg_restore` do it better.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Connection};
+
+use crate::migrations::{
+    MIGRATIONS_TABLE, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, refuse_newer_schema,
+};
+use crate::{DatabaseKind, StoreError};
+
+/// The suffix of the copy of the previous database a restore keeps: `fusion.db.before-restore`.
+pub const BEFORE_RESTORE_SUFFIX: &str = "before-restore";
+
+/// How long a restore waits for the target database's lock before calling it in use.
+const IN_USE_WAIT: Duration = Duration::from_millis(500);
+
+/// The newest schema version this binary migrates a database of `kind` to.
+pub fn binary_schema_version(kind: DatabaseKind) -> i64 {
+    crate::migrations::binary_schema_version(match kind {
+        DatabaseKind::Sqlite => SQLITE_MIGRATIONS,
+        DatabaseKind::Postgres => POSTGRES_MIGRATIONS,
+    })
+}
+
+/// Why a backup or restore did not happen. Messages name the file and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum MaintenanceError {
+    #[error("{} already exists; choose another file, or pass --force to overwrite it", path.display())]
+    DestinationExists { path: PathBuf },
+    #[error("{} is not a Support Fusion database: {reason}", path.display())]
+    NotAFusionDatabase { path: PathBuf, reason: String },
+    #[error(
+        "the database {} is in use (another process has it open); stop the Support Fusion server first, then restore",
+        path.display()
+    )]
+    InUse { path: PathBuf },
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl MaintenanceError {
+    /// Whether the operator's input (a file name, an existing file, a newer schema) is the
+    /// problem, rather than the machine.
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(
+            self,
+            MaintenanceError::DestinationExists { .. }
+                | MaintenanceError::NotAFusionDatabase { .. }
+                | MaintenanceError::InUse { .. }
+                | MaintenanceError::Store(StoreError::SchemaTooNew { .. })
+        )
+    }
+}
+
+fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> MaintenanceError {
+    let path = path.to_owned();
+    move |source| MaintenanceError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+/// What a restore did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreOutcome {
+    /// The schema version of the restored database (migrated further on the next start).
+    pub schema_version: i64,
+    /// Where the database that was replaced now is, if there was one.
+    pub previous: Option<PathBuf>,
+}
+
+/// The schema version of a Support Fusion SQLite database file, opened read-only without
+/// touching it. Fails with `NotAFusionDatabase` for a missing file, a file that is not SQLite or
+/// an SQLite file without Support Fusion's tables, and with `SchemaTooNew` for a file written
+/// by a newer binary.
+pub async fn inspect_sqlite_database(path: &Path) -> Result<i64, MaintenanceError> {
+    let not_fusion = |reason: &str| MaintenanceError::NotAFusionDatabase {
+        path: path.to_owned(),
+        reason: reason.to_owned(),
+    };
+    if !path.is_file() {
+        return Err(not_fusion("the file does not exist"));
+    }
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(true)
+        .immutable(true)
+        .create_if_missing(false);
+    let mut connection = options
+        .connect()
+        .await
+        .map_err(|_| not_fusion("it cannot be opened as an SQLite database"))?;
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?, 'platform_credentials')",
+    )
+    .bind(MIGRATIONS_TABLE)
+    .fetch_all(&mut connection)
+    .await
+    .map_err(|_| not_fusion("it is not an SQLite database"))?;
+    if tables.len() != 2 {
+        return Err(not_fusion(
+            "it has no Support Fusion tables (no migrations record or no credentials table)",
+        ));
+    }
+    let version: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&mut connection)
+            .await
+            .map_err(|_| not_fusion("its migrations record cannot be read"))?;
+    let _ = connection.close().await;
+    let Some(version) = version else {
+        return Err(not_fusion("no migration was ever applied to it"));
+    };
+    refuse_newer_schema(Some(version), SQLITE_MIGRATIONS)?;
+    Ok(version)
+}
+
+/// Writes a consistent copy of the SQLite database `source` to `destination` with `VACUUM INTO`
+/// (safe while the server runs: it reads one snapshot). The copy is written beside the
+/// destination and renamed into place, so a failed backup never leaves a partial file under
+/// the chosen name. Refuses an existing `destination` unless `overwrite`. Returns the schema
+/// version of the copy.
+pub async fn backup_sqlite(
+    source: &Path,
+    destination: &Path,
+    overwrite: bool,
+) -> Result<i64, MaintenanceError> {
+    if destination.exists() && !overwrite {
+        return Err(MaintenanceError::DestinationExists {
+            path: destination.to_owned(),
+        });
+    }
+    if !source.is_file() {
+        return Err(MaintenanceError::NotAFusionDatabase {
+            path: source.to_owned(),
+            reason: "the file does not exist".to_owned(),
+        });
+    }
+    let partial = sibling(destination, "partial");
+    remove_if_present(&partial)?;
+    let options = SqliteConnectOptions::new()
+        .filename(source)
+        .create_if_missing(false)
+        .busy_timeout(Duration::from_secs(10));
+    let mut connection = options.connect().await.map_err(|error| {
+        StoreError::Backend(format!("cannot open the SQLite database: {error}"))
+    })?;
+    let result = sqlx::query("VACUUM INTO ?")
+        .bind(partial.to_string_lossy().into_owned())
+        .execute(&mut connection)
+        .await;
+    let _ = connection.close().await;
+    if let Err(error) = result {
+        let _ = std::fs::remove_file(&partial);
+        return Err(StoreError::Backend(format!("the backup failed: {error}")).into());
+    }
+    let version = match inspect_sqlite_database(&partial).await {
+        Ok(version) => version,
+        Err(error) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(error);
+        }
+    };
+    sync_file(&partial)?;
+    std::fs::rename(&partial, destination).map_err(io_error("write", destination))?;
+    sync_parent_folder(destination);
+    Ok(version)
+}
+
+/// Replaces the SQLite database `target` with the backup file `backup`, after checking the
+/// backup is a Support Fusion database this binary can run ([`inspect_sqlite_database`]).
+///
+/// The target must not be in use: a restore first switches it out of WAL mode, which SQLite
+/// refuses while another connection has it open, and reports `InUse`. The previous database is
+/// then copied to `<target>.before-restore` (replacing an older one), the backup is copied
+/// beside the target, flushed to disk and renamed over it.
+pub async fn restore_sqlite(
+    backup: &Path,
+    target: &Path,
+) -> Result<RestoreOutcome, MaintenanceError> {
+    let schema_version = inspect_sqlite_database(backup).await?;
+    let previous = if target.exists() {
+        settle_unused_database(target).await?;
+        let previous = sibling(target, BEFORE_RESTORE_SUFFIX);
+        std::fs::copy(target, &previous).map_err(io_error("keep a copy of", target))?;
+        sync_file(&previous)?;
+        Some(previous)
+    } else {
+        None
+    };
+    let partial = sibling(target, "restore-partial");
+    remove_if_present(&partial)?;
+    std::fs::copy(backup, &partial).map_err(io_error("copy", backup))?;
+    sync_file(&partial)?;
+    std::fs::rename(&partial, target).map_err(io_error("replace", target))?;
+    // The old database's WAL files must not be replayed onto the restored one.
+    for suffix in ["-wal", "-shm"] {
+        let mut name = target.as_os_str().to_owned();
+        name.push(suffix);
+        remove_if_present(Path::new(&name))?;
+    }
+    sync_parent_folder(target);
+    Ok(RestoreOutcome {
+        schema_version,
+        previous,
+    })
+}
+
+/// Checkpoints `target` into its main file and leaves WAL mode (the next start turns it on
+/// again), failing with `InUse` when another connection holds the database.
+async fn settle_unused_database(target: &Path) -> Result<(), MaintenanceError> {
+    let in_use = || MaintenanceError::InUse {
+        path: target.to_owned(),
+    };
+    let options = SqliteConnectOptions::new()
+        .filename(target)
+        .create_if_missing(false)
+        .busy_timeout(IN_USE_WAIT);
+    let mut connection = options.connect().await.map_err(|_| in_use())?;
+    let mode: Result<String, _> = sqlx::query_scalar("PRAGMA journal_mode = DELETE")
+        .fetch_one(&mut connection)
+        .await;
+    let _ = connection.close().await;
+    match mode {
+        Ok(mode) if mode.eq_ignore_ascii_case("delete") => Ok(()),
+        _ => Err(in_use()),
+    }
+}
+
+/// `path` with `.suffix` appended to its file name.
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".");
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+fn remove_if_present(path: &Path) -> Result<(), MaintenanceError> {
+    match std::fs::remove_file(path) {
+        Err(error) if error.kind() != io::ErrorKind::NotFound => {
+            Err(io_error("remove", path)(error))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn sync_file(path: &Path) -> Result<(), MaintenanceError> {
+    std::fs::File::open(path)
+        .and_then(|file| file.sync_all())
+        .map_err(io_error("flush", path))
+}
+
+/// Makes a rename durable (best effort: not every platform can open a folder).
+fn sync_parent_folder(path: &Path) {
+    if let Some(parent) = path.parent() {
+        let folder = if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        };
+        if let Ok(folder) = std::fs::File::open(folder) {
+            let _ = folder.sync_all();
+        }
+    }
+}
