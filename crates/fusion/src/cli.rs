@@ -51,6 +51,92 @@ pub enum Command {
     /// Configuration file helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Apply pending database migrations and print the schema version (serve also does this on start).
+    #[command(
+        after_help = "Exit status: 0 the database is up to date, 1 it could not be opened or migrated, 2 the database is newer than this binary or the input is invalid."
+    )]
+    Migrate(MigrateArgs),
+    /// Write a consistent copy of the SQLite database to FILE while the server runs.
+    #[command(
+        after_help = "The key file (fusion.key beside the database, or FUSION_SECRET_KEY) is not in the backup: back it up separately.
+For PostgreSQL this prints how to use pg_dump instead.
+
+Exit status: 0 backed up, 1 the backup failed, 2 FILE exists (see --force), PostgreSQL, or invalid input."
+    )]
+    Backup(BackupArgs),
+    /// Replace the SQLite database with a backup FILE. Stop the server first.
+    #[command(
+        after_help = "The backup is checked first (a Support Fusion database, not newer than this binary); the replaced database is kept as <database>.before-restore.
+
+Exit status: 0 restored, 1 the copy failed, 2 not a Support Fusion database, too new, the database is in use, or PostgreSQL."
+    )]
+    Restore(RestoreArgs),
+    /// Secret-key management.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The backup file to write.
+    #[arg(id = "backup_file", value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Overwrite FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup file (written by `fusion backup`).
+    #[arg(id = "backup_file", value_name = "FILE")]
+    pub file: PathBuf,
+
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Generate a new secret key and re-encrypt every stored API secret under it.
+    #[command(
+        after_help = "The new key replaces the key file (fusion.key); the old one is kept as fusion.key.before-rotate for older backups. When the key comes from FUSION_SECRET_KEY, the new key is written to the key file and you must update the variable. An interrupted rotation is finished by running the command again. Restart a running server afterwards.
+
+Exit status: 0 rotated, 1 it failed (every secret still opens with the old or the new key), 2 invalid input."
+    )]
+    Rotate(KeysRotateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeysRotateArgs {
+    /// Also print the new key (base64) on stdout, e.g. to update FUSION_SECRET_KEY.
+    #[arg(long)]
+    pub print_new_key: bool,
+
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Debug, Subcommand)]

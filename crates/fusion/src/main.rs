@@ -20,7 +20,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{AdminCommand, AutotaskCommand, Cli, Command, ConfigCommand};
+use crate::cli::{AdminCommand, AutotaskCommand, Cli, Command, ConfigCommand, KeysCommand};
 use crate::exit_status::{Completion, report_error};
 use crate::secrets_from_environment::SecretsFromEnvironment;
 
@@ -57,7 +57,11 @@ fn default_log_filter(command: &Command) -> &'static str {
         | Command::Sync(_)
         | Command::Autotask(_)
         | Command::Admin(_)
-        | Command::Config(_) => "warn",
+        | Command::Config(_)
+        | Command::Migrate(_)
+        | Command::Backup(_)
+        | Command::Restore(_)
+        | Command::Keys(_) => "warn",
         Command::Serve(_) | Command::Sim(_) => "info",
     }
 }
@@ -75,6 +79,12 @@ async fn run(command: Command, secrets: SecretsFromEnvironment) -> anyhow::Resul
         }
         Command::Admin(AdminCommand::Create(args)) => {
             commands::admin::create(args, secrets.admin_password, secrets.secret_key).await
+        }
+        Command::Migrate(args) => commands::maintenance::migrate(args, secrets.secret_key).await,
+        Command::Backup(args) => commands::maintenance::backup(args).await,
+        Command::Restore(args) => commands::maintenance::restore(args).await,
+        Command::Keys(KeysCommand::Rotate(args)) => {
+            commands::maintenance::rotate(args, secrets.secret_key).await
         }
         Command::Config(ConfigCommand::Example) => {
             print!("{}", config_file::EXAMPLE);

@@ -94,7 +94,16 @@ pub async fn open_store(
     })?;
     fusion_store::open(&location.database_url, key)
         .await
-        .with_context(|| format!("cannot open the database {}", location.display_url()))
+        .map_err(|error| match error {
+            // Not a failure of this run but of the deployment: say it plainly and exit 2.
+            fusion_store::StoreError::SchemaTooNew { .. } => {
+                InvalidInput(format!("the database {}: {error}", location.display_url())).into()
+            }
+            other => anyhow::Error::new(other).context(format!(
+                "cannot open the database {}",
+                location.display_url()
+            )),
+        })
 }
 
 pub async fn run(
