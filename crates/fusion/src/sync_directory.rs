@@ -21,7 +21,8 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use fusion_autotask::{
-    AutotaskClient, AutotaskPlatform, AutotaskService, Credentials, TenantChoices, load_choices,
+    AutotaskClient, AutotaskError, AutotaskPlatform, AutotaskService, Credentials, TenantChoices,
+    load_choices,
 };
 use fusion_domain::sync::ConflictRule;
 use fusion_domain::{
@@ -71,7 +72,7 @@ impl StoreSyncDirectory {
     }
 
     /// The tenant's choices, from the cache while fresh.
-    async fn choices(&self, client: &AutotaskClient) -> Result<TenantChoices, String> {
+    async fn choices(&self, client: &AutotaskClient) -> Result<TenantChoices, AutotaskError> {
         let key = client.username().trim().to_ascii_lowercase();
         if let Ok(cache) = self.choices.lock()
             && let Some((loaded, choices)) = cache.get(&key)
@@ -79,9 +80,7 @@ impl StoreSyncDirectory {
         {
             return Ok(choices.clone());
         }
-        let choices = load_choices(client)
-            .await
-            .map_err(|error| error.to_string())?;
+        let choices = load_choices(client).await?;
         if let Ok(mut cache) = self.choices.lock() {
             cache.insert(key, (Instant::now(), choices.clone()));
         }
@@ -127,11 +126,17 @@ impl StoreSyncDirectory {
             .credentials(relationship.id, org, &config, &organisation.name)
             .await?;
         let client = self.autotask.client(credentials);
+        // Rejected credentials or a missing permission need a person; the rest may pass.
         let choices = self.choices(&client).await.map_err(|error| {
-            SetupError::Unavailable(format!(
+            let reason = format!(
                 "cannot read {}'s Autotask choices: {error}",
                 organisation.name
-            ))
+            );
+            if error.is_retryable() {
+                SetupError::Unavailable(reason)
+            } else {
+                SetupError::NotReady(reason)
+            }
         })?;
         let platform = AutotaskPlatform::connect(client, choices)
             .await

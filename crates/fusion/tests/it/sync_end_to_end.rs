@@ -863,3 +863,121 @@ async fn fusion_sync_runs_the_demo_connection_from_the_command_line() {
     let _ = tokio::task::spawn_blocking(move || demo.terminate()).await;
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+#[tokio::test]
+async fn a_side_that_overrides_the_api_settings_syncs_with_the_connections_own_credentials() {
+    let harness = Harness::demo().await;
+    let relationship = harness
+        .store
+        .relationship(harness.relationship)
+        .await
+        .expect("the store answers")
+        .expect("the relationship exists");
+    let northwind = relationship.target_org().expect("a target");
+    let tenants = harness.simulator().tenants();
+    let northwind_tenant = tenant(&tenants, NORTHWIND);
+    let (username, secret) = active_user(northwind_tenant);
+    let update = |secret: &str| CredentialsUpdate {
+        platform: PlatformKind::Autotask,
+        api_url: northwind_tenant.api_url.clone(),
+        username: username.clone(),
+        secret: Some(SecretString::from(secret.to_owned())),
+        integration_code_override: None,
+    };
+    // The organisation's own secret no longer works; the connection's override does.
+    harness
+        .store
+        .save_platform_credentials(northwind, None, update("not-the-secret"))
+        .await
+        .expect("saved");
+    let mut config = harness
+        .store
+        .integration_config(harness.relationship, northwind)
+        .await
+        .expect("the store answers")
+        .expect("configured");
+    config.override_api_settings = true;
+    harness
+        .store
+        .save_integration_config(harness.relationship, northwind, &config)
+        .await
+        .expect("saved");
+
+    let missing = harness
+        .directory
+        .setup(harness.relationship)
+        .await
+        .expect_err("no override credentials yet");
+    assert!(
+        missing
+            .to_string()
+            .contains("enter them in this connection's API settings"),
+        "{missing}"
+    );
+
+    harness
+        .store
+        .save_relationship_credentials(harness.relationship, northwind, None, update(&secret))
+        .await
+        .expect("saved");
+    let raised = harness.raise_in_contoso("Robot arm calibration");
+    assert_status(&harness.manual_run().await, RunStatus::Success);
+    harness.the_copy_in_northwind(raised);
+}
+
+#[tokio::test]
+async fn credentials_revoked_between_runs_give_a_failed_run_with_the_reason() {
+    let harness = Harness::demo().await;
+    assert_status(&harness.manual_run().await, RunStatus::NoTicketsFound);
+    let tenants = harness.simulator().tenants();
+    let (username, _) = active_user(tenant(&tenants, NORTHWIND));
+    assert!(
+        harness
+            .simulator()
+            .set_api_user_active(NORTHWIND, &username, false)
+    );
+    harness.raise_in_contoso("Compressor alarm");
+
+    let run = harness.automatic_run().await;
+    assert_status(&run, RunStatus::Failed);
+    let error = run.error.clone().unwrap_or_default();
+    assert!(error.contains("authentication"), "{error}");
+    assert!(
+        run.run
+            .as_ref()
+            .is_some_and(|stored| stored.status == RunStatus::Failed),
+        "the history shows the failed run"
+    );
+    assert!(
+        harness
+            .simulator()
+            .records(NORTHWIND, EntityKind::Tickets)
+            .iter()
+            .all(|ticket| ticket["title"] != "Compressor alarm")
+    );
+}
+
+#[tokio::test]
+async fn credentials_rejected_before_the_run_say_what_to_fix() {
+    let harness = Harness::demo().await;
+    let tenants = harness.simulator().tenants();
+    let (username, _) = active_user(tenant(&tenants, CONTOSO));
+    assert!(
+        harness
+            .simulator()
+            .set_api_user_active(CONTOSO, &username, false)
+    );
+    let error = harness
+        .directory
+        .setup(harness.relationship)
+        .await
+        .expect_err("Contoso's API user is inactive");
+    assert!(
+        matches!(error, fusion_engine::SetupError::NotReady(_)),
+        "a person must fix it, waiting does not help: {error:?}"
+    );
+    assert!(
+        error.to_string().contains("Contoso Manufacturing"),
+        "{error}"
+    );
+}
