@@ -981,3 +981,67 @@ async fn credentials_rejected_before_the_run_say_what_to_fix() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn an_attachment_in_contoso_arrives_in_northwind_with_its_content_once() {
+    let harness = Harness::demo().await;
+    let raised = harness.raise_in_contoso("Welding robot error codes");
+    assert_status(&harness.manual_run().await, RunStatus::Success);
+    let copy_id = harness.the_copy_in_northwind(raised)["id"]
+        .as_i64()
+        .expect("an id");
+    let content = b"E42 at 03:12\nE17 at 03:15\n".to_vec();
+    harness
+        .simulator()
+        .ui_add_attachment(CONTOSO, CONTOSO_PERSON, raised, "robot.log", &content, 1)
+        .expect("attached in Contoso");
+
+    let attachments_of = |tenant: &str, ticket: i64| -> Vec<Value> {
+        harness
+            .simulator()
+            .records(tenant, EntityKind::TicketAttachments)
+            .into_iter()
+            .filter(|attachment| {
+                attachment["parentID"].as_i64() == Some(ticket)
+                    || attachment["ticketID"].as_i64() == Some(ticket)
+            })
+            .collect()
+    };
+    for _ in 0..2 {
+        let run = harness.automatic_run().await;
+        assert_eq!(run.counts.failed, 0, "{:#?}", run.records);
+    }
+    let copied = attachments_of(NORTHWIND, copy_id);
+    assert_eq!(copied.len(), 1, "{copied:#?}");
+    assert_eq!(copied[0]["title"], "robot.log");
+    let data = copied[0]["data"].as_str().expect("the content");
+    use base64::Engine as _;
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .expect("base64"),
+        content
+    );
+    assert_eq!(attachments_of(CONTOSO, raised).len(), 1, "not echoed back");
+}
+
+#[tokio::test]
+async fn closing_the_copy_in_northwind_closes_the_original_in_contoso() {
+    let harness = Harness::demo().await;
+    let raised = harness.raise_in_contoso("Coffee machine leaking");
+    assert_status(&harness.manual_run().await, RunStatus::Success);
+    let copy_id = harness.the_copy_in_northwind(raised)["id"]
+        .as_i64()
+        .expect("an id");
+    harness
+        .simulator()
+        .ui_close_ticket(NORTHWIND, NORTHWIND_TECHNICIAN, copy_id)
+        .expect("closed in Northwind");
+    let run = harness.automatic_run().await;
+    assert_status(&run, RunStatus::Success);
+    assert_eq!(run.counts.closed, 1, "{:#?}", run.records);
+    assert_eq!(
+        harness.ticket(CONTOSO, raised)["status"].as_i64(),
+        harness.simulator().complete_status(CONTOSO)
+    );
+}
