@@ -2,7 +2,7 @@
 //! version printed, a newer database refused by `migrate` and `serve` (exit 2), a backup → restore
 //! round trip keeping organisations, credentials and relationships, the refusals (existing
 //! backup, not a database, newer schema), and a rotation after which only the new key opens the
-//! stored secrets.
+//! stored secrets; for PostgreSQL, `backup` explains `pg_dump`.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -372,4 +372,31 @@ async fn keys_rotate_with_the_key_in_the_environment_tells_to_update_it_and_prin
         .expect("decrypts")
         .expect("set");
     assert_eq!(secret.expose_secret(), "contoso-secret");
+}
+
+#[test]
+fn backup_of_a_postgresql_database_explains_pg_dump_and_the_key() {
+    let folder = tempfile::tempdir().expect("a folder");
+    let finished = run(
+        fusion(
+            &[
+                "backup",
+                "fusion.dump",
+                "--database-url",
+                "postgres://fusion:hunter2@db.invalid/fusion",
+                "--data-dir",
+                folder.path().to_str().expect("utf-8"),
+            ],
+            &[],
+        ),
+        None,
+    );
+    assert_eq!(finished.code, Some(2), "{}", finished.all_output());
+    assert!(finished.stderr.contains("pg_dump"), "{}", finished.stderr);
+    assert!(
+        finished.stderr.contains("fusion.key"),
+        "{}",
+        finished.stderr
+    );
+    assert!(!finished.all_output().contains("hunter2"));
 }
