@@ -1045,3 +1045,51 @@ async fn closing_the_copy_in_northwind_closes_the_original_in_contoso() {
         harness.simulator().complete_status(CONTOSO)
     );
 }
+
+#[tokio::test]
+async fn an_unmapped_priority_gives_a_partial_run_naming_the_field() {
+    let harness = Harness::demo().await;
+    let mut mappings = harness
+        .store
+        .field_mappings(harness.relationship)
+        .await
+        .expect("the store answers");
+    let priority = mappings
+        .iter_mut()
+        .find(|mapping| mapping.source_field == "priority")
+        .expect("priority is mapped");
+    // Nobody mapped Contoso's "Low" (5).
+    priority
+        .value_mappings
+        .retain(|pair| pair.source != ChoiceValue::from(5));
+    harness
+        .store
+        .replace_field_mappings(harness.relationship, &mappings)
+        .await
+        .expect("saved");
+    let raised = harness.raise_in_contoso("Paint booth fan noisy");
+
+    let run = harness.manual_run().await;
+    assert_status(&run, RunStatus::Partial);
+    let named = run.plan.actions().any(|action| {
+        matches!(action, SyncAction::FieldFailure { field, reason }
+            if field == "priority" && reason.contains("Low"))
+    });
+    assert!(
+        named,
+        "the failure names the field and the value: {:#?}",
+        run.plan
+    );
+    assert!(
+        run.error.as_deref().unwrap_or("").contains("priority")
+            || run
+                .records
+                .iter()
+                .any(|record| record.notes.iter().any(|note| note.contains("priority"))),
+        "history shows which field: {:#?} {:?}",
+        run.records,
+        run.error
+    );
+    // The ticket itself still arrives (with the receiving side's default priority).
+    harness.the_copy_in_northwind(raised);
+}
