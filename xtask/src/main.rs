@@ -9,12 +9,13 @@ use anyhow::{Context, Result, bail};
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  ci            everything CI runs: fmt check, clippy, tests, browser test, py-autotask check
+  ci            everything CI runs: fmt check, clippy, tests, browser test, py-autotask check, API fuzz
   fmt-check     cargo fmt --all -- --check
   clippy        cargo clippy --workspace --all-targets -- -D warnings
   test          cargo test --workspace
   browser       the headless-Chromium Settings test (needs /usr/bin/chromium and node)
-  py-autotask   the third-party py-autotask client against `fusion sim` (needs python3)";
+  py-autotask   the third-party py-autotask client against `fusion sim` (needs python3)
+  api-fuzz      schemathesis against `fusion demo` over /api/v1/openapi.json (needs python3)";
 
 fn main() -> Result<()> {
     let command = std::env::args().nth(1).unwrap_or_default();
@@ -27,6 +28,7 @@ fn main() -> Result<()> {
             test()?;
             browser(&root)?;
             py_autotask(&root)?;
+            api_fuzz(&root)?;
             println!("xtask ci: all steps passed");
             Ok(())
         }
@@ -35,6 +37,7 @@ fn main() -> Result<()> {
         "test" => test(),
         "browser" => browser(&root),
         "py-autotask" => py_autotask(&root),
+        "api-fuzz" => api_fuzz(&root),
         _ => {
             eprintln!("{USAGE}");
             std::process::exit(2);
@@ -157,4 +160,52 @@ fn py_autotask(root: &Path) -> Result<()> {
         bail!("py-autotask check failed with {status}");
     }
     Ok(())
+}
+
+/// Property-based API fuzzing: schemathesis 4.32.5 (in a venv under `target/`) over every
+/// operation of `/api/v1/openapi.json`, against `fusion demo` on loopback with an API token;
+/// checks `not_a_server_error` and `response_schema_conformance`, 20 examples per operation, a
+/// fixed seed. See `xtask/api_fuzz.py`.
+fn api_fuzz(root: &Path) -> Result<()> {
+    let venv = root.join("target/api-fuzz-venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        run(
+            "python3",
+            &[
+                "-m",
+                "venv",
+                venv.to_str().context("venv path is not UTF-8")?,
+            ],
+            None,
+        )?;
+    }
+    let python = python.to_str().context("venv path is not UTF-8")?;
+    run(
+        python,
+        &[
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "schemathesis==4.32.5",
+        ],
+        None,
+    )?;
+    run("cargo", &["build", "--package", "fusion"], None)?;
+    let schemathesis = venv.join("bin/st");
+    let binary = root.join("target/debug/fusion");
+    let work_dir = root.join("target/api-fuzz");
+    run(
+        python,
+        &[
+            "xtask/api_fuzz.py",
+            schemathesis.to_str().context("venv path is not UTF-8")?,
+            binary.to_str().context("target path is not UTF-8")?,
+            work_dir.to_str().context("target path is not UTF-8")?,
+            "20",
+        ],
+        None,
+    )
 }
