@@ -233,14 +233,27 @@ async fn settle_unused_database(target: &Path) -> Result<(), MaintenanceError> {
         .filename(target)
         .create_if_missing(false)
         .busy_timeout(IN_USE_WAIT);
-    let mut connection = options.connect().await.map_err(|_| in_use())?;
+    let unusable = |error: sqlx::Error| {
+        let text = error.to_string();
+        if text.contains("locked") || text.contains("busy") {
+            in_use()
+        } else {
+            StoreError::Backend(format!(
+                "cannot prepare the database {} for the restore: {text}",
+                target.display()
+            ))
+            .into()
+        }
+    };
+    let mut connection = options.connect().await.map_err(unusable)?;
     let mode: Result<String, _> = sqlx::query_scalar("PRAGMA journal_mode = DELETE")
         .fetch_one(&mut connection)
         .await;
     let _ = connection.close().await;
     match mode {
         Ok(mode) if mode.eq_ignore_ascii_case("delete") => Ok(()),
-        _ => Err(in_use()),
+        Ok(_) => Err(in_use()),
+        Err(error) => Err(unusable(error)),
     }
 }
 

@@ -400,3 +400,62 @@ fn backup_of_a_postgresql_database_explains_pg_dump_and_the_key() {
     );
     assert!(!finished.all_output().contains("hunter2"));
 }
+
+#[tokio::test]
+async fn keys_rotate_run_again_after_an_interruption_finishes_with_the_pending_key() {
+    let folder = tempfile::tempdir().expect("a folder");
+    let contoso = populate(folder.path()).await;
+    // As if a rotation wrote fusion.key.new, committed the re-encryption and then died before
+    // moving the new key into place.
+    let pending = SecretKey::generate();
+    std::fs::write(
+        folder.path().join("fusion.key.new"),
+        format!("{}\n", pending.to_base64().expose_secret()),
+    )
+    .expect("writes the pending key");
+    let store = open_in(folder.path(), key_in(folder.path()))
+        .await
+        .expect("opens");
+    assert_eq!(
+        store
+            .reencrypt_secrets(&pending)
+            .await
+            .expect("re-encrypts"),
+        1
+    );
+    drop(store);
+
+    let rotate = run(
+        fusion(
+            &[
+                "keys",
+                "rotate",
+                "--data-dir",
+                folder.path().to_str().expect("utf-8"),
+            ],
+            &[],
+        ),
+        None,
+    );
+    assert_eq!(rotate.code, Some(0), "{}", rotate.all_output());
+    assert!(
+        rotate.stdout.contains("Finished an interrupted rotation"),
+        "{}",
+        rotate.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(folder.path().join("fusion.key"))
+            .expect("reads")
+            .trim(),
+        pending.to_base64().expose_secret()
+    );
+    let store = open_in(folder.path(), key_in(folder.path()))
+        .await
+        .expect("opens");
+    let secret = store
+        .platform_secret(contoso)
+        .await
+        .expect("decrypts")
+        .expect("set");
+    assert_eq!(secret.expose_secret(), "contoso-secret");
+}
