@@ -237,6 +237,12 @@ pub struct DemoArgs {
     /// Where the demo keeps its database and key (default: a fresh temporary directory).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+
+    /// Run the demo headless as a self-test: sync, edit, comment, attach and close as a person
+    /// would, sync again, check that both simulated tenants agree, print one JSON line and exit
+    /// (0 when they agree, 1 otherwise).
+    #[arg(long, conflicts_with_all = ["listen", "data_dir"])]
+    pub check: bool,
 }
 
 #[derive(Debug, Args)]

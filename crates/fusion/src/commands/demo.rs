@@ -5,6 +5,7 @@
 //! configures them (see [`connection`]). Prints one JSON ready line (for scripts and tests), then
 //! a banner for people, and serves until Ctrl-C.
 
+mod check;
 mod connection;
 
 use std::net::SocketAddr;
@@ -43,6 +44,9 @@ pub async fn run(
     args: DemoArgs,
     secret_key_from_environment: Option<SecretString>,
 ) -> anyhow::Result<Completion> {
+    if args.check {
+        return check::run().await;
+    }
     let data_dir_is_temporary = args.data_dir.is_none();
     let data_dir = match args.data_dir {
         Some(directory) => directory,
