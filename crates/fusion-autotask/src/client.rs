@@ -168,29 +168,35 @@ impl AutotaskService {
             endpoint = "ZoneInformation",
             host = DISCOVERY_HOST
         );
-        let response = self
-            .inner
-            .http
-            .client()
-            .get(&physical)
-            .header(ACCEPT, "application/json")
-            .send()
-            .instrument(span.clone())
-            .await
-            .map_err(|error| {
-                classify_transport_error(
-                    &error,
-                    DISCOVERY_HOST,
-                    self.inner.http.transport_override(),
-                )
-            })?;
-        let status = response.status().as_u16();
-        let body = read_body(
-            response,
-            DISCOVERY_HOST,
-            self.inner.http.transport_override(),
-        )
-        .await?;
+        let answer = async {
+            let response = self
+                .inner
+                .http
+                .client()
+                .get(&physical)
+                .header(ACCEPT, "application/json")
+                .send()
+                .instrument(span.clone())
+                .await
+                .map_err(|error| {
+                    classify_transport_error(
+                        &error,
+                        DISCOVERY_HOST,
+                        self.inner.http.transport_override(),
+                    )
+                })?;
+            let status = response.status().as_u16();
+            let body = read_body(
+                response,
+                DISCOVERY_HOST,
+                self.inner.http.transport_override(),
+            )
+            .await?;
+            Ok((status, body))
+        }
+        .await;
+        crate::telemetry::record_attempt("ZoneInformation", &answer);
+        let (status, body) = answer?;
         span.in_scope(|| tracing::debug!(status, "ZoneInformation answered"));
         if !(200..300).contains(&status) {
             return Err(match classify_response(status, &body, "ZoneInformation") {
@@ -579,6 +585,11 @@ impl AutotaskClient {
         let host = zone.api_url.host();
         let database = zone.database_key(&self.credentials.username);
         self.service.inner.budget.try_spend(&database)?;
+        crate::telemetry::record_budget_used(
+            &host,
+            zone.database,
+            self.service.inner.budget.used(&database),
+        );
         let _permit = self
             .service
             .inner
@@ -612,13 +623,19 @@ impl AutotaskClient {
             request = request.json(body);
         }
         let transport_override = self.service.inner.http.transport_override();
-        let response = request
-            .send()
-            .instrument(span.clone())
-            .await
-            .map_err(|error| classify_transport_error(&error, &host, transport_override))?;
-        let status = response.status().as_u16();
-        let body = read_body(response, &host, transport_override).await?;
+        let answer = async {
+            let response = request
+                .send()
+                .instrument(span.clone())
+                .await
+                .map_err(|error| classify_transport_error(&error, &host, transport_override))?;
+            let status = response.status().as_u16();
+            let body = read_body(response, &host, transport_override).await?;
+            Ok((status, body))
+        }
+        .await;
+        crate::telemetry::record_attempt(spec.endpoint, &answer);
+        let (status, body) = answer?;
         let _entered = span.enter();
         if !(200..300).contains(&status) {
             let error = classify_response(status, &body, spec.endpoint);

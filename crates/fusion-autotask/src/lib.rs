@@ -16,6 +16,7 @@ pub mod limiter;
 pub mod platform;
 mod retry;
 pub mod settings;
+pub mod telemetry;
 pub mod ticket_fields;
 pub mod transport;
 pub mod wire;

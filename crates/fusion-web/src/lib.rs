@@ -33,6 +33,7 @@ mod api;
 mod configuration;
 mod dto;
 mod error;
+pub mod metrics;
 mod openapi;
 mod pages;
 mod platform_settings;
@@ -114,6 +115,8 @@ struct AppStateInner {
     clock: Arc<dyn Clock>,
     /// Autotask access and the choices cache of the configuration screens.
     tenant_access: configuration::TenantAccess,
+    /// Renders `/metrics`; without it `/metrics` answers 404.
+    metrics: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 impl AppState {
@@ -142,6 +145,7 @@ impl AppState {
                 code_throttle,
                 clock,
                 tenant_access,
+                metrics: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -152,6 +156,17 @@ impl AppState {
     pub fn with_autotask_service(self, service: fusion_autotask::AutotaskService) -> Self {
         self.inner.tenant_access.use_service(service);
         self
+    }
+
+    /// Serves `/metrics` from `handle` (see [`metrics::install_global_recorder`]).
+    /// The first handle given wins.
+    pub fn with_metrics(self, handle: metrics_exporter_prometheus::PrometheusHandle) -> Self {
+        let _first_handle_wins = self.inner.metrics.set(handle);
+        self
+    }
+
+    pub(crate) fn metrics(&self) -> Option<&metrics_exporter_prometheus::PrometheusHandle> {
+        self.inner.metrics.get()
     }
 
     pub(crate) fn configuration(&self) -> &configuration::TenantAccess {
@@ -203,6 +218,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes())
         .merge(relationships::page_routes())
         .merge(configuration::page_routes())
+        .merge(metrics::routes())
         .nest(
             "/api/v1",
             api::routes()
@@ -211,6 +227,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(openapi::routes()),
         )
         .fallback(pages::not_found_fallback)
+        .layer(axum::middleware::from_fn(metrics::record_http_request))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(RequestBodyLimitLayer::new(max_body_bytes))
         // Method, path and status of every request; never headers or bodies (they carry

@@ -5,6 +5,7 @@
 mod api_tokens;
 mod configuration;
 mod csrf;
+mod metrics;
 mod openapi;
 mod org_isolation;
 mod pages;

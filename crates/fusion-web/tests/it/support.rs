@@ -93,6 +93,8 @@ pub struct AppOptions {
     pub web: WebSettings,
     /// The app's clock; the real one when `None`.
     pub clock: Option<Arc<dyn Clock>>,
+    /// Serves `/metrics` from this handle when set.
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 impl Default for AppOptions {
@@ -101,6 +103,7 @@ impl Default for AppOptions {
             org_a_name: "Contoso Manufacturing".to_owned(),
             web: WebSettings::default(),
             clock: None,
+            metrics: None,
         }
     }
 }
@@ -156,12 +159,15 @@ impl TestApp {
             ..AutotaskSettings::default()
         };
         let clock = options.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        let state = AppState::with_clock(
+        let mut state = AppState::with_clock(
             store.clone(),
             ConnectionTester::new(settings),
             options.web,
             clock,
         );
+        if let Some(handle) = options.metrics {
+            state = state.with_metrics(handle);
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let (shutdown, shutdown_signal) = tokio::sync::oneshot::channel::<()>();

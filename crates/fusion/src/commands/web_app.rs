@@ -14,9 +14,14 @@ pub fn router(store: Arc<dyn Store>, autotask: AutotaskSettings, secure_cookies:
         secure_cookies,
         ..WebSettings::default()
     };
-    fusion_web::router(AppState::new(
-        store,
-        ConnectionTester::new(autotask),
-        settings,
-    ))
+    let state = AppState::new(store, ConnectionTester::new(autotask), settings);
+    // The process-wide Prometheus recorder, installed once; `/metrics` renders from it.
+    let state = match fusion_web::metrics::install_global_recorder() {
+        Ok(handle) => state.with_metrics(handle),
+        Err(error) => {
+            tracing::warn!(%error, "serving without /metrics");
+            state
+        }
+    };
+    fusion_web::router(state)
 }
