@@ -13,7 +13,7 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use metrics_exporter_prometheus::{BuildError, PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::AppState;
 
@@ -21,6 +21,11 @@ use crate::AppState;
 pub const HTTP_REQUESTS_TOTAL: &str = "fusion_http_requests_total";
 /// Histogram: `fusion_http_request_duration_seconds{method,route}`.
 pub const HTTP_REQUEST_DURATION_SECONDS: &str = "fusion_http_request_duration_seconds";
+
+/// Histogram buckets of request durations, in seconds (a summary would not aggregate).
+const DURATION_BUCKETS_SECONDS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 /// Why the process-wide recorder could not be installed (another recorder was installed first).
 #[derive(Debug, thiserror::Error)]
@@ -34,7 +39,11 @@ pub fn install_global_recorder() -> Result<PrometheusHandle, MetricsError> {
     HANDLE
         .get_or_init(|| {
             PrometheusBuilder::new()
-                .install_recorder()
+                .set_buckets_for_metric(
+                    Matcher::Full(HTTP_REQUEST_DURATION_SECONDS.to_owned()),
+                    DURATION_BUCKETS_SECONDS,
+                )
+                .and_then(PrometheusBuilder::install_recorder)
                 .map_err(|error: BuildError| error.to_string())
         })
         .clone()

@@ -85,7 +85,7 @@ async fn http_requests_are_counted_by_route_template_and_status() {
         "{text}"
     );
     assert!(
-        text.contains("fusion_http_request_duration_seconds"),
+        text.contains("fusion_http_request_duration_seconds_bucket{"),
         "{text}"
     );
     assert!(!text.contains("no-such-page-anywhere"), "raw paths leaked");
