@@ -13,7 +13,7 @@ use fusion_domain::{OrgId, PersonId, PlatformKind};
 use secrecy::ExposeSecret;
 use time::OffsetDateTime;
 
-use crate::crypto::{SecretKey, SecretPlace, decrypt_api_secret, encrypt_api_secret};
+use crate::crypto::{KeyRing, SecretPlace, decrypt_api_secret};
 use crate::{
     CredentialsAuditEntry, CredentialsUpdate, PlatformCredentials, StoreError, StoreResult,
 };
@@ -81,10 +81,10 @@ pub(crate) struct CredentialsSave {
 }
 
 /// Decides what `update` changes relative to `existing` (the row as it is, `None` before the
-/// first save). Encrypts a new secret under `key` for `place` (organisation credentials or a
+/// first save). Encrypts a new secret with `key`'s sealing key for `place` (organisation credentials or a
 /// relationship's override credentials of `org_id`).
 pub(crate) fn plan_credentials_save(
-    key: &SecretKey,
+    key: &KeyRing,
     place: SecretPlace,
     org_id: OrgId,
     changed_by: Option<PersonId>,
@@ -138,7 +138,7 @@ pub(crate) fn plan_credentials_save(
                 (old_ciphertext, old_secret_changed_at)
             } else {
                 changed.push(CredentialField::ApiSecret);
-                (Some(encrypt_api_secret(key, place, &secret)?), Some(now))
+                (Some(key.seal(place, &secret)?), Some(now))
             }
         }
     };

@@ -8,15 +8,26 @@
 //! credentials, so a ciphertext copied onto another row does not decrypt. XChaCha20's 192-bit nonce is large enough to draw at random for every
 //! write without a counter.
 //!
-//! The key-id byte exists for key rotation: during `fusion keys rotate` the store holds a key ring
-//! (the configured key and the new one, see [`decrypt_api_secret_with_ring`]); a blob is opened by
-//! the ring's keys whose id matches its key-id byte (the AEAD tag tells which one is right) and
-//! sealed again under the new key. Key files and `FUSION_SECRET_KEY` hold no id, so every key
-//! loaded today has id [`CURRENT_KEY_ID`] and the ring tries each key in turn.
+//! The key-id byte exists for key rotation. Key files and `FUSION_SECRET_KEY` hold no id, so every
+//! key loaded today has id [`CURRENT_KEY_ID`], and a [`KeyRing`] tries each of its keys in turn
+//! (the AEAD tag tells which one is right).
+//!
+//! Zero-downtime rotation: a store holds a [`KeyRing`], not a bare key. One opened with
+//! [`KeyRing::watching_key_file`] (what `fusion serve` does) also watches the key file and the two
+//! files `fusion keys rotate` writes beside it — `fusion.key.new` (the pending key, written before
+//! any secret is re-sealed) and `fusion.key.before-rotate` (the key it moved away from). It looks
+//! at them (three `stat` calls) before sealing a secret and whenever no known key opens a blob, and
+//! learns any key it finds there; keys it has once known stay known for the life of the process.
+//! So every secret opens in a running server before, during and after a rotation, and secrets it
+//! saves after the rotation are sealed under the new key. The sealing key follows the key file
+//! when the key came from the file, or — for a key from `FUSION_SECRET_KEY` — once
+//! `fusion.key.before-rotate` shows a rotation away from that key.
 
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::SystemTime;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
@@ -132,6 +143,11 @@ impl SecretKey {
     /// Which key this is, as written into the blobs it seals.
     pub fn key_id(&self) -> u8 {
         self.id
+    }
+
+    /// Whether both hold the same key material.
+    pub fn same_key_as(&self, other: &SecretKey) -> bool {
+        self.id == other.id && self.bytes[..] == other.bytes[..]
     }
 
     fn decode(encoded: &str, origin: &str) -> Result<Self, SecretKeyError> {
@@ -256,7 +272,7 @@ impl SecretPlace {
     }
 }
 
-/// Seals an API secret for the `secret_ciphertext` column of `place`.
+/// Seals an API secret for the `secret_ciphertext` column of `place` under one key.
 pub(crate) fn encrypt_api_secret(
     key: &SecretKey,
     place: SecretPlace,
@@ -283,13 +299,18 @@ pub(crate) fn encrypt_api_secret(
     Ok(blob)
 }
 
-/// Opens a blob written by [`encrypt_api_secret`] for the same place. A wrong key, a blob moved
-/// from another row, or a damaged blob all fail with [`StoreError::Crypto`].
+/// Opens a blob with the store's [`KeyRing`] (see [`KeyRing::open`]).
 pub(crate) fn decrypt_api_secret(
-    key: &SecretKey,
+    ring: &KeyRing,
     place: SecretPlace,
     blob: &[u8],
 ) -> StoreResult<SecretString> {
+    ring.open(place, blob)
+}
+
+/// Opens a blob written by [`encrypt_api_secret`] for the same place with one key. A wrong key,
+/// a blob moved from another row, or a damaged blob all fail with [`StoreError::Crypto`].
+fn decrypt_with_key(key: &SecretKey, place: SecretPlace, blob: &[u8]) -> StoreResult<SecretString> {
     let Some((&key_id, rest)) = blob.split_first() else {
         return Err(StoreError::Crypto(
             "the stored API secret is empty".to_owned(),
@@ -331,13 +352,13 @@ pub(crate) fn decrypt_api_secret(
 /// (after an interrupted rotation) already under the new one. Fails like [`decrypt_api_secret`]
 /// with the first key when none opens it.
 pub(crate) fn decrypt_api_secret_with_ring(
-    ring: &[&SecretKey],
+    ring: &[SecretKey],
     place: SecretPlace,
     blob: &[u8],
 ) -> StoreResult<SecretString> {
     let mut first_error = None;
     for key in ring {
-        match decrypt_api_secret(key, place, blob) {
+        match decrypt_with_key(key, place, blob) {
             Ok(secret) => return Ok(secret),
             Err(error) => {
                 first_error.get_or_insert(error);
@@ -346,6 +367,287 @@ pub(crate) fn decrypt_api_secret_with_ring(
     }
     Err(first_error
         .unwrap_or_else(|| StoreError::Crypto("no secret key was configured".to_owned())))
+}
+
+/// The suffix of the pending key file `fusion keys rotate` writes first: `fusion.key.new`.
+pub const PENDING_KEY_SUFFIX: &str = "new";
+/// The suffix of the copy of the key a rotation moved away from: `fusion.key.before-rotate`.
+pub const PREVIOUS_KEY_SUFFIX: &str = "before-rotate";
+
+/// `path` with `.suffix` appended to its file name (`fusion.key` → `fusion.key.new`).
+pub fn key_file_sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".");
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// The keys a store seals and opens API secrets with: one sealing key, and every key it has met
+/// (the sealing key first), all of which open. Cheap to clone; clones share their keys.
+///
+/// A ring made from a bare [`SecretKey`] (`KeyRing::from(key)`) never changes. One made by
+/// [`KeyRing::watching_key_file`] follows key rotation on disk (see the module documentation).
+#[derive(Clone)]
+pub struct KeyRing {
+    inner: Arc<KeyRingInner>,
+}
+
+struct KeyRingInner {
+    watched: Option<WatchedKeyFiles>,
+    /// A std mutex: it is never held across an `.await`, only around a few `stat` calls, key-file
+    /// reads and AEAD operations of microseconds.
+    state: Mutex<RingState>,
+}
+
+/// The key file and the two files a rotation writes beside it.
+struct WatchedKeyFiles {
+    key_file: PathBuf,
+    pending: PathBuf,
+    previous: PathBuf,
+}
+
+struct RingState {
+    sealing: SecretKey,
+    /// Whether the sealing key is the key file's (else it came from `FUSION_SECRET_KEY` or the
+    /// caller): a changed key file is then adopted for sealing without further evidence.
+    sealing_from_key_file: bool,
+    /// Every key met so far, the sealing key first; none is ever forgotten while running.
+    known: Vec<SecretKey>,
+    /// The key in `fusion.key.before-rotate` at the last look.
+    previous_file_key: Option<SecretKey>,
+    /// What each watched file looked like at the last successful look (`Some(None)`: absent);
+    /// `None` means look again (never looked, or it could not be read).
+    stamps: [Option<Option<FileStamp>>; 3],
+}
+
+/// Enough of a file's metadata to notice a rewrite or a rename over it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    len: u64,
+    modified: Option<SystemTime>,
+    inode: u64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Watched {
+    Pending = 0,
+    Previous = 1,
+    KeyFile = 2,
+}
+
+impl RingState {
+    fn new(sealing: SecretKey, sealing_from_key_file: bool) -> Self {
+        Self {
+            known: vec![sealing.clone()],
+            sealing,
+            sealing_from_key_file,
+            previous_file_key: None,
+            stamps: [None, None, None],
+        }
+    }
+
+    /// Adds `key` to the known keys; `true` if it was new.
+    fn learn(&mut self, key: &SecretKey) -> bool {
+        if self.known.iter().any(|known| known.same_key_as(key)) {
+            return false;
+        }
+        self.known.push(key.clone());
+        true
+    }
+
+    fn open(&self, place: SecretPlace, blob: &[u8]) -> StoreResult<SecretString> {
+        decrypt_api_secret_with_ring(&self.known, place, blob)
+    }
+}
+
+impl From<SecretKey> for KeyRing {
+    fn from(key: SecretKey) -> Self {
+        Self {
+            inner: Arc::new(KeyRingInner {
+                watched: None,
+                state: Mutex::new(RingState::new(key, false)),
+            }),
+        }
+    }
+}
+
+impl fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut debug = f.debug_struct("KeyRing");
+        if let Some(watched) = &self.inner.watched {
+            debug.field("key_file", &watched.key_file);
+        }
+        debug.finish_non_exhaustive()
+    }
+}
+
+impl KeyRing {
+    /// The ring a server runs with: the key from `env_value` (`FUSION_SECRET_KEY`) or the key file
+    /// (created if missing), exactly as [`SecretKey::from_env_or_file`], and then the watch on
+    /// `key_file`, `<key_file>.new` and `<key_file>.before-rotate` that lets a running server
+    /// follow `fusion keys rotate` without a restart. Keys found in those files at start open
+    /// secrets too (so a secret a server sealed under the old key in the last moments of a
+    /// rotation still opens after a restart, while the `.before-rotate` file is kept).
+    pub fn watching_key_file(
+        env_value: Option<&str>,
+        key_file: &Path,
+    ) -> Result<Self, SecretKeyError> {
+        let sealing = SecretKey::from_env_or_file(env_value, key_file)?;
+        let ring = Self {
+            inner: Arc::new(KeyRingInner {
+                watched: Some(WatchedKeyFiles {
+                    key_file: key_file.to_owned(),
+                    pending: key_file_sibling(key_file, PENDING_KEY_SUFFIX),
+                    previous: key_file_sibling(key_file, PREVIOUS_KEY_SUFFIX),
+                }),
+                state: Mutex::new(RingState::new(sealing, env_value.is_none())),
+            }),
+        };
+        // At start the configured key seals, whatever the files say; they only add keys to open with.
+        ring.look_at_key_files(false);
+        Ok(ring)
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, RingState> {
+        // A panic while holding the lock cannot leave the state half-changed in a way that
+        // matters (keys are only added), so a poisoned lock is used as it is.
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Seals `secret` for `place` under the current sealing key, after a look at the key files.
+    pub(crate) fn seal(&self, place: SecretPlace, secret: &SecretString) -> StoreResult<Vec<u8>> {
+        self.look_at_key_files(true);
+        let state = self.state();
+        encrypt_api_secret(&state.sealing, place, secret)
+    }
+
+    /// Opens a blob with any known key; when none does, looks at the key files for a key it has
+    /// not met yet (a rotation in progress or just finished) and tries again. Fails with the
+    /// sealing key's error (which says what to do) when no key opens it.
+    pub(crate) fn open(&self, place: SecretPlace, blob: &[u8]) -> StoreResult<SecretString> {
+        let first_try = self.state().open(place, blob);
+        match first_try {
+            Ok(secret) => Ok(secret),
+            Err(error) => {
+                if self.look_at_key_files(true) {
+                    self.state().open(place, blob)
+                } else {
+                    Err(error)
+                }
+            }
+        }
+    }
+
+    /// Every key a rotation to `new_key` must be able to open blobs with: the known keys (after
+    /// a look at the key files) and `new_key` itself (after an interrupted rotation some blobs
+    /// are already sealed under it).
+    pub(crate) fn rotation_ring(&self, new_key: &SecretKey) -> Vec<SecretKey> {
+        self.look_at_key_files(true);
+        let mut ring = self.state().known.clone();
+        if !ring.iter().any(|key| key.same_key_as(new_key)) {
+            ring.push(new_key.clone());
+        }
+        ring
+    }
+
+    /// Whether `key` is the key new secrets are sealed under now (after a look at the key files).
+    pub fn seals_with(&self, key: &SecretKey) -> bool {
+        self.look_at_key_files(true);
+        self.state().sealing.same_key_as(key)
+    }
+
+    /// Looks at the watched files and learns the keys of those that changed since the last look;
+    /// with `adopt`, a changed key file becomes the sealing key (see the module documentation).
+    /// Returns whether a key was learnt. A file that cannot be read (half-written, damaged) is
+    /// skipped with a warning and looked at again next time; the keys in use stay.
+    fn look_at_key_files(&self, adopt: bool) -> bool {
+        let Some(files) = &self.inner.watched else {
+            return false;
+        };
+        let mut state = self.state();
+        let mut learnt = false;
+        let mut new_key_file_key = None;
+        for (which, path) in [
+            (Watched::Pending, &files.pending),
+            (Watched::Previous, &files.previous),
+            (Watched::KeyFile, &files.key_file),
+        ] {
+            let slot = which as usize;
+            let stamp = file_stamp(path);
+            if state.stamps[slot] == Some(stamp) {
+                continue;
+            }
+            if stamp.is_none() {
+                state.stamps[slot] = Some(None);
+                if which == Watched::Previous {
+                    state.previous_file_key = None;
+                }
+                continue;
+            }
+            match read_key_file_content(path) {
+                Ok(key) => {
+                    state.stamps[slot] = Some(stamp);
+                    learnt |= state.learn(&key);
+                    match which {
+                        Watched::Previous => state.previous_file_key = Some(key),
+                        Watched::KeyFile => new_key_file_key = Some(key),
+                        Watched::Pending => {}
+                    }
+                }
+                Err(error) => {
+                    state.stamps[slot] = None;
+                    tracing::warn!(%error, "a secret key file cannot be read; the keys in use stay in use");
+                }
+            }
+        }
+        if adopt
+            && let Some(key) = new_key_file_key
+            && !key.same_key_as(&state.sealing)
+        {
+            let rotated_away_from_ours = state
+                .previous_file_key
+                .as_ref()
+                .is_some_and(|previous| previous.same_key_as(&state.sealing));
+            if state.sealing_from_key_file || rotated_away_from_ours {
+                state.sealing = key;
+                state.sealing_from_key_file = true;
+                tracing::info!(
+                    path = %files.key_file.display(),
+                    "the secret key file changed (key rotation); new secrets are sealed under the new key"
+                );
+            }
+        }
+        learnt
+    }
+}
+
+fn file_stamp(path: &Path) -> Option<FileStamp> {
+    let metadata = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&metadata);
+    #[cfg(not(unix))]
+    let inode = 0;
+    Some(FileStamp {
+        len: metadata.len(),
+        modified: metadata.modified().ok(),
+        inode,
+    })
+}
+
+/// Reads a key file without the permission warning (already given at start).
+fn read_key_file_content(path: &Path) -> Result<SecretKey, SecretKeyError> {
+    let mut content = Zeroizing::new(String::new());
+    std::fs::File::open(path)
+        .and_then(|mut file| file.read_to_string(&mut content))
+        .map_err(|source| SecretKeyError::KeyFile {
+            action: "read",
+            path: path.to_owned(),
+            source,
+        })?;
+    SecretKey::decode(&content, &format!("the key file {}", path.display()))
 }
 
 #[cfg(test)]
@@ -360,12 +662,12 @@ mod tests {
         let secret = SecretString::from("s3cr3t-value".to_owned());
         let blob = encrypt_api_secret(&key, place, &secret).expect("encrypts");
         assert_eq!(blob[0], CURRENT_KEY_ID);
-        let opened = decrypt_api_secret(&key, place, &blob).expect("decrypts");
+        let opened = decrypt_with_key(&key, place, &blob).expect("decrypts");
         assert_eq!(opened.expose_secret(), "s3cr3t-value");
 
-        let other_org = decrypt_api_secret(&key, SecretPlace::Organisation(OrgId::new()), &blob);
+        let other_org = decrypt_with_key(&key, SecretPlace::Organisation(OrgId::new()), &blob);
         assert!(matches!(other_org, Err(StoreError::Crypto(_))));
-        let other_key = decrypt_api_secret(&SecretKey::generate(), place, &blob);
+        let other_key = decrypt_with_key(&SecretKey::generate(), place, &blob);
         let message = other_key.expect_err("wrong key must fail").to_string();
         assert!(message.contains("FUSION_SECRET_KEY"), "{message}");
     }
@@ -377,13 +679,14 @@ mod tests {
         let secret = SecretString::from("rotating".to_owned());
         for sealing_key in [&old, &new] {
             let blob = encrypt_api_secret(sealing_key, place, &secret).expect("encrypts");
-            let opened = decrypt_api_secret_with_ring(&[&old, &new], place, &blob).expect("opens");
+            let opened = decrypt_api_secret_with_ring(&[old.clone(), new.clone()], place, &blob)
+                .expect("opens");
             assert_eq!(opened.expose_secret(), "rotating");
         }
         let stranger =
             encrypt_api_secret(&SecretKey::generate(), place, &secret).expect("encrypts");
         assert!(matches!(
-            decrypt_api_secret_with_ring(&[&old, &new], place, &stranger),
+            decrypt_api_secret_with_ring(&[old.clone(), new.clone()], place, &stranger),
             Err(StoreError::Crypto(_))
         ));
     }
@@ -405,7 +708,7 @@ mod tests {
         let place = SecretPlace::Relationship(relationship, org);
         let secret = SecretString::from("override".to_owned());
         let blob = encrypt_api_secret(&key, place, &secret).expect("encrypts");
-        let opened = decrypt_api_secret(&key, place, &blob).expect("decrypts");
+        let opened = decrypt_with_key(&key, place, &blob).expect("decrypts");
         assert_eq!(opened.expose_secret(), "override");
         for elsewhere in [
             SecretPlace::Organisation(org),
@@ -413,7 +716,7 @@ mod tests {
             SecretPlace::Relationship(relationship, OrgId::new()),
         ] {
             assert!(matches!(
-                decrypt_api_secret(&key, elsewhere, &blob),
+                decrypt_with_key(&key, elsewhere, &blob),
                 Err(StoreError::Crypto(_))
             ));
         }

@@ -31,7 +31,7 @@ mod test_results;
 mod timestamps;
 mod tokens;
 
-pub use crypto::{SecretKey, SecretKeyError};
+pub use crypto::{KeyRing, SecretKey, SecretKeyError};
 pub use password::PasswordHashing;
 pub use relationships::RelationshipStore;
 pub use sync_store::{Lease, LeaseKey, PendingCreate, RunFilter, RunFinish, SyncStore};
@@ -61,16 +61,20 @@ impl StoreOptions {
 ///
 /// Fails with [`StoreError::SchemaTooNew`] when the database was migrated by a newer binary, and
 /// with [`StoreError::UnsupportedUrl`] for any other scheme.
-pub async fn open(database_url: &str, key: SecretKey) -> StoreResult<Arc<dyn Store>> {
+///
+/// `key` is a [`SecretKey`] (fixed for the life of the store) or a [`KeyRing`] (which
+/// [`KeyRing::watching_key_file`] makes follow a key rotation on disk).
+pub async fn open(database_url: &str, key: impl Into<KeyRing>) -> StoreResult<Arc<dyn Store>> {
     open_with_options(database_url, key, StoreOptions::default()).await
 }
 
 /// [`open`] with explicit [`StoreOptions`].
 pub async fn open_with_options(
     database_url: &str,
-    key: SecretKey,
+    key: impl Into<KeyRing>,
     options: StoreOptions,
 ) -> StoreResult<Arc<dyn Store>> {
+    let key = key.into();
     let passwords = password::PasswordHasher::new(options.password_hashing);
     let store: Arc<dyn Store> = match DatabaseKind::of_url(database_url)? {
         DatabaseKind::Sqlite => {
@@ -107,6 +111,22 @@ impl DatabaseKind {
             }
             _ => Err(StoreError::UnsupportedUrl("(no scheme)".to_owned())),
         }
+    }
+}
+
+/// The schema version of a database next to the newest this binary knows, for readiness checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaVersions {
+    /// The newest migration applied to the database (`None`: none yet).
+    pub database: Option<i64>,
+    /// The newest migration compiled into this binary.
+    pub binary: i64,
+}
+
+impl SchemaVersions {
+    /// Whether the database is exactly at this binary's schema.
+    pub fn is_current(&self) -> bool {
+        self.database == Some(self.binary)
     }
 }
 
@@ -202,6 +222,8 @@ pub trait Store: RelationshipStore + SyncStore + Send + Sync + std::fmt::Debug {
     async fn reencrypt_secrets(&self, new_key: &SecretKey) -> StoreResult<u64>;
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> StoreResult<()>;
+    /// The database's schema version and this binary's, for readiness checks.
+    async fn schema_versions(&self) -> StoreResult<SchemaVersions>;
 
     async fn create_organisation(&self, name: &str) -> StoreResult<Organisation>;
     async fn organisation(&self, id: OrgId) -> StoreResult<Option<Organisation>>;

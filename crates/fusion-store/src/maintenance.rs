@@ -1,7 +1,7 @@
 //! Operator maintenance on the database as a whole: the schema version this binary knows, the
 //! SQLite online backup (`VACUUM INTO`, a consistent snapshot while the server runs) and the
-//! SQLite restore (checked, copied into place atomically, the previous file kept). Key rotation
-//! lives on the [`crate::Store`] itself ([`crate::Store::reencrypt_secrets`]).
+//! SQLite restore (checked, copied into place atomically, the previous file kept), and key
+//! rotation on disk ([`rotate_key_file`]) around the store's [`crate::Store::reencrypt_secrets`].
 //!
 //! PostgreSQL has no backup or restore here on purpose: `pg_dump` and `pg_restore` do it better.
 
@@ -12,10 +12,11 @@ use std::time::Duration;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 
+use crate::crypto::{PENDING_KEY_SUFFIX, PREVIOUS_KEY_SUFFIX, key_file_sibling};
 use crate::migrations::{
     MIGRATIONS_TABLE, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, refuse_newer_schema,
 };
-use crate::{DatabaseKind, StoreError};
+use crate::{DatabaseKind, SecretKey, SecretKeyError, Store, StoreError};
 
 /// The suffix of the copy of the previous database a restore keeps: `fusion.db.before-restore`.
 pub const BEFORE_RESTORE_SUFFIX: &str = "before-restore";
@@ -52,6 +53,8 @@ pub enum MaintenanceError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Key(#[from] SecretKeyError),
 }
 
 impl MaintenanceError {
@@ -64,6 +67,11 @@ impl MaintenanceError {
                 | MaintenanceError::NotAFusionDatabase { .. }
                 | MaintenanceError::InUse { .. }
                 | MaintenanceError::Store(StoreError::SchemaTooNew { .. })
+                | MaintenanceError::Key(
+                    SecretKeyError::NotBase64 { .. }
+                        | SecretKeyError::WrongLength { .. }
+                        | SecretKeyError::Empty { .. }
+                )
         )
     }
 }
@@ -292,4 +300,101 @@ fn sync_parent_folder(path: &Path) {
             let _ = folder.sync_all();
         }
     }
+}
+
+/// What a key rotation did.
+#[derive(Debug)]
+pub struct KeyRotation {
+    /// How many stored secrets are now sealed under the new key.
+    pub reencrypted: u64,
+    /// Whether an interrupted rotation's pending key was reused.
+    pub resumed: bool,
+    /// Where the key the rotation moved away from is kept (for backups taken before it).
+    pub previous_key_file: PathBuf,
+    /// The new key, also in `key_file` now.
+    pub new_key: SecretKey,
+}
+
+/// `fusion keys rotate` on disk and in the database, in an order that never leaves a secret
+/// without its key on disk and lets running servers follow (see [`crate::KeyRing`]):
+///
+/// 1. the new key is written to `<key_file>.new` (0600, flushed) — or an interrupted rotation's
+///    one is reused;
+/// 2. every stored secret is re-sealed under it in one transaction (opened with any key the
+///    store knows, or the new one);
+/// 3. the key moved away from (`current_key`, the store's configured key) is written to
+///    `<key_file>.before-rotate`;
+/// 4. `<key_file>.new` is renamed over `key_file`;
+/// 5. the secrets are re-sealed once more, catching any a running server sealed under the old
+///    key between steps 2 and 4, before it saw the new key file.
+///
+/// A run interrupted anywhere is finished by running it again.
+pub async fn rotate_key_file(
+    store: &dyn Store,
+    key_file: &Path,
+    current_key: &SecretKey,
+) -> Result<KeyRotation, MaintenanceError> {
+    let pending_path = key_file_sibling(key_file, PENDING_KEY_SUFFIX);
+    let (new_key, resumed) = pending_key(&pending_path)?;
+    let first_pass = store.reencrypt_secrets(&new_key).await?;
+
+    let previous_key_file = key_file_sibling(key_file, PREVIOUS_KEY_SUFFIX);
+    if !current_key.same_key_as(&new_key) {
+        write_key_file_atomically(&previous_key_file, current_key)?;
+    }
+    std::fs::rename(&pending_path, key_file)
+        .map_err(io_error("move the new key over", key_file))?;
+    sync_parent_folder(key_file);
+
+    let reencrypted = store.reencrypt_secrets(&new_key).await.unwrap_or_else(|error| {
+        tracing::warn!(%error, "re-sealing the secrets a second time failed; the first pass sealed them all");
+        first_pass
+    });
+    Ok(KeyRotation {
+        reencrypted,
+        resumed,
+        previous_key_file,
+        new_key,
+    })
+}
+
+/// The key a rotation moves to: a left-over `fusion.key.new` from an interrupted run (`true`),
+/// else a new key written there (0600, flushed) before anything else changes.
+fn pending_key(path: &Path) -> Result<(SecretKey, bool), MaintenanceError> {
+    if path.is_file() {
+        let key = SecretKey::from_env_or_file(None, path)?;
+        return Ok((key, true));
+    }
+    let key = SecretKey::generate();
+    write_new_key_file(path, &key)?;
+    sync_parent_folder(path);
+    Ok((key, false))
+}
+
+/// Writes `key` to `path` through a partial file renamed into place (0600).
+fn write_key_file_atomically(path: &Path, key: &SecretKey) -> Result<(), MaintenanceError> {
+    let partial = sibling(path, "partial");
+    remove_if_present(&partial)?;
+    write_new_key_file(&partial, key)?;
+    std::fs::rename(&partial, path).map_err(io_error("write", path))?;
+    sync_parent_folder(path);
+    Ok(())
+}
+
+fn write_new_key_file(path: &Path, key: &SecretKey) -> Result<(), MaintenanceError> {
+    use secrecy::ExposeSecret;
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(io_error("create", path))?;
+    let encoded = key.to_base64();
+    file.write_all(encoded.expose_secret().as_bytes())
+        .and_then(|()| file.write_all(b"\n"))
+        .and_then(|()| file.sync_all())
+        .map_err(io_error("write", path))
 }

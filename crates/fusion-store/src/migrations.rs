@@ -36,6 +36,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "sync",
         include_str!("../migrations/sqlite/0003_sync.sql"),
     ),
+    (
+        4,
+        "sync schedules",
+        include_str!("../migrations/sqlite/0004_sync_schedules.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -53,6 +58,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         3,
         "sync",
         include_str!("../migrations/postgres/0003_sync.sql"),
+    ),
+    (
+        4,
+        "sync schedules",
+        include_str!("../migrations/postgres/0004_sync_schedules.sql"),
     ),
 ];
 

@@ -26,7 +26,7 @@ use sqlx::{Row, Sqlite, Transaction};
 use uuid::Uuid;
 
 use crate::credentials::{StoredCredentials, parse_platform, plan_credentials_save};
-use crate::crypto::{SecretKey, SecretPlace, decrypt_api_secret};
+use crate::crypto::{KeyRing, SecretKey, SecretPlace, decrypt_api_secret};
 use crate::database_errors::{database_error, insert_error};
 use crate::migrations::{
     MIGRATIONS_TABLE, SQLITE_MIGRATIONS, migration_error, migrator, refuse_newer_schema,
@@ -54,14 +54,14 @@ const MAX_CONNECTIONS: u32 = 8;
 #[derive(Debug)]
 pub(crate) struct SqliteStore {
     pool: SqlitePool,
-    key: SecretKey,
+    key: KeyRing,
     passwords: PasswordHasher,
 }
 
 impl SqliteStore {
     pub(crate) async fn connect(
         database_url: &str,
-        key: SecretKey,
+        key: KeyRing,
         passwords: PasswordHasher,
     ) -> StoreResult<Self> {
         let options = SqliteConnectOptions::from_str(database_url.trim())
@@ -209,6 +209,18 @@ impl Store for SqliteStore {
 
     async fn reencrypt_secrets(&self, new_key: &SecretKey) -> StoreResult<u64> {
         self.reencrypt_all_secrets(new_key).await
+    }
+
+    async fn schema_versions(&self) -> StoreResult<crate::SchemaVersions> {
+        let database: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(database_error)?;
+        Ok(crate::SchemaVersions {
+            database,
+            binary: crate::migrations::binary_schema_version(SQLITE_MIGRATIONS),
+        })
     }
 
     async fn ping(&self) -> StoreResult<()> {

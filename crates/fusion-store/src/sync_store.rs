@@ -15,7 +15,7 @@ use fusion_domain::RelationshipId;
 use fusion_domain::Role;
 use fusion_domain::sync::{
     PendingRetry, RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun, SyncRunId,
-    TicketId, TicketLink, TicketMarker,
+    SyncSchedule, TicketId, TicketLink, TicketMarker,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -206,4 +206,22 @@ pub trait SyncStore: Send + Sync {
 
     /// Releases a lease still held (same key and token); no error when it was already lost.
     async fn release_lease(&self, lease: &Lease) -> StoreResult<()>;
+
+    // ---- automatic sync ----
+
+    /// The relationship's automatic sync; the default (off, every 5 minutes) when never set or
+    /// for an unknown relationship.
+    async fn sync_schedule(&self, relationship: RelationshipId) -> StoreResult<SyncSchedule>;
+
+    /// Replaces the relationship's automatic sync. `NotFound` for an unknown relationship.
+    async fn set_sync_schedule(
+        &self,
+        relationship: RelationshipId,
+        schedule: &SyncSchedule,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+
+    /// Every relationship whose automatic sync is switched on, with its schedule (one query;
+    /// whether it is Active and has its baseline is the caller's to check).
+    async fn automatic_schedules(&self) -> StoreResult<Vec<(RelationshipId, SyncSchedule)>>;
 }

@@ -9,6 +9,7 @@ mod history;
 mod ids;
 mod link;
 mod planner;
+mod schedule;
 mod snapshot;
 
 pub use action::{
@@ -23,6 +24,7 @@ pub use history::{
 pub use ids::{ActorId, AttachmentId, CommentId, MarkerParts, TicketId, TicketMarker};
 pub use link::{ActionOutcome, CopiedItem, SEEN_ACTIVITY, TicketLink, link_after_success};
 pub use planner::{ConflictRule, PlanInput, SideInput, TicketState, plan};
+pub use schedule::{ScheduleError, SyncSchedule};
 pub use snapshot::{
     AttachmentSnapshot, CommentSnapshot, DESCRIPTION, FieldValue, STATUS, TITLE, TicketSnapshot,
 };

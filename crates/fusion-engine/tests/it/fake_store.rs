@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 use fusion_domain::sync::{
     PendingRetry, RecordOutcome, RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun,
-    SyncRunId, TicketId, TicketLink,
+    SyncRunId, SyncSchedule, TicketId, TicketLink,
 };
 use fusion_domain::{RelationshipId, Role};
 use fusion_store::{
@@ -25,6 +25,7 @@ struct State {
     runs: Vec<SyncRun>,
     records: Vec<SyncRecord>,
     leases: Vec<Lease>,
+    schedules: BTreeMap<RelationshipId, SyncSchedule>,
     next_token: u64,
 }
 
@@ -387,5 +388,34 @@ impl SyncStore for FakeStore {
             .leases
             .retain(|held| !(held.key == lease.key && held.token == lease.token));
         Ok(())
+    }
+
+    async fn sync_schedule(&self, relationship: RelationshipId) -> StoreResult<SyncSchedule> {
+        Ok(self
+            .lock()
+            .schedules
+            .get(&relationship)
+            .copied()
+            .unwrap_or_default())
+    }
+
+    async fn set_sync_schedule(
+        &self,
+        relationship: RelationshipId,
+        schedule: &SyncSchedule,
+        _now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.lock().schedules.insert(relationship, *schedule);
+        Ok(())
+    }
+
+    async fn automatic_schedules(&self) -> StoreResult<Vec<(RelationshipId, SyncSchedule)>> {
+        Ok(self
+            .lock()
+            .schedules
+            .iter()
+            .filter(|(_, schedule)| schedule.automatic)
+            .map(|(relationship, schedule)| (*relationship, *schedule))
+            .collect())
     }
 }

@@ -9,7 +9,7 @@
 use async_trait::async_trait;
 use fusion_domain::sync::{
     PendingRetry, RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun, SyncRunId,
-    TicketId, TicketLink,
+    SyncSchedule, TicketId, TicketLink,
 };
 use fusion_domain::{RelationshipId, Role};
 use sqlx::postgres::PgRow;
@@ -21,7 +21,8 @@ use crate::database_errors::{database_error, insert_error};
 use crate::sync_rows::{
     CursorColumns, LINK_COLUMNS, LinkColumns, PendingCreateColumns, RECORD_COLUMNS, RUN_COLUMNS,
     RecordColumns, RetryChange, RetryColumns, RunColumns, calls_used_column, count_columns,
-    lease_key_text, new_lease_token, ticket_column,
+    lease_key_text, new_lease_token, schedule_from_columns, schedule_interval_seconds,
+    ticket_column,
 };
 use crate::sync_store::{Lease, LeaseKey, PendingCreate, RunFilter, RunFinish, SyncStore};
 use crate::timestamps::to_storage_precision;
@@ -623,4 +624,63 @@ impl SyncStore for PostgresStore {
             .map(drop)
             .map_err(database_error)
     }
+
+    async fn sync_schedule(&self, relationship: RelationshipId) -> StoreResult<SyncSchedule> {
+        sqlx::query(
+            "SELECT automatic, interval_seconds FROM sync_schedules WHERE relationship_id = $1",
+        )
+        .bind(relationship.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(database_error)?
+        .map(|row| schedule_row(&row))
+        .transpose()
+        .map(Option::unwrap_or_default)
+    }
+
+    async fn set_sync_schedule(
+        &self,
+        relationship: RelationshipId,
+        schedule: &SyncSchedule,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sync_schedules (relationship_id, automatic, interval_seconds, updated_at) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (relationship_id) DO UPDATE SET automatic = excluded.automatic, \
+                 interval_seconds = excluded.interval_seconds, updated_at = excluded.updated_at",
+        )
+        .bind(relationship.as_uuid())
+        .bind(schedule.automatic)
+        .bind(schedule_interval_seconds(schedule))
+        .bind(to_storage_precision(now))
+        .execute(&self.pool)
+        .await
+        .map(drop)
+        .map_err(|error| insert_error(error, "sync schedule conflict"))
+    }
+
+    async fn automatic_schedules(&self) -> StoreResult<Vec<(RelationshipId, SyncSchedule)>> {
+        sqlx::query(
+            "SELECT relationship_id, automatic, interval_seconds FROM sync_schedules \
+             WHERE automatic ORDER BY relationship_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database_error)?
+        .iter()
+        .map(|row| {
+            Ok((
+                RelationshipId::from_uuid(uuid_column(row, "relationship_id")?),
+                schedule_row(row)?,
+            ))
+        })
+        .collect()
+    }
+}
+
+fn schedule_row(row: &PgRow) -> StoreResult<SyncSchedule> {
+    let automatic: bool = column(row, "automatic")?;
+    let interval: i32 = column(row, "interval_seconds")?;
+    schedule_from_columns(automatic, i64::from(interval))
 }

@@ -12,7 +12,7 @@ use crate::database_errors::database_error;
 
 impl SqliteStore {
     pub(crate) async fn reencrypt_all_secrets(&self, new_key: &SecretKey) -> StoreResult<u64> {
-        let ring = [&self.key, new_key];
+        let ring = self.key.rotation_ring(new_key);
         let mut transaction = self
             .pool
             .begin_with("BEGIN IMMEDIATE")

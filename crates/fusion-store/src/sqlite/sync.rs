@@ -10,7 +10,7 @@
 use async_trait::async_trait;
 use fusion_domain::sync::{
     PendingRetry, RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun, SyncRunId,
-    TicketId, TicketLink,
+    SyncSchedule, TicketId, TicketLink,
 };
 use fusion_domain::{RelationshipId, Role};
 use sqlx::sqlite::SqliteRow;
@@ -24,7 +24,8 @@ use crate::database_errors::{database_error, insert_error};
 use crate::sync_rows::{
     CursorColumns, LINK_COLUMNS, LinkColumns, PendingCreateColumns, RECORD_COLUMNS, RUN_COLUMNS,
     RecordColumns, RetryChange, RetryColumns, RunColumns, calls_used_column, count_columns,
-    lease_key_text, new_lease_token, ticket_column,
+    lease_key_text, new_lease_token, schedule_from_columns, schedule_interval_seconds,
+    ticket_column,
 };
 use crate::sync_store::{Lease, LeaseKey, PendingCreate, RunFilter, RunFinish, SyncStore};
 use crate::timestamps::to_storage_precision;
@@ -661,4 +662,63 @@ impl SyncStore for SqliteStore {
             .map(drop)
             .map_err(database_error)
     }
+
+    async fn sync_schedule(&self, relationship: RelationshipId) -> StoreResult<SyncSchedule> {
+        sqlx::query(
+            "SELECT automatic, interval_seconds FROM sync_schedules WHERE relationship_id = ?",
+        )
+        .bind(id_text(relationship.as_uuid()))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(database_error)?
+        .map(|row| schedule_row(&row))
+        .transpose()
+        .map(Option::unwrap_or_default)
+    }
+
+    async fn set_sync_schedule(
+        &self,
+        relationship: RelationshipId,
+        schedule: &SyncSchedule,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sync_schedules (relationship_id, automatic, interval_seconds, updated_at) \
+             VALUES (?, ?, ?, ?) \
+             ON CONFLICT (relationship_id) DO UPDATE SET automatic = excluded.automatic, \
+                 interval_seconds = excluded.interval_seconds, updated_at = excluded.updated_at",
+        )
+        .bind(id_text(relationship.as_uuid()))
+        .bind(schedule.automatic)
+        .bind(schedule_interval_seconds(schedule))
+        .bind(timestamp_text(now)?)
+        .execute(&self.pool)
+        .await
+        .map(drop)
+        .map_err(|error| insert_error(error, "sync schedule conflict"))
+    }
+
+    async fn automatic_schedules(&self) -> StoreResult<Vec<(RelationshipId, SyncSchedule)>> {
+        sqlx::query(
+            "SELECT relationship_id, automatic, interval_seconds FROM sync_schedules \
+             WHERE automatic = 1 ORDER BY relationship_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database_error)?
+        .iter()
+        .map(|row| {
+            Ok((
+                RelationshipId::from_uuid(uuid_column(row, "relationship_id")?),
+                schedule_row(row)?,
+            ))
+        })
+        .collect()
+    }
+}
+
+fn schedule_row(row: &SqliteRow) -> StoreResult<SyncSchedule> {
+    let automatic: bool = row.try_get("automatic").map_err(database_error)?;
+    let interval: i64 = row.try_get("interval_seconds").map_err(database_error)?;
+    schedule_from_columns(automatic, interval)
 }

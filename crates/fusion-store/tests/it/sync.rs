@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use fusion_domain::sync::{
     AttachmentId, CommentId, CopiedItem, Fingerprint, PendingRetry, RecordOutcome, RunCounts,
-    RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun, SyncRunId, TicketId, TicketLink,
-    TicketMarker,
+    RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun, SyncRunId, SyncSchedule, TicketId,
+    TicketLink, TicketMarker,
 };
 use fusion_domain::{RelationshipId, Role, VERIFICATION_CODE_LIFETIME, VerificationCode};
 use fusion_store::{
@@ -1456,4 +1456,66 @@ fn any_ticket_link_loads_exactly_as_saved() {
         drop(store);
         drop(database);
     }
+}
+
+#[tokio::test]
+async fn automatic_sync_is_off_until_switched_on_and_keeps_its_interval() {
+    for_each_backend(async |database| {
+        let store = database.store(&SecretKey::generate()).await;
+        let first = relationship(&store).await;
+        let second = relationship(&store).await;
+        assert_eq!(
+            store.sync_schedule(first).await.expect("reads"),
+            SyncSchedule::default(),
+            "never set: off, every 5 minutes"
+        );
+        assert!(store.automatic_schedules().await.expect("lists").is_empty());
+
+        let every_quarter_hour =
+            SyncSchedule::new(true, Duration::minutes(15)).expect("a valid interval");
+        store
+            .set_sync_schedule(first, &every_quarter_hour, NOW)
+            .await
+            .expect("saves");
+        let off = SyncSchedule::new(false, Duration::minutes(30)).expect("a valid interval");
+        store
+            .set_sync_schedule(second, &off, NOW)
+            .await
+            .expect("saves");
+        assert_eq!(
+            store.sync_schedule(first).await.expect("reads"),
+            every_quarter_hour
+        );
+        assert_eq!(store.sync_schedule(second).await.expect("reads"), off);
+        assert_eq!(
+            store.automatic_schedules().await.expect("lists"),
+            vec![(first, every_quarter_hour)],
+            "only the switched-on relationship is scheduled"
+        );
+
+        // Switching off replaces the row; the interval is remembered.
+        let switched_off = SyncSchedule::new(false, Duration::minutes(15)).expect("valid");
+        store
+            .set_sync_schedule(first, &switched_off, NOW + Duration::minutes(1))
+            .await
+            .expect("saves");
+        assert!(store.automatic_schedules().await.expect("lists").is_empty());
+        assert_eq!(
+            store.sync_schedule(first).await.expect("reads"),
+            switched_off
+        );
+
+        let unknown = RelationshipId::new();
+        assert!(matches!(
+            store
+                .set_sync_schedule(unknown, &every_quarter_hour, NOW)
+                .await,
+            Err(StoreError::NotFound)
+        ));
+        assert_eq!(
+            store.sync_schedule(unknown).await.expect("reads"),
+            SyncSchedule::default()
+        );
+    })
+    .await;
 }
