@@ -5,6 +5,7 @@
 mod credentials;
 mod harness;
 mod isolation;
+mod key_rotation;
 mod maintenance;
 mod migrations;
 mod people;

@@ -1,18 +1,17 @@
 //! `fusion migrate`, `fusion backup`, `fusion restore` and `fusion keys rotate`: keeping the data
 //! safe. Each resolves the database and key file the same way `serve` does.
 //!
-//! Key rotation never leaves a secret without a key on disk: the new key is first written to
-//! `fusion.key.new` (0600, flushed), then every stored secret is re-sealed under it in one
-//! transaction, then the old key file is copied to `fusion.key.before-rotate` and the new one
-//! renamed over `fusion.key`. A run interrupted anywhere is finished by running it again (an
-//! existing `fusion.key.new` is reused, and the store opens each secret with the old or new key).
+//! Key rotation never leaves a secret without a key on disk; the steps and their order are
+//! `fusion_store::maintenance::rotate_key_file`'s. A run interrupted anywhere is finished by
+//! running it again (an existing `fusion.key.new` is reused, and the store opens each secret with
+//! the old or new key). Running servers follow the rotation without a restart (`KeyRing`).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use fusion_store::crypto::{PENDING_KEY_SUFFIX, key_file_sibling};
 use fusion_store::maintenance::{
-    MaintenanceError, backup_sqlite, binary_schema_version, restore_sqlite,
+    MaintenanceError, backup_sqlite, binary_schema_version, restore_sqlite, rotate_key_file,
 };
 use fusion_store::{DatabaseKind, SecretKey, SecretKeyError};
 use secrecy::{ExposeSecret, SecretString};
@@ -22,11 +21,6 @@ use crate::commands::serve::open_store;
 use crate::config_file::ConfigFile;
 use crate::database_location::DatabaseLocation;
 use crate::exit_status::{Completion, InvalidInput};
-
-/// The suffix of the key file a rotation writes before it touches the database.
-const PENDING_KEY_SUFFIX: &str = "new";
-/// The suffix of the copy of the previous key a rotation keeps (for older backups).
-const PREVIOUS_KEY_SUFFIX: &str = "before-rotate";
 
 fn resolve(
     config: &crate::cli::ConfigArgs,
@@ -134,7 +128,8 @@ pub async fn restore(args: RestoreArgs) -> anyhow::Result<Completion> {
     Ok(Completion::Succeeded)
 }
 
-/// `fusion keys rotate`: a new secret key, every stored secret re-sealed under it.
+/// `fusion keys rotate`: a new secret key, every stored secret re-sealed under it
+/// ([`rotate_key_file`]); running servers that watch the key file follow without a restart.
 pub async fn rotate(
     args: KeysRotateArgs,
     secret_key_from_environment: Option<SecretString>,
@@ -149,52 +144,42 @@ pub async fn rotate(
         ))
         .into());
     }
-    let pending_path = sibling(&location.key_file, PENDING_KEY_SUFFIX);
-    let (new_key, resumed) = pending_key(&pending_path)?;
+    let current_key = SecretKey::from_env_or_file(
+        secret_key_from_environment
+            .as_ref()
+            .map(|key| key.expose_secret()),
+        &location.key_file,
+    )
+    .map_err(key_error)?;
     // `open_store` reads the current key (environment or key file) the way `serve` does.
     let store = open_store(&location, secret_key_from_environment.as_ref()).await?;
-    let count = store
-        .reencrypt_secrets(&new_key)
+    let rotation = rotate_key_file(store.as_ref(), &location.key_file, &current_key)
         .await
-        .context("cannot re-encrypt the stored secrets; nothing was changed, the current key still opens them all")?;
+        .map_err(|error| match error {
+            MaintenanceError::Store(_) => anyhow::Error::new(error).context(
+                "cannot re-encrypt the stored secrets; nothing was changed, the current key still opens them all",
+            ),
+            other => maintenance_error(other).context(
+                "the rotation stopped part-way; every secret still opens with a key on disk: run `fusion keys rotate` again to finish it",
+            ),
+        })?;
     drop(store);
 
-    let previous_path = sibling(&location.key_file, PREVIOUS_KEY_SUFFIX);
-    if location.key_file.is_file() {
-        std::fs::copy(&location.key_file, &previous_path).with_context(|| {
-            format!(
-                "cannot keep the previous key as {}; the secrets are already sealed under the new key in {}: \
-                 run `fusion keys rotate` again",
-                previous_path.display(),
-                pending_path.display()
-            )
-        })?;
-    }
-    std::fs::rename(&pending_path, &location.key_file).with_context(|| {
-        format!(
-            "cannot move the new key {} to {}; the secrets are sealed under the new key: move it by hand or run `fusion keys rotate` again",
-            pending_path.display(),
-            location.key_file.display()
-        )
-    })?;
-    sync_parent_folder(&location.key_file);
-
-    if resumed {
+    if rotation.resumed {
         println!(
             "Finished an interrupted rotation with the pending key {}.",
-            pending_path.display()
+            sibling(&location.key_file, PENDING_KEY_SUFFIX).display()
         );
     }
     println!(
-        "Re-encrypted {count} stored secret(s) under a new key, now in {}.",
+        "Re-encrypted {} stored secret(s) under a new key, now in {}.",
+        rotation.reencrypted,
         location.key_file.display()
     );
-    if previous_path.is_file() {
-        println!(
-            "The previous key is kept in {} for backups taken before now; delete it once no such backup is needed.",
-            previous_path.display()
-        );
-    }
+    println!(
+        "The previous key is kept in {} for backups taken before now; delete it once no such backup is needed.",
+        rotation.previous_key_file.display()
+    );
     if key_from_environment {
         println!(
             "FUSION_SECRET_KEY still holds the OLD key: set it to the content of {} (on every worker) \
@@ -203,39 +188,14 @@ pub async fn rotate(
         );
     }
     println!(
-        "Restart a running server so it uses the new key, and back up the new key file with the database."
+        "A running server using this key file picks the new key up by itself (no restart needed); \
+         servers on other machines need the new key file (or FUSION_SECRET_KEY) and a restart. \
+         Back up the new key file with the database."
     );
     if args.print_new_key {
-        println!("{}", new_key.to_base64().expose_secret());
+        println!("{}", rotation.new_key.to_base64().expose_secret());
     }
     Ok(Completion::Succeeded)
-}
-
-/// The key a rotation moves to: a left-over `fusion.key.new` from an interrupted run (`true`),
-/// else a new key written there (0600, flushed) before anything else changes.
-fn pending_key(path: &Path) -> anyhow::Result<(SecretKey, bool)> {
-    if path.is_file() {
-        let key = SecretKey::from_env_or_file(None, path).map_err(key_error)?;
-        return Ok((key, true));
-    }
-    let key = SecretKey::generate();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot create the new key file {}", path.display()))?;
-    let encoded = key.to_base64();
-    file.write_all(encoded.expose_secret().as_bytes())
-        .and_then(|()| file.write_all(b"\n"))
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("cannot write the new key file {}", path.display()))?;
-    sync_parent_folder(path);
-    Ok((key, false))
 }
 
 fn key_error(error: SecretKeyError) -> anyhow::Error {
@@ -247,19 +207,5 @@ fn key_error(error: SecretKeyError) -> anyhow::Error {
 
 /// `path` with `.suffix` appended to its file name.
 fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".");
-    name.push(suffix);
-    PathBuf::from(name)
-}
-
-/// Makes a rename durable (best effort).
-fn sync_parent_folder(path: &Path) {
-    let folder = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    if let Ok(folder) = std::fs::File::open(folder) {
-        let _ = folder.sync_all();
-    }
+    key_file_sibling(path, suffix)
 }

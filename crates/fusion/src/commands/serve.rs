@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use fusion_autotask::{AutotaskSettings, TransportOverride};
-use fusion_store::{SecretKey, SecretKeyError, Store};
+use fusion_store::{KeyRing, SecretKeyError, Store};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 
@@ -84,7 +84,8 @@ pub async fn open_store(
     location
         .prepare()
         .with_context(|| format!("cannot create the directory for {}", location.display_url()))?;
-    let key = SecretKey::from_env_or_file(
+    // A ring that watches the key file: a running server follows `fusion keys rotate`.
+    let key = KeyRing::watching_key_file(
         secret_key_from_environment.map(|key| key.expose_secret()),
         &location.key_file,
     )
