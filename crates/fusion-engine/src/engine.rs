@@ -33,6 +33,7 @@ use fusion_store::{Lease, LeaseKey, RunFilter, RunFinish, StoreError, SyncStore}
 use time::{Duration, OffsetDateTime};
 
 use crate::apply::TicketApplier;
+use crate::control::RunControl;
 use crate::gather::gather;
 use crate::lease_keeper::LeaseKeeper;
 use crate::platform::{Platform, PlatformError};
@@ -128,6 +129,9 @@ pub enum EngineError {
     InitialSyncRequired,
     #[error("the sync database failed: {0}")]
     Store(#[from] StoreError),
+    /// Asked to stop (the process is shutting down) before the run started.
+    #[error("the process is shutting down; the sync will run after it starts again")]
+    Stopped,
 }
 
 impl EngineError {
@@ -135,6 +139,7 @@ impl EngineError {
         match self {
             EngineError::Busy(_) => true,
             EngineError::InitialSyncRequired => false,
+            EngineError::Stopped => true,
             EngineError::Store(error) => error.is_retryable(),
         }
     }
@@ -193,11 +198,27 @@ impl SyncEngine {
         setup: &SyncSetup,
         mode: SyncMode,
     ) -> Result<RunSummary, EngineError> {
+        self.sync_once_with(setup, mode, &RunControl::default())
+            .await
+    }
+
+    /// One run, observed and stoppable through `control`. A run asked to stop finishes the
+    /// ticket in hand, keeps the old cursors and is recorded as Failed with the reason; the next
+    /// run carries on from there.
+    pub async fn sync_once_with(
+        &self,
+        setup: &SyncSetup,
+        mode: SyncMode,
+        control: &RunControl,
+    ) -> Result<RunSummary, EngineError> {
+        if control.stop.is_stopped() {
+            return Err(EngineError::Stopped);
+        }
         if let SyncMode::DryRun { since } = mode {
-            return self.dry_run(setup, since).await;
+            return self.dry_run(setup, since, control).await;
         }
         let leases = self.claim_leases(setup).await?;
-        let result = self.run_with_leases(setup, mode, &leases).await;
+        let result = self.run_with_leases(setup, mode, &leases, control).await;
         for lease in &leases {
             // Best effort: an unreleased lease simply expires.
             let _ = self.store.release_lease(lease).await;
@@ -263,6 +284,7 @@ impl SyncEngine {
         &self,
         setup: &SyncSetup,
         since: Option<OffsetDateTime>,
+        control: &RunControl,
     ) -> Result<RunSummary, EngineError> {
         let calls_before = setup.calls_used();
         let windows = self.windows(setup, since).await?;
@@ -280,6 +302,7 @@ impl SyncEngine {
         match outcome {
             Ok(gathered) => {
                 let plan = fusion_domain::sync::plan(&gathered.input);
+                control.planned(plan.tickets.len());
                 let counts = estimated_counts(&plan);
                 let status = if !plan.writes() && counts.failed == 0 {
                     RunStatus::NoTicketsFound
@@ -319,6 +342,7 @@ impl SyncEngine {
         setup: &SyncSetup,
         mode: SyncMode,
         leases: &[Lease],
+        control: &RunControl,
     ) -> Result<RunSummary, EngineError> {
         let (trigger, since) = match mode {
             SyncMode::Manual { since } => (RunTrigger::Manual, Some(since)),
@@ -331,8 +355,9 @@ impl SyncEngine {
             .store
             .start_run(setup.relationship, trigger, since, self.clock.now())
             .await?;
+        control.run_started(&run);
         match self
-            .execute(setup, &run, since, windows, leases, calls_before)
+            .execute(setup, &run, since, windows, leases, calls_before, control)
             .await
         {
             Ok(summary) => Ok(summary),
@@ -399,6 +424,7 @@ impl SyncEngine {
         windows: [OffsetDateTime; 2],
         leases: &[Lease],
         calls_before: u64,
+        control: &RunControl,
     ) -> Result<RunSummary, EngineError> {
         let mut summary = RunSummary {
             run: None,
@@ -461,8 +487,16 @@ impl SyncEngine {
                         })
                         .collect(),
                 };
-                for ticket_plan in &plan.tickets {
+                let total = plan.tickets.len();
+                control.planned(total);
+                for (index, ticket_plan) in plan.tickets.iter().enumerate() {
+                    if control.stop.is_stopped() {
+                        summary.error = Some(STOPPED.into());
+                        stopped = true;
+                        break;
+                    }
                     let result = applier.apply(ticket_plan).await?;
+                    control.ticket_done(index + 1, total);
                     summary.counts.conflicts += result.conflicts;
                     partial |= result.partial;
                     match &result.record {
@@ -586,6 +620,9 @@ pub(crate) enum GatherFailure {
     /// The run's lease expired and another process took it.
     LeaseLost,
 }
+
+const STOPPED: &str = "stopped because the process was shutting down; the tickets done so far \
+     are recorded and the next run carries on from here";
 
 const LEASE_LOST: &str =
     "the run lost its lease to another process; the rest is left to the next run";

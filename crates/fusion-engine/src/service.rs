@@ -14,7 +14,26 @@ use fusion_domain::{Clock, RelationshipId};
 use fusion_store::{RunFilter, SyncStore};
 use time::Duration;
 
+use crate::control::{RunControl, StopSignal};
 use crate::engine::{EngineError, RunSummary, SyncEngine, SyncMode, SyncSetup};
+
+/// Counter `fusion_sync_runs_total{trigger,status}`: finished runs (dry runs excluded).
+pub const SYNC_RUNS_TOTAL: &str = "fusion_sync_runs_total";
+/// Counter `fusion_sync_records_total{outcome}`: per-ticket records (created, updated, closed,
+/// failed).
+pub const SYNC_RECORDS_TOTAL: &str = "fusion_sync_records_total";
+/// Histogram `fusion_sync_run_duration_seconds{trigger}`.
+pub const SYNC_RUN_DURATION_SECONDS: &str = "fusion_sync_run_duration_seconds";
+/// Gauge `fusion_sync_due_relationships`: relationships due at the scheduler's last tick (the
+/// job queue depth).
+pub const SYNC_DUE_RELATIONSHIPS: &str = "fusion_sync_due_relationships";
+/// Counter `fusion_sync_not_run_total{reason}`: runs that did not happen (busy, setup, store).
+pub const SYNC_NOT_RUN_TOTAL: &str = "fusion_sync_not_run_total";
+
+/// Histogram buckets of run durations, in seconds.
+pub const SYNC_RUN_DURATION_BUCKETS_SECONDS: &[f64] = &[
+    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0,
+];
 
 /// A relationship whose automatic sync is switched on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,8 +126,32 @@ impl SyncService {
         relationship: RelationshipId,
         mode: SyncMode,
     ) -> Result<RunSummary, ServiceError> {
+        self.run_with(relationship, mode, &RunControl::default())
+            .await
+    }
+
+    /// [`SyncService::run`], observed and stoppable through `control`. Finished runs are
+    /// counted in the `fusion_sync_*` metrics.
+    pub async fn run_with(
+        &self,
+        relationship: RelationshipId,
+        mode: SyncMode,
+        control: &RunControl,
+    ) -> Result<RunSummary, ServiceError> {
+        let started = std::time::Instant::now();
+        let result = self.run_inner(relationship, mode, control).await;
+        record_metrics(mode, &result, started.elapsed());
+        result
+    }
+
+    async fn run_inner(
+        &self,
+        relationship: RelationshipId,
+        mode: SyncMode,
+        control: &RunControl,
+    ) -> Result<RunSummary, ServiceError> {
         let setup = self.directory.setup(relationship).await?;
-        let summary = self.engine.sync_once(&setup, mode).await?;
+        let summary = self.engine.sync_once_with(&setup, mode, control).await?;
         if matches!(mode, SyncMode::Manual { .. }) && summary.cursors_advanced {
             self.directory.baseline_set(relationship).await?;
         }
@@ -136,20 +179,38 @@ impl SyncService {
     /// Runs every relationship whose automatic sync is due, one after the other. Relationships
     /// another process is running are left out (`Busy` outcomes are dropped).
     pub async fn run_due(&self) -> Result<Vec<ScheduledOutcome>, SetupError> {
+        self.run_due_with(&RunControl::default()).await
+    }
+
+    /// [`SyncService::run_due`], stoppable through `control`: once it is stopped no further
+    /// relationship starts, and the one in hand stops after its current ticket.
+    pub async fn run_due_with(
+        &self,
+        control: &RunControl,
+    ) -> Result<Vec<ScheduledOutcome>, SetupError> {
         let mut outcomes = Vec::new();
+        let mut due = Vec::new();
         for scheduled in self.directory.automatic_relationships().await? {
             match self.is_due(&scheduled).await {
-                Ok(false) => continue,
-                Ok(true) => {}
-                Err(error) => {
-                    outcomes.push(ScheduledOutcome {
-                        relationship: scheduled.relationship,
-                        result: Err(error.into()),
-                    });
-                    continue;
-                }
+                Ok(false) => {}
+                Ok(true) => due.push(scheduled),
+                Err(error) => outcomes.push(ScheduledOutcome {
+                    relationship: scheduled.relationship,
+                    result: Err(error.into()),
+                }),
             }
-            let result = self.run(scheduled.relationship, SyncMode::Automatic).await;
+        }
+        let mut waiting = due.len();
+        metrics::gauge!(SYNC_DUE_RELATIONSHIPS).set(waiting as f64);
+        for scheduled in due {
+            if control.stop.is_stopped() {
+                break;
+            }
+            let result = self
+                .run_with(scheduled.relationship, SyncMode::Automatic, control)
+                .await;
+            waiting -= 1;
+            metrics::gauge!(SYNC_DUE_RELATIONSHIPS).set(waiting as f64);
             if matches!(result, Err(ServiceError::Engine(EngineError::Busy(_)))) {
                 continue;
             }
@@ -162,40 +223,128 @@ impl SyncService {
     }
 
     /// The scheduler: [`SyncService::run_due`] every `tick` until `shutdown` completes. Outcomes
-    /// are logged; a failed tick is logged and the next one tried.
-    pub async fn run_until(&self, tick: std::time::Duration, shutdown: impl Future<Output = ()>) {
+    /// are logged; a failed tick is logged and the next one tried. Each tick calls `heartbeat`
+    /// (readiness: the scheduler is alive).
+    ///
+    /// On shutdown no new run starts; a run in flight is asked to stop after its current ticket
+    /// (recorded as stopped, cursors kept, leases released) and given `grace` to do so. If it
+    /// has not finished by then it is dropped: its leases expire and the next run closes its
+    /// record, so nothing is lost either way.
+    pub async fn run_until(
+        &self,
+        tick: std::time::Duration,
+        grace: std::time::Duration,
+        heartbeat: impl Fn() + Send,
+        shutdown: impl Future<Output = ()>,
+    ) {
+        let stop = StopSignal::new();
+        let control = RunControl::stoppable(stop.clone());
+        let work = self.tick_until_stopped(tick, &control, heartbeat);
+        tokio::pin!(work);
+        tokio::pin!(shutdown);
+        tokio::select! {
+            _ = &mut work => return,
+            _ = &mut shutdown => {}
+        }
+        stop.stop();
+        if tokio::time::timeout(grace, &mut work).await.is_err() {
+            tracing::warn!(
+                grace_s = grace.as_secs(),
+                "a sync was still running at shutdown and was abandoned; its leases expire and the next run carries on"
+            );
+        } else {
+            tracing::info!("the scheduler stopped");
+        }
+    }
+
+    async fn tick_until_stopped(
+        &self,
+        tick: std::time::Duration,
+        control: &RunControl,
+        heartbeat: impl Fn(),
+    ) {
         let mut ticks = tokio::time::interval(tick);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tokio::pin!(shutdown);
         loop {
             tokio::select! {
-                _ = &mut shutdown => return,
                 _ = ticks.tick() => {}
+                _ = control.stop.stopped() => return,
             }
-            match self.run_due().await {
-                Ok(outcomes) => {
-                    for outcome in outcomes {
-                        match &outcome.result {
-                            Ok(summary) => tracing::info!(
-                                relationship = %outcome.relationship,
-                                status = summary.status.label(),
-                                created = summary.counts.created,
-                                updated = summary.counts.updated,
-                                closed = summary.counts.closed,
-                                failed = summary.counts.failed,
-                                calls = summary.calls_used,
-                                "automatic sync finished"
-                            ),
-                            Err(error) => tracing::warn!(
-                                relationship = %outcome.relationship,
-                                %error,
-                                "automatic sync did not run"
-                            ),
-                        }
-                    }
+            heartbeat();
+            log_outcomes(self.run_due_with(control).await);
+            heartbeat();
+        }
+    }
+}
+
+fn record_metrics(
+    mode: SyncMode,
+    result: &Result<RunSummary, ServiceError>,
+    elapsed: std::time::Duration,
+) {
+    let trigger = match mode {
+        SyncMode::DryRun { .. } => return,
+        SyncMode::Manual { .. } => "manual",
+        SyncMode::Automatic => "automatic",
+    };
+    match result {
+        Ok(summary) => {
+            metrics::counter!(SYNC_RUNS_TOTAL, "trigger" => trigger, "status" => summary.status.as_str())
+                .increment(1);
+            metrics::histogram!(SYNC_RUN_DURATION_SECONDS, "trigger" => trigger)
+                .record(elapsed.as_secs_f64());
+            let counts = &summary.counts;
+            for (outcome, count) in [
+                ("created", counts.created),
+                ("updated", counts.updated),
+                ("closed", counts.closed),
+                ("failed", counts.failed),
+            ] {
+                if count > 0 {
+                    metrics::counter!(SYNC_RECORDS_TOTAL, "outcome" => outcome)
+                        .increment(u64::from(count));
                 }
-                Err(error) => tracing::warn!(%error, "could not list relationships to sync"),
             }
         }
+        Err(error) => {
+            let reason = match error {
+                ServiceError::Engine(EngineError::Busy(_)) => "busy",
+                ServiceError::Engine(EngineError::Stopped) => "stopped",
+                ServiceError::Engine(EngineError::InitialSyncRequired) => "initial_sync_required",
+                ServiceError::Engine(EngineError::Store(_)) => "store",
+                ServiceError::Setup(SetupError::NotFound) => "not_found",
+                ServiceError::Setup(SetupError::NotReady(_)) => "not_ready",
+                ServiceError::Setup(SetupError::Unavailable(_)) => "unavailable",
+            };
+            metrics::counter!(SYNC_NOT_RUN_TOTAL, "trigger" => trigger, "reason" => reason)
+                .increment(1);
+        }
+    }
+}
+
+fn log_outcomes(outcome: Result<Vec<ScheduledOutcome>, SetupError>) {
+    match outcome {
+        Ok(outcomes) => {
+            for outcome in outcomes {
+                match &outcome.result {
+                    Ok(summary) => tracing::info!(
+                        relationship = %outcome.relationship,
+                        status = summary.status.label(),
+                        created = summary.counts.created,
+                        updated = summary.counts.updated,
+                        closed = summary.counts.closed,
+                        failed = summary.counts.failed,
+                        calls = summary.calls_used,
+                        "automatic sync finished"
+                    ),
+                    Err(error) => tracing::warn!(
+                        relationship = %outcome.relationship,
+                        %error,
+                        "automatic sync did not run"
+                    ),
+                }
+            }
+        }
+        Err(error) => tracing::warn!(%error, "could not list relationships to sync"),
     }
 }

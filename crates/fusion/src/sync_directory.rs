@@ -9,8 +9,8 @@
 //! than a quiet run itself; they are kept for [`CHOICES_FRESH_FOR`] per API user, so a picklist
 //! value added in Autotask is known to the sync within that time.
 //!
-//! There is no stored "automatic sync on/off" switch yet: a relationship that is Active and
-//! "Ready for automatic sync" is treated as switched on.
+//! A relationship is scheduled when its stored automatic sync is switched on (with its own
+//! interval), it is Active, and its baseline is set ("Ready for automatic sync").
 //!
 //! This file depends on nothing else in the binary (only on library crates), so the end-to-end
 //! tests can include it as it is.
@@ -30,10 +30,6 @@ use fusion_domain::{
 };
 use fusion_engine::{ScheduledRelationship, SetupError, SideSetup, SyncDirectory, SyncSetup};
 use fusion_store::{Store, StoreError};
-use time::Duration;
-
-/// Time between two automatic runs of a relationship unless configured otherwise.
-pub const DEFAULT_AUTOMATIC_INTERVAL: Duration = Duration::minutes(5);
 
 /// How long a tenant's loaded choices are used before they are loaded again.
 pub const CHOICES_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(15 * 60);
@@ -44,29 +40,21 @@ pub const CHOICES_FRESH_FOR: std::time::Duration = std::time::Duration::from_sec
 pub struct StoreSyncDirectory {
     store: Arc<dyn Store>,
     autotask: AutotaskService,
-    automatic_interval: Duration,
     /// Choices by API username (lower case), with when they were loaded.
     choices: Arc<Mutex<HashMap<String, (Instant, TenantChoices)>>>,
 }
 
 impl std::fmt::Debug for StoreSyncDirectory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoreSyncDirectory")
-            .field("automatic_interval", &self.automatic_interval)
-            .finish_non_exhaustive()
+        f.debug_struct("StoreSyncDirectory").finish_non_exhaustive()
     }
 }
 
 impl StoreSyncDirectory {
-    pub fn new(
-        store: Arc<dyn Store>,
-        autotask: AutotaskService,
-        automatic_interval: Duration,
-    ) -> Self {
+    pub fn new(store: Arc<dyn Store>, autotask: AutotaskService) -> Self {
         Self {
             store,
             autotask,
-            automatic_interval,
             choices: Arc::default(),
         }
     }
@@ -206,23 +194,22 @@ fn unavailable(error: StoreError) -> SetupError {
 impl SyncDirectory for StoreSyncDirectory {
     async fn automatic_relationships(&self) -> Result<Vec<ScheduledRelationship>, SetupError> {
         let mut scheduled = Vec::new();
-        let mut seen = std::collections::BTreeSet::new();
-        for organisation in self.store.organisations().await.map_err(unavailable)? {
-            for relationship in self
-                .store
-                .relationships_of(organisation.id)
-                .await
-                .map_err(unavailable)?
+        for (id, schedule) in self
+            .store
+            .automatic_schedules()
+            .await
+            .map_err(unavailable)?
+        {
+            let Some(relationship) = self.store.relationship(id).await.map_err(unavailable)? else {
+                continue;
+            };
+            if relationship.state == RelationshipState::Active
+                && relationship.readiness == SyncReadiness::ReadyForAutomaticSync
             {
-                if relationship.state == RelationshipState::Active
-                    && relationship.readiness == SyncReadiness::ReadyForAutomaticSync
-                    && seen.insert(relationship.id)
-                {
-                    scheduled.push(ScheduledRelationship {
-                        relationship: relationship.id,
-                        interval: self.automatic_interval,
-                    });
-                }
+                scheduled.push(ScheduledRelationship {
+                    relationship: id,
+                    interval: schedule.interval(),
+                });
             }
         }
         Ok(scheduled)

@@ -10,6 +10,7 @@ use fusion_engine::{
     EngineError, ScheduledRelationship, ServiceError, SetupError, SyncDirectory, SyncMode,
     SyncService, SyncSetup,
 };
+use fusion_store::SyncStore;
 use time::Duration;
 
 use crate::harness::World;
@@ -140,4 +141,169 @@ async fn an_automatic_run_without_a_baseline_reports_that_the_initial_sync_is_re
         unknown,
         Err(ServiceError::Setup(SetupError::NotFound))
     ));
+}
+
+/// Remembers what the run reported, and asks it to stop after `stop_after` tickets.
+struct StopAfter {
+    stop: fusion_engine::StopSignal,
+    stop_after: usize,
+    events: Mutex<Vec<String>>,
+}
+
+impl fusion_engine::RunObserver for StopAfter {
+    fn run_started(&self, run: &fusion_domain::sync::SyncRun) {
+        self.events
+            .lock()
+            .unwrap()
+            .push(format!("started {}", run.status.as_str()));
+    }
+
+    fn planned(&self, tickets: usize) {
+        self.events
+            .lock()
+            .unwrap()
+            .push(format!("planned {tickets}"));
+    }
+
+    fn ticket_done(&self, done: usize, total: usize) {
+        self.events
+            .lock()
+            .unwrap()
+            .push(format!("done {done}/{total}"));
+        if done == self.stop_after {
+            self.stop.stop();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_run_asked_to_stop_finishes_the_ticket_in_hand_keeps_the_cursors_and_the_next_run_does_the_rest()
+ {
+    let world = World::new();
+    for title in ["First", "Second", "Third"] {
+        world.source.person_creates_ticket(title, "");
+        world.tick();
+    }
+    let (service, _directory) = service(&world);
+    let stop = fusion_engine::StopSignal::new();
+    let observer = Arc::new(StopAfter {
+        stop: stop.clone(),
+        stop_after: 1,
+        events: Mutex::new(Vec::new()),
+    });
+    let control = fusion_engine::RunControl {
+        stop,
+        observer: Some(observer.clone()),
+    };
+    let since = World::since();
+    let stopped = service
+        .run_with(
+            world.setup.relationship,
+            SyncMode::Manual { since },
+            &control,
+        )
+        .await
+        .expect("the run ran");
+    assert_eq!(stopped.status, RunStatus::Failed);
+    assert_eq!(stopped.counts.created, 1, "the ticket in hand was finished");
+    assert!(
+        stopped
+            .error
+            .as_deref()
+            .is_some_and(|error| error.contains("shutting down")),
+        "{:?}",
+        stopped.error
+    );
+    assert!(!stopped.cursors_advanced, "the old cursors are kept");
+    assert_eq!(
+        *observer.events.lock().unwrap(),
+        ["started running", "planned 3", "done 1/3"]
+    );
+    let stored = world
+        .store
+        .sync_run(stopped.run.as_ref().expect("a stored run").id)
+        .await
+        .unwrap()
+        .expect("the run is stored");
+    assert_eq!(stored.status, RunStatus::Failed, "no run is left Running");
+    assert_eq!(world.target.tickets().len(), 1);
+
+    // Asked to stop before it starts: nothing happens at all.
+    let refused = service
+        .run_with(
+            world.setup.relationship,
+            SyncMode::Manual { since },
+            &control,
+        )
+        .await;
+    assert!(matches!(
+        refused,
+        Err(ServiceError::Engine(EngineError::Stopped))
+    ));
+
+    let rest = service
+        .run(world.setup.relationship, SyncMode::Manual { since })
+        .await
+        .expect("the next run ran");
+    assert_eq!(rest.status, RunStatus::Success);
+    assert_eq!(rest.counts.created, 2, "the two remaining tickets");
+    assert_eq!(world.target.tickets().len(), 3, "each ticket exactly once");
+}
+
+#[tokio::test]
+async fn the_scheduler_stops_on_shutdown_and_reports_a_heartbeat_per_tick() {
+    let world = World::new();
+    world.source.person_creates_ticket("Printer jammed", "");
+    let (service, directory) = service(&world);
+    service
+        .run(
+            world.setup.relationship,
+            SyncMode::Manual {
+                since: World::since(),
+            },
+        )
+        .await
+        .unwrap();
+    *directory.automatic.lock().unwrap() = true;
+    world.clock.advance(Duration::minutes(5));
+    world.source.person_creates_ticket("Second", "");
+
+    let beats = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+    let scheduler = tokio::spawn({
+        let service = service.clone();
+        let beats = beats.clone();
+        async move {
+            service
+                .run_until(
+                    std::time::Duration::from_millis(20),
+                    std::time::Duration::from_secs(10),
+                    move || {
+                        beats.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    },
+                    async {
+                        let _ = shutdown_rx.await;
+                    },
+                )
+                .await;
+        }
+    });
+    // The due run happens on the first tick.
+    for _ in 0..500 {
+        if world.target.tickets().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        world.target.tickets().len(),
+        2,
+        "the scheduler ran the due sync"
+    );
+    assert!(beats.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+    shutdown_tx.send(()).expect("the scheduler listens");
+    tokio::time::timeout(std::time::Duration::from_secs(10), scheduler)
+        .await
+        .expect("the scheduler stops on shutdown")
+        .expect("the task ran");
 }

@@ -21,7 +21,7 @@ use crate::commands::serve::{autotask_settings, open_store};
 use crate::config_file::ConfigFile;
 use crate::database_location::DatabaseLocation;
 use crate::exit_status::{Completion, InvalidInput};
-use crate::sync_directory::{DEFAULT_AUTOMATIC_INTERVAL, StoreSyncDirectory};
+use crate::sync_directory::StoreSyncDirectory;
 
 pub async fn run(
     args: SyncArgs,
@@ -71,11 +71,7 @@ pub async fn run(
 
     let clock = Arc::new(SystemClock);
     let engine = SyncEngine::new(store.clone(), clock.clone(), EngineSettings::default());
-    let directory = Arc::new(StoreSyncDirectory::new(
-        store.clone(),
-        service,
-        DEFAULT_AUTOMATIC_INTERVAL,
-    ));
+    let directory = Arc::new(StoreSyncDirectory::new(store.clone(), service));
     let sync = SyncService::new(engine, directory, store, clock);
 
     let started = Instant::now();

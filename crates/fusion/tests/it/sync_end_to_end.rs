@@ -30,7 +30,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::demo_connection::{self, DemoSide, SOURCE_ORGANISATION, TARGET_ORGANISATION};
-use crate::sync_directory::{DEFAULT_AUTOMATIC_INTERVAL, StoreSyncDirectory};
+use crate::sync_directory::StoreSyncDirectory;
 
 const CONTOSO: &str = SOURCE_ORGANISATION;
 const NORTHWIND: &str = TARGET_ORGANISATION;
@@ -116,11 +116,7 @@ impl Harness {
         assert_eq!(connection.relationship.state, RelationshipState::Active);
 
         let service = AutotaskService::new(settings).expect("the Autotask service builds");
-        let directory = Arc::new(StoreSyncDirectory::new(
-            store.clone(),
-            service,
-            DEFAULT_AUTOMATIC_INTERVAL,
-        ));
+        let directory = Arc::new(StoreSyncDirectory::new(store.clone(), service));
         let clock = Arc::new(SystemClock);
         let engine = SyncEngine::new(store.clone(), clock.clone(), EngineSettings::default());
         let sync = SyncService::new(engine.clone(), directory.clone(), store.clone(), clock);
@@ -259,14 +255,14 @@ impl Harness {
     }
 }
 
-fn tenant<'a>(tenants: &'a [TenantInfo], name: &str) -> &'a TenantInfo {
+pub(super) fn tenant<'a>(tenants: &'a [TenantInfo], name: &str) -> &'a TenantInfo {
     tenants
         .iter()
         .find(|tenant| tenant.name == name)
         .expect("the demo tenant exists")
 }
 
-fn active_user(tenant: &TenantInfo) -> (String, String) {
+pub(super) fn active_user(tenant: &TenantInfo) -> (String, String) {
     let user = tenant
         .api_users
         .iter()
@@ -276,7 +272,7 @@ fn active_user(tenant: &TenantInfo) -> (String, String) {
 }
 
 /// The organisation for a tenant with its Autotask credentials, as `fusion demo` registers it.
-async fn register(store: &dyn Store, tenant: &TenantInfo) -> OrgId {
+pub(super) async fn register(store: &dyn Store, tenant: &TenantInfo) -> OrgId {
     let organisation = store
         .create_organisation(&tenant.name)
         .await

@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 use crate::commands::serve::{autotask_settings, open_store};
 use crate::database_location::DatabaseLocation;
 use crate::exit_status::Completion;
-use crate::sync_directory::{DEFAULT_AUTOMATIC_INTERVAL, StoreSyncDirectory};
+use crate::sync_directory::StoreSyncDirectory;
 
 use super::connection::{SOURCE_ORGANISATION, TARGET_ORGANISATION};
 
@@ -118,11 +118,7 @@ async fn check_against(
     let service = AutotaskService::new(autotask).context("cannot set up the Autotask client")?;
     let clock = Arc::new(SystemClock);
     let engine = SyncEngine::new(store.clone(), clock.clone(), EngineSettings::default());
-    let directory = Arc::new(StoreSyncDirectory::new(
-        store.clone(),
-        service,
-        DEFAULT_AUTOMATIC_INTERVAL,
-    ));
+    let directory = Arc::new(StoreSyncDirectory::new(store.clone(), service));
     let sync = SyncService::new(engine, directory, store, clock);
 
     let tenants_view = Tenants {
