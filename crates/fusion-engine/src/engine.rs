@@ -357,7 +357,14 @@ impl SyncEngine {
             .await?;
         control.run_started(&run);
         match self
-            .execute(setup, &run, since, windows, leases, calls_before, control)
+            .execute(
+                setup,
+                &run,
+                RunWindow { since, windows },
+                leases,
+                calls_before,
+                control,
+            )
             .await
         {
             Ok(summary) => Ok(summary),
@@ -420,8 +427,7 @@ impl SyncEngine {
         &self,
         setup: &SyncSetup,
         run: &SyncRun,
-        since: Option<OffsetDateTime>,
-        windows: [OffsetDateTime; 2],
+        RunWindow { since, windows }: RunWindow,
         leases: &[Lease],
         calls_before: u64,
         control: &RunControl,
@@ -612,6 +618,13 @@ impl SyncEngine {
         Ok(())
     }
 }
+/// What a run reads: the start date a person gave (if any) and where each side's reading
+/// starts.
+struct RunWindow {
+    since: Option<OffsetDateTime>,
+    windows: [OffsetDateTime; 2],
+}
+
 /// Why gathering stopped.
 #[derive(Debug)]
 pub(crate) enum GatherFailure {
