@@ -224,6 +224,8 @@ pub trait Store: RelationshipStore + SyncStore + Send + Sync + std::fmt::Debug {
     async fn ping(&self) -> StoreResult<()>;
     /// The database's schema version and this binary's, for readiness checks.
     async fn schema_versions(&self) -> StoreResult<SchemaVersions>;
+    /// Closes every database connection (at shutdown); later calls fail.
+    async fn close(&self);
 
     async fn create_organisation(&self, name: &str) -> StoreResult<Organisation>;
     async fn organisation(&self, id: OrgId) -> StoreResult<Option<Organisation>>;

@@ -11,7 +11,7 @@
 //! | `GET/POST /orgs/{org_id}/settings` | Settings page; POST saves |
 //! | `POST /orgs/{org_id}/settings/test` | Test connection with the values in the form |
 //! | `POST /orgs/{org_id}/api-tokens` | create an API token, shown once |
-//! | `GET /static/fusion.css`, `GET /healthz`, `GET /readyz` | stylesheet and health checks |
+//! | `GET /static/fusion.css`, `GET /healthz`, `GET /readyz` | stylesheet, liveness, readiness (JSON; see `readiness`) |
 //! | `GET /api/v1/openapi.json` | the OpenAPI document of `/api/v1` (no auth; `openapi.json` in this crate) |
 //! | `GET /api/v1/me`, `POST /api/v1/me/api-tokens` | who am I (+ CSRF token); new API token |
 //! | `GET/PUT /api/v1/orgs/{org_id}/platform` | platform credentials (secret write-only) |
@@ -37,6 +37,7 @@ pub mod metrics;
 mod openapi;
 mod pages;
 mod platform_settings;
+pub mod readiness;
 mod relationships;
 mod security_headers;
 mod session;
@@ -117,6 +118,8 @@ struct AppStateInner {
     tenant_access: configuration::TenantAccess,
     /// Renders `/metrics`; without it `/metrics` answers 404.
     metrics: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle>,
+    /// Checks `/readyz` runs after the database's, by name, in registration order.
+    readiness_checks: std::sync::RwLock<Vec<(String, readiness::ReadinessCheck)>>,
 }
 
 impl AppState {
@@ -146,6 +149,7 @@ impl AppState {
                 clock,
                 tenant_access,
                 metrics: std::sync::OnceLock::new(),
+                readiness_checks: std::sync::RwLock::new(Vec::new()),
             }),
         }
     }
@@ -163,6 +167,36 @@ impl AppState {
     pub fn with_metrics(self, handle: metrics_exporter_prometheus::PrometheusHandle) -> Self {
         let _first_handle_wins = self.inner.metrics.set(handle);
         self
+    }
+
+    /// Adds a check `/readyz` runs on every request after the database and migration checks
+    /// (e.g. `"scheduler"`: the sync scheduler's last heartbeat is recent). `/readyz` answers 503
+    /// while any check returns `Err(reason)`, and lists `reason` in its body. A second check
+    /// with the same name replaces the first.
+    pub fn with_readiness_check(
+        self,
+        name: impl Into<String>,
+        check: readiness::ReadinessCheck,
+    ) -> Self {
+        let name = name.into();
+        {
+            let mut checks = self
+                .inner
+                .readiness_checks
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            checks.retain(|(existing, _)| *existing != name);
+            checks.push((name, check));
+        }
+        self
+    }
+
+    pub(crate) fn readiness_checks(&self) -> Vec<(String, readiness::ReadinessCheck)> {
+        self.inner
+            .readiness_checks
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     pub(crate) fn metrics(&self) -> Option<&metrics_exporter_prometheus::PrometheusHandle> {

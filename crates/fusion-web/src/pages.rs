@@ -49,7 +49,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/orgs/{org_id}/api-tokens", post(create_api_token))
         .route("/static/fusion.css", get(stylesheet))
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .route("/readyz", get(crate::readiness::readyz))
 }
 
 fn settings_url(org: &Organisation) -> String {
@@ -75,16 +75,6 @@ async fn stylesheet() -> Response {
 
 async fn healthz() -> &'static str {
     "ok"
-}
-
-async fn readyz(State(state): State<AppState>) -> Response {
-    match state.store().ping().await {
-        Ok(()) => (StatusCode::OK, "ready").into_response(),
-        Err(error) => {
-            tracing::warn!(%error, "readiness check: the database is not reachable");
-            (StatusCode::SERVICE_UNAVAILABLE, "database not reachable").into_response()
-        }
-    }
 }
 
 pub(crate) fn not_found_page() -> Response {

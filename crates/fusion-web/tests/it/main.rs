@@ -10,6 +10,7 @@ mod openapi;
 mod org_isolation;
 mod pages;
 mod platform_api;
+mod readiness;
 mod relationships;
 mod secret_exposure;
 mod sign_in;
