@@ -74,6 +74,32 @@ Exit status: 0 restored, 1 the copy failed, 2 not a Support Fusion database, too
     /// Secret-key management.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Measure sync performance against the in-process simulator and print a table (or JSON).
+    #[command(
+        after_help = "Build with --release for real figures: cargo run --release -- bench
+
+Exit status: 0 measured, 1 a benchmarked sync was not correct (both tenants must agree) or could not run."
+    )]
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// A small world (200 tickets, 20 relationships) for smoke tests.
+    #[arg(long)]
+    pub quick: bool,
+
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Tickets in the generated world [default: 10000, or 200 with --quick].
+    #[arg(long)]
+    pub tickets: Option<usize>,
+
+    /// Relationships the scheduler polls [default: 1000, or 20 with --quick].
+    #[arg(long)]
+    pub relationships: Option<usize>,
 }
 
 #[derive(Debug, Args)]

@@ -61,7 +61,8 @@ fn default_log_filter(command: &Command) -> &'static str {
         | Command::Migrate(_)
         | Command::Backup(_)
         | Command::Restore(_)
-        | Command::Keys(_) => "warn",
+        | Command::Keys(_)
+        | Command::Bench(_) => "warn",
         Command::Serve(_) | Command::Sim(_) => "info",
     }
 }
@@ -86,6 +87,7 @@ async fn run(command: Command, secrets: SecretsFromEnvironment) -> anyhow::Resul
         Command::Keys(KeysCommand::Rotate(args)) => {
             commands::maintenance::rotate(args, secrets.secret_key).await
         }
+        Command::Bench(args) => commands::bench::run(args).await,
         Command::Config(ConfigCommand::Example) => {
             print!("{}", config_file::EXAMPLE);
             Ok(Completion::Succeeded)

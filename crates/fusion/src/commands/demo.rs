@@ -6,7 +6,7 @@
 //! a banner for people, and serves until Ctrl-C.
 
 mod check;
-mod connection;
+pub(crate) mod connection;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -29,7 +29,7 @@ use self::connection::{DemoConnection, DemoSide};
 
 /// One demo organisation as the banner and the ready line show it.
 #[derive(Debug, Clone)]
-struct DemoOrganisation {
+pub(crate) struct DemoOrganisation {
     org_id: OrgId,
     name: String,
     email: String,
@@ -119,7 +119,7 @@ pub async fn run(
 
 /// Writes to stdout and flushes. A reader that went away (e.g. a script that read the ready
 /// line and closed the pipe) must not stop the demo, so write errors are ignored.
-fn print_to_stdout(text: &str) {
+pub(crate) fn print_to_stdout(text: &str) {
     use std::io::Write as _;
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(text.as_bytes());
@@ -151,7 +151,7 @@ async fn bind_web_listener(listen: Option<SocketAddr>) -> anyhow::Result<TcpList
 
 /// Connects Contoso Manufacturing (Source) and Northwind IT (Target), or finds the connection a
 /// previous run with this data directory made.
-async fn connect(
+pub(crate) async fn connect(
     store: &dyn Store,
     autotask: &fusion_autotask::AutotaskSettings,
     organisations: &[DemoOrganisation],
@@ -175,7 +175,10 @@ async fn connect(
 
 /// Creates (or, on a second run with the same data directory, finds) the organisation for one
 /// simulated tenant, its administrator, and its Autotask credentials.
-async fn register(store: &dyn Store, tenant: &TenantInfo) -> anyhow::Result<DemoOrganisation> {
+pub(crate) async fn register(
+    store: &dyn Store,
+    tenant: &TenantInfo,
+) -> anyhow::Result<DemoOrganisation> {
     let slug: String = tenant
         .name
         .chars()
@@ -251,7 +254,7 @@ async fn find_or_create_organisation(
 }
 
 /// A new directory under the system temp directory, named so that runs never collide.
-fn fresh_temporary_directory() -> std::io::Result<PathBuf> {
+pub(crate) fn fresh_temporary_directory() -> std::io::Result<PathBuf> {
     let directory =
         std::env::temp_dir().join(format!("fusion-demo-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&directory)?;

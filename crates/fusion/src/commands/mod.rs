@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod autotask;
+pub mod bench;
 pub mod demo;
 pub mod maintenance;
 pub mod serve;

@@ -6,6 +6,7 @@
 mod api_url_command;
 mod autotask_test_command;
 mod autotask_zone_command;
+mod bench_command;
 mod demo_check;
 mod demo_command;
 mod maintenance_commands;

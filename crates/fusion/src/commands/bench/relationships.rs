@@ -68,15 +68,16 @@ async fn polling_on(bed: &Bed, count: usize) -> anyhow::Result<PollingFigures> {
         .iter()
         .filter(|outcome| outcome.result.is_ok())
         .count();
-    if let Some(failed) = outcomes.iter().find(|outcome| outcome.result.is_err()) {
-        if let Err(error) = &failed.result {
-            anyhow::bail!(
-                "{} of {} scheduled runs failed; the first, of {}: {error}",
-                outcomes.len() - runs_ok,
-                outcomes.len(),
-                failed.relationship
-            );
-        }
+    if let Some((relationship, Err(error))) = outcomes
+        .iter()
+        .map(|outcome| (outcome.relationship, &outcome.result))
+        .find(|(_, result)| result.is_err())
+    {
+        anyhow::bail!(
+            "{} of {} scheduled runs failed; the first, of {relationship}: {error}",
+            outcomes.len() - runs_ok,
+            outcomes.len(),
+        );
     }
     if runs_ok != count {
         anyhow::bail!("the sweep ran {runs_ok} relationships, expected {count}");

@@ -1,0 +1,288 @@
+//! `fusion bench`: performance measured against the in-process Autotask simulator on a generated
+//! world, printed as a table or (with `--json`) one JSON object.
+//!
+//! Phases, each on its own simulator and throw-away SQLite store:
+//! 1. the initial sync of the world (10,000 tickets, 2 public notes each, an attachment on every
+//!    fifth) and 2. the incremental sweep after 1 % of the tickets changed on each side — wall
+//!    time, tickets/s, requests by endpoint, requests against the floor, peak RSS;
+//! 3. queries and a small sync with every request held 150 ms under the 3-per-endpoint limit —
+//!    achieved request rate against the theoretical maximum, thread-threshold rejections;
+//! 4. 1,000 active relationships polled by the scheduler (`SyncService::run_due`) — CPU, RSS;
+//! 5. every ticket fetched with our client and with py-autotask — requests and wall time.
+//!
+//! Every sync is checked: both tenants must agree at the end, or the benchmark fails (exit 1)
+//! saying how they differ. `--quick` runs a small world (for smoke tests and CI).
+
+mod bed;
+mod measure;
+mod phases;
+mod py_autotask;
+mod relationships;
+mod verify;
+mod world;
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::cli::BenchArgs;
+use crate::exit_status::Completion;
+
+use self::bed::{Bed, bench_sim_options};
+use self::phases::{LatencyFigures, SyncFigures};
+use self::py_autotask::Comparison;
+use self::relationships::PollingFigures;
+use self::world::{WorldShape, generated_world};
+
+/// The simulated latency of the latency phase.
+const LATENCY: Duration = Duration::from_millis(150);
+
+/// Sizes of one benchmark.
+#[derive(Debug, Clone, Copy)]
+struct Sizes {
+    world: WorldShape,
+    relationships: usize,
+    latency_requests_per_endpoint: usize,
+    latency_sync_tickets: usize,
+}
+
+impl Sizes {
+    fn for_args(args: &BenchArgs) -> Sizes {
+        let (tickets, relationships, latency_requests, latency_tickets) = if args.quick {
+            (200, 20, 30, 2)
+        } else {
+            (10_000, 1_000, 300, 20)
+        };
+        Sizes {
+            world: WorldShape {
+                tickets: args.tickets.unwrap_or(tickets),
+                notes_per_ticket: 2,
+                attachment_every: 5,
+            },
+            relationships: args.relationships.unwrap_or(relationships),
+            latency_requests_per_endpoint: latency_requests,
+            latency_sync_tickets: latency_tickets,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    ok: bool,
+    quick: bool,
+    build: &'static str,
+    machine: Machine,
+    world: World,
+    initial: SyncFigures,
+    incremental: SyncFigures,
+    latency: LatencyFigures,
+    relationships_1000: PollingFigures,
+    vs_py_autotask: Option<Comparison>,
+    /// Why `vs_py_autotask` is null, and how to enable it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vs_py_autotask_skipped: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Machine {
+    cores: usize,
+    cpu_model: String,
+}
+
+#[derive(Debug, Serialize)]
+struct World {
+    tickets: usize,
+    notes_per_ticket: usize,
+    attachment_every: usize,
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<Completion> {
+    let sizes = Sizes::for_args(&args);
+    let shape = sizes.world;
+    let progress = |text: &str| {
+        if !args.json {
+            eprintln!("fusion bench: {text}");
+        }
+    };
+
+    progress(&format!(
+        "initial sync of {} tickets ({} notes, {} attachments)…",
+        shape.tickets,
+        shape.notes(),
+        shape.attachments()
+    ));
+    let bed = Bed::start(generated_world(shape)?, bench_sim_options()).await?;
+    let sync_figures = async {
+        let initial = phases::initial(&bed, shape).await?;
+        progress("incremental sweep after 1 % changed on each side…");
+        let incremental = phases::incremental(&bed, shape).await?;
+        progress("our client and py-autotask fetching every ticket…");
+        let comparison = match py_autotask::find_python() {
+            Ok(python) => py_autotask::compare(&bed, &python, shape.tickets as u64)
+                .await
+                .map_err(|error| format!("{error:#}")),
+            Err(reason) => Err(reason),
+        };
+        anyhow::Ok((initial, incremental, comparison))
+    }
+    .await;
+    bed.stop().await;
+    let (initial, incremental, comparison) = sync_figures?;
+
+    progress(&format!(
+        "{} ms latency under the {}-per-endpoint limit…",
+        LATENCY.as_millis(),
+        bench_sim_options().thread_limit
+    ));
+    let latency = phases::latency(
+        LATENCY,
+        sizes.latency_requests_per_endpoint,
+        sizes.latency_sync_tickets,
+    )
+    .await?;
+    progress(&format!(
+        "{} relationships polled by the scheduler…",
+        sizes.relationships
+    ));
+    let polling = relationships::polling(sizes.relationships).await?;
+
+    let (cores, cpu_model) = measure::machine();
+    let (vs_py_autotask, vs_py_autotask_skipped) = match comparison {
+        Ok(comparison) => (Some(comparison), None),
+        Err(reason) => (
+            None,
+            Some(format!(
+                "py-autotask comparison skipped: {reason}; to enable it, {}",
+                py_autotask::HOW_TO_ENABLE
+            )),
+        ),
+    };
+    let report = Report {
+        ok: true,
+        quick: args.quick,
+        build: if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
+        machine: Machine { cores, cpu_model },
+        world: World {
+            tickets: shape.tickets,
+            notes_per_ticket: shape.notes_per_ticket,
+            attachment_every: shape.attachment_every,
+        },
+        initial,
+        incremental,
+        latency,
+        relationships_1000: polling,
+        vs_py_autotask,
+        vs_py_autotask_skipped,
+    };
+    let text = if args.json {
+        format!("{}\n", serde_json::to_string(&report)?)
+    } else {
+        table(&report)
+    };
+    crate::commands::demo::print_to_stdout(&text);
+    Ok(Completion::Succeeded)
+}
+
+fn number(value: Option<f64>, decimals: usize) -> String {
+    value.map_or_else(|| "n/a".to_owned(), |value| format!("{value:.decimals$}"))
+}
+
+fn sync_rows(text: &mut String, label: &str, figures: &SyncFigures) {
+    text.push_str(&format!(
+        "{label:<12} {:>8} {:>9.2} {:>10.0} {:>8} {:>8} {:>7.3} {:>9}\n",
+        figures.tickets,
+        figures.wall_s,
+        figures.tickets_per_s,
+        figures.calls,
+        figures.floor_calls,
+        figures.calls_per_floor,
+        number(figures.peak_rss_mb, 1),
+    ));
+}
+
+fn endpoint_rows(text: &mut String, label: &str, figures: &SyncFigures) {
+    text.push_str(&format!("  {label} requests by endpoint:\n"));
+    for (route, count) in &figures.calls_by_endpoint {
+        text.push_str(&format!("    {count:>7}  {route}\n"));
+    }
+}
+
+/// The human-readable report.
+fn table(report: &Report) -> String {
+    let mut text = String::new();
+    text.push_str(&format!(
+        "fusion bench ({} build{}) on {} cores, {}\nworld: {} tickets, {} notes each, an attachment on every {}th\n\n",
+        report.build,
+        if report.quick { ", --quick" } else { "" },
+        report.machine.cores,
+        report.machine.cpu_model,
+        report.world.tickets,
+        report.world.notes_per_ticket,
+        report.world.attachment_every,
+    ));
+    text.push_str(&format!(
+        "{:<12} {:>8} {:>9} {:>10} {:>8} {:>8} {:>7} {:>9}\n",
+        "sync", "tickets", "wall s", "tickets/s", "calls", "floor", "×floor", "peak MB"
+    ));
+    sync_rows(&mut text, "initial", &report.initial);
+    sync_rows(&mut text, "incremental", &report.incremental);
+    text.push_str(&format!(
+        "(peak RSS is the whole process, simulator included; the seeded simulator alone took {} MB)\n",
+        number(report.initial.simulator_rss_mb, 1)
+    ));
+    endpoint_rows(&mut text, "initial", &report.initial);
+    endpoint_rows(&mut text, "incremental", &report.incremental);
+
+    let latency = &report.latency;
+    text.push_str(&format!(
+        "\nlatency {} ms, limit {} per endpoint: {} queries on {} endpoints at {:.1}/s of {:.1}/s max ({:.0} %), \
+         thread-threshold errors: {}\n  a {}-ticket sync under it: {} calls at {:.1}/s ({:.0} % of one endpoint's max)\n",
+        latency.latency_ms,
+        latency.concurrency_limit,
+        latency.requests,
+        latency.endpoints,
+        latency.achieved_rate,
+        latency.theoretical_rate,
+        latency.achieved_rate_ratio * 100.0,
+        latency.thread_threshold_errors,
+        latency.sync.tickets,
+        latency.sync.calls,
+        latency.sync.requests_per_s,
+        latency.sync.rate_ratio * 100.0,
+    ));
+
+    let polling = &report.relationships_1000;
+    text.push_str(&format!(
+        "\n{} relationships polled: sweep {:.1} s ({} s CPU, {:.1} calls/run), {} % CPU over a 5-minute interval, \
+         RSS {} MB (peak {} MB), idle tick {:.1} ms\n",
+        polling.relationships,
+        polling.sweep_wall_s,
+        number(polling.sweep_cpu_s, 1),
+        polling.calls_per_run,
+        number(polling.cpu_pct, 2),
+        number(polling.rss_mb, 1),
+        number(polling.peak_rss_mb, 1),
+        polling.idle_tick_ms,
+    ));
+
+    match (&report.vs_py_autotask, &report.vs_py_autotask_skipped) {
+        (Some(comparison), _) => text.push_str(&format!(
+            "\nfetch all {} tickets: ours {} calls in {:.2} s, py-autotask {} calls in {:.2} s \
+             (ours ÷ theirs: calls {:.2}, wall {:.2})\n",
+            comparison.ours.tickets,
+            comparison.ours.calls,
+            comparison.ours.wall_s,
+            comparison.theirs.calls,
+            comparison.theirs.wall_s,
+            comparison.calls_ratio,
+            comparison.wall_ratio,
+        )),
+        (None, Some(reason)) => text.push_str(&format!("\n{reason}\n")),
+        (None, None) => {}
+    }
+    text
+}
