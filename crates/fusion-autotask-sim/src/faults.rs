@@ -29,6 +29,22 @@ pub enum FaultKind {
     },
 }
 
+impl FaultKind {
+    /// The kind's name as in JSON (`server_error`, `timeout_after_write`, …).
+    pub fn label(&self) -> &'static str {
+        match self {
+            FaultKind::Latency { .. } => "latency",
+            FaultKind::ServerError => "server_error",
+            FaultKind::TooManyRequests => "too_many_requests",
+            FaultKind::ThreadThreshold => "thread_threshold",
+            FaultKind::ConnectionReset => "connection_reset",
+            FaultKind::TimeoutAfterWrite => "timeout_after_write",
+            FaultKind::MalformedBody => "malformed_body",
+            FaultKind::HtmlBody { .. } => "html_body",
+        }
+    }
+}
+
 fn default_html_status() -> u16 {
     503
 }

@@ -185,6 +185,8 @@ pub(crate) struct Inner {
     pub integration_codes: RwLock<Vec<String>>,
     pub tenants: RwLock<Vec<Arc<Tenant>>>,
     pub faults: Mutex<Vec<ActiveFault>>,
+    /// Failures injected so far, by fault kind label (`server_error` → 12).
+    pub faults_fired: Mutex<BTreeMap<String, u64>>,
     pub log: Mutex<RequestLog>,
     pub threads: ThreadCounters,
     pub events: broadcast::Sender<ChangeEvent>,
@@ -267,6 +269,7 @@ impl Simulator {
                 integration_codes: RwLock::new(world.integration_codes),
                 tenants: RwLock::new(tenants),
                 faults: Mutex::new(Vec::new()),
+                faults_fired: Mutex::new(BTreeMap::new()),
                 log: Mutex::new(RequestLog::default()),
                 threads: Arc::new(Mutex::new(Default::default())),
                 events,
@@ -549,6 +552,33 @@ impl Simulator {
             .iter()
             .cloned()
             .collect()
+    }
+
+    /// Failures the fault rules injected since start, by kind (`server_error`, `too_many_requests`,
+    /// `thread_threshold`, `timeout_after_write`, `malformed_body`, …); latency is not counted.
+    pub fn faults_injected(&self) -> BTreeMap<String, u64> {
+        mutex_lock(&self.inner.faults_fired).clone()
+    }
+
+    /// Decides the faults of one request and counts an injected failure.
+    pub(crate) fn decide_faults(
+        &self,
+        tenant: Option<&str>,
+        endpoint: &str,
+        method: &str,
+    ) -> faults::FaultDecision {
+        let decision = faults::decide(
+            &mut mutex_lock(&self.inner.faults),
+            tenant,
+            endpoint,
+            method,
+        );
+        if let Some(failure) = &decision.failure {
+            *mutex_lock(&self.inner.faults_fired)
+                .entry(failure.label().to_owned())
+                .or_insert(0) += 1;
+        }
+        decision
     }
 
     pub fn clear_request_log(&self) {

@@ -13,7 +13,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::faults::{FaultKind, decide};
+use crate::faults::FaultKind;
 use crate::limits::{HourlyOutcome, ThreadSlot, suspended_message, thread_threshold_message};
 use crate::options::{AuthFailureMode, MissingItemMode};
 use crate::query::{PageToken, parse_query};
@@ -431,8 +431,7 @@ impl ApiRequest<'_> {
             .all_tenants()
             .into_iter()
             .find(|tenant| read_lock(&tenant.data).api_user(user.trim()).is_some());
-        let decision = decide(
-            &mut mutex_lock(&self.simulator.inner.faults),
+        let decision = self.simulator.decide_faults(
             tenant.as_ref().map(|t| t.name.as_str()),
             "ZoneInformation",
             self.method.as_str(),
@@ -650,12 +649,9 @@ impl ApiRequest<'_> {
                 &thread_threshold_message(options.thread_limit),
             );
         };
-        let decision = decide(
-            &mut mutex_lock(&self.simulator.inner.faults),
-            Some(&caller.tenant.name),
-            endpoint,
-            self.method.as_str(),
-        );
+        let decision =
+            self.simulator
+                .decide_faults(Some(&caller.tenant.name), endpoint, self.method.as_str());
         let delay = threshold_latency + Duration::from_millis(decision.latency_millis);
         if !self.pause(delay).await {
             return error_response(
