@@ -90,6 +90,23 @@ pub enum AutotaskError {
     Setup(String),
 }
 
+/// Autotask answers both validation errors and its own failures with HTTP 500 `{"errors":[…]}`;
+/// these texts (and 502–504) mean the server failed, not that it judged the request (the same
+/// texts the platform's error mapping treats as an unknown outcome of a write).
+fn looks_like_server_failure(status: u16, messages: &[String]) -> bool {
+    if matches!(status, 502..=504) {
+        return true;
+    }
+    status >= 500
+        && messages.iter().any(|message| {
+            let lowered = message.to_ascii_lowercase();
+            lowered.contains("unexpected error")
+                || lowered.contains("timed out")
+                || lowered.contains("internal server error")
+                || lowered.contains("try again")
+        })
+}
+
 impl AutotaskError {
     /// Worth trying again later with the same request: the failure is about load or the network,
     /// not about the request.
@@ -97,7 +114,11 @@ impl AutotaskError {
         match self {
             AutotaskError::ThreadThreshold { .. } | AutotaskError::RateLimited { .. } => true,
             AutotaskError::Transport { kind, .. } => !matches!(kind, TransportErrorKind::Tls),
-            AutotaskError::Decode { status, .. } => matches!(status, 502..=504),
+            // A gateway page, or a success answer cut short on the way.
+            AutotaskError::Decode { status, .. } => matches!(status, 200..=299 | 502..=504),
+            AutotaskError::Rejected { status, messages } => {
+                looks_like_server_failure(*status, messages)
+            }
             _ => false,
         }
     }
@@ -329,6 +350,18 @@ mod tests {
             }
         );
         assert!(!errors.is_retryable());
+        let failure = classify_response(
+            500,
+            r#"{"errors":["An unexpected error has occurred. Please contact Autotask support."]}"#,
+            "Tickets",
+        );
+        assert!(
+            failure.is_retryable(),
+            "the server failed; reading again is safe: {failure:?}"
+        );
+        assert!(!failure.write_was_not_processed());
+        let gateway = classify_response(504, r#"{"errors":["The request timed out."]}"#, "Tickets");
+        assert!(gateway.is_retryable(), "{gateway:?}");
         let framework = classify_response(
             405,
             r#"{"Message":"The requested resource does not support http method 'GET'."}"#,
@@ -389,6 +422,16 @@ mod tests {
         let garbage = classify_response(500, "{not json", "Tickets");
         assert!(matches!(garbage, AutotaskError::Decode { status: 500, .. }));
         assert!(!garbage.is_retryable());
+        let truncated = classify_response(200, r#"{"items":[{"id":1,"title":"Trunc"#, "Tickets");
+        assert!(matches!(
+            truncated,
+            AutotaskError::Decode { status: 200, .. }
+        ));
+        assert!(
+            truncated.is_retryable(),
+            "a success answer cut short is read again"
+        );
+        assert!(!truncated.write_was_not_processed());
     }
 
     #[test]
