@@ -14,6 +14,7 @@ mod postgres_schema;
 mod process;
 mod serve_command;
 mod sim_command;
+mod soak;
 mod sync_end_to_end;
 
 // The end-to-end sync tests run the binary's own sync directory and the demo's connection set-up
