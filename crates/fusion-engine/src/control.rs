@@ -67,6 +67,8 @@ impl StopSignal {
 pub struct RunControl {
     pub stop: StopSignal,
     pub observer: Option<Arc<dyn RunObserver>>,
+    /// The process-wide signal of the `SyncService` the run goes through (set by the service).
+    pub(crate) service_stop: Option<StopSignal>,
 }
 
 impl std::fmt::Debug for RunControl {
@@ -74,25 +76,44 @@ impl std::fmt::Debug for RunControl {
         f.debug_struct("RunControl")
             .field("stop", &self.stop)
             .field("observer", &self.observer.is_some())
+            .field("service_stop", &self.service_stop)
             .finish()
     }
 }
 
 impl RunControl {
+    /// Watches `stop` (besides the service's own signal) and tells `observer`.
+    pub fn new(stop: StopSignal, observer: Option<Arc<dyn RunObserver>>) -> Self {
+        Self {
+            stop,
+            observer,
+            service_stop: None,
+        }
+    }
+
     /// Watches `stop`, observes nothing.
     pub fn stoppable(stop: StopSignal) -> Self {
         Self {
             stop,
-            observer: None,
+            ..Self::default()
         }
     }
 
-    /// Observed by `observer`, never stopped.
+    /// Observed by `observer`, stopped only with the service.
     pub fn observed(observer: Arc<dyn RunObserver>) -> Self {
         Self {
-            stop: StopSignal::new(),
             observer: Some(observer),
+            ..Self::default()
         }
+    }
+
+    /// Whether the run should stop: its own signal or its service's.
+    pub fn is_stopped(&self) -> bool {
+        self.stop.is_stopped()
+            || self
+                .service_stop
+                .as_ref()
+                .is_some_and(StopSignal::is_stopped)
     }
 
     pub(crate) fn run_started(&self, run: &SyncRun) {

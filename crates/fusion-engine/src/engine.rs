@@ -211,7 +211,7 @@ impl SyncEngine {
         mode: SyncMode,
         control: &RunControl,
     ) -> Result<RunSummary, EngineError> {
-        if control.stop.is_stopped() {
+        if control.is_stopped() {
             return Err(EngineError::Stopped);
         }
         if let SyncMode::DryRun { since } = mode {
@@ -496,7 +496,7 @@ impl SyncEngine {
                 let total = plan.tickets.len();
                 control.planned(total);
                 for (index, ticket_plan) in plan.tickets.iter().enumerate() {
-                    if control.stop.is_stopped() {
+                    if control.is_stopped() {
                         summary.error = Some(STOPPED.into());
                         stopped = true;
                         break;

@@ -8,11 +8,13 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use fusion_domain::{Clock, RelationshipId};
 use fusion_store::{RunFilter, SyncStore};
 use time::Duration;
+use tokio::sync::Notify;
 
 use crate::control::{RunControl, StopSignal};
 use crate::engine::{EngineError, RunSummary, SyncEngine, SyncMode, SyncSetup};
@@ -94,6 +96,34 @@ pub struct SyncService {
     directory: Arc<dyn SyncDirectory>,
     store: Arc<dyn SyncStore>,
     clock: Arc<dyn Clock>,
+    /// Process-wide: once stopped, no run starts and runs in flight stop after their ticket.
+    stop: StopSignal,
+    in_flight: Arc<InFlight>,
+}
+
+/// Runs going through the service right now, and a wake-up when the last one ends.
+#[derive(Debug, Default)]
+struct InFlight {
+    count: AtomicUsize,
+    idle: Notify,
+}
+
+/// Counts one run while it lives; dropped also when the run's future is dropped.
+struct InFlightGuard(Arc<InFlight>);
+
+impl InFlightGuard {
+    fn enter(in_flight: &Arc<InFlight>) -> Self {
+        in_flight.count.fetch_add(1, Ordering::SeqCst);
+        Self(in_flight.clone())
+    }
+}
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
 }
 
 impl std::fmt::Debug for SyncService {
@@ -116,7 +146,39 @@ impl SyncService {
             directory,
             store,
             clock,
+            stop: StopSignal::new(),
+            in_flight: Arc::default(),
         }
+    }
+
+    /// Graceful shutdown, step one: from now on no run starts, and runs in flight (scheduled or
+    /// started by a person) stop after the ticket in hand, recorded as stopped with their
+    /// cursors kept.
+    pub fn stop_all(&self) {
+        self.stop.stop();
+    }
+
+    /// Step two: waits up to `grace` for the runs in flight to finish; `false` when some were
+    /// still running (dropping them is safe: their leases expire and the next run closes their
+    /// records).
+    pub async fn wait_idle(&self, grace: std::time::Duration) -> bool {
+        let idle = async {
+            loop {
+                let notified = self.in_flight.idle.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if self.in_flight.count.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        tokio::time::timeout(grace, idle).await.is_ok()
+    }
+
+    /// Runs going through the service right now.
+    pub fn runs_in_flight(&self) -> usize {
+        self.in_flight.count.load(Ordering::SeqCst)
     }
 
     /// Runs `relationship` now. A manual run that set the cursors moves the relationship to
@@ -138,8 +200,16 @@ impl SyncService {
         mode: SyncMode,
         control: &RunControl,
     ) -> Result<RunSummary, ServiceError> {
+        if self.stop.is_stopped() {
+            return Err(EngineError::Stopped.into());
+        }
+        let _in_flight = InFlightGuard::enter(&self.in_flight);
+        let control = RunControl {
+            service_stop: Some(self.stop.clone()),
+            ..control.clone()
+        };
         let started = std::time::Instant::now();
-        let result = self.run_inner(relationship, mode, control).await;
+        let result = self.run_inner(relationship, mode, &control).await;
         record_metrics(mode, &result, started.elapsed());
         result
     }
@@ -203,7 +273,7 @@ impl SyncService {
         let mut waiting = due.len();
         metrics::gauge!(SYNC_DUE_RELATIONSHIPS).set(waiting as f64);
         for scheduled in due {
-            if control.stop.is_stopped() {
+            if control.is_stopped() || self.stop.is_stopped() {
                 break;
             }
             let result = self
@@ -237,16 +307,14 @@ impl SyncService {
         heartbeat: impl Fn() + Send,
         shutdown: impl Future<Output = ()>,
     ) {
-        let stop = StopSignal::new();
-        let control = RunControl::stoppable(stop.clone());
-        let work = self.tick_until_stopped(tick, &control, heartbeat);
+        let work = self.tick_until_stopped(tick, heartbeat);
         tokio::pin!(work);
         tokio::pin!(shutdown);
         tokio::select! {
             _ = &mut work => return,
             _ = &mut shutdown => {}
         }
-        stop.stop();
+        self.stop_all();
         if tokio::time::timeout(grace, &mut work).await.is_err() {
             tracing::warn!(
                 grace_s = grace.as_secs(),
@@ -257,21 +325,17 @@ impl SyncService {
         }
     }
 
-    async fn tick_until_stopped(
-        &self,
-        tick: std::time::Duration,
-        control: &RunControl,
-        heartbeat: impl Fn(),
-    ) {
+    async fn tick_until_stopped(&self, tick: std::time::Duration, heartbeat: impl Fn()) {
+        let control = RunControl::default();
         let mut ticks = tokio::time::interval(tick);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = ticks.tick() => {}
-                _ = control.stop.stopped() => return,
+                _ = self.stop.stopped() => return,
             }
             heartbeat();
-            log_outcomes(self.run_due_with(control).await);
+            log_outcomes(self.run_due_with(&control).await);
             heartbeat();
         }
     }

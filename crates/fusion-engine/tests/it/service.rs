@@ -191,10 +191,7 @@ async fn a_run_asked_to_stop_finishes_the_ticket_in_hand_keeps_the_cursors_and_t
         stop_after: 1,
         events: Mutex::new(Vec::new()),
     });
-    let control = fusion_engine::RunControl {
-        stop,
-        observer: Some(observer.clone()),
-    };
+    let control = fusion_engine::RunControl::new(stop, Some(observer.clone()));
     let since = World::since();
     let stopped = service
         .run_with(
@@ -306,4 +303,45 @@ async fn the_scheduler_stops_on_shutdown_and_reports_a_heartbeat_per_tick() {
         .await
         .expect("the scheduler stops on shutdown")
         .expect("the task ran");
+}
+
+#[tokio::test]
+async fn stopping_the_service_stops_runs_in_flight_and_refuses_new_ones() {
+    let world = World::new();
+    for title in ["First", "Second", "Third"] {
+        world.source.person_creates_ticket(title, "");
+        world.tick();
+    }
+    let (service, _directory) = service(&world);
+
+    /// Stops the whole service after the first ticket, as a shutdown would.
+    struct ShutDownAfterFirst(SyncService);
+    impl fusion_engine::RunObserver for ShutDownAfterFirst {
+        fn ticket_done(&self, done: usize, _total: usize) {
+            if done == 1 {
+                self.0.stop_all();
+            }
+        }
+    }
+    let control =
+        fusion_engine::RunControl::observed(Arc::new(ShutDownAfterFirst(service.clone())));
+    let since = World::since();
+    let stopped = service
+        .run_with(
+            world.setup.relationship,
+            SyncMode::Manual { since },
+            &control,
+        )
+        .await
+        .expect("the run ran");
+    assert_eq!(stopped.status, RunStatus::Failed);
+    assert_eq!(stopped.counts.created, 1);
+    assert_eq!(service.runs_in_flight(), 0);
+    assert!(service.wait_idle(std::time::Duration::from_secs(1)).await);
+    assert!(matches!(
+        service
+            .run(world.setup.relationship, SyncMode::Manual { since })
+            .await,
+        Err(ServiceError::Engine(EngineError::Stopped))
+    ));
 }
