@@ -214,6 +214,14 @@ pub struct ServeArgs {
     /// Mark session cookies Secure: set true when users reach the app over HTTPS [default: false].
     #[arg(long, env = "FUSION_SECURE_COOKIES", action = clap::ArgAction::Set, value_name = "true|false")]
     pub secure_cookies: Option<bool>,
+
+    /// Delete sync history (runs and their per-ticket records) older than this many days [default: 90].
+    #[arg(long, env = "FUSION_HISTORY_RETENTION_DAYS", value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub history_retention_days: Option<u32>,
+
+    /// Seconds between two looks for connections whose automatic sync is due [default: 15].
+    #[arg(long, env = "FUSION_SCHEDULER_TICK_SECONDS", value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub scheduler_tick_seconds: Option<u64>,
 }
 
 #[derive(Debug, Args)]

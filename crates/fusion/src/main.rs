@@ -11,6 +11,7 @@ mod commands;
 mod config_file;
 mod database_location;
 mod exit_status;
+mod scheduler;
 mod secrets_from_environment;
 mod shutdown;
 mod sync_directory;

@@ -5,6 +5,7 @@
 //! configures them (see [`connection`]). Prints one JSON ready line (for scripts and tests), then
 //! a banner for people, and serves until Ctrl-C.
 
+mod activity;
 mod check;
 pub(crate) mod connection;
 
@@ -12,17 +13,22 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use fusion_autotask::AutotaskService;
 use fusion_autotask_sim::{SimOptions, Simulator, TenantInfo, World};
+use fusion_domain::sync::{RunStatus, SyncSchedule};
+use fusion_domain::{Clock, SyncReadiness, SystemClock};
 use fusion_domain::{OrgId, Organisation, PlatformKind};
+use fusion_engine::SyncMode;
 use fusion_store::{CredentialsUpdate, Store, StoreError};
 use secrecy::SecretString;
 use serde::Serialize;
 use tokio::net::TcpListener;
 
 use crate::cli::DemoArgs;
-use crate::commands::serve::{DEFAULT_LISTEN, autotask_settings, open_store};
+use crate::commands::serve::{DEFAULT_LISTEN, autotask_settings, open_store, stop_sync_on};
 use crate::database_location::DatabaseLocation;
 use crate::exit_status::Completion;
+use crate::scheduler::{SchedulerSettings, SyncRuntime, sync_service};
 use crate::shutdown::shutdown_signal;
 
 use self::connection::{DemoConnection, DemoSide};
@@ -80,14 +86,33 @@ pub async fn run(
         Some(running_simulator.base_url()),
     )?;
     let connection = connect(store.as_ref(), &autotask, &organisations).await?;
+    let autotask_service =
+        AutotaskService::new(autotask).context("cannot set up the Autotask client")?;
+    let runtime = SyncRuntime::start(
+        sync_service(store.clone(), autotask_service.clone()),
+        store.clone(),
+        SchedulerSettings {
+            tick: DEMO_SCHEDULER_TICK,
+            ..SchedulerSettings::default()
+        },
+    );
+    let first_sync = start_syncing(store.as_ref(), &runtime, &connection).await;
     let listener = bind_web_listener(args.listen).await?;
     let address = listener
         .local_addr()
         .context("cannot read the listening address")?;
     let url = format!("http://{address}/");
 
-    let router = crate::commands::web_app::router(store, autotask, false);
-    let shutdown = shutdown_signal();
+    let router = crate::commands::web_app::router(store.clone(), autotask_service, false, &runtime);
+    let shutdown = stop_sync_on(shutdown_signal(), runtime.service().clone());
+    let (stop_people, people_stopped) = tokio::sync::watch::channel(false);
+    let people = tokio::spawn(activity::people_at_work(
+        simulator.clone(),
+        store.clone(),
+        connection.relationship.id,
+        DEMO_ACTIVITY_EVERY,
+        people_stopped,
+    ));
     let ready = ready_line(
         &url,
         &data_dir,
@@ -103,18 +128,82 @@ pub async fn run(
             &data_dir,
             data_dir_is_temporary,
             &organisations,
-            &connection
+            &connection,
+            &first_sync,
         )
     ));
 
     let served = fusion_web::serve(listener, router, shutdown).await;
+    let _ = stop_people.send(true);
+    let _ = people.await;
+    runtime.shut_down().await;
     running_simulator.shutdown().await;
+    store.close().await;
     served.context("the web server stopped with an error")?;
     print_to_stdout(&format!(
         "Demo stopped. Its data stays in {}\n",
         data_dir.display()
     ));
     Ok(Completion::Succeeded)
+}
+
+/// How often the demo's scheduler looks for due connections (the product's default is 15 s).
+const DEMO_SCHEDULER_TICK: std::time::Duration = std::time::Duration::from_secs(5);
+/// How often a simulated person does something in a demo tenant.
+const DEMO_ACTIVITY_EVERY: std::time::Duration = std::time::Duration::from_secs(45);
+/// The demo connection's automatic sync interval: the shortest allowed, so changes show quickly.
+const DEMO_SYNC_INTERVAL: time::Duration = SyncSchedule::MIN_INTERVAL;
+/// The demo's first sync reads from here: before every ticket of the demo world.
+const DEMO_INITIAL_SINCE_UNIX: i64 = 946_684_800;
+
+/// What the demo's first sync did, for the banner.
+#[derive(Debug)]
+pub(crate) enum FirstSync {
+    /// The initial sync ran now.
+    Ran { status: RunStatus, created: u32 },
+    /// An earlier run with this data directory already set the baseline.
+    AlreadyDone,
+    /// It could not run (the reason is shown; the demo still serves).
+    Failed(String),
+}
+
+/// Runs the initial sync of the demo connection if it has none yet, then switches its automatic
+/// sync on (every minute), as a person would on the Sync page.
+async fn start_syncing(
+    store: &dyn Store,
+    runtime: &SyncRuntime,
+    connection: &DemoConnection,
+) -> FirstSync {
+    let relationship = connection.relationship.id;
+    let first = match store.relationship(relationship).await {
+        Ok(Some(stored)) if stored.readiness == SyncReadiness::ReadyForAutomaticSync => {
+            FirstSync::AlreadyDone
+        }
+        Ok(_) => {
+            let since = time::OffsetDateTime::from_unix_timestamp(DEMO_INITIAL_SINCE_UNIX)
+                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+            match runtime
+                .service()
+                .run(relationship, SyncMode::Manual { since })
+                .await
+            {
+                Ok(summary) => FirstSync::Ran {
+                    status: summary.status,
+                    created: summary.counts.created,
+                },
+                Err(error) => FirstSync::Failed(error.to_string()),
+            }
+        }
+        Err(error) => FirstSync::Failed(error.to_string()),
+    };
+    if let Ok(schedule) = SyncSchedule::new(true, DEMO_SYNC_INTERVAL)
+        && let Err(error) = store
+            .set_sync_schedule(relationship, &schedule, SystemClock.now())
+            .await
+    {
+        tracing::warn!(%error, "cannot switch the demo connection's automatic sync on");
+    }
+    first
 }
 
 /// Writes to stdout and flushes. A reader that went away (e.g. a script that read the ready
@@ -351,6 +440,7 @@ fn banner(
     data_dir_is_temporary: bool,
     organisations: &[DemoOrganisation],
     connection: &DemoConnection,
+    first_sync: &FirstSync,
 ) -> String {
     let mut text = String::new();
     text.push('\n');
@@ -389,6 +479,19 @@ fn banner(
         text.push_str(
             "  Its configuration is as this data directory last saved it. Things to try:\n\n",
         );
+    }
+    match first_sync {
+        FirstSync::Ran { status, created } => text.push_str(&format!(
+            "    - Sync: the first sync has run ({}: {created} ticket(s) created at {}), and automatic\n      sync is on every minute. Simulated people at work raise tickets and comment every\n      45 s: open the connection's Sync page and watch the history carry them across.\n",
+            status.label(),
+            connection::TARGET_ORGANISATION
+        )),
+        FirstSync::AlreadyDone => text.push_str(
+            "    - Sync: this data directory already synced; automatic sync is on every minute and\n      simulated people raise tickets and comment every 45 s. See the connection's Sync page.\n",
+        ),
+        FirstSync::Failed(reason) => text.push_str(&format!(
+            "    - Sync: the first sync could not run ({reason}); run it from the Sync page.\n"
+        )),
     }
     text.push_str(
         "    - Connections → the connection → Integration configuration: what each side\n",

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use fusion_autotask::{AutotaskSettings, TransportOverride};
+use std::future::Future;
+
+use fusion_autotask::{AutotaskService, AutotaskSettings, TransportOverride};
 use fusion_store::{KeyRing, SecretKeyError, Store};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
@@ -16,6 +18,7 @@ use crate::cli::ServeArgs;
 use crate::config_file::ConfigFile;
 use crate::database_location::DatabaseLocation;
 use crate::exit_status::{Completion, InvalidInput};
+use crate::scheduler::{SchedulerSettings, SyncRuntime, sync_service};
 use crate::shutdown::shutdown_signal;
 
 /// How long one Autotask request may take before the test or sync gives up on it.
@@ -28,6 +31,7 @@ pub struct ServeConfig {
     pub database: DatabaseLocation,
     pub autotask: AutotaskSettings,
     pub secure_cookies: bool,
+    pub scheduler: SchedulerSettings,
 }
 
 /// Where the web app listens unless told otherwise: loopback only, so a first start exposes
@@ -47,6 +51,16 @@ impl ServeConfig {
                 args.autotask_override.as_deref(),
             )?,
             secure_cookies: args.secure_cookies.or(file.secure_cookies).unwrap_or(false),
+            scheduler: SchedulerSettings {
+                tick: args
+                    .scheduler_tick_seconds
+                    .map_or(crate::scheduler::DEFAULT_TICK, Duration::from_secs),
+                history_retention: time::Duration::days(i64::from(
+                    args.history_retention_days
+                        .unwrap_or(crate::scheduler::DEFAULT_HISTORY_RETENTION_DAYS),
+                )),
+                ..SchedulerSettings::default()
+            },
         })
     }
 }
@@ -146,12 +160,33 @@ pub async fn run(
              (directly or through a proxy), set FUSION_SECURE_COOKIES=true"
         );
     }
-    let router = crate::commands::web_app::router(store, config.autotask, config.secure_cookies);
-    let shutdown = shutdown_signal();
+    let autotask =
+        AutotaskService::new(config.autotask).context("cannot set up the Autotask client")?;
+    let runtime = SyncRuntime::start(
+        sync_service(store.clone(), autotask.clone()),
+        store.clone(),
+        config.scheduler,
+    );
+    let router =
+        crate::commands::web_app::router(store.clone(), autotask, config.secure_cookies, &runtime);
+    let shutdown = stop_sync_on(shutdown_signal(), runtime.service().clone());
     tracing::info!(url = %format!("http://{address}/"), database = %config.database.display_url(), "Support Fusion is serving");
-    fusion_web::serve(listener, router, shutdown)
-        .await
-        .context("the web server stopped with an error")?;
+    let served = fusion_web::serve(listener, router, shutdown).await;
+    runtime.shut_down().await;
+    store.close().await;
+    served.context("the web server stopped with an error")?;
     tracing::info!("stopped");
     Ok(Completion::Succeeded)
+}
+
+/// `signal`, and as soon as it fires the sync stops taking work (while the web server drains
+/// its requests), so a shutdown does not wait for a new run to start.
+pub fn stop_sync_on(
+    signal: impl Future<Output = ()> + Send + 'static,
+    sync: fusion_engine::SyncService,
+) -> impl Future<Output = ()> + Send + 'static {
+    async move {
+        signal.await;
+        sync.stop_all();
+    }
 }

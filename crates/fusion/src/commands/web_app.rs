@@ -4,17 +4,27 @@
 use std::sync::Arc;
 
 use axum::Router;
-use fusion_autotask::{AutotaskSettings, ConnectionTester};
+use fusion_autotask::{AutotaskService, ConnectionTester};
 use fusion_store::Store;
 use fusion_web::{AppState, WebSettings};
 
-/// The full HTTP surface for this store and these Autotask settings.
-pub fn router(store: Arc<dyn Store>, autotask: AutotaskSettings, secure_cookies: bool) -> Router {
+use crate::scheduler::SyncRuntime;
+
+/// The full HTTP surface for this store, sharing the process's Autotask service (one limiter and
+/// request budget) and sync runtime with the rest of the process.
+pub fn router(
+    store: Arc<dyn Store>,
+    autotask: AutotaskService,
+    secure_cookies: bool,
+    sync: &SyncRuntime,
+) -> Router {
     let settings = WebSettings {
         secure_cookies,
         ..WebSettings::default()
     };
-    let state = AppState::new(store, ConnectionTester::new(autotask), settings);
+    let scheduler = sync.state();
+    let state = AppState::new(store, ConnectionTester::with_service(autotask), settings)
+        .with_readiness_check("scheduler", Arc::new(move || scheduler.check()));
     // The process-wide Prometheus recorder, installed once; `/metrics` renders from it.
     let state = match fusion_web::metrics::install_global_recorder() {
         Ok(handle) => state.with_metrics(handle),

@@ -1,0 +1,174 @@
+//! The sync inside `fusion serve` and `fusion demo`: one `SyncService` for the process (shared
+//! with the web app's "Sync now", so one lease holder, one Autotask limiter and budget), its
+//! scheduler loop, history retention, and the graceful stop.
+//!
+//! Shutdown order (see [`SyncRuntime::shut_down`]): the web server stops taking requests, then
+//! the service is stopped (no new run; runs in flight stop after the ticket in hand and are
+//! recorded as stopped, leases released), then we wait up to the grace period for them.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use fusion_autotask::AutotaskService;
+use fusion_domain::{Clock, SystemClock};
+use fusion_engine::{EngineSettings, SyncEngine, SyncService};
+use fusion_store::Store;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::sync_directory::StoreSyncDirectory;
+
+/// How the scheduler runs.
+#[derive(Debug, Clone)]
+pub struct SchedulerSettings {
+    /// How often the scheduler looks for relationships whose automatic sync is due.
+    pub tick: Duration,
+    /// How long a shutdown waits for runs in flight to stop after their current ticket.
+    pub grace: Duration,
+    /// Sync history older than this is deleted (links, cursors and pending retries are kept).
+    pub history_retention: time::Duration,
+}
+
+/// Default time between two looks for due relationships.
+pub const DEFAULT_TICK: Duration = Duration::from_secs(15);
+/// Default shutdown grace: under systemd's default 90 s stop timeout, with room to spare.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(30);
+/// Default history retention.
+pub const DEFAULT_HISTORY_RETENTION_DAYS: u32 = 90;
+/// How often retention runs.
+const RETENTION_EVERY: Duration = Duration::from_secs(60 * 60);
+
+impl Default for SchedulerSettings {
+    fn default() -> Self {
+        Self {
+            tick: DEFAULT_TICK,
+            grace: DEFAULT_GRACE,
+            history_retention: time::Duration::days(i64::from(DEFAULT_HISTORY_RETENTION_DAYS)),
+        }
+    }
+}
+
+/// The scheduler's liveness, for `/readyz`.
+#[derive(Debug, Default)]
+pub struct SchedulerState {
+    running: AtomicBool,
+}
+
+impl SchedulerState {
+    /// `Ok` while the scheduler loop runs; the reason otherwise.
+    pub fn check(&self) -> Result<(), String> {
+        if self.running.load(Ordering::SeqCst) {
+            Ok(())
+        } else {
+            Err("the sync scheduler is not running (stopping, or it ended unexpectedly: see the log)".into())
+        }
+    }
+}
+
+/// The sync service of a process, built over the store and the process's Autotask service.
+pub fn sync_service(store: Arc<dyn Store>, autotask: AutotaskService) -> SyncService {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let engine = SyncEngine::new(store.clone(), clock.clone(), EngineSettings::default());
+    let directory = Arc::new(StoreSyncDirectory::new(store.clone(), autotask));
+    SyncService::new(engine, directory, store, clock)
+}
+
+/// The running scheduler and retention tasks.
+#[derive(Debug)]
+pub struct SyncRuntime {
+    service: SyncService,
+    state: Arc<SchedulerState>,
+    settings: SchedulerSettings,
+    stop: watch::Sender<bool>,
+    scheduler: JoinHandle<()>,
+    retention: JoinHandle<()>,
+}
+
+impl SyncRuntime {
+    /// Starts the scheduler loop and hourly retention for `service`.
+    pub fn start(service: SyncService, store: Arc<dyn Store>, settings: SchedulerSettings) -> Self {
+        let state = Arc::new(SchedulerState::default());
+        let (stop, stopped) = watch::channel(false);
+        state.running.store(true, Ordering::SeqCst);
+        let scheduler = tokio::spawn({
+            let service = service.clone();
+            let state = state.clone();
+            let settings = settings.clone();
+            let mut stopped = stopped.clone();
+            async move {
+                service
+                    .run_until(
+                        settings.tick,
+                        settings.grace,
+                        || tracing::trace!("the scheduler looks for due connections"),
+                        async move {
+                            let _ = stopped.wait_for(|stop| *stop).await;
+                        },
+                    )
+                    .await;
+                state.running.store(false, Ordering::SeqCst);
+            }
+        });
+        let retention = tokio::spawn(retention_loop(store, settings.history_retention, stopped));
+        Self {
+            service,
+            state,
+            settings,
+            stop,
+            scheduler,
+            retention,
+        }
+    }
+
+    pub fn service(&self) -> &SyncService {
+        &self.service
+    }
+
+    pub fn state(&self) -> Arc<SchedulerState> {
+        self.state.clone()
+    }
+
+    /// Stops the scheduler and every run in flight (also the ones people started), waiting up
+    /// to the grace period for them to record where they stopped.
+    pub async fn shut_down(self) {
+        let _ = self.stop.send(true);
+        self.service.stop_all();
+        let grace = self.settings.grace;
+        if tokio::time::timeout(grace, self.scheduler).await.is_err() {
+            tracing::warn!("the scheduler did not stop in time");
+        }
+        if !self.service.wait_idle(grace).await {
+            tracing::warn!(
+                "a sync started from the web was still running at shutdown and was abandoned; its leases expire and the next run carries on"
+            );
+        }
+        self.retention.abort();
+    }
+}
+
+/// Deletes history older than `retention` now and then every hour, until stopped.
+async fn retention_loop(
+    store: Arc<dyn Store>,
+    retention: time::Duration,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut every = tokio::time::interval(RETENTION_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = stopped.wait_for(|stop| *stop) => return,
+        }
+        let cutoff = time::OffsetDateTime::now_utc() - retention;
+        match store.delete_runs_before(cutoff).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(
+                deleted,
+                retention_days = retention.whole_days(),
+                "deleted old sync history"
+            ),
+            Err(error) => tracing::warn!(%error, "could not delete old sync history"),
+        }
+    }
+}
