@@ -9,6 +9,7 @@ mod autotask_zone_command;
 mod bench_command;
 mod demo_check;
 mod demo_command;
+mod graceful_shutdown;
 mod maintenance_commands;
 mod postgres_schema;
 mod process;
@@ -22,6 +23,9 @@ mod sync_end_to_end;
 #[allow(dead_code)]
 #[path = "../../src/commands/demo/connection.rs"]
 mod demo_connection;
+#[allow(dead_code)]
+#[path = "../../src/scheduler.rs"]
+mod scheduler;
 #[allow(dead_code)]
 #[path = "../../src/sync_directory.rs"]
 mod sync_directory;

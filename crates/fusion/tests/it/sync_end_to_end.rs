@@ -39,20 +39,20 @@ const CONTOSO_PERSON: &str = "alex.morgan@contoso.example";
 /// The MSP's technician working the copies in Northwind's Autotask.
 const NORTHWIND_TECHNICIAN: &str = "jane.doe@northwindit.example";
 
-struct Harness {
+pub(crate) struct Harness {
     running: RunningSimulator,
-    store: Arc<dyn Store>,
-    directory: Arc<StoreSyncDirectory>,
-    engine: SyncEngine,
-    sync: SyncService,
-    relationship: RelationshipId,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) directory: Arc<StoreSyncDirectory>,
+    pub(crate) engine: SyncEngine,
+    pub(crate) sync: SyncService,
+    pub(crate) relationship: RelationshipId,
     /// Changes made in the tests are newer than this; the demo world's own tickets are older.
-    started: OffsetDateTime,
+    pub(crate) started: OffsetDateTime,
     _data: tempfile::TempDir,
 }
 
 impl Harness {
-    async fn demo() -> Harness {
+    pub(crate) async fn demo() -> Harness {
         let options = SimOptions {
             timeout_fault_hold: Duration::from_millis(20),
             ..SimOptions::for_tests()
@@ -132,7 +132,7 @@ impl Harness {
         }
     }
 
-    fn simulator(&self) -> &Simulator {
+    pub(crate) fn simulator(&self) -> &Simulator {
         self.running.simulator()
     }
 
@@ -169,7 +169,7 @@ impl Harness {
 
     /// A person at Contoso raises a ticket for the provider: status "With Provider" (12),
     /// priority "Low" (5), in Contoso's own queue.
-    fn raise_in_contoso(&self, title: &str) -> i64 {
+    pub(crate) fn raise_in_contoso(&self, title: &str) -> i64 {
         self.simulator()
             .ui_create_ticket(
                 CONTOSO,
@@ -205,7 +205,7 @@ impl Harness {
     }
 
     /// Northwind's copies of a Contoso ticket (by the sync's `externalID` marker).
-    fn copies_in_northwind(&self, contoso_ticket: i64) -> Vec<Value> {
+    pub(crate) fn copies_in_northwind(&self, contoso_ticket: i64) -> Vec<Value> {
         let marker = TicketMarker::for_copy_of(
             self.relationship,
             fusion_domain::Role::Source,
