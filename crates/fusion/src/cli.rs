@@ -169,6 +169,16 @@ pub struct KeysRotateArgs {
 pub enum ConfigCommand {
     /// Print a commented example configuration file (every setting, its default and why).
     Example,
+    /// Check a configuration file and the FUSION_* environment variables: prints `ok: FILE`, or
+    /// one line per problem (`FILE: KEY (line N): REASON`).
+    #[command(after_help = "Exit status: 0 the configuration is valid, 2 it is not.")]
+    Check(ConfigCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigCheckArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
 }
 
 /// The optional configuration file. Flags and environment variables win over it.

@@ -35,44 +35,102 @@ pub struct AutotaskSection {
 /// Setting names that would hold a secret; refused with a pointer to where secrets go.
 const SECRET_SETTINGS: &[&str] = &["secret_key", "secret", "api_secret", "password", "key"];
 
+/// Every setting the file may hold, by its dotted name (a test checks each one parses).
+pub const FILE_SETTINGS: &[&str] = &[
+    "listen",
+    "database_url",
+    "data_dir",
+    "secure_cookies",
+    "autotask.integration_code",
+];
+
+/// What is wrong with a configuration file: the setting (dotted, e.g. `autotask.integration_code`)
+/// and line when known, and why. Never holds a value from the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    pub key: Option<String>,
+    pub line: Option<usize>,
+    pub reason: String,
+}
+
+impl ConfigProblem {
+    /// `<file>: <key> (line N): <reason>`, leaving out what is not known.
+    pub fn describe(&self, file: &Path) -> String {
+        let mut text = format!("{}:", file.display());
+        if let Some(key) = &self.key {
+            text.push(' ');
+            text.push_str(key);
+        }
+        if let Some(line) = self.line {
+            text.push_str(&format!(" (line {line})"));
+        }
+        text.push_str(": ");
+        text.push_str(&self.reason);
+        text
+    }
+}
+
 impl ConfigFile {
     /// The file at `path`, or the empty configuration when no file was given.
     pub fn load(path: Option<&Path>) -> Result<ConfigFile, InvalidInput> {
         let Some(path) = path else {
             return Ok(ConfigFile::default());
         };
-        let text = std::fs::read_to_string(path).map_err(|error| {
-            InvalidInput(format!(
-                "cannot read the configuration file {}: {error}. Create one with `fusion config example > {}`",
-                path.display(),
-                path.display()
-            ))
-        })?;
-        ConfigFile::parse(&text).map_err(|message| {
-            InvalidInput(format!(
-                "the configuration file {} {message}",
-                path.display()
-            ))
-        })
+        Self::load_file(path).map_err(|problem| InvalidInput(problem.describe(path)))
     }
 
-    /// Parses the file's text. Error messages name the setting and line, never a value.
-    pub fn parse(text: &str) -> Result<ConfigFile, String> {
+    /// The file at `path`, or what is wrong with it (including that it cannot be read).
+    pub fn load_file(path: &Path) -> Result<ConfigFile, ConfigProblem> {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigProblem {
+            key: None,
+            line: None,
+            reason: format!(
+                "cannot read the configuration file: {error}. Create one with `fusion config example > {}`",
+                path.display()
+            ),
+        })?;
+        ConfigFile::parse(&text)
+    }
+
+    /// Parses the file's text. Problems name the setting and line, never a value.
+    pub fn parse(text: &str) -> Result<ConfigFile, ConfigProblem> {
         if let Ok(table) = text.parse::<toml::Table>() {
             let mut tables = vec![("", &table)];
             if let Some(toml::Value::Table(autotask)) = table.get("autotask") {
                 tables.push(("autotask.", autotask));
             }
-            for (prefix, table) in tables {
+            for (prefix, table) in &tables {
                 if let Some(name) = table
                     .keys()
                     .find(|name| SECRET_SETTINGS.contains(&name.as_str()))
                 {
-                    return Err(format!(
-                        "sets {prefix}{name}, but secrets are never read from the configuration file. \
+                    return Err(ConfigProblem {
+                        key: Some(format!("{prefix}{name}")),
+                        line: line_of_setting(text, prefix, name),
+                        reason: "secrets are never read from the configuration file. \
                          Remove it; the encryption key comes from FUSION_SECRET_KEY or the key file fusion.key, \
                          and Autotask secrets are entered in Settings"
-                    ));
+                            .to_owned(),
+                    });
+                }
+            }
+            for (prefix, table) in &tables {
+                for name in table.keys() {
+                    let dotted = format!("{prefix}{name}");
+                    let is_section = prefix.is_empty() && name == "autotask";
+                    if is_section || FILE_SETTINGS.contains(&dotted.as_str()) {
+                        continue;
+                    }
+                    let suggestion = closest(&dotted, FILE_SETTINGS.iter().copied())
+                        .map(|known| format!("; did you mean {known}?"))
+                        .unwrap_or_default();
+                    return Err(ConfigProblem {
+                        line: line_of_setting(text, prefix, name),
+                        key: Some(dotted),
+                        reason: format!(
+                            "unknown setting{suggestion} (`fusion config example` lists every setting)"
+                        ),
+                    });
                 }
             }
         }
@@ -84,9 +142,10 @@ impl ConfigFile {
                     .count()
                     + 1
             });
-            match line {
-                Some(line) => format!("is not valid on line {line}: {}", error.message()),
-                None => format!("is not valid: {}", error.message()),
+            ConfigProblem {
+                key: line.and_then(|line| setting_on_line(text, line)),
+                line,
+                reason: error.message().to_owned(),
             }
         })
     }
@@ -101,6 +160,76 @@ impl ConfigFile {
             data_dir: args.data_dir.clone().or_else(|| self.data_dir.clone()),
         }
     }
+}
+
+/// The line (1-based) that sets `name` in the section `prefix` (`""` or `"autotask."`).
+fn line_of_setting(text: &str, prefix: &str, name: &str) -> Option<usize> {
+    let mut section = String::new();
+    for (index, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if let Some(header) = trimmed.strip_prefix('[') {
+            section = format!("{}.", header.trim_end_matches(']').trim());
+            continue;
+        }
+        if section.trim_start_matches('.') != prefix.trim_start_matches('.') {
+            continue;
+        }
+        let key = trimmed
+            .split('=')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .trim_matches('"');
+        if trimmed.contains('=') && key == name {
+            return Some(index + 1);
+        }
+    }
+    None
+}
+
+/// The dotted setting assigned on `line` (1-based), if that line assigns one.
+fn setting_on_line(text: &str, line: usize) -> Option<String> {
+    let mut section = String::new();
+    for (index, content) in text.lines().enumerate() {
+        let trimmed = content.trim();
+        if let Some(header) = trimmed.strip_prefix('[') {
+            section = format!("{}.", header.trim_end_matches(']').trim());
+        }
+        if index + 1 == line {
+            let (key, _) = trimmed.split_once('=')?;
+            let key = key.trim().trim_matches('"');
+            return (!key.is_empty() && !key.starts_with('#')).then(|| format!("{section}{key}"));
+        }
+    }
+    None
+}
+
+/// The candidate closest to `name` when it is close enough to be a likely typo.
+pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .map(|candidate| (edit_distance(name, candidate), candidate))
+        .filter(|(distance, candidate)| {
+            *distance <= 2.max(candidate.chars().count().min(name.chars().count()) / 4)
+        })
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+/// Levenshtein distance (insertions, deletions, substitutions), case-insensitive.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.to_lowercase().chars().collect();
+    let b: Vec<char> = b.to_lowercase().chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, a_char) in a.iter().enumerate() {
+        let mut current = Vec::with_capacity(b.len() + 1);
+        current.push(i + 1);
+        for (j, b_char) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(a_char != b_char);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
 }
 
 /// `fusion config example`: every setting with its default and why you would change it.
@@ -169,26 +298,85 @@ mod tests {
 
     #[test]
     fn a_secret_in_the_file_is_refused_by_name_without_echoing_it() {
-        let error =
-            ConfigFile::parse("secret_key = \"c2VjcmV0c2VjcmV0c2VjcmV0\"\n").expect_err("refused");
-        assert!(error.contains("secret_key"), "{error}");
+        let file = Path::new("fusion.toml");
+        let error = ConfigFile::parse("secret_key = \"c2VjcmV0c2VjcmV0c2VjcmV0\"\n")
+            .expect_err("refused")
+            .describe(file);
+        assert!(
+            error.starts_with("fusion.toml: secret_key (line 1): "),
+            "{error}"
+        );
         assert!(error.contains("FUSION_SECRET_KEY"), "{error}");
         assert!(!error.contains("c2VjcmV0"), "{error}");
-        let nested = ConfigFile::parse("[autotask]\napi_secret = \"hunter2hunter2\"\n")
-            .expect_err("refused");
+        let nested = ConfigFile::parse(
+            "listen = \"127.0.0.1:1\"\n[autotask]\napi_secret = \"hunter2hunter2\"\n",
+        )
+        .expect_err("refused")
+        .describe(file);
         assert!(
-            nested.contains("autotask.api_secret") && !nested.contains("hunter2"),
+            nested.starts_with("fusion.toml: autotask.api_secret (line 3): ")
+                && !nested.contains("hunter2"),
             "{nested}"
         );
     }
 
     #[test]
     fn a_typo_is_refused_with_its_line_and_without_the_value() {
+        let file = Path::new("/etc/fusion.toml");
         let error = ConfigFile::parse("listen = \"127.0.0.1:9000\"\nsecure_cookie = true\n")
-            .expect_err("refused");
-        assert!(error.contains("line 2"), "{error}");
-        assert!(error.contains("secure_cookie"), "{error}");
-        let bad_value = ConfigFile::parse("listen = \"not-an-address-zq\"\n").expect_err("refused");
-        assert!(bad_value.contains("line 1"), "{bad_value}");
+            .expect_err("refused")
+            .describe(file);
+        assert_eq!(
+            error,
+            "/etc/fusion.toml: secure_cookie (line 2): unknown setting; did you mean secure_cookies? \
+             (`fusion config example` lists every setting)"
+        );
+        let nested = ConfigFile::parse("[autotask]\n\nintegration_kode = \"X\"\n")
+            .expect_err("refused")
+            .describe(file);
+        assert!(
+            nested.starts_with("/etc/fusion.toml: autotask.integration_kode (line 3): unknown setting; did you mean autotask.integration_code?"),
+            "{nested}"
+        );
+        let bad_value = ConfigFile::parse("data_dir = \".\"\nlisten = \"not-an-address-zq\"\n")
+            .expect_err("refused")
+            .describe(file);
+        assert!(
+            bad_value.starts_with("/etc/fusion.toml: listen (line 2): "),
+            "{bad_value}"
+        );
+        assert!(!bad_value.contains("not-an-address-zq"), "{bad_value}");
+    }
+
+    #[test]
+    fn every_listed_setting_is_accepted() {
+        let mut top = String::new();
+        let mut autotask = String::from("[autotask]\n");
+        for setting in FILE_SETTINGS {
+            let value = match *setting {
+                "listen" => "\"127.0.0.1:1\"",
+                "secure_cookies" => "true",
+                _ => "\"x\"",
+            };
+            match setting.split_once('.') {
+                Some((_, name)) => autotask.push_str(&format!("{name} = {value}\n")),
+                None => top.push_str(&format!("{setting} = {value}\n")),
+            }
+        }
+        ConfigFile::parse(&format!("{top}{autotask}")).expect("every listed setting parses");
+    }
+
+    #[test]
+    fn typos_get_the_closest_name_and_strangers_none() {
+        let names = ["FUSION_LISTEN", "FUSION_DATABASE_URL", "FUSION_DATA_DIR"];
+        assert_eq!(
+            closest("FUSION_LISTN", names.into_iter()),
+            Some("FUSION_LISTEN")
+        );
+        assert_eq!(
+            closest("FUSION_DATABSE_URL", names.into_iter()),
+            Some("FUSION_DATABASE_URL")
+        );
+        assert_eq!(closest("FUSION_COLOUR", names.into_iter()), None);
     }
 }

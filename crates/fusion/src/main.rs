@@ -33,6 +33,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let secrets = SecretsFromEnvironment::read();
     telemetry::init(cli.log_format, default_log_filter(&cli.command));
+    if matches!(
+        cli.command,
+        Command::Serve(_) | Command::Demo(_) | Command::Sync(_)
+    ) {
+        commands::config::warn_about_unknown_environment_variables();
+    }
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -89,9 +95,7 @@ async fn run(command: Command, secrets: SecretsFromEnvironment) -> anyhow::Resul
             commands::maintenance::rotate(args, secrets.secret_key).await
         }
         Command::Bench(args) => commands::bench::run(args).await,
-        Command::Config(ConfigCommand::Example) => {
-            print!("{}", config_file::EXAMPLE);
-            Ok(Completion::Succeeded)
-        }
+        Command::Config(ConfigCommand::Example) => Ok(commands::config::example()),
+        Command::Config(ConfigCommand::Check(args)) => Ok(commands::config::check(&args)),
     }
 }

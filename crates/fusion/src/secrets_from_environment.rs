@@ -6,6 +6,20 @@ use std::io::{BufRead, IsTerminal, Read};
 
 use secrecy::SecretString;
 
+/// The `FUSION_*` variables read without clap: the secrets below, and those of the test suites,
+/// benchmarks and `cargo xtask` (so a developer's or CI's environment is not reported as unknown;
+/// see `commands::config`).
+pub const VARIABLES_READ_DIRECTLY: &[&str] = &[
+    "FUSION_SECRET_KEY",
+    "FUSION_AUTOTASK_SECRET",
+    "FUSION_ADMIN_PASSWORD",
+    "FUSION_BENCH_PYTHON",
+    "FUSION_TEST_POSTGRES_URL",
+    "FUSION_BIN",
+    "FUSION_SOAK_SEED",
+    "FUSION_SOAK_TICKETS",
+];
+
 /// `FUSION_SECRET_KEY` (when set), `FUSION_AUTOTASK_SECRET` and `FUSION_ADMIN_PASSWORD` (when set
 /// and not empty).
 #[derive(Debug, Default)]

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod autotask;
 pub mod bench;
+pub mod config;
 pub mod demo;
 pub mod maintenance;
 pub mod serve;

@@ -7,6 +7,7 @@ mod api_url_command;
 mod autotask_test_command;
 mod autotask_zone_command;
 mod bench_command;
+mod config_command;
 mod demo_check;
 mod demo_command;
 mod graceful_shutdown;
@@ -17,6 +18,7 @@ mod serve_command;
 mod sim_command;
 mod soak;
 mod sync_end_to_end;
+mod trace_logs;
 
 // The end-to-end sync tests run the binary's own sync directory and the demo's connection set-up
 // in-process; both files depend only on library crates, so they are compiled in here as they are.
