@@ -239,6 +239,11 @@ pub const EXAMPLE: &str = r#"# Support Fusion configuration: `fusion serve --con
 # Precedence: command-line flags, then FUSION_* environment variables, then this file, then the
 # defaults shown here. Relative paths are relative to the working directory.
 #
+# Check a file with `fusion config check --config fusion.toml`: it names the file, setting and
+# line of anything wrong (an unknown setting gets "did you mean …"). Unknown settings are refused
+# at start; unknown FUSION_* environment variables are reported as warnings at start (a typo
+# such as FUSION_LISTN would otherwise be ignored).
+#
 # Secrets never go in this file. The key that encrypts stored API secrets comes from
 # FUSION_SECRET_KEY (base64, 32 bytes: `openssl rand -base64 32`) or from the key file fusion.key,
 # created with mode 0600 on first start beside the SQLite database (in data_dir for PostgreSQL).
