@@ -402,12 +402,12 @@ impl Soak {
         let northwind_open = self.open_tickets(NORTHWIND);
         let partner_open = |soak: &Soak, tenant: &str, id: i64| -> bool {
             let view = View::read(soak.simulator(), soak.relationship);
-            match view.partner_of(tenant, id) {
-                Some((partner_tenant, partner)) => {
+            // A ticket closed before it was ever copied is rightly never copied: close only
+            // tickets whose partner exists.
+            view.partner_of(tenant, id)
+                .is_some_and(|(partner_tenant, partner)| {
                     view.is_open(soak.simulator(), partner_tenant, partner)
-                }
-                None => true,
-            }
+                })
         };
         let mut touched = Vec::new();
         for _ in 0..3 {
@@ -518,14 +518,17 @@ impl Soak {
         } else {
             (NORTHWIND, &northwind_open, NORTHWIND_TECHNICIAN)
         };
-        if let Some(&id) = self.rng.pick(open)
-            && !touched.contains(&(tenant, id))
-            && partner_open(self, tenant, id)
-        {
-            self.simulator()
-                .ui_close_ticket(tenant, person, id)
-                .expect("the ticket is closed");
-            *self.figures.edits.entry("closures").or_default() += 1;
+        for _ in 0..5 {
+            if let Some(&id) = self.rng.pick(open)
+                && !touched.contains(&(tenant, id))
+                && partner_open(self, tenant, id)
+            {
+                self.simulator()
+                    .ui_close_ticket(tenant, person, id)
+                    .expect("the ticket is closed");
+                *self.figures.edits.entry("closures").or_default() += 1;
+                break;
+            }
         }
     }
 
@@ -787,8 +790,11 @@ fn mismatches(soak: &Soak) -> (Vec<String>, BTreeMap<&'static str, usize>) {
                 [copy] => *copy,
                 other => {
                     problems.push(format!(
-                        "{origin_tenant} ticket {id} ({}) has {} copies in {copy_tenant}",
+                        "{origin_tenant} ticket {id} ({}, status {}, last activity {}) has {} \
+                         copies in {copy_tenant}",
                         original["title"],
+                        original["status"],
+                        original["lastActivityDate"],
                         other.len()
                     ));
                     continue;
