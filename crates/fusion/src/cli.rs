@@ -285,8 +285,13 @@ pub struct DemoArgs {
     /// Run the demo headless as a self-test: sync, edit, comment, attach and close as a person
     /// would, sync again, check that both simulated tenants agree, print one JSON line and exit
     /// (0 when they agree, 1 otherwise).
-    #[arg(long, conflicts_with_all = ["listen", "data_dir"])]
+    #[arg(long, conflicts_with_all = ["listen", "data_dir", "manual_sync"])]
     pub check: bool,
+
+    /// Leave the first sync to you: the connection starts at "Initial sync required", with
+    /// automatic sync off and no simulated people at work.
+    #[arg(long)]
+    pub manual_sync: bool,
 }
 
 #[derive(Debug, Args)]

@@ -96,7 +96,11 @@ pub async fn run(
             ..SchedulerSettings::default()
         },
     );
-    let first_sync = start_syncing(store.as_ref(), &runtime, &connection).await;
+    let first_sync = if args.manual_sync {
+        FirstSync::LeftToYou
+    } else {
+        start_syncing(store.as_ref(), &runtime, &connection).await
+    };
     let listener = bind_web_listener(args.listen).await?;
     let address = listener
         .local_addr()
@@ -106,13 +110,15 @@ pub async fn run(
     let router = crate::commands::web_app::router(store.clone(), autotask_service, false, &runtime);
     let shutdown = stop_sync_on(shutdown_signal(), runtime.service().clone());
     let (stop_people, people_stopped) = tokio::sync::watch::channel(false);
-    let people = tokio::spawn(activity::people_at_work(
-        simulator.clone(),
-        store.clone(),
-        connection.relationship.id,
-        DEMO_ACTIVITY_EVERY,
-        people_stopped,
-    ));
+    let people = (!args.manual_sync).then(|| {
+        tokio::spawn(activity::people_at_work(
+            simulator.clone(),
+            store.clone(),
+            connection.relationship.id,
+            DEMO_ACTIVITY_EVERY,
+            people_stopped,
+        ))
+    });
     let ready = ready_line(
         &url,
         &data_dir,
@@ -135,7 +141,9 @@ pub async fn run(
 
     let served = fusion_web::serve(listener, router, shutdown).await;
     let _ = stop_people.send(true);
-    let _ = people.await;
+    if let Some(people) = people {
+        let _ = people.await;
+    }
     runtime.shut_down().await;
     running_simulator.shutdown().await;
     store.close().await;
@@ -165,6 +173,8 @@ pub(crate) enum FirstSync {
     AlreadyDone,
     /// It could not run (the reason is shown; the demo still serves).
     Failed(String),
+    /// `--manual-sync`: the person runs it from the Sync page.
+    LeftToYou,
 }
 
 /// Runs the initial sync of the demo connection if it has none yet, then switches its automatic
@@ -488,6 +498,9 @@ fn banner(
         )),
         FirstSync::AlreadyDone => text.push_str(
             "    - Sync: this data directory already synced; automatic sync is on every minute and\n      simulated people raise tickets and comment every 45 s. See the connection's Sync page.\n",
+        ),
+        FirstSync::LeftToYou => text.push_str(
+            "    - Sync: the first sync is yours (--manual-sync): open the connection's Sync page, pick\n      a start date and press \"Sync now\"; then switch automatic sync on.\n",
         ),
         FirstSync::Failed(reason) => text.push_str(&format!(
             "    - Sync: the first sync could not run ({reason}); run it from the Sync page.\n"

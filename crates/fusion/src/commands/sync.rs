@@ -9,8 +9,9 @@ use std::time::Instant;
 use anyhow::Context;
 use fusion_autotask::AutotaskService;
 use fusion_domain::sync::{PlannedTicket, RunStatus, SyncAction};
-use fusion_domain::{RelationshipId, SyncReadiness, SystemClock};
-use fusion_engine::{EngineSettings, RunSummary, SyncEngine, SyncMode, SyncService};
+use fusion_domain::{RelationshipId, SyncReadiness};
+use fusion_engine::{RunControl, RunObserver, RunSummary, SyncMode};
+use indicatif::{ProgressBar, ProgressStyle};
 use secrecy::SecretString;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -21,7 +22,8 @@ use crate::commands::serve::{autotask_settings, open_store};
 use crate::config_file::ConfigFile;
 use crate::database_location::DatabaseLocation;
 use crate::exit_status::{Completion, InvalidInput};
-use crate::sync_directory::StoreSyncDirectory;
+use crate::scheduler::sync_service;
+use crate::shutdown::shutdown_signal;
 
 pub async fn run(
     args: SyncArgs,
@@ -69,16 +71,33 @@ pub async fn run(
     }
     let service = AutotaskService::new(autotask).context("cannot set up the Autotask client")?;
 
-    let clock = Arc::new(SystemClock);
-    let engine = SyncEngine::new(store.clone(), clock.clone(), EngineSettings::default());
-    let directory = Arc::new(StoreSyncDirectory::new(store.clone(), service));
-    let sync = SyncService::new(engine, directory, store, clock);
+    let sync = sync_service(store, service);
 
     let started = Instant::now();
-    let summary = sync
-        .run(relationship, mode)
-        .await
-        .context("the sync did not run")?;
+    let progress = (!args.json).then(|| Arc::new(Progress::new()));
+    let control = match &progress {
+        Some(progress) => RunControl::observed(progress.clone()),
+        None => RunControl::default(),
+    };
+    let run = sync.run_with(relationship, mode, &control);
+    tokio::pin!(run);
+    // Ctrl-C: stop after the ticket in hand, so the run is recorded as stopped (not abandoned).
+    let interrupted = shutdown_signal();
+    tokio::pin!(interrupted);
+    let outcome = tokio::select! {
+        outcome = &mut run => outcome,
+        () = &mut interrupted => {
+            if let Some(progress) = &progress {
+                progress.bar.println("Stopping after the ticket in hand…");
+            }
+            sync.stop_all();
+            run.await
+        }
+    };
+    if let Some(progress) = &progress {
+        progress.bar.finish_and_clear();
+    }
+    let summary = outcome.context("the sync did not run")?;
     let report = SyncReport::new(&summary, matches!(mode, SyncMode::DryRun { .. }), started);
     if args.json {
         println!(
@@ -92,6 +111,39 @@ pub async fn run(
         RunStatus::Success | RunStatus::NoTicketsFound => Completion::Succeeded,
         RunStatus::Running | RunStatus::Partial | RunStatus::Failed => Completion::CheckFailed,
     })
+}
+
+/// The progress bar on stderr (hidden when stderr is not a terminal): a spinner while changes
+/// are read, then one step per ticket.
+struct Progress {
+    bar: ProgressBar,
+}
+
+impl Progress {
+    fn new() -> Self {
+        let bar = ProgressBar::new_spinner();
+        bar.set_message("reading changes from both sides…");
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        Self { bar }
+    }
+}
+
+impl RunObserver for Progress {
+    fn planned(&self, tickets: usize) {
+        self.bar.disable_steady_tick();
+        self.bar.set_length(tickets as u64);
+        self.bar.set_position(0);
+        if let Ok(style) =
+            ProgressStyle::with_template("{bar:40} {pos}/{len} tickets  {elapsed_precise}  {msg}")
+        {
+            self.bar.set_style(style);
+        }
+        self.bar.set_message("");
+    }
+
+    fn ticket_done(&self, done: usize, _total: usize) {
+        self.bar.set_position(done as u64);
+    }
 }
 
 /// `2026-11-01` (midnight UTC) or an RFC 3339 time.

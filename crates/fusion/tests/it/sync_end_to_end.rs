@@ -752,7 +752,14 @@ async fn fusion_sync_runs_the_demo_connection_from_the_command_line() {
     let demo_dir = data_dir_text.clone();
     let demo = tokio::task::spawn_blocking(move || {
         Served::start(fusion(
-            &["demo", "--listen", "127.0.0.1:0", "--data-dir", &demo_dir],
+            &[
+                "demo",
+                "--listen",
+                "127.0.0.1:0",
+                "--data-dir",
+                &demo_dir,
+                "--manual-sync",
+            ],
             &[],
         ))
     })
