@@ -18,6 +18,7 @@
 //! | `POST /api/v1/orgs/{org_id}/platform/test` | connection test (saved values, or unsaved ones in the body) |
 //! | `GET /api/v1/orgs/{org_id}/platform/audit` | credentials change log |
 //! | `…/orgs/{org_id}/connections…`, `/api/v1/orgs/{org_id}/relationships…` | organisation connections (see `relationships`) |
+//! | `/orgs/{org_id}/{sync,dashboard}…`, `/api/v1/orgs/{org_id}/{sync,dashboard}…`, `/api/v1/orgs/{org_id}/relationships/{id}/sync…` | Sync page, run details, Dashboard and their API (see `sync`) |
 //! | `…/connections/{id}/{configuration,mappings,description}`, `/api/v1/orgs/{org_id}/relationships/{id}/{configuration,choices,mappings,description,export,import}…` | integration configuration per relationship (see `configuration`) |
 //!
 //! Invariants:
@@ -41,6 +42,7 @@ pub mod readiness;
 mod relationships;
 mod security_headers;
 mod session;
+mod sync;
 mod templates;
 mod throttle;
 mod wording;
@@ -118,6 +120,8 @@ struct AppStateInner {
     tenant_access: configuration::TenantAccess,
     /// Renders `/metrics`; without it `/metrics` answers 404.
     metrics: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle>,
+    /// Runs syncs for "Sync now" and dry runs; without it those answer 503.
+    sync: std::sync::OnceLock<fusion_engine::SyncService>,
     /// Checks `/readyz` runs after the database's, by name, in registration order.
     readiness_checks: std::sync::RwLock<Vec<(String, readiness::ReadinessCheck)>>,
 }
@@ -149,6 +153,7 @@ impl AppState {
                 clock,
                 tenant_access,
                 metrics: std::sync::OnceLock::new(),
+                sync: std::sync::OnceLock::new(),
                 readiness_checks: std::sync::RwLock::new(Vec::new()),
             }),
         }
@@ -197,6 +202,18 @@ impl AppState {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
+    }
+
+    /// Runs manual syncs and dry runs with `sync` (the binary's `SyncService`, the same one its
+    /// scheduler uses). Without it the Sync page and API still show history and schedules, but
+    /// "Sync now" and dry runs answer 503. The first service given wins.
+    pub fn with_sync(self, sync: fusion_engine::SyncService) -> Self {
+        let _first_service_wins = self.inner.sync.set(sync);
+        self
+    }
+
+    pub(crate) fn sync(&self) -> Option<&fusion_engine::SyncService> {
+        self.inner.sync.get()
     }
 
     pub(crate) fn metrics(&self) -> Option<&metrics_exporter_prometheus::PrometheusHandle> {
@@ -252,12 +269,14 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes())
         .merge(relationships::page_routes())
         .merge(configuration::page_routes())
+        .merge(sync::page_routes())
         .merge(metrics::routes())
         .nest(
             "/api/v1",
             api::routes()
                 .merge(relationships::api_routes())
                 .merge(configuration::api_routes())
+                .merge(sync::api_routes())
                 .merge(openapi::routes()),
         )
         .fallback(pages::not_found_fallback)

@@ -33,6 +33,8 @@ use axum::Router;
 
 use crate::AppState;
 
+pub(crate) use error::ConnectionError;
+pub(crate) use lifecycle::{ConnectionSeen, connection, connections_of, parse_relationship_id};
 pub(crate) use pages::connections_url;
 pub(crate) use wrong_codes::WrongCodeThrottle;
 

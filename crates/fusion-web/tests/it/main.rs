@@ -15,3 +15,13 @@ mod relationships;
 mod secret_exposure;
 mod sign_in;
 mod support;
+mod sync;
+
+// The sync tests run the binary's own sync directory and the demo's connection set-up in-process;
+// both files depend only on library crates, so they are compiled in here as they are.
+#[allow(dead_code)]
+#[path = "../../../fusion/src/commands/demo/connection.rs"]
+mod demo_connection;
+#[allow(dead_code)]
+#[path = "../../../fusion/src/sync_directory.rs"]
+mod sync_directory;

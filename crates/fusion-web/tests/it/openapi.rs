@@ -17,7 +17,7 @@ use crate::support::TestApp;
 const DOCUMENT: &str = include_str!("../../openapi.json");
 
 /// The source files holding the `/api/v1` route tables (nested under `/api/v1` in `lib.rs`).
-const ROUTE_TABLES: [(&str, &str); 4] = [
+const ROUTE_TABLES: [(&str, &str); 5] = [
     ("src/api.rs", include_str!("../../src/api.rs")),
     (
         "src/relationships/api.rs",
@@ -28,11 +28,12 @@ const ROUTE_TABLES: [(&str, &str); 4] = [
         include_str!("../../src/configuration/api.rs"),
     ),
     ("src/openapi.rs", include_str!("../../src/openapi.rs")),
+    ("src/sync/api.rs", include_str!("../../src/sync/api.rs")),
 ];
 
 const METHODS: [&str; 5] = ["get", "post", "put", "delete", "patch"];
 
-fn document() -> Value {
+pub(crate) fn document() -> Value {
     serde_json::from_str(DOCUMENT).expect("openapi.json is JSON")
 }
 
@@ -220,7 +221,13 @@ fn resolve<'a>(document: &'a Value, reference: &str) -> &'a Value {
 /// Checks `value` against `schema` for the subset of OpenAPI 3.0 schemas the document uses
 /// (`$ref`, `allOf`, `anyOf`, `nullable`, `type`, `enum`, `properties`, `required`,
 /// `additionalProperties: false`, `items`, `minimum`); problems are pushed with their JSON path.
-fn validate(document: &Value, schema: &Value, value: &Value, at: &str, problems: &mut Vec<String>) {
+pub(crate) fn validate(
+    document: &Value,
+    schema: &Value,
+    value: &Value,
+    at: &str,
+    problems: &mut Vec<String>,
+) {
     if let Some(reference) = schema["$ref"].as_str() {
         return validate(document, resolve(document, reference), value, at, problems);
     }
@@ -416,7 +423,10 @@ async fn every_get_route_answers_a_documented_status_with_a_body_the_document_de
         );
         let reply = alice.get(&url).await;
         checked += 1;
-        if reply.status != 200 {
+        // No sync has run on this connection, so there is no run to read (`sync.rs` checks a
+        // real run's details against the document).
+        let no_such_run = path.contains("{run_id}") && reply.status == 404;
+        if reply.status != 200 && !no_such_run {
             not_ok.push(format!("GET {path}: {} {}", reply.status, reply.body));
         }
         let Some(response) = operation["responses"].get(reply.status.to_string()) else {

@@ -95,6 +95,8 @@ pub struct AppOptions {
     pub clock: Option<Arc<dyn Clock>>,
     /// Serves `/metrics` from this handle when set.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// Runs syncs in the server (`AppState::with_sync`, see `sync::sync_service`).
+    pub sync: bool,
 }
 
 impl Default for AppOptions {
@@ -104,6 +106,7 @@ impl Default for AppOptions {
             web: WebSettings::default(),
             clock: None,
             metrics: None,
+            sync: false,
         }
     }
 }
@@ -159,6 +162,7 @@ impl TestApp {
             ..AutotaskSettings::default()
         };
         let clock = options.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let sync_settings = settings.clone();
         let mut state = AppState::with_clock(
             store.clone(),
             ConnectionTester::new(settings),
@@ -167,6 +171,9 @@ impl TestApp {
         );
         if let Some(handle) = options.metrics {
             state = state.with_metrics(handle);
+        }
+        if options.sync {
+            state = state.with_sync(crate::sync::sync_service(store.clone(), sync_settings));
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
