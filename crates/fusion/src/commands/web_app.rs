@@ -24,6 +24,7 @@ pub fn router(
     };
     let scheduler = sync.state();
     let state = AppState::new(store, ConnectionTester::with_service(autotask), settings)
+        .with_sync(sync.service().clone())
         .with_readiness_check("scheduler", Arc::new(move || scheduler.check()));
     // The process-wide Prometheus recorder, installed once; `/metrics` renders from it.
     let state = match fusion_web::metrics::install_global_recorder() {

@@ -139,7 +139,7 @@ async fn a_shutdown_during_a_run_leaves_no_half_written_run_and_the_next_run_doe
         "fusion_sync_runs_total{trigger=\"manual\",status=\"failed\"}",
         "fusion_sync_runs_total{trigger=\"manual\",status=\"success\"}",
         "fusion_sync_records_total{outcome=\"created\"}",
-        "fusion_sync_run_duration_seconds",
+        "fusion_sync_run_duration_seconds_bucket{trigger=\"manual\",le=\"0.5\"}",
     ] {
         assert!(rendered.contains(expected), "{expected} in:\n{rendered}");
     }
