@@ -110,8 +110,21 @@ fn soak_tickets() -> usize {
     }
 }
 
+/// The share of failing calls: [`FAULT_RATE`], or `FUSION_SOAK_FAULT_PERCENT` (a harsher soak
+/// by hand).
+fn fault_rate() -> f64 {
+    match std::env::var("FUSION_SOAK_FAULT_PERCENT") {
+        Ok(text) if !text.trim().is_empty() => {
+            text.trim().parse::<f64>().unwrap_or_else(|_| {
+                panic!("FUSION_SOAK_FAULT_PERCENT must be a number, not {text:?}")
+            }) / 100.0
+        }
+        _ => FAULT_RATE,
+    }
+}
+
 /// The five failure kinds, each firing with the same probability so that together about
-/// [`FAULT_RATE`] of the calls fail.
+/// [`fault_rate`] of the calls fail.
 fn fault_rules(seed: u64) -> Vec<FaultRule> {
     let kinds = [
         FaultKind::ServerError,
@@ -121,7 +134,7 @@ fn fault_rules(seed: u64) -> Vec<FaultRule> {
         FaultKind::MalformedBody,
     ];
     // 1 - (1 - p)^5 = FAULT_RATE
-    let each = 1.0 - (1.0 - FAULT_RATE).powf(1.0 / kinds.len() as f64);
+    let each = 1.0 - (1.0 - fault_rate()).powf(1.0 / kinds.len() as f64);
     kinds
         .into_iter()
         .enumerate()
@@ -541,13 +554,21 @@ impl Soak {
     }
 
     /// One run in its own task, stopped at `kill` unless it finishes first.
-    async fn attempt(&mut self, mode: SyncMode, kill: Kill) -> Attempt {
+    /// People also work while a run is going: one round of edits once the run has made
+    /// `edit_after` requests.
+    async fn attempt(&mut self, mode: SyncMode, kill: Kill, edit_after: u64) -> Attempt {
         let sync = self.sync.clone();
         let relationship = self.relationship;
         let task = tokio::spawn(async move { sync.run(relationship, mode).await });
         let requests_before = self.total_requests();
         let started = Instant::now();
+        let mut edited = false;
         loop {
+            if !edited && self.total_requests() - requests_before >= edit_after {
+                edited = true;
+                self.edit_as_people();
+                *self.figures.edits.entry("rounds during a run").or_default() += 1;
+            }
             if task.is_finished() {
                 return Attempt::Finished(Box::new(task.await.expect("the run did not panic")));
             }
@@ -923,7 +944,8 @@ async fn killed_and_faulty_runs_converge_without_duplicates_or_gaps() {
         let mode = soak.mode(baseline);
         soak.figures.attempts += 1;
         let (requests_before, started) = (soak.total_requests(), Instant::now());
-        let attempt = soak.attempt(mode, kill).await;
+        let edit_after = soak.rng.between(1, run_requests.max(2));
+        let attempt = soak.attempt(mode, kill, edit_after).await;
         if matches!(attempt, Attempt::Finished(_)) {
             run_requests = soak.total_requests() - requests_before;
             run_millis = started.elapsed().as_millis() as u64;
