@@ -707,3 +707,47 @@ async fn dashboard_page(
     };
     render(StatusCode::OK, &page)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_page(running: bool) -> RunPage {
+        RunPage {
+            title: "Sync run",
+            active: "sync",
+            nav: None,
+            sync_url: "/orgs/o/sync".to_owned(),
+            run: RunRow {
+                details_url: "/orgs/o/sync/runs/r".to_owned(),
+                contract_name: "Contoso ⇄ Northwind".to_owned(),
+                trigger_label: "Manual",
+                status_label: if running { "Running" } else { "Success" },
+                status_class: "active",
+                started: "27 Nov 2026, 05:00 UTC".to_owned(),
+                duration: "—".to_owned(),
+                created: 0,
+                updated: 0,
+                closed: 0,
+                failed: 0,
+                calls_used: 0,
+                error: None,
+            },
+            running,
+            since: None,
+            finished: None,
+            skipped: 0,
+            conflicts: 0,
+            records: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_running_run_refreshes_itself_and_a_finished_one_does_not() {
+        let running = run_page(true).render().expect("renders");
+        assert!(running.contains(r#"<meta http-equiv="refresh" content="3">"#));
+        assert!(running.contains("This page refreshes every few seconds."));
+        let finished = run_page(false).render().expect("renders");
+        assert!(!finished.contains("http-equiv"));
+    }
+}

@@ -6,8 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use fusion_autotask::{AutotaskService, AutotaskSettings, TransportOverride};
-use fusion_autotask_sim::{EntityKind, TenantInfo};
+use fusion_autotask::{AutotaskService, AutotaskSettings, RetryPolicy, TransportOverride};
+use fusion_autotask_sim::{EntityKind, FaultKind, FaultRule, TenantInfo};
 use fusion_domain::{OrgId, PlatformKind, RelationshipId, SystemClock};
 use fusion_engine::{EngineSettings, SyncEngine, SyncService};
 use fusion_store::{CredentialsUpdate, Store};
@@ -28,6 +28,15 @@ const CONTOSO_PERSON: &str = "alex.morgan@contoso.example";
 /// The sync service the test server runs with: the binary's directory over the app's store and
 /// the same Autotask settings (simulator transport override) as the connection tester.
 pub(crate) fn sync_service(store: Arc<dyn Store>, settings: AutotaskSettings) -> SyncService {
+    // Retries as in production, only without the waits.
+    let settings = AutotaskSettings {
+        retry: RetryPolicy {
+            max_attempts: 4,
+            initial_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+        },
+        ..settings
+    };
     let service = AutotaskService::new(settings).expect("the Autotask service builds");
     let directory = Arc::new(StoreSyncDirectory::new(store.clone(), service));
     let clock = Arc::new(SystemClock);
@@ -772,5 +781,74 @@ async fn without_a_sync_service_runs_answer_503_and_the_rest_still_works() {
         page.body
             .contains("Sync is not running in this server process")
     );
+    app.app.stop().await;
+}
+
+#[tokio::test]
+async fn a_run_that_cannot_read_a_side_is_failed_with_its_error_and_counted_on_the_dashboard() {
+    let mut app = SyncApp::spawn().await;
+    let title = "Scanner firmware update fails";
+    app.raise_in_contoso(title);
+    // Northwind's Autotask answers every ticket query (and create) with HTTP 500.
+    app.app.simulator.simulator().inject_fault(
+        FaultRule::new(FaultKind::ServerError)
+            .for_tenant(NORTHWIND)
+            .on_endpoint("Tickets")
+            .on_method("POST"),
+    );
+    let started = app
+        .alice
+        .post_json(
+            &format!("{}/runs", app.sync_api()),
+            &json!({"since": minutes_ago(5)}),
+        )
+        .await;
+    assert_eq!(started.status, 202, "{}", started.body);
+    let run_id = started.json()["run"]["id"].as_str().unwrap().to_owned();
+    let details = app.finished_run(&run_id).await;
+    assert_matches_schema(&details, "SyncRunDetails");
+    assert_eq!(details["run"]["status"], "failed", "{details:#}");
+    assert_eq!(details["run"]["status_label"], "Failed");
+    let error = details["run"]["error"].as_str().unwrap().to_owned();
+    assert!(
+        error.contains("Northwind IT"),
+        "the error names the side: {error}"
+    );
+    assert!(app.northwind_tickets_titled(title).is_empty());
+
+    let state = app.alice.get(&app.sync_api()).await.json();
+    assert_eq!(
+        state["readiness"], "initial_sync_required",
+        "a failed run sets no baseline"
+    );
+    let dashboard = app.alice.get(&app.alice_api("/dashboard")).await.json();
+    let row = &dashboard["relationships"][0];
+    assert_eq!(row["failed_runs_24h"], 1, "{dashboard:#}");
+    assert_eq!(row["last_run"]["status"], "failed");
+    let failed_only = app
+        .alice
+        .get(&app.alice_api("/sync/runs?status=failed"))
+        .await
+        .json();
+    assert_eq!(failed_only["runs"][0]["id"], run_id.as_str());
+
+    let page = app
+        .alice
+        .get(&format!(
+            "/orgs/{}/sync/runs/{run_id}",
+            app.app.alice.org.id
+        ))
+        .await;
+    assert!(page.body.contains(">Failed<"), "{}", page.body);
+    assert!(
+        page.body.contains("(simulated fault)"),
+        "the page shows the error"
+    );
+    let dashboard_page = app
+        .alice
+        .get(&format!("/orgs/{}/dashboard", app.app.alice.org.id))
+        .await;
+    assert!(dashboard_page.body.contains("1 failed run(s)"));
+
     app.app.stop().await;
 }
