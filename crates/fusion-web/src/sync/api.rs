@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use crate::AppState;
 use crate::api::ApiJson;
 use crate::error::ApiError;
-use crate::relationships::parse_relationship_id;
+use crate::relationships::{connection, parse_relationship_id};
 use crate::session::OrgApiCaller;
 use crate::sync::plan_words::{plan_in_words, planned_writes};
 use crate::sync::{
@@ -320,12 +320,12 @@ async fn run_now(
         state.clock().now(),
     )?;
     let run = start_manual_run(&state, org_id, id, since).await?;
-    let overview = overview(&state, org_id, id).await?;
+    let seen = connection(&state, org_id, id).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(StartedRunDto {
             run_url: format!("/api/v1/orgs/{org_id}/sync/runs/{}", run.id),
-            run: RunDto::new(&run, &overview.connection.relationship.contract_name),
+            run: RunDto::new(&run, &seen.relationship.contract_name),
         }),
     ))
 }
