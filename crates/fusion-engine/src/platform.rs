@@ -11,6 +11,7 @@
 //!   `Unavailable`: the write may have happened, and the engine checks before writing again.
 //! - Times are UTC. Ids are the platform's, as text.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use async_trait::async_trait;
@@ -194,6 +195,35 @@ pub trait Platform: Send + Sync + fmt::Debug {
         &self,
         ticket: &TicketId,
     ) -> Result<Vec<AttachmentSnapshot>, PlatformError>;
+
+    /// The comments of several tickets (all of them, oldest first), by ticket; every ticket asked
+    /// for has an entry. The default asks [`Platform::comments`] for each; adapters should read
+    /// them together (Autotask: `ticketID in [...]`, one query per 500 comments) — the engine
+    /// reads the comments of every ticket a run may write to this way.
+    async fn comments_of_tickets(
+        &self,
+        tickets: &[TicketId],
+    ) -> Result<BTreeMap<TicketId, Vec<CommentSnapshot>>, PlatformError> {
+        let mut by_ticket = BTreeMap::new();
+        for ticket in tickets {
+            by_ticket.insert(ticket.clone(), self.comments(ticket, None).await?);
+        }
+        Ok(by_ticket)
+    }
+
+    /// The attachments (metadata) of several tickets, by ticket, as [`Platform::attachments`]
+    /// gives them; every ticket asked for has an entry. Adapters should override it like
+    /// [`Platform::comments_of_tickets`].
+    async fn attachments_of_tickets(
+        &self,
+        tickets: &[TicketId],
+    ) -> Result<BTreeMap<TicketId, Vec<AttachmentSnapshot>>, PlatformError> {
+        let mut by_ticket = BTreeMap::new();
+        for ticket in tickets {
+            by_ticket.insert(ticket.clone(), self.attachments(ticket).await?);
+        }
+        Ok(by_ticket)
+    }
 
     /// One attachment's content.
     async fn attachment_data(

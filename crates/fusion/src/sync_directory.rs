@@ -24,11 +24,13 @@ use fusion_autotask::{
     AutotaskClient, AutotaskError, AutotaskPlatform, AutotaskService, Credentials, TenantChoices,
     load_choices,
 };
-use fusion_domain::sync::ConflictRule;
+use fusion_domain::sync::{ActorId, ConflictRule};
 use fusion_domain::{
     OrgId, Relationship, RelationshipId, RelationshipState, Role, SideConfig, SyncReadiness,
 };
-use fusion_engine::{ScheduledRelationship, SetupError, SideSetup, SyncDirectory, SyncSetup};
+use fusion_engine::{
+    Platform as _, ScheduledRelationship, SetupError, SideSetup, SyncDirectory, SyncSetup,
+};
 use fusion_store::{Store, StoreError};
 
 /// How long a tenant's loaded choices are used before they are loaded again.
@@ -42,6 +44,9 @@ pub struct StoreSyncDirectory {
     autotask: AutotaskService,
     /// Choices by API username (lower case), with when they were loaded.
     choices: Arc<Mutex<HashMap<String, (Instant, TenantChoices)>>>,
+    /// The API user's own resource id by API username (lower case): it never changes for a
+    /// user, and looking it up costs a request per side per run otherwise.
+    own_actors: Arc<Mutex<HashMap<String, ActorId>>>,
 }
 
 impl std::fmt::Debug for StoreSyncDirectory {
@@ -56,6 +61,7 @@ impl StoreSyncDirectory {
             store,
             autotask,
             choices: Arc::default(),
+            own_actors: Arc::default(),
         }
     }
 
@@ -73,6 +79,26 @@ impl StoreSyncDirectory {
             cache.insert(key, (Instant::now(), choices.clone()));
         }
         Ok(choices)
+    }
+
+    /// The platform with its API user's resource id from the cache, or looked up now (once per
+    /// API user) and remembered. A failed look-up is left to the run, which reports it.
+    async fn with_own_actor(&self, platform: AutotaskPlatform) -> AutotaskPlatform {
+        let key = platform.username().trim().to_ascii_lowercase();
+        let cached = self
+            .own_actors
+            .lock()
+            .ok()
+            .and_then(|cache| cache.get(&key).cloned());
+        if let Some(actor) = cached {
+            return platform.with_own_actor(actor);
+        }
+        if let Ok(actor) = platform.own_actor().await
+            && let Ok(mut cache) = self.own_actors.lock()
+        {
+            cache.insert(key, actor);
+        }
+        platform
     }
 
     async fn relationship(&self, id: RelationshipId) -> Result<Relationship, SetupError> {
@@ -134,6 +160,7 @@ impl StoreSyncDirectory {
                     organisation.name
                 ))
             })?;
+        let platform = self.with_own_actor(platform).await;
         Ok(SideSetup {
             platform: Arc::new(platform),
             config,

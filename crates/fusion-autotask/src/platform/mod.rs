@@ -6,25 +6,30 @@
 //! ## Calls per operation (HTTP requests when nothing is retried; tests check them against the
 //! simulator's request log)
 //! - `own_actor`: 1 `POST Resources/query` (`userName eq` the API username) the first time, then
-//!   0 (cached); a second query (`email eq`) only if no resource carries the user name.
+//!   0 (cached; 0 from the start for a platform built [`AutotaskPlatform::with_own_actor`]); a
+//!   second query (`email eq`) only if no resource carries the user name.
 //! - `changed_tickets`: 1 `POST Tickets/query` per page (`lastActivityDate gte since`, `id gt
 //!   after`, `maxRecords` ≤ 500, `includeFields` = exactly the snapshot's fields), so reading
 //!   n changed tickets costs ⌈n/500⌉ calls (plus one empty page when n is a multiple of 500).
 //! - `ticket`, `find_by_marker`: 1 `POST Tickets/query` each (`id eq` / `externalID eq`).
+//! - `tickets` (several by id): 1 `POST Tickets/query` (`id in [...]`) per 500 ids; the tickets
+//!   read count as a page for the batched comment and attachment reads below.
 //! - `create_ticket`: 1 `POST Tickets` + 1 `POST Tickets/query` reading the new ticket back (its
 //!   number is only known to Autotask). A missing required field or an over-long value is refused
 //!   before any call.
 //! - `update_ticket`: 1 `PATCH Tickets` with `id` and the changed fields only (0 when there are no
 //!   changes). `close_ticket`: 1 `PATCH Tickets` (a second one adding a resolution only if the
 //!   tenant refuses to complete a ticket without one).
-//! - `comments` / `attachments`: tickets of the pages returned by `changed_tickets` are read in
-//!   batches: the first `comments` call for a ticket of a page reads the notes of the whole page
-//!   with one `POST TicketNotes/query` (`ticketID in [page]`, `createDateTime gte since`; one more
-//!   call per 500 notes) and later calls for the page's tickets cost 0; likewise
+//! - `comments` / `attachments`: tickets of the pages returned by `changed_tickets` (or read
+//!   together by `tickets`) are read in batches: the first `comments` call for a ticket of a
+//!   page reads the notes of the whole page with one `POST TicketNotes/query` (`ticketID in
+//!   [page]`, `createDateTime gte since`; one more call per 500 notes) and later calls for the
+//!   page's tickets cost 0; likewise
 //!   `POST TicketAttachments/query` for attachments. Each prefetched answer is served once; a
 //!   ticket outside a recent page (or asked again, or written to since) costs 1 query (per 500).
-//!   [`AutotaskPlatform::comments_for_tickets`] and [`AutotaskPlatform::attachments_for_tickets`]
-//!   do the same batching explicitly. Comment authors the tenant's choices do not name (contacts,
+//!   `comments_of_tickets` / `attachments_of_tickets` (the engine's batch reads, also
+//!   [`AutotaskPlatform::comments_for_tickets`] and [`AutotaskPlatform::attachments_for_tickets`])
+//!   read exactly the tickets asked for: one query per 500 tickets (one more per 500 rows). Comment authors the tenant's choices do not name (contacts,
 //!   inactive resources) cost one `POST Contacts/query` and/or `POST Resources/query`
 //!   (`id in [...]`) per batch, and nothing once their names are cached.
 //! - `add_comment`: 1 `POST Tickets/{id}/Notes`. `add_attachment`: 1 `POST Tickets/{id}/Attachments`
@@ -76,9 +81,11 @@ pub const ATTACHMENT_WINDOW_BYTES: u64 = 10_000_000;
 /// The rolling window of [`ATTACHMENT_WINDOW_BYTES`].
 pub const ATTACHMENT_WINDOW: Duration = Duration::from_secs(5 * 60);
 
-/// How many recent `changed_tickets` pages keep their tickets for batched comment and
-/// attachment reads.
-const PREFETCH_PAGES: usize = 20;
+/// How many recent pages of tickets (`changed_tickets` pages and `tickets` batches) keep their
+/// ids for batched comment and attachment reads: a run reads its changed tickets and their
+/// partners first, then their comments, so this bounds the tickets a run batches (64 × 500 =
+/// 32,000 per side) while keeping only ids.
+const PREFETCH_PAGES: usize = 64;
 
 const NOTE_FIELDS: &[&str] = &[
     "id",
@@ -183,6 +190,37 @@ impl AutotaskPlatform {
             attachment_uploads: Mutex::new(VecDeque::new()),
             actor_names: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// The platform with the API user's resource id already known (found by an earlier
+    /// platform for the same API user): [`Platform::own_actor`] then costs no request.
+    pub fn with_own_actor(self, actor: ActorId) -> AutotaskPlatform {
+        // A fresh platform's cell is empty; were it set, it would hold the same user's id.
+        let _ = self.own_actor.set(actor);
+        self
+    }
+
+    /// The API username this platform acts as.
+    pub fn username(&self) -> &str {
+        self.client.username()
+    }
+
+    /// Keeps the tickets of one page read together, so that their comments and attachments are
+    /// then read together too (see the module docs).
+    async fn remember_page(&self, tickets: &[TicketSnapshot]) {
+        if tickets.len() < 2 {
+            return;
+        }
+        let ids: BTreeSet<TicketId> = tickets.iter().map(|ticket| ticket.id.clone()).collect();
+        let mut pages = self.prefetch.lock().await;
+        if pages.len() == PREFETCH_PAGES {
+            pages.pop_front();
+        }
+        pages.push_back(PrefetchPage {
+            comment_tickets: ids.clone(),
+            attachment_tickets: ids,
+            ..PrefetchPage::default()
+        });
     }
 
     /// The `includeFields` of every ticket read (exactly what a snapshot is built from).
@@ -536,19 +574,25 @@ impl Platform for AutotaskPlatform {
         } else {
             None
         };
-        if tickets.len() > 1 {
-            let ids: BTreeSet<TicketId> = tickets.iter().map(|ticket| ticket.id.clone()).collect();
-            let mut pages = self.prefetch.lock().await;
-            if pages.len() == PREFETCH_PAGES {
-                pages.pop_front();
-            }
-            pages.push_back(PrefetchPage {
-                comment_tickets: ids.clone(),
-                attachment_tickets: ids,
-                ..PrefetchPage::default()
-            });
-        }
+        self.remember_page(&tickets).await;
         Ok(TicketPage { tickets, next })
+    }
+
+    async fn tickets(&self, ids: &[TicketId]) -> Result<Vec<TicketSnapshot>, PlatformError> {
+        // Ids that are not numbers name no Autotask ticket.
+        let mut numeric: Vec<i64> = ids
+            .iter()
+            .filter_map(|id| id.as_str().parse().ok())
+            .collect();
+        numeric.sort_unstable();
+        numeric.dedup();
+        let mut found = Vec::with_capacity(numeric.len());
+        for chunk in numeric.chunks(PAGE_SIZE as usize) {
+            let tickets = self.query_tickets(vec![id_filter(chunk)]).await?;
+            self.remember_page(&tickets).await;
+            found.extend(tickets);
+        }
+        Ok(found)
     }
 
     async fn ticket(&self, id: &TicketId) -> Result<Option<TicketSnapshot>, PlatformError> {
@@ -717,6 +761,20 @@ impl Platform for AutotaskPlatform {
             .comments_for_tickets(std::slice::from_ref(ticket), since)
             .await?;
         Ok(keep(by_ticket.remove(ticket).unwrap_or_default()))
+    }
+
+    async fn comments_of_tickets(
+        &self,
+        tickets: &[TicketId],
+    ) -> Result<BTreeMap<TicketId, Vec<CommentSnapshot>>, PlatformError> {
+        self.comments_for_tickets(tickets, None).await
+    }
+
+    async fn attachments_of_tickets(
+        &self,
+        tickets: &[TicketId],
+    ) -> Result<BTreeMap<TicketId, Vec<AttachmentSnapshot>>, PlatformError> {
+        self.attachments_for_tickets(tickets).await
     }
 
     async fn add_comment(

@@ -129,6 +129,7 @@ impl Bed {
         if let Some(running) = self.running.take() {
             running.shutdown().await;
         }
+        self.store.close().await;
         if let Err(error) = std::fs::remove_dir_all(&self.data_dir) {
             tracing::warn!("cannot remove {}: {error}", self.data_dir.display());
         }

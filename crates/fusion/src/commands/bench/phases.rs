@@ -52,6 +52,17 @@ pub struct SyncFigures {
     pub simulator_rss_mb: Option<f64>,
     pub status: String,
     pub calls_by_endpoint: BTreeMap<String, u64>,
+    /// Incremental only: the first automatic run after the initial sync, before the changes. It
+    /// re-reads (in pages) what the initial run wrote within the overlap window, finds it in
+    /// step and remembers that, as the first automatic run after any big run does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settling_run: Option<SettlingRun>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SettlingRun {
+    pub calls: u64,
+    pub wall_s: f64,
 }
 
 fn ceil_div(rows: usize) -> u64 {
@@ -96,6 +107,7 @@ async fn measured_run(
         simulator_rss_mb: bed.simulator_rss_mb,
         status: summary.status.label().to_owned(),
         calls_by_endpoint,
+        settling_run: None,
     })
 }
 
@@ -110,6 +122,14 @@ fn require_success(summary: &RunSummary, label: &str) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// A run that found nothing to write is as good as a Success.
+fn require_success_or_quiet(summary: &RunSummary, label: &str) -> anyhow::Result<()> {
+    if summary.status == RunStatus::NoTicketsFound {
+        return Ok(());
+    }
+    require_success(summary, label)
 }
 
 fn require_agreement(simulator: &Simulator, bed: &Bed, label: &str) -> anyhow::Result<()> {
@@ -150,6 +170,18 @@ pub async fn initial(bed: &Bed, shape: WorldShape) -> anyhow::Result<SyncFigures
 /// tickets' copies in the Target), then one automatic run.
 pub async fn incremental(bed: &Bed, shape: WorldShape) -> anyhow::Result<SyncFigures> {
     let simulator = &bed.simulator;
+    bed.simulator.clear_request_log();
+    let watch = Stopwatch::start();
+    let settling = bed
+        .sync
+        .run(bed.relationship, SyncMode::Automatic)
+        .await
+        .context("the first automatic sync after the initial one did not run")?;
+    let settling_run = SettlingRun {
+        wall_s: watch.wall().as_secs_f64(),
+        calls: bed.simulator.request_counts().values().sum(),
+    };
+    require_success_or_quiet(&settling, "settling")?;
     let mut source_ids: Vec<i64> = simulator
         .records(
             SOURCE_ORGANISATION,
@@ -218,14 +250,16 @@ pub async fn incremental(bed: &Bed, shape: WorldShape) -> anyhow::Result<SyncFig
         let [tickets, notes, attachments] = verify::rows_on(simulator, tenant, ids);
         reads += ceil_div(tickets).max(1) + ceil_div(notes) + ceil_div(attachments);
     }
-    measured_run(
+    let mut figures = measured_run(
         bed,
         SyncMode::Automatic,
         "incremental",
         retitled.len() + copies.len(),
         writes + reads,
     )
-    .await
+    .await?;
+    figures.settling_run = Some(settling_run);
+    Ok(figures)
 }
 
 /// Requests and syncs against a simulator that holds every request for `latency`.
@@ -241,7 +275,10 @@ pub struct LatencyFigures {
     /// endpoints × limit ÷ latency.
     pub theoretical_rate: f64,
     pub achieved_rate_ratio: f64,
-    /// Rejections the simulator answered for going over the limit (must be 0), both parts.
+    /// The same queries without latency: requests per second this machine serves at most
+    /// (client and simulator sharing its cores).
+    pub zero_latency_rate: f64,
+    /// Rejections the simulator answered for going over the limit (must be 0), in every part.
     pub thread_threshold_errors: u64,
     /// A small initial sync under the same latency.
     pub sync: LatencySync,
@@ -314,39 +351,22 @@ async fn latency_on(
         .zone()
         .await
         .context("zone discovery against the simulator failed")?;
+    let endpoints = 3;
+    // The same workload without latency first: the most requests per second this machine
+    // serves (client, simulator and all), a ceiling for any sync here.
+    bed.simulator.clear_request_log();
+    let wall = concurrent_queries(&client, endpoints, requests_per_endpoint, limit).await?;
+    let unlimited: u64 = bed.simulator.request_counts().values().sum();
+    let zero_latency_rate = unlimited as f64 / wall.max(f64::EPSILON);
+    let unlimited_rejections = rejections(&bed.simulator, threshold_status);
+
     bed.simulator
         .inject_fault(FaultRule::new(FaultKind::Latency { millis }));
-
     bed.simulator.clear_request_log();
-    let endpoints = 3;
-    let watch = Stopwatch::start();
-    let mut tasks = tokio::task::JoinSet::new();
-    // More callers than permits on each endpoint, so the limiter is what holds them back.
-    let callers_per_endpoint = (limit as usize) * 3;
-    for caller in 0..callers_per_endpoint * endpoints {
-        let client = client.clone();
-        let endpoint = caller % endpoints;
-        let share = requests_per_endpoint / callers_per_endpoint
-            + usize::from(caller / endpoints < requests_per_endpoint % callers_per_endpoint);
-        tasks.spawn(async move {
-            for _ in 0..share {
-                match endpoint {
-                    0 => one_row::<Ticket>(&client).await?,
-                    1 => one_row::<TicketNote>(&client).await?,
-                    _ => one_row::<Company>(&client).await?,
-                }
-            }
-            Ok::<(), AutotaskError>(())
-        });
-    }
-    while let Some(joined) = tasks.join_next().await {
-        joined
-            .context("a benchmark task failed")?
-            .context("a query under latency failed")?;
-    }
-    let wall = watch.wall().as_secs_f64();
+    let wall = concurrent_queries(&client, endpoints, requests_per_endpoint, limit).await?;
     let requests: u64 = bed.simulator.request_counts().values().sum();
-    let mut thread_threshold_errors = rejections(&bed.simulator, threshold_status);
+    let mut thread_threshold_errors =
+        unlimited_rejections + rejections(&bed.simulator, threshold_status);
     let achieved_rate = requests as f64 / wall.max(f64::EPSILON);
     let per_endpoint_max = f64::from(limit) / latency.as_secs_f64().max(f64::EPSILON);
     let theoretical_rate = per_endpoint_max * endpoints as f64;
@@ -379,6 +399,7 @@ async fn latency_on(
         achieved_rate,
         theoretical_rate,
         achieved_rate_ratio: achieved_rate / theoretical_rate,
+        zero_latency_rate,
         thread_threshold_errors,
         sync: LatencySync {
             tickets: shape.tickets,
@@ -388,6 +409,42 @@ async fn latency_on(
             rate_ratio: sync_rate / per_endpoint_max,
         },
     })
+}
+
+/// `requests_per_endpoint` one-row queries on each of `endpoints` endpoints from more callers
+/// than the per-endpoint `limit`, so the client's limiter is what holds them back; wall seconds.
+async fn concurrent_queries(
+    client: &AutotaskClient,
+    endpoints: usize,
+    requests_per_endpoint: usize,
+    limit: u32,
+) -> anyhow::Result<f64> {
+    let watch = Stopwatch::start();
+    let mut tasks = tokio::task::JoinSet::new();
+    let callers_per_endpoint = (limit as usize) * 3;
+    for caller in 0..callers_per_endpoint * endpoints {
+        let client = client.clone();
+        let endpoint = caller % endpoints;
+        let rank = caller / endpoints;
+        let share = requests_per_endpoint / callers_per_endpoint
+            + usize::from(rank < requests_per_endpoint % callers_per_endpoint);
+        tasks.spawn(async move {
+            for _ in 0..share {
+                match endpoint {
+                    0 => one_row::<Ticket>(&client).await?,
+                    1 => one_row::<TicketNote>(&client).await?,
+                    _ => one_row::<Company>(&client).await?,
+                }
+            }
+            Ok::<(), AutotaskError>(())
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        joined
+            .context("a benchmark task failed")?
+            .context("a query of the latency phase failed")?;
+    }
+    Ok(watch.wall().as_secs_f64())
 }
 
 /// Requests the simulator refused with the thread-threshold status (the request log of a
