@@ -133,6 +133,21 @@ async function waitForRunToEnd(page) {
   return (await ended.innerText()).trim();
 }
 
+/**
+ * Reloads the Sync page (bounded) until the readiness badge reads `label`: a manual run's record is
+ * finished a moment before the server moves the connection to "Ready for automatic sync".
+ */
+async function waitForReadiness(page, label) {
+  let shown = '';
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    shown = (await page.getByTestId('readiness').innerText()).trim();
+    if (shown === label) return;
+    await page.waitForTimeout(200);
+    await page.reload();
+  }
+  assert.fail(`the readiness badge still reads ${shown}, not ${label}`);
+}
+
 test('a manual sync with a start date from the Sync page shows in history and its details list Created tickets', async (t) => {
   t.diagnostic(`screenshots: ${screenshotDirectory}`);
   const contoso = demoOrganisation('Contoso Manufacturing');
@@ -166,7 +181,7 @@ test('a manual sync with a start date from the Sync page shows in history and it
     // Back on Sync: the baseline is set and the run is in the history.
     await page.getByRole('link', { name: '← Back to Sync' }).click();
     await page.getByRole('heading', { name: 'Sync', exact: true }).waitFor();
-    assert.equal((await page.getByTestId('readiness').innerText()).trim(), 'Ready for automatic sync');
+    await waitForReadiness(page, 'Ready for automatic sync');
     const history = page.getByTestId('history');
     const runRow = history.locator('tbody tr').first();
     const runText = await runRow.innerText();

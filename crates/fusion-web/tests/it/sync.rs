@@ -184,6 +184,20 @@ impl SyncApp {
             .collect()
     }
 
+    /// Waits (bounded) until the connection is "Ready for automatic sync": a manual run's record
+    /// is finished a moment before the service moves the connection there.
+    async fn wait_until_ready(&mut self) -> Value {
+        let url = self.sync_api();
+        for _ in 0..1_500 {
+            let state = self.alice.get(&url).await.json();
+            if state["readiness"] == "ready_for_automatic_sync" {
+                return state;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the connection did not become ready for automatic sync");
+    }
+
     /// Waits (bounded) until the run is no longer Running and returns its details.
     async fn finished_run(&mut self, run_id: &str) -> Value {
         let url = self.alice_api(&format!("/sync/runs/{run_id}"));
@@ -360,8 +374,7 @@ async fn a_manual_run_through_the_api_creates_tickets_and_history_shows_it_with_
     }
 
     // The baseline is set: automatic sync may be switched on now, within 1–1440 minutes.
-    let after = app.alice.get(&sync_api).await.json();
-    assert_eq!(after["readiness"], "ready_for_automatic_sync");
+    let after = app.wait_until_ready().await;
     assert_eq!(after["last_run"]["id"], run_id.as_str());
     assert_eq!(after["next_run_at"], Value::Null, "automatic sync is off");
     for minutes in [0, 1441, -5, i64::MAX] {
@@ -714,6 +727,7 @@ async fn the_sync_page_runs_a_sync_shows_it_in_history_and_its_details() {
             .contains(copy["ticketNumber"].as_str().unwrap())
     );
 
+    app.wait_until_ready().await;
     let page = app.alice.get(&format!("/orgs/{org}/sync")).await;
     assert!(page.body.contains("Ready for automatic sync"));
     assert!(page.body.contains(&details_url), "history links the run");
