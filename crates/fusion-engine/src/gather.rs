@@ -309,20 +309,23 @@ pub(crate) async fn gather(
         own_actor: own_actors[index(side)].clone(),
         tickets,
     };
-    let states = |side: Role, reader: &Reader<'_>| -> Vec<TicketState> {
-        reader.tickets[index(side)]
-            .values()
+    // The snapshots move into the plan's input (a big run holds thousands of them).
+    let mut states = |side: Role| -> Vec<TicketState> {
+        std::mem::take(&mut reader.tickets[index(side)])
+            .into_values()
             .map(|ticket| TicketState {
-                ticket: ticket.clone(),
+                ticket,
                 comments: Vec::new(),
                 attachments: Vec::new(),
             })
             .collect()
     };
+    let source_states = states(Role::Source);
+    let target_states = states(Role::Target);
     let mut input = PlanInput {
         relationship,
-        source: side_input(Role::Source, states(Role::Source, &reader)),
-        target: side_input(Role::Target, states(Role::Target, &reader)),
+        source: side_input(Role::Source, source_states),
+        target: side_input(Role::Target, target_states),
         links: links.values().cloned().collect(),
         mappings: setup.mappings.clone(),
         composition: setup.composition.clone(),
@@ -336,17 +339,21 @@ pub(crate) async fn gather(
 
     // 6. Comments and attachments, only where they can matter: a first plan without them shows
     // which unlinked tickets are left out anyway.
-    let preliminary = plan(&input);
     let mut needed: [Vec<TicketId>; 2] = [Vec::new(), Vec::new()];
-    for ticket_plan in &preliminary.tickets {
-        if ticket_plan.link.is_none() && !ticket_plan.writes() {
-            continue;
-        }
-        for side in sides {
-            if let Some(ticket) = ticket_plan.ticket(side)
-                && reader.tickets[index(side)].contains_key(&ticket.id)
-            {
-                needed[index(side)].push(ticket.id.clone());
+    {
+        let read: [BTreeSet<&TicketId>; 2] = [&input.source, &input.target]
+            .map(|side| side.tickets.iter().map(|state| &state.ticket.id).collect());
+        let preliminary = plan(&input);
+        for ticket_plan in &preliminary.tickets {
+            if ticket_plan.link.is_none() && !ticket_plan.writes() {
+                continue;
+            }
+            for side in sides {
+                if let Some(ticket) = ticket_plan.ticket(side)
+                    && read[index(side)].contains(&ticket.id)
+                {
+                    needed[index(side)].push(ticket.id.clone());
+                }
             }
         }
     }
