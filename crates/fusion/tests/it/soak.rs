@@ -22,11 +22,11 @@ use fusion_autotask_sim::{
     EntityKind, FaultKind, FaultRule, RunningSimulator, SimOptions, Simulator, World,
 };
 use fusion_domain::sync::{RunStatus, TicketId, TicketMarker};
-use fusion_domain::{ChoiceValue, ManualClock, RelationshipId, ReverseSync, Role};
+use fusion_domain::{ChoiceValue, Clock, ManualClock, RelationshipId, ReverseSync, Role};
 use fusion_engine::{
     EngineError, EngineSettings, RunSummary, ServiceError, SyncEngine, SyncMode, SyncService,
 };
-use fusion_store::{SecretKey, StoreOptions};
+use fusion_store::{LeaseKey, SecretKey, Store, StoreOptions};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -162,6 +162,8 @@ struct Figures {
     kills: usize,
     kills_by_requests: usize,
     kills_by_time: usize,
+    /// Kills after which the run's relationship lease was still held (and then expired).
+    leases_left: usize,
     finished: BTreeMap<&'static str, usize>,
     not_run: BTreeMap<String, usize>,
     engine_calls: u64,
@@ -174,6 +176,7 @@ struct Figures {
 
 struct Soak {
     running: RunningSimulator,
+    store: Arc<dyn Store>,
     sync: SyncService,
     clock: Arc<ManualClock>,
     lease_ttl: time::Duration,
@@ -275,6 +278,7 @@ impl Soak {
         let sync = SyncService::new(engine, directory, store.clone(), clock.clone());
         let mut soak = Soak {
             running,
+            store: store.clone(),
             sync,
             clock,
             lease_ttl,
@@ -593,6 +597,30 @@ impl Soak {
                 };
             }
             tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    /// Whether another process could claim the relationship's lease now (it is released again).
+    async fn probe_lease(&self) -> bool {
+        let claimed = self
+            .store
+            .claim_lease(
+                &LeaseKey::Relationship(self.relationship),
+                "soak-probe",
+                self.clock.now(),
+                self.lease_ttl,
+            )
+            .await
+            .expect("the store answers");
+        match claimed {
+            Some(lease) => {
+                self.store
+                    .release_lease(&lease)
+                    .await
+                    .expect("the probe's lease is released");
+                true
+            }
+            None => false,
         }
     }
 
@@ -973,9 +1001,16 @@ async fn killed_and_faulty_runs_converge_without_duplicates_or_gaps() {
                     Kill::AfterRequests(_) => soak.figures.kills_by_requests += 1,
                     Kill::AfterMillis(_) => soak.figures.kills_by_time += 1,
                 }
-                // The killed process's leases expire.
+                // The killed process's leases stay until they expire, as after a crash.
+                if !soak.probe_lease().await {
+                    soak.figures.leases_left += 1;
+                }
                 soak.clock
                     .advance(soak.lease_ttl + time::Duration::seconds(1));
+                assert!(
+                    soak.probe_lease().await,
+                    "the relationship's lease expires after its lifetime"
+                );
             }
             Attempt::Finished(result) => {
                 if let Ok(summary) = result.as_ref()
@@ -1036,12 +1071,13 @@ async fn killed_and_faulty_runs_converge_without_duplicates_or_gaps() {
         seeded_in
     );
     println!(
-        "soak: {} attempts, {} kills ({} after a number of requests, {} after a time), finished \
-         runs {:?}, not run {:?}",
+        "soak: {} attempts, {} kills ({} after a number of requests, {} after a time; {} left \
+         the lease held until it expired), finished runs {:?}, not run {:?}",
         figures.attempts,
         figures.kills,
         figures.kills_by_requests,
         figures.kills_by_time,
+        figures.leases_left,
         figures.finished,
         figures.not_run
     );
