@@ -310,32 +310,7 @@ fn render_preview(
             }
             continue;
         }
-        let display = if field == "contactID" {
-            contact_name.clone().or_else(|| plain_display(value))
-        } else {
-            match ticket_list_name(field) {
-                Some(list) => integer(value).map(|code| {
-                    let code = ChoiceValue::from(code);
-                    match choices.label_of(list, &code) {
-                        Some(label) => label.to_owned(),
-                        // Not in the lists (an inactive resource or company, a value removed since).
-                        None if list == RESOURCE => format!("Resource {}", code.as_str()),
-                        None if list == COMPANY => format!("Company {}", code.as_str()),
-                        None => code.as_str().to_owned(),
-                    }
-                }),
-                // Other picklists (creatorType, …) have no named list: use the field information.
-                None => unlisted_picklist_label(
-                    choices
-                        .ticket_field_information()
-                        .iter()
-                        .find(|information| information.name == *field)
-                        .map(|information| information.picklist_values.as_slice()),
-                    value,
-                )
-                .or_else(|| plain_display(value)),
-            }
-        };
+        let display = display_value(field, value, choices, contact_name.as_deref());
         if let Some(display) = display {
             values.insert(field.clone(), display);
         }
@@ -345,6 +320,72 @@ fn render_preview(
         title: text("title"),
         description: text("description"),
         values,
+    }
+}
+
+/// Ticket facts a description composition can show besides the mappable fields, with their
+/// labels. The sync fills them in exactly as the preview does ([`fact_labels`]).
+pub const TICKET_FACTS: &[(&str, &str)] = &[
+    ("ticketNumber", "Ticket number"),
+    ("companyID", "Company"),
+    ("contactID", "Contact"),
+    ("createDate", "Created"),
+    ("creatorResourceID", "Created by"),
+    ("assignedResourceID", "Assigned to"),
+];
+
+/// The display text of the [`TICKET_FACTS`] a raw ticket has, as the preview shows them
+/// (company and resource names from the choices, the contact's name when known, dates as
+/// `2026-11-27 01:43 UTC`).
+pub(crate) fn fact_labels(
+    ticket: &Map<String, Value>,
+    choices: &TenantChoices,
+    contact_name: Option<&str>,
+) -> BTreeMap<String, String> {
+    TICKET_FACTS
+        .iter()
+        .filter_map(|(field, _)| {
+            let value = ticket.get(*field)?;
+            let display = display_value(field, value, choices, contact_name)?;
+            Some(((*field).to_owned(), display))
+        })
+        .collect()
+}
+
+/// How one standard field's value reads for people: picklist labels instead of codes, company
+/// and resource names instead of ids, the contact's name (`contact_name`) for `contactID`.
+fn display_value(
+    field: &str,
+    value: &Value,
+    choices: &TenantChoices,
+    contact_name: Option<&str>,
+) -> Option<String> {
+    if field == "contactID" {
+        return contact_name
+            .map(str::to_owned)
+            .or_else(|| plain_display(value));
+    }
+    match ticket_list_name(field) {
+        Some(list) => integer(value).map(|code| {
+            let code = ChoiceValue::from(code);
+            match choices.label_of(list, &code) {
+                Some(label) => label.to_owned(),
+                // Not in the lists (an inactive resource or company, a value removed since).
+                None if list == RESOURCE => format!("Resource {}", code.as_str()),
+                None if list == COMPANY => format!("Company {}", code.as_str()),
+                None => code.as_str().to_owned(),
+            }
+        }),
+        // Other picklists (creatorType, …) have no named list: use the field information.
+        None => unlisted_picklist_label(
+            choices
+                .ticket_field_information()
+                .iter()
+                .find(|information| information.name == field)
+                .map(|information| information.picklist_values.as_slice()),
+            value,
+        )
+        .or_else(|| plain_display(value)),
     }
 }
 

@@ -110,7 +110,12 @@ impl StoreSyncDirectory {
     }
 
     /// One side: its organisation, configuration, credentials and a connected platform.
-    async fn side(&self, relationship: &Relationship, role: Role) -> Result<SideSetup, SetupError> {
+    async fn side(
+        &self,
+        relationship: &Relationship,
+        role: Role,
+        contact_names: bool,
+    ) -> Result<SideSetup, SetupError> {
         let role_name = role.label();
         let org = relationship.org_in_role(role).ok_or_else(|| {
             SetupError::NotReady(format!(
@@ -161,6 +166,11 @@ impl StoreSyncDirectory {
                 ))
             })?;
         let platform = self.with_own_actor(platform).await;
+        let platform = if contact_names {
+            platform.with_contact_names()
+        } else {
+            platform
+        };
         Ok(SideSetup {
             platform: Arc::new(platform),
             config,
@@ -250,19 +260,28 @@ impl SyncDirectory for StoreSyncDirectory {
                 relationship.state.label()
             )));
         }
-        let source = self.side(&relationship, Role::Source).await?;
-        let target = self.side(&relationship, Role::Target).await?;
-        let mappings = self
-            .store
-            .field_mappings(relationship.id)
-            .await
-            .map_err(unavailable)?;
         let composition = self
             .store
             .description_composition(relationship.id)
             .await
             .map_err(unavailable)?
             .unwrap_or_default();
+        // A "Contact" line needs the contact's name, one extra query per page of tickets.
+        let contact_names = composition
+            .fields
+            .iter()
+            .any(|line| line.field == "contactID");
+        let source = self
+            .side(&relationship, Role::Source, contact_names)
+            .await?;
+        let target = self
+            .side(&relationship, Role::Target, contact_names)
+            .await?;
+        let mappings = self
+            .store
+            .field_mappings(relationship.id)
+            .await
+            .map_err(unavailable)?;
         Ok(SyncSetup {
             relationship: relationship.id,
             source,

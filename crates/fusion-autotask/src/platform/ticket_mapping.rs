@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::choices::{TenantChoices, ticket_list_name};
-use crate::ticket_fields::{TicketField, UDF_PREFIX, ticket_fields};
+use crate::ticket_fields::{TicketField, UDF_PREFIX, fact_labels, ticket_fields};
 use crate::wire::{AutotaskEntity, FieldInformation, datetime};
 
 /// The Autotask field carrying the sync marker.
@@ -37,6 +37,9 @@ const SNAPSHOT_BASE_FIELDS: &[&str] = &[
     "createdByContactID",
     "lastActivityDate",
     "lastActivityResourceID",
+    // Composable facts (see `crate::ticket_fields::TICKET_FACTS`) that are not mappable.
+    "contactID",
+    "assignedResourceID",
 ];
 
 /// Fields Autotask requires on a new ticket when the tenant's field information is unknown.
@@ -168,11 +171,13 @@ impl TicketSchema {
             }
             fields.insert(field.name.clone(), value);
         }
-        // The ticket number is not a mappable field, but descriptions are composed with it
-        // ("Customer ticket: T2026…"); the composition reads fields through their display text.
+        // The ticket number, company, contact, creation date… are not mappable fields, but
+        // descriptions are composed with them ("Customer ticket: T2026…"); the composition reads
+        // fields through their display text, the same as the preview shows. The contact's name
+        // is filled in by the platform when a composition needs it.
         let number = text("ticketNumber");
-        if !number.trim().is_empty() {
-            labels.insert("ticketNumber".to_owned(), number.clone());
+        for (field, display) in fact_labels(ticket, &self.choices, None) {
+            labels.entry(field).or_insert(display);
         }
         let created_at = date("createDate");
         let last_activity_at = date("lastActivityDate");

@@ -452,15 +452,8 @@ pub(crate) async fn composable_fields(state: &AppState, scope: &Scope) -> Vec<(S
             reason: String::new(),
         })
     };
-    let mut fields: Vec<(String, String)> = [
-        ("ticketNumber", "Ticket number"),
-        ("companyID", "Company"),
-        ("contactID", "Contact"),
-        ("createDate", "Created"),
-        ("creatorResourceID", "Created by"),
-        ("assignedResourceID", "Assigned to"),
-    ]
-    .iter()
+    let mut fields: Vec<(String, String)> = fusion_autotask::ticket_fields::TICKET_FACTS
+        .iter()
     .map(|(name, label)| ((*name).to_owned(), (*label).to_owned()))
     .collect();
     fields.extend(

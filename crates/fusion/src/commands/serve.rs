@@ -181,12 +181,10 @@ pub async fn run(
 
 /// `signal`, and as soon as it fires the sync stops taking work (while the web server drains
 /// its requests), so a shutdown does not wait for a new run to start.
-pub fn stop_sync_on(
+pub async fn stop_sync_on(
     signal: impl Future<Output = ()> + Send + 'static,
     sync: fusion_engine::SyncService,
-) -> impl Future<Output = ()> + Send + 'static {
-    async move {
-        signal.await;
-        sync.stop_all();
-    }
+) {
+    signal.await;
+    sync.stop_all();
 }

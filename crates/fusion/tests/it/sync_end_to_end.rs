@@ -353,12 +353,32 @@ async fn a_ticket_raised_in_contoso_appears_once_in_northwind_mapped_and_compose
         .expect("the relationship exists")
         .readiness;
     assert_eq!(readiness, SyncReadiness::ReadyForAutomaticSync);
-    let scheduled = harness
-        .directory
-        .automatic_relationships()
+    let scheduled = || async {
+        harness
+            .directory
+            .automatic_relationships()
+            .await
+            .expect("the directory answers")
+    };
+    assert!(
+        scheduled().await.is_empty(),
+        "ready, but automatic sync is not switched on yet"
+    );
+    let every_ten_minutes =
+        fusion_domain::sync::SyncSchedule::new(true, time::Duration::minutes(10))
+            .expect("a valid interval");
+    harness
+        .store
+        .set_sync_schedule(
+            harness.relationship,
+            &every_ten_minutes,
+            OffsetDateTime::now_utc(),
+        )
         .await
-        .expect("the directory answers");
-    assert_eq!(scheduled.len(), 1);
+        .expect("saved");
+    let on = scheduled().await;
+    assert_eq!(on.len(), 1);
+    assert_eq!(on[0].interval, time::Duration::minutes(10));
 
     harness.simulator().clear_request_log();
     let second = harness.automatic_run().await;
@@ -1095,4 +1115,53 @@ async fn an_unmapped_priority_gives_a_partial_run_naming_the_field() {
     );
     // The ticket itself still arrives (with the receiving side's default priority).
     harness.the_copy_in_northwind(raised);
+}
+
+#[tokio::test]
+async fn the_composed_description_names_the_contact_and_the_company_as_the_preview_does() {
+    let harness = Harness::demo().await;
+    let contact = harness
+        .simulator()
+        .records(CONTOSO, EntityKind::Contacts)
+        .into_iter()
+        .find(|contact| contact["firstName"].is_string() && contact["lastName"].is_string())
+        .expect("Contoso has a named contact");
+    let contact_id = contact["id"].as_i64().expect("a contact id");
+    let name = format!(
+        "{} {}",
+        contact["firstName"].as_str().unwrap_or_default(),
+        contact["lastName"].as_str().unwrap_or_default()
+    );
+    let raised = harness
+        .simulator()
+        .ui_create_ticket(
+            CONTOSO,
+            CONTOSO_PERSON,
+            json!({
+                "title": "Scanner at goods-in does not boot",
+                "description": "Since the power cut.",
+                "companyID": harness.provider_company_in_contoso(),
+                "contactID": contact_id,
+                "status": 12,
+                "priority": 5,
+                "queueID": 30100001,
+            }),
+        )
+        .expect("the ticket is raised");
+
+    assert_status(&harness.manual_run().await, RunStatus::Success);
+    let copy = harness.the_copy_in_northwind(raised);
+    let description = copy["description"].as_str().expect("a description");
+    assert!(
+        description.contains(&format!("Contact: {name}\n")),
+        "the contact's name, not its id: {description}"
+    );
+    assert!(
+        description.contains("Customer priority: Low\n"),
+        "{description}"
+    );
+    assert!(
+        description.ends_with("Since the power cut."),
+        "{description}"
+    );
 }
