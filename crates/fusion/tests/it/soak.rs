@@ -764,7 +764,15 @@ impl View {
 }
 
 /// Everything that differs between the two tenants (empty when they agree).
-fn mismatches(soak: &Soak) -> (Vec<String>, BTreeMap<&'static str, usize>) {
+/// Also the pairs found (origin side, original, copy) for [`link_mismatches`].
+#[allow(clippy::type_complexity)]
+fn mismatches(
+    soak: &Soak,
+) -> (
+    Vec<String>,
+    BTreeMap<&'static str, usize>,
+    Vec<(Role, i64, i64)>,
+) {
     let simulator = soak.simulator();
     let view = View::read(simulator, soak.relationship);
     let api_resource = |name: &str| {
@@ -785,6 +793,7 @@ fn mismatches(soak: &Soak) -> (Vec<String>, BTreeMap<&'static str, usize>) {
     };
     let mut problems = Vec::new();
     let mut totals: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut found = Vec::new();
 
     // Markers: no copy twice.
     let mut by_marker: HashMap<(&str, &str), Vec<&Value>> = HashMap::new();
@@ -866,6 +875,7 @@ fn mismatches(soak: &Soak) -> (Vec<String>, BTreeMap<&'static str, usize>) {
                 }
             };
             let copy_id = copy["id"].as_i64().unwrap_or_default();
+            found.push((origin, id, copy_id));
             if origin == Role::Source && copy["title"] != original["title"] {
                 problems.push(format!(
                     "title of {origin_tenant} {id} is {} but its copy's is {}",
@@ -954,7 +964,62 @@ fn mismatches(soak: &Soak) -> (Vec<String>, BTreeMap<&'static str, usize>) {
             }
         }
     }
-    (problems, totals)
+    (problems, totals, found)
+}
+
+/// The engine's links must name exactly the pairs the tenants show.
+async fn link_mismatches(soak: &Soak, pairs: &[(Role, i64, i64)]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for side in [Role::Source, Role::Target] {
+        let wanted: Vec<(TicketId, TicketId)> = pairs
+            .iter()
+            .map(|(origin, original, copy)| {
+                let (source, target) = match origin {
+                    Role::Source => (original, copy),
+                    Role::Target => (copy, original),
+                };
+                (
+                    TicketId::new(source.to_string()),
+                    TicketId::new(target.to_string()),
+                )
+            })
+            .collect();
+        let ids: Vec<TicketId> = wanted
+            .iter()
+            .map(|(source, target)| match side {
+                Role::Source => source.clone(),
+                Role::Target => target.clone(),
+            })
+            .collect();
+        let mut links: BTreeMap<TicketId, TicketId> = BTreeMap::new();
+        for chunk in ids.chunks(200) {
+            for link in soak
+                .store
+                .links_by_tickets(soak.relationship, side, chunk)
+                .await
+                .expect("the store answers")
+            {
+                if let Some(other) = links.insert(link.source.clone(), link.target.clone())
+                    && other != link.target
+                {
+                    problems.push(format!(
+                        "source ticket {} is linked to both {other} and {}",
+                        link.source, link.target
+                    ));
+                }
+            }
+        }
+        for (source, target) in &wanted {
+            match links.get(source) {
+                Some(linked) if linked == target => {}
+                other => problems.push(format!(
+                    "the pair {source} ⇄ {target} is linked as {other:?} (read by {} ticket)",
+                    side.label().to_lowercase()
+                )),
+            }
+        }
+    }
+    problems
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1058,7 +1123,10 @@ async fn killed_and_faulty_runs_converge_without_duplicates_or_gaps() {
                 .map(|error| format!(", error: {error}"))
                 .unwrap_or_default()
         ));
-        (problems, totals) = mismatches(&soak);
+        let pairs;
+        (problems, totals, pairs) = mismatches(&soak);
+        problems.extend(link_mismatches(&soak, &pairs).await);
+        totals.insert("links checked", pairs.len());
         if ok && problems.is_empty() {
             break;
         }
