@@ -69,6 +69,15 @@ pub struct RunControl {
     pub observer: Option<Arc<dyn RunObserver>>,
     /// The process-wide signal of the `SyncService` the run goes through (set by the service).
     pub(crate) service_stop: Option<StopSignal>,
+    /// Called once the cursors are saved and before the run record is finished, so that nobody
+    /// sees a finished first run on a relationship still marked "Initial sync required".
+    pub(crate) cursors_saved: Option<Arc<dyn CursorsSaved>>,
+}
+
+/// What the service does when a manual run saved the cursors (sets the baseline).
+#[async_trait::async_trait]
+pub(crate) trait CursorsSaved: Send + Sync {
+    async fn cursors_saved(&self);
 }
 
 impl std::fmt::Debug for RunControl {
@@ -88,6 +97,7 @@ impl RunControl {
             stop,
             observer,
             service_stop: None,
+            cursors_saved: None,
         }
     }
 

@@ -544,6 +544,9 @@ impl SyncEngine {
                             .await?;
                     }
                     summary.cursors_advanced = true;
+                    if let Some(hook) = &control.cursors_saved {
+                        hook.cursors_saved().await;
+                    }
                 }
                 summary.plan = plan;
             }

@@ -221,11 +221,14 @@ impl SyncService {
         control: &RunControl,
     ) -> Result<RunSummary, ServiceError> {
         let setup = self.directory.setup(relationship).await?;
-        let summary = self.engine.sync_once_with(&setup, mode, control).await?;
-        if matches!(mode, SyncMode::Manual { .. }) && summary.cursors_advanced {
-            self.directory.baseline_set(relationship).await?;
+        let mut control = control.clone();
+        if matches!(mode, SyncMode::Manual { .. }) {
+            control.cursors_saved = Some(Arc::new(SetBaseline {
+                directory: self.directory.clone(),
+                relationship,
+            }));
         }
-        Ok(summary)
+        Ok(self.engine.sync_once_with(&setup, mode, &control).await?)
     }
 
     /// Whether the relationship's last run started at least `interval` ago (or it never ran).
@@ -337,6 +340,23 @@ impl SyncService {
             heartbeat();
             log_outcomes(self.run_due_with(&control).await);
             heartbeat();
+        }
+    }
+}
+
+/// A manual run saved the cursors: the relationship is "Ready for automatic sync" from now on,
+/// marked before the run record is finished.
+struct SetBaseline {
+    directory: Arc<dyn SyncDirectory>,
+    relationship: RelationshipId,
+}
+
+#[async_trait]
+impl crate::control::CursorsSaved for SetBaseline {
+    async fn cursors_saved(&self) {
+        if let Err(error) = self.directory.baseline_set(self.relationship).await {
+            // The cursors are saved; the next manual run marks the baseline again.
+            tracing::warn!(relationship = %self.relationship, %error, "could not mark the connection ready for automatic sync");
         }
     }
 }

@@ -17,8 +17,11 @@ use crate::harness::World;
 
 struct FakeDirectory {
     setup: SyncSetup,
+    store: Arc<crate::fake_store::FakeStore>,
     automatic: Mutex<bool>,
     baselines: Mutex<Vec<RelationshipId>>,
+    /// Whether the run was still Running when the baseline was marked, per mark.
+    marked_while_running: Mutex<Vec<bool>>,
 }
 
 #[async_trait]
@@ -43,6 +46,21 @@ impl SyncDirectory for FakeDirectory {
     }
 
     async fn baseline_set(&self, relationship: RelationshipId) -> Result<(), SetupError> {
+        let running = self
+            .store
+            .sync_runs(&fusion_store::RunFilter {
+                relationship: Some(relationship),
+                status: Some(RunStatus::Running),
+                started_from: None,
+                started_before: None,
+                limit: 10,
+            })
+            .await
+            .unwrap();
+        self.marked_while_running
+            .lock()
+            .unwrap()
+            .push(!running.is_empty());
         self.baselines.lock().unwrap().push(relationship);
         Ok(())
     }
@@ -51,8 +69,10 @@ impl SyncDirectory for FakeDirectory {
 fn service(world: &World) -> (SyncService, Arc<FakeDirectory>) {
     let directory = Arc::new(FakeDirectory {
         setup: world.setup.clone(),
+        store: world.store.clone(),
         automatic: Mutex::new(false),
         baselines: Mutex::new(Vec::new()),
+        marked_while_running: Mutex::new(Vec::new()),
     });
     let service = SyncService::new(
         world.engine.clone(),
@@ -90,6 +110,11 @@ async fn the_first_manual_run_sets_the_baseline_and_a_dry_run_does_not() {
         .await
         .unwrap();
     assert_eq!(*directory.baselines.lock().unwrap(), vec![relationship]);
+    assert_eq!(
+        *directory.marked_while_running.lock().unwrap(),
+        vec![true],
+        "the baseline is marked before the run record is finished, so no one sees a finished first run on a connection still waiting for it"
+    );
 }
 
 #[tokio::test]
