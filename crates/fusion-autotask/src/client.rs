@@ -274,6 +274,15 @@ impl AutotaskService {
             .remove(&username.to_ascii_lowercase());
     }
 
+    /// Requests this process sent in the last hour to the Autotask database `username` lives
+    /// in (every API user of that database together), if that user's zone is known here yet.
+    /// Costs no request.
+    pub fn budget_used_by(&self, username: &str) -> Option<u32> {
+        let username = username.trim();
+        let zone = self.cached_zone(&username.to_ascii_lowercase())?;
+        Some(self.inner.budget.used(&zone.database_key(username)))
+    }
+
     fn cached_zone(&self, key: &str) -> Option<ResolvedZone> {
         self.inner
             .zones

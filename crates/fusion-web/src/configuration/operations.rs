@@ -454,8 +454,8 @@ pub(crate) async fn composable_fields(state: &AppState, scope: &Scope) -> Vec<(S
     };
     let mut fields: Vec<(String, String)> = fusion_autotask::ticket_fields::TICKET_FACTS
         .iter()
-    .map(|(name, label)| ((*name).to_owned(), (*label).to_owned()))
-    .collect();
+        .map(|(name, label)| ((*name).to_owned(), (*label).to_owned()))
+        .collect();
     fields.extend(
         fields_of(&source)
             .into_iter()

@@ -275,6 +275,9 @@ pub(crate) struct DashboardDto {
     pub relationships: Vec<DashboardRowDto>,
     /// This server's hourly share of each Autotask database's request threshold.
     pub autotask_hourly_limit: Option<u32>,
+    /// Requests this server sent in the last hour to the caller's own Autotask database (every
+    /// connection and connection test together); `null` before its first request.
+    pub autotask_budget_used: Option<u32>,
 }
 
 fn relationship_id(raw: &str) -> Result<RelationshipId, SyncError> {
@@ -511,6 +514,16 @@ pub(crate) fn dashboard_row(overview: &SyncOverview) -> DashboardRowDto {
     }
 }
 
+/// Requests this server sent in the last hour to `org_id`'s Autotask database, once known.
+pub(crate) async fn autotask_budget_used(
+    state: &AppState,
+    org_id: fusion_domain::OrgId,
+) -> Option<u32> {
+    let service = state.tester().service()?;
+    let credentials = state.store().platform_credentials(org_id).await.ok()??;
+    service.budget_used_by(&credentials.username)
+}
+
 /// This server's hourly request share per Autotask database, when it talks to Autotask.
 pub(crate) fn autotask_hourly_limit(state: &AppState) -> Option<u32> {
     state
@@ -527,5 +540,6 @@ async fn dashboard(
     Ok(Json(DashboardDto {
         relationships: overviews.iter().map(dashboard_row).collect(),
         autotask_hourly_limit: autotask_hourly_limit(&state),
+        autotask_budget_used: autotask_budget_used(&state, org_id).await,
     }))
 }

@@ -22,7 +22,7 @@ use crate::pages::{
     OrgPageCaller, csrf_rejected_page, internal_error_page, nav_for, not_found_page,
 };
 use crate::session::Caller;
-use crate::sync::api::autotask_hourly_limit;
+use crate::sync::api::{autotask_budget_used, autotask_hourly_limit};
 use crate::sync::plan_words::{TicketPlanWords, plan_in_words, planned_writes};
 use crate::sync::{
     DEFAULT_HISTORY_LIMIT, HistoryQuery, SyncError, SyncOverview, dry_run, duration_words, history,
@@ -246,6 +246,8 @@ pub(crate) struct DashboardPage {
     pub connections_url: String,
     pub rows: Vec<DashboardRow>,
     pub hourly_limit: Option<String>,
+    /// Requests this server sent to the organisation's own Autotask database in the last hour.
+    pub budget_used: Option<String>,
 }
 
 fn partner_name(overview: &SyncOverview) -> String {
@@ -704,6 +706,7 @@ async fn dashboard_page(
         connections_url: crate::relationships::connections_url(&org),
         rows,
         hourly_limit: autotask_hourly_limit(&state).map(thousands),
+        budget_used: autotask_budget_used(&state, org.id).await.map(thousands),
     };
     render(StatusCode::OK, &page)
 }

@@ -162,10 +162,16 @@ impl TestApp {
             ..AutotaskSettings::default()
         };
         let clock = options.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        let sync_settings = settings.clone();
+        let settings = if options.sync {
+            crate::sync::without_retry_waits(settings)
+        } else {
+            settings
+        };
+        let autotask_service =
+            fusion_autotask::AutotaskService::new(settings).expect("the Autotask service builds");
         let mut state = AppState::with_clock(
             store.clone(),
-            ConnectionTester::new(settings),
+            ConnectionTester::with_service(autotask_service.clone()),
             options.web,
             clock,
         );
@@ -173,7 +179,7 @@ impl TestApp {
             state = state.with_metrics(handle);
         }
         if options.sync {
-            state = state.with_sync(crate::sync::sync_service(store.clone(), sync_settings));
+            state = state.with_sync(crate::sync::sync_service(store.clone(), autotask_service));
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());

@@ -25,19 +25,21 @@ const NORTHWIND: &str = "Northwind IT";
 /// A person at the customer, raising tickets in Contoso's Autotask.
 const CONTOSO_PERSON: &str = "alex.morgan@contoso.example";
 
-/// The sync service the test server runs with: the binary's directory over the app's store and
-/// the same Autotask settings (simulator transport override) as the connection tester.
-pub(crate) fn sync_service(store: Arc<dyn Store>, settings: AutotaskSettings) -> SyncService {
-    // Retries as in production, only without the waits.
-    let settings = AutotaskSettings {
+/// Retries as in production, only without the waits.
+pub(crate) fn without_retry_waits(settings: AutotaskSettings) -> AutotaskSettings {
+    AutotaskSettings {
         retry: RetryPolicy {
             max_attempts: 4,
             initial_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(5),
         },
         ..settings
-    };
-    let service = AutotaskService::new(settings).expect("the Autotask service builds");
+    }
+}
+
+/// The sync service the test server runs with: the binary's directory over the app's store and
+/// the connection tester's Autotask service (one budget per process, as `fusion serve` has).
+pub(crate) fn sync_service(store: Arc<dyn Store>, service: AutotaskService) -> SyncService {
     let directory = Arc::new(StoreSyncDirectory::new(store.clone(), service));
     let clock = Arc::new(SystemClock);
     let engine = SyncEngine::new(store.clone(), clock.clone(), EngineSettings::default());
@@ -437,6 +439,13 @@ async fn a_manual_run_through_the_api_creates_tickets_and_history_shows_it_with_
         "the calls of the one run in the last hour"
     );
     assert_eq!(row["automatic"], true);
+    let used = dashboard["autotask_budget_used"]
+        .as_u64()
+        .expect("Contoso's database has seen requests from this server");
+    assert!(
+        used >= details["run"]["calls_used"].as_u64().unwrap_or(u64::MAX) / 2,
+        "at least Contoso's share of the run's calls: {used}"
+    );
 
     app.app.stop().await;
 }
