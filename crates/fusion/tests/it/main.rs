@@ -10,6 +10,7 @@ mod bench_command;
 mod config_command;
 mod demo_check;
 mod demo_command;
+mod live_key_rotation;
 mod graceful_shutdown;
 mod maintenance_commands;
 mod postgres_schema;
