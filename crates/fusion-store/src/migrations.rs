@@ -38,7 +38,7 @@ pub(crate) const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
     ),
     (
         4,
-        "sync schedules",
+        "sync_schedules",
         include_str!("../migrations/sqlite/0004_sync_schedules.sql"),
     ),
 ];
@@ -61,7 +61,7 @@ pub(crate) const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     ),
     (
         4,
-        "sync schedules",
+        "sync_schedules",
         include_str!("../migrations/postgres/0004_sync_schedules.sql"),
     ),
 ];

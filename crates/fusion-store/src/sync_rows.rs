@@ -559,6 +559,24 @@ pub(crate) fn new_lease_token() -> String {
     Uuid::new_v4().simple().to_string()
 }
 
+/// A stored schedule row back to the domain type (the CHECK constraint keeps the interval in
+/// range; a value outside it means the row was edited by hand).
+pub(crate) fn schedule_from_columns(
+    automatic: bool,
+    interval_seconds: i64,
+) -> StoreResult<SyncSchedule> {
+    SyncSchedule::new(automatic, Duration::seconds(interval_seconds)).map_err(|error| {
+        StoreError::Backend(format!(
+            "malformed sync schedule interval {interval_seconds} s: {error}"
+        ))
+    })
+}
+
+/// The interval as stored (whole seconds).
+pub(crate) fn schedule_interval_seconds(schedule: &SyncSchedule) -> i32 {
+    i32::try_from(schedule.interval().whole_seconds()).unwrap_or(i32::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -616,22 +634,4 @@ mod tests {
         assert_ne!(by_relationship, by_database);
         assert_ne!(new_lease_token(), new_lease_token());
     }
-}
-
-/// A stored schedule row back to the domain type (the CHECK constraint keeps the interval in
-/// range; a value outside it means the row was edited by hand).
-pub(crate) fn schedule_from_columns(
-    automatic: bool,
-    interval_seconds: i64,
-) -> StoreResult<SyncSchedule> {
-    SyncSchedule::new(automatic, Duration::seconds(interval_seconds)).map_err(|error| {
-        StoreError::Backend(format!(
-            "malformed sync schedule interval {interval_seconds} s: {error}"
-        ))
-    })
-}
-
-/// The interval as stored (whole seconds).
-pub(crate) fn schedule_interval_seconds(schedule: &SyncSchedule) -> i32 {
-    i32::try_from(schedule.interval().whole_seconds()).unwrap_or(i32::MAX)
 }
