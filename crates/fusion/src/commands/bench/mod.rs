@@ -50,7 +50,7 @@ struct Sizes {
 impl Sizes {
     fn for_args(args: &BenchArgs) -> Sizes {
         let (tickets, relationships, latency_requests, latency_tickets) = if args.quick {
-            (200, 20, 30, 2)
+            (200, 20, 15, 1)
         } else {
             (10_000, 1_000, 300, 20)
         };
