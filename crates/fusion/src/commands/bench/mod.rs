@@ -194,7 +194,7 @@ fn number(value: Option<f64>, decimals: usize) -> String {
 
 fn sync_rows(text: &mut String, label: &str, figures: &SyncFigures) {
     text.push_str(&format!(
-        "{label:<12} {:>8} {:>9.2} {:>10.0} {:>8} {:>8} {:>7.3} {:>9}\n",
+        "{label:<12} {:>8} {:>9.2} {:>10.0} {:>8} {:>8} {:>7.3} {:>9} {:>9}\n",
         figures.tickets,
         figures.wall_s,
         figures.tickets_per_s,
@@ -202,6 +202,7 @@ fn sync_rows(text: &mut String, label: &str, figures: &SyncFigures) {
         figures.floor_calls,
         figures.calls_per_floor,
         number(figures.peak_rss_mb, 1),
+        number(figures.rss_before_mb, 1),
     ));
 }
 
@@ -226,8 +227,16 @@ fn table(report: &Report) -> String {
         report.world.attachment_every,
     ));
     text.push_str(&format!(
-        "{:<12} {:>8} {:>9} {:>10} {:>8} {:>8} {:>7} {:>9}\n",
-        "sync", "tickets", "wall s", "tickets/s", "calls", "floor", "×floor", "peak MB"
+        "{:<12} {:>8} {:>9} {:>10} {:>8} {:>8} {:>7} {:>9} {:>9}\n",
+        "sync",
+        "tickets",
+        "wall s",
+        "tickets/s",
+        "calls",
+        "floor",
+        "×floor",
+        "peak MB",
+        "before MB"
     ));
     sync_rows(&mut text, "initial", &report.initial);
     sync_rows(&mut text, "incremental", &report.incremental);

@@ -48,6 +48,9 @@ pub struct SyncFigures {
     pub calls_per_floor: f64,
     /// Peak resident memory of the whole process during the run, simulator included (MiB).
     pub peak_rss_mb: Option<f64>,
+    /// Resident memory of the whole process just before the run (MiB): the peak less this is
+    /// what the run added (its own data, the simulator's new records, the allocator's slack).
+    pub rss_before_mb: Option<f64>,
     /// What the seeded simulator alone took before the first run (MiB).
     pub simulator_rss_mb: Option<f64>,
     pub status: String,
@@ -84,6 +87,7 @@ async fn measured_run(
 ) -> anyhow::Result<SyncFigures> {
     bed.simulator.clear_request_log();
     measure::reset_peak_rss();
+    let rss_before_mb = measure::rss_mb();
     let watch = Stopwatch::start();
     let summary = bed
         .sync
@@ -104,6 +108,7 @@ async fn measured_run(
         floor_calls,
         calls_per_floor: calls as f64 / floor_calls.max(1) as f64,
         peak_rss_mb,
+        rss_before_mb,
         simulator_rss_mb: bed.simulator_rss_mb,
         status: summary.status.label().to_owned(),
         calls_by_endpoint,
