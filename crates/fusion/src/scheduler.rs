@@ -134,14 +134,19 @@ impl SyncRuntime {
     pub async fn shut_down(self) {
         let _ = self.stop.send(true);
         self.service.stop_all();
-        let grace = self.settings.grace;
-        if tokio::time::timeout(grace, self.scheduler).await.is_err() {
-            tracing::warn!("the scheduler did not stop in time");
-        }
-        if !self.service.wait_idle(grace).await {
+        // One grace period for everything: the in-flight count covers scheduled runs and runs
+        // people started alike.
+        let deadline = tokio::time::Instant::now() + self.settings.grace;
+        if !self.service.wait_idle(self.settings.grace).await {
             tracing::warn!(
-                "a sync started from the web was still running at shutdown and was abandoned; its leases expire and the next run carries on"
+                "a sync was still running at shutdown and was abandoned; its leases expire and the next run carries on"
             );
+        }
+        if tokio::time::timeout_at(deadline, self.scheduler)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the scheduler did not stop in time");
         }
         self.retention.abort();
     }
