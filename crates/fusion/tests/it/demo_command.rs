@@ -4,56 +4,11 @@
 //! values from its own tenant, and it stops on SIGTERM. A second run on the same data directory
 //! finds the same connection.
 
-use std::path::PathBuf;
+use reqwest::header::{CONTENT_TYPE, COOKIE};
 
-use reqwest::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
-
-use crate::process::{Served, fusion};
+use crate::process::{Served, client, fresh_data_dir, fusion, sign_in};
 
 /// A fresh, empty data directory for one demo run.
-fn fresh_data_dir(label: &str) -> PathBuf {
-    let directory = std::env::temp_dir().join(format!("fusion-it-{label}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&directory);
-    directory
-}
-
-fn client() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("a client builds")
-}
-
-/// Signs in through the sign-in form as a browser would; returns the session cookie.
-async fn sign_in(client: &reqwest::Client, url: &str, email: &str, password: &str) -> String {
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("email", email)
-        .append_pair("password", password)
-        .finish();
-    let response = client
-        .post(format!("{url}sign-in"))
-        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .expect("sign-in answers");
-    assert!(
-        response.status().is_redirection(),
-        "sign-in as {email}: {}",
-        response.status()
-    );
-    response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find(|value| value.starts_with("fusion_session="))
-        .and_then(|value| value.split(';').next())
-        .unwrap_or_else(|| panic!("signing in as {email} sets the session cookie"))
-        .to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn demo_starts_both_organisations_sign_in_and_test_their_connection_then_stops_on_sigterm() {
     let data_dir = fresh_data_dir("demo");

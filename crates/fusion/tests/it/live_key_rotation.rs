@@ -2,7 +2,7 @@
 //! running server keeps testing connections with the stored secrets without a restart, saves a
 //! new secret under the new key, and afterwards the new key file alone opens every secret.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use fusion_domain::OrgId;
 use fusion_store::SecretKey;
@@ -10,13 +10,7 @@ use reqwest::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
-use crate::process::{Served, fusion, run};
-
-fn fresh_data_dir(label: &str) -> PathBuf {
-    let directory = std::env::temp_dir().join(format!("fusion-it-{label}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&directory);
-    directory
-}
+use crate::process::{Served, fresh_data_dir, fusion, run};
 
 fn key_in(file: &Path) -> SecretKey {
     SecretKey::from_env_or_file(None, file).expect("a key file")

@@ -3,9 +3,12 @@
 //! line, never a sleep.
 
 use std::io::{BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+
+use reqwest::header::{CONTENT_TYPE, SET_COOKIE};
 
 /// Environment variables the binary reads; cleared for every test so the developer's or CI's own
 /// environment cannot change a result.
@@ -20,6 +23,9 @@ const FUSION_VARIABLES: &[&str] = &[
     "FUSION_ADMIN_PASSWORD",
     "FUSION_SECURE_COOKIES",
     "FUSION_LOG_FORMAT",
+    "FUSION_CONFIG",
+    "FUSION_HISTORY_RETENTION_DAYS",
+    "FUSION_SCHEDULER_TICK_SECONDS",
     "RUST_LOG",
 ];
 
@@ -169,4 +175,47 @@ impl Drop for Served {
             let _ = self.child.wait();
         }
     }
+}
+
+pub fn fresh_data_dir(label: &str) -> PathBuf {
+    let directory = std::env::temp_dir().join(format!("fusion-it-{label}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    directory
+}
+
+pub fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client builds")
+}
+
+/// Signs in through the sign-in form as a browser would; returns the session cookie.
+pub async fn sign_in(client: &reqwest::Client, url: &str, email: &str, password: &str) -> String {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("email", email)
+        .append_pair("password", password)
+        .finish();
+    let response = client
+        .post(format!("{url}sign-in"))
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .expect("sign-in answers");
+    assert!(
+        response.status().is_redirection(),
+        "sign-in as {email}: {}",
+        response.status()
+    );
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with("fusion_session="))
+        .and_then(|value| value.split(';').next())
+        .unwrap_or_else(|| panic!("signing in as {email} sets the session cookie"))
+        .to_owned()
 }

@@ -3,21 +3,14 @@
 //! address in a JSON log line and stops cleanly on SIGTERM.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use reqwest::header::{CONTENT_TYPE, SET_COOKIE};
 
 use crate::postgres_schema::{POSTGRES_URL_VARIABLE, PostgresSchema};
-use crate::process::{fusion, run};
+use crate::process::{fresh_data_dir, fusion, run};
 
 const PASSWORD: &str = "correct horse battery staple";
-
-fn fresh_data_dir(label: &str) -> PathBuf {
-    let directory = std::env::temp_dir().join(format!("fusion-it-{label}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&directory);
-    directory
-}
 
 fn admin_create(
     data_dir: &str,

@@ -5,51 +5,11 @@
 //! stderr (its log), on its stdout after the ready line (which shows the demo's own sign-in
 //! details on purpose), or anywhere in the sync's output.
 
-use std::path::PathBuf;
-
-use reqwest::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
+use reqwest::header::COOKIE;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::process::{Served, fusion, run};
-
-fn fresh_data_dir(label: &str) -> PathBuf {
-    let directory = std::env::temp_dir().join(format!("fusion-it-{label}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&directory);
-    directory
-}
-
-fn client() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("a client builds")
-}
-
-/// The session token from the sign-in form's `Set-Cookie`.
-async fn sign_in(client: &reqwest::Client, url: &str, email: &str, password: &str) -> String {
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("email", email)
-        .append_pair("password", password)
-        .finish();
-    let response = client
-        .post(format!("{url}sign-in"))
-        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .expect("sign-in answers");
-    response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find_map(|value| value.strip_prefix("fusion_session="))
-        .and_then(|value| value.split(';').next())
-        .expect("signing in sets the session cookie")
-        .to_owned()
-}
+use crate::process::{Served, client, fresh_data_dir, fusion, run, sign_in};
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
@@ -120,14 +80,17 @@ async fn no_secret_session_token_or_key_reaches_the_output_at_trace_level() {
         .to_owned();
     assert!(api_secret.len() >= 8, "{regenerated}");
 
-    let session_token = sign_in(
+    let cookie = sign_in(
         &client,
         &url,
         organisation["email"].as_str().expect("email"),
         organisation["password"].as_str().expect("password"),
     )
     .await;
-    let cookie = format!("fusion_session={session_token}");
+    let session_token = cookie
+        .strip_prefix("fusion_session=")
+        .expect("the session cookie")
+        .to_owned();
     let me: Value = client
         .get(format!("{url}api/v1/me"))
         .header(COOKIE, &cookie)
