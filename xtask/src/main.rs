@@ -1,5 +1,8 @@
 //! Project automation. `cargo xtask ci` runs exactly what CI runs (`.ci/run` installs the system
 //! packages first, then calls it). Each step prints its command so a failure is easy to reproduce.
+//! `cargo xtask tidy` (`tidy/`) checks the architecture invariants a machine can check.
+
+mod tidy;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -9,7 +12,10 @@ use anyhow::{Context, Result, bail};
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  ci            everything CI runs: fmt check, clippy, tests, browser test, py-autotask check, API fuzz
+  ci            everything CI runs: tidy, fmt check, clippy, tests, browser test, py-autotask check,
+                API fuzz
+  tidy          the checked architecture invariants: crate graph as ARCHITECTURE.md declares it,
+                sqlx only in fusion-store, reqwest only in fusion-autotask, source file sizes
   fmt-check     cargo fmt --all -- --check
   clippy        cargo clippy --workspace --all-targets -- -D warnings
   test          cargo test --workspace
@@ -23,6 +29,7 @@ fn main() -> Result<()> {
     std::env::set_current_dir(&root).context("cannot enter the project root")?;
     match command.as_str() {
         "ci" => {
+            tidy::run(&root)?;
             fmt_check()?;
             clippy()?;
             test()?;
@@ -32,6 +39,7 @@ fn main() -> Result<()> {
             println!("xtask ci: all steps passed");
             Ok(())
         }
+        "tidy" => tidy::run(&root),
         "fmt-check" => fmt_check(),
         "clippy" => clippy(),
         "test" => test(),
