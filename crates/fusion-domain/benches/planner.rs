@@ -42,7 +42,7 @@ fn ticket(id: &str, minutes: i64) -> TicketSnapshot {
         description: "The printer on floor 2 is jammed.".into(),
         status: Some(choice(1)),
         queue: Some(choice(10)),
-        company: Some(choice(100)),
+        company: Some(choice(500)),
         category: Some(choice(3)),
         fields: BTreeMap::from([("priority".to_owned(), FieldValue::Choice(choice(2)))]),
         labels: BTreeMap::from([("priority".to_owned(), "Medium".to_owned())]),
@@ -121,6 +121,7 @@ fn empty_input() -> PlanInput {
         organisation_name: name.into(),
         own_actor: Some(ActorId::new(actor)),
         tickets: Vec::new(),
+        deleted: Vec::new(),
     };
     PlanInput {
         relationship: relationship(),
@@ -177,6 +178,7 @@ fn link_between(input: &PlanInput, source: &TicketSnapshot, target: &TicketSnaps
         target_closed: false,
         created_at: at(0),
         updated_at: at(0),
+        ended: None,
     };
     for mapping in &input.mappings {
         link.source_fields.insert(

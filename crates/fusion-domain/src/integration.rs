@@ -150,7 +150,98 @@ pub struct ConfigWarning {
     pub message: String,
 }
 
+/// Why a configuration would break the privacy rule: a relationship carries only tickets of its
+/// own company on each side (see [`SideConfig::company_scope`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScopeError {
+    /// Reverse sync switched on while no company represents the partner on this side: it would
+    /// have nothing to limit itself to.
+    #[error(
+        "reverse sync needs the company that represents your partner (under \"Tickets you receive\" \
+         → Company): only that company's tickets are ever sent back, so choose it first"
+    )]
+    ReverseSyncWithoutCompany,
+    /// A filter names a company other than the partner's.
+    #[error(
+        "{setting} can only send tickets of the company that represents your partner ({expected}), \
+         not of company {found}: a relationship never carries another company's tickets"
+    )]
+    OtherCompany {
+        setting: &'static str,
+        expected: String,
+        found: String,
+    },
+}
+
 impl SideConfig {
+    /// The one company whose tickets this side sends and keeps in step: the company that
+    /// represents the partner in this organisation's tenant, which is also the company tickets
+    /// received from the partner are stamped with. `None` until it is chosen, and then nothing is
+    /// sent from this side. The planner and the engine both enforce it (privacy between the many
+    /// relationships one tenant is in); there is no "every company" setting.
+    pub fn company_scope(&self) -> Option<&ChoiceValue> {
+        self.receive.company.as_ref()
+    }
+
+    /// Whether a ticket of `company` is within this side's scope.
+    pub fn in_scope(&self, company: Option<&ChoiceValue>) -> bool {
+        self.company_scope().is_some() && company == self.company_scope()
+    }
+
+    /// Problems that make this configuration unsafe to save: a filter naming another company, or
+    /// reverse sync without the partner's company. Saving (form, API, import) refuses them.
+    pub fn scope_errors(&self) -> Vec<ScopeError> {
+        let mut errors = Vec::new();
+        let scope = self.company_scope();
+        if self.reverse_sync.enabled && scope.is_none() {
+            errors.push(ScopeError::ReverseSyncWithoutCompany);
+        }
+        if let Some(scope) = scope {
+            for (setting, company) in [
+                ("Reverse sync", &self.reverse_sync.company),
+                ("The send filter", &self.send.partner_company),
+            ] {
+                if let Some(company) = company
+                    && company != scope
+                {
+                    errors.push(ScopeError::OtherCompany {
+                        setting,
+                        expected: scope.as_str().to_owned(),
+                        found: company.as_str().to_owned(),
+                    });
+                }
+            }
+        }
+        errors
+    }
+
+    /// The company filters brought in line with the scope (what is stored after a save).
+    pub fn with_scope_filters(mut self) -> Self {
+        let scope = self.company_scope().cloned();
+        self.send.partner_company = scope.clone();
+        self.reverse_sync.company = scope;
+        self
+    }
+
+    /// The scope in words for people, e.g. "Only tickets of Contoso Manufacturing are sent to
+    /// Northwind IT." `company_label` is the scope company's name as the tenant shows it.
+    pub fn scope_sentence(&self, company_label: Option<&str>, partner_name: &str) -> String {
+        match (self.company_scope(), company_label) {
+            (None, _) => format!(
+                "No tickets are sent to {partner_name} until you choose the company that represents \
+                 {partner_name} under \"Tickets you receive\"."
+            ),
+            (Some(scope), label) => {
+                let company =
+                    label.map_or_else(|| format!("company {}", scope.as_str()), str::to_owned);
+                format!(
+                    "Only tickets of {company} are sent to {partner_name}, and only they are kept in step; \
+                     tickets of every other company stay in your tenant."
+                )
+            }
+        }
+    }
+
     /// Checks the configuration against the organisation's live choices.
     /// `choices(list)` returns the options of a named list ("queue", "status", "issue_type", …).
     pub fn warnings(&self, choices: &dyn Fn(&str) -> Vec<Choice>) -> Vec<ConfigWarning> {

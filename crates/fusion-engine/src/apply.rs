@@ -14,12 +14,12 @@
 
 use std::collections::HashMap;
 
-use fusion_domain::Clock;
-use fusion_domain::Role;
 use fusion_domain::sync::{
-    ActionOutcome, ActorId, Fingerprint, PlannedTicket, RecordOutcome, SyncAction, SyncRecord,
-    SyncRunId, TicketId, TicketLink, TicketPlan, link_after_success,
+    ActionOutcome, ActorId, CommentDraft, FieldRules, Fingerprint, Fitting, PlannedTicket,
+    RecordOutcome, SyncAction, SyncRecord, SyncRunId, TicketId, TicketLink, TicketPlan,
+    link_after_success, split_text,
 };
+use fusion_domain::{ChoiceValue, Clock, Role, SideConfig};
 use fusion_store::{PendingCreate, StoreError, SyncStore};
 use time::OffsetDateTime;
 
@@ -36,6 +36,11 @@ pub(crate) struct TicketApplier<'a> {
     pub own_actors: [Option<ActorId>; 2],
     /// The last activity of every ticket as read for planning, by side and id.
     pub activity: HashMap<(Role, TicketId), OffsetDateTime>,
+    /// The company of every ticket as read for planning, by side and id: the privacy guard's
+    /// second look, independent of the planner's.
+    pub companies: HashMap<(Role, TicketId), Option<ChoiceValue>>,
+    /// What each side's platform accepts (source, target), to fit values before writing.
+    pub field_rules: [FieldRules; 2],
 }
 
 /// What applying one ticket's plan gave.
@@ -86,11 +91,182 @@ fn describe(action: &SyncAction) -> &'static str {
         SyncAction::AddComment { .. } => "adding a comment",
         SyncAction::AddAttachment { .. } => "adding an attachment",
         SyncAction::Close { .. } => "closing the ticket",
+        SyncAction::EndLink { .. } => "ending the link",
         _ => "recording the link",
     }
 }
 
+/// The privacy rule checked again just before a write, independently of the planner: the
+/// ticket written to and the ticket the content comes from must both belong to their side's
+/// company scope, and a created ticket must be stamped with it. A refusal is an error on the
+/// ticket's record; nothing is written.
+pub(crate) fn privacy_guard(
+    configs: [&SideConfig; 2],
+    companies: &HashMap<(Role, TicketId), Option<ChoiceValue>>,
+    plan: &TicketPlan,
+    link: Option<&TicketLink>,
+    action: &SyncAction,
+) -> Result<(), String> {
+    let config_of = |side: Role| match side {
+        Role::Source => configs[0],
+        Role::Target => configs[1],
+    };
+    let Some(on) = written_side(action) else {
+        return Ok(());
+    };
+    let check = |side: Role, id: &TicketId| -> Result<(), String> {
+        let config = config_of(side);
+        match companies.get(&(side, id.clone())) {
+            Some(company) if config.in_scope(company.as_ref()) => Ok(()),
+            Some(company) => Err(format!(
+                "refused by the privacy guard: ticket {} on the {} side belongs to company {}, \
+                 not to the company this relationship carries ({})",
+                id.as_str(),
+                side.label().to_lowercase(),
+                company.as_ref().map_or("none", ChoiceValue::as_str),
+                config
+                    .company_scope()
+                    .map_or("none chosen", ChoiceValue::as_str)
+            )),
+            None => Err(format!(
+                "refused by the privacy guard: ticket {} on the {} side was not read in this \
+                 run, so its company cannot be checked",
+                id.as_str(),
+                side.label().to_lowercase()
+            )),
+        }
+    };
+    // Where the content comes from (a deleted ticket cannot be read: its notice carries only
+    // what the deletion log said).
+    let deletion = plan
+        .actions
+        .iter()
+        .any(|action| matches!(action, SyncAction::EndLink { .. }));
+    if !deletion {
+        let from = on.opposite();
+        let from_id = plan
+            .ticket(from)
+            .map(|ticket| ticket.id.clone())
+            .or_else(|| link.map(|link| link.ticket(from).clone()));
+        match from_id {
+            Some(id) => check(from, &id)?,
+            None => {
+                return Err("refused by the privacy guard: the original ticket is unknown".into());
+            }
+        }
+    }
+    // Where it goes.
+    let target = match action {
+        SyncAction::CreateTicket { draft, .. } => {
+            let config = config_of(on);
+            if !config.in_scope(draft.company.as_ref()) {
+                return Err(format!(
+                    "refused by the privacy guard: the copy would be created for company {} on \
+                     the {} side, not for the partner's company ({})",
+                    draft.company.as_ref().map_or("none", ChoiceValue::as_str),
+                    on.label().to_lowercase(),
+                    config
+                        .company_scope()
+                        .map_or("none chosen", ChoiceValue::as_str)
+                ));
+            }
+            return Ok(());
+        }
+        SyncAction::UpdateFields { ticket, .. } => Some(ticket.clone()),
+        SyncAction::AddComment { ticket, .. }
+        | SyncAction::AddAttachment { ticket, .. }
+        | SyncAction::Close { ticket, .. } => match ticket {
+            PlannedTicket::Existing(id) => Some(id.clone()),
+            // Created in this plan, stamped with the scope company (checked at its create).
+            PlannedTicket::Created => None,
+        },
+        _ => None,
+    };
+    match target {
+        Some(id) => check(on, &id),
+        None => Ok(()),
+    }
+}
+
 impl TicketApplier<'_> {
+    fn rules(&self, side: Role) -> &FieldRules {
+        match side {
+            Role::Source => &self.field_rules[0],
+            Role::Target => &self.field_rules[1],
+        }
+    }
+
+    /// The action with its values fitted to what the receiving platform takes.
+    fn fitted(&self, action: &SyncAction) -> (SyncAction, Vec<Fitting>) {
+        let mut action = action.clone();
+        let fittings = match &mut action {
+            SyncAction::CreateTicket {
+                on,
+                draft,
+                fingerprints,
+                baseline_fields,
+                ..
+            } => self
+                .rules(*on)
+                .fit_draft(*on, draft, fingerprints, baseline_fields),
+            SyncAction::UpdateFields {
+                on,
+                changes,
+                fingerprints,
+                ..
+            } => self.rules(*on).fit_changes(*on, changes, fingerprints),
+            SyncAction::AddComment { on, draft, .. } => self.rules(*on).fit_comment(draft),
+            _ => Vec::new(),
+        };
+        (action, fittings)
+    }
+
+    /// Adds the full text of every cut value as notes on the ticket just written; a failure is
+    /// a note on the record, never a failed ticket.
+    async fn add_full_texts(
+        &self,
+        on: Role,
+        ticket: &TicketId,
+        fittings: &[Fitting],
+        notes: &mut Vec<String>,
+    ) {
+        let defaults = &self.setup.side(on).config.receive.public_comment;
+        let max = self.rules(on).comment_body_max.unwrap_or(32_000);
+        for fitting in fittings {
+            let Some(full) = &fitting.full_text else {
+                continue;
+            };
+            let header = format!(
+                "Full text of {} from {} (cut to fit this field):\n",
+                fitting.field,
+                self.setup.side(on.opposite()).organisation_name
+            );
+            let room = max.saturating_sub(header.encode_utf16().count()).max(1);
+            let pieces = split_text(full, room);
+            let count = pieces.len();
+            for (index, piece) in pieces.into_iter().enumerate() {
+                let title = if count > 1 {
+                    format!("Full {} ({} of {count})", fitting.field, index + 1)
+                } else {
+                    format!("Full {}", fitting.field)
+                };
+                let draft = CommentDraft {
+                    title,
+                    body: format!("{header}{piece}"),
+                    publish: defaults.publish.clone(),
+                    note_type: defaults.note_type.clone(),
+                };
+                if let Err(error) = self.platform(on).add_comment(ticket, &draft).await {
+                    notes.push(format!(
+                        "The full text of {} could not be added as a note: {error}",
+                        fitting.field
+                    ));
+                    break;
+                }
+            }
+        }
+    }
+
     fn platform(&self, side: Role) -> &dyn Platform {
         self.setup.side(side).platform.as_ref()
     }
@@ -111,9 +287,18 @@ impl TicketApplier<'_> {
         let mut errors: Vec<String> = Vec::new();
         let mut notes: Vec<String> = Vec::new();
         let mut create_failed = false;
+        let mut held: Option<String> = None;
         for action in &plan.actions {
             match action {
                 SyncAction::Skip { .. } => continue,
+                SyncAction::Hold { reason } => {
+                    held = Some(reason.clone());
+                    continue;
+                }
+                SyncAction::FieldWarning { field, reason } => {
+                    notes.push(format!("Field {field}: {reason}"));
+                    continue;
+                }
                 SyncAction::Conflict { field, winner } => {
                     result.conflicts += 1;
                     notes.push(format!(
@@ -156,6 +341,27 @@ impl TicketApplier<'_> {
                 }
                 continue;
             }
+            if let Err(refusal) = privacy_guard(
+                [&self.setup.source.config, &self.setup.target.config],
+                &self.companies,
+                plan,
+                link.as_ref(),
+                action,
+            ) {
+                tracing::error!(relationship = %self.setup.relationship, %refusal, "privacy guard refused a write the planner allowed");
+                result.partial = true;
+                match action {
+                    SyncAction::CreateTicket { .. } => create_failed = true,
+                    SyncAction::AddComment { .. } => failed_comments += 1,
+                    SyncAction::AddAttachment { .. } => failed_attachments += 1,
+                    _ => {}
+                }
+                errors.push(refusal);
+                continue;
+            }
+            let (action, fittings) = self.fitted(action);
+            let action = &action;
+            notes.extend(fittings.iter().map(|fitting| fitting.message.clone()));
             match self.write(link.as_ref(), action).await {
                 Ok(outcome) => {
                     let now = self.clock.now();
@@ -169,6 +375,22 @@ impl TicketApplier<'_> {
                     ) {
                         self.store.upsert_link(&new_link).await?;
                         link = Some(new_link);
+                    }
+                    if fittings.iter().any(|fitting| fitting.full_text.is_some())
+                        && let Some(on) = written_side(action)
+                    {
+                        let written = match (&outcome, action) {
+                            (ActionOutcome::TicketCreated(ticket), _) => Some(ticket.id.clone()),
+                            (_, SyncAction::UpdateFields { ticket, .. }) => Some(ticket.clone()),
+                            (_, SyncAction::AddComment { ticket, .. }) => {
+                                self.resolve(ticket, link.as_ref(), on).ok()
+                            }
+                            _ => None,
+                        };
+                        if let Some(written) = written {
+                            self.add_full_texts(on, &written, &fittings, &mut notes)
+                                .await;
+                        }
                     }
                     match action {
                         SyncAction::CreateTicket { on, from, .. } => {
@@ -193,6 +415,10 @@ impl TicketApplier<'_> {
                             created = true;
                         }
                         SyncAction::Close { .. } => closed = true,
+                        SyncAction::EndLink { reason, .. } => {
+                            notes.push(format!("No longer synced: {reason}"));
+                            updated = true;
+                        }
                         SyncAction::UpdateFields { .. }
                         | SyncAction::AddComment { .. }
                         | SyncAction::AddAttachment { .. } => updated = true,
@@ -250,6 +476,9 @@ impl TicketApplier<'_> {
             Some(RecordOutcome::Updated)
         } else if result.partial {
             Some(RecordOutcome::Failed)
+        } else if let Some(reason) = held {
+            notes.push(reason);
+            Some(RecordOutcome::Held)
         } else {
             None
         };
@@ -431,11 +660,134 @@ impl TicketApplier<'_> {
             SyncAction::LinkExisting { .. }
             | SyncAction::LinkComment { .. }
             | SyncAction::LinkAttachment { .. }
-            | SyncAction::ClosedState { .. } => Ok(ActionOutcome::Applied),
+            | SyncAction::ClosedState { .. }
+            | SyncAction::EndLink { .. } => Ok(ActionOutcome::Applied),
             SyncAction::Skip { .. }
+            | SyncAction::Hold { .. }
+            | SyncAction::FieldWarning { .. }
             | SyncAction::Conflict { .. }
             | SyncAction::FieldFailure { .. }
             | SyncAction::AttachmentFailure { .. } => Ok(ActionOutcome::Applied),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use fusion_domain::sync::{TicketDraft, TicketMarker, TicketRef};
+    use fusion_domain::{RelationshipId, SideConfig};
+
+    use super::*;
+
+    fn config(company: i64) -> SideConfig {
+        let mut config = SideConfig::default();
+        config.receive.company = Some(company.into());
+        config
+    }
+
+    fn reference(id: &str) -> TicketRef {
+        TicketRef {
+            id: TicketId::new(id),
+            number: format!("T.{id}"),
+        }
+    }
+
+    fn create_on_target(company: i64) -> (TicketPlan, SyncAction) {
+        let relationship = RelationshipId::new();
+        let draft = TicketDraft {
+            marker: TicketMarker::for_copy_of(relationship, Role::Source, &TicketId::new("1")),
+            title: "Printer".into(),
+            description: String::new(),
+            company: Some(company.into()),
+            queue: None,
+            status: None,
+            priority: None,
+            ticket_type: None,
+            category: None,
+            source: None,
+            issue_type: None,
+            sub_issue_type: None,
+            fields: Default::default(),
+        };
+        let action = SyncAction::CreateTicket {
+            on: Role::Target,
+            from: TicketId::new("1"),
+            draft: Box::new(draft),
+            fingerprints: Vec::new(),
+            baseline_fields: Vec::new(),
+        };
+        let plan = TicketPlan {
+            source: Some(reference("1")),
+            target: None,
+            origin: Role::Source,
+            link: None,
+            actions: vec![action.clone()],
+        };
+        (plan, action)
+    }
+
+    /// The guard does not trust the planner: whatever a plan says, a write that would carry
+    /// another company's ticket, or stamp a copy with another company, is refused.
+    #[test]
+    fn the_guard_refuses_what_a_wrong_plan_would_leak_whatever_the_planner_said() {
+        let (source, target) = (config(500), config(900));
+        let configs = [&source, &target];
+        let mut companies = HashMap::new();
+        companies.insert(
+            (Role::Source, TicketId::new("1")),
+            Some(ChoiceValue::from(500)),
+        );
+        let (plan, action) = create_on_target(900);
+        assert_eq!(
+            privacy_guard(configs, &companies, &plan, None, &action),
+            Ok(())
+        );
+
+        // A copy stamped with another company of the MSP's tenant.
+        let (plan, action) = create_on_target(901);
+        let refusal = privacy_guard(configs, &companies, &plan, None, &action).unwrap_err();
+        assert!(refusal.contains("company 901"), "{refusal}");
+
+        // The original belongs to another of the customer's companies.
+        companies.insert(
+            (Role::Source, TicketId::new("1")),
+            Some(ChoiceValue::from(501)),
+        );
+        let (plan, action) = create_on_target(900);
+        let refusal = privacy_guard(configs, &companies, &plan, None, &action).unwrap_err();
+        assert!(refusal.contains("company 501"), "{refusal}");
+
+        // A comment to a linked ticket that now belongs to someone else.
+        companies.insert(
+            (Role::Source, TicketId::new("1")),
+            Some(ChoiceValue::from(500)),
+        );
+        companies.insert(
+            (Role::Target, TicketId::new("2")),
+            Some(ChoiceValue::from(777)),
+        );
+        let comment = SyncAction::AddComment {
+            on: Role::Target,
+            ticket: PlannedTicket::Existing(TicketId::new("2")),
+            from: fusion_domain::sync::CommentId::new("c"),
+            draft: CommentDraft {
+                title: String::new(),
+                body: "secret".into(),
+                publish: None,
+                note_type: None,
+            },
+        };
+        let plan = TicketPlan {
+            source: Some(reference("1")),
+            target: Some(reference("2")),
+            origin: Role::Source,
+            link: None,
+            actions: vec![comment.clone()],
+        };
+        assert!(privacy_guard(configs, &companies, &plan, None, &comment).is_err());
+
+        // A ticket not read in this run cannot be checked, so it is not written to.
+        companies.remove(&(Role::Target, TicketId::new("2")));
+        assert!(privacy_guard(configs, &companies, &plan, None, &comment).is_err());
     }
 }

@@ -492,6 +492,21 @@ impl SyncEngine {
                             })
                         })
                         .collect(),
+                    companies: [Role::Source, Role::Target]
+                        .into_iter()
+                        .flat_map(|side| {
+                            gathered.input.side(side).tickets.iter().map(move |state| {
+                                (
+                                    (side, state.ticket.id.clone()),
+                                    state.ticket.company.clone(),
+                                )
+                            })
+                        })
+                        .collect(),
+                    field_rules: [
+                        setup.source.platform.field_rules(),
+                        setup.target.platform.field_rules(),
+                    ],
                 };
                 let total = plan.tickets.len();
                 control.planned(total);
@@ -513,6 +528,7 @@ impl SyncEngine {
                                 RecordOutcome::Updated => summary.counts.updated += 1,
                                 RecordOutcome::Closed => summary.counts.closed += 1,
                                 RecordOutcome::Failed => summary.counts.failed += 1,
+                                RecordOutcome::Held => summary.counts.skipped += 1,
                             }
                             self.store.add_record(record).await?;
                             if summary.error.is_none() {
@@ -553,7 +569,12 @@ impl SyncEngine {
         }
         summary.status = if stopped {
             RunStatus::Failed
-        } else if summary.records.is_empty() && !partial {
+        } else if summary
+            .records
+            .iter()
+            .all(|record| record.outcome == RecordOutcome::Held)
+            && !partial
+        {
             // Nothing changed, or only what was already in step (such as our own writes).
             RunStatus::NoTicketsFound
         } else if partial || summary.counts.failed > 0 {

@@ -12,7 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use fusion_domain::Role;
 use fusion_domain::sync::{
-    PlanInput, SideInput, TicketId, TicketLink, TicketMarker, TicketSnapshot, TicketState, plan,
+    DeletedTicket, PlanInput, SideInput, TicketId, TicketLink, TicketMarker, TicketSnapshot,
+    TicketState, plan,
 };
 use fusion_store::SyncStore;
 use time::OffsetDateTime;
@@ -267,9 +268,46 @@ pub(crate) async fn gather(
             reader.tickets[1].remove(&link.target);
         }
     }
+    // Deletions since the window start: a deleted ticket's partner is told and closed. Only
+    // linked ones matter; a link already ended was handled by an earlier run.
+    let mut deleted: [Vec<DeletedTicket>; 2] = [Vec::new(), Vec::new()];
     for side in sides {
+        let found = setup
+            .side(side)
+            .platform
+            .deleted_tickets(windows[index(side)])
+            .await
+            .map_err(platform_error(side))?;
+        if found.is_empty() {
+            continue;
+        }
+        let ids: Vec<TicketId> = found.iter().map(|ticket| ticket.id.clone()).collect();
+        let linked: Vec<TicketLink> = store
+            .links_by_tickets(relationship, side, &ids)
+            .await
+            .map_err(GatherFailure::Store)?
+            .into_iter()
+            .filter(|link| link.ended.is_none())
+            .collect();
+        deleted[index(side)] = found
+            .into_iter()
+            .filter(|ticket| linked.iter().any(|link| link.ticket(side) == &ticket.id))
+            .collect();
+        for link in linked {
+            reader.tickets[index(side)].remove(link.ticket(side));
+            links.insert(link.source.clone(), link);
+        }
+    }
+    for side in sides {
+        // An ended link carries nothing: its partner is not read.
         let partners: Vec<TicketId> = links
             .values()
+            .filter(|link| link.ended.is_none())
+            .filter(|link| {
+                !deleted[index(side)]
+                    .iter()
+                    .any(|gone| &gone.id == link.ticket(side))
+            })
             .map(|link| link.ticket(side).clone())
             .collect();
         reader.ensure_all(side, &partners).await?;
@@ -303,11 +341,13 @@ pub(crate) async fn gather(
         reader.ensure_all(side, &wanted).await?;
     }
 
-    let side_input = |side: Role, tickets: Vec<TicketState>| SideInput {
+    let mut deleted = deleted.into_iter();
+    let mut side_input = |side: Role, tickets: Vec<TicketState>| SideInput {
         config: setup.side(side).config.clone(),
         organisation_name: setup.side(side).organisation_name.clone(),
         own_actor: own_actors[index(side)].clone(),
         tickets,
+        deleted: deleted.next().unwrap_or_default(),
     };
     // The snapshots move into the plan's input (a big run holds thousands of them).
     let mut states = |side: Role| -> Vec<TicketState> {
@@ -346,6 +386,18 @@ pub(crate) async fn gather(
         let preliminary = plan(&input);
         for ticket_plan in &preliminary.tickets {
             if ticket_plan.link.is_none() && !ticket_plan.writes() {
+                continue;
+            }
+            // Ended links and pairs held back by the privacy rule carry no comments.
+            if ticket_plan
+                .link
+                .as_ref()
+                .is_some_and(|link| link.ended.is_some())
+                || ticket_plan
+                    .actions
+                    .iter()
+                    .any(|action| matches!(action, fusion_domain::sync::SyncAction::Hold { .. }))
+            {
                 continue;
             }
             for side in sides {

@@ -18,7 +18,8 @@ use async_trait::async_trait;
 use fusion_domain::ChoiceValue;
 use fusion_domain::sync::{
     ActorId, AttachmentDraft, AttachmentId, AttachmentSnapshot, CommentDraft, CommentId,
-    CommentSnapshot, FieldChange, TicketDraft, TicketId, TicketMarker, TicketSnapshot,
+    CommentSnapshot, DeletedTicket, FieldChange, FieldRules, TicketDraft, TicketId, TicketMarker,
+    TicketSnapshot,
 };
 use time::OffsetDateTime;
 
@@ -244,6 +245,22 @@ pub trait Platform: Send + Sync + fmt::Debug {
 
     /// The largest attachment this platform accepts through its API, in bytes (Autotask: about
     /// 7 MB; larger ones are recorded as failed with the reason instead of being sent).
+    /// Tickets deleted in this tenant since `since` (Autotask: one `DeletedTicketLogs` query per
+    /// 500). A platform that cannot tell answers none.
+    async fn deleted_tickets(
+        &self,
+        since: OffsetDateTime,
+    ) -> Result<Vec<DeletedTicket>, PlatformError> {
+        let _ = since;
+        Ok(Vec::new())
+    }
+
+    /// What this tenant's ticket and note fields accept (lengths, picklist values and whether
+    /// they are active), known without a call; values are fitted to it before every write.
+    fn field_rules(&self) -> FieldRules {
+        FieldRules::default()
+    }
+
     fn max_attachment_bytes(&self) -> u64;
 
     /// Platform calls made through this value so far (every HTTP request, retries included).

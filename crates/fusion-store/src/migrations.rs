@@ -41,6 +41,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "sync_schedules",
         include_str!("../migrations/sqlite/0004_sync_schedules.sql"),
     ),
+    (
+        5,
+        "privacy",
+        include_str!("../migrations/sqlite/0005_privacy.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -63,6 +68,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         4,
         "sync_schedules",
         include_str!("../migrations/postgres/0004_sync_schedules.sql"),
+    ),
+    (
+        5,
+        "privacy",
+        include_str!("../migrations/postgres/0005_privacy.sql"),
     ),
 ];
 

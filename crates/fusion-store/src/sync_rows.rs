@@ -10,9 +10,9 @@
 use std::collections::BTreeMap;
 
 use fusion_domain::sync::{
-    AttachmentId, CommentId, CopiedItem, Fingerprint, PendingRetry, RecordOutcome, RunCounts,
-    RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun, SyncRunId, SyncSchedule, TicketId,
-    TicketLink, TicketMarker,
+    AttachmentId, CommentId, CopiedItem, Fingerprint, LinkEnd, PendingRetry, RecordOutcome,
+    RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun, SyncRunId, SyncSchedule,
+    TicketId, TicketLink, TicketMarker,
 };
 use fusion_domain::{RelationshipId, Role};
 use serde::{Deserialize, Serialize};
@@ -107,8 +107,13 @@ impl LinkColumns {
             target_closed,
             created_at,
             updated_at,
+            ended,
         } = link;
         let document = LinkDocument {
+            ended: ended.as_ref().map(|end| EndDocument {
+                at: to_storage_precision(end.at),
+                reason: end.reason.clone(),
+            }),
             source_fields: fingerprint_texts(source_fields),
             target_fields: fingerprint_texts(target_fields),
             comments: comments.iter().map(CopiedDocument::from_comment).collect(),
@@ -141,6 +146,7 @@ impl LinkColumns {
             attachments,
             source_closed,
             target_closed,
+            ended,
         } = document;
         Ok(TicketLink {
             relationship: RelationshipId::from_uuid(self.relationship),
@@ -163,6 +169,10 @@ impl LinkColumns {
             target_closed,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            ended: ended.map(|end| LinkEnd {
+                at: end.at,
+                reason: end.reason,
+            }),
         })
     }
 }
@@ -191,6 +201,17 @@ struct LinkDocument {
     attachments: Vec<CopiedDocument>,
     source_closed: bool,
     target_closed: bool,
+    /// Absent for a link in use (links written before links could end have none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ended: Option<EndDocument>,
+}
+
+/// Why and when a link ended (`LinkEnd`).
+#[derive(Debug, Serialize, Deserialize)]
+struct EndDocument {
+    #[serde(with = "time::serde::rfc3339")]
+    at: OffsetDateTime,
+    reason: String,
 }
 
 /// One copied comment or attachment.

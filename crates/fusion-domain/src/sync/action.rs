@@ -147,6 +147,15 @@ pub enum SyncAction {
     },
     /// Nothing is written for this ticket, and why.
     Skip { reason: String },
+    /// A linked ticket is outside its side's company scope (it moved to another company): nothing
+    /// flows either way until it moves back, and its record says why.
+    Hold { reason: String },
+    /// A value was fitted to what the receiving platform accepts (text cut, a picklist value it
+    /// does not take replaced by the configured default or left out); the ticket still syncs.
+    FieldWarning { field: String, reason: String },
+    /// The ticket on side `deleted` was deleted in its tenant: the link ends (kept in history) and
+    /// nothing flows for this pair any more. Comes after the note and closure on the copy.
+    EndLink { deleted: Role, reason: String },
     /// Both sides changed `field` since the last sync; `winner`'s value is written (the
     /// `UpdateFields` that follows).
     Conflict { field: String, winner: Role },
@@ -167,6 +176,8 @@ impl SyncAction {
         !matches!(
             self,
             SyncAction::Skip { .. }
+                | SyncAction::Hold { .. }
+                | SyncAction::FieldWarning { .. }
                 | SyncAction::Conflict { .. }
                 | SyncAction::FieldFailure { .. }
                 | SyncAction::AttachmentFailure { .. }

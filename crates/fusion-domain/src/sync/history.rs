@@ -102,6 +102,9 @@ pub enum RecordOutcome {
     Updated,
     Closed,
     Failed,
+    /// Not sent: the ticket is outside its relationship's company scope (it moved to another
+    /// company after it was linked). Counted as skipped.
+    Held,
 }
 
 impl RecordOutcome {
@@ -111,6 +114,7 @@ impl RecordOutcome {
             RecordOutcome::Updated => "Updated",
             RecordOutcome::Closed => "Closed",
             RecordOutcome::Failed => "Failed",
+            RecordOutcome::Held => "Held back",
         }
     }
 
@@ -120,6 +124,7 @@ impl RecordOutcome {
             RecordOutcome::Updated => "updated",
             RecordOutcome::Closed => "closed",
             RecordOutcome::Failed => "failed",
+            RecordOutcome::Held => "held",
         }
     }
 
@@ -129,6 +134,7 @@ impl RecordOutcome {
             "updated" => RecordOutcome::Updated,
             "closed" => RecordOutcome::Closed,
             "failed" => RecordOutcome::Failed,
+            "held" => RecordOutcome::Held,
             _ => return None,
         })
     }

@@ -52,6 +52,18 @@ pub struct TicketLink {
     pub target_closed: bool,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    /// Set when the pair stopped being synced for good (one of its tickets was deleted in its
+    /// tenant). An ended link is kept, so history still names the pair and neither ticket is ever
+    /// copied again; nothing flows through it.
+    pub ended: Option<LinkEnd>,
+}
+
+/// Why and when a link ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkEnd {
+    pub at: OffsetDateTime,
+    /// For people, e.g. "T20261204.0006 was deleted in Contoso's Autotask by Jane Doe".
+    pub reason: String,
 }
 
 /// Activity times compare to the nanosecond (field values only to the second).
@@ -190,6 +202,7 @@ pub fn link_after_success(
                 target_closed: false,
                 created_at: now,
                 updated_at: now,
+                ended: None,
             };
             store_fingerprints(&mut link, fingerprints);
             for field in baseline_fields {
@@ -222,6 +235,7 @@ pub fn link_after_success(
                 target_closed: false,
                 created_at: now,
                 updated_at: now,
+                ended: None,
             };
             store_fingerprints(&mut link, fingerprints);
             return Some(link);
@@ -284,6 +298,12 @@ pub fn link_after_success(
         ) => {
             updated.source_closed = *source_closed;
             updated.target_closed = *target_closed;
+        }
+        (SyncAction::EndLink { reason, .. }, _) => {
+            updated.ended = Some(LinkEnd {
+                at: now,
+                reason: reason.clone(),
+            });
         }
         _ => return None,
     }

@@ -5,6 +5,7 @@
 
 mod action;
 mod fingerprint;
+mod fitting;
 mod history;
 mod ids;
 mod link;
@@ -17,16 +18,20 @@ pub use action::{
     TicketDraft, TicketPlan, TicketRef,
 };
 pub use fingerprint::{Fingerprint, canonical_text};
+pub use fitting::{
+    FieldRule, FieldRules, Fitting, TRUNCATION_MARKER, fit_text, split_text, text_length,
+};
 pub use history::{
     PendingRetry, RecordOutcome, RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun,
     SyncRunId, SyncRunKind,
 };
 pub use ids::{ActorId, AttachmentId, CommentId, MarkerParts, TicketId, TicketMarker};
-pub use link::{ActionOutcome, CopiedItem, SEEN_ACTIVITY, TicketLink, link_after_success};
+pub use link::{ActionOutcome, CopiedItem, LinkEnd, SEEN_ACTIVITY, TicketLink, link_after_success};
 pub use planner::{ConflictRule, PlanInput, SideInput, TicketState, plan};
 pub use schedule::{ScheduleError, SyncSchedule};
 pub use snapshot::{
-    AttachmentSnapshot, CommentSnapshot, DESCRIPTION, FieldValue, STATUS, TITLE, TicketSnapshot,
+    AttachmentSnapshot, CommentSnapshot, DESCRIPTION, DeletedTicket, FieldValue, STATUS, TITLE,
+    TicketSnapshot,
 };
 
 #[cfg(test)]

@@ -13,10 +13,12 @@ use crate::sync::action::{
     TicketDraft, TicketPlan, TicketRef,
 };
 use crate::sync::fingerprint::Fingerprint;
+use crate::sync::ids::CommentId;
 use crate::sync::ids::{ActorId, TicketId, TicketMarker};
 use crate::sync::link::TicketLink;
 use crate::sync::snapshot::{
-    AttachmentSnapshot, CommentSnapshot, DESCRIPTION, FieldValue, STATUS, TITLE, TicketSnapshot,
+    AttachmentSnapshot, CommentSnapshot, DESCRIPTION, DeletedTicket, FieldValue, STATUS, TITLE,
+    TicketSnapshot,
 };
 
 /// What happens when both sides changed the same mapped field since the last sync.
@@ -55,6 +57,8 @@ pub struct SideInput {
     pub own_actor: Option<ActorId>,
     /// Tickets changed in the window, tickets being retried, and the partners of linked ones.
     pub tickets: Vec<TicketState>,
+    /// Tickets deleted in this side's tenant since the window start (only linked ones matter).
+    pub deleted: Vec<DeletedTicket>,
 }
 
 /// Everything the planner looks at.
@@ -196,6 +200,19 @@ impl<'a> Planner<'a> {
     fn plan(&self) -> Plan {
         let mut done: BTreeSet<(Side, &TicketId)> = BTreeSet::new();
         let mut tickets = Vec::new();
+        // Deletions first: the copy of a deleted ticket is told, closed and let go.
+        for side in [Role::Source, Role::Target] {
+            for deleted in &self.input.side(side).deleted {
+                let Some(link) = self.links.get(&(side.into(), &deleted.id)) else {
+                    continue;
+                };
+                if link.ended.is_some() || !done.insert((side.into(), &deleted.id)) {
+                    continue;
+                }
+                done.insert((side.opposite().into(), link.ticket(side.opposite())));
+                tickets.push(self.plan_deleted(side, deleted, link));
+            }
+        }
         // Copies made earlier but not linked (a crash between create and link) are linked first,
         // so their originals are not created a second time.
         for side in [Role::Source, Role::Target] {
@@ -268,16 +285,25 @@ impl<'a> Planner<'a> {
         let queue_ok = |queues: &[ChoiceValue]| {
             queues.is_empty() || ticket.queue.as_ref().is_some_and(|q| queues.contains(q))
         };
+        if !config.in_scope(ticket.company.as_ref()) {
+            return Some(match config.company_scope() {
+                None => format!(
+                    "no company is chosen for the partner on the {} side, so nothing is sent",
+                    side.label().to_lowercase()
+                ),
+                Some(scope) => format!(
+                    "its company ({}) is not the partner's company ({}): a relationship carries only \
+                     its own company's tickets",
+                    ticket.company.as_ref().map_or("none", ChoiceValue::as_str),
+                    scope.as_str()
+                ),
+            });
+        }
         match side {
             Role::Source => {
                 let filter = &config.send;
                 if !queue_ok(&filter.queues) {
                     return Some("its queue is not in the send filter".into());
-                }
-                if let Some(company) = &filter.partner_company
-                    && ticket.company.as_ref() != Some(company)
-                {
-                    return Some("its company is not the partner's company".into());
                 }
                 if !filter.categories.is_empty()
                     && !ticket
@@ -296,11 +322,6 @@ impl<'a> Planner<'a> {
                 }
                 if !queue_ok(&reverse.queues) {
                     return Some("its queue is not in the reverse sync filter".into());
-                }
-                if let Some(company) = &reverse.company
-                    && ticket.company.as_ref() != Some(company)
-                {
-                    return Some("its company is not the one reverse sync sends".into());
                 }
                 None
             }
@@ -352,10 +373,14 @@ impl<'a> Planner<'a> {
                 self.carry(mapping, side, ticket, &value)
             };
             match carried {
-                Err(reason) => failures.push(SyncAction::FieldFailure {
-                    field: from_field.to_owned(),
-                    reason,
-                }),
+                Err(reason) => {
+                    // The copy gets the configured default; its value is read back as the baseline.
+                    baseline_fields.push(to_field.to_owned());
+                    failures.push(SyncAction::FieldWarning {
+                        field: from_field.to_owned(),
+                        reason: format!("{reason}; the configured default was used"),
+                    })
+                }
                 Ok(carried) => {
                     fingerprints.push(FieldFingerprint {
                         side,
@@ -466,6 +491,7 @@ impl<'a> Planner<'a> {
             target_closed: false,
             created_at: copy.ticket.created_at,
             updated_at: copy.ticket.created_at,
+            ended: None,
         };
         for entry in &fingerprints {
             link.fields_mut(entry.side)
@@ -479,9 +505,113 @@ impl<'a> Planner<'a> {
         plan
     }
 
+    // ---------- deleted tickets ----------
+
+    /// The ticket on `side` was deleted: its partner gets a note saying so and is closed with the
+    /// configured closure status, then the link ends (kept, so neither is ever copied again).
+    /// Nothing is deleted, and a partner outside its scope is not written to.
+    fn plan_deleted(&self, side: Role, deleted: &DeletedTicket, link: &TicketLink) -> TicketPlan {
+        let other = side.opposite();
+        let deleter = &self.input.side(side).organisation_name;
+        let who = deleted
+            .deleted_by
+            .as_deref()
+            .map_or_else(String::new, |name| format!(" by {name}"));
+        let when = deleted
+            .deleted_at
+            .format(time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute] UTC"
+            ))
+            .unwrap_or_default();
+        let reason = format!(
+            "{} was deleted in {deleter}'s tenant{who} on {when}",
+            link.number(side)
+        );
+        let mut actions = Vec::new();
+        if let Some(partner) = self.state(other, link.ticket(other)) {
+            let receiver = &self.input.side(other).config;
+            if receiver.in_scope(partner.ticket.company.as_ref()) {
+                let defaults = &receiver.receive.public_comment;
+                actions.push(SyncAction::AddComment {
+                    on: other,
+                    ticket: PlannedTicket::Existing(partner.ticket.id.clone()),
+                    from: CommentId::new(format!("deleted:{}", deleted.id.as_str())),
+                    draft: CommentDraft {
+                        title: format!("Ticket deleted by {deleter}"),
+                        body: format!(
+                            "{deleter}'s ticket {} (\"{}\") was deleted in their tenant{who} on \
+                             {when}. Support Fusion closed this ticket and no longer keeps it in step.",
+                            link.number(side),
+                            deleted.title
+                        ),
+                        publish: defaults.publish.clone(),
+                        note_type: defaults.note_type.clone(),
+                    },
+                });
+                if !is_closed(receiver, &partner.ticket) {
+                    let closure = &receiver.closure;
+                    match closure
+                        .status_when_partner_closes
+                        .clone()
+                        .or_else(|| closure.closed_statuses.first().cloned())
+                    {
+                        Some(status) => actions.push(SyncAction::Close {
+                            on: other,
+                            ticket: PlannedTicket::Existing(partner.ticket.id.clone()),
+                            status,
+                            fingerprints: Vec::new(),
+                        }),
+                        None => actions.push(SyncAction::FieldWarning {
+                            field: STATUS.to_owned(),
+                            reason: format!(
+                                "the {} ticket was not closed: no closing status is configured \
+                                 for that side",
+                                other.label().to_lowercase()
+                            ),
+                        }),
+                    }
+                }
+            }
+        }
+        actions.push(SyncAction::EndLink {
+            deleted: side,
+            reason,
+        });
+        TicketPlan {
+            source: Some(TicketRef {
+                id: link.source.clone(),
+                number: link.source_number.clone(),
+            }),
+            target: Some(TicketRef {
+                id: link.target.clone(),
+                number: link.target_number.clone(),
+            }),
+            origin: link.origin,
+            link: Some(link.clone()),
+            actions,
+        }
+    }
+
     // ---------- linked tickets ----------
 
     fn plan_linked(&self, link: &TicketLink) -> TicketPlan {
+        if let Some(end) = &link.ended {
+            return TicketPlan {
+                source: Some(TicketRef {
+                    id: link.source.clone(),
+                    number: link.source_number.clone(),
+                }),
+                target: Some(TicketRef {
+                    id: link.target.clone(),
+                    number: link.target_number.clone(),
+                }),
+                origin: link.origin,
+                link: Some(link.clone()),
+                actions: vec![SyncAction::Skip {
+                    reason: format!("no longer synced: {}", end.reason),
+                }],
+            };
+        }
         let source = self.state(Role::Source, &link.source);
         let target = self.state(Role::Target, &link.target);
         match (source, target) {
@@ -522,6 +652,33 @@ impl<'a> Planner<'a> {
     ) -> TicketPlan {
         let mut actions = Vec::new();
         let states = |side: Role| by_side(side, source, target);
+        // Privacy: a pair flows only while both tickets belong to their side's scope company.
+        for side in [Role::Source, Role::Target] {
+            let config = &self.input.side(side).config;
+            let ticket = &states(side).ticket;
+            if !config.in_scope(ticket.company.as_ref()) {
+                return TicketPlan {
+                    source: Some(Self::ticket_ref(&source.ticket)),
+                    target: Some(Self::ticket_ref(&target.ticket)),
+                    origin: link.origin,
+                    link: Some(link.clone()),
+                    actions: vec![SyncAction::Hold {
+                        reason: format!(
+                            "{} ({}) now belongs to company {}, not to company {} that this \
+                             relationship carries on the {} side: nothing is sent either way until \
+                             it moves back",
+                            ticket.number,
+                            side.label().to_lowercase(),
+                            ticket.company.as_ref().map_or("none", ChoiceValue::as_str),
+                            config
+                                .company_scope()
+                                .map_or("(none chosen)", ChoiceValue::as_str),
+                            side.label().to_lowercase()
+                        ),
+                    }],
+                };
+            }
+        }
         // Closure first: a closure replaces the status update towards the side it closes.
         let mut closes: Vec<SyncAction> = Vec::new();
         let mut closing: Option<Role> = None;
@@ -638,9 +795,9 @@ impl<'a> Planner<'a> {
                     self.carry(mapping, from, &from_state.ticket, from_value)
                 };
             match carried {
-                Err(reason) => actions.push(SyncAction::FieldFailure {
+                Err(reason) => actions.push(SyncAction::FieldWarning {
                     field: from_field.to_owned(),
-                    reason,
+                    reason: format!("{reason}; the field was left as it is"),
                 }),
                 Ok(carried) => {
                     if fingerprint(&carried) == fingerprint(to_value) {

@@ -151,3 +151,15 @@ pub struct AttachmentSnapshot {
     pub author: Option<ActorId>,
     pub created_at: OffsetDateTime,
 }
+
+/// A ticket deleted in its tenant (Autotask `DeletedTicketLogs`): deletion is only learnt by
+/// asking, since a deleted ticket no longer shows among changed tickets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeletedTicket {
+    pub id: TicketId,
+    pub number: String,
+    pub title: String,
+    /// Who deleted it, by name when the platform says (else by id, else unknown).
+    pub deleted_by: Option<String>,
+    pub deleted_at: OffsetDateTime,
+}

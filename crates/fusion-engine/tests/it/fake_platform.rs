@@ -134,6 +134,8 @@ pub struct FakePlatform {
     calls: Arc<AtomicU64>,
     hung: Arc<Notify>,
     max_attachment_bytes: u64,
+    /// The company people here raise tickets for (the partner's company in this tenant).
+    company: i64,
 }
 
 fn number_of(id: u64) -> String {
@@ -162,6 +164,7 @@ impl FakePlatform {
             calls: Arc::new(AtomicU64::new(0)),
             hung: Arc::new(Notify::new()),
             max_attachment_bytes: 7_000_000,
+            company: 100,
         }
     }
 
@@ -248,7 +251,13 @@ impl FakePlatform {
         ticket.last_activity_by = Some(actor.clone());
     }
 
-    /// A person raises a ticket (queue 10, company 100, status 1, priority 2).
+    /// People here raise tickets for `company` (100 unless set).
+    pub fn with_company(mut self, company: i64) -> Self {
+        self.company = company;
+        self
+    }
+
+    /// A person raises a ticket (queue 10, the tenant's company, status 1, priority 2).
     pub fn person_creates_ticket(&self, title: &str, description: &str) -> TicketId {
         let now = self.clock.now();
         let person = ActorId::new("person");
@@ -262,7 +271,7 @@ impl FakePlatform {
             description: description.to_owned(),
             status: Some(ChoiceValue::from(1)),
             queue: Some(ChoiceValue::from(10)),
-            company: Some(ChoiceValue::from(100)),
+            company: Some(ChoiceValue::from(self.company)),
             category: None,
             fields: BTreeMap::from([(
                 "priority".to_owned(),

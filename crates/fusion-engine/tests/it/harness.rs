@@ -78,8 +78,10 @@ impl World {
     /// A world whose engine settings are adjusted by `adjust`.
     pub fn with_settings(adjust: impl FnOnce(&mut EngineSettings)) -> Self {
         let clock = Arc::new(ManualClock::new(start_time()));
-        let source = FakePlatform::new("contoso", "api-contoso", clock.clone(), 1000);
-        let target = FakePlatform::new("northwind", "api-northwind", clock.clone(), 500_000);
+        let source =
+            FakePlatform::new("contoso", "api-contoso", clock.clone(), 1000).with_company(500);
+        let target = FakePlatform::new("northwind", "api-northwind", clock.clone(), 500_000)
+            .with_company(900);
         let store = Arc::new(FakeStore::default());
         let relationship = RelationshipId::new();
         let setup = SyncSetup {

@@ -180,21 +180,28 @@ async fn closing_either_side_closes_the_other_and_reopening_is_not_undone() {
 }
 
 #[tokio::test]
-async fn an_unmapped_picklist_value_gives_a_partial_run_naming_the_field() {
+async fn an_unmapped_picklist_value_falls_back_to_the_default_and_the_record_says_so() {
     let world = World::new();
     let raised = world.source.person_creates_ticket("Printer jammed", "");
     world
         .source
         .person_sets_field(&raised, "priority", FieldValue::Choice(4.into()));
     let summary = world.manual().await;
-    assert_eq!(summary.status, RunStatus::Partial);
+    assert_eq!(summary.status, RunStatus::Success);
+    let copies = world.target.copies();
+    assert_eq!(copies.len(), 1, "the ticket is created");
     assert_eq!(
-        world.target.copies().len(),
-        1,
-        "the ticket is still created"
+        copies[0].field("priority"),
+        FieldValue::Choice(2.into()),
+        "the configured default"
     );
-    let error = summary.error.expect("a reason");
-    assert!(error.contains("priority"), "{error}");
+    let notes = &summary.records[0].notes;
+    assert!(
+        notes
+            .iter()
+            .any(|note| note.contains("priority") && note.contains("configured default")),
+        "{notes:?}"
+    );
 }
 
 #[tokio::test]

@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use fusion_domain::sync::{
-    AttachmentId, CommentId, CopiedItem, Fingerprint, PendingRetry, RecordOutcome, RunCounts,
-    RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun, SyncRunId, SyncSchedule, TicketId,
-    TicketLink, TicketMarker,
+    AttachmentId, CommentId, CopiedItem, Fingerprint, LinkEnd, PendingRetry, RecordOutcome,
+    RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun, SyncRunId, SyncSchedule,
+    TicketId, TicketLink, TicketMarker,
 };
 use fusion_domain::{RelationshipId, Role, VERIFICATION_CODE_LIFETIME, VerificationCode};
 use fusion_store::{
@@ -94,6 +94,10 @@ fn full_link(relationship: RelationshipId, source: &str, target: &str) -> Ticket
         target_closed: false,
         created_at: NOW,
         updated_at: NOW + Duration::seconds(5),
+        ended: Some(LinkEnd {
+            at: NOW + Duration::seconds(9),
+            reason: "T20261127.S1 was deleted in Contoso's tenant by Jane Doe".into(),
+        }),
     }
 }
 
@@ -1427,6 +1431,7 @@ fn any_ticket_link_loads_exactly_as_saved() {
                         target_closed,
                         created_at,
                         updated_at,
+                        ended: None,
                     };
                     let (by_source, by_target) = runtime.block_on(async {
                         store

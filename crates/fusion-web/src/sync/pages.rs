@@ -199,6 +199,7 @@ fn record_row(record: &SyncRecord) -> RecordRow {
             RecordOutcome::Failed => "failed",
             RecordOutcome::Closed => "ended",
             RecordOutcome::Created | RecordOutcome::Updated => "active",
+            RecordOutcome::Held => "paused",
         },
         error: record.error.clone(),
         failed_comments: record.failed_comments,

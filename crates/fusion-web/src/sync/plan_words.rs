@@ -111,6 +111,13 @@ fn describe(plan: &TicketPlan, action: &SyncAction) -> Described {
             on.label()
         )),
         SyncAction::Skip { reason } => Described::Note(format!("Skipped: {reason}")),
+        SyncAction::Hold { reason } => Described::Note(format!("Held back: {reason}")),
+        SyncAction::FieldWarning { field, reason } => {
+            Described::Note(format!("{field} would be fitted: {reason}"))
+        }
+        SyncAction::EndLink { reason, .. } => {
+            Described::Write(format!("Stop syncing this pair for good: {reason}"))
+        }
         SyncAction::Conflict { field, winner } => Described::Note(format!(
             "Both sides changed {field}; the {} wins",
             winner.label()

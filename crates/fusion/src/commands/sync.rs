@@ -323,6 +323,13 @@ fn describe(action: &SyncAction) -> Described {
             Described::Write(format!("close {} in the {}", planned(ticket), on.label()))
         }
         SyncAction::Skip { reason } => Described::Note(format!("skipped: {reason}")),
+        SyncAction::Hold { reason } => Described::Note(format!("held back: {reason}")),
+        SyncAction::FieldWarning { field, reason } => {
+            Described::Note(format!("{field} fitted: {reason}"))
+        }
+        SyncAction::EndLink { reason, .. } => {
+            Described::Write(format!("stop syncing this pair: {reason}"))
+        }
         SyncAction::Conflict { field, winner } => {
             Described::Note(format!("conflict on {field}: the {} wins", winner.label()))
         }
