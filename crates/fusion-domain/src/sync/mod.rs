@@ -36,3 +36,5 @@ pub use snapshot::{
 
 #[cfg(test)]
 mod planner_tests;
+#[cfg(test)]
+mod privacy_tests;

@@ -9,13 +9,15 @@ use crate::integration::{ChoiceValue, SideConfig};
 use crate::mapping::{DescriptionComposition, FieldMapping, MappingDirection};
 use crate::relationship::Role;
 use crate::sync::action::{
-    AttachmentDraft, CommentDraft, FieldChange, FieldFingerprint, Plan, PlannedTicket, SyncAction,
-    TicketDraft, TicketPlan, TicketRef,
+    FieldChange, FieldFingerprint, Plan, PlannedTicket, SyncAction, TicketDraft, TicketPlan,
+    TicketRef,
 };
 use crate::sync::fingerprint::Fingerprint;
-use crate::sync::ids::CommentId;
 use crate::sync::ids::{ActorId, TicketId, TicketMarker};
 use crate::sync::link::TicketLink;
+
+mod content;
+mod deletion;
 use crate::sync::snapshot::{
     AttachmentSnapshot, CommentSnapshot, DESCRIPTION, DeletedTicket, FieldValue, STATUS, TITLE,
     TicketSnapshot,
@@ -505,93 +507,6 @@ impl<'a> Planner<'a> {
         plan
     }
 
-    // ---------- deleted tickets ----------
-
-    /// The ticket on `side` was deleted: its partner gets a note saying so and is closed with the
-    /// configured closure status, then the link ends (kept, so neither is ever copied again).
-    /// Nothing is deleted, and a partner outside its scope is not written to.
-    fn plan_deleted(&self, side: Role, deleted: &DeletedTicket, link: &TicketLink) -> TicketPlan {
-        let other = side.opposite();
-        let deleter = &self.input.side(side).organisation_name;
-        let who = deleted
-            .deleted_by
-            .as_deref()
-            .map_or_else(String::new, |name| format!(" by {name}"));
-        let when = deleted
-            .deleted_at
-            .format(time::macros::format_description!(
-                "[year]-[month]-[day] [hour]:[minute] UTC"
-            ))
-            .unwrap_or_default();
-        let reason = format!(
-            "{} was deleted in {deleter}'s tenant{who} on {when}",
-            link.number(side)
-        );
-        let mut actions = Vec::new();
-        if let Some(partner) = self.state(other, link.ticket(other)) {
-            let receiver = &self.input.side(other).config;
-            if receiver.in_scope(partner.ticket.company.as_ref()) {
-                let defaults = &receiver.receive.public_comment;
-                actions.push(SyncAction::AddComment {
-                    on: other,
-                    ticket: PlannedTicket::Existing(partner.ticket.id.clone()),
-                    from: CommentId::new(format!("deleted:{}", deleted.id.as_str())),
-                    draft: CommentDraft {
-                        title: format!("Ticket deleted by {deleter}"),
-                        body: format!(
-                            "{deleter}'s ticket {} (\"{}\") was deleted in their tenant{who} on \
-                             {when}. Support Fusion closed this ticket and no longer keeps it in step.",
-                            link.number(side),
-                            deleted.title
-                        ),
-                        publish: defaults.publish.clone(),
-                        note_type: defaults.note_type.clone(),
-                    },
-                });
-                if !is_closed(receiver, &partner.ticket) {
-                    let closure = &receiver.closure;
-                    match closure
-                        .status_when_partner_closes
-                        .clone()
-                        .or_else(|| closure.closed_statuses.first().cloned())
-                    {
-                        Some(status) => actions.push(SyncAction::Close {
-                            on: other,
-                            ticket: PlannedTicket::Existing(partner.ticket.id.clone()),
-                            status,
-                            fingerprints: Vec::new(),
-                        }),
-                        None => actions.push(SyncAction::FieldWarning {
-                            field: STATUS.to_owned(),
-                            reason: format!(
-                                "the {} ticket was not closed: no closing status is configured \
-                                 for that side",
-                                other.label().to_lowercase()
-                            ),
-                        }),
-                    }
-                }
-            }
-        }
-        actions.push(SyncAction::EndLink {
-            deleted: side,
-            reason,
-        });
-        TicketPlan {
-            source: Some(TicketRef {
-                id: link.source.clone(),
-                number: link.source_number.clone(),
-            }),
-            target: Some(TicketRef {
-                id: link.target.clone(),
-                number: link.target_number.clone(),
-            }),
-            origin: link.origin,
-            link: Some(link.clone()),
-            actions,
-        }
-    }
-
     // ---------- linked tickets ----------
 
     fn plan_linked(&self, link: &TicketLink) -> TicketPlan {
@@ -962,168 +877,6 @@ impl<'a> Planner<'a> {
                     "the {} value {shown} of {field} has no value mapping; add one under Field mappings",
                     from.label().to_lowercase()
                 ))
-            }
-        }
-    }
-
-    // ---------- comments and attachments ----------
-
-    fn plan_comments(
-        &self,
-        from: Role,
-        state: &TicketState,
-        partner: Option<&TicketState>,
-        ticket: PlannedTicket,
-        link: Option<&TicketLink>,
-        actions: &mut Vec<SyncAction>,
-    ) {
-        let sender = self.input.side(from);
-        let receiver = self.input.side(from.opposite());
-        let mut claimed = BTreeSet::new();
-        for comment in &state.comments {
-            if comment.author.is_some() && comment.author == sender.own_actor {
-                continue;
-            }
-            if link.is_some_and(|link| link.knows_comment(from, &comment.id)) {
-                continue;
-            }
-            let is_public = is_public_comment(&sender.config, comment);
-            let allowed = if is_public {
-                sender.config.options.public_comments
-            } else {
-                sender.config.options.internal_comments
-            };
-            if !allowed {
-                continue;
-            }
-            let defaults = if is_public {
-                &receiver.config.receive.public_comment
-            } else {
-                &receiver.config.receive.internal_comment
-            };
-            let attribution = if comment.author_name.trim().is_empty() {
-                format!("From {}:", sender.organisation_name)
-            } else {
-                format!(
-                    "From {} \u{2014} {}:",
-                    sender.organisation_name,
-                    comment.author_name.trim()
-                )
-            };
-            let draft = CommentDraft {
-                title: if comment.title.trim().is_empty() {
-                    format!("Comment from {}", sender.organisation_name)
-                } else {
-                    comment.title.clone()
-                },
-                body: format!("{attribution}\n{}", comment.body),
-                publish: defaults.publish.clone().or_else(|| comment.publish.clone()),
-                note_type: defaults
-                    .note_type
-                    .clone()
-                    .or_else(|| comment.note_type.clone()),
-            };
-            let body = Fingerprint::of_text(&draft.body);
-            let existing = partner.and_then(|partner| {
-                partner.comments.iter().find(|candidate| {
-                    candidate.author.is_some()
-                        && candidate.author == receiver.own_actor
-                        && !claimed.contains(&candidate.id)
-                        && !link
-                            .is_some_and(|link| link.knows_comment(from.opposite(), &candidate.id))
-                        && Fingerprint::of_text(&candidate.body) == body
-                })
-            });
-            match existing {
-                Some(copy) => {
-                    claimed.insert(copy.id.clone());
-                    actions.push(SyncAction::LinkComment {
-                        from,
-                        original: comment.id.clone(),
-                        copy: copy.id.clone(),
-                    });
-                }
-                None => actions.push(SyncAction::AddComment {
-                    on: from.opposite(),
-                    ticket: ticket.clone(),
-                    from: comment.id.clone(),
-                    draft,
-                }),
-            }
-        }
-    }
-
-    fn plan_attachments(
-        &self,
-        from: Role,
-        state: &TicketState,
-        partner: Option<&TicketState>,
-        ticket: PlannedTicket,
-        link: Option<&TicketLink>,
-        actions: &mut Vec<SyncAction>,
-    ) {
-        let sender = self.input.side(from);
-        let receiver = self.input.side(from.opposite());
-        if !sender.config.options.attachments {
-            return;
-        }
-        let mut claimed = BTreeSet::new();
-        for attachment in &state.attachments {
-            if attachment.author.is_some() && attachment.author == sender.own_actor {
-                continue;
-            }
-            if link.is_some_and(|link| link.knows_attachment(from, &attachment.id)) {
-                continue;
-            }
-            if attachment.size_bytes > self.input.attachment_size_limit {
-                actions.push(SyncAction::AttachmentFailure {
-                    attachment: attachment.id.clone(),
-                    name: attachment.name.clone(),
-                    reason: format!(
-                        "{} is {} bytes, more than the {} bytes the partner's platform accepts",
-                        attachment.name, attachment.size_bytes, self.input.attachment_size_limit
-                    ),
-                });
-                continue;
-            }
-            let existing = partner.and_then(|partner| {
-                partner.attachments.iter().find(|candidate| {
-                    candidate.author.is_some()
-                        && candidate.author == receiver.own_actor
-                        && !claimed.contains(&candidate.id)
-                        && !link.is_some_and(|link| {
-                            link.knows_attachment(from.opposite(), &candidate.id)
-                        })
-                        && candidate.name == attachment.name
-                        && candidate.size_bytes == attachment.size_bytes
-                })
-            });
-            match existing {
-                Some(copy) => {
-                    claimed.insert(copy.id.clone());
-                    actions.push(SyncAction::LinkAttachment {
-                        from,
-                        original: attachment.id.clone(),
-                        copy: copy.id.clone(),
-                    });
-                }
-                None => actions.push(SyncAction::AddAttachment {
-                    on: from.opposite(),
-                    ticket: ticket.clone(),
-                    from_ticket: state.ticket.id.clone(),
-                    from: attachment.id.clone(),
-                    draft: AttachmentDraft {
-                        name: attachment.name.clone(),
-                        size_bytes: attachment.size_bytes,
-                        content_type: attachment.content_type.clone(),
-                        publish: receiver
-                            .config
-                            .receive
-                            .attachment_publish
-                            .clone()
-                            .or_else(|| attachment.publish.clone()),
-                    },
-                }),
             }
         }
     }
