@@ -28,8 +28,9 @@ use crate::configuration::config_file::{FileFormat, MappingSection};
 use crate::configuration::error::ConfigurationError;
 use crate::configuration::operations::{self, BothSides, Loaded, MappingView, Warning};
 use crate::configuration::{Scope, scope};
-use crate::pages::{
-    OrgPageCaller, csrf_rejected_page, internal_error_page, nav_for, not_found_page,
+use crate::page_chrome::{
+    OrgPageCaller, connections_url, csrf_rejected_page, internal_error_page, nav_for,
+    not_found_page,
 };
 use crate::platform_settings::{RawSettings, clean, validate_save};
 use crate::session::Caller;
@@ -153,7 +154,7 @@ async fn header(
         state_label: scope.relationship.state.label(),
         readiness_label: scope.relationship.readiness.label(),
         readiness_ready: scope.relationship.readiness == SyncReadiness::ReadyForAutomaticSync,
-        connections_url: format!("/orgs/{}/connections", org.id),
+        connections_url: connections_url(org),
         configuration_url: format!("{base}/configuration"),
         mappings_url: format!("{base}/mappings"),
         description_url: format!("{base}/description"),

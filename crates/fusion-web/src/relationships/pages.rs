@@ -13,8 +13,9 @@ use fusion_domain::{Organisation, RelationshipState, SyncReadiness, Verification
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::pages::{
-    OrgPageCaller, csrf_rejected_page, internal_error_page, nav_for, not_found_page,
+use crate::page_chrome::{
+    OrgPageCaller, connections_url, csrf_rejected_page, internal_error_page, nav_for,
+    not_found_page,
 };
 use crate::relationships::error::ConnectionError;
 use crate::relationships::lifecycle::{
@@ -61,10 +62,6 @@ pub(crate) fn routes() -> Router<AppState> {
             "/orgs/{org_id}/connections/{id}/end",
             action(LifecycleAction::End),
         )
-}
-
-pub(crate) fn connections_url(org: &Organisation) -> String {
-    format!("/orgs/{}/connections", org.id)
 }
 
 /// One lifecycle button.

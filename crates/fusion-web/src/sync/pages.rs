@@ -18,8 +18,9 @@ use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
 use crate::AppState;
-use crate::pages::{
-    OrgPageCaller, csrf_rejected_page, internal_error_page, nav_for, not_found_page,
+use crate::page_chrome::{
+    OrgPageCaller, connections_url, csrf_rejected_page, internal_error_page, nav_for,
+    not_found_page,
 };
 use crate::session::Caller;
 use crate::sync::api::{autotask_budget_used, autotask_hourly_limit};
@@ -431,7 +432,7 @@ async fn render_sync_page(
         nav: nav_for(caller, org),
         csrf_token: caller.csrf_token().unwrap_or_default(),
         sync_url: sync_url(org),
-        connections_url: crate::relationships::connections_url(org),
+        connections_url: connections_url(org),
         banner: view.banner,
         has_connections: !all.is_empty(),
         selected,
@@ -703,7 +704,7 @@ async fn dashboard_page(
         title: "Dashboard",
         active: "dashboard",
         nav: nav_for(&caller, &org),
-        connections_url: crate::relationships::connections_url(&org),
+        connections_url: connections_url(&org),
         rows,
         hourly_limit: autotask_hourly_limit(&state).map(thousands),
         budget_used: autotask_budget_used(&state, org.id).await.map(thousands),
