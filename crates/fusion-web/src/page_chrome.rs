@@ -1,14 +1,16 @@
 //! What every server-rendered page shares: the signed-in navigation and the URLs it links to, the
-//! not-found, error and "Form expired" (CSRF rejected) pages, and `OrgPageCaller`, the extractor
-//! that decides whether a page request may go ahead at all (a signed-in member of the
-//! organisation in the path). Page modules import this one and never each other's chrome, so no
-//! two page modules depend on one another.
+//! not-found, error and "Form expired" (CSRF rejected) pages, and the extractors that decide
+//! whether a page request may go ahead at all: `OrgPageCaller` (a signed-in member of the
+//! organisation in the path) and `OrgPageWrite` (the same, posting a form that carries the
+//! session's CSRF token). Page modules import this one and never each other's chrome, so no two
+//! page modules depend on one another.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use fusion_domain::Organisation;
+use serde::Deserialize;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -134,5 +136,83 @@ impl FromRequestParts<AppState> for OrgPageCaller {
             .map_err(|error| PageRejection::Failed(error.into()))?
             .ok_or(PageRejection::NotFound)?;
         Ok(OrgPageCaller { caller, org })
+    }
+}
+
+/// A form posted from a page. Every such form carries the session's CSRF token in a hidden
+/// `csrf_token` field, because a plain HTML form cannot send a header.
+pub(crate) trait PageForm {
+    fn csrf_token(&self) -> &str;
+}
+
+impl<F: PageForm> PageForm for axum::Form<F> {
+    fn csrf_token(&self) -> &str {
+        self.0.csrf_token()
+    }
+}
+
+impl<F: PageForm> PageForm for axum_extra::extract::Form<F> {
+    fn csrf_token(&self) -> &str {
+        self.0.csrf_token()
+    }
+}
+
+/// The form of a button that only needs the CSRF token (sign out, lifecycle buttons, Refresh
+/// choices, Remove…).
+#[derive(Deserialize)]
+pub(crate) struct CsrfOnlyForm {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+impl PageForm for CsrfOnlyForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+/// A form post by a signed-in member of the organisation in the path, with the session's CSRF
+/// token: `form` is the body extractor (`axum::Form` or `axum_extra`'s, whichever the form needs
+/// for repeated fields) and `path` whatever else the handler reads from the URL (`()` for nothing,
+/// usually a `Path`).
+///
+/// Checks run in this order, each answering as the page handlers always have: session (redirect
+/// to sign-in), organisation (404 page), `path`, the form body (its own rejection), then the CSRF
+/// token ("Form expired", 403). The token is checked before the handler looks anything up, so a
+/// forged post learns nothing about what exists.
+pub(crate) struct OrgPageWrite<B, P = ()> {
+    pub caller: Caller,
+    pub org: Organisation,
+    pub path: P,
+    pub form: B,
+}
+
+impl<B, P> FromRequest<AppState> for OrgPageWrite<B, P>
+where
+    B: FromRequest<AppState> + PageForm + Send,
+    P: FromRequestParts<AppState> + Send,
+{
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let OrgPageCaller { caller, org } = OrgPageCaller::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let path = P::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let form = B::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if !caller.csrf_token_matches(Some(form.csrf_token())) {
+            return Err(csrf_rejected_page());
+        }
+        Ok(OrgPageWrite {
+            caller,
+            org,
+            path,
+            form,
+        })
     }
 }

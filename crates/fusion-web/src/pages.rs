@@ -19,7 +19,8 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::page_chrome::{
-    OrgPageCaller, csrf_rejected_page, internal_error_page, nav_for, settings_url,
+    CsrfOnlyForm, OrgPageCaller, OrgPageWrite, PageForm, csrf_rejected_page, internal_error_page,
+    nav_for, settings_url,
 };
 use crate::platform_settings::{
     self, CleanSettings, Field, RawSettings, SettingsProblem, TestRun, TestedValues, clean,
@@ -188,12 +189,6 @@ async fn sign_in(
         .into_response()
 }
 
-#[derive(Deserialize)]
-struct CsrfOnlyForm {
-    #[serde(default)]
-    csrf_token: String,
-}
-
 async fn sign_out(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -205,7 +200,7 @@ async fn sign_out(
         Ok(None) => return Redirect::to("/sign-in").into_response(),
         Err(error) => return internal_error_page(error),
     };
-    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
+    if !caller.csrf_token_matches(Some(form.csrf_token())) {
         return csrf_rejected_page();
     }
     if let crate::session::Credential::Session(token) = &caller.credential
@@ -380,6 +375,12 @@ struct SettingsForm {
     integration_code_override: Option<String>,
 }
 
+impl PageForm for SettingsForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 impl SettingsForm {
     fn into_clean(self) -> CleanSettings {
         clean(RawSettings {
@@ -403,12 +404,13 @@ fn problem_view(problem: &SettingsProblem) -> ProblemView {
 
 async fn save_settings(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    Form(form): Form<SettingsForm>,
+    OrgPageWrite {
+        caller,
+        org,
+        form: Form(form),
+        ..
+    }: OrgPageWrite<Form<SettingsForm>>,
 ) -> Response {
-    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
-        return csrf_rejected_page();
-    }
     let settings = form.into_clean();
     let notes = settings.notes();
     match validate_save(&settings) {
@@ -515,12 +517,13 @@ async fn save_all_but_api_url(
 
 async fn test_settings(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    Form(form): Form<SettingsForm>,
+    OrgPageWrite {
+        caller,
+        org,
+        form: Form(form),
+        ..
+    }: OrgPageWrite<Form<SettingsForm>>,
 ) -> Response {
-    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
-        return csrf_rejected_page();
-    }
     let settings = form.into_clean();
     let entered_api_url = settings.api_url.clone();
     let entered_username = settings.username.clone();
@@ -550,14 +553,21 @@ struct NewApiTokenForm {
     label: Option<String>,
 }
 
+impl PageForm for NewApiTokenForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 async fn create_api_token(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    Form(form): Form<NewApiTokenForm>,
+    OrgPageWrite {
+        caller,
+        org,
+        form: Form(form),
+        ..
+    }: OrgPageWrite<Form<NewApiTokenForm>>,
 ) -> Response {
-    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
-        return csrf_rejected_page();
-    }
     let label = platform_settings::api_token_label(form.label.as_deref());
     let token = match state
         .store()

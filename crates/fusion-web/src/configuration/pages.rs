@@ -29,8 +29,8 @@ use crate::configuration::error::ConfigurationError;
 use crate::configuration::operations::{self, BothSides, Loaded, MappingView, Warning};
 use crate::configuration::{Scope, scope};
 use crate::page_chrome::{
-    OrgPageCaller, connections_url, csrf_rejected_page, internal_error_page, nav_for,
-    not_found_page,
+    CsrfOnlyForm, OrgPageCaller, OrgPageWrite, PageForm, connections_url, internal_error_page,
+    nav_for, not_found_page,
 };
 use crate::platform_settings::{RawSettings, clean, validate_save};
 use crate::session::Caller;
@@ -635,6 +635,12 @@ struct ConfigurationForm {
     override_api_settings: Option<String>,
 }
 
+impl PageForm for ConfigurationForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 fn value(raw: &str) -> Option<ChoiceValue> {
     let trimmed = raw.trim();
     (!trimmed.is_empty()).then(|| ChoiceValue::new(trimmed))
@@ -852,13 +858,13 @@ async fn configuration_page(
 
 async fn save_configuration(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    Path(path): Path<RelationshipPath>,
-    Form(form): Form<ConfigurationForm>,
+    OrgPageWrite {
+        caller,
+        org,
+        path: Path(path),
+        form: Form(form),
+    }: OrgPageWrite<Form<ConfigurationForm>, Path<RelationshipPath>>,
 ) -> Response {
-    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
-        return csrf_rejected_page();
-    }
     let scope = match page_scope(&state, &org, &path.id).await {
         Ok(scope) => scope,
         Err(response) => return response,
@@ -884,21 +890,15 @@ async fn save_configuration(
     render_configuration(&state, &caller, &org, &scope, StatusCode::OK, view).await
 }
 
-#[derive(Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf_token: String,
-}
-
 async fn refresh_choices(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    Path(path): Path<RelationshipPath>,
-    Form(form): Form<CsrfForm>,
+    OrgPageWrite {
+        caller,
+        org,
+        path: Path(path),
+        ..
+    }: OrgPageWrite<Form<CsrfOnlyForm>, Path<RelationshipPath>>,
 ) -> Response {
-    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
-        return csrf_rejected_page();
-    }
     let scope = match page_scope(&state, &org, &path.id).await {
         Ok(scope) => scope,
         Err(response) => return response,
@@ -922,6 +922,12 @@ struct OverrideForm {
     secret: Option<SecretString>,
 }
 
+impl PageForm for OverrideForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 impl OverrideForm {
     fn into_clean(self) -> crate::platform_settings::CleanSettings {
         clean(RawSettings {
@@ -936,13 +942,13 @@ impl OverrideForm {
 
 async fn save_override_credentials(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    Path(path): Path<RelationshipPath>,
-    Form(form): Form<OverrideForm>,
+    OrgPageWrite {
+        caller,
+        org,
+        path: Path(path),
+        form: Form(form),
+    }: OrgPageWrite<Form<OverrideForm>, Path<RelationshipPath>>,
 ) -> Response {
-    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
-        return csrf_rejected_page();
-    }
     let scope = match page_scope(&state, &org, &path.id).await {
         Ok(scope) => scope,
         Err(response) => return response,
@@ -1026,13 +1032,13 @@ fn result_view(report: &fusion_domain::ConnectionTestReport, unsaved: bool) -> R
 
 async fn test_override_credentials(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    Path(path): Path<RelationshipPath>,
-    Form(form): Form<OverrideForm>,
+    OrgPageWrite {
+        caller,
+        org,
+        path: Path(path),
+        form: Form(form),
+    }: OrgPageWrite<Form<OverrideForm>, Path<RelationshipPath>>,
 ) -> Response {
-    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
-        return csrf_rejected_page();
-    }
     let scope = match page_scope(&state, &org, &path.id).await {
         Ok(scope) => scope,
         Err(response) => return response,
@@ -1259,6 +1265,12 @@ struct MappingForm {
     value_target: Vec<String>,
 }
 
+impl PageForm for MappingForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 impl MappingForm {
     fn section(&self) -> MappingSection {
         let direction =
@@ -1293,13 +1305,13 @@ fn problem_banner(error: &ConfigurationError) -> Banner {
 
 async fn create_mapping(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    Path(path): Path<RelationshipPath>,
-    Form(form): Form<MappingForm>,
+    OrgPageWrite {
+        caller,
+        org,
+        path: Path(path),
+        form: Form(form),
+    }: OrgPageWrite<Form<MappingForm>, Path<RelationshipPath>>,
 ) -> Response {
-    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
-        return csrf_rejected_page();
-    }
     let scope = match page_scope(&state, &org, &path.id).await {
         Ok(scope) => scope,
         Err(response) => return response,
@@ -1328,13 +1340,13 @@ async fn create_mapping(
 
 async fn default_mappings(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    Path(path): Path<RelationshipPath>,
-    Form(form): Form<CsrfForm>,
+    OrgPageWrite {
+        caller,
+        org,
+        path: Path(path),
+        ..
+    }: OrgPageWrite<Form<CsrfOnlyForm>, Path<RelationshipPath>>,
 ) -> Response {
-    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
-        return csrf_rejected_page();
-    }
     let scope = match page_scope(&state, &org, &path.id).await {
         Ok(scope) => scope,
         Err(response) => return response,
@@ -1490,13 +1502,13 @@ async fn mapping_page(
 
 async fn save_mapping(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    Path(path): Path<MappingPath>,
-    Form(form): Form<MappingForm>,
+    OrgPageWrite {
+        caller,
+        org,
+        path: Path(path),
+        form: Form(form),
+    }: OrgPageWrite<Form<MappingForm>, Path<MappingPath>>,
 ) -> Response {
-    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
-        return csrf_rejected_page();
-    }
     let scope = match page_scope(&state, &org, &path.id).await {
         Ok(scope) => scope,
         Err(response) => return response,
@@ -1545,13 +1557,13 @@ async fn save_mapping(
 
 async fn delete_mapping(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    Path(path): Path<MappingPath>,
-    Form(form): Form<CsrfForm>,
+    OrgPageWrite {
+        caller,
+        org,
+        path: Path(path),
+        ..
+    }: OrgPageWrite<Form<CsrfOnlyForm>, Path<MappingPath>>,
 ) -> Response {
-    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
-        return csrf_rejected_page();
-    }
     let scope = match page_scope(&state, &org, &path.id).await {
         Ok(scope) => scope,
         Err(response) => return response,
@@ -1577,13 +1589,13 @@ async fn delete_mapping(
 
 async fn match_mapping(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    Path(path): Path<MappingPath>,
-    Form(form): Form<CsrfForm>,
+    OrgPageWrite {
+        caller,
+        org,
+        path: Path(path),
+        ..
+    }: OrgPageWrite<Form<CsrfOnlyForm>, Path<MappingPath>>,
 ) -> Response {
-    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
-        return csrf_rejected_page();
-    }
     let scope = match page_scope(&state, &org, &path.id).await {
         Ok(scope) => scope,
         Err(response) => return response,
@@ -1780,6 +1792,12 @@ struct DescriptionForm {
     separator: Option<String>,
 }
 
+impl PageForm for DescriptionForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 fn apply_change(
     composition: &mut DescriptionComposition,
     form: &DescriptionForm,
@@ -1830,13 +1848,13 @@ fn apply_change(
 
 async fn change_description(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    Path(path): Path<RelationshipPath>,
-    Form(form): Form<DescriptionForm>,
+    OrgPageWrite {
+        caller,
+        org,
+        path: Path(path),
+        form: Form(form),
+    }: OrgPageWrite<Form<DescriptionForm>, Path<RelationshipPath>>,
 ) -> Response {
-    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
-        return csrf_rejected_page();
-    }
     let scope = match page_scope(&state, &org, &path.id).await {
         Ok(scope) => scope,
         Err(response) => return response,
@@ -1871,13 +1889,13 @@ async fn change_description(
 
 async fn remove_description(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    Path(path): Path<RelationshipPath>,
-    Form(form): Form<CsrfForm>,
+    OrgPageWrite {
+        caller,
+        org,
+        path: Path(path),
+        ..
+    }: OrgPageWrite<Form<CsrfOnlyForm>, Path<RelationshipPath>>,
 ) -> Response {
-    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
-        return csrf_rejected_page();
-    }
     let scope = match page_scope(&state, &org, &path.id).await {
         Ok(scope) => scope,
         Err(response) => return response,
@@ -1994,15 +2012,21 @@ struct ImportForm {
     file: String,
 }
 
+impl PageForm for ImportForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 async fn import_file(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    Path(path): Path<RelationshipPath>,
-    Form(form): Form<ImportForm>,
+    OrgPageWrite {
+        caller,
+        org,
+        path: Path(path),
+        form: Form(form),
+    }: OrgPageWrite<Form<ImportForm>, Path<RelationshipPath>>,
 ) -> Response {
-    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
-        return csrf_rejected_page();
-    }
     let scope = match page_scope(&state, &org, &path.id).await {
         Ok(scope) => scope,
         Err(response) => return response,

@@ -19,7 +19,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::AppState;
 use crate::page_chrome::{
-    OrgPageCaller, connections_url, csrf_rejected_page, internal_error_page, nav_for,
+    OrgPageCaller, OrgPageWrite, PageForm, connections_url, internal_error_page, nav_for,
     not_found_page,
 };
 use crate::session::Caller;
@@ -472,6 +472,12 @@ struct RunForm {
     since: String,
 }
 
+impl PageForm for RunForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 /// The connection id of a form's URL; unreadable ids are not found.
 fn form_relationship(raw: &str) -> Option<RelationshipId> {
     raw.parse().ok()
@@ -505,13 +511,13 @@ async fn refused(
 
 async fn run_now(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    Path((_, id)): Path<(String, String)>,
-    Form(form): Form<RunForm>,
+    OrgPageWrite {
+        caller,
+        org,
+        path: Path((_, id)),
+        form: Form(form),
+    }: OrgPageWrite<Form<RunForm>, Path<(String, String)>>,
 ) -> Response {
-    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
-        return csrf_rejected_page();
-    }
     let Some(id) = form_relationship(&id) else {
         return not_found_page();
     };
@@ -527,13 +533,13 @@ async fn run_now(
 
 async fn dry_run_now(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    Path((_, id)): Path<(String, String)>,
-    Form(form): Form<RunForm>,
+    OrgPageWrite {
+        caller,
+        org,
+        path: Path((_, id)),
+        form: Form(form),
+    }: OrgPageWrite<Form<RunForm>, Path<(String, String)>>,
 ) -> Response {
-    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
-        return csrf_rejected_page();
-    }
     let Some(id) = form_relationship(&id) else {
         return not_found_page();
     };
@@ -578,15 +584,21 @@ struct ScheduleForm {
     interval_minutes: String,
 }
 
+impl PageForm for ScheduleForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 async fn save_schedule(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    Path((_, id)): Path<(String, String)>,
-    Form(form): Form<ScheduleForm>,
+    OrgPageWrite {
+        caller,
+        org,
+        path: Path((_, id)),
+        form: Form(form),
+    }: OrgPageWrite<Form<ScheduleForm>, Path<(String, String)>>,
 ) -> Response {
-    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
-        return csrf_rejected_page();
-    }
     let Some(id) = form_relationship(&id) else {
         return not_found_page();
     };
