@@ -4,11 +4,10 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum_extra::extract::Form;
 use fusion_autotask::{ConnectionInput, TenantChoices};
 use fusion_domain::Organisation;
 use secrecy::SecretString;
@@ -17,15 +16,13 @@ use serde::Deserialize;
 use super::configuration_form::{ConfigurationForm, SectionView, sections};
 use super::header::{ConnectionHeader, header};
 use super::{
-    CONNECTION_PAGES, RelationshipPath, WarningView, base_url, failure_page, page_scope,
+    CONNECTION_PAGES, ConnectionPage, ConnectionWrite, WarningView, base_url, failure_page,
     warning_views,
 };
 use crate::AppState;
 use crate::configuration::Scope;
 use crate::configuration::operations::{self, Warning};
-use crate::page_chrome::{
-    CsrfOnlyForm, OrgPageCaller, OrgPageWrite, PageForm, internal_error_page, nav_for,
-};
+use crate::page_chrome::{CsrfOnlyForm, PageForm, internal_error_page, nav_for};
 use crate::platform_settings::{RawSettings, clean, validate_save};
 use crate::session::Caller;
 use crate::templates::{Banner, Nav, ResultView, render};
@@ -165,13 +162,10 @@ async fn render_configuration(
 
 async fn configuration_page(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    Path(path): Path<RelationshipPath>,
+    ConnectionPage {
+        caller, org, scope, ..
+    }: ConnectionPage,
 ) -> Response {
-    let scope = match page_scope(&state, &org, &path.id).await {
-        Ok(scope) => scope,
-        Err(response) => return response,
-    };
     render_configuration(
         &state,
         &caller,
@@ -185,17 +179,14 @@ async fn configuration_page(
 
 async fn save_configuration(
     State(state): State<AppState>,
-    OrgPageWrite {
+    ConnectionWrite {
         caller,
         org,
-        path: Path(path),
-        form: Form(form),
-    }: OrgPageWrite<Form<ConfigurationForm>, Path<RelationshipPath>>,
+        scope,
+        form,
+        ..
+    }: ConnectionWrite<ConfigurationForm>,
 ) -> Response {
-    let scope = match page_scope(&state, &org, &path.id).await {
-        Ok(scope) => scope,
-        Err(response) => return response,
-    };
     let side = form.into_side();
     let warnings = match operations::save_side(&state, &scope, &side).await {
         Ok(warnings) => warnings,
@@ -219,17 +210,10 @@ async fn save_configuration(
 
 async fn refresh_choices(
     State(state): State<AppState>,
-    OrgPageWrite {
-        caller,
-        org,
-        path: Path(path),
-        ..
-    }: OrgPageWrite<Form<CsrfOnlyForm>, Path<RelationshipPath>>,
+    ConnectionWrite {
+        caller, org, scope, ..
+    }: ConnectionWrite<CsrfOnlyForm>,
 ) -> Response {
-    let scope = match page_scope(&state, &org, &path.id).await {
-        Ok(scope) => scope,
-        Err(response) => return response,
-    };
     let view = ConfigurationView {
         refresh: true,
         ..ConfigurationView::default()
@@ -269,17 +253,14 @@ impl OverrideForm {
 
 async fn save_override_credentials(
     State(state): State<AppState>,
-    OrgPageWrite {
+    ConnectionWrite {
         caller,
         org,
-        path: Path(path),
-        form: Form(form),
-    }: OrgPageWrite<Form<OverrideForm>, Path<RelationshipPath>>,
+        scope,
+        form,
+        ..
+    }: ConnectionWrite<OverrideForm>,
 ) -> Response {
-    let scope = match page_scope(&state, &org, &path.id).await {
-        Ok(scope) => scope,
-        Err(response) => return response,
-    };
     let settings = form.into_clean();
     match validate_save(&settings) {
         Ok(valid) => {
@@ -359,17 +340,14 @@ fn result_view(report: &fusion_domain::ConnectionTestReport, unsaved: bool) -> R
 
 async fn test_override_credentials(
     State(state): State<AppState>,
-    OrgPageWrite {
+    ConnectionWrite {
         caller,
         org,
-        path: Path(path),
-        form: Form(form),
-    }: OrgPageWrite<Form<OverrideForm>, Path<RelationshipPath>>,
+        scope,
+        form,
+        ..
+    }: ConnectionWrite<OverrideForm>,
 ) -> Response {
-    let scope = match page_scope(&state, &org, &path.id).await {
-        Ok(scope) => scope,
-        Err(response) => return response,
-    };
     let settings = form.into_clean();
     let store = state.store();
     let (saved, saved_secret) = match (

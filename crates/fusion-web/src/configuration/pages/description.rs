@@ -6,22 +6,23 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum_extra::extract::Form;
 use fusion_domain::{DescriptionComposition, Organisation};
 use serde::Deserialize;
 
 use super::header::{ConnectionHeader, header};
 use super::options::FieldOption;
-use super::{CONNECTION_PAGES, RelationshipPath, base_url, failure_page, page_scope};
+use super::{
+    CONNECTION_PAGES, ConnectionPage, ConnectionWrite, RelationshipPath, base_url, failure_page,
+};
 use crate::AppState;
 use crate::configuration::Scope;
 use crate::configuration::api::parse_ticket_id;
 use crate::configuration::operations;
-use crate::page_chrome::{CsrfOnlyForm, OrgPageCaller, OrgPageWrite, PageForm, nav_for};
+use crate::page_chrome::{CsrfOnlyForm, PageForm, nav_for};
 use crate::session::Caller;
 use crate::templates::{Banner, Nav, render};
 
@@ -156,14 +157,14 @@ async fn render_description(
 
 async fn description_page(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    Path(path): Path<RelationshipPath>,
-    Query(query): Query<PreviewQuery>,
+    ConnectionPage {
+        caller,
+        org,
+        scope,
+        query: Query(query),
+        ..
+    }: ConnectionPage<RelationshipPath, Query<PreviewQuery>>,
 ) -> Response {
-    let scope = match page_scope(&state, &org, &path.id).await {
-        Ok(scope) => scope,
-        Err(response) => return response,
-    };
     render_description(&state, &caller, &org, &scope, query.ticket_id, None).await
 }
 
@@ -240,17 +241,14 @@ fn apply_change(
 
 async fn change_description(
     State(state): State<AppState>,
-    OrgPageWrite {
+    ConnectionWrite {
         caller,
         org,
-        path: Path(path),
-        form: Form(form),
-    }: OrgPageWrite<Form<DescriptionForm>, Path<RelationshipPath>>,
+        scope,
+        form,
+        ..
+    }: ConnectionWrite<DescriptionForm>,
 ) -> Response {
-    let scope = match page_scope(&state, &org, &path.id).await {
-        Ok(scope) => scope,
-        Err(response) => return response,
-    };
     let mut composition = match operations::composition(&state, &scope).await {
         Ok(stored) => stored.unwrap_or_default(),
         Err(error) => return failure_page(error),
@@ -281,17 +279,10 @@ async fn change_description(
 
 async fn remove_description(
     State(state): State<AppState>,
-    OrgPageWrite {
-        caller,
-        org,
-        path: Path(path),
-        ..
-    }: OrgPageWrite<Form<CsrfOnlyForm>, Path<RelationshipPath>>,
+    ConnectionWrite {
+        caller, org, scope, ..
+    }: ConnectionWrite<CsrfOnlyForm>,
 ) -> Response {
-    let scope = match page_scope(&state, &org, &path.id).await {
-        Ok(scope) => scope,
-        Err(response) => return response,
-    };
     if let Err(error) = operations::remove_composition(&state, &scope).await {
         return failure_page(error);
     }

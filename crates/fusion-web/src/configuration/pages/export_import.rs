@@ -4,18 +4,17 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use axum_extra::extract::Form;
 use fusion_domain::Organisation;
 use serde::Deserialize;
 
 use super::header::{ConnectionHeader, header};
 use super::{
-    CONNECTION_PAGES, RelationshipPath, WarningView, base_url, failure_page, page_scope,
-    warning_views,
+    CONNECTION_PAGES, ConnectionPage, ConnectionWrite, RelationshipPath, WarningView, base_url,
+    failure_page, warning_views,
 };
 use crate::AppState;
 use crate::configuration::Scope;
@@ -23,7 +22,7 @@ use crate::configuration::api::download;
 use crate::configuration::config_file::FileFormat;
 use crate::configuration::error::ConfigurationError;
 use crate::configuration::operations::{self, Warning};
-use crate::page_chrome::{OrgPageCaller, OrgPageWrite, PageForm, nav_for};
+use crate::page_chrome::{PageForm, nav_for};
 use crate::session::Caller;
 use crate::templates::{Banner, Nav, render};
 
@@ -86,13 +85,10 @@ async fn render_file_page(
 
 async fn import_page(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    Path(path): Path<RelationshipPath>,
+    ConnectionPage {
+        caller, org, scope, ..
+    }: ConnectionPage,
 ) -> Response {
-    let scope = match page_scope(&state, &org, &path.id).await {
-        Ok(scope) => scope,
-        Err(response) => return response,
-    };
     render_file_page(
         &state,
         &caller,
@@ -112,14 +108,12 @@ struct FormatQuery {
 
 async fn export_file(
     State(state): State<AppState>,
-    OrgPageCaller { org, .. }: OrgPageCaller,
-    Path(path): Path<RelationshipPath>,
-    Query(query): Query<FormatQuery>,
+    ConnectionPage {
+        scope,
+        query: Query(query),
+        ..
+    }: ConnectionPage<RelationshipPath, Query<FormatQuery>>,
 ) -> Response {
-    let scope = match page_scope(&state, &org, &path.id).await {
-        Ok(scope) => scope,
-        Err(response) => return response,
-    };
     let format = query
         .format
         .as_deref()
@@ -147,17 +141,14 @@ impl PageForm for ImportForm {
 
 async fn import_file(
     State(state): State<AppState>,
-    OrgPageWrite {
+    ConnectionWrite {
         caller,
         org,
-        path: Path(path),
-        form: Form(form),
-    }: OrgPageWrite<Form<ImportForm>, Path<RelationshipPath>>,
+        scope,
+        form,
+        ..
+    }: ConnectionWrite<ImportForm>,
 ) -> Response {
-    let scope = match page_scope(&state, &org, &path.id).await {
-        Ok(scope) => scope,
-        Err(response) => return response,
-    };
     match operations::import(&state, &scope, &form.file, None).await {
         Ok(outcome) => {
             let banner = Banner {

@@ -4,23 +4,24 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum_extra::extract::Form;
 use fusion_domain::{ChoiceValue, FieldMapping, MappingDirection, Organisation};
 use serde::Deserialize;
 
 use super::header::{ConnectionHeader, header};
 use super::options::{FieldOption, OptionView, field_options, option_label, options_for, value};
-use super::{CONNECTION_PAGES, MappingPath, RelationshipPath, base_url, failure_page, page_scope};
+use super::{
+    CONNECTION_PAGES, ConnectionPage, ConnectionWrite, MappingPath, base_url, failure_page,
+};
 use crate::AppState;
 use crate::configuration::Scope;
 use crate::configuration::config_file::MappingSection;
 use crate::configuration::error::ConfigurationError;
 use crate::configuration::operations::{self, BothSides, MappingView};
-use crate::page_chrome::{CsrfOnlyForm, OrgPageCaller, OrgPageWrite, PageForm, nav_for};
+use crate::page_chrome::{CsrfOnlyForm, PageForm, nav_for};
 use crate::session::Caller;
 use crate::templates::{Banner, Nav, render};
 
@@ -152,13 +153,10 @@ async fn render_mappings(
 
 async fn mappings_page(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    Path(path): Path<RelationshipPath>,
+    ConnectionPage {
+        caller, org, scope, ..
+    }: ConnectionPage,
 ) -> Response {
-    let scope = match page_scope(&state, &org, &path.id).await {
-        Ok(scope) => scope,
-        Err(response) => return response,
-    };
     render_mappings(&state, &caller, &org, &scope, StatusCode::OK, None).await
 }
 
@@ -218,17 +216,14 @@ fn problem_banner(error: &ConfigurationError) -> Banner {
 
 async fn create_mapping(
     State(state): State<AppState>,
-    OrgPageWrite {
+    ConnectionWrite {
         caller,
         org,
-        path: Path(path),
-        form: Form(form),
-    }: OrgPageWrite<Form<MappingForm>, Path<RelationshipPath>>,
+        scope,
+        form,
+        ..
+    }: ConnectionWrite<MappingForm>,
 ) -> Response {
-    let scope = match page_scope(&state, &org, &path.id).await {
-        Ok(scope) => scope,
-        Err(response) => return response,
-    };
     match operations::create_mapping(&state, &scope, form.section()).await {
         Ok(view) => Redirect::to(&format!(
             "{}/mappings/{}",
@@ -253,17 +248,10 @@ async fn create_mapping(
 
 async fn default_mappings(
     State(state): State<AppState>,
-    OrgPageWrite {
-        caller,
-        org,
-        path: Path(path),
-        ..
-    }: OrgPageWrite<Form<CsrfOnlyForm>, Path<RelationshipPath>>,
+    ConnectionWrite {
+        caller, org, scope, ..
+    }: ConnectionWrite<CsrfOnlyForm>,
 ) -> Response {
-    let scope = match page_scope(&state, &org, &path.id).await {
-        Ok(scope) => scope,
-        Err(response) => return response,
-    };
     let banner = match operations::create_default_mappings(&state, &scope).await {
         Ok(created) => Banner {
             success: true,
@@ -398,13 +386,14 @@ async fn render_mapping(
 
 async fn mapping_page(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    Path(path): Path<MappingPath>,
+    ConnectionPage {
+        caller,
+        org,
+        scope,
+        path,
+        ..
+    }: ConnectionPage<MappingPath>,
 ) -> Response {
-    let scope = match page_scope(&state, &org, &path.id).await {
-        Ok(scope) => scope,
-        Err(response) => return response,
-    };
     match operations::mapping(&state, &scope, &path.mapping_id).await {
         Ok(mapping) => {
             render_mapping(&state, &caller, &org, &scope, mapping, StatusCode::OK, None).await
@@ -415,17 +404,15 @@ async fn mapping_page(
 
 async fn save_mapping(
     State(state): State<AppState>,
-    OrgPageWrite {
+    ConnectionWrite {
         caller,
         org,
-        path: Path(path),
-        form: Form(form),
-    }: OrgPageWrite<Form<MappingForm>, Path<MappingPath>>,
+        scope,
+        path,
+        form,
+        ..
+    }: ConnectionWrite<MappingForm, MappingPath>,
 ) -> Response {
-    let scope = match page_scope(&state, &org, &path.id).await {
-        Ok(scope) => scope,
-        Err(response) => return response,
-    };
     match operations::update_mapping(&state, &scope, &path.mapping_id, form.section()).await {
         Ok(view) => {
             let banner = Banner {
@@ -470,17 +457,14 @@ async fn save_mapping(
 
 async fn delete_mapping(
     State(state): State<AppState>,
-    OrgPageWrite {
+    ConnectionWrite {
         caller,
         org,
-        path: Path(path),
+        scope,
+        path,
         ..
-    }: OrgPageWrite<Form<CsrfOnlyForm>, Path<MappingPath>>,
+    }: ConnectionWrite<CsrfOnlyForm, MappingPath>,
 ) -> Response {
-    let scope = match page_scope(&state, &org, &path.id).await {
-        Ok(scope) => scope,
-        Err(response) => return response,
-    };
     match operations::delete_mapping(&state, &scope, &path.mapping_id).await {
         Ok(()) => {
             render_mappings(
@@ -502,17 +486,14 @@ async fn delete_mapping(
 
 async fn match_mapping(
     State(state): State<AppState>,
-    OrgPageWrite {
+    ConnectionWrite {
         caller,
         org,
-        path: Path(path),
+        scope,
+        path,
         ..
-    }: OrgPageWrite<Form<CsrfOnlyForm>, Path<MappingPath>>,
+    }: ConnectionWrite<CsrfOnlyForm, MappingPath>,
 ) -> Response {
-    let scope = match page_scope(&state, &org, &path.id).await {
-        Ok(scope) => scope,
-        Err(response) => return response,
-    };
     match operations::match_by_label(&state, &scope, &path.mapping_id).await {
         Ok((view, added)) => {
             let banner = Banner {
