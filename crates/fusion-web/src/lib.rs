@@ -36,6 +36,7 @@ mod dto;
 mod error;
 pub mod metrics;
 mod openapi;
+mod page_chrome;
 mod pages;
 mod platform_settings;
 pub mod readiness;
@@ -279,7 +280,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(sync::api_routes())
                 .merge(openapi::routes()),
         )
-        .fallback(pages::not_found_fallback)
+        .fallback(page_chrome::not_found_fallback)
         .layer(axum::middleware::from_fn(metrics::record_http_request))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(RequestBodyLimitLayer::new(max_body_bytes))

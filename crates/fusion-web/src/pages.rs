@@ -1,11 +1,12 @@
-//! The server-rendered pages: sign-in, sign-out, Settings (Save, Test connection, the "Use this"
-//! API URL correction), the stylesheet, health checks, and the not-found page. Everything works
-//! without JavaScript: each action is a plain form POST carrying the session's CSRF token.
+//! The organisation-wide pages and the routes outside any organisation: sign-in, sign-out,
+//! Settings (Save, Test connection, the "Use this" API URL correction, a new API token), the
+//! stylesheet and the health checks. Everything works without JavaScript: each action is a plain
+//! form POST carrying the session's CSRF token. The chrome these pages share with the others
+//! (navigation, error pages, the caller extractors) is in `page_chrome`.
 
 use axum::Form;
 use axum::Router;
-use axum::extract::{FromRequestParts, State};
-use axum::http::request::Parts;
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -17,16 +18,20 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::page_chrome::{
+    CsrfOnlyForm, OrgPageCaller, OrgPageWrite, PageForm, csrf_rejected_page, internal_error_page,
+    nav_for, settings_url,
+};
 use crate::platform_settings::{
     self, CleanSettings, Field, RawSettings, SettingsProblem, TestRun, TestedValues, clean,
     validate_save,
 };
 use crate::session::{
-    Caller, ClientAddress, cleared_session_cookie, is_cross_site_request, org_id_in_scope,
-    session_caller, session_cookie,
+    Caller, ClientAddress, cleared_session_cookie, is_cross_site_request, session_caller,
+    session_cookie,
 };
 use crate::templates::{
-    Banner, HistoryRow, MessagePage, Nav, ProblemView, ResultView, SettingsPage, SignInPage, render,
+    Banner, HistoryRow, ProblemView, ResultView, SettingsPage, SignInPage, render,
 };
 use crate::throttle::{ThrottleDecision, describe_wait};
 use crate::wording::{api_usage_summary, human_date};
@@ -52,10 +57,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/readyz", get(crate::readiness::readyz))
 }
 
-fn settings_url(org: &Organisation) -> String {
-    format!("/orgs/{}/settings", org.id)
-}
-
 async fn stylesheet() -> Response {
     (
         [
@@ -75,116 +76,6 @@ async fn stylesheet() -> Response {
 
 async fn healthz() -> &'static str {
     "ok"
-}
-
-pub(crate) fn not_found_page() -> Response {
-    render(
-        StatusCode::NOT_FOUND,
-        &MessagePage {
-            title: "Page not found",
-            active: "",
-            nav: None,
-            message: "There is nothing here, or you do not have access to it.".to_owned(),
-            link_url: "/".to_owned(),
-            link_text: "Go to Settings",
-        },
-    )
-}
-
-fn error_page(status: StatusCode, title: &'static str, message: &str) -> Response {
-    render(
-        status,
-        &MessagePage {
-            title,
-            active: "",
-            nav: None,
-            message: message.to_owned(),
-            link_url: "/".to_owned(),
-            link_text: "Back to Settings",
-        },
-    )
-}
-
-pub(crate) fn internal_error_page(error: ApiError) -> Response {
-    if let ApiError::Internal(cause) = &error {
-        tracing::error!(%cause, "page request failed inside the server");
-    }
-    error_page(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        "Something went wrong on our side. Try again in a moment.",
-    )
-}
-
-pub(crate) async fn not_found_fallback(uri: axum::http::Uri) -> Response {
-    if uri.path().starts_with("/api/") {
-        return ApiError::NotFound.into_response();
-    }
-    not_found_page()
-}
-
-pub(crate) fn csrf_rejected_page() -> Response {
-    error_page(
-        StatusCode::FORBIDDEN,
-        "Form expired",
-        "This form has expired or did not come from this site. Go back, reload the page and try again.",
-    )
-}
-
-/// Why a page request cannot go ahead.
-pub(crate) enum PageRejection {
-    SignInFirst,
-    NotFound,
-    Failed(ApiError),
-}
-
-impl IntoResponse for PageRejection {
-    fn into_response(self) -> Response {
-        match self {
-            PageRejection::SignInFirst => Redirect::to("/sign-in").into_response(),
-            PageRejection::NotFound => not_found_page(),
-            PageRejection::Failed(error) => internal_error_page(error),
-        }
-    }
-}
-
-/// A signed-in person on a page of their own organisation (sign-in redirect otherwise, and a 404
-/// for any other organisation's page).
-pub(crate) struct OrgPageCaller {
-    pub caller: Caller,
-    pub org: Organisation,
-}
-
-impl FromRequestParts<AppState> for OrgPageCaller {
-    type Rejection = PageRejection;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let caller = session_caller(state, &parts.headers)
-            .await
-            .map_err(PageRejection::Failed)?
-            .ok_or(PageRejection::SignInFirst)?;
-        let org_id = org_id_in_scope(parts, &caller).map_err(|_| PageRejection::NotFound)?;
-        let org = state
-            .store()
-            .organisation(org_id)
-            .await
-            .map_err(|error| PageRejection::Failed(error.into()))?
-            .ok_or(PageRejection::NotFound)?;
-        Ok(OrgPageCaller { caller, org })
-    }
-}
-
-pub(crate) fn nav_for(caller: &Caller, org: &Organisation) -> Option<Nav> {
-    Some(Nav {
-        person_name: caller.person.display_name.clone(),
-        org_name: org.name.clone(),
-        settings_url: settings_url(org),
-        connections_url: crate::relationships::connections_url(org),
-        csrf_token: caller.csrf_token().unwrap_or_default(),
-    })
 }
 
 async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -298,12 +189,6 @@ async fn sign_in(
         .into_response()
 }
 
-#[derive(Deserialize)]
-struct CsrfOnlyForm {
-    #[serde(default)]
-    csrf_token: String,
-}
-
 async fn sign_out(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -315,7 +200,7 @@ async fn sign_out(
         Ok(None) => return Redirect::to("/sign-in").into_response(),
         Err(error) => return internal_error_page(error),
     };
-    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
+    if !caller.csrf_token_matches(Some(form.csrf_token())) {
         return csrf_rejected_page();
     }
     if let crate::session::Credential::Session(token) = &caller.credential
@@ -490,6 +375,12 @@ struct SettingsForm {
     integration_code_override: Option<String>,
 }
 
+impl PageForm for SettingsForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 impl SettingsForm {
     fn into_clean(self) -> CleanSettings {
         clean(RawSettings {
@@ -513,12 +404,13 @@ fn problem_view(problem: &SettingsProblem) -> ProblemView {
 
 async fn save_settings(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    Form(form): Form<SettingsForm>,
+    OrgPageWrite {
+        caller,
+        org,
+        form: Form(form),
+        ..
+    }: OrgPageWrite<Form<SettingsForm>>,
 ) -> Response {
-    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
-        return csrf_rejected_page();
-    }
     let settings = form.into_clean();
     let notes = settings.notes();
     match validate_save(&settings) {
@@ -625,12 +517,13 @@ async fn save_all_but_api_url(
 
 async fn test_settings(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    Form(form): Form<SettingsForm>,
+    OrgPageWrite {
+        caller,
+        org,
+        form: Form(form),
+        ..
+    }: OrgPageWrite<Form<SettingsForm>>,
 ) -> Response {
-    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
-        return csrf_rejected_page();
-    }
     let settings = form.into_clean();
     let entered_api_url = settings.api_url.clone();
     let entered_username = settings.username.clone();
@@ -660,14 +553,21 @@ struct NewApiTokenForm {
     label: Option<String>,
 }
 
+impl PageForm for NewApiTokenForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 async fn create_api_token(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    Form(form): Form<NewApiTokenForm>,
+    OrgPageWrite {
+        caller,
+        org,
+        form: Form(form),
+        ..
+    }: OrgPageWrite<Form<NewApiTokenForm>>,
 ) -> Response {
-    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
-        return csrf_rejected_page();
-    }
     let label = platform_settings::api_token_label(form.label.as_deref());
     let token = match state
         .store()

@@ -35,7 +35,6 @@ use crate::AppState;
 
 pub(crate) use error::ConnectionError;
 pub(crate) use lifecycle::{ConnectionSeen, connection, connections_of, parse_relationship_id};
-pub(crate) use pages::connections_url;
 pub(crate) use wrong_codes::WrongCodeThrottle;
 
 /// The `/api/v1` routes (to be nested under `/api/v1`).

@@ -13,8 +13,9 @@ use fusion_domain::{Organisation, RelationshipState, SyncReadiness, Verification
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::pages::{
-    OrgPageCaller, csrf_rejected_page, internal_error_page, nav_for, not_found_page,
+use crate::page_chrome::{
+    CsrfOnlyForm, OrgPageCaller, OrgPageWrite, PageForm, connections_url, internal_error_page,
+    nav_for, not_found_page,
 };
 use crate::relationships::error::ConnectionError;
 use crate::relationships::lifecycle::{
@@ -28,10 +29,8 @@ pub(crate) fn routes() -> Router<AppState> {
     let action = |action: LifecycleAction| {
         post(
             move |state: State<AppState>,
-                  caller: OrgPageCaller,
-                  Path((_, id)): Path<(String, String)>,
-                  form: Form<CsrfOnlyForm>| {
-                perform(state, caller, id, action, form)
+                  write: OrgPageWrite<Form<CsrfOnlyForm>, Path<(String, String)>>| {
+                perform(state, write, action)
             },
         )
     };
@@ -61,10 +60,6 @@ pub(crate) fn routes() -> Router<AppState> {
             "/orgs/{org_id}/connections/{id}/end",
             action(LifecycleAction::End),
         )
-}
-
-pub(crate) fn connections_url(org: &Organisation) -> String {
-    format!("/orgs/{}/connections", org.id)
 }
 
 /// One lifecycle button.
@@ -267,12 +262,6 @@ async fn connections_page(
 }
 
 #[derive(Deserialize)]
-pub(crate) struct CsrfOnlyForm {
-    #[serde(default)]
-    csrf_token: String,
-}
-
-#[derive(Deserialize)]
 struct CreateForm {
     #[serde(default)]
     csrf_token: String,
@@ -282,14 +271,21 @@ struct CreateForm {
     contract_name: Option<String>,
 }
 
+impl PageForm for CreateForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 async fn create_connection(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    Form(form): Form<CreateForm>,
+    OrgPageWrite {
+        caller,
+        org,
+        form: Form(form),
+        ..
+    }: OrgPageWrite<Form<CreateForm>>,
 ) -> Response {
-    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
-        return csrf_rejected_page();
-    }
     let new = match NewConnection::parse(form.role.as_deref(), form.contract_name.as_deref()) {
         Ok(new) => new,
         Err(problem) => {
@@ -333,14 +329,21 @@ struct AcceptForm {
     code: String,
 }
 
+impl PageForm for AcceptForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 async fn accept_connection(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    Form(form): Form<AcceptForm>,
+    OrgPageWrite {
+        caller,
+        org,
+        form: Form(form),
+        ..
+    }: OrgPageWrite<Form<AcceptForm>>,
 ) -> Response {
-    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
-        return csrf_rejected_page();
-    }
     match lifecycle::accept(&state, org.id, &form.code).await {
         Ok(seen) => {
             let partner = seen
@@ -373,14 +376,14 @@ async fn accept_connection(
 
 async fn perform(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    id: String,
+    OrgPageWrite {
+        caller,
+        org,
+        path: Path((_, id)),
+        ..
+    }: OrgPageWrite<Form<CsrfOnlyForm>, Path<(String, String)>>,
     action: LifecycleAction,
-    Form(form): Form<CsrfOnlyForm>,
 ) -> Response {
-    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
-        return csrf_rejected_page();
-    }
     let id = match lifecycle::parse_relationship_id(&id) {
         Ok(id) => id,
         Err(_) => return not_found_page(),

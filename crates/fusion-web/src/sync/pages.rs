@@ -18,8 +18,9 @@ use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
 use crate::AppState;
-use crate::pages::{
-    OrgPageCaller, csrf_rejected_page, internal_error_page, nav_for, not_found_page,
+use crate::page_chrome::{
+    OrgPageCaller, OrgPageWrite, PageForm, connections_url, internal_error_page, nav_for,
+    not_found_page,
 };
 use crate::session::Caller;
 use crate::sync::api::{autotask_budget_used, autotask_hourly_limit};
@@ -432,7 +433,7 @@ async fn render_sync_page(
         nav: nav_for(caller, org),
         csrf_token: caller.csrf_token().unwrap_or_default(),
         sync_url: sync_url(org),
-        connections_url: crate::relationships::connections_url(org),
+        connections_url: connections_url(org),
         banner: view.banner,
         has_connections: !all.is_empty(),
         selected,
@@ -472,6 +473,12 @@ struct RunForm {
     since: String,
 }
 
+impl PageForm for RunForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 /// The connection id of a form's URL; unreadable ids are not found.
 fn form_relationship(raw: &str) -> Option<RelationshipId> {
     raw.parse().ok()
@@ -505,13 +512,13 @@ async fn refused(
 
 async fn run_now(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    Path((_, id)): Path<(String, String)>,
-    Form(form): Form<RunForm>,
+    OrgPageWrite {
+        caller,
+        org,
+        path: Path((_, id)),
+        form: Form(form),
+    }: OrgPageWrite<Form<RunForm>, Path<(String, String)>>,
 ) -> Response {
-    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
-        return csrf_rejected_page();
-    }
     let Some(id) = form_relationship(&id) else {
         return not_found_page();
     };
@@ -527,13 +534,13 @@ async fn run_now(
 
 async fn dry_run_now(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    Path((_, id)): Path<(String, String)>,
-    Form(form): Form<RunForm>,
+    OrgPageWrite {
+        caller,
+        org,
+        path: Path((_, id)),
+        form: Form(form),
+    }: OrgPageWrite<Form<RunForm>, Path<(String, String)>>,
 ) -> Response {
-    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
-        return csrf_rejected_page();
-    }
     let Some(id) = form_relationship(&id) else {
         return not_found_page();
     };
@@ -578,15 +585,21 @@ struct ScheduleForm {
     interval_minutes: String,
 }
 
+impl PageForm for ScheduleForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 async fn save_schedule(
     State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-    Path((_, id)): Path<(String, String)>,
-    Form(form): Form<ScheduleForm>,
+    OrgPageWrite {
+        caller,
+        org,
+        path: Path((_, id)),
+        form: Form(form),
+    }: OrgPageWrite<Form<ScheduleForm>, Path<(String, String)>>,
 ) -> Response {
-    if !caller.csrf_token_matches(Some(&form.csrf_token)) {
-        return csrf_rejected_page();
-    }
     let Some(id) = form_relationship(&id) else {
         return not_found_page();
     };
@@ -704,7 +717,7 @@ async fn dashboard_page(
         title: "Dashboard",
         active: "dashboard",
         nav: nav_for(&caller, &org),
-        connections_url: crate::relationships::connections_url(&org),
+        connections_url: connections_url(&org),
         rows,
         hourly_limit: autotask_hourly_limit(&state).map(thousands),
         budget_used: autotask_budget_used(&state, org.id).await.map(thousands),

@@ -131,3 +131,43 @@ async fn get_requests_never_change_state() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn page_form_posts_check_sign_in_then_organisation_then_token_before_looking_anything_up() {
+    let app = TestApp::spawn().await;
+    let alice = app.alice.org.id;
+    let bob = app.bob.org.id;
+    let unknown = "01900000-0000-7000-8000-000000000000";
+    let writes = [
+        format!("/orgs/{alice}/settings"),
+        format!("/orgs/{alice}/connections/{unknown}/pause"),
+        format!("/orgs/{alice}/connections/{unknown}/configuration"),
+        format!("/orgs/{alice}/connections/{unknown}/mappings/{unknown}/delete"),
+        format!("/orgs/{alice}/connections/{unknown}/description/remove"),
+        format!("/orgs/{alice}/sync/{unknown}/run"),
+    ];
+
+    let mut anonymous = app.browser();
+    for path in &writes {
+        let reply = anonymous.post_form(path, &[("csrf_token", "nope")]).await;
+        assert_eq!(reply.status, 303, "{path}");
+        assert_eq!(reply.header("location").as_deref(), Some("/sign-in"));
+    }
+
+    let mut browser = app.signed_in(&app.alice).await;
+    for path in &writes {
+        let other_org = path.replace(&alice.to_string(), &bob.to_string());
+        let reply = browser.post_form(&other_org, &[]).await;
+        assert_eq!(reply.status, 404, "{other_org}");
+
+        let reply = browser.post_form(path, &[("csrf_token", "nope")]).await;
+        assert_eq!(reply.status, 403, "{path}");
+        assert!(reply.body.contains("Form expired"), "{path}");
+    }
+    for path in &writes[1..] {
+        let reply = browser.submit_form(path, &[]).await;
+        assert_eq!(reply.status, 404, "{path}");
+        assert!(reply.body.contains("Page not found"), "{path}");
+    }
+    app.stop().await;
+}

@@ -1,0 +1,414 @@
+//! The Integration configuration page (`…/configuration`): my side's receive defaults, send
+//! filter, sync options, reverse sync and closure (Save, with warnings against my tenant's live
+//! choices), Refresh choices, and the per-relationship API override with its Save and Test.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use fusion_autotask::{ConnectionInput, TenantChoices};
+use fusion_domain::Organisation;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::configuration_form::{ConfigurationForm, SectionView, sections};
+use super::header::{ConnectionHeader, header};
+use super::{
+    CONNECTION_PAGES, ConnectionPage, ConnectionWrite, WarningView, base_url, failure_page,
+    warning_views,
+};
+use crate::AppState;
+use crate::configuration::Scope;
+use crate::configuration::operations::{self, Warning};
+use crate::page_chrome::{CsrfOnlyForm, PageForm, internal_error_page, nav_for};
+use crate::platform_settings::{RawSettings, clean, validate_save};
+use crate::session::Caller;
+use crate::templates::{Banner, Nav, ResultView, render};
+use crate::wording::{api_usage_summary, human_date};
+
+/// The page's routes, under [`CONNECTION_PAGES`].
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            &format!("{CONNECTION_PAGES}/configuration"),
+            get(configuration_page).post(save_configuration),
+        )
+        .route(
+            &format!("{CONNECTION_PAGES}/configuration/choices/refresh"),
+            post(refresh_choices),
+        )
+        .route(
+            &format!("{CONNECTION_PAGES}/configuration/credentials"),
+            post(save_override_credentials),
+        )
+        .route(
+            &format!("{CONNECTION_PAGES}/configuration/credentials/test"),
+            post(test_override_credentials),
+        )
+}
+
+#[derive(Template)]
+#[template(path = "configuration.html")]
+pub(crate) struct ConfigurationPage {
+    pub title: &'static str,
+    pub active: &'static str,
+    pub nav: Option<Nav>,
+    pub header: ConnectionHeader,
+    pub csrf_token: String,
+    pub save_url: String,
+    pub refresh_url: String,
+    pub choices_loaded: Option<String>,
+    pub choices_error: Option<String>,
+    pub banner: Option<Banner>,
+    pub warnings: Vec<WarningView>,
+    pub sections: Vec<SectionView>,
+    pub override_api_settings: bool,
+    pub credentials_url: String,
+    pub credentials_test_url: String,
+    pub override_api_url: String,
+    pub override_username: String,
+    pub override_secret_status: String,
+    pub override_problems: Vec<String>,
+    pub override_result: Option<ResultView>,
+}
+
+#[derive(Default)]
+struct ConfigurationView {
+    banner: Option<Banner>,
+    warnings: Option<Vec<Warning>>,
+    refresh: bool,
+    entered_api_url: Option<String>,
+    entered_username: Option<String>,
+    override_problems: Vec<String>,
+    override_result: Option<ResultView>,
+}
+
+async fn render_configuration(
+    state: &AppState,
+    caller: &Caller,
+    org: &Organisation,
+    scope: &Scope,
+    status: StatusCode,
+    view: ConfigurationView,
+) -> Response {
+    let (side, _) = match operations::side_config(state, scope).await {
+        Ok(side) => side,
+        Err(error) => return failure_page(error),
+    };
+    let choices = operations::my_choices(state, scope, view.refresh).await;
+    let warnings = view
+        .warnings
+        .unwrap_or_else(|| operations::warnings(&side, &choices));
+    let credentials = match state
+        .store()
+        .relationship_credentials(scope.relationship.id, scope.org_id)
+        .await
+    {
+        Ok(credentials) => credentials,
+        Err(error) => return internal_error_page(error.into()),
+    };
+    let base = base_url(org, scope);
+    let page = ConfigurationPage {
+        title: "Integration configuration",
+        active: "connections",
+        nav: nav_for(caller, org),
+        header: header(state, org, scope, "configuration").await,
+        csrf_token: caller.csrf_token().unwrap_or_default(),
+        save_url: format!("{base}/configuration"),
+        refresh_url: format!("{base}/configuration/choices/refresh"),
+        choices_loaded: choices
+            .as_ref()
+            .ok()
+            .map(|choices: &std::sync::Arc<TenantChoices>| human_date(choices.fetched_at())),
+        choices_error: choices.as_ref().err().map(ToString::to_string),
+        banner: view.banner,
+        warnings: warning_views(
+            warnings
+                .into_iter()
+                // The choices error is shown once, at the top.
+                .filter(|warning| choices.is_ok() || warning.setting != "Autotask")
+                .collect(),
+        ),
+        sections: sections(&side, &choices),
+        override_api_settings: side.override_api_settings,
+        credentials_url: format!("{base}/configuration/credentials"),
+        credentials_test_url: format!("{base}/configuration/credentials/test"),
+        override_api_url: view.entered_api_url.unwrap_or_else(|| {
+            credentials
+                .as_ref()
+                .map(|c| c.api_url.clone())
+                .unwrap_or_default()
+        }),
+        override_username: view.entered_username.unwrap_or_else(|| {
+            credentials
+                .as_ref()
+                .map(|c| c.username.clone())
+                .unwrap_or_default()
+        }),
+        override_secret_status: match &credentials {
+            Some(credentials) if credentials.secret_set => match credentials.secret_changed_at {
+                Some(at) => format!("Set — last changed {}", human_date(at)),
+                None => "Set".to_owned(),
+            },
+            _ => "Not set".to_owned(),
+        },
+        override_problems: view.override_problems,
+        override_result: view.override_result,
+    };
+    render(status, &page)
+}
+
+async fn configuration_page(
+    State(state): State<AppState>,
+    ConnectionPage {
+        caller, org, scope, ..
+    }: ConnectionPage,
+) -> Response {
+    render_configuration(
+        &state,
+        &caller,
+        &org,
+        &scope,
+        StatusCode::OK,
+        ConfigurationView::default(),
+    )
+    .await
+}
+
+async fn save_configuration(
+    State(state): State<AppState>,
+    ConnectionWrite {
+        caller,
+        org,
+        scope,
+        form,
+        ..
+    }: ConnectionWrite<ConfigurationForm>,
+) -> Response {
+    let side = form.into_side();
+    let warnings = match operations::save_side(&state, &scope, &side).await {
+        Ok(warnings) => warnings,
+        Err(error) => return failure_page(error),
+    };
+    let text = if warnings.is_empty() {
+        "Saved.".to_owned()
+    } else {
+        "Saved, with warnings: check the settings listed below before the first sync.".to_owned()
+    };
+    let view = ConfigurationView {
+        banner: Some(Banner {
+            success: warnings.is_empty(),
+            text,
+        }),
+        warnings: Some(warnings),
+        ..ConfigurationView::default()
+    };
+    render_configuration(&state, &caller, &org, &scope, StatusCode::OK, view).await
+}
+
+async fn refresh_choices(
+    State(state): State<AppState>,
+    ConnectionWrite {
+        caller, org, scope, ..
+    }: ConnectionWrite<CsrfOnlyForm>,
+) -> Response {
+    let view = ConfigurationView {
+        refresh: true,
+        ..ConfigurationView::default()
+    };
+    render_configuration(&state, &caller, &org, &scope, StatusCode::OK, view).await
+}
+
+#[derive(Deserialize)]
+struct OverrideForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    api_url: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    secret: Option<SecretString>,
+}
+
+impl PageForm for OverrideForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+impl OverrideForm {
+    fn into_clean(self) -> crate::platform_settings::CleanSettings {
+        clean(RawSettings {
+            platform: Some("autotask".to_owned()),
+            api_url: self.api_url,
+            username: self.username,
+            secret: self.secret,
+            integration_code_override: None,
+        })
+    }
+}
+
+async fn save_override_credentials(
+    State(state): State<AppState>,
+    ConnectionWrite {
+        caller,
+        org,
+        scope,
+        form,
+        ..
+    }: ConnectionWrite<OverrideForm>,
+) -> Response {
+    let settings = form.into_clean();
+    match validate_save(&settings) {
+        Ok(valid) => {
+            if let Err(error) = state
+                .store()
+                .save_relationship_credentials(
+                    scope.relationship.id,
+                    scope.org_id,
+                    Some(caller.person.id),
+                    valid.update,
+                )
+                .await
+            {
+                return internal_error_page(error.into());
+            }
+            tracing::info!(relationship = %scope.relationship.id, org = %scope.org_id, "relationship API settings saved");
+            let view = ConfigurationView {
+                banner: Some(Banner {
+                    success: true,
+                    text: "Saved the API settings for this relationship. Use Test to check them; they are used when \"Override API settings for this relationship\" is on.".to_owned(),
+                }),
+                ..ConfigurationView::default()
+            };
+            render_configuration(&state, &caller, &org, &scope, StatusCode::OK, view).await
+        }
+        Err(problems) => {
+            let view = ConfigurationView {
+                banner: Some(Banner {
+                    success: false,
+                    text: "Not saved: fix the API settings below.".to_owned(),
+                }),
+                entered_api_url: settings.api_url.clone(),
+                entered_username: settings.username.clone(),
+                override_problems: problems
+                    .iter()
+                    .map(|problem| match problem.fix() {
+                        Some(fix) => format!("{} {fix}", problem.message()),
+                        None => problem.message(),
+                    })
+                    .collect(),
+                ..ConfigurationView::default()
+            };
+            render_configuration(
+                &state,
+                &caller,
+                &org,
+                &scope,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                view,
+            )
+            .await
+        }
+    }
+}
+
+fn result_view(report: &fusion_domain::ConnectionTestReport, unsaved: bool) -> ResultView {
+    ResultView {
+        success: report.is_success(),
+        status: report.outcome.label(),
+        tested_values_label: Some(if unsaved {
+            "Tested the values in the form. They are not saved yet: Save to keep them."
+        } else {
+            "Tested the saved API settings of this relationship."
+        }),
+        reason: if report.reason == report.outcome.label() {
+            String::new()
+        } else {
+            report.reason.clone()
+        },
+        fix: report.fix.clone(),
+        zone: report.zone.clone(),
+        api_usage: report.api_usage.as_ref().map(api_usage_summary),
+        tested_at: human_date(report.tested_at),
+        notes: report.notes.clone(),
+    }
+}
+
+async fn test_override_credentials(
+    State(state): State<AppState>,
+    ConnectionWrite {
+        caller,
+        org,
+        scope,
+        form,
+        ..
+    }: ConnectionWrite<OverrideForm>,
+) -> Response {
+    let settings = form.into_clean();
+    let store = state.store();
+    let (saved, saved_secret) = match (
+        store
+            .relationship_credentials(scope.relationship.id, scope.org_id)
+            .await,
+        store
+            .relationship_secret(scope.relationship.id, scope.org_id)
+            .await,
+    ) {
+        (Ok(saved), Ok(secret)) => (saved, secret),
+        (Err(error), _) | (_, Err(error)) => return internal_error_page(error.into()),
+    };
+    let saved_api_url = saved
+        .as_ref()
+        .map(|c| c.api_url.clone())
+        .unwrap_or_default();
+    let saved_username = saved
+        .as_ref()
+        .map(|c| c.username.clone())
+        .unwrap_or_default();
+    let api_url = settings
+        .api_url
+        .clone()
+        .filter(|value| !value.is_empty())
+        .unwrap_or_else(|| saved_api_url.clone());
+    let username = settings
+        .username
+        .clone()
+        .filter(|value| !value.is_empty())
+        .unwrap_or_else(|| saved_username.clone());
+    let unsaved =
+        api_url != saved_api_url || username != saved_username || settings.secret.is_some();
+    let secret = settings.secret.clone().or(saved_secret);
+    let view = match secret {
+        Some(secret) if !api_url.is_empty() && !username.is_empty() => {
+            let report = state
+                .tester()
+                .test(ConnectionInput {
+                    api_url,
+                    username,
+                    secret,
+                    integration_code: saved.and_then(|c| c.integration_code_override),
+                })
+                .await;
+            tracing::info!(relationship = %scope.relationship.id, org = %scope.org_id, outcome = report.outcome.label(), "relationship API settings tested");
+            ConfigurationView {
+                entered_api_url: settings.api_url,
+                entered_username: settings.username,
+                override_result: Some(result_view(&report, unsaved)),
+                ..ConfigurationView::default()
+            }
+        }
+        _ => ConfigurationView {
+            entered_api_url: settings.api_url,
+            entered_username: settings.username,
+            override_problems: vec![
+                "Enter the API URL, API username and API secret of this relationship's API user, then Test.".to_owned(),
+            ],
+            ..ConfigurationView::default()
+        },
+    };
+    render_configuration(&state, &caller, &org, &scope, StatusCode::OK, view).await
+}
