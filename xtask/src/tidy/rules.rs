@@ -62,10 +62,6 @@ pub(crate) const RULES: Rules = Rules {
     size_limit: 1_000,
     oversized_files: &[
         Exception {
-            name: "crates/fusion-web/src/configuration/pages.rs",
-            reason: "being split per page (issue 12)",
-        },
-        Exception {
             name: "crates/fusion-autotask-sim/src/server.rs",
             reason: "due to be split: routing stays, the entity handlers of `ApiRequest` (query and \
                      paging, get, writes, metadata) move to a module each",
