@@ -7,7 +7,7 @@
 //! tenant with up to 500 active companies and 500 active resources, all in flight at once:
 //! - `GET Tickets/entityInformation/fields` (eight ticket picklists, required/read-only flags),
 //! - `GET Tickets/entityInformation/userDefinedFields` (ticket UDFs for the mappable field list),
-//! - `GET TicketNotes/entityInformation/fields` (note type, note publish),
+//! - `GET TicketNotes/entityInformation/fields` (note type, note publish, note lengths),
 //! - `GET TicketAttachments/entityInformation/fields` (attachment publish),
 //! - `POST Companies/query` (`isActive eq true`, `includeFields` id and name; one more page per 500),
 //! - `POST Resources/query` (`isActive eq true`, `includeFields` id and names; same paging).
@@ -77,6 +77,9 @@ pub struct TenantChoices {
     lists: BTreeMap<String, Vec<Choice>>,
     ticket_field_information: Vec<FieldInformation>,
     ticket_user_defined_fields: Vec<UserDefinedFieldInformation>,
+    /// `TicketNotes/entityInformation/fields`, kept for the note lengths (the picklists are in
+    /// `lists` already); fetched anyway for the note picklists, so keeping it costs no call.
+    note_field_information: Vec<FieldInformation>,
     fetched_at: OffsetDateTime,
 }
 
@@ -96,6 +99,7 @@ impl TenantChoices {
                 .collect(),
             ticket_field_information: Vec::new(),
             ticket_user_defined_fields: Vec::new(),
+            note_field_information: Vec::new(),
             fetched_at,
         }
     }
@@ -108,6 +112,12 @@ impl TenantChoices {
     ) -> TenantChoices {
         self.ticket_field_information = fields;
         self.ticket_user_defined_fields = user_defined_fields;
+        self
+    }
+
+    /// Adds the tenant's ticket note field metadata (lengths of a note's title and text).
+    pub fn with_note_field_information(mut self, fields: Vec<FieldInformation>) -> TenantChoices {
+        self.note_field_information = fields;
         self
     }
 
@@ -153,6 +163,11 @@ impl TenantChoices {
     pub fn ticket_user_defined_fields(&self) -> &[UserDefinedFieldInformation] {
         &self.ticket_user_defined_fields
     }
+
+    /// `TicketNotes/entityInformation/fields` as fetched (empty for hand-built choices).
+    pub fn note_field_information(&self) -> &[FieldInformation] {
+        &self.note_field_information
+    }
 }
 
 /// Loads every choice list of the client's tenant (six concurrent requests; see the module docs).
@@ -188,6 +203,7 @@ pub async fn load_choices(client: &AutotaskClient) -> Result<TenantChoices, Auto
         lists,
         ticket_field_information: ticket_fields,
         ticket_user_defined_fields: ticket_udfs,
+        note_field_information: note_fields,
         fetched_at: OffsetDateTime::now_utc(),
     })
 }

@@ -488,6 +488,48 @@ impl AutotaskEntity for Resource {
     }
 }
 
+/// A ticket deleted in the Autotask UI (`DeletedTicketLogModel`): the only trace of a deletion
+/// a poller can read, since the ticket itself is gone.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeletedTicketLog {
+    #[serde(
+        rename = "id",
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::wire::lenient_integer"
+    )]
+    pub id: Option<i64>,
+    #[serde(
+        rename = "ticketID",
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::wire::lenient_integer"
+    )]
+    pub ticket_id: Option<i64>,
+    #[serde(rename = "ticketNumber", skip_serializing_if = "Option::is_none")]
+    pub ticket_number: Option<String>,
+    #[serde(rename = "ticketTitle", skip_serializing_if = "Option::is_none")]
+    pub ticket_title: Option<String>,
+    #[serde(
+        rename = "deletedByResourceID",
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::wire::lenient_integer"
+    )]
+    pub deleted_by_resource_id: Option<i64>,
+    #[serde(
+        rename = "deletedDateTime",
+        skip_serializing_if = "Option::is_none",
+        with = "crate::wire::datetime"
+    )]
+    pub deleted_date_time: Option<OffsetDateTime>,
+}
+
+impl AutotaskEntity for DeletedTicketLog {
+    const ENDPOINT: &'static str = "DeletedTicketLogs";
+    fn id(&self) -> Option<i64> {
+        self.id
+    }
+}
+
 /// `GET /V1.0/ZoneInformation?user=` (no credentials).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]

@@ -745,7 +745,8 @@ mod tests {
 
         // A copy stamped with another company of the MSP's tenant.
         let (plan, action) = create_on_target(901);
-        let refusal = privacy_guard(configs, &companies, &plan, None, &action).unwrap_err();
+        let refusal =
+            privacy_guard(configs, &companies, &plan, None, &action).expect_err("refused");
         assert!(refusal.contains("company 901"), "{refusal}");
 
         // The original belongs to another of the customer's companies.
@@ -754,7 +755,8 @@ mod tests {
             Some(ChoiceValue::from(501)),
         );
         let (plan, action) = create_on_target(900);
-        let refusal = privacy_guard(configs, &companies, &plan, None, &action).unwrap_err();
+        let refusal =
+            privacy_guard(configs, &companies, &plan, None, &action).expect_err("refused");
         assert!(refusal.contains("company 501"), "{refusal}");
 
         // A comment to a linked ticket that now belongs to someone else.

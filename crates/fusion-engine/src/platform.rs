@@ -243,8 +243,6 @@ pub trait Platform: Send + Sync + fmt::Debug {
         data: Vec<u8>,
     ) -> Result<AttachmentId, PlatformError>;
 
-    /// The largest attachment this platform accepts through its API, in bytes (Autotask: about
-    /// 7 MB; larger ones are recorded as failed with the reason instead of being sent).
     /// Tickets deleted in this tenant since `since` (Autotask: one `DeletedTicketLogs` query per
     /// 500). A platform that cannot tell answers none.
     async fn deleted_tickets(
@@ -261,6 +259,8 @@ pub trait Platform: Send + Sync + fmt::Debug {
         FieldRules::default()
     }
 
+    /// The largest attachment this platform accepts through its API, in bytes (Autotask: about
+    /// 7 MB; larger ones are recorded as failed with the reason instead of being sent).
     fn max_attachment_bytes(&self) -> u64;
 
     /// Platform calls made through this value so far (every HTTP request, retries included).

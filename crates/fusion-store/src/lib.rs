@@ -201,6 +201,17 @@ pub struct CredentialsAuditEntry {
     pub changed_at: OffsetDateTime,
 }
 
+/// One change to a relationship's configuration: by a person, or by Support Fusion itself
+/// (`person_id` `None`), e.g. a company filter brought in line with the privacy rule on upgrade.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigurationAuditEntry {
+    pub org_id: OrgId,
+    pub person_id: Option<PersonId>,
+    /// One sentence for people.
+    pub change: String,
+    pub changed_at: OffsetDateTime,
+}
+
 /// A signed-in session, returned once with its token; only the digest is stored.
 #[derive(Debug)]
 pub struct NewSession {

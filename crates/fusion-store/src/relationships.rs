@@ -21,7 +21,10 @@ use fusion_domain::{
 use secrecy::SecretString;
 use time::OffsetDateTime;
 
-use crate::{CredentialsAuditEntry, CredentialsUpdate, PlatformCredentials, StoreResult};
+use crate::{
+    ConfigurationAuditEntry, CredentialsAuditEntry, CredentialsUpdate, PlatformCredentials,
+    StoreResult,
+};
 
 /// Relationship storage. Every `Store` is also a `RelationshipStore`.
 #[async_trait]
@@ -156,4 +159,12 @@ pub trait RelationshipStore: Send + Sync {
         id: RelationshipId,
         org: OrgId,
     ) -> StoreResult<Vec<CredentialsAuditEntry>>;
+
+    /// Changes to `org`'s side of the configuration that people should be able to look up,
+    /// newest first.
+    async fn configuration_audit_log(
+        &self,
+        id: RelationshipId,
+        org: OrgId,
+    ) -> StoreResult<Vec<ConfigurationAuditEntry>>;
 }

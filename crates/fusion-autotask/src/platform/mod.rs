@@ -1,7 +1,8 @@
 //! The engine's [`Platform`] port for Autotask: [`AutotaskPlatform`] reads changed tickets,
-//! comments (ticket notes) and attachments as domain snapshots and writes tickets, notes and
-//! attachments, through one [`AutotaskClient`] (so through its endpoint limiter, request budget
-//! and retries) and the tenant's field knowledge ([`TenantChoices`]).
+//! comments (ticket notes), attachments and deleted tickets (`DeletedTicketLogs`) as domain
+//! snapshots and writes tickets, notes and attachments, through one [`AutotaskClient`] (so through
+//! its endpoint limiter, request budget and retries) and the tenant's field knowledge
+//! ([`TenantChoices`], which also gives the field rules values are fitted to before a write).
 //!
 //! ## Calls per operation (HTTP requests when nothing is retried; tests check them against the
 //! simulator's request log)
@@ -37,11 +38,18 @@
 //!   through this value past [`ATTACHMENT_WINDOW_BYTES`] in five minutes: Autotask would then
 //!   block attachment creation for the whole tenant). `attachment_data`: 1 `GET
 //!   Tickets/{id}/Attachments/{attachmentId}`.
+//! - `deleted_tickets`: 1 `POST DeletedTicketLogs/query` per page (`deletedDateTime gte since`,
+//!   `id gt` the last log read, `maxRecords` 500), so ⌈n/500⌉ calls for n deletions (plus one
+//!   empty page when n is a multiple of 500; 1 when there are none). Who deleted a ticket is
+//!   named from the tenant's active resources or names already looked up, never by another call.
+//! - `field_rules`: 0 (built once in [`AutotaskPlatform::new`] from the field information loaded
+//!   with the tenant's choices; see `field_rules`).
 //!
 //! [`Platform::calls_used`] counts the requests this value issued; the client's own retries of
 //! transient failures are not visible to it.
 
 mod error_mapping;
+mod field_rules;
 mod ticket_mapping;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -55,7 +63,8 @@ use base64::Engine as _;
 use fusion_domain::ChoiceValue;
 use fusion_domain::sync::{
     ActorId, AttachmentDraft, AttachmentId, AttachmentSnapshot, CommentDraft, CommentId,
-    CommentSnapshot, FieldChange, FieldValue, TicketDraft, TicketId, TicketMarker, TicketSnapshot,
+    CommentSnapshot, DeletedTicket, FieldChange, FieldRules, FieldValue, TicketDraft, TicketId,
+    TicketMarker, TicketSnapshot,
 };
 use fusion_engine::{ChangedTicketsQuery, Platform, PlatformError, TicketPage};
 use serde_json::{Map, Value};
@@ -64,7 +73,8 @@ use time::OffsetDateTime;
 use crate::choices::{RESOURCE, TenantChoices};
 use crate::client::{AutotaskClient, PAGE_SIZE, ResolvedZone};
 use crate::wire::{
-    AutotaskEntity, Contact, Filter, QueryModel, Resource, TicketAttachment, TicketNote, datetime,
+    AutotaskEntity, Contact, DeletedTicketLog, Filter, QueryModel, Resource, TicketAttachment,
+    TicketNote, datetime,
 };
 use error_mapping::{CallKind, to_platform_error};
 use ticket_mapping::{
@@ -97,6 +107,15 @@ const NOTE_FIELDS: &[&str] = &[
     "creatorResourceID",
     "createdByContactID",
     "createDateTime",
+];
+
+const DELETED_TICKET_LOG_FIELDS: &[&str] = &[
+    "id",
+    "ticketID",
+    "ticketNumber",
+    "ticketTitle",
+    "deletedByResourceID",
+    "deletedDateTime",
 ];
 
 const ATTACHMENT_FIELDS: &[&str] = &[
@@ -133,6 +152,8 @@ struct PrefetchPage {
 pub struct AutotaskPlatform {
     client: AutotaskClient,
     schema: TicketSchema,
+    /// What the tenant's fields accept, derived once from the choices (no call).
+    field_rules: FieldRules,
     database_key: String,
     own_actor: tokio::sync::OnceCell<ActorId>,
     calls: AtomicU64,
@@ -185,6 +206,7 @@ impl AutotaskPlatform {
         AutotaskPlatform {
             database_key: format!("autotask:{}:{tenant}", zone.api_url.host()),
             client,
+            field_rules: field_rules::field_rules(&choices),
             schema: TicketSchema::new(choices),
             own_actor: tokio::sync::OnceCell::new(),
             calls: AtomicU64::new(0),
@@ -546,6 +568,37 @@ impl AutotaskPlatform {
         }
         uploads.push_back((now, size));
         Ok(())
+    }
+
+    /// A deletion log row as the domain's [`DeletedTicket`]; `None` without a ticket id or time.
+    fn deleted_ticket(&self, row: DeletedTicketLog) -> Option<DeletedTicket> {
+        Some(DeletedTicket {
+            id: TicketId::from(row.ticket_id?),
+            number: row.ticket_number.unwrap_or_default(),
+            title: row.ticket_title.unwrap_or_default(),
+            deleted_by: row
+                .deleted_by_resource_id
+                .map(|resource| self.known_resource_name(resource)),
+            deleted_at: row.deleted_date_time?,
+        })
+    }
+
+    /// A resource's name as far as this platform knows it without asking: the tenant's active
+    /// resources, then names looked up earlier; else "resource <id>".
+    fn known_resource_name(&self, resource: i64) -> String {
+        if let Some(label) = self
+            .schema
+            .choices()
+            .label_of(RESOURCE, &ChoiceValue::from(resource))
+        {
+            return label.to_owned();
+        }
+        self.actor_names
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&ActorId::from(resource))
+            .cloned()
+            .unwrap_or_else(|| format!("resource {resource}"))
     }
 
     /// The default value of a picklist ("note_publish"), else its first active value.
@@ -971,6 +1024,32 @@ impl Platform for AutotaskPlatform {
             .await
             .map(AttachmentId::from)
             .map_err(|error| to_platform_error(error, CallKind::Write))
+    }
+
+    async fn deleted_tickets(
+        &self,
+        since: OffsetDateTime,
+    ) -> Result<Vec<DeletedTicket>, PlatformError> {
+        let include: Vec<String> = DELETED_TICKET_LOG_FIELDS
+            .iter()
+            .map(|f| (*f).to_owned())
+            .collect();
+        let rows: Vec<DeletedTicketLog> = self
+            .query_rows(
+                vec![Filter::gte("deletedDateTime", datetime::format(since))],
+                &include,
+            )
+            .await?;
+        let mut deleted: Vec<DeletedTicket> = rows
+            .into_iter()
+            .filter_map(|row| self.deleted_ticket(row))
+            .collect();
+        deleted.sort_by_key(|ticket| (ticket.deleted_at, numeric(ticket.id.as_str())));
+        Ok(deleted)
+    }
+
+    fn field_rules(&self) -> FieldRules {
+        self.field_rules.clone()
     }
 
     fn max_attachment_bytes(&self) -> u64 {

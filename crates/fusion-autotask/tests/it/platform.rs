@@ -892,3 +892,130 @@ async fn dates_and_numbers_written_read_back_equal() {
     assert_eq!(ticket.fields["dueDateTime"], FieldValue::DateTime(due));
     assert_eq!(ticket.fields["estimatedHours"], FieldValue::text("1.5"));
 }
+
+/// When the simulator logged the deletion of `ticket`.
+fn deletion_time(harness: &Harness, tenant: &str, ticket: i64) -> OffsetDateTime {
+    let log = harness
+        .simulator()
+        .records(tenant, EntityKind::DeletedTicketLogs)
+        .into_iter()
+        .find(|log| log["ticketID"].as_i64() == Some(ticket))
+        .expect("the deletion is logged");
+    fusion_autotask::wire::datetime::parse(log["deletedDateTime"].as_str().expect("date"))
+        .expect("parses")
+}
+
+#[tokio::test]
+async fn deleted_tickets_lists_a_ticket_deleted_in_the_tenant_since_the_time_given_with_who_deleted_it()
+ {
+    let harness = Harness::demo().await;
+    let platform = platform_for(&harness, NORTHWIND).await;
+    let tickets = seeded_tickets(&harness, NORTHWIND);
+    let earlier = tickets[0]["id"].as_i64().expect("id");
+    let later = &tickets[1];
+    let later_id = later["id"].as_i64().expect("id");
+    let jane = "jane.doe@northwindit.example";
+    harness
+        .simulator()
+        .ui_delete_ticket(NORTHWIND, jane, earlier)
+        .expect("deleted in the UI");
+    // The simulator stamps deletions with the tenant's strictly increasing activity clock, so
+    // the next deletion is at least a millisecond later.
+    let since = deletion_time(&harness, NORTHWIND, earlier) + time::Duration::milliseconds(1);
+    harness
+        .simulator()
+        .ui_delete_ticket(NORTHWIND, jane, later_id)
+        .expect("deleted in the UI");
+
+    let deleted = platform.deleted_tickets(since).await.expect("deletions");
+
+    assert_eq!(
+        deleted.len(),
+        1,
+        "the one deleted before `since` is not listed"
+    );
+    let ticket = &deleted[0];
+    assert_eq!(ticket.id, TicketId::from(later_id));
+    assert_eq!(
+        ticket.number,
+        later["ticketNumber"].as_str().expect("number")
+    );
+    assert_eq!(ticket.title, later["title"].as_str().expect("title"));
+    assert_eq!(ticket.deleted_by.as_deref(), Some("Jane Doe"));
+    assert_eq!(
+        ticket.deleted_at,
+        deletion_time(&harness, NORTHWIND, later_id)
+    );
+    assert_eq!(ticket.deleted_at.offset(), time::UtcOffset::UTC);
+    assert_eq!(
+        route_count(&harness, "POST /V1.0/DeletedTicketLogs/query"),
+        1
+    );
+    assert_eq!(requests(&harness), 1, "one query, no name look-up");
+    assert_eq!(platform.calls_used(), 1);
+
+    let both = platform
+        .deleted_tickets(since - time::Duration::milliseconds(1))
+        .await
+        .expect("deletions");
+    let ids: Vec<TicketId> = both.into_iter().map(|ticket| ticket.id).collect();
+    assert_eq!(
+        ids,
+        [TicketId::from(earlier), TicketId::from(later_id)],
+        "oldest deletion first"
+    );
+    assert_eq!(platform.calls_used(), 2);
+}
+
+#[tokio::test]
+async fn field_rules_give_the_tenants_lengths_and_inactive_picklist_values_without_a_call() {
+    let mut world = World::demo();
+    let northwind = world
+        .tenants
+        .iter_mut()
+        .find(|tenant| tenant.name == NORTHWIND)
+        .expect("Northwind seed");
+    let mut inactive_priority = None;
+    for picklist in &mut northwind.picklists {
+        if picklist.entity == "Tickets" && picklist.field == "priority" {
+            for value in &mut picklist.values {
+                if value.label == "High" {
+                    value.is_active = false;
+                    inactive_priority = Some(value.value);
+                }
+            }
+        }
+    }
+    let inactive_priority = ChoiceValue::from(inactive_priority.expect("a High priority"));
+    let harness = Harness::with_world(world).await;
+    let platform = platform_for(&harness, NORTHWIND).await;
+    let calls_before = platform.calls_used();
+
+    let rules = platform.field_rules();
+
+    assert_eq!(rules.ticket_fields["title"].max_length, Some(255));
+    assert_eq!(rules.ticket_fields["description"].max_length, Some(8000));
+    let priorities = rules.ticket_fields["priority"]
+        .choices
+        .as_ref()
+        .expect("priority is a picklist");
+    assert!(priorities.contains(&(inactive_priority.clone(), false)));
+    assert!(
+        priorities
+            .iter()
+            .filter(|(value, _)| *value != inactive_priority)
+            .all(|(_, active)| *active),
+        "{priorities:?}"
+    );
+    assert!(
+        rules.ticket_fields["queueID"]
+            .choices
+            .as_ref()
+            .is_some_and(|queues| !queues.is_empty()),
+        "keyed by the name the engine writes"
+    );
+    assert_eq!(rules.comment_body_max, Some(32_000));
+    assert_eq!(rules.comment_title_max, Some(250));
+    assert_eq!(platform.calls_used(), calls_before);
+    assert_eq!(requests(&harness), 0);
+}

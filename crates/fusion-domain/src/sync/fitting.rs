@@ -318,7 +318,7 @@ mod tests {
             let kept = cut.trim_end_matches(TRUNCATION_MARKER);
             assert!(text.starts_with(kept), "cut inside a grapheme at {max}");
             assert_eq!(
-                kept.graphemes(true).last().map(|g| text.contains(g)),
+                kept.graphemes(true).next_back().map(|g| text.contains(g)),
                 Some(true)
             );
         }

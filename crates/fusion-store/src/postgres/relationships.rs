@@ -30,7 +30,8 @@ use crate::relationship_rows::{
 use crate::relationships::RelationshipStore;
 use crate::timestamps::{now, to_storage_precision};
 use crate::{
-    CredentialsAuditEntry, CredentialsUpdate, PlatformCredentials, StoreError, StoreResult,
+    ConfigurationAuditEntry, CredentialsAuditEntry, CredentialsUpdate, PlatformCredentials,
+    StoreError, StoreResult,
 };
 
 const CODE_COLLISION: &str =
@@ -669,6 +670,36 @@ impl RelationshipStore for PostgresStore {
                     org_id: org,
                     person_id,
                     field: row.try_get("field").map_err(database_error)?,
+                    changed_at: row.try_get("changed_at").map_err(database_error)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn configuration_audit_log(
+        &self,
+        id: RelationshipId,
+        org: OrgId,
+    ) -> StoreResult<Vec<ConfigurationAuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT person_id, change, changed_at FROM configuration_audit \
+             WHERE relationship_id = $1 AND org_id = $2 \
+             ORDER BY changed_at DESC, id DESC",
+        )
+        .bind(id.as_uuid())
+        .bind(org.as_uuid())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database_error)?;
+        rows.iter()
+            .map(|row| {
+                let person_id: Option<uuid::Uuid> =
+                    row.try_get("person_id").map_err(database_error)?;
+                let person_id = person_id.map(PersonId::from_uuid);
+                Ok(ConfigurationAuditEntry {
+                    org_id: org,
+                    person_id,
+                    change: row.try_get("change").map_err(database_error)?,
                     changed_at: row.try_get("changed_at").map_err(database_error)?,
                 })
             })

@@ -28,7 +28,8 @@ use crate::relationship_rows::{
 use crate::relationships::RelationshipStore;
 use crate::timestamps::{now, to_storage_precision};
 use crate::{
-    CredentialsAuditEntry, CredentialsUpdate, PlatformCredentials, StoreError, StoreResult,
+    ConfigurationAuditEntry, CredentialsAuditEntry, CredentialsUpdate, PlatformCredentials,
+    StoreError, StoreResult,
 };
 
 const CODE_COLLISION: &str =
@@ -686,6 +687,45 @@ impl RelationshipStore for SqliteStore {
                     org_id: org,
                     person_id,
                     field: row.try_get("field").map_err(database_error)?,
+                    changed_at: row.try_get("changed_at").map_err(database_error)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn configuration_audit_log(
+        &self,
+        id: RelationshipId,
+        org: OrgId,
+    ) -> StoreResult<Vec<ConfigurationAuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT person_id, change, changed_at FROM configuration_audit \
+             WHERE relationship_id = ? AND org_id = ? \
+             ORDER BY julianday(changed_at) DESC, id DESC",
+        )
+        .bind(id_text(id.as_uuid()))
+        .bind(id_text(org.as_uuid()))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database_error)?;
+        rows.iter()
+            .map(|row| {
+                let person_id: Option<String> = row.try_get("person_id").map_err(database_error)?;
+                let person_id = person_id
+                    .map(|text| {
+                        uuid::Uuid::parse_str(&text)
+                            .map(PersonId::from_uuid)
+                            .map_err(|_| {
+                                StoreError::Backend(format!(
+                                    "malformed person id {text:?} in the audit log"
+                                ))
+                            })
+                    })
+                    .transpose()?;
+                Ok(ConfigurationAuditEntry {
+                    org_id: org,
+                    person_id,
+                    change: row.try_get("change").map_err(database_error)?,
                     changed_at: row.try_get("changed_at").map_err(database_error)?,
                 })
             })

@@ -128,6 +128,38 @@ impl TestDatabase {
         }
     }
 
+    /// Takes the database back to before schema version 5 as far as its data fix goes: forgets
+    /// that version 5 ran and drops what it created, so the next open runs it again over the
+    /// data written since (how an upgrade from version 4 meets stored configurations).
+    pub async fn forget_privacy_migration(&self) {
+        let statements = [
+            "DROP TABLE configuration_audit",
+            "DELETE FROM _sqlx_migrations WHERE version = 5",
+        ];
+        match self.backend {
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&self.url).await.expect("connect");
+                for statement in statements {
+                    sqlx::query(statement)
+                        .execute(&pool)
+                        .await
+                        .expect(statement);
+                }
+                pool.close().await;
+            }
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&self.url).await.expect("connect");
+                for statement in statements {
+                    sqlx::query(statement)
+                        .execute(&pool)
+                        .await
+                        .expect(statement);
+                }
+                pool.close().await;
+            }
+        }
+    }
+
     /// The bytes of the SQLite database and its WAL and shared-memory files, concatenated.
     pub fn sqlite_file_bytes(&self) -> Vec<u8> {
         let file = self.sqlite_file.as_ref().expect("a SQLite database");

@@ -3,7 +3,10 @@
 
 use fusion_store::{SecretKey, StoreError, open};
 
+use fusion_domain::{ChoiceValue, SideConfig};
+
 use crate::harness::{Backend, for_each_backend, organisation};
+use crate::relationships::connected;
 
 #[tokio::test]
 async fn opening_and_migrating_again_keeps_the_schema_and_the_data() {
@@ -107,4 +110,75 @@ async fn unsupported_database_urls_are_refused_without_echoing_credentials() {
         assert!(!message.contains("hunter2"), "{message}");
         assert!(message.contains("sqlite://"), "{message}");
     }
+}
+
+/// Upgrading to schema version 5 (the privacy rule): a stored reverse sync that sent every company
+/// (no company) or another company, and a send filter naming another company, are set to the
+/// partner's company, each with an audit entry that says what changed; other configurations and
+/// the sync history are untouched.
+#[tokio::test]
+async fn upgrading_limits_stored_company_filters_to_the_partners_company_with_an_audit_entry() {
+    for_each_backend(async |database| {
+        let key = SecretKey::generate();
+        let store = database.store(&key).await;
+        let msp = organisation(&store, "Northwind IT").await;
+        let customer = organisation(&store, "Contoso Manufacturing").await;
+        let relationship = connected(&store, customer, msp, "Managed services").await;
+        let mut every_company = SideConfig::default();
+        every_company.receive.company = Some(ChoiceValue::from(501));
+        every_company.reverse_sync.enabled = true;
+        let mut other_company = SideConfig::default();
+        other_company.receive.company = Some(ChoiceValue::from(900));
+        other_company.send.partner_company = Some(ChoiceValue::from(901));
+        for (org, config) in [(msp, &every_company), (customer, &other_company)] {
+            store
+                .save_integration_config(relationship.id, org, config)
+                .await
+                .expect("saves");
+        }
+        drop(store);
+        database.forget_privacy_migration().await;
+
+        let store = database.store(&key).await;
+        let msp_config = store
+            .integration_config(relationship.id, msp)
+            .await
+            .expect("reads")
+            .expect("kept");
+        assert!(msp_config.reverse_sync.enabled, "still on");
+        assert_eq!(
+            msp_config.reverse_sync.company,
+            Some(ChoiceValue::from(501))
+        );
+        assert_eq!(msp_config.scope_errors(), vec![]);
+        let audit = store
+            .configuration_audit_log(relationship.id, msp)
+            .await
+            .expect("reads");
+        assert_eq!(audit.len(), 1, "{audit:?}");
+        assert!(
+            audit[0].change.contains("every company"),
+            "{}",
+            audit[0].change
+        );
+        assert!(audit[0].change.contains("501"), "{}", audit[0].change);
+        assert_eq!(audit[0].person_id, None, "made by Support Fusion itself");
+
+        let customer_config = store
+            .integration_config(relationship.id, customer)
+            .await
+            .expect("reads")
+            .expect("kept");
+        assert_eq!(
+            customer_config.send.partner_company,
+            Some(ChoiceValue::from(900))
+        );
+        let audit = store
+            .configuration_audit_log(relationship.id, customer)
+            .await
+            .expect("reads");
+        assert_eq!(audit.len(), 1, "{audit:?}");
+        assert!(audit[0].change.contains("901"), "{}", audit[0].change);
+    })
+    .await;
 }

@@ -58,7 +58,7 @@ async fn pending(
 }
 
 /// An Active relationship between `initiator` (source) and `partner` (target).
-async fn connected(
+pub(crate) async fn connected(
     store: &Arc<dyn Store>,
     initiator: OrgId,
     partner: OrgId,

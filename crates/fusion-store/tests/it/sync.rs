@@ -549,6 +549,7 @@ async fn a_run_starts_running_and_finishes_with_its_counts_and_records_in_order(
                 NOW - Duration::seconds(1),
             ),
             record(&run, Some("5"), Some("50"), RecordOutcome::Updated, NOW),
+            record(&run, Some("6"), Some("60"), RecordOutcome::Held, NOW),
         ];
         records[3].failed_comments = 2;
         records[3].failed_attachments = 1;
