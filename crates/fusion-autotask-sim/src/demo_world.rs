@@ -434,6 +434,63 @@ impl World {
         }
     }
 
+    /// The demo world with more customers of "Northwind IT": each name in `more_customers` is a
+    /// tenant shaped like "Contoso Manufacturing" (its own API users, a "Northwind IT" company)
+    /// and a company in Northwind's tenant, so one MSP tenant sits in several relationships — the
+    /// world in which privacy between relationships is tested.
+    pub fn msp_with_customers(more_customers: &[&str]) -> World {
+        let mut world = World::demo();
+        let Some(contoso) = world
+            .tenants
+            .iter()
+            .find(|tenant| tenant.name == "Contoso Manufacturing")
+            .cloned()
+        else {
+            return world;
+        };
+        for (index, name) in more_customers.iter().enumerate() {
+            let slug: String = name
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .collect::<String>()
+                .to_ascii_uppercase();
+            let mut customer = contoso.clone();
+            customer.name = (*name).to_owned();
+            customer.ci = None;
+            for user in &mut customer.api_users {
+                user.username = user
+                    .username
+                    .replace("@CONTOSO.EXAMPLE", &format!("@{slug}.EXAMPLE"));
+            }
+            if let Some(companies) = customer.records.get_mut("Companies")
+                && let Some(own) = companies.first_mut()
+            {
+                own.insert("companyName".into(), Value::from(*name));
+            }
+            world.tenants.push(customer);
+            if let Some(northwind) = world
+                .tenants
+                .iter_mut()
+                .find(|tenant| tenant.name == "Northwind IT")
+                && let Some(companies) = northwind.records.get_mut("Companies")
+                && let Some(template) = companies.get(1).cloned()
+            {
+                let next_id = companies
+                    .iter()
+                    .filter_map(|company| company.get("id").and_then(Value::as_i64))
+                    .max()
+                    .unwrap_or(0)
+                    + 1
+                    + index as i64;
+                let mut company = template;
+                company.insert("id".into(), Value::from(next_id));
+                company.insert("companyName".into(), Value::from(*name));
+                companies.push(company);
+            }
+        }
+        world
+    }
+
     /// The demo world whose first tenant ("Northwind IT") carries `tickets` generated tickets with
     /// `notes_per_ticket` notes each (instead of the demo tickets), for benchmarks and paging tests.
     pub fn generated(tickets: usize, notes_per_ticket: usize) -> World {

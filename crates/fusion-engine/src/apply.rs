@@ -15,9 +15,9 @@
 use std::collections::HashMap;
 
 use fusion_domain::sync::{
-    ActionOutcome, ActorId, CommentDraft, FieldRules, Fingerprint, Fitting, PlannedTicket,
-    RecordOutcome, SyncAction, SyncRecord, SyncRunId, TicketId, TicketLink, TicketPlan,
-    link_after_success, split_text,
+    ActionOutcome, ActorId, CommentDraft, FieldRules, Fingerprint, Fitting, HeldPeriod,
+    PlannedTicket, RecordOutcome, SyncAction, SyncRecord, SyncRunId, TicketId, TicketLink,
+    TicketPlan, link_after_success, split_text,
 };
 use fusion_domain::{ChoiceValue, Clock, Role, SideConfig};
 use fusion_store::{PendingCreate, StoreError, SyncStore};
@@ -293,6 +293,19 @@ impl TicketApplier<'_> {
                 SyncAction::Skip { .. } => continue,
                 SyncAction::Hold { reason } => {
                     held = Some(reason.clone());
+                    // Open a held period: whatever is written while the ticket belongs to
+                    // someone else stays withheld even after it moves back.
+                    if let Some(current) = &link
+                        && !current.is_held()
+                    {
+                        let mut holding = current.clone();
+                        holding.held.push(HeldPeriod {
+                            from: current.updated_at,
+                            until: None,
+                        });
+                        self.store.upsert_link(&holding).await?;
+                        link = Some(holding);
+                    }
                     continue;
                 }
                 SyncAction::FieldWarning { field, reason } => {
@@ -417,6 +430,14 @@ impl TicketApplier<'_> {
                         SyncAction::Close { .. } => closed = true,
                         SyncAction::EndLink { reason, .. } => {
                             notes.push(format!("No longer synced: {reason}"));
+                            updated = true;
+                        }
+                        SyncAction::Resume { .. } => {
+                            notes.push(
+                                "Back in its relationship's company, so it is synced again; what \
+                                 was written while it belonged to another company stays withheld"
+                                    .into(),
+                            );
                             updated = true;
                         }
                         SyncAction::UpdateFields { .. }
@@ -661,6 +682,7 @@ impl TicketApplier<'_> {
             | SyncAction::LinkComment { .. }
             | SyncAction::LinkAttachment { .. }
             | SyncAction::ClosedState { .. }
+            | SyncAction::Resume { .. }
             | SyncAction::EndLink { .. } => Ok(ActionOutcome::Applied),
             SyncAction::Skip { .. }
             | SyncAction::Hold { .. }

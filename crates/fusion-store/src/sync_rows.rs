@@ -10,9 +10,9 @@
 use std::collections::BTreeMap;
 
 use fusion_domain::sync::{
-    AttachmentId, CommentId, CopiedItem, Fingerprint, LinkEnd, PendingRetry, RecordOutcome,
-    RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun, SyncRunId, SyncSchedule,
-    TicketId, TicketLink, TicketMarker,
+    AttachmentId, CommentId, CopiedItem, Fingerprint, HeldPeriod, LinkEnd, PendingRetry,
+    RecordOutcome, RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun, SyncRunId,
+    SyncSchedule, TicketId, TicketLink, TicketMarker,
 };
 use fusion_domain::{RelationshipId, Role};
 use serde::{Deserialize, Serialize};
@@ -108,8 +108,16 @@ impl LinkColumns {
             created_at,
             updated_at,
             ended,
+            held,
         } = link;
         let document = LinkDocument {
+            held: held
+                .iter()
+                .map(|period| HeldDocument {
+                    from: to_storage_precision(period.from),
+                    until: period.until.map(to_storage_precision),
+                })
+                .collect(),
             ended: ended.as_ref().map(|end| EndDocument {
                 at: to_storage_precision(end.at),
                 reason: end.reason.clone(),
@@ -147,6 +155,7 @@ impl LinkColumns {
             source_closed,
             target_closed,
             ended,
+            held,
         } = document;
         Ok(TicketLink {
             relationship: RelationshipId::from_uuid(self.relationship),
@@ -173,6 +182,13 @@ impl LinkColumns {
                 at: end.at,
                 reason: end.reason,
             }),
+            held: held
+                .into_iter()
+                .map(|period| HeldPeriod {
+                    from: period.from,
+                    until: period.until,
+                })
+                .collect(),
         })
     }
 }
@@ -204,6 +220,18 @@ struct LinkDocument {
     /// Absent for a link in use (links written before links could end have none).
     #[serde(skip_serializing_if = "Option::is_none")]
     ended: Option<EndDocument>,
+    /// Periods the pair was held back by the privacy rule (absent when never).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    held: Vec<HeldDocument>,
+}
+
+/// One `HeldPeriod`.
+#[derive(Debug, Serialize, Deserialize)]
+struct HeldDocument {
+    #[serde(with = "time::serde::rfc3339")]
+    from: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    until: Option<OffsetDateTime>,
 }
 
 /// Why and when a link ended (`LinkEnd`).

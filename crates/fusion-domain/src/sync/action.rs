@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use time::OffsetDateTime;
+
 use crate::integration::ChoiceValue;
 use crate::relationship::Role;
 use crate::sync::fingerprint::Fingerprint;
@@ -150,6 +152,9 @@ pub enum SyncAction {
     /// A linked ticket is outside its side's company scope (it moved to another company): nothing
     /// flows either way until it moves back, and its record says why.
     Hold { reason: String },
+    /// A held pair is back in scope: its held period closes at `until` (comments and attachments
+    /// from the period stay withheld), and the pair flows again.
+    Resume { until: OffsetDateTime },
     /// A value was fitted to what the receiving platform accepts (text cut, a picklist value it
     /// does not take replaced by the configured default or left out); the ticket still syncs.
     FieldWarning { field: String, reason: String },

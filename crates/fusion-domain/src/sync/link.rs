@@ -56,6 +56,21 @@ pub struct TicketLink {
     /// tenant). An ended link is kept, so history still names the pair and neither ticket is ever
     /// copied again; nothing flows through it.
     pub ended: Option<LinkEnd>,
+    /// Times the pair was held back because a ticket had moved to another company. Comments and
+    /// attachments created in a period are never copied, even after the ticket moves back: they
+    /// were written while it belonged to someone else. The last period is open (`until` `None`)
+    /// while the pair is held.
+    pub held: Vec<HeldPeriod>,
+}
+
+/// One time a linked pair was outside its relationship's company scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeldPeriod {
+    /// The last time the pair was in step before it was found outside the scope (its link's
+    /// last update): everything newer is withheld, to be safe.
+    pub from: OffsetDateTime,
+    /// When it was found back in scope (the latest activity then); `None` while still held.
+    pub until: Option<OffsetDateTime>,
 }
 
 /// Why and when a link ended.
@@ -76,6 +91,20 @@ fn activity_fingerprint(at: OffsetDateTime) -> Fingerprint {
 pub const SEEN_ACTIVITY: &str = "@lastActivity";
 
 impl TicketLink {
+    /// Whether content created at `at` falls in a held period (and is therefore never copied).
+    pub fn withheld(&self, at: OffsetDateTime) -> bool {
+        self.held
+            .iter()
+            .any(|period| at >= period.from && period.until.is_none_or(|until| at <= until))
+    }
+
+    /// Whether the pair is being held back now.
+    pub fn is_held(&self) -> bool {
+        self.held
+            .last()
+            .is_some_and(|period| period.until.is_none())
+    }
+
     /// Whether `last_activity_at` is the last activity of the ticket on `side` when a run last
     /// found the pair in step: nothing happened to it since, so it needs no reading.
     pub fn seen_activity(&self, side: Role, last_activity_at: OffsetDateTime) -> bool {
@@ -203,6 +232,7 @@ pub fn link_after_success(
                 created_at: now,
                 updated_at: now,
                 ended: None,
+                held: Vec::new(),
             };
             store_fingerprints(&mut link, fingerprints);
             for field in baseline_fields {
@@ -236,6 +266,7 @@ pub fn link_after_success(
                 created_at: now,
                 updated_at: now,
                 ended: None,
+                held: Vec::new(),
             };
             store_fingerprints(&mut link, fingerprints);
             return Some(link);
@@ -298,6 +329,13 @@ pub fn link_after_success(
         ) => {
             updated.source_closed = *source_closed;
             updated.target_closed = *target_closed;
+        }
+        (SyncAction::Resume { until }, _) => {
+            if let Some(open) = updated.held.last_mut()
+                && open.until.is_none()
+            {
+                open.until = Some(*until);
+            }
         }
         (SyncAction::EndLink { reason, .. }, _) => {
             updated.ended = Some(LinkEnd {

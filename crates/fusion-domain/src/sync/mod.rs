@@ -26,7 +26,9 @@ pub use history::{
     SyncRunId, SyncRunKind,
 };
 pub use ids::{ActorId, AttachmentId, CommentId, MarkerParts, TicketId, TicketMarker};
-pub use link::{ActionOutcome, CopiedItem, LinkEnd, SEEN_ACTIVITY, TicketLink, link_after_success};
+pub use link::{
+    ActionOutcome, CopiedItem, HeldPeriod, LinkEnd, SEEN_ACTIVITY, TicketLink, link_after_success,
+};
 pub use planner::{ConflictRule, PlanInput, SideInput, TicketState, plan};
 pub use schedule::{ScheduleError, SyncSchedule};
 pub use snapshot::{

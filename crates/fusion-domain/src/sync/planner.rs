@@ -494,6 +494,7 @@ impl<'a> Planner<'a> {
             created_at: copy.ticket.created_at,
             updated_at: copy.ticket.created_at,
             ended: None,
+            held: Vec::new(),
         };
         for entry in &fingerprints {
             link.fields_mut(entry.side)
@@ -581,7 +582,8 @@ impl<'a> Planner<'a> {
                         reason: format!(
                             "{} ({}) now belongs to company {}, not to company {} that this \
                              relationship carries on the {} side: nothing is sent either way until \
-                             it moves back",
+                             it moves back, and notes and files written before Support Fusion sees \
+                             it back are never sent",
                             ticket.number,
                             side.label().to_lowercase(),
                             ticket.company.as_ref().map_or("none", ChoiceValue::as_str),
@@ -593,6 +595,15 @@ impl<'a> Planner<'a> {
                     }],
                 };
             }
+        }
+        // Back in scope after a hold: the held period closes before anything flows.
+        if link.is_held() {
+            actions.push(SyncAction::Resume {
+                until: source
+                    .ticket
+                    .last_activity_at
+                    .max(target.ticket.last_activity_at),
+            });
         }
         // Closure first: a closure replaces the status update towards the side it closes.
         let mut closes: Vec<SyncAction> = Vec::new();

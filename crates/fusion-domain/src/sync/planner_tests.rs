@@ -168,6 +168,7 @@ fn link_between(input: &PlanInput, source: &TicketSnapshot, target: &TicketSnaps
         created_at: at(0),
         updated_at: at(0),
         ended: None,
+        held: Vec::new(),
     };
     for mapping in &input.mappings {
         link.source_fields.insert(

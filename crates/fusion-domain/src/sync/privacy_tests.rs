@@ -145,6 +145,7 @@ fn link(relationship: RelationshipId, customer: &TicketState, msp: &TicketState)
         created_at: at(0),
         updated_at: at(0),
         ended: None,
+        held: Vec::new(),
     }
 }
 

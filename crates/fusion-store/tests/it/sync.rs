@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use fusion_domain::sync::{
-    AttachmentId, CommentId, CopiedItem, Fingerprint, LinkEnd, PendingRetry, RecordOutcome,
-    RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun, SyncRunId, SyncSchedule,
-    TicketId, TicketLink, TicketMarker,
+    AttachmentId, CommentId, CopiedItem, Fingerprint, HeldPeriod, LinkEnd, PendingRetry,
+    RecordOutcome, RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun, SyncRunId,
+    SyncSchedule, TicketId, TicketLink, TicketMarker,
 };
 use fusion_domain::{RelationshipId, Role, VERIFICATION_CODE_LIFETIME, VerificationCode};
 use fusion_store::{
@@ -98,6 +98,16 @@ fn full_link(relationship: RelationshipId, source: &str, target: &str) -> Ticket
             at: NOW + Duration::seconds(9),
             reason: "T20261127.S1 was deleted in Contoso's tenant by Jane Doe".into(),
         }),
+        held: vec![
+            HeldPeriod {
+                from: NOW + Duration::seconds(1),
+                until: Some(NOW + Duration::seconds(2)),
+            },
+            HeldPeriod {
+                from: NOW + Duration::seconds(3),
+                until: None,
+            },
+        ],
     }
 }
 
@@ -1433,6 +1443,7 @@ fn any_ticket_link_loads_exactly_as_saved() {
                         created_at,
                         updated_at,
                         ended: None,
+                        held: Vec::new(),
                     };
                     let (by_source, by_target) = runtime.block_on(async {
                         store

@@ -112,6 +112,9 @@ fn describe(plan: &TicketPlan, action: &SyncAction) -> Described {
         )),
         SyncAction::Skip { reason } => Described::Note(format!("Skipped: {reason}")),
         SyncAction::Hold { reason } => Described::Note(format!("Held back: {reason}")),
+        SyncAction::Resume { .. } => Described::Write(
+            "Sync again: the ticket is back in this relationship's company".to_owned(),
+        ),
         SyncAction::FieldWarning { field, reason } => {
             Described::Note(format!("{field} would be fitted: {reason}"))
         }

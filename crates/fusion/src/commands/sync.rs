@@ -324,6 +324,9 @@ fn describe(action: &SyncAction) -> Described {
         }
         SyncAction::Skip { reason } => Described::Note(format!("skipped: {reason}")),
         SyncAction::Hold { reason } => Described::Note(format!("held back: {reason}")),
+        SyncAction::Resume { .. } => {
+            Described::Write("sync again: back in this relationship's company".to_owned())
+        }
         SyncAction::FieldWarning { field, reason } => {
             Described::Note(format!("{field} fitted: {reason}"))
         }

@@ -14,6 +14,7 @@ mod graceful_shutdown;
 mod live_key_rotation;
 mod maintenance_commands;
 mod postgres_schema;
+mod privacy_end_to_end;
 mod process;
 mod serve_command;
 mod sim_command;

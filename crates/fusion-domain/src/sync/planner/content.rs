@@ -29,7 +29,9 @@ impl Planner<'_> {
             if comment.author.is_some() && comment.author == sender.own_actor {
                 continue;
             }
-            if link.is_some_and(|link| link.knows_comment(from, &comment.id)) {
+            if link.is_some_and(|link| {
+                link.knows_comment(from, &comment.id) || link.withheld(comment.created_at)
+            }) {
                 continue;
             }
             let is_public = is_public_comment(&sender.config, comment);
@@ -117,7 +119,9 @@ impl Planner<'_> {
             if attachment.author.is_some() && attachment.author == sender.own_actor {
                 continue;
             }
-            if link.is_some_and(|link| link.knows_attachment(from, &attachment.id)) {
+            if link.is_some_and(|link| {
+                link.knows_attachment(from, &attachment.id) || link.withheld(attachment.created_at)
+            }) {
                 continue;
             }
             if attachment.size_bytes > self.input.attachment_size_limit {

@@ -106,7 +106,7 @@ pub async fn connect_demo_organisations(
         (source, &source_choices, Role::Source),
     ] {
         let partner = if role == Role::Source { target } else { source };
-        let config = side_config(choices, role, partner.name);
+        let config = side_config(choices, partner.name);
         store
             .save_integration_config(relationship.id, side.org_id, &config)
             .await
@@ -198,7 +198,7 @@ async fn tenant_choices(
 /// What one side decides, from its own tenant's choices. Both sides get receive defaults (the
 /// Target receives new tickets; the Source receives updates and comments back, and new tickets
 /// too should reverse sync be turned on), a send filter, and the closure statuses.
-fn side_config(choices: &TenantChoices, role: Role, partner_name: &str) -> SideConfig {
+fn side_config(choices: &TenantChoices, partner_name: &str) -> SideConfig {
     let partner_company = labelled(choices, "company", &[partner_name]);
     let public_publish = labelled(choices, "note_publish", &["All Autotask Users"])
         .or_else(|| default_of(choices, "note_publish"));
@@ -240,10 +240,9 @@ fn side_config(choices: &TenantChoices, role: Role, partner_name: &str) -> SideC
             // Every queue: the demo's tickets all belong to the partner's company, which is the
             // filter that matters here.
             queues: Vec::new(),
-            partner_company: match role {
-                Role::Source => partner_company,
-                Role::Target => None,
-            },
+            // The relationship's company scope (privacy rule): both sides send only tickets of
+            // the company that represents the partner.
+            partner_company,
             categories: Vec::new(),
             public_publish_levels: public_publish.into_iter().collect(),
             internal_publish_levels,
@@ -437,7 +436,7 @@ mod tests {
     #[test]
     fn a_side_is_configured_from_labels_and_defaults_of_its_own_tenant() {
         let choices = tenant(&[(3, "New"), (9, "Complete")], &[(4, "Medium")]);
-        let config = side_config(&choices, Role::Source, "partner ltd");
+        let config = side_config(&choices, "partner ltd");
         assert_eq!(config.receive.company, Some(900.into()));
         assert_eq!(config.send.partner_company, Some(900.into()));
         assert_eq!(
@@ -465,11 +464,13 @@ mod tests {
     }
 
     #[test]
-    fn the_target_does_not_filter_what_it_sends_by_company() {
+    fn the_target_sends_only_tickets_of_the_partners_company_too() {
         let choices = tenant(&[(1, "New")], &[]);
-        let config = side_config(&choices, Role::Target, "Partner Ltd");
+        let config = side_config(&choices, "Partner Ltd");
         assert_eq!(config.receive.company, Some(900.into()));
-        assert_eq!(config.send.partner_company, None);
+        assert_eq!(config.company_scope(), Some(&900.into()));
+        assert_eq!(config.send.partner_company, Some(900.into()));
+        assert_eq!(config.scope_errors(), vec![]);
     }
 
     #[test]
