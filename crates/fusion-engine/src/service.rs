@@ -243,10 +243,11 @@ impl SyncService {
                 limit: 1,
             })
             .await?;
-        let now = self.clock.now();
-        Ok(last
-            .first()
-            .is_none_or(|run| now - run.started_at >= scheduled.interval))
+        Ok(fusion_domain::sync::is_due(
+            scheduled.interval,
+            last.first().map(|run| run.started_at),
+            self.clock.now(),
+        ))
     }
 
     /// Runs every relationship whose automatic sync is due, one after the other. Relationships

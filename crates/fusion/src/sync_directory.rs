@@ -240,9 +240,7 @@ impl SyncDirectory for StoreSyncDirectory {
             let Some(relationship) = self.store.relationship(id).await.map_err(unavailable)? else {
                 continue;
             };
-            if relationship.state == RelationshipState::Active
-                && relationship.readiness == SyncReadiness::ReadyForAutomaticSync
-            {
+            if schedule.is_scheduled(relationship.state, relationship.readiness) {
                 scheduled.push(ScheduledRelationship {
                     relationship: id,
                     interval: schedule.interval(),

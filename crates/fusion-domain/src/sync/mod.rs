@@ -30,7 +30,7 @@ pub use link::{
     ActionOutcome, CopiedItem, HeldPeriod, LinkEnd, SEEN_ACTIVITY, TicketLink, link_after_success,
 };
 pub use planner::{ConflictRule, PlanInput, SideInput, TicketState, plan};
-pub use schedule::{ScheduleError, SyncSchedule};
+pub use schedule::{ScheduleError, SyncSchedule, is_due, next_run_at};
 pub use snapshot::{
     AttachmentSnapshot, CommentSnapshot, DESCRIPTION, DeletedTicket, FieldValue, STATUS, TITLE,
     TicketSnapshot,

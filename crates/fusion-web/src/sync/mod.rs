@@ -211,26 +211,23 @@ async fn overview_of(state: &AppState, seen: ConnectionSeen) -> Result<SyncOverv
     })
 }
 
-/// The last run's start plus the interval (now, if that has passed or nothing ran yet), when the
-/// scheduler will run the connection at all: automatic on, Active, baseline set.
+/// When the scheduler will run the connection next (the one due rule,
+/// `fusion_domain::sync::next_run_at`), if it runs it at all.
 fn next_run_at(
     seen: &ConnectionSeen,
     schedule: &SyncSchedule,
     last_run: Option<&SyncRun>,
     now: OffsetDateTime,
 ) -> Option<OffsetDateTime> {
-    let scheduled = schedule.automatic
-        && seen.relationship.state == RelationshipState::Active
-        && seen.relationship.readiness == SyncReadiness::ReadyForAutomaticSync;
-    if !scheduled {
-        return None;
-    }
-    Some(
-        last_run
-            .map(|run| run.started_at + schedule.interval())
-            .filter(|at| *at > now)
-            .unwrap_or(now),
-    )
+    schedule
+        .is_scheduled(seen.relationship.state, seen.relationship.readiness)
+        .then(|| {
+            fusion_domain::sync::next_run_at(
+                schedule.interval(),
+                last_run.map(|run| run.started_at),
+                now,
+            )
+        })
 }
 
 /// Switches automatic sync on or off with `interval_minutes` (the stored interval when `None`).
