@@ -1,6 +1,7 @@
 //! The Integration configuration page (`…/configuration`): my side's receive defaults, send
 //! filter, sync options, reverse sync and closure (Save, with warnings against my tenant's live
-//! choices), Refresh choices, and the per-relationship API override with its Save and Test.
+//! choices; a side outside its company scope is refused with the form kept as entered), Refresh
+//! choices, and the per-relationship API override with its Save and Test.
 
 use askama::Template;
 use axum::Router;
@@ -9,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use fusion_autotask::{ConnectionInput, TenantChoices};
-use fusion_domain::Organisation;
+use fusion_domain::{Organisation, SideConfig};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -20,13 +21,13 @@ use super::{
     warning_views,
 };
 use crate::AppState;
-use crate::configuration::Scope;
 use crate::configuration::operations::{self, Warning};
+use crate::configuration::{ConfigurationError, Scope};
 use crate::page_chrome::{CsrfOnlyForm, PageForm, internal_error_page, nav_for};
 use crate::platform_settings::{RawSettings, clean, validate_save};
 use crate::session::Caller;
 use crate::templates::{Banner, Nav, ResultView, render};
-use crate::wording::{api_usage_summary, human_date};
+use crate::wording::{api_usage_summary, as_sentence, human_date};
 
 /// The page's routes, under [`CONNECTION_PAGES`].
 pub(super) fn routes() -> Router<AppState> {
@@ -62,6 +63,8 @@ pub(crate) struct ConfigurationPage {
     pub choices_loaded: Option<String>,
     pub choices_error: Option<String>,
     pub banner: Option<Banner>,
+    /// Why the form was not saved (the company scope), one sentence each.
+    pub scope_problems: Vec<String>,
     pub warnings: Vec<WarningView>,
     pub sections: Vec<SectionView>,
     pub override_api_settings: bool,
@@ -77,6 +80,9 @@ pub(crate) struct ConfigurationPage {
 #[derive(Default)]
 struct ConfigurationView {
     banner: Option<Banner>,
+    /// The side as entered, shown instead of the stored one when it was refused.
+    entered: Option<SideConfig>,
+    scope_problems: Vec<String>,
     warnings: Option<Vec<Warning>>,
     refresh: bool,
     entered_api_url: Option<String>,
@@ -93,9 +99,12 @@ async fn render_configuration(
     status: StatusCode,
     view: ConfigurationView,
 ) -> Response {
-    let (side, _) = match operations::side_config(state, scope).await {
-        Ok(side) => side,
-        Err(error) => return failure_page(error),
+    let side = match view.entered {
+        Some(entered) => entered,
+        None => match operations::side_config(state, scope).await {
+            Ok((side, _)) => side,
+            Err(error) => return failure_page(error),
+        },
     };
     let choices = operations::my_choices(state, scope, view.refresh).await;
     let warnings = view
@@ -124,6 +133,7 @@ async fn render_configuration(
             .map(|choices: &std::sync::Arc<TenantChoices>| human_date(choices.fetched_at())),
         choices_error: choices.as_ref().err().map(ToString::to_string),
         banner: view.banner,
+        scope_problems: view.scope_problems,
         warnings: warning_views(
             warnings
                 .into_iter()
@@ -187,9 +197,32 @@ async fn save_configuration(
         ..
     }: ConnectionWrite<ConfigurationForm>,
 ) -> Response {
-    let side = form.into_side();
-    let warnings = match operations::save_side(&state, &scope, &side).await {
-        Ok(warnings) => warnings,
+    let entered = form.into_side();
+    let warnings = match operations::save_side(&state, &scope, entered.clone()).await {
+        Ok((_, warnings)) => warnings,
+        Err(ConfigurationError::OutsideScope(problems)) => {
+            let view = ConfigurationView {
+                banner: Some(Banner {
+                    success: false,
+                    text: "Not saved: a connection only ever carries tickets of the company that represents your partner. Fix the settings below, then Save again.".to_owned(),
+                }),
+                entered: Some(entered),
+                scope_problems: problems
+                    .iter()
+                    .map(|problem| as_sentence(&problem.message))
+                    .collect(),
+                ..ConfigurationView::default()
+            };
+            return render_configuration(
+                &state,
+                &caller,
+                &org,
+                &scope,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                view,
+            )
+            .await;
+        }
         Err(error) => return failure_page(error),
     };
     let text = if warnings.is_empty() {
