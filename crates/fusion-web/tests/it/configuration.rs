@@ -1024,8 +1024,8 @@ async fn the_configuration_page_offers_each_tenants_own_values_and_saved_choices
     let page = browser.get(&connected.page(alice, "configuration")).await;
     assert_eq!(page.status, 200, "{}", page.body);
     for text in [
-        "When I receive tickets",
-        "When I send tickets",
+        "Tickets you receive",
+        "Tickets you send",
         "Sync options",
         "Reverse sync",
         "Closure",

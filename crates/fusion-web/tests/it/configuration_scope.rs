@@ -259,3 +259,73 @@ async fn an_import_outside_its_company_is_refused_naming_the_key_and_changes_not
     assert_eq!(config["config"]["reverse_sync"]["company"], company);
     connected.stop().await;
 }
+
+#[tokio::test]
+async fn the_configuration_page_says_which_company_each_side_carries_instead_of_offering_one() {
+    let connected = Connected::spawn().await;
+    let (alice, bob) = (&connected.app.alice.org, &connected.app.bob.org);
+    let mut browser = connected.alice().await;
+    let page = connected.page(alice, "configuration");
+
+    let before = browser.get(&page).await;
+    assert_eq!(before.status, 200, "{}", before.body);
+    for gone in ["name=\"send_partner_company\"", "name=\"reverse_company\""] {
+        assert!(!before.body.contains(gone), "{gone} is still offered");
+    }
+    assert!(before.body.contains("Your side:"), "{}", before.body);
+    assert!(
+        before
+            .body
+            .contains("No tickets are sent to Northwind IT until you choose the company"),
+        "{}",
+        before.body
+    );
+    assert!(
+        before
+            .body
+            .contains("No tickets come from Northwind IT until they choose the company"),
+        "{}",
+        before.body
+    );
+
+    let company = alice_partner_company(&connected, &mut browser).await;
+    let saved = browser
+        .submit_form(&page, &[("company", &company), ("reverse_enabled", "on")])
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let sentence =
+        "Only tickets of Northwind IT are sent to Northwind IT, and only they are kept in step";
+    assert_eq!(
+        saved.body.matches(sentence).count(),
+        3,
+        "at the top, under Tickets you send and under Reverse sync: {}",
+        saved.body
+    );
+
+    let mut bob_browser = connected.bob().await;
+    let bob_company = bob_partner_company(&connected, &mut bob_browser).await;
+    let bob_saved = bob_browser
+        .put_json(
+            &connected.api(bob, "configuration"),
+            &json!({"receive": {"company": bob_company}}),
+        )
+        .await;
+    assert_eq!(bob_saved.status, 200, "{}", bob_saved.body);
+    let after = browser.get(&page).await;
+    assert!(
+        after.body.contains(&format!(
+            "Only tickets of company {bob_company} in Northwind IT"
+        )),
+        "{}",
+        after.body
+    );
+    let bob_page = bob_browser.get(&connected.page(bob, "configuration")).await;
+    assert!(
+        bob_page.body.contains(
+            "Only tickets of Contoso Manufacturing are sent to Contoso Manufacturing, and only they are kept in step"
+        ),
+        "{}",
+        bob_page.body
+    );
+    connected.stop().await;
+}

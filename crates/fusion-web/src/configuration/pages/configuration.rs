@@ -1,7 +1,10 @@
 //! The Integration configuration page (`…/configuration`): my side's receive defaults, send
 //! filter, sync options, reverse sync and closure (Save, with warnings against my tenant's live
 //! choices; a side outside its company scope is refused with the form kept as entered), Refresh
-//! choices, and the per-relationship API override with its Save and Test.
+//! choices, and the per-relationship API override with its Save and Test. At the top it says in
+//! words which company's tickets each side carries: mine from my stored configuration, named as my
+//! tenant names it; the partner's from the partner's stored configuration, by its code only (the
+//! partner's choices are not loaded here).
 
 use askama::Template;
 use axum::Router;
@@ -10,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use fusion_autotask::{ConnectionInput, TenantChoices};
-use fusion_domain::{Organisation, SideConfig};
+use fusion_domain::{ChoiceValue, Organisation, SideConfig};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -21,7 +24,7 @@ use super::{
     warning_views,
 };
 use crate::AppState;
-use crate::configuration::operations::{self, Warning};
+use crate::configuration::operations::{self, Loaded, Warning};
 use crate::configuration::{ConfigurationError, Scope};
 use crate::page_chrome::{CsrfOnlyForm, PageForm, internal_error_page, nav_for};
 use crate::platform_settings::{RawSettings, clean, validate_save};
@@ -63,6 +66,10 @@ pub(crate) struct ConfigurationPage {
     pub choices_loaded: Option<String>,
     pub choices_error: Option<String>,
     pub banner: Option<Banner>,
+    /// Which company's tickets my side carries, in words (as stored).
+    pub my_scope: String,
+    /// The same for the partner's side, once there is a partner.
+    pub partner_scope: Option<String>,
     /// Why the form was not saved (the company scope), one sentence each.
     pub scope_problems: Vec<String>,
     pub warnings: Vec<WarningView>,
@@ -91,6 +98,33 @@ struct ConfigurationView {
     override_result: Option<ResultView>,
 }
 
+/// The label my tenant gives `company`, when my choices are loaded and list it.
+fn company_label(choices: &Loaded, company: Option<&ChoiceValue>) -> Option<String> {
+    let (Ok(choices), Some(company)) = (choices, company) else {
+        return None;
+    };
+    choices
+        .list("company")
+        .into_iter()
+        .find(|choice| &choice.value == company)
+        .map(|choice| choice.label)
+}
+
+/// The partner's company scope as I read it. `SideConfig::scope_sentence` speaks to the side's own
+/// organisation ("until you choose…", "stay in your tenant"), so the partner's side is worded here,
+/// by its company code.
+fn partner_scope_sentence(partner_side: &SideConfig, partner_name: &str) -> String {
+    match partner_side.company_scope() {
+        Some(company) => format!(
+            "Only tickets of company {} in {partner_name}'s tenant are sent to you, and only they are kept in step; tickets of every other company stay in {partner_name}'s tenant.",
+            company.as_str()
+        ),
+        None => format!(
+            "No tickets come from {partner_name} until they choose the company that represents you in their tenant."
+        ),
+    }
+}
+
 async fn render_configuration(
     state: &AppState,
     caller: &Caller,
@@ -99,14 +133,36 @@ async fn render_configuration(
     status: StatusCode,
     view: ConfigurationView,
 ) -> Response {
-    let side = match view.entered {
-        Some(entered) => entered,
-        None => match operations::side_config(state, scope).await {
-            Ok((side, _)) => side,
-            Err(error) => return failure_page(error),
-        },
+    let stored = match operations::side_config(state, scope).await {
+        Ok((side, _)) => side,
+        Err(error) => return failure_page(error),
     };
+    let partner = scope.relationship.partner_of(scope.org_id);
+    let partner_side = match partner {
+        Some(partner) => match state
+            .store()
+            .integration_config(scope.relationship.id, partner)
+            .await
+        {
+            Ok(side) => Some(side.unwrap_or_default()),
+            Err(error) => return internal_error_page(error.into()),
+        },
+        None => None,
+    };
+    let side = view.entered.unwrap_or_else(|| stored.clone());
     let choices = operations::my_choices(state, scope, view.refresh).await;
+    let header = header(state, org, scope, "configuration").await;
+    let partner_name = if partner.is_some() {
+        header.partner_name.clone()
+    } else {
+        "your partner".to_owned()
+    };
+    let scope_sentence = |side: &SideConfig| {
+        side.scope_sentence(
+            company_label(&choices, side.company_scope()).as_deref(),
+            &partner_name,
+        )
+    };
     let warnings = view
         .warnings
         .unwrap_or_else(|| operations::warnings(&side, &choices));
@@ -123,7 +179,11 @@ async fn render_configuration(
         title: "Integration configuration",
         active: "connections",
         nav: nav_for(caller, org),
-        header: header(state, org, scope, "configuration").await,
+        my_scope: scope_sentence(&stored),
+        partner_scope: partner_side
+            .as_ref()
+            .map(|partner_side| partner_scope_sentence(partner_side, &partner_name)),
+        header,
         csrf_token: caller.csrf_token().unwrap_or_default(),
         save_url: format!("{base}/configuration"),
         refresh_url: format!("{base}/configuration/choices/refresh"),
@@ -141,7 +201,7 @@ async fn render_configuration(
                 .filter(|warning| choices.is_ok() || warning.setting != "Autotask")
                 .collect(),
         ),
-        sections: sections(&side, &choices),
+        sections: sections(&side, &choices, &scope_sentence(&side)),
         override_api_settings: side.override_api_settings,
         credentials_url: format!("{base}/configuration/credentials"),
         credentials_test_url: format!("{base}/configuration/credentials/test"),
