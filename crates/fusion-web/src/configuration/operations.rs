@@ -616,6 +616,34 @@ fn label_map(options: Vec<Choice>) -> HashMap<ChoiceValue, String> {
         .collect()
 }
 
+/// My side's company scope in words (`SideConfig::scope_sentence`): the company named as my tenant
+/// names it where my choices are loaded (else by its code), the partner by its organisation name.
+pub(crate) async fn scope_in_words(
+    state: &AppState,
+    scope: &Scope,
+    side: &SideConfig,
+    choices: &Loaded,
+) -> Result<String, ConfigurationError> {
+    let partner_name = match scope.relationship.partner_of(scope.org_id) {
+        Some(partner) => state
+            .store()
+            .organisation(partner)
+            .await?
+            .map_or_else(|| "your partner".to_owned(), |partner| partner.name),
+        None => "your partner".to_owned(),
+    };
+    let label = company_label(choices, side.company_scope());
+    Ok(side.scope_sentence(label.as_deref(), &partner_name))
+}
+
+/// The label my tenant gives `company`, when my choices are loaded and list it.
+pub(crate) fn company_label(choices: &Loaded, company: Option<&ChoiceValue>) -> Option<String> {
+    match (choices, company) {
+        (Ok(choices), Some(company)) => label_in(&choices.list("company"), company),
+        _ => None,
+    }
+}
+
 /// The whole configuration as a file: (file name, content type, text).
 pub(crate) async fn export(
     state: &AppState,
@@ -625,10 +653,11 @@ pub(crate) async fn export(
     let (side, _) = side_config(state, scope).await?;
     let mappings = mappings(state, scope).await?;
     let composition = composition(state, scope).await?;
-    let document = ConfigDocument::new(scope.role, &side, &mappings, composition.as_ref());
+    let mine = my_choices(state, scope, false).await;
+    let document = ConfigDocument::new(scope.role, &side, &mappings, composition.as_ref())
+        .with_scope(scope_in_words(state, scope, &side, &mine).await?);
     let mut labels = ExportLabels::default();
     if format == FileFormat::Toml {
-        let mine = my_choices(state, scope, false).await;
         if let Ok(choices) = &mine {
             for list in LIST_NAMES {
                 labels.side.insert(list, label_map(choices.list(list)));

@@ -329,3 +329,57 @@ async fn the_configuration_page_says_which_company_each_side_carries_instead_of_
     );
     connected.stop().await;
 }
+
+#[tokio::test]
+async fn the_exported_file_says_the_scope_in_words_and_import_ignores_those_words() {
+    let connected = Connected::spawn().await;
+    let bob = &connected.app.bob.org;
+    let mut browser = connected.bob().await;
+    let company = bob_partner_company(&connected, &mut browser).await;
+    let saved = browser
+        .put_json(
+            &connected.api(bob, "configuration"),
+            &json!({"receive": {"company": company, "queue": 29683355},
+                    "reverse_sync": {"enabled": true}}),
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let sentence = "Only tickets of Contoso Manufacturing are sent to Contoso Manufacturing, and only they are kept in step";
+
+    let toml_text = browser.get(&connected.api(bob, "export")).await.body;
+    assert!(
+        toml_text.contains(&format!("scope = \"{sentence}")),
+        "{toml_text}"
+    );
+    let json_file = browser
+        .get(&connected.api(bob, "export?format=json"))
+        .await
+        .json();
+    assert!(
+        json_file["scope"].as_str().unwrap().starts_with(sentence),
+        "{json_file}"
+    );
+    let before = browser
+        .get(&connected.api(bob, "configuration"))
+        .await
+        .json();
+
+    // Words edited by hand change nothing: the company is `receive.company`.
+    let edited = toml_text.replace(sentence, "Every company's tickets are sent");
+    let imported = connected
+        .post_text(
+            &mut browser,
+            &connected.api(bob, "import"),
+            "application/toml",
+            &edited,
+        )
+        .await;
+    assert_eq!(imported.status, 200, "{}", imported.body);
+    let after = browser
+        .get(&connected.api(bob, "configuration"))
+        .await
+        .json();
+    assert_eq!(after["config"], before["config"]);
+    assert_eq!(after["config"]["send"]["partner_company"], company);
+    connected.stop().await;
+}

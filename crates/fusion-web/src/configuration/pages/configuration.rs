@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use fusion_autotask::{ConnectionInput, TenantChoices};
-use fusion_domain::{ChoiceValue, Organisation, SideConfig};
+use fusion_domain::{Organisation, SideConfig};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -24,7 +24,7 @@ use super::{
     warning_views,
 };
 use crate::AppState;
-use crate::configuration::operations::{self, Loaded, Warning};
+use crate::configuration::operations::{self, Warning, company_label};
 use crate::configuration::{ConfigurationError, Scope};
 use crate::page_chrome::{CsrfOnlyForm, PageForm, internal_error_page, nav_for};
 use crate::platform_settings::{RawSettings, clean, validate_save};
@@ -96,18 +96,6 @@ struct ConfigurationView {
     entered_username: Option<String>,
     override_problems: Vec<String>,
     override_result: Option<ResultView>,
-}
-
-/// The label my tenant gives `company`, when my choices are loaded and list it.
-fn company_label(choices: &Loaded, company: Option<&ChoiceValue>) -> Option<String> {
-    let (Ok(choices), Some(company)) = (choices, company) else {
-        return None;
-    };
-    choices
-        .list("company")
-        .into_iter()
-        .find(|choice| &choice.value == company)
-        .map(|choice| choice.label)
 }
 
 /// The partner's company scope as I read it. `SideConfig::scope_sentence` speaks to the side's own
