@@ -4,7 +4,9 @@
 //! choices, and the per-relationship API override with its Save and Test. At the top it says in
 //! words which company's tickets each side carries: mine from my stored configuration, named as my
 //! tenant names it; the partner's from the partner's stored configuration, by its code only (the
-//! partner's choices are not loaded here).
+//! partner's choices are not loaded here). Below the form, "Configuration history" lists the
+//! changes recorded for my side (`configuration_audit_log`), such as those Support Fusion made
+//! itself when an upgrade brought a side within its company scope.
 
 use askama::Template;
 use axum::Router;
@@ -13,7 +15,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use fusion_autotask::{ConnectionInput, TenantChoices};
-use fusion_domain::{Organisation, SideConfig};
+use std::collections::HashMap;
+
+use fusion_domain::{Organisation, PersonId, SideConfig};
+use fusion_store::ConfigurationAuditEntry;
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -82,6 +87,72 @@ pub(crate) struct ConfigurationPage {
     pub override_secret_status: String,
     pub override_problems: Vec<String>,
     pub override_result: Option<ResultView>,
+    /// Recorded changes to my side, newest first; the section is left out when empty.
+    pub history: Vec<ConfigurationChangeRow>,
+}
+
+/// One recorded change to my side of the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ConfigurationChangeRow {
+    /// "Support Fusion", a person's name, or "a person" when the name is not known any more.
+    pub who: String,
+    pub when: String,
+    pub change: String,
+}
+
+/// The configuration history as shown; `names` holds the people of my organisation by id.
+fn history_rows(
+    entries: Vec<ConfigurationAuditEntry>,
+    names: &HashMap<PersonId, String>,
+) -> Vec<ConfigurationChangeRow> {
+    entries
+        .into_iter()
+        .map(|entry| ConfigurationChangeRow {
+            who: match entry.person_id {
+                None => "Support Fusion".to_owned(),
+                Some(person) => names
+                    .get(&person)
+                    .cloned()
+                    .unwrap_or_else(|| "a person".to_owned()),
+            },
+            when: human_date(entry.changed_at),
+            change: entry.change,
+        })
+        .collect()
+}
+
+/// My side's configuration history, with the names of the people (of my organisation) behind it.
+async fn configuration_history(
+    state: &AppState,
+    scope: &Scope,
+) -> Result<Vec<ConfigurationChangeRow>, fusion_store::StoreError> {
+    let store = state.store();
+    let entries = store
+        .configuration_audit_log(scope.relationship.id, scope.org_id)
+        .await?;
+    let mut names = HashMap::new();
+    for person_id in entries.iter().filter_map(|entry| entry.person_id) {
+        if names.contains_key(&person_id) {
+            continue;
+        }
+        if let Some(person) = store
+            .person(person_id)
+            .await?
+            .filter(|person| person.org_id == scope.org_id)
+        {
+            names.insert(person_id, person.display_name);
+        }
+    }
+    Ok(history_rows(entries, &names))
+}
+
+/// The history section alone (it is included in `configuration.html`), so it can be rendered by
+/// itself in tests.
+#[cfg(test)]
+#[derive(Template)]
+#[template(path = "configuration_history.html")]
+struct HistorySection {
+    history: Vec<ConfigurationChangeRow>,
 }
 
 #[derive(Default)]
@@ -136,6 +207,10 @@ async fn render_configuration(
             Err(error) => return internal_error_page(error.into()),
         },
         None => None,
+    };
+    let history = match configuration_history(state, scope).await {
+        Ok(history) => history,
+        Err(error) => return internal_error_page(error.into()),
     };
     let side = view.entered.unwrap_or_else(|| stored.clone());
     let choices = operations::my_choices(state, scope, view.refresh).await;
@@ -214,6 +289,7 @@ async fn render_configuration(
         },
         override_problems: view.override_problems,
         override_result: view.override_result,
+        history,
     };
     render(status, &page)
 }
@@ -492,4 +568,67 @@ async fn test_override_credentials(
         },
     };
     render_configuration(&state, &caller, &org, &scope, StatusCode::OK, view).await
+}
+
+#[cfg(test)]
+mod tests {
+    use fusion_domain::OrgId;
+
+    use super::*;
+
+    fn entry(person_id: Option<PersonId>, change: &str) -> ConfigurationAuditEntry {
+        ConfigurationAuditEntry {
+            org_id: OrgId::new(),
+            person_id,
+            change: change.to_owned(),
+            changed_at: time::macros::datetime!(2026-11-27 01:43:57 UTC),
+        }
+    }
+
+    #[test]
+    fn history_names_support_fusion_the_person_or_a_person() {
+        let (known, gone) = (PersonId::new(), PersonId::new());
+        let names = HashMap::from([(known, "Bob Example".to_owned())]);
+        let rows = history_rows(
+            vec![
+                entry(None, "Reverse sync now keeps to Contoso Manufacturing."),
+                entry(Some(known), "Saved."),
+                entry(Some(gone), "Saved before."),
+            ],
+            &names,
+        );
+        let who: Vec<&str> = rows.iter().map(|row| row.who.as_str()).collect();
+        assert_eq!(who, ["Support Fusion", "Bob Example", "a person"]);
+        assert_eq!(rows[0].when, "27 Nov 2026, 01:43 UTC");
+        assert_eq!(
+            rows[0].change,
+            "Reverse sync now keeps to Contoso Manufacturing."
+        );
+    }
+
+    #[test]
+    fn the_history_section_lists_each_change_and_is_left_out_when_there_are_none() {
+        let section = HistorySection {
+            history: history_rows(
+                vec![entry(
+                    None,
+                    "Reverse sync was limited to company 29000001 <the partner's>.",
+                )],
+                &HashMap::new(),
+            ),
+        };
+        let html = section.render().unwrap_or_default();
+        assert!(html.contains("Configuration history"), "{html}");
+        assert!(html.contains("made by Support Fusion itself"), "{html}");
+        assert!(html.contains("<td>Support Fusion</td>"), "{html}");
+        assert!(html.contains("27 Nov 2026, 01:43 UTC"), "{html}");
+        assert!(
+            html.contains("limited to company 29000001 &#60;the partner&#39;s&#62;."),
+            "escaped: {html}"
+        );
+        let empty = HistorySection {
+            history: Vec::new(),
+        };
+        assert_eq!(empty.render().unwrap_or_default().trim(), "");
+    }
 }
