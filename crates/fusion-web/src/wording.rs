@@ -1,4 +1,5 @@
-//! How values read to people on the pages: dates, API usage, and notes about trimmed input.
+//! How values read to people on the pages: dates, API usage, notes about trimmed input, and a
+//! domain error's clause shown as a sentence of its own.
 
 use fusion_domain::ApiUsage;
 use time::OffsetDateTime;
@@ -55,6 +56,20 @@ pub(crate) fn trimmed_note(field_label: &str, removed: &[String]) -> String {
     format!("Removed {} from the {field_label}.", join_words(removed))
 }
 
+/// A clause ("reverse sync needs …") as a sentence of its own: capitalised, ending in a full stop.
+pub(crate) fn as_sentence(clause: &str) -> String {
+    let clause = clause.trim();
+    let mut chars = clause.chars();
+    let mut sentence: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => return String::new(),
+    };
+    if !sentence.ends_with(['.', '!', '?']) {
+        sentence.push('.');
+    }
+    sentence
+}
+
 fn join_words(items: &[String]) -> String {
     match items {
         [] => String::new(),
@@ -89,6 +104,16 @@ mod tests {
         assert_eq!(api_timestamp(at), "2026-11-27T01:43:57Z");
         let precise = time::macros::datetime!(2026-11-27 01:43:57.123456789 UTC);
         assert_eq!(api_timestamp(precise), "2026-11-27T01:43:57.123Z");
+    }
+
+    #[test]
+    fn a_clause_becomes_a_sentence_of_its_own() {
+        assert_eq!(
+            as_sentence("reverse sync needs a company"),
+            "Reverse sync needs a company."
+        );
+        assert_eq!(as_sentence("Already one."), "Already one.");
+        assert_eq!(as_sentence("  "), "");
     }
 
     #[test]

@@ -206,8 +206,7 @@ async fn save_configuration(
             ),
         ));
     }
-    let side = section.into_config();
-    let warnings = operations::save_side(&state, &scope, &side).await?;
+    let (_, warnings) = operations::save_side(&state, &scope, section.into_config()).await?;
     Ok(Json(
         configuration_response(&state, &scope, Some(warnings)).await?,
     ))

@@ -7,6 +7,7 @@
 //!
 //! ```toml
 //! version = 1
+//! scope = "Only tickets of Contoso Manufacturing are sent to Northwind IT, and only they are kept in step; …"
 //!
 //! [side]
 //! role = "target"
@@ -46,8 +47,13 @@
 //! label = "Customer ticket"
 //! ```
 //!
+//! `scope` says in words which company's tickets the side carries (its `receive.company`); like the
+//! comments it is written for people and ignored on import, where the company filters are checked
+//! against `receive.company` instead.
+//!
 //! Invariants: export then import gives back exactly the same configuration (property-tested);
-//! unknown keys are refused; comments are for people and never change what is imported.
+//! unknown keys are refused; comments and `scope` are for people and never change what is
+//! imported.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -192,6 +198,9 @@ impl<'de> Deserialize<'de> for Version {
 #[serde(deny_unknown_fields)]
 pub(crate) struct ConfigDocument {
     pub version: Version,
+    /// The side's company scope in words; written on export, ignored on import.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
     pub side: SideSection,
     #[serde(default)]
     pub mappings: Vec<MappingSection>,
@@ -541,12 +550,20 @@ impl ConfigDocument {
     ) -> Self {
         Self {
             version: Version,
+            scope: None,
             side: SideSection::from_config(Some(role), side),
             mappings: mappings.iter().map(MappingSection::from_mapping).collect(),
             description: composition.map(DescriptionSection::from_composition),
         }
     }
 
+    /// The document with the side's company scope in words (see `SideConfig::scope_sentence`).
+    pub fn with_scope(mut self, sentence: String) -> Self {
+        self.scope = Some(sentence);
+        self
+    }
+
+    /// What the document configures; `scope` is for people and is not read.
     pub fn into_imported(self, relationship_id: RelationshipId) -> ImportedConfig {
         ImportedConfig {
             role: self.side.role.map(|role| role.0),
@@ -1084,8 +1101,10 @@ mod tests {
             role in prop_oneof![Just(Role::Source), Just(Role::Target)],
             (relationship, mappings) in Just(RelationshipId::new()).prop_flat_map(|id| (Just(id), arb_mappings(id))),
             composition in arb_composition(),
+            scope in proptest::option::of(arb_text()),
         ) {
-            let document = ConfigDocument::new(role, &side, &mappings, composition.as_ref());
+            let mut document = ConfigDocument::new(role, &side, &mappings, composition.as_ref());
+            document.scope = scope;
             let labels = labels_for(&side, &mappings);
             for format in [FileFormat::Toml, FileFormat::Json] {
                 let text = export(&document, format, "Exported by a test\nsecond line", &labels)
@@ -1126,6 +1145,39 @@ mod tests {
             "{text}"
         );
         assert!(text.starts_with("# heading\n"), "{text}");
+    }
+
+    #[test]
+    fn the_scope_is_written_for_people_and_ignored_on_import() {
+        let mut side = SideConfig::default();
+        side.receive.company = Some(29_000_001.into());
+        let side = side.with_scope_filters();
+        let sentence = side.scope_sentence(Some("Contoso Manufacturing"), "Northwind IT");
+        let document = ConfigDocument::new(Role::Target, &side, &[], None).with_scope(sentence);
+        for format in [FileFormat::Toml, FileFormat::Json] {
+            let text =
+                export(&document, format, "heading", &ExportLabels::default()).unwrap_or_default();
+            assert!(
+                text.contains("Only tickets of Contoso Manufacturing are sent to Northwind IT"),
+                "{text}"
+            );
+            let edited = text.replace("Contoso Manufacturing", "Fabrikam");
+            let imported = parse(&edited, format)
+                .map(|document| document.into_imported(RelationshipId::new()))
+                .map_err(|problem| problem.to_string());
+            assert_eq!(imported.map(|imported| imported.side), Ok(side.clone()));
+        }
+        let toml = export(
+            &document,
+            FileFormat::Toml,
+            "heading",
+            &ExportLabels::default(),
+        )
+        .unwrap_or_default();
+        assert!(
+            toml.contains("version = 1\nscope = \"Only tickets of"),
+            "next to the version, before the side: {toml}"
+        );
     }
 
     fn problem(text: &str, format: FileFormat) -> ImportProblem {

@@ -1,6 +1,8 @@
 //! What can go wrong with a configuration request beyond the crate's `ApiError`: Autotask could
 //! not give the tenant's choices (502), an imported file is broken (422, naming the line and the
-//! field), a value is refused (422) or the request conflicts with what exists (409). The JSON body
+//! field), a value is refused (422), a side would carry tickets outside its company scope (422,
+//! `outside_company_scope`, every reason in `message`, the first setting in `field`) or the request
+//! conflicts with what exists (409). The JSON body
 //! has the same shape as every other API error: `{"error":{"code":…,"message":…}}`.
 
 use axum::Json;
@@ -10,6 +12,7 @@ use fusion_store::StoreError;
 use serde::Serialize;
 
 use crate::configuration::config_file::ImportProblem;
+use crate::configuration::operations::ScopeProblem;
 use crate::error::ApiError;
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +33,10 @@ pub(crate) enum ConfigurationError {
         field: Option<String>,
         message: String,
     },
+    /// The side configuration names a company other than its scope, or turns reverse sync on
+    /// without one: nothing is saved (privacy between relationships). Never empty.
+    #[error("{}", joined(.0))]
+    OutsideScope(Vec<ScopeProblem>),
     /// The request conflicts with what is stored (e.g. default mappings when mappings exist).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
@@ -41,7 +48,27 @@ impl From<StoreError> for ConfigurationError {
     }
 }
 
+/// Every reason, in one message.
+fn joined(problems: &[ScopeProblem]) -> String {
+    problems
+        .iter()
+        .map(|problem| problem.message.as_str())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 impl ConfigurationError {
+    /// The same refusal as an import error naming the file's key (`side.…`).
+    pub fn outside_scope_in_file(problems: &[ScopeProblem]) -> Self {
+        ConfigurationError::InvalidFile(ImportProblem {
+            line: None,
+            field: problems
+                .first()
+                .map(|problem| format!("side.{}", problem.field)),
+            message: joined(problems),
+        })
+    }
+
     pub fn invalid(code: &'static str, field: &str, message: impl Into<String>) -> Self {
         ConfigurationError::Invalid {
             code,
@@ -54,9 +81,9 @@ impl ConfigurationError {
         match self {
             ConfigurationError::Api(error) => error.status(),
             ConfigurationError::Autotask { .. } => StatusCode::BAD_GATEWAY,
-            ConfigurationError::InvalidFile(_) | ConfigurationError::Invalid { .. } => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            ConfigurationError::InvalidFile(_)
+            | ConfigurationError::Invalid { .. }
+            | ConfigurationError::OutsideScope(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ConfigurationError::Conflict { .. } => StatusCode::CONFLICT,
         }
     }
@@ -66,6 +93,7 @@ impl ConfigurationError {
             ConfigurationError::Api(error) => error.code(),
             ConfigurationError::Autotask { .. } => "autotask_unavailable",
             ConfigurationError::InvalidFile(_) => "invalid_file",
+            ConfigurationError::OutsideScope(_) => "outside_company_scope",
             ConfigurationError::Invalid { code, .. }
             | ConfigurationError::Conflict { code, .. } => code,
         }
@@ -99,6 +127,9 @@ impl IntoResponse for ConfigurationError {
         let (field, line) = match &self {
             ConfigurationError::InvalidFile(problem) => (problem.field.as_deref(), problem.line),
             ConfigurationError::Invalid { field, .. } => (field.as_deref(), None),
+            ConfigurationError::OutsideScope(problems) => {
+                (problems.first().map(|problem| problem.field), None)
+            }
             _ => (None, None),
         };
         let body = ErrorBody {

@@ -1,7 +1,9 @@
-//! Integration configuration of a relationship, per side: the "When I receive / When I send"
-//! defaults and filters, sync options, reverse sync, closure, the per-relationship API override,
-//! field and value mappings, the description composition, and configuration as code (export and
-//! import as TOML or JSON). Every choice comes live from the organisation's own Autotask tenant.
+//! Integration configuration of a relationship, per side: the "Tickets you receive" defaults, the
+//! "Tickets you send" filter, sync options, reverse sync, closure, the per-relationship API
+//! override, field and value mappings, the description composition, and configuration as code
+//! (export and import as TOML or JSON). Every choice comes live from the organisation's own
+//! Autotask tenant. A side carries only tickets of its own company (the one that represents the
+//! partner in its tenant): saving refuses anything else, and the screens say it in words.
 //!
 //! | route | what |
 //! | --- | --- |
@@ -22,7 +24,9 @@
 //!   exactly like one that does not exist. "My side" is the organisation's role in it.
 //! - One organisation never sees the other's configuration, credentials or tickets: the
 //!   partner's choices are loaded server-side with the partner's credentials and only the
-//!   picklist values of a mapped field are shown.
+//!   picklist values of a mapped field are shown. The one exception is the partner's company
+//!   scope, by code ("Partner's side: …" on the configuration page), so each side can see that
+//!   the connection carries only the one company's tickets both ways.
 //! - Both sides may edit mappings and the composition.
 
 mod api;

@@ -4,7 +4,9 @@
 //! configuration. Handlers only translate requests and responses.
 //!
 //! Rules: values are checked against the side's live choices but saving is allowed with warnings
-//! (a half-filled form may be saved); a partner's choices are used server-side and only the
+//! (a half-filled form may be saved), except where the privacy rule is at stake: a side whose
+//! `SideConfig::scope_errors` is not empty is never saved (form, API or import), and what is saved
+//! always has its company filters equal to its scope (`SideConfig::with_scope_filters`); a partner's choices are used server-side and only the
 //! picklist of one mapping's field is ever shown; a ticket preview is only ever run on the SOURCE
 //! tenant, and only for the source organisation itself (the target sees placeholders), so neither
 //! organisation can read the other's tickets through it.
@@ -17,8 +19,8 @@ use fusion_autotask::{
     suggested_value_mappings, ticket_fields,
 };
 use fusion_domain::{
-    Choice, ChoiceValue, DescriptionComposition, FieldMapping, FieldMappingId, Role, SideConfig,
-    ValueMapping, suggest_value_mappings, unmapped_active_values,
+    Choice, ChoiceValue, DescriptionComposition, FieldMapping, FieldMappingId, Role, ScopeError,
+    SideConfig, ValueMapping, suggest_value_mappings, unmapped_active_values,
 };
 
 use crate::AppState;
@@ -122,19 +124,57 @@ pub(crate) async fn side_config(
     })
 }
 
-/// Saves my side; returns the warnings (saving is allowed with warnings).
+/// One reason a side configuration may not be saved because it would carry another company's
+/// tickets (or reverse sync would have no company to keep to).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ScopeProblem {
+    /// The setting's key in the configuration (the API body and, under `side.`, the file).
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// The key of the setting a [`ScopeError`] is about.
+fn field_of_scope_error(error: &ScopeError) -> &'static str {
+    match error {
+        ScopeError::ReverseSyncWithoutCompany => "reverse_sync.enabled",
+        ScopeError::OtherCompany { setting, .. } if setting.starts_with("Reverse sync") => {
+            "reverse_sync.company"
+        }
+        ScopeError::OtherCompany { .. } => "send.partner_company",
+    }
+}
+
+/// The side as it may be stored — its company filters set to its scope — or why it may not be.
+pub(crate) fn within_scope(side: SideConfig) -> Result<SideConfig, Vec<ScopeProblem>> {
+    let errors = side.scope_errors();
+    if errors.is_empty() {
+        return Ok(side.with_scope_filters());
+    }
+    Err(errors
+        .iter()
+        .map(|error| ScopeProblem {
+            field: field_of_scope_error(error),
+            message: error.to_string(),
+        })
+        .collect())
+}
+
+/// Saves my side, refusing one outside its company scope; returns what was stored (its company
+/// filters equal to the scope) and the warnings (saving is allowed with warnings).
 pub(crate) async fn save_side(
     state: &AppState,
     scope: &Scope,
-    side: &SideConfig,
-) -> Result<Vec<Warning>, ConfigurationError> {
+    side: SideConfig,
+) -> Result<(SideConfig, Vec<Warning>), ConfigurationError> {
+    let side = within_scope(side).map_err(ConfigurationError::OutsideScope)?;
     state
         .store()
-        .save_integration_config(scope.relationship.id, scope.org_id, side)
+        .save_integration_config(scope.relationship.id, scope.org_id, &side)
         .await?;
     tracing::info!(relationship = %scope.relationship.id, org = %scope.org_id, "integration configuration saved");
     let choices = my_choices(state, scope, false).await;
-    Ok(warnings(side, &choices))
+    let warnings = warnings(&side, &choices);
+    Ok((side, warnings))
 }
 
 /// One value mapping with the labels of both codes where known.
@@ -576,6 +616,34 @@ fn label_map(options: Vec<Choice>) -> HashMap<ChoiceValue, String> {
         .collect()
 }
 
+/// My side's company scope in words (`SideConfig::scope_sentence`): the company named as my tenant
+/// names it where my choices are loaded (else by its code), the partner by its organisation name.
+pub(crate) async fn scope_in_words(
+    state: &AppState,
+    scope: &Scope,
+    side: &SideConfig,
+    choices: &Loaded,
+) -> Result<String, ConfigurationError> {
+    let partner_name = match scope.relationship.partner_of(scope.org_id) {
+        Some(partner) => state
+            .store()
+            .organisation(partner)
+            .await?
+            .map_or_else(|| "your partner".to_owned(), |partner| partner.name),
+        None => "your partner".to_owned(),
+    };
+    let label = company_label(choices, side.company_scope());
+    Ok(side.scope_sentence(label.as_deref(), &partner_name))
+}
+
+/// The label my tenant gives `company`, when my choices are loaded and list it.
+pub(crate) fn company_label(choices: &Loaded, company: Option<&ChoiceValue>) -> Option<String> {
+    match (choices, company) {
+        (Ok(choices), Some(company)) => label_in(&choices.list("company"), company),
+        _ => None,
+    }
+}
+
 /// The whole configuration as a file: (file name, content type, text).
 pub(crate) async fn export(
     state: &AppState,
@@ -585,10 +653,11 @@ pub(crate) async fn export(
     let (side, _) = side_config(state, scope).await?;
     let mappings = mappings(state, scope).await?;
     let composition = composition(state, scope).await?;
-    let document = ConfigDocument::new(scope.role, &side, &mappings, composition.as_ref());
+    let mine = my_choices(state, scope, false).await;
+    let document = ConfigDocument::new(scope.role, &side, &mappings, composition.as_ref())
+        .with_scope(scope_in_words(state, scope, &side, &mine).await?);
     let mut labels = ExportLabels::default();
     if format == FileFormat::Toml {
-        let mine = my_choices(state, scope, false).await;
         if let Ok(choices) = &mine {
             for list in LIST_NAMES {
                 labels.side.insert(list, label_map(choices.list(list)));
@@ -674,6 +743,8 @@ pub(crate) async fn import(
             ),
         ));
     }
+    let side = within_scope(imported.side)
+        .map_err(|problems| ConfigurationError::outside_scope_in_file(&problems))?;
     for mapping in &imported.mappings {
         if mapping.ticket_type.trim().is_empty() {
             return Err(ConfigurationError::invalid(
@@ -691,13 +762,13 @@ pub(crate) async fn import(
         .save_description_composition(scope.relationship.id, imported.composition.as_ref())
         .await?;
     store
-        .save_integration_config(scope.relationship.id, scope.org_id, &imported.side)
+        .save_integration_config(scope.relationship.id, scope.org_id, &side)
         .await?;
     tracing::info!(relationship = %scope.relationship.id, org = %scope.org_id, mappings = imported.mappings.len(), "configuration imported");
     let choices = my_choices(state, scope, false).await;
     Ok(ImportOutcome {
         mappings: imported.mappings.len(),
         composition: imported.composition.is_some(),
-        warnings: warnings(&imported.side, &choices),
+        warnings: warnings(&side, &choices),
     })
 }

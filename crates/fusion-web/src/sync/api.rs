@@ -113,7 +113,8 @@ pub(crate) struct RecordDto {
     pub origin: &'static str,
     pub source_ticket_number: Option<String>,
     pub target_ticket_number: Option<String>,
-    /// "created", "updated", "closed" or "failed".
+    /// "created", "updated", "closed", "failed" or "held" (outside the relationship's company
+    /// scope, so not written; counted as skipped).
     pub outcome: &'static str,
     pub outcome_label: &'static str,
     pub error: Option<String>,

@@ -19,9 +19,9 @@ use crate::support::{Browser, Reply, TestApp};
 
 /// A TestApp whose web server shares one Autotask service (simulator transport, demo integration
 /// code) with the configuration screens, plus a connection Contoso (Source) ↔ Northwind (Target).
-struct Connected {
-    app: TestApp,
-    relationship: RelationshipId,
+pub(crate) struct Connected {
+    pub(crate) app: TestApp,
+    pub(crate) relationship: RelationshipId,
     contoso: TenantInfo,
     northwind: TenantInfo,
     clock: Arc<ManualClock>,
@@ -69,7 +69,7 @@ async fn save_credentials(app: &TestApp, org: fusion_domain::OrgId, tenant: &Ten
 }
 
 impl Connected {
-    async fn spawn() -> Connected {
+    pub(crate) async fn spawn() -> Connected {
         let mut app = TestApp::spawn().await;
         let tenants = app.simulator.simulator().tenants();
         let contoso = tenant(&tenants, "Contoso");
@@ -132,22 +132,22 @@ impl Connected {
         }
     }
 
-    fn api(&self, org: &fusion_domain::Organisation, rest: &str) -> String {
+    pub(crate) fn api(&self, org: &fusion_domain::Organisation, rest: &str) -> String {
         format!(
             "/api/v1/orgs/{}/relationships/{}/{rest}",
             org.id, self.relationship
         )
     }
 
-    fn page(&self, org: &fusion_domain::Organisation, rest: &str) -> String {
+    pub(crate) fn page(&self, org: &fusion_domain::Organisation, rest: &str) -> String {
         format!("/orgs/{}/connections/{}/{rest}", org.id, self.relationship)
     }
 
-    async fn alice(&self) -> Browser {
+    pub(crate) async fn alice(&self) -> Browser {
         self.app.signed_in(&self.app.alice).await
     }
 
-    async fn bob(&self) -> Browser {
+    pub(crate) async fn bob(&self) -> Browser {
         self.app.signed_in(&self.app.bob).await
     }
 
@@ -202,7 +202,7 @@ impl Connected {
             .await
     }
 
-    async fn post_text(
+    pub(crate) async fn post_text(
         &self,
         browser: &mut Browser,
         path: &str,
@@ -219,13 +219,13 @@ impl Connected {
         .await
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         drop(self._server);
         self.app.stop().await;
     }
 }
 
-fn choice_value(choices: &Value, list: &str, label: &str) -> Value {
+pub(crate) fn choice_value(choices: &Value, list: &str, label: &str) -> Value {
     choices["lists"][list]
         .as_array()
         .unwrap_or_else(|| panic!("list {list}: {choices}"))
@@ -1024,8 +1024,8 @@ async fn the_configuration_page_offers_each_tenants_own_values_and_saved_choices
     let page = browser.get(&connected.page(alice, "configuration")).await;
     assert_eq!(page.status, 200, "{}", page.body);
     for text in [
-        "When I receive tickets",
-        "When I send tickets",
+        "Tickets you receive",
+        "Tickets you send",
         "Sync options",
         "Reverse sync",
         "Closure",

@@ -875,3 +875,82 @@ async fn a_run_that_cannot_read_a_side_is_failed_with_its_error_and_counted_on_t
 
     app.app.stop().await;
 }
+
+#[tokio::test]
+async fn a_held_record_reads_held_back_on_the_run_page_and_in_the_api() {
+    use fusion_domain::Role;
+    use fusion_domain::sync::{
+        RecordOutcome, RunCounts, RunStatus, RunTrigger, SyncRecord, TicketId,
+    };
+    use fusion_store::RunFinish;
+
+    let mut app = SyncApp::spawn_with(false).await;
+    let store = app.app.store.clone();
+    let now = OffsetDateTime::now_utc();
+    let run = store
+        .start_run(app.relationship, RunTrigger::Manual, None, now)
+        .await
+        .unwrap();
+    store
+        .add_record(&SyncRecord {
+            run: run.id,
+            relationship: app.relationship,
+            origin: Role::Source,
+            source_ticket: Some(TicketId::new("31000101")),
+            source_number: Some("T20261127.0101".to_owned()),
+            target_ticket: Some(TicketId::new("29000202")),
+            target_number: Some("T20261127.0202".to_owned()),
+            outcome: RecordOutcome::Held,
+            error: None,
+            failed_comments: 0,
+            failed_attachments: 0,
+            notes: vec!["The ticket moved to another company, so it is no longer sent.".to_owned()],
+            recorded_at: now,
+        })
+        .await
+        .unwrap();
+    store
+        .finish_run(
+            run.id,
+            &RunFinish {
+                status: RunStatus::Success,
+                counts: RunCounts {
+                    skipped: 1,
+                    ..RunCounts::default()
+                },
+                finished_at: now,
+                calls_used: 0,
+                error: None,
+            },
+        )
+        .await
+        .unwrap();
+
+    let details = app
+        .alice
+        .get(&app.alice_api(&format!("/sync/runs/{}", run.id)))
+        .await;
+    assert_eq!(details.status, 200, "{}", details.body);
+    let details = details.json();
+    assert_matches_schema(&details, "SyncRunDetails");
+    assert_eq!(details["records"][0]["outcome"], "held", "{details:#}");
+    assert_eq!(details["records"][0]["outcome_label"], "Held back");
+
+    let page = app
+        .alice
+        .get(&format!(
+            "/orgs/{}/sync/runs/{}",
+            app.app.alice.org.id, run.id
+        ))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body
+            .contains("<span class=\"badge badge--paused\">Held back</span>"),
+        "{}",
+        page.body
+    );
+    let stylesheet = app.alice.get("/static/fusion.css").await.body;
+    assert!(stylesheet.contains(".badge--paused"), "the badge is styled");
+    app.app.stop().await;
+}

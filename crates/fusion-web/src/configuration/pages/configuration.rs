@@ -1,6 +1,12 @@
 //! The Integration configuration page (`…/configuration`): my side's receive defaults, send
 //! filter, sync options, reverse sync and closure (Save, with warnings against my tenant's live
-//! choices), Refresh choices, and the per-relationship API override with its Save and Test.
+//! choices; a side outside its company scope is refused with the form kept as entered), Refresh
+//! choices, and the per-relationship API override with its Save and Test. At the top it says in
+//! words which company's tickets each side carries: mine from my stored configuration, named as my
+//! tenant names it; the partner's from the partner's stored configuration, by its code only (the
+//! partner's choices are not loaded here). Below the form, "Configuration history" lists the
+//! changes recorded for my side (`configuration_audit_log`), such as those Support Fusion made
+//! itself when an upgrade brought a side within its company scope.
 
 use askama::Template;
 use axum::Router;
@@ -9,7 +15,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use fusion_autotask::{ConnectionInput, TenantChoices};
-use fusion_domain::Organisation;
+use std::collections::HashMap;
+
+use fusion_domain::{Organisation, PersonId, SideConfig};
+use fusion_store::ConfigurationAuditEntry;
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -20,13 +29,13 @@ use super::{
     warning_views,
 };
 use crate::AppState;
-use crate::configuration::Scope;
-use crate::configuration::operations::{self, Warning};
+use crate::configuration::operations::{self, Warning, company_label};
+use crate::configuration::{ConfigurationError, Scope};
 use crate::page_chrome::{CsrfOnlyForm, PageForm, internal_error_page, nav_for};
 use crate::platform_settings::{RawSettings, clean, validate_save};
 use crate::session::Caller;
 use crate::templates::{Banner, Nav, ResultView, render};
-use crate::wording::{api_usage_summary, human_date};
+use crate::wording::{api_usage_summary, as_sentence, human_date};
 
 /// The page's routes, under [`CONNECTION_PAGES`].
 pub(super) fn routes() -> Router<AppState> {
@@ -62,6 +71,12 @@ pub(crate) struct ConfigurationPage {
     pub choices_loaded: Option<String>,
     pub choices_error: Option<String>,
     pub banner: Option<Banner>,
+    /// Which company's tickets my side carries, in words (as stored).
+    pub my_scope: String,
+    /// The same for the partner's side, once there is a partner.
+    pub partner_scope: Option<String>,
+    /// Why the form was not saved (the company scope), one sentence each.
+    pub scope_problems: Vec<String>,
     pub warnings: Vec<WarningView>,
     pub sections: Vec<SectionView>,
     pub override_api_settings: bool,
@@ -72,17 +87,101 @@ pub(crate) struct ConfigurationPage {
     pub override_secret_status: String,
     pub override_problems: Vec<String>,
     pub override_result: Option<ResultView>,
+    /// Recorded changes to my side, newest first; the section is left out when empty.
+    pub history: Vec<ConfigurationChangeRow>,
+}
+
+/// One recorded change to my side of the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ConfigurationChangeRow {
+    /// "Support Fusion", a person's name, or "a person" when the name is not known any more.
+    pub who: String,
+    pub when: String,
+    pub change: String,
+}
+
+/// The configuration history as shown; `names` holds the people of my organisation by id.
+fn history_rows(
+    entries: Vec<ConfigurationAuditEntry>,
+    names: &HashMap<PersonId, String>,
+) -> Vec<ConfigurationChangeRow> {
+    entries
+        .into_iter()
+        .map(|entry| ConfigurationChangeRow {
+            who: match entry.person_id {
+                None => "Support Fusion".to_owned(),
+                Some(person) => names
+                    .get(&person)
+                    .cloned()
+                    .unwrap_or_else(|| "a person".to_owned()),
+            },
+            when: human_date(entry.changed_at),
+            change: entry.change,
+        })
+        .collect()
+}
+
+/// My side's configuration history, with the names of the people (of my organisation) behind it.
+async fn configuration_history(
+    state: &AppState,
+    scope: &Scope,
+) -> Result<Vec<ConfigurationChangeRow>, fusion_store::StoreError> {
+    let store = state.store();
+    let entries = store
+        .configuration_audit_log(scope.relationship.id, scope.org_id)
+        .await?;
+    let mut names = HashMap::new();
+    for person_id in entries.iter().filter_map(|entry| entry.person_id) {
+        if names.contains_key(&person_id) {
+            continue;
+        }
+        if let Some(person) = store
+            .person(person_id)
+            .await?
+            .filter(|person| person.org_id == scope.org_id)
+        {
+            names.insert(person_id, person.display_name);
+        }
+    }
+    Ok(history_rows(entries, &names))
+}
+
+/// The history section alone (it is included in `configuration.html`), so it can be rendered by
+/// itself in tests.
+#[cfg(test)]
+#[derive(Template)]
+#[template(path = "configuration_history.html")]
+struct HistorySection {
+    history: Vec<ConfigurationChangeRow>,
 }
 
 #[derive(Default)]
 struct ConfigurationView {
     banner: Option<Banner>,
+    /// The side as entered, shown instead of the stored one when it was refused.
+    entered: Option<SideConfig>,
+    scope_problems: Vec<String>,
     warnings: Option<Vec<Warning>>,
     refresh: bool,
     entered_api_url: Option<String>,
     entered_username: Option<String>,
     override_problems: Vec<String>,
     override_result: Option<ResultView>,
+}
+
+/// The partner's company scope as I read it. `SideConfig::scope_sentence` speaks to the side's own
+/// organisation ("until you choose…", "stay in your tenant"), so the partner's side is worded here,
+/// by its company code.
+fn partner_scope_sentence(partner_side: &SideConfig, partner_name: &str) -> String {
+    match partner_side.company_scope() {
+        Some(company) => format!(
+            "Only tickets of company {} in {partner_name}'s tenant are sent to you, and only they are kept in step; tickets of every other company stay in {partner_name}'s tenant.",
+            company.as_str()
+        ),
+        None => format!(
+            "No tickets come from {partner_name} until they choose the company that represents you in their tenant."
+        ),
+    }
 }
 
 async fn render_configuration(
@@ -93,11 +192,40 @@ async fn render_configuration(
     status: StatusCode,
     view: ConfigurationView,
 ) -> Response {
-    let (side, _) = match operations::side_config(state, scope).await {
-        Ok(side) => side,
+    let stored = match operations::side_config(state, scope).await {
+        Ok((side, _)) => side,
         Err(error) => return failure_page(error),
     };
+    let partner = scope.relationship.partner_of(scope.org_id);
+    let partner_side = match partner {
+        Some(partner) => match state
+            .store()
+            .integration_config(scope.relationship.id, partner)
+            .await
+        {
+            Ok(side) => Some(side.unwrap_or_default()),
+            Err(error) => return internal_error_page(error.into()),
+        },
+        None => None,
+    };
+    let history = match configuration_history(state, scope).await {
+        Ok(history) => history,
+        Err(error) => return internal_error_page(error.into()),
+    };
+    let side = view.entered.unwrap_or_else(|| stored.clone());
     let choices = operations::my_choices(state, scope, view.refresh).await;
+    let header = header(state, org, scope, "configuration").await;
+    let partner_name = if partner.is_some() {
+        header.partner_name.clone()
+    } else {
+        "your partner".to_owned()
+    };
+    let scope_sentence = |side: &SideConfig| {
+        side.scope_sentence(
+            company_label(&choices, side.company_scope()).as_deref(),
+            &partner_name,
+        )
+    };
     let warnings = view
         .warnings
         .unwrap_or_else(|| operations::warnings(&side, &choices));
@@ -114,7 +242,11 @@ async fn render_configuration(
         title: "Integration configuration",
         active: "connections",
         nav: nav_for(caller, org),
-        header: header(state, org, scope, "configuration").await,
+        my_scope: scope_sentence(&stored),
+        partner_scope: partner_side
+            .as_ref()
+            .map(|partner_side| partner_scope_sentence(partner_side, &partner_name)),
+        header,
         csrf_token: caller.csrf_token().unwrap_or_default(),
         save_url: format!("{base}/configuration"),
         refresh_url: format!("{base}/configuration/choices/refresh"),
@@ -124,6 +256,7 @@ async fn render_configuration(
             .map(|choices: &std::sync::Arc<TenantChoices>| human_date(choices.fetched_at())),
         choices_error: choices.as_ref().err().map(ToString::to_string),
         banner: view.banner,
+        scope_problems: view.scope_problems,
         warnings: warning_views(
             warnings
                 .into_iter()
@@ -131,7 +264,7 @@ async fn render_configuration(
                 .filter(|warning| choices.is_ok() || warning.setting != "Autotask")
                 .collect(),
         ),
-        sections: sections(&side, &choices),
+        sections: sections(&side, &choices, &scope_sentence(&side)),
         override_api_settings: side.override_api_settings,
         credentials_url: format!("{base}/configuration/credentials"),
         credentials_test_url: format!("{base}/configuration/credentials/test"),
@@ -156,6 +289,7 @@ async fn render_configuration(
         },
         override_problems: view.override_problems,
         override_result: view.override_result,
+        history,
     };
     render(status, &page)
 }
@@ -187,9 +321,32 @@ async fn save_configuration(
         ..
     }: ConnectionWrite<ConfigurationForm>,
 ) -> Response {
-    let side = form.into_side();
-    let warnings = match operations::save_side(&state, &scope, &side).await {
-        Ok(warnings) => warnings,
+    let entered = form.into_side();
+    let warnings = match operations::save_side(&state, &scope, entered.clone()).await {
+        Ok((_, warnings)) => warnings,
+        Err(ConfigurationError::OutsideScope(problems)) => {
+            let view = ConfigurationView {
+                banner: Some(Banner {
+                    success: false,
+                    text: "Not saved: a connection only ever carries tickets of the company that represents your partner. Fix the settings below, then Save again.".to_owned(),
+                }),
+                entered: Some(entered),
+                scope_problems: problems
+                    .iter()
+                    .map(|problem| as_sentence(&problem.message))
+                    .collect(),
+                ..ConfigurationView::default()
+            };
+            return render_configuration(
+                &state,
+                &caller,
+                &org,
+                &scope,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                view,
+            )
+            .await;
+        }
         Err(error) => return failure_page(error),
     };
     let text = if warnings.is_empty() {
@@ -411,4 +568,67 @@ async fn test_override_credentials(
         },
     };
     render_configuration(&state, &caller, &org, &scope, StatusCode::OK, view).await
+}
+
+#[cfg(test)]
+mod tests {
+    use fusion_domain::OrgId;
+
+    use super::*;
+
+    fn entry(person_id: Option<PersonId>, change: &str) -> ConfigurationAuditEntry {
+        ConfigurationAuditEntry {
+            org_id: OrgId::new(),
+            person_id,
+            change: change.to_owned(),
+            changed_at: time::macros::datetime!(2026-11-27 01:43:57 UTC),
+        }
+    }
+
+    #[test]
+    fn history_names_support_fusion_the_person_or_a_person() {
+        let (known, gone) = (PersonId::new(), PersonId::new());
+        let names = HashMap::from([(known, "Bob Example".to_owned())]);
+        let rows = history_rows(
+            vec![
+                entry(None, "Reverse sync now keeps to Contoso Manufacturing."),
+                entry(Some(known), "Saved."),
+                entry(Some(gone), "Saved before."),
+            ],
+            &names,
+        );
+        let who: Vec<&str> = rows.iter().map(|row| row.who.as_str()).collect();
+        assert_eq!(who, ["Support Fusion", "Bob Example", "a person"]);
+        assert_eq!(rows[0].when, "27 Nov 2026, 01:43 UTC");
+        assert_eq!(
+            rows[0].change,
+            "Reverse sync now keeps to Contoso Manufacturing."
+        );
+    }
+
+    #[test]
+    fn the_history_section_lists_each_change_and_is_left_out_when_there_are_none() {
+        let section = HistorySection {
+            history: history_rows(
+                vec![entry(
+                    None,
+                    "Reverse sync was limited to company 29000001 <the partner's>.",
+                )],
+                &HashMap::new(),
+            ),
+        };
+        let html = section.render().unwrap_or_default();
+        assert!(html.contains("Configuration history"), "{html}");
+        assert!(html.contains("made by Support Fusion itself"), "{html}");
+        assert!(html.contains("<td>Support Fusion</td>"), "{html}");
+        assert!(html.contains("27 Nov 2026, 01:43 UTC"), "{html}");
+        assert!(
+            html.contains("limited to company 29000001 &#60;the partner&#39;s&#62;."),
+            "escaped: {html}"
+        );
+        let empty = HistorySection {
+            history: Vec::new(),
+        };
+        assert_eq!(empty.render().unwrap_or_default().trim(), "");
+    }
 }

@@ -1,6 +1,12 @@
 //! The Integration configuration form: its sections of selects and checkboxes, built from my
 //! side's `SideConfig` and my tenant's live choices, and the posted form read back into a
 //! `SideConfig`.
+//!
+//! There is no company choice for the send filter or reverse sync: both only ever carry tickets of
+//! the company under "Tickets you receive" (the side's `company_scope`), which their sections
+//! say in words. The form still reads `send_partner_company` and `reverse_company` when they are
+//! posted (an old form, a hand-made post), so that naming another company is refused on saving
+//! rather than narrowed silently.
 
 use fusion_domain::{Choice, ChoiceValue, NoteDefaults, SideConfig};
 use serde::Deserialize;
@@ -36,6 +42,8 @@ pub(crate) struct SectionView {
     pub id: &'static str,
     pub title: &'static str,
     pub help: &'static str,
+    /// Which company's tickets the section's settings apply to, in words (send and reverse sync).
+    pub scope: Option<String>,
     pub checkboxes: Vec<CheckboxView>,
     pub selects: Vec<SelectView>,
 }
@@ -181,7 +189,12 @@ fn note_selects(choices: &Loaded, notes: &NoteDefaults, kind: &'static str) -> [
     ]
 }
 
-pub(super) fn sections(side: &SideConfig, choices: &Loaded) -> Vec<SectionView> {
+/// The form's sections; `scope_sentence` is the side's company scope in words.
+pub(super) fn sections(
+    side: &SideConfig,
+    choices: &Loaded,
+    scope_sentence: &str,
+) -> Vec<SectionView> {
     let receive = &side.receive;
     let mut receive_selects = vec![
         single(
@@ -189,7 +202,7 @@ pub(super) fn sections(side: &SideConfig, choices: &Loaded) -> Vec<SectionView> 
             "company",
             "company",
             "Company",
-            "The company in your Autotask that represents the partner.",
+            "The company in your Autotask that represents the partner. Only this company's tickets are sent to the partner and kept in step.",
             &receive.company,
         ),
         single(choices, "queue", "queue", "Queue", "", &receive.queue),
@@ -250,15 +263,17 @@ pub(super) fn sections(side: &SideConfig, choices: &Loaded) -> Vec<SectionView> 
     vec![
         SectionView {
             id: "receive",
-            title: "When I receive tickets",
+            title: "Tickets you receive",
             help: "What is set on tickets your partner sends you. Leave a box empty to use your tenant's default.",
+            scope: None,
             checkboxes: Vec::new(),
             selects: receive_selects,
         },
         SectionView {
             id: "send",
-            title: "When I send tickets",
+            title: "Tickets you send",
             help: "Which of your tickets and comments go to the partner. No queue or category chosen means all of them.",
+            scope: Some(scope_sentence.to_owned()),
             checkboxes: Vec::new(),
             selects: vec![
                 multiple(
@@ -268,14 +283,6 @@ pub(super) fn sections(side: &SideConfig, choices: &Loaded) -> Vec<SectionView> 
                     "Queues",
                     "Hold Ctrl (Cmd on a Mac) to choose several.",
                     &send.queues,
-                ),
-                single(
-                    choices,
-                    "company",
-                    "send_partner_company",
-                    "Only tickets of this company",
-                    "Optional: typically the company that represents the partner.",
-                    &send.partner_company,
                 ),
                 multiple(
                     choices,
@@ -307,6 +314,7 @@ pub(super) fn sections(side: &SideConfig, choices: &Loaded) -> Vec<SectionView> 
             id: "options",
             title: "Sync options",
             help: "What flows besides the ticket itself.",
+            scope: None,
             checkboxes: vec![
                 CheckboxView {
                     name: "public_comments",
@@ -330,34 +338,26 @@ pub(super) fn sections(side: &SideConfig, choices: &Loaded) -> Vec<SectionView> 
             id: "reverse",
             title: "Reverse sync",
             help: "Send tickets created on the target side back to the source.",
+            scope: Some(scope_sentence.to_owned()),
             checkboxes: vec![CheckboxView {
                 name: "reverse_enabled",
                 label: "Send tickets created on the target side back to the source",
                 checked: side.reverse_sync.enabled,
             }],
-            selects: vec![
-                multiple(
-                    choices,
-                    "queue",
-                    "reverse_queues",
-                    "Only these queues",
-                    "",
-                    &side.reverse_sync.queues,
-                ),
-                single(
-                    choices,
-                    "company",
-                    "reverse_company",
-                    "Only this company",
-                    "",
-                    &side.reverse_sync.company,
-                ),
-            ],
+            selects: vec![multiple(
+                choices,
+                "queue",
+                "reverse_queues",
+                "Only these queues",
+                "",
+                &side.reverse_sync.queues,
+            )],
         },
         SectionView {
             id: "closure",
             title: "Closure",
             help: "Which of your statuses mean closed, and what to set when the partner closes its ticket.",
+            scope: None,
             checkboxes: Vec::new(),
             selects: vec![
                 multiple(
@@ -415,6 +415,7 @@ pub(super) struct ConfigurationForm {
     attachment_publish: String,
     #[serde(default)]
     send_queues: Vec<String>,
+    /// Not offered any more; read so that another company is refused, not dropped.
     #[serde(default)]
     send_partner_company: String,
     #[serde(default)]
@@ -433,6 +434,7 @@ pub(super) struct ConfigurationForm {
     reverse_enabled: Option<String>,
     #[serde(default)]
     reverse_queues: Vec<String>,
+    /// Not offered any more; read so that another company is refused, not dropped.
     #[serde(default)]
     reverse_company: String,
     #[serde(default)]
