@@ -206,7 +206,10 @@ const RECENT_WINDOWS_HOURS: &[i64] = &[1, 24, 7 * 24, 30 * 24, 365 * 24];
 /// tenant where thousands of tickets moved inside one window).
 const MAX_PAGES_PER_WINDOW: usize = 4;
 
-/// The preview of ticket `ticket_id`, or of the most recently active ticket when `None`.
+/// The preview of ticket `ticket_id`, or of the most recently active ticket when `None` — only
+/// ever a ticket of `company`, the company the connection carries on this side (the privacy rule:
+/// a preview never shows a ticket of another company; a ticket id of another company is refused
+/// as if it did not exist).
 ///
 /// Autotask queries cannot sort, and ids only say when a ticket was created. So the latest
 /// ticket is found by widening windows: query `lastActivityDate gte now − 1 hour` (then 24
@@ -218,16 +221,21 @@ pub async fn preview_values(
     client: &AutotaskClient,
     choices: &TenantChoices,
     ticket_id: Option<i64>,
+    company: &ChoiceValue,
 ) -> Result<TicketPreview, AutotaskError> {
     let id = match ticket_id {
         Some(id) => id,
-        None => most_recently_active_ticket(client).await?,
+        None => most_recently_active_ticket(client, company).await?,
     };
     let ticket = client
         .get::<RawTicket>(id)
         .await?
+        .filter(|ticket| ticket.0.get("companyID").and_then(integer) == company.as_i64())
         .ok_or_else(|| AutotaskError::NotFound {
-            what: format!("ticket {id}"),
+            what: format!(
+                "ticket {id} among this connection's tickets (a preview shows only tickets of the \
+                 company this connection carries)"
+            ),
         })?;
     let contact_name = match ticket.0.get("contactID").and_then(integer) {
         Some(contact_id) => client
@@ -241,12 +249,23 @@ pub async fn preview_values(
     Ok(render_preview(&ticket.0, choices, contact_name))
 }
 
-async fn most_recently_active_ticket(client: &AutotaskClient) -> Result<i64, AutotaskError> {
+async fn most_recently_active_ticket(
+    client: &AutotaskClient,
+    company: &ChoiceValue,
+) -> Result<i64, AutotaskError> {
     let now = OffsetDateTime::now_utc();
     for hours in RECENT_WINDOWS_HOURS {
         let since = datetime::format(now - time::Duration::hours(*hours));
         let mut pages = client
-            .query_pages::<RawTicket>(vec![Filter::gte("lastActivityDate", since)])
+            .query_pages::<RawTicket>(vec![
+                Filter::gte("lastActivityDate", since),
+                Filter::eq(
+                    "companyID",
+                    company
+                        .as_i64()
+                        .map_or_else(|| Value::from(company.as_str()), Value::from),
+                ),
+            ])
             .include_fields(&["id", "lastActivityDate"]);
         let mut best: Option<(OffsetDateTime, i64)> = None;
         let mut read = 0;
@@ -272,7 +291,10 @@ async fn most_recently_active_ticket(client: &AutotaskClient) -> Result<i64, Aut
         }
     }
     Err(AutotaskError::NotFound {
-        what: "a ticket with activity in the last year (give a ticket id instead)".to_owned(),
+        what:
+            "a ticket of this connection's company with activity in the last year (give a ticket \
+               id instead)"
+                .to_owned(),
     })
 }
 

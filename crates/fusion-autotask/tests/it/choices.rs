@@ -382,7 +382,9 @@ async fn preview_of_the_latest_ticket_shows_labels_and_names_not_codes() {
 
     let client = harness.client_for(NORTHWIND);
     let choices = load_choices(&client).await.expect("choices");
-    let preview = preview_values(&client, &choices, None)
+    let contoso_company =
+        ChoiceValue::from(company_id(&harness, NORTHWIND, "Contoso Manufacturing"));
+    let preview = preview_values(&client, &choices, None, &contoso_company)
         .await
         .expect("preview");
     assert_eq!(preview.title, "Printer on floor 2 jams constantly");
@@ -430,7 +432,8 @@ async fn preview_of_a_given_ticket_and_of_a_missing_one() {
         .find(|ticket| ticket["status"] == 5)
         .expect("a completed demo ticket");
     let id = complete_ticket["id"].as_i64().expect("id");
-    let preview = preview_values(&client, &choices, Some(id))
+    let northwind_company = ChoiceValue::from(company_id(&harness, CONTOSO, "Northwind IT"));
+    let preview = preview_values(&client, &choices, Some(id), &northwind_company)
         .await
         .expect("preview");
     assert_eq!(preview.title, "Outlook keeps asking for password");
@@ -441,11 +444,49 @@ async fn preview_of_a_given_ticket_and_of_a_missing_one() {
     );
     assert_eq!(preview.values["companyID"], "Northwind IT");
 
-    let missing = preview_values(&client, &choices, Some(1)).await;
+    let missing = preview_values(&client, &choices, Some(1), &northwind_company).await;
     assert!(
         matches!(&missing, Err(AutotaskError::NotFound { what }) if what.contains("ticket 1")),
         "{missing:?}"
     );
+
+    // A ticket of another of Contoso's companies is never previewed (privacy between
+    // relationships), whether asked for by id or as the most recent one.
+    let own = harness
+        .simulator()
+        .ui_create_ticket(
+            CONTOSO,
+            "alex.morgan@contoso.example",
+            json!({
+                "title": "Internal: payroll export",
+                "description": "private",
+                "companyID": company_id(&harness, CONTOSO, "Contoso Manufacturing"),
+                "status": 1,
+                "priority": 2,
+                "queueID": 30100001,
+            }),
+        )
+        .expect("raised");
+    let refused = preview_values(&client, &choices, Some(own), &northwind_company).await;
+    assert!(
+        matches!(&refused, Err(AutotaskError::NotFound { what }) if what.contains("only tickets of the company")),
+        "{refused:?}"
+    );
+    let latest = preview_values(&client, &choices, None, &northwind_company)
+        .await
+        .expect("preview");
+    assert_ne!(latest.title, "Internal: payroll export");
+    assert_eq!(latest.values["companyID"], "Northwind IT");
+}
+
+fn company_id(harness: &Harness, tenant: &str, name: &str) -> i64 {
+    harness
+        .simulator()
+        .records(tenant, EntityKind::Companies)
+        .into_iter()
+        .find(|company| company["companyName"] == name)
+        .and_then(|company| company["id"].as_i64())
+        .expect("the company exists")
 }
 
 #[tokio::test]

@@ -587,9 +587,20 @@ pub(crate) async fn preview(
             real: false,
         });
     }
+    // Only ever a ticket of the company this connection carries (privacy between relationships).
+    let (side, _) = side_config(state, scope).await?;
+    let Some(company) = side.company_scope().cloned() else {
+        return Err(ConfigurationError::Conflict {
+            code: "company_required",
+            message: "Choose the company that represents your partner (under \"Tickets you \
+                      receive\" → Company) first: the preview shows one of the tickets this \
+                      connection carries, and only that company's tickets are carried."
+                .to_owned(),
+        });
+    };
     let choices = my_choices(state, scope, false).await?;
     let client = tenant::client(state, scope.relationship.id, scope.org_id, Whose::Mine).await?;
-    let ticket = preview_values(&client, &choices, ticket_id)
+    let ticket = preview_values(&client, &choices, ticket_id, &company)
         .await
         .map_err(|error| ConfigurationError::Autotask {
             reason: format!("Could not read the ticket from your Autotask tenant: {error}"),

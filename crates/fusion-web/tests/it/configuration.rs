@@ -28,6 +28,22 @@ pub(crate) struct Connected {
     _server: ServerGuard,
 }
 
+/// Northwind IT's company in Contoso's demo tenant: the company Alice's side of the connection
+/// carries (its demo tickets belong to it).
+const NORTHWIND_IN_CONTOSO: i64 = 31_000_101;
+
+/// Alice (Contoso, the source) chooses the company that represents Northwind, so the connection
+/// carries its tickets and a preview may show one.
+async fn alice_carries_northwind(connected: &Connected, browser: &mut Browser) {
+    let saved = browser
+        .put_json(
+            &connected.api(&connected.app.alice.org, "configuration"),
+            &json!({"receive": {"company": NORTHWIND_IN_CONTOSO}}),
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+}
+
 struct ServerGuard(Option<tokio::sync::oneshot::Sender<()>>);
 
 impl Drop for ServerGuard {
@@ -644,6 +660,17 @@ async fn the_description_preview_renders_label_lines_on_a_real_source_ticket() {
     let connected = Connected::spawn().await;
     let (alice, bob) = (&connected.app.alice.org, &connected.app.bob.org);
     let mut browser = connected.alice().await;
+    // No company chosen yet: the connection carries no tickets, so none can be previewed.
+    let refused = browser
+        .get(&connected.api(alice, "description/preview?ticket_id=31000300"))
+        .await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert!(
+        refused.body.contains("represents your partner"),
+        "{}",
+        refused.body
+    );
+    alice_carries_northwind(&connected, &mut browser).await;
     let composition = json!({
         "separator": "-----",
         "fields": [
@@ -1285,6 +1312,7 @@ async fn the_description_page_adds_orders_previews_and_removes_lines() {
     let connected = Connected::spawn().await;
     let alice = &connected.app.alice.org;
     let mut browser = connected.alice().await;
+    alice_carries_northwind(&connected, &mut browser).await;
     let path = connected.page(alice, "description");
     let first = browser.get(&path).await;
     assert!(
@@ -1403,6 +1431,7 @@ async fn no_secret_of_either_organisation_appears_in_any_response_or_the_log() {
         (connected.alice().await, alice.clone()),
         (connected.bob().await, bob.clone()),
     ];
+    alice_carries_northwind(&connected, &mut browsers[0].0).await;
     for (browser, org) in &mut browsers {
         browser
             .post_json(&connected.api(org, "mappings/defaults"), &json!({}))
