@@ -27,6 +27,6 @@ pub use mapping::{
 };
 pub use organisation::{Organisation, Person, PlatformKind};
 pub use relationship::{
-    AcceptCodeError, Relationship, RelationshipState, Role, StateChangeError, SyncReadiness,
-    VERIFICATION_CODE_LIFETIME, VerificationCode,
+    AcceptCodeError, BySide, Relationship, RelationshipState, Role, StateChangeError,
+    SyncReadiness, VERIFICATION_CODE_LIFETIME, VerificationCode,
 };

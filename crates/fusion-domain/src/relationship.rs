@@ -10,8 +10,9 @@ use crate::ids::{OrgId, RelationshipId};
 /// How long a verification code stays valid.
 pub const VERIFICATION_CODE_LIFETIME: Duration = Duration::days(7);
 
-/// The role an organisation plays in a relationship.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The role an organisation plays in a relationship — and the one notion of "side" everywhere
+/// (ordered Source before Target, so it can key ordered maps).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Role {
     /// Tickets originate here (typically the customer).
     Source,
@@ -404,5 +405,45 @@ mod tests {
         assert_eq!(relationship.partner_of(b), Some(a));
         assert_eq!(relationship.source_org(), Some(a));
         assert_eq!(relationship.target_org(), Some(b));
+    }
+}
+
+/// One value per side of a relationship, read and written by [`Role`] (instead of `[T; 2]`
+/// indexed by hand).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BySide<T> {
+    pub source: T,
+    pub target: T,
+}
+
+impl<T> BySide<T> {
+    pub fn new(source: T, target: T) -> Self {
+        Self { source, target }
+    }
+
+    /// Both values, made by `make(side)`, Source first.
+    pub fn from_fn(mut make: impl FnMut(Role) -> T) -> Self {
+        let source = make(Role::Source);
+        let target = make(Role::Target);
+        Self { source, target }
+    }
+
+    pub fn get(&self, side: Role) -> &T {
+        match side {
+            Role::Source => &self.source,
+            Role::Target => &self.target,
+        }
+    }
+
+    pub fn get_mut(&mut self, side: Role) -> &mut T {
+        match side {
+            Role::Source => &mut self.source,
+            Role::Target => &mut self.target,
+        }
+    }
+
+    /// The two values with their sides, Source first.
+    pub fn into_sides(self) -> impl Iterator<Item = (Role, T)> {
+        [(Role::Source, self.source), (Role::Target, self.target)].into_iter()
     }
 }

@@ -19,12 +19,12 @@ use fusion_domain::sync::{
     PlannedTicket, RecordOutcome, SyncAction, SyncRecord, SyncRunId, TicketId, TicketLink,
     TicketPlan, link_after_success, split_text,
 };
-use fusion_domain::{ChoiceValue, Clock, Role, SideConfig};
+use fusion_domain::{BySide, ChoiceValue, Clock, Role, SideConfig};
 use fusion_store::{PendingCreate, StoreError, SyncStore};
 use time::OffsetDateTime;
 
-use crate::engine::SyncSetup;
 use crate::platform::{Platform, PlatformError};
+use crate::setup::SyncSetup;
 
 /// Applies ticket plans for one run.
 pub(crate) struct TicketApplier<'a> {
@@ -33,14 +33,14 @@ pub(crate) struct TicketApplier<'a> {
     pub setup: &'a SyncSetup,
     pub run: SyncRunId,
     /// The sync's own actor per side (source, target).
-    pub own_actors: [Option<ActorId>; 2],
+    pub own_actors: BySide<Option<ActorId>>,
     /// The last activity of every ticket as read for planning, by side and id.
     pub activity: HashMap<(Role, TicketId), OffsetDateTime>,
     /// The company of every ticket as read for planning, by side and id: the privacy guard's
     /// second look, independent of the planner's.
     pub companies: HashMap<(Role, TicketId), Option<ChoiceValue>>,
     /// What each side's platform accepts (source, target), to fit values before writing.
-    pub field_rules: [FieldRules; 2],
+    pub field_rules: BySide<FieldRules>,
 }
 
 /// What applying one ticket's plan gave.
@@ -190,10 +190,7 @@ pub(crate) fn privacy_guard(
 
 impl TicketApplier<'_> {
     fn rules(&self, side: Role) -> &FieldRules {
-        match side {
-            Role::Source => &self.field_rules[0],
-            Role::Target => &self.field_rules[1],
-        }
+        self.field_rules.get(side)
     }
 
     /// The action with its values fitted to what the receiving platform takes.
@@ -272,10 +269,7 @@ impl TicketApplier<'_> {
     }
 
     fn own_actor(&self, side: Role) -> Option<&ActorId> {
-        match side {
-            Role::Source => self.own_actors[0].as_ref(),
-            Role::Target => self.own_actors[1].as_ref(),
-        }
+        self.own_actors.get(side).as_ref()
     }
 
     /// Applies the plan's actions in order. Store failures end the run (returned as `Err`).

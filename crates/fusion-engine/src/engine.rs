@@ -23,53 +23,19 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use fusion_domain::sync::{
-    ConflictRule, Plan, RecordOutcome, RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord,
-    SyncRun, TicketId,
+    Plan, RecordOutcome, RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun,
+    TicketId,
 };
-use fusion_domain::{
-    Clock, DescriptionComposition, FieldMapping, RelationshipId, Role, SideConfig,
-};
+use fusion_domain::{BySide, Clock, RelationshipId, Role};
 use fusion_store::{Lease, LeaseKey, RunFilter, RunFinish, StoreError, SyncStore};
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use crate::apply::TicketApplier;
 use crate::control::RunControl;
-use crate::gather::gather;
+use crate::gather::{Access, GatherFailure, GatherRequest, gather};
 use crate::lease_keeper::LeaseKeeper;
-use crate::platform::{Platform, PlatformError};
-
-/// One side of a relationship as the engine needs it.
-#[derive(Debug, Clone)]
-pub struct SideSetup {
-    pub platform: Arc<dyn Platform>,
-    pub config: SideConfig,
-    /// The organisation's name (comments copied from this side are attributed to it).
-    pub organisation_name: String,
-}
-
-/// Everything about one relationship a run needs; loaded by the caller from the store.
-#[derive(Debug, Clone)]
-pub struct SyncSetup {
-    pub relationship: RelationshipId,
-    pub source: SideSetup,
-    pub target: SideSetup,
-    pub mappings: Vec<FieldMapping>,
-    pub composition: DescriptionComposition,
-    pub conflict_rule: ConflictRule,
-}
-
-impl SyncSetup {
-    pub fn side(&self, side: Role) -> &SideSetup {
-        match side {
-            Role::Source => &self.source,
-            Role::Target => &self.target,
-        }
-    }
-
-    fn calls_used(&self) -> u64 {
-        self.source.platform.calls_used() + self.target.platform.calls_used()
-    }
-}
+use crate::platform::PlatformError;
+use crate::setup::{EngineSettings, SyncSetup};
 
 /// What kind of run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,39 +48,6 @@ pub enum SyncMode {
     /// What the next run would do, writing nothing (no run record, no lease): since `since` if
     /// given, else since the cursors.
     DryRun { since: Option<OffsetDateTime> },
-}
-
-/// Knobs with production defaults.
-#[derive(Debug, Clone)]
-pub struct EngineSettings {
-    /// Re-read this much before each cursor: platforms' last-activity times are not strictly
-    /// ordered with commits, and clocks differ.
-    pub overlap: Duration,
-    /// Tickets per page when listing changes.
-    pub page_size: u32,
-    /// How long a lease lasts without renewal; renewed after each ticket once a third has passed.
-    pub lease_ttl: Duration,
-    /// Names this process in leases.
-    pub holder: String,
-    /// A ticket whose record failed this many runs in a row is no longer retried on its own
-    /// (a new change to it still brings it back).
-    pub max_retry_attempts: u32,
-    /// Nor is one whose last failure is older than this (a retry that finds nothing left to do
-    /// records nothing, so its failure would otherwise stay pending).
-    pub max_retry_age: Duration,
-}
-
-impl Default for EngineSettings {
-    fn default() -> Self {
-        Self {
-            overlap: Duration::minutes(5),
-            page_size: 500,
-            lease_ttl: Duration::minutes(10),
-            holder: format!("fusion-{}", std::process::id()),
-            max_retry_attempts: 5,
-            max_retry_age: Duration::days(1),
-        }
-    }
 }
 
 /// Why a run could not be carried out at all (a run that ran and failed is a `RunSummary` with
@@ -266,10 +199,10 @@ impl SyncEngine {
         &self,
         setup: &SyncSetup,
         since: Option<OffsetDateTime>,
-    ) -> Result<[OffsetDateTime; 2], EngineError> {
-        let mut windows = [OffsetDateTime::UNIX_EPOCH; 2];
-        for (index, side) in [Role::Source, Role::Target].into_iter().enumerate() {
-            windows[index] = match since {
+    ) -> Result<BySide<OffsetDateTime>, EngineError> {
+        let mut windows = BySide::new(OffsetDateTime::UNIX_EPOCH, OffsetDateTime::UNIX_EPOCH);
+        for side in [Role::Source, Role::Target] {
+            *windows.get_mut(side) = match since {
                 Some(since) => since,
                 None => match self.store.cursor(setup.relationship, side).await? {
                     Some(cursor) => cursor.last_activity_at - self.settings.overlap,
@@ -288,15 +221,14 @@ impl SyncEngine {
     ) -> Result<RunSummary, EngineError> {
         let calls_before = setup.calls_used();
         let windows = self.windows(setup, since).await?;
-        let outcome = gather(
-            self.store.as_ref(),
+        let outcome = gather(GatherRequest {
+            store: self.store.as_ref(),
             setup,
-            &self.settings,
+            settings: &self.settings,
             windows,
-            self.clock.now(),
-            true,
-            None,
-        )
+            now: self.clock.now(),
+            access: Access::DryRun,
+        })
         .await;
         let calls_used = setup.calls_used() - calls_before;
         match outcome {
@@ -450,15 +382,14 @@ impl SyncEngine {
             self.settings.lease_ttl,
             leases.to_vec(),
         );
-        match gather(
-            self.store.as_ref(),
+        match gather(GatherRequest {
+            store: self.store.as_ref(),
             setup,
-            &self.settings,
+            settings: &self.settings,
             windows,
-            self.clock.now(),
-            false,
-            Some(&mut keeper),
-        )
+            now: self.clock.now(),
+            access: Access::Leased(&mut keeper),
+        })
         .await
         {
             Err(GatherFailure::Store(error)) => return Err(error.into()),
@@ -477,10 +408,7 @@ impl SyncEngine {
                     clock: self.clock.as_ref(),
                     setup,
                     run: run.id,
-                    own_actors: [
-                        gathered.input.source.own_actor.clone(),
-                        gathered.input.target.own_actor.clone(),
-                    ],
+                    own_actors: BySide::from_fn(|side| gathered.input.side(side).own_actor.clone()),
                     activity: [Role::Source, Role::Target]
                         .into_iter()
                         .flat_map(|side| {
@@ -503,10 +431,7 @@ impl SyncEngine {
                             })
                         })
                         .collect(),
-                    field_rules: [
-                        setup.source.platform.field_rules(),
-                        setup.target.platform.field_rules(),
-                    ],
+                    field_rules: BySide::from_fn(|side| setup.side(side).platform.field_rules()),
                 };
                 let total = plan.tickets.len();
                 control.planned(total);
@@ -552,10 +477,7 @@ impl SyncEngine {
                     }
                 }
                 if !stopped {
-                    for (side, seen) in [Role::Source, Role::Target]
-                        .into_iter()
-                        .zip(gathered.cursors)
-                    {
+                    for (side, seen) in gathered.cursors.into_sides() {
                         self.advance_cursor(setup.relationship, side, seen, since)
                             .await?;
                     }
@@ -646,16 +568,7 @@ impl SyncEngine {
 /// starts.
 struct RunWindow {
     since: Option<OffsetDateTime>,
-    windows: [OffsetDateTime; 2],
-}
-
-/// Why gathering stopped.
-#[derive(Debug)]
-pub(crate) enum GatherFailure {
-    Store(StoreError),
-    Platform(Role, PlatformError),
-    /// The run's lease expired and another process took it.
-    LeaseLost,
+    windows: BySide<OffsetDateTime>,
 }
 
 const STOPPED: &str = "stopped because the process was shutting down; the tickets done so far \

@@ -10,38 +10,61 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use fusion_domain::Role;
 use fusion_domain::sync::{
     DeletedTicket, PlanInput, SideInput, TicketId, TicketLink, TicketMarker, TicketSnapshot,
-    TicketState, plan,
+    TicketState, tickets_needing_content,
 };
-use fusion_store::SyncStore;
+use fusion_domain::{BySide, Role};
+use fusion_store::{StoreError, SyncStore};
 use time::OffsetDateTime;
 
-use crate::engine::{EngineSettings, GatherFailure, SyncSetup};
 use crate::lease_keeper::LeaseKeeper;
 use crate::platform::{ChangedTicketsQuery, PlatformError};
+use crate::setup::{EngineSettings, SyncSetup};
 
 /// The planner's input and where each side's cursor moves once the run completes.
 #[derive(Debug)]
 pub(crate) struct Gathered {
     pub input: PlanInput,
-    /// Per side (source, target): the latest last activity seen in the window and its ticket.
-    pub cursors: [Option<(OffsetDateTime, TicketId)>; 2],
+    /// Per side: the latest last activity seen in the window and its ticket.
+    pub cursors: BySide<Option<(OffsetDateTime, TicketId)>>,
 }
 
-fn index(side: Role) -> usize {
-    match side {
-        Role::Source => 0,
-        Role::Target => 1,
-    }
+/// Why gathering stopped.
+#[derive(Debug)]
+pub(crate) enum GatherFailure {
+    Store(StoreError),
+    Platform(Role, PlatformError),
+    /// The run's lease expired and another process took it.
+    LeaseLost,
+}
+
+/// What a gather may do besides reading the platforms.
+pub(crate) enum Access<'a, 'k> {
+    /// A dry run: reads only — no lease is held, and the store is not written to (pending creates
+    /// found done or never sent are left for a real run to clear).
+    DryRun,
+    /// A real run holding its leases: the keeper renews them between pages, and stale pending
+    /// creates are cleared.
+    Leased(&'a mut LeaseKeeper<'k>),
+}
+
+/// Everything a gather needs, in one place.
+pub(crate) struct GatherRequest<'a, 'k> {
+    pub store: &'a dyn SyncStore,
+    pub setup: &'a SyncSetup,
+    pub settings: &'a EngineSettings,
+    /// Where each side's reading starts.
+    pub windows: BySide<OffsetDateTime>,
+    pub now: OffsetDateTime,
+    pub access: Access<'a, 'k>,
 }
 
 struct Reader<'a> {
     setup: &'a SyncSetup,
-    tickets: [BTreeMap<TicketId, TicketSnapshot>; 2],
+    tickets: BySide<BTreeMap<TicketId, TicketSnapshot>>,
     /// Ids already asked for (found or not), so a missing ticket is asked once.
-    asked: [BTreeMap<TicketId, bool>; 2],
+    asked: BySide<BTreeMap<TicketId, bool>>,
 }
 
 impl Reader<'_> {
@@ -51,10 +74,11 @@ impl Reader<'_> {
 
     /// Reads the tickets of `ids` not read yet, in one batch.
     async fn ensure_all(&mut self, side: Role, ids: &[TicketId]) -> Result<(), GatherFailure> {
-        let i = index(side);
         let mut missing: Vec<TicketId> = ids
             .iter()
-            .filter(|id| !self.tickets[i].contains_key(*id) && !self.asked[i].contains_key(*id))
+            .filter(|id| {
+                !self.tickets.get(side).contains_key(*id) && !self.asked.get(side).contains_key(*id)
+            })
             .cloned()
             .collect();
         missing.sort();
@@ -70,11 +94,11 @@ impl Reader<'_> {
             .await
             .map_err(|error| GatherFailure::Platform(side, error))?;
         for id in &missing {
-            self.asked[i].insert(id.clone(), false);
+            self.asked.get_mut(side).insert(id.clone(), false);
         }
         for ticket in found {
-            self.asked[i].insert(ticket.id.clone(), true);
-            self.tickets[i].insert(ticket.id.clone(), ticket);
+            self.asked.get_mut(side).insert(ticket.id.clone(), true);
+            self.tickets.get_mut(side).insert(ticket.id.clone(), ticket);
         }
         Ok(())
     }
@@ -92,20 +116,21 @@ fn platform_error(side: Role) -> impl Fn(PlatformError) -> GatherFailure {
     move |error| GatherFailure::Platform(side, error)
 }
 
-pub(crate) async fn gather(
-    store: &dyn SyncStore,
-    setup: &SyncSetup,
-    settings: &EngineSettings,
-    windows: [OffsetDateTime; 2],
-    now: OffsetDateTime,
-    dry_run: bool,
-    mut keeper: Option<&mut LeaseKeeper<'_>>,
-) -> Result<Gathered, GatherFailure> {
+pub(crate) async fn gather(request: GatherRequest<'_, '_>) -> Result<Gathered, GatherFailure> {
+    let GatherRequest {
+        store,
+        setup,
+        settings,
+        windows,
+        now,
+        mut access,
+    } = request;
+    let dry_run = matches!(access, Access::DryRun);
     let relationship = setup.relationship;
     let sides = [Role::Source, Role::Target];
-    let mut own_actors = [None, None];
+    let mut own_actors: BySide<Option<_>> = BySide::default();
     for side in sides {
-        own_actors[index(side)] = Some(
+        *own_actors.get_mut(side) = Some(
             setup
                 .side(side)
                 .platform
@@ -116,10 +141,10 @@ pub(crate) async fn gather(
     }
     let mut reader = Reader {
         setup,
-        tickets: [BTreeMap::new(), BTreeMap::new()],
-        asked: [BTreeMap::new(), BTreeMap::new()],
+        tickets: BySide::default(),
+        asked: BySide::default(),
     };
-    let mut cursors: [Option<(OffsetDateTime, TicketId)>; 2] = [None, None];
+    let mut cursors: BySide<Option<(OffsetDateTime, TicketId)>> = BySide::default();
 
     // 1. Every page of changes since the window start.
     for side in sides {
@@ -128,14 +153,14 @@ pub(crate) async fn gather(
         loop {
             let page = platform
                 .changed_tickets(&ChangedTicketsQuery {
-                    since: windows[index(side)],
+                    since: *windows.get(side),
                     after: after.clone(),
                     page_size: settings.page_size,
                 })
                 .await
                 .map_err(platform_error(side))?;
             for ticket in page.tickets {
-                let cursor = &mut cursors[index(side)];
+                let cursor = cursors.get_mut(side);
                 let later = match cursor {
                     None => true,
                     Some((at, _)) => ticket.last_activity_at > *at,
@@ -143,9 +168,12 @@ pub(crate) async fn gather(
                 if later {
                     *cursor = Some((ticket.last_activity_at, ticket.id.clone()));
                 }
-                reader.tickets[index(side)].insert(ticket.id.clone(), ticket);
+                reader
+                    .tickets
+                    .get_mut(side)
+                    .insert(ticket.id.clone(), ticket);
             }
-            if let Some(keeper) = keeper.as_deref_mut() {
+            if let Access::Leased(keeper) = &mut access {
                 keep(keeper).await?;
             }
             match page.next {
@@ -186,7 +214,10 @@ pub(crate) async fn gather(
             .map_err(platform_error(copy_side))?;
         match found {
             Some(copy) => {
-                reader.tickets[index(copy_side)].insert(copy.id.clone(), copy);
+                reader
+                    .tickets
+                    .get_mut(copy_side)
+                    .insert(copy.id.clone(), copy);
                 reader
                     .ensure(pending.origin, &pending.origin_ticket)
                     .await?;
@@ -208,7 +239,7 @@ pub(crate) async fn gather(
     }
 
     // 3. Tickets whose last record failed.
-    let mut retried: [Vec<TicketId>; 2] = [Vec::new(), Vec::new()];
+    let mut retried: BySide<Vec<TicketId>> = BySide::default();
     for retry in store
         .pending_retries(relationship)
         .await
@@ -220,20 +251,20 @@ pub(crate) async fn gather(
             continue;
         }
         if let Some(id) = &retry.source_ticket {
-            retried[0].push(id.clone());
+            retried.source.push(id.clone());
         }
         if let Some(id) = &retry.target_ticket {
-            retried[1].push(id.clone());
+            retried.target.push(id.clone());
         }
     }
     for side in sides {
-        reader.ensure_all(side, &retried[index(side)]).await?;
+        reader.ensure_all(side, retried.get(side)).await?;
     }
 
     // 4. Links, and the partners of linked tickets.
     let mut links: BTreeMap<TicketId, TicketLink> = BTreeMap::new();
     for side in sides {
-        let ids: Vec<TicketId> = reader.tickets[index(side)].keys().cloned().collect();
+        let ids: Vec<TicketId> = reader.tickets.get(side).keys().cloned().collect();
         if ids.is_empty() {
             continue;
         }
@@ -253,8 +284,10 @@ pub(crate) async fn gather(
         .filter(|link| {
             let unchanged = |side: Role| {
                 let id = link.ticket(side);
-                !retried[index(side)].contains(id)
-                    && reader.tickets[index(side)]
+                !retried.get(side).contains(id)
+                    && reader
+                        .tickets
+                        .get(side)
                         .get(id)
                         .is_none_or(|ticket| link.seen_activity(side, ticket.last_activity_at))
             };
@@ -264,18 +297,18 @@ pub(crate) async fn gather(
         .collect();
     for source in quiet {
         if let Some(link) = links.remove(&source) {
-            reader.tickets[0].remove(&link.source);
-            reader.tickets[1].remove(&link.target);
+            reader.tickets.source.remove(&link.source);
+            reader.tickets.target.remove(&link.target);
         }
     }
     // Deletions since the window start: a deleted ticket's partner is told and closed. Only
     // linked ones matter; a link already ended was handled by an earlier run.
-    let mut deleted: [Vec<DeletedTicket>; 2] = [Vec::new(), Vec::new()];
+    let mut deleted: BySide<Vec<DeletedTicket>> = BySide::default();
     for side in sides {
         let found = setup
             .side(side)
             .platform
-            .deleted_tickets(windows[index(side)])
+            .deleted_tickets(*windows.get(side))
             .await
             .map_err(platform_error(side))?;
         if found.is_empty() {
@@ -289,12 +322,12 @@ pub(crate) async fn gather(
             .into_iter()
             .filter(|link| link.ended.is_none())
             .collect();
-        deleted[index(side)] = found
+        *deleted.get_mut(side) = found
             .into_iter()
             .filter(|ticket| linked.iter().any(|link| link.ticket(side) == &ticket.id))
             .collect();
         for link in linked {
-            reader.tickets[index(side)].remove(link.ticket(side));
+            reader.tickets.get_mut(side).remove(link.ticket(side));
             links.insert(link.source.clone(), link);
         }
     }
@@ -304,7 +337,8 @@ pub(crate) async fn gather(
             .values()
             .filter(|link| link.ended.is_none())
             .filter(|link| {
-                !deleted[index(side)]
+                !deleted
+                    .get(side)
                     .iter()
                     .any(|gone| &gone.id == link.ticket(side))
             })
@@ -315,12 +349,12 @@ pub(crate) async fn gather(
 
     // 5. Originals of unlinked copies that carry our marker.
     // Sets, not scans: an initial or large incremental run has thousands of tickets and links.
-    let linked_ids: [BTreeSet<&TicketId>; 2] = [Role::Source, Role::Target]
-        .map(|side| links.values().map(|link| link.ticket(side)).collect());
-    let linked = |side: Role, id: &TicketId| linked_ids[index(side)].contains(id);
+    let linked_ids: BySide<BTreeSet<&TicketId>> =
+        BySide::from_fn(|side| links.values().map(|link| link.ticket(side)).collect());
+    let linked = |side: Role, id: &TicketId| linked_ids.get(side).contains(id);
     let mut originals = Vec::new();
     for side in sides {
-        for ticket in reader.tickets[index(side)].values() {
+        for ticket in reader.tickets.get(side).values() {
             if linked(side, &ticket.id) {
                 continue;
             }
@@ -341,17 +375,16 @@ pub(crate) async fn gather(
         reader.ensure_all(side, &wanted).await?;
     }
 
-    let mut deleted = deleted.into_iter();
     let mut side_input = |side: Role, tickets: Vec<TicketState>| SideInput {
         config: setup.side(side).config.clone(),
         organisation_name: setup.side(side).organisation_name.clone(),
-        own_actor: own_actors[index(side)].clone(),
+        own_actor: own_actors.get(side).clone(),
         tickets,
-        deleted: deleted.next().unwrap_or_default(),
+        deleted: std::mem::take(deleted.get_mut(side)),
     };
     // The snapshots move into the plan's input (a big run holds thousands of them).
     let mut states = |side: Role| -> Vec<TicketState> {
-        std::mem::take(&mut reader.tickets[index(side)])
+        std::mem::take(reader.tickets.get_mut(side))
             .into_values()
             .map(|ticket| TicketState {
                 ticket,
@@ -377,40 +410,11 @@ pub(crate) async fn gather(
             .min(setup.target.platform.max_attachment_bytes()),
     };
 
-    // 6. Comments and attachments, only where they can matter: a first plan without them shows
-    // which unlinked tickets are left out anyway.
-    let mut needed: [Vec<TicketId>; 2] = [Vec::new(), Vec::new()];
-    {
-        let read: [BTreeSet<&TicketId>; 2] = [&input.source, &input.target]
-            .map(|side| side.tickets.iter().map(|state| &state.ticket.id).collect());
-        let preliminary = plan(&input);
-        for ticket_plan in &preliminary.tickets {
-            if ticket_plan.link.is_none() && !ticket_plan.writes() {
-                continue;
-            }
-            // Ended links and pairs held back by the privacy rule carry no comments.
-            if ticket_plan
-                .link
-                .as_ref()
-                .is_some_and(|link| link.ended.is_some())
-                || ticket_plan
-                    .actions
-                    .iter()
-                    .any(|action| matches!(action, fusion_domain::sync::SyncAction::Hold { .. }))
-            {
-                continue;
-            }
-            for side in sides {
-                if let Some(ticket) = ticket_plan.ticket(side)
-                    && read[index(side)].contains(&ticket.id)
-                {
-                    needed[index(side)].push(ticket.id.clone());
-                }
-            }
-        }
-    }
+    // 6. Comments and attachments, only where they can matter (the planner says which tickets
+    // can flow; the rest — other companies' tickets, ended or held pairs — cost nothing more).
+    let needed = tickets_needing_content(&input);
     for side in sides {
-        let wanted = &needed[index(side)];
+        let wanted = needed.get(side);
         if wanted.is_empty() {
             continue;
         }
@@ -419,14 +423,14 @@ pub(crate) async fn gather(
             .comments_of_tickets(wanted)
             .await
             .map_err(platform_error(side))?;
-        if let Some(keeper) = keeper.as_deref_mut() {
+        if let Access::Leased(keeper) = &mut access {
             keep(keeper).await?;
         }
         let mut attachments = platform
             .attachments_of_tickets(wanted)
             .await
             .map_err(platform_error(side))?;
-        if let Some(keeper) = keeper.as_deref_mut() {
+        if let Access::Leased(keeper) = &mut access {
             keep(keeper).await?;
         }
         let side_input = match side {

@@ -16,14 +16,14 @@ mod gather;
 mod lease_keeper;
 mod platform;
 mod service;
+mod setup;
 
 pub use control::{RunControl, RunObserver, StopSignal};
-pub use engine::{
-    EngineError, EngineSettings, RunSummary, SideSetup, SyncEngine, SyncMode, SyncSetup,
-};
+pub use engine::{EngineError, RunSummary, SyncEngine, SyncMode};
 pub use platform::{ChangedTicketsQuery, Platform, PlatformError, TicketPage};
 pub use service::{
     SYNC_DUE_RELATIONSHIPS, SYNC_NOT_RUN_TOTAL, SYNC_RECORDS_TOTAL,
     SYNC_RUN_DURATION_BUCKETS_SECONDS, SYNC_RUN_DURATION_SECONDS, SYNC_RUNS_TOTAL,
     ScheduledOutcome, ScheduledRelationship, ServiceError, SetupError, SyncDirectory, SyncService,
 };
+pub use setup::{EngineSettings, SideSetup, SyncSetup};

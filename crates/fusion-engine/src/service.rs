@@ -17,7 +17,8 @@ use time::Duration;
 use tokio::sync::Notify;
 
 use crate::control::{RunControl, StopSignal};
-use crate::engine::{EngineError, RunSummary, SyncEngine, SyncMode, SyncSetup};
+use crate::engine::{EngineError, RunSummary, SyncEngine, SyncMode};
+use crate::setup::SyncSetup;
 
 /// Counter `fusion_sync_runs_total{trigger,status}`: finished runs (dry runs excluded).
 pub const SYNC_RUNS_TOTAL: &str = "fusion_sync_runs_total";

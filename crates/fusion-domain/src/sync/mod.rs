@@ -29,7 +29,7 @@ pub use ids::{ActorId, AttachmentId, CommentId, MarkerParts, TicketId, TicketMar
 pub use link::{
     ActionOutcome, CopiedItem, HeldPeriod, LinkEnd, SEEN_ACTIVITY, TicketLink, link_after_success,
 };
-pub use planner::{ConflictRule, PlanInput, SideInput, TicketState, plan};
+pub use planner::{ConflictRule, PlanInput, SideInput, TicketState, plan, tickets_needing_content};
 pub use schedule::{ScheduleError, SyncSchedule, is_due, next_run_at};
 pub use snapshot::{
     AttachmentSnapshot, CommentSnapshot, DESCRIPTION, DeletedTicket, FieldValue, STATUS, TITLE,

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::ids::RelationshipId;
 use crate::integration::{ChoiceValue, SideConfig};
 use crate::mapping::{DescriptionComposition, FieldMapping, MappingDirection};
-use crate::relationship::Role;
+use crate::relationship::{BySide, Role};
 use crate::sync::action::{
     FieldChange, FieldFingerprint, Plan, PlannedTicket, SyncAction, TicketDraft, TicketPlan,
     TicketRef,
@@ -99,26 +99,62 @@ pub fn plan(input: &PlanInput) -> Plan {
     planner.plan()
 }
 
-struct Planner<'a> {
-    input: &'a PlanInput,
-    tickets: BTreeMap<(Side, &'a TicketId), &'a TicketState>,
-    links: BTreeMap<(Side, &'a TicketId), &'a TicketLink>,
-}
-
-/// `Role` with an order, for map keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Side {
-    Source,
-    Target,
-}
-
-impl From<Role> for Side {
-    fn from(role: Role) -> Self {
-        match role {
-            Role::Source => Side::Source,
-            Role::Target => Side::Target,
+/// The tickets whose comments and attachments a run must read before it plans (the input's
+/// tickets come without them): both tickets of every linked pair that may flow (not ended, both
+/// in scope), both tickets of a copy found by its marker and its original, and every unlinked
+/// ticket that would be sent. A ticket the rules leave out costs no further reading — and, with
+/// the company scope, no other company's notes are ever read.
+pub fn tickets_needing_content(input: &PlanInput) -> BySide<Vec<TicketId>> {
+    let planner = Planner::new(input);
+    let mut needed: BySide<BTreeSet<TicketId>> = BySide::default();
+    for side in [Role::Source, Role::Target] {
+        for state in &input.side(side).tickets {
+            let ticket = &state.ticket;
+            if let Some(link) = planner.links.get(&(side, &ticket.id)) {
+                let other = side.opposite();
+                let flows = link.ended.is_none()
+                    && [side, other].iter().all(|each| {
+                        planner
+                            .state(*each, link.ticket(*each))
+                            .is_some_and(|state| {
+                                input
+                                    .side(*each)
+                                    .config
+                                    .in_scope(state.ticket.company.as_ref())
+                            })
+                    });
+                if flows {
+                    needed.get_mut(side).insert(ticket.id.clone());
+                    needed.get_mut(other).insert(link.ticket(other).clone());
+                }
+                continue;
+            }
+            if let Some(parts) = ticket.marker.as_deref().and_then(TicketMarker::parse)
+                && parts.relationship == input.relationship
+                && parts.origin != side
+                && planner.state(parts.origin, &parts.origin_ticket).is_some()
+            {
+                needed.get_mut(side).insert(ticket.id.clone());
+                needed
+                    .get_mut(parts.origin)
+                    .insert(parts.origin_ticket.clone());
+                continue;
+            }
+            if planner.not_sent_because(side, ticket).is_none() {
+                needed.get_mut(side).insert(ticket.id.clone());
+            }
         }
     }
+    BySide::new(
+        needed.source.into_iter().collect(),
+        needed.target.into_iter().collect(),
+    )
+}
+
+struct Planner<'a> {
+    input: &'a PlanInput,
+    tickets: BTreeMap<(Role, &'a TicketId), &'a TicketState>,
+    links: BTreeMap<(Role, &'a TicketId), &'a TicketLink>,
 }
 
 fn field_of(mapping: &FieldMapping, side: Role) -> &str {
@@ -174,9 +210,7 @@ impl<'a> Planner<'a> {
         let mut tickets = BTreeMap::new();
         for side in [Role::Source, Role::Target] {
             for state in &input.side(side).tickets {
-                tickets
-                    .entry((side.into(), &state.ticket.id))
-                    .or_insert(state);
+                tickets.entry((side, &state.ticket.id)).or_insert(state);
             }
         }
         let mut links = BTreeMap::new();
@@ -185,8 +219,8 @@ impl<'a> Planner<'a> {
             .iter()
             .filter(|link| link.relationship == input.relationship)
         {
-            links.insert((Side::Source, &link.source), link);
-            links.insert((Side::Target, &link.target), link);
+            links.insert((Role::Source, &link.source), link);
+            links.insert((Role::Target, &link.target), link);
         }
         Self {
             input,
@@ -196,22 +230,22 @@ impl<'a> Planner<'a> {
     }
 
     fn state(&self, side: Role, id: &TicketId) -> Option<&'a TicketState> {
-        self.tickets.get(&(side.into(), id)).copied()
+        self.tickets.get(&(side, id)).copied()
     }
 
     fn plan(&self) -> Plan {
-        let mut done: BTreeSet<(Side, &TicketId)> = BTreeSet::new();
+        let mut done: BTreeSet<(Role, &TicketId)> = BTreeSet::new();
         let mut tickets = Vec::new();
         // Deletions first: the copy of a deleted ticket is told, closed and let go.
         for side in [Role::Source, Role::Target] {
             for deleted in &self.input.side(side).deleted {
-                let Some(link) = self.links.get(&(side.into(), &deleted.id)) else {
+                let Some(link) = self.links.get(&(side, &deleted.id)) else {
                     continue;
                 };
-                if link.ended.is_some() || !done.insert((side.into(), &deleted.id)) {
+                if link.ended.is_some() || !done.insert((side, &deleted.id)) {
                     continue;
                 }
-                done.insert((side.opposite().into(), link.ticket(side.opposite())));
+                done.insert((side.opposite(), link.ticket(side.opposite())));
                 tickets.push(self.plan_deleted(side, deleted, link));
             }
         }
@@ -220,8 +254,7 @@ impl<'a> Planner<'a> {
         for side in [Role::Source, Role::Target] {
             for state in &self.input.side(side).tickets {
                 let id = &state.ticket.id;
-                if done.contains(&(side.into(), id)) || self.links.contains_key(&(side.into(), id))
-                {
+                if done.contains(&(side, id)) || self.links.contains_key(&(side, id)) {
                     continue;
                 }
                 let Some(parts) = state.ticket.marker.as_deref().and_then(TicketMarker::parse)
@@ -232,31 +265,28 @@ impl<'a> Planner<'a> {
                     continue;
                 }
                 let origin = parts.origin;
-                if self
-                    .links
-                    .contains_key(&(origin.into(), &parts.origin_ticket))
-                {
+                if self.links.contains_key(&(origin, &parts.origin_ticket)) {
                     // The original is linked to another copy: this one is a stray duplicate.
                     continue;
                 }
                 let Some(original) = self.state(origin, &parts.origin_ticket) else {
                     continue;
                 };
-                done.insert((side.into(), id));
-                done.insert((origin.into(), &original.ticket.id));
+                done.insert((side, id));
+                done.insert((origin, &original.ticket.id));
                 tickets.push(self.plan_adoption(origin, original, state));
             }
         }
         for side in [Role::Source, Role::Target] {
             for state in &self.input.side(side).tickets {
                 let id = &state.ticket.id;
-                if !done.insert((side.into(), id)) {
+                if !done.insert((side, id)) {
                     continue;
                 }
-                match self.links.get(&(side.into(), id)) {
+                match self.links.get(&(side, id)) {
                     Some(link) => {
                         let other = side.opposite();
-                        done.insert((other.into(), link.ticket(other)));
+                        done.insert((other, link.ticket(other)));
                         tickets.push(self.plan_linked(link));
                     }
                     None => tickets.push(self.plan_unlinked(side, state)),
@@ -662,7 +692,7 @@ impl<'a> Planner<'a> {
         }
 
         // Fields.
-        let mut changes: BTreeMap<Side, (Vec<FieldChange>, Vec<FieldFingerprint>)> =
+        let mut changes: BTreeMap<Role, (Vec<FieldChange>, Vec<FieldFingerprint>)> =
             BTreeMap::new();
         for mapping in &self.input.mappings {
             let source_field = &mapping.source_field;
@@ -729,7 +759,7 @@ impl<'a> Planner<'a> {
                     if fingerprint(&carried) == fingerprint(to_value) {
                         continue;
                     }
-                    let entry = changes.entry(to.into()).or_default();
+                    let entry = changes.entry(to).or_default();
                     entry.0.push(FieldChange {
                         field: to_field.to_owned(),
                         value: carried.clone(),
@@ -749,7 +779,7 @@ impl<'a> Planner<'a> {
         }
         // Which sides are closed once this plan's status updates are applied.
         let closed_after = |side: Role| {
-            let status_written = changes.get(&side.into()).and_then(|(changes, _)| {
+            let status_written = changes.get(&side).and_then(|(changes, _)| {
                 changes
                     .iter()
                     .find(|change| change.field == STATUS)
@@ -779,11 +809,7 @@ impl<'a> Planner<'a> {
                 target_closed: target_closed_after,
             });
         }
-        for (side, (changes, fingerprints)) in changes {
-            let on = match side {
-                Side::Source => Role::Source,
-                Side::Target => Role::Target,
-            };
+        for (on, (changes, fingerprints)) in changes {
             actions.push(SyncAction::UpdateFields {
                 on,
                 ticket: link.ticket(on).clone(),

@@ -156,3 +156,37 @@ fn an_ended_link_is_never_synced_or_copied_again() {
     ));
     assert!(skip_reason(&plan).contains("no longer synced"));
 }
+
+#[test]
+fn content_is_read_only_for_tickets_that_can_flow() {
+    let (mut base, source, target) = linked_pair();
+    // A second, ended pair; an unlinked ticket that would be sent; one of another company.
+    let old_source = ticket("S2");
+    let old_target = ticket("T2");
+    let mut ended = link_between(&base, &old_source, &old_target);
+    ended.ended = Some(LinkEnd {
+        at: at(5),
+        reason: "deleted".into(),
+    });
+    base.links.push(ended);
+    let mut other_company = ticket("S4");
+    other_company.company = Some(choice(101));
+    let input = with_tickets(
+        base,
+        vec![
+            state(source),
+            state(old_source),
+            state(ticket("S3")),
+            state(other_company),
+        ],
+        vec![state(target), state(old_target)],
+    );
+    let needed = tickets_needing_content(&input);
+    let ids = |ids: &[TicketId]| {
+        ids.iter()
+            .map(|id| id.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&needed.source), ["S1", "S3"]);
+    assert_eq!(ids(&needed.target), ["T1"]);
+}
