@@ -212,10 +212,19 @@ test('two organisations connect with a verification code, then configure default
     await screenshot(page, '13-status-mapping-matched');
     await signOut(page);
 
-    // Contoso composes the description and previews it on one of its own tickets.
+    // Contoso chooses the company that represents Northwind in its tenant: the connection carries
+    // only that company's tickets, and the page says so in words.
     await signIn(page, contoso);
     await openConnections(page);
     await connectionRow(page).getByRole('link', { name: 'Integration configuration' }).click();
+    await page.getByRole('heading', { name: 'Integration configuration', exact: true }).waitFor();
+    await page.getByLabel('Company', { exact: true }).selectOption({ label: 'Northwind IT' });
+    await page.getByRole('button', { name: 'Save configuration' }).click();
+    await page.getByText(/^Saved/).first().waitFor();
+    await page.getByText(/Only tickets of Northwind IT are sent to Northwind IT/).first().waitFor();
+    await screenshot(page, '13b-contoso-scope');
+
+    // Contoso composes the description and previews it on one of the tickets the connection carries.
     await page.getByRole('navigation', { name: 'Configuration' }).getByRole('link', { name: 'Description composition' }).click();
     await page.getByRole('heading', { name: 'Description composition', exact: true }).waitFor();
     await page.getByLabel('Source field').selectOption({ label: 'Ticket number' });

@@ -108,7 +108,11 @@ fn browser(root: &Path) -> Result<()> {
     }
     run("cargo", &["build", "--package", "fusion"], None)?;
     run("npm", &["ci", "--no-audit", "--no-fund"], Some(&dir))?;
-    let binary = root.join("target/debug/fusion");
+    // Where `cargo build` just put it: CARGO_TARGET_DIR when set, else the workspace's target/.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map_or_else(|| root.join("target"), |dir| root.join(dir));
+    let binary = target.join("debug/fusion");
     println!(
         "$ FUSION_BIN={} node --test tests/browser/",
         binary.display()
