@@ -15,6 +15,7 @@ use fusion_domain::{ConnectionTestReport, OrgId, Organisation, Person, PersonId,
 use secrecy::SecretString;
 use time::OffsetDateTime;
 
+mod backend;
 mod credentials;
 pub mod crypto;
 mod database_errors;
@@ -24,6 +25,7 @@ mod password;
 mod postgres;
 mod relationship_rows;
 mod relationships;
+mod sql_store;
 mod sqlite;
 mod sync_rows;
 mod sync_store;
@@ -77,12 +79,8 @@ pub async fn open_with_options(
     let key = key.into();
     let passwords = password::PasswordHasher::new(options.password_hashing);
     let store: Arc<dyn Store> = match DatabaseKind::of_url(database_url)? {
-        DatabaseKind::Sqlite => {
-            Arc::new(sqlite::SqliteStore::connect(database_url, key, passwords).await?)
-        }
-        DatabaseKind::Postgres => {
-            Arc::new(postgres::PostgresStore::connect(database_url, key, passwords).await?)
-        }
+        DatabaseKind::Sqlite => Arc::new(sqlite::connect(database_url, key, passwords).await?),
+        DatabaseKind::Postgres => Arc::new(postgres::connect(database_url, key, passwords).await?),
     };
     store.migrate().await?;
     Ok(store)

@@ -681,6 +681,6 @@ impl SyncStore for PostgresStore {
 
 fn schedule_row(row: &PgRow) -> StoreResult<SyncSchedule> {
     let automatic: bool = column(row, "automatic")?;
-    let interval: i32 = column(row, "interval_seconds")?;
-    schedule_from_columns(automatic, i64::from(interval))
+    let interval: i64 = column(row, "interval_seconds")?;
+    schedule_from_columns(automatic, interval)
 }
