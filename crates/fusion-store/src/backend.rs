@@ -75,7 +75,9 @@ pub(crate) struct StoredTime(pub(crate) OffsetDateTime);
 
 /// The differences between the databases the shared queries run on. Implemented for
 /// [`sqlx::Sqlite`] and [`sqlx::Postgres`] only.
-pub(crate) trait Backend: Database<Arguments: IntoArguments<Self>, Row: Columns> {
+pub(crate) trait Backend:
+    Database<Arguments: IntoArguments<Self>, Row: Columns, QueryResult: RowsAffected>
+{
     /// The migrations compiled into the binary for this database.
     const MIGRATIONS: &'static [EmbeddedMigration];
 
@@ -174,4 +176,10 @@ pub(crate) trait Columns {
         self.column::<Option<StoredTime>>(name)
             .map(|time| time.map(|time| time.0))
     }
+}
+
+/// How many rows a statement inserted, changed or deleted (each driver's result has this as an
+/// inherent method; the trait lets the shared code ask).
+pub(crate) trait RowsAffected {
+    fn rows_affected(&self) -> u64;
 }

@@ -19,15 +19,15 @@ use std::time::Duration;
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{
-    PgArgumentBuffer, PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow, PgTypeInfo,
-    PgValueRef,
+    PgArgumentBuffer, PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgQueryResult, PgRow,
+    PgTypeInfo, PgValueRef,
 };
 use sqlx::query::Query;
 use sqlx::{Decode, Encode, Executor, Postgres, Row, Transaction, Type};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::backend::{Backend, Column, Columns, Param, StoredId, StoredTime};
+use crate::backend::{Backend, Column, Columns, Param, RowsAffected, StoredId, StoredTime};
 use crate::crypto::KeyRing;
 use crate::database_errors::database_error;
 use crate::migrations::{EmbeddedMigration, POSTGRES_MIGRATIONS, migration_error, migrator};
@@ -36,10 +36,7 @@ use crate::sql_store::SqlStore;
 use crate::timestamps::to_storage_precision;
 use crate::{StoreError, StoreResult};
 
-mod relationships;
 mod sync;
-
-use crate::sql_store::credentials_from_row;
 
 pub(crate) type PostgresStore = SqlStore<Postgres>;
 
@@ -107,6 +104,12 @@ impl Backend for Postgres {
 impl Columns for PgRow {
     fn column<T: Column>(&self, name: &str) -> StoreResult<T> {
         self.try_get(name).map_err(database_error)
+    }
+}
+
+impl RowsAffected for PgQueryResult {
+    fn rows_affected(&self) -> u64 {
+        PgQueryResult::rows_affected(self)
     }
 }
 

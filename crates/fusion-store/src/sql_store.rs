@@ -30,6 +30,7 @@ use crate::{
 };
 
 mod key_rotation;
+mod relationships;
 
 /// The columns every credentials query selects (organisation and relationship credentials).
 pub(crate) const CREDENTIAL_COLUMNS: &str = "platform, api_url, username, secret_ciphertext, \

@@ -19,7 +19,8 @@ use sqlx::error::BoxDynError;
 use sqlx::query::Query;
 use sqlx::sqlite::{
     SqliteArgumentsBuffer, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool,
-    SqlitePoolOptions, SqliteRow, SqliteSynchronous, SqliteTypeInfo, SqliteValueRef,
+    SqlitePoolOptions, SqliteQueryResult, SqliteRow, SqliteSynchronous, SqliteTypeInfo,
+    SqliteValueRef,
 };
 use sqlx::{Decode, Encode, Executor, Row, Sqlite, Transaction, Type};
 use time::format_description::BorrowedFormatItem;
@@ -29,7 +30,7 @@ use time::{OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 use uuid::fmt::Hyphenated;
 
-use crate::backend::{Backend, Columns, Param, StoredId, StoredTime};
+use crate::backend::{Backend, Columns, Param, RowsAffected, StoredId, StoredTime};
 use crate::crypto::KeyRing;
 use crate::database_errors::database_error;
 use crate::migrations::{EmbeddedMigration, SQLITE_MIGRATIONS, migration_error, migrator};
@@ -38,10 +39,7 @@ use crate::sql_store::SqlStore;
 use crate::timestamps::to_storage_precision;
 use crate::{StoreError, StoreResult};
 
-mod relationships;
 mod sync;
-
-use crate::sql_store::credentials_from_row;
 
 pub(crate) type SqliteStore = SqlStore<Sqlite>;
 
@@ -154,6 +152,12 @@ impl Backend for Sqlite {
 impl Columns for SqliteRow {
     fn column<T: crate::backend::Column>(&self, name: &str) -> StoreResult<T> {
         self.try_get(name).map_err(database_error)
+    }
+}
+
+impl RowsAffected for SqliteQueryResult {
+    fn rows_affected(&self) -> u64 {
+        SqliteQueryResult::rows_affected(self)
     }
 }
 
