@@ -5,7 +5,7 @@
 //! Every query is written once, in [`crate::sql_store`], with `$N` placeholders (both databases
 //! accept them) and generic over `B: Backend`. What the databases really do differently is a
 //! member of the trait: how a read-then-write transaction begins, how such a transaction locks the
-//! rows it read, and the migrations.
+//! rows it read, how a list of texts is bound, and the migrations.
 //!
 //! Why values are bound with [`Bind::bind_value`] rather than sqlx's `bind`: code generic over a
 //! driver can only call `bind` after proving `T: Encode<B>` for each value type, which Rust cannot
@@ -112,6 +112,17 @@ pub(crate) trait Backend:
 
     /// Applies [`Backend::MIGRATIONS`] not yet applied.
     fn run_migrations(pool: &Pool<Self>) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// The SQL condition "`column` is one of the texts bound as parameter `parameter`" (one
+    /// parameter however many texts: no statement-size or variable-count limit, and the SQL text
+    /// stays constant), bound with [`Backend::bind_texts`].
+    fn in_texts(column: &str, parameter: usize) -> String;
+
+    /// Binds the texts an [`Backend::in_texts`] condition looks at.
+    fn bind_texts<'q>(
+        query: Query<'q, Self, Self::Arguments>,
+        texts: Vec<String>,
+    ) -> StoreResult<Query<'q, Self, Self::Arguments>>;
 
     /// `sql` with [`Backend::ROW_LOCK`] appended.
     fn locking(sql: &str) -> AssertSqlSafe<String> {

@@ -36,10 +36,6 @@ use crate::sql_store::SqlStore;
 use crate::timestamps::to_storage_precision;
 use crate::{StoreError, StoreResult};
 
-mod sync;
-
-pub(crate) type PostgresStore = SqlStore<Postgres>;
-
 /// How long a request waits for a free connection before it fails (and readiness reports it).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -99,6 +95,18 @@ impl Backend for Postgres {
             .await
             .map_err(migration_error)
     }
+
+    /// A `TEXT[]` array, searched with `ANY`.
+    fn in_texts(column: &str, parameter: usize) -> String {
+        format!("{column} = ANY(${parameter})")
+    }
+
+    fn bind_texts<'q>(
+        query: Query<'q, Self, Self::Arguments>,
+        texts: Vec<String>,
+    ) -> StoreResult<Query<'q, Self, Self::Arguments>> {
+        Ok(query.bind(texts))
+    }
 }
 
 impl Columns for PgRow {
@@ -147,8 +155,4 @@ impl Decode<'_, Postgres> for StoredTime {
     fn decode(value: PgValueRef<'_>) -> Result<Self, BoxDynError> {
         <OffsetDateTime as Decode<Postgres>>::decode(value).map(Self)
     }
-}
-
-fn uuid_column(row: &PgRow, column: &str) -> StoreResult<Uuid> {
-    row.try_get(column).map_err(database_error)
 }

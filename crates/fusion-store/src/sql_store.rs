@@ -31,6 +31,7 @@ use crate::{
 
 mod key_rotation;
 mod relationships;
+mod sync;
 
 /// The columns every credentials query selects (organisation and relationship credentials).
 pub(crate) const CREDENTIAL_COLUMNS: &str = "platform, api_url, username, secret_ciphertext, \
@@ -124,10 +125,7 @@ pub(crate) fn audit_from_row(
 }
 
 #[async_trait]
-impl<B: Backend> Store for SqlStore<B>
-where
-    Self: crate::RelationshipStore + crate::SyncStore,
-{
+impl<B: Backend> Store for SqlStore<B> {
     async fn migrate(&self) -> StoreResult<()> {
         let has_migrations_table: bool = sqlx::query::<B>(B::TABLE_EXISTS)
             .bind_value(MIGRATIONS_TABLE)

@@ -39,10 +39,6 @@ use crate::sql_store::SqlStore;
 use crate::timestamps::to_storage_precision;
 use crate::{StoreError, StoreResult};
 
-mod sync;
-
-pub(crate) type SqliteStore = SqlStore<Sqlite>;
-
 /// How long a connection waits for another connection's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -147,6 +143,20 @@ impl Backend for Sqlite {
             .await
             .map_err(migration_error)
     }
+
+    /// A JSON array, opened with `json_each`.
+    fn in_texts(column: &str, parameter: usize) -> String {
+        format!("{column} IN (SELECT value FROM json_each(${parameter}))")
+    }
+
+    fn bind_texts<'q>(
+        query: Query<'q, Self, Self::Arguments>,
+        texts: Vec<String>,
+    ) -> StoreResult<Query<'q, Self, Self::Arguments>> {
+        let json = serde_json::to_string(&texts)
+            .map_err(|error| StoreError::Backend(format!("cannot encode a text list: {error}")))?;
+        Ok(query.bind(json))
+    }
 }
 
 impl Columns for SqliteRow {
@@ -211,14 +221,4 @@ impl Decode<'_, Sqlite> for StoredTime {
             .map_err(|_| format!("malformed time {text:?}"))?;
         Ok(Self(time.to_offset(UtcOffset::UTC)))
     }
-}
-
-fn id_text(id: Uuid) -> String {
-    id.hyphenated().to_string()
-}
-
-fn uuid_column(row: &SqliteRow, column: &str) -> StoreResult<Uuid> {
-    let text: String = row.try_get(column).map_err(database_error)?;
-    Uuid::parse_str(&text)
-        .map_err(|_| StoreError::Backend(format!("malformed id {text:?} in column {column}")))
 }

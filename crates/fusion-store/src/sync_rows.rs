@@ -594,8 +594,8 @@ pub(crate) fn schedule_from_columns(
 }
 
 /// The interval as stored (whole seconds).
-pub(crate) fn schedule_interval_seconds(schedule: &SyncSchedule) -> i32 {
-    i32::try_from(schedule.interval().whole_seconds()).unwrap_or(i32::MAX)
+pub(crate) fn schedule_interval_seconds(schedule: &SyncSchedule) -> i64 {
+    schedule.interval().whole_seconds()
 }
 
 #[cfg(test)]

@@ -8,6 +8,12 @@
 -- '…:57.1Z'); their values are rewritten here. Every time written before was UTC ('Z'); anything
 -- else is converted through SQLite's date functions (to the millisecond). Applied to a value that
 -- is already fixed-width, the rewrite gives the value back.
+--
+-- The partial index on switched-on automatic syncs is redefined with the condition the shared query
+-- states (`WHERE automatic`, which PostgreSQL's BOOLEAN needs too), so SQLite can still match it.
+
+DROP INDEX sync_schedules_automatic;
+CREATE INDEX sync_schedules_automatic ON sync_schedules (automatic) WHERE automatic;
 
 UPDATE organisations SET
     created_at = CASE WHEN created_at GLOB '*Z' THEN substr(created_at, 1, 19) || '.' || substr(replace(substr(created_at, 21), 'Z', '') || '000000', 1, 6) || 'Z'
