@@ -22,6 +22,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use crate::ports::{Lease, LeaseKey, RunFilter, RunFinish, StoreError, SyncStore};
 use fusion_domain::sync::{
     ConflictRule, Plan, RecordOutcome, RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord,
     SyncRun, TicketId,
@@ -29,7 +30,6 @@ use fusion_domain::sync::{
 use fusion_domain::{
     Clock, DescriptionComposition, FieldMapping, RelationshipId, Role, SideConfig,
 };
-use fusion_store::{Lease, LeaseKey, RunFilter, RunFinish, StoreError, SyncStore};
 use time::{Duration, OffsetDateTime};
 
 use crate::apply::TicketApplier;

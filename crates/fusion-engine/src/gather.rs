@@ -10,12 +10,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::ports::SyncStore;
 use fusion_domain::Role;
 use fusion_domain::sync::{
     DeletedTicket, PlanInput, SideInput, TicketId, TicketLink, TicketMarker, TicketSnapshot,
     TicketState, plan,
 };
-use fusion_store::SyncStore;
 use time::OffsetDateTime;
 
 use crate::engine::{EngineSettings, GatherFailure, SyncSetup};

@@ -11,6 +11,7 @@
 
 use async_trait::async_trait;
 use fusion_domain::{ConnectionTestReport, OrgId, Organisation, Person, PersonId};
+use fusion_engine::ports::{CredentialsAuditEntry, CredentialsUpdate, PlatformCredentials};
 use secrecy::SecretString;
 use sqlx::types::Json;
 use sqlx::{Executor, Pool, Transaction};
@@ -24,10 +25,7 @@ use crate::password::PasswordHasher;
 use crate::test_results::TestResultColumns;
 use crate::timestamps::{now, to_storage_precision};
 use crate::tokens::{issue_token, token_digest};
-use crate::{
-    CredentialsAuditEntry, CredentialsUpdate, NewSession, PlatformCredentials, SchemaVersions,
-    Store, StoreError, StoreResult, normalise_email,
-};
+use crate::{NewSession, SchemaVersions, Store, StoreError, StoreResult, normalise_email};
 
 mod key_rotation;
 mod relationships;

@@ -19,9 +19,9 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::sync_store::{LeaseKey, PendingCreate};
 use crate::timestamps::to_storage_precision;
 use crate::{StoreError, StoreResult};
+use fusion_engine::ports::{LeaseKey, PendingCreate};
 
 /// The columns every ticket link query selects, in this order.
 pub(crate) const LINK_COLUMNS: &str = "relationship_id, source_ticket, target_ticket, \

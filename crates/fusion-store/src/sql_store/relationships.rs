@@ -15,6 +15,10 @@ use fusion_domain::{
     Relationship, RelationshipId, RelationshipState, Role, SideConfig, SyncReadiness,
     VerificationCode,
 };
+use fusion_engine::ports::{
+    ConfigurationAuditEntry, CredentialsAuditEntry, CredentialsUpdate, PlatformCredentials,
+    RelationshipStore,
+};
 use secrecy::SecretString;
 use sqlx::Transaction;
 use time::OffsetDateTime;
@@ -29,12 +33,8 @@ use crate::relationship_rows::{
     code_digest, composed_fields_json, composition_from_columns, side_config_from_json,
     side_config_json, value_mappings_json,
 };
-use crate::relationships::RelationshipStore;
 use crate::timestamps::{now, to_storage_precision};
-use crate::{
-    ConfigurationAuditEntry, CredentialsAuditEntry, CredentialsUpdate, PlatformCredentials,
-    StoreError, StoreResult,
-};
+use crate::{StoreError, StoreResult};
 
 const CODE_COLLISION: &str =
     "another pending connection has the same verification code; issue a new code";

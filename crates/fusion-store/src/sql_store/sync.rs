@@ -26,9 +26,9 @@ use crate::sync_rows::{
     lease_key_text, new_lease_token, schedule_from_columns, schedule_interval_seconds,
     ticket_column,
 };
-use crate::sync_store::{Lease, LeaseKey, PendingCreate, RunFilter, RunFinish, SyncStore};
 use crate::timestamps::to_storage_precision;
 use crate::{StoreError, StoreResult};
+use fusion_engine::ports::{Lease, LeaseKey, PendingCreate, RunFilter, RunFinish, SyncStore};
 
 const DOUBLE_TARGET: &str = "the target ticket is already linked to another ticket of this relationship; \
      a ticket is never linked twice";
