@@ -14,13 +14,13 @@
 
 use std::collections::HashMap;
 
+use crate::ports::{PendingCreate, StoreError, SyncStore};
 use fusion_domain::sync::{
     ActionOutcome, ActorId, CommentDraft, FieldRules, Fingerprint, Fitting, HeldPeriod,
     PlannedTicket, RecordOutcome, SyncAction, SyncRecord, SyncRunId, TicketId, TicketLink,
     TicketPlan, link_after_success, split_text,
 };
 use fusion_domain::{BySide, ChoiceValue, Clock, Role, SideConfig};
-use fusion_store::{PendingCreate, StoreError, SyncStore};
 use time::OffsetDateTime;
 
 use crate::platform::{Platform, PlatformError};

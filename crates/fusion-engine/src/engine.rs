@@ -22,12 +22,12 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use crate::ports::{Lease, LeaseKey, RunFilter, RunFinish, StoreError, SyncStore};
 use fusion_domain::sync::{
     Plan, RecordOutcome, RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun,
     TicketId,
 };
 use fusion_domain::{BySide, Clock, RelationshipId, Role};
-use fusion_store::{Lease, LeaseKey, RunFilter, RunFinish, StoreError, SyncStore};
 use time::OffsetDateTime;
 
 use crate::apply::TicketApplier;

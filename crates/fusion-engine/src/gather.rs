@@ -15,7 +15,8 @@ use fusion_domain::sync::{
     TicketState, tickets_needing_content,
 };
 use fusion_domain::{BySide, Role};
-use fusion_store::{StoreError, SyncStore};
+
+use crate::ports::{StoreError, SyncStore};
 use time::OffsetDateTime;
 
 use crate::lease_keeper::LeaseKeeper;

@@ -2,8 +2,8 @@
 //! pages while reading and between tickets while writing, so a long run never outlives its leases
 //! (another process would then start the same work and could create the same ticket twice).
 
+use crate::ports::{Lease, StoreError, SyncStore};
 use fusion_domain::Clock;
-use fusion_store::{Lease, StoreError, SyncStore};
 use time::{Duration, OffsetDateTime};
 
 /// The leases a run holds.

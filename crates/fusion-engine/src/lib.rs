@@ -1,13 +1,15 @@
 //! The sync engine: runs one sync of a relationship ([`SyncEngine::sync_once`]) by fetching
 //! changes from both sides through the [`Platform`] port, planning with the pure planner in
 //! `fusion_domain::sync`, applying the actions in a safe order, and recording links, cursors and
-//! history through the `fusion_store::SyncStore` port.
+//! history through the [`ports::SyncStore`] port.
 //!
 //! [`SyncService`] wraps the engine for the rest of the product: run a relationship now (loading
 //! its setup through the [`SyncDirectory`] port and marking the baseline), and run every
 //! relationship whose automatic sync is due (the scheduler inside `fusion serve`).
 //!
-//! The engine knows no HTTP and no SQL: only its ports.
+//! The engine is the core: it owns the ports its adapters implement — [`Platform`] (the Autotask
+//! adapter), the storage ports in [`ports`] (the store), [`SyncDirectory`] (the binary) — and knows
+//! no HTTP and no SQL, and no adapter.
 
 mod apply;
 mod control;
@@ -15,6 +17,7 @@ mod engine;
 mod gather;
 mod lease_keeper;
 mod platform;
+pub mod ports;
 mod service;
 mod setup;
 

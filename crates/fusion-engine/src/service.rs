@@ -10,9 +10,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::ports::{RunFilter, SyncStore};
 use async_trait::async_trait;
 use fusion_domain::{Clock, RelationshipId};
-use fusion_store::{RunFilter, SyncStore};
 use time::Duration;
 use tokio::sync::Notify;
 

@@ -10,13 +10,12 @@
 //!   never recorded.
 
 use fusion_domain::{OrgId, PersonId, PlatformKind};
+use fusion_engine::ports::{CredentialsAuditEntry, CredentialsUpdate, PlatformCredentials};
 use secrecy::ExposeSecret;
 use time::OffsetDateTime;
 
 use crate::crypto::{KeyRing, SecretPlace, decrypt_api_secret};
-use crate::{
-    CredentialsAuditEntry, CredentialsUpdate, PlatformCredentials, StoreError, StoreResult,
-};
+use crate::{StoreError, StoreResult};
 
 /// The audited fields of `platform_credentials`, by the names the audit log shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,10 +11,14 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use fusion_domain::{ConnectionTestReport, OrgId, Organisation, Person, PersonId, PlatformKind};
+use fusion_domain::{ConnectionTestReport, OrgId, Organisation, Person, PersonId};
+use fusion_engine::ports::{
+    CredentialsAuditEntry, CredentialsUpdate, PlatformCredentials, RelationshipStore, SyncStore,
+};
 use secrecy::SecretString;
 use time::OffsetDateTime;
 
+mod backend;
 mod credentials;
 pub mod crypto;
 mod database_errors;
@@ -23,18 +27,18 @@ mod migrations;
 mod password;
 mod postgres;
 mod relationship_rows;
-mod relationships;
+mod sql_store;
 mod sqlite;
 mod sync_rows;
-mod sync_store;
 mod test_results;
 mod timestamps;
 mod tokens;
 
 pub use crypto::{KeyRing, SecretKey, SecretKeyError};
+/// The error the storage ports speak, owned by the core; re-exported because every method of
+/// [`Store`] answers with it.
+pub use fusion_engine::ports::{StoreError, StoreResult};
 pub use password::PasswordHashing;
-pub use relationships::RelationshipStore;
-pub use sync_store::{Lease, LeaseKey, PendingCreate, RunFilter, RunFinish, SyncStore};
 
 /// Choices made when opening a store. `StoreOptions::default()` is right for production.
 #[derive(Debug, Clone, Default)]
@@ -77,12 +81,8 @@ pub async fn open_with_options(
     let key = key.into();
     let passwords = password::PasswordHasher::new(options.password_hashing);
     let store: Arc<dyn Store> = match DatabaseKind::of_url(database_url)? {
-        DatabaseKind::Sqlite => {
-            Arc::new(sqlite::SqliteStore::connect(database_url, key, passwords).await?)
-        }
-        DatabaseKind::Postgres => {
-            Arc::new(postgres::PostgresStore::connect(database_url, key, passwords).await?)
-        }
+        DatabaseKind::Sqlite => Arc::new(sqlite::connect(database_url, key, passwords).await?),
+        DatabaseKind::Postgres => Arc::new(postgres::connect(database_url, key, passwords).await?),
     };
     store.migrate().await?;
     Ok(store)
@@ -133,83 +133,6 @@ impl SchemaVersions {
 /// Sign-in names are compared trimmed and lower-cased.
 pub(crate) fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()
-}
-
-/// Errors a caller can branch on. Database details stay in `Backend` and in the log.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("not found")]
-    NotFound,
-    #[error("{0}")]
-    Conflict(String),
-    #[error("the stored secret cannot be decrypted with the configured key: {0}")]
-    Crypto(String),
-    #[error("database error: {0}")]
-    Backend(String),
-    /// The database could not be reached or was busy (pool exhausted, connection lost, lock
-    /// contention, serialization failure). Trying again later may succeed.
-    #[error("the database is unavailable: {0}")]
-    Unavailable(String),
-    #[error(
-        "the database schema is newer than this binary (database version {database}, binary knows up to {binary}); upgrade Support Fusion"
-    )]
-    SchemaTooNew { database: i64, binary: i64 },
-    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
-    UnsupportedUrl(String),
-}
-
-impl StoreError {
-    /// Whether the same call may succeed if tried again later.
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, StoreError::Unavailable(_))
-    }
-}
-
-pub type StoreResult<T> = Result<T, StoreError>;
-
-/// The platform credentials as anyone may read them: the secret only as "set / last changed".
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlatformCredentials {
-    pub org_id: OrgId,
-    pub platform: PlatformKind,
-    pub api_url: String,
-    pub username: String,
-    pub secret_set: bool,
-    pub secret_changed_at: Option<OffsetDateTime>,
-    /// Overrides the deployment's Autotask integration code for this organisation.
-    pub integration_code_override: Option<String>,
-    pub updated_at: OffsetDateTime,
-}
-
-/// A save from Settings. `secret: None` keeps the stored secret (the field is write-only, so an
-/// empty secret box means "unchanged"). `integration_code_override: Some(None)` clears it.
-#[derive(Debug)]
-pub struct CredentialsUpdate {
-    pub platform: PlatformKind,
-    pub api_url: String,
-    pub username: String,
-    pub secret: Option<SecretString>,
-    pub integration_code_override: Option<Option<String>>,
-}
-
-/// One audit entry for a credentials change: who, when, which field — never the value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CredentialsAuditEntry {
-    pub org_id: OrgId,
-    pub person_id: Option<PersonId>,
-    pub field: String,
-    pub changed_at: OffsetDateTime,
-}
-
-/// One change to a relationship's configuration: by a person, or by Support Fusion itself
-/// (`person_id` `None`), e.g. a company filter brought in line with the privacy rule on upgrade.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigurationAuditEntry {
-    pub org_id: OrgId,
-    pub person_id: Option<PersonId>,
-    /// One sentence for people.
-    pub change: String,
-    pub changed_at: OffsetDateTime,
 }
 
 /// A signed-in session, returned once with its token; only the digest is stored.
@@ -325,13 +248,6 @@ mod tests {
                 "{refused}"
             );
         }
-    }
-
-    #[test]
-    fn only_unavailability_is_worth_retrying() {
-        assert!(StoreError::Unavailable("pool timed out".into()).is_retryable());
-        assert!(!StoreError::Backend("syntax error".into()).is_retryable());
-        assert!(!StoreError::NotFound.is_retryable());
     }
 
     #[test]

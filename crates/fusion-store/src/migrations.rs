@@ -18,7 +18,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use crate::{StoreError, StoreResult};
 
 /// One embedded migration: version, description, SQL.
-type EmbeddedMigration = (i64, &'static str, &'static str);
+pub(crate) type EmbeddedMigration = (i64, &'static str, &'static str);
 
 pub(crate) const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
     (
@@ -45,6 +45,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         5,
         "privacy",
         include_str!("../migrations/sqlite/0005_privacy.sql"),
+    ),
+    (
+        6,
+        "portable_columns",
+        include_str!("../migrations/sqlite/0006_portable_columns.sql"),
     ),
 ];
 
@@ -73,6 +78,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         5,
         "privacy",
         include_str!("../migrations/postgres/0005_privacy.sql"),
+    ),
+    (
+        6,
+        "portable_columns",
+        include_str!("../migrations/postgres/0006_portable_columns.sql"),
     ),
 ];
 

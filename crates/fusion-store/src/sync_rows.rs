@@ -19,9 +19,9 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::sync_store::{LeaseKey, PendingCreate};
 use crate::timestamps::to_storage_precision;
 use crate::{StoreError, StoreResult};
+use fusion_engine::ports::{LeaseKey, PendingCreate};
 
 /// The columns every ticket link query selects, in this order.
 pub(crate) const LINK_COLUMNS: &str = "relationship_id, source_ticket, target_ticket, \
@@ -622,8 +622,8 @@ pub(crate) fn schedule_from_columns(
 }
 
 /// The interval as stored (whole seconds).
-pub(crate) fn schedule_interval_seconds(schedule: &SyncSchedule) -> i32 {
-    i32::try_from(schedule.interval().whole_seconds()).unwrap_or(i32::MAX)
+pub(crate) fn schedule_interval_seconds(schedule: &SyncSchedule) -> i64 {
+    schedule.interval().whole_seconds()
 }
 
 #[cfg(test)]

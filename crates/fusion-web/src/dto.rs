@@ -3,7 +3,7 @@
 //! `SecretString` and derive no `Debug`.
 
 use fusion_domain::{ApiUsage, ConnectionTestReport, Organisation, Person};
-use fusion_store::{CredentialsAuditEntry, PlatformCredentials};
+use fusion_engine::ports::{CredentialsAuditEntry, PlatformCredentials};
 use secrecy::SecretString;
 use serde::{Deserialize, Deserializer, Serialize};
 

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
 use fusion_domain::{ConnectionTestReport, Organisation};
-use fusion_store::PlatformCredentials;
+use fusion_engine::ports::PlatformCredentials;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -492,7 +492,7 @@ async fn save_all_but_api_url(
     if settings.secret.is_some() {
         fields.push(Field::Secret.label());
     }
-    let update = fusion_store::CredentialsUpdate {
+    let update = fusion_engine::ports::CredentialsUpdate {
         platform: fusion_domain::PlatformKind::Autotask,
         api_url: saved
             .as_ref()

@@ -7,7 +7,7 @@ use fusion_autotask::{ApiUrl, ConnectionInput, clean_credential, suggest_api_url
 use fusion_domain::{ConnectionTestReport, OrgId, PersonId, PlatformKind, TestFailureKind};
 use std::collections::HashMap;
 
-use fusion_store::{CredentialsAuditEntry, CredentialsUpdate, PlatformCredentials};
+use fusion_engine::ports::{CredentialsAuditEntry, CredentialsUpdate, PlatformCredentials};
 use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 

@@ -12,7 +12,7 @@ use fusion_domain::sync::{
     SyncRunId, SyncSchedule, TicketId, TicketLink,
 };
 use fusion_domain::{RelationshipId, Role};
-use fusion_store::{
+use fusion_engine::ports::{
     Lease, LeaseKey, PendingCreate, RunFilter, RunFinish, StoreError, StoreResult, SyncStore,
 };
 use time::{Duration, OffsetDateTime};

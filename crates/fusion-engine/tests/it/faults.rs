@@ -4,8 +4,8 @@
 
 use fusion_domain::Role;
 use fusion_domain::sync::{RecordOutcome, RunStatus, SyncCursor, TicketId};
+use fusion_engine::ports::SyncStore;
 use fusion_engine::{PlatformError, SyncMode};
-use fusion_store::SyncStore;
 use time::Duration;
 
 use crate::fake_platform::{Fault, Operation};
@@ -296,7 +296,7 @@ async fn a_run_that_lost_its_lease_stops_before_writing_more_and_keeps_the_curso
     // While the first ticket is being created, 11 minutes pass and another process takes over.
     let clock = world.clock.clone();
     let store = world.store.clone();
-    let key = fusion_store::LeaseKey::Relationship(world.setup.relationship);
+    let key = fusion_engine::ports::LeaseKey::Relationship(world.setup.relationship);
     world.target.inject(
         Operation::CreateTicket,
         Fault::Hook(std::sync::Arc::new(move || {

@@ -6,11 +6,11 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use fusion_domain::RelationshipId;
 use fusion_domain::sync::RunStatus;
+use fusion_engine::ports::SyncStore;
 use fusion_engine::{
     EngineError, ScheduledRelationship, ServiceError, SetupError, SyncDirectory, SyncMode,
     SyncService, SyncSetup,
 };
-use fusion_store::SyncStore;
 use time::Duration;
 
 use crate::harness::World;
@@ -48,7 +48,7 @@ impl SyncDirectory for FakeDirectory {
     async fn baseline_set(&self, relationship: RelationshipId) -> Result<(), SetupError> {
         let running = self
             .store
-            .sync_runs(&fusion_store::RunFilter {
+            .sync_runs(&fusion_engine::ports::RunFilter {
                 relationship: Some(relationship),
                 status: Some(RunStatus::Running),
                 started_from: None,

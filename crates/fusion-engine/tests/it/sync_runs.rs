@@ -270,7 +270,7 @@ async fn a_dry_run_writes_nothing_and_plans_exactly_what_the_run_then_does() {
 async fn a_lease_held_by_another_process_makes_the_run_wait_until_it_expires() {
     let world = World::new();
     world.source.person_creates_ticket("Printer jammed", "");
-    use fusion_store::{LeaseKey, SyncStore};
+    use fusion_engine::ports::{LeaseKey, SyncStore};
     world
         .store
         .claim_lease(

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use fusion_domain::{OrgId, PersonId, PlatformKind};
-use fusion_store::{CredentialsUpdate, SecretKey, Store, StoreError};
+use fusion_engine::ports::CredentialsUpdate;
+use fusion_store::{SecretKey, Store, StoreError};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::harness::{for_each_backend, organisation, organisation_with_person, secret};

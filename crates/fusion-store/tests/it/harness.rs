@@ -160,6 +160,30 @@ impl TestDatabase {
         }
     }
 
+    /// Runs `statements` on the SQLite database directly, as an older binary or an operator would.
+    pub async fn run_sqlite(&self, statements: &[&str]) {
+        assert_eq!(self.backend, Backend::Sqlite, "an SQLite database");
+        let pool = sqlx::SqlitePool::connect(&self.url).await.expect("connect");
+        for &statement in statements {
+            sqlx::query(sqlx::AssertSqlSafe(statement.to_owned()))
+                .execute(&pool)
+                .await
+                .expect(statement);
+        }
+        pool.close().await;
+    }
+
+    /// One text column of the SQLite database, as stored.
+    pub async fn sqlite_text(&self, query: &'static str) -> String {
+        let pool = sqlx::SqlitePool::connect(&self.url).await.expect("connect");
+        let text: String = sqlx::query_scalar(query)
+            .fetch_one(&pool)
+            .await
+            .expect(query);
+        pool.close().await;
+        text
+    }
+
     /// The bytes of the SQLite database and its WAL and shared-memory files, concatenated.
     pub fn sqlite_file_bytes(&self) -> Vec<u8> {
         let file = self.sqlite_file.as_ref().expect("a SQLite database");

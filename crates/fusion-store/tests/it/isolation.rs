@@ -1,7 +1,8 @@
 //! Organisation scoping: whatever organisation A stores is never returned when asking for B.
 
 use fusion_domain::{ConnectionTestReport, PlatformKind};
-use fusion_store::{CredentialsUpdate, SecretKey};
+use fusion_engine::ports::CredentialsUpdate;
+use fusion_store::SecretKey;
 use secrecy::ExposeSecret;
 use time::macros::datetime;
 

@@ -7,11 +7,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use fusion_domain::{OrgId, PlatformKind};
+use fusion_engine::ports::CredentialsUpdate;
 use fusion_store::crypto::{PENDING_KEY_SUFFIX, PREVIOUS_KEY_SUFFIX, key_file_sibling};
 use fusion_store::maintenance::rotate_key_file;
-use fusion_store::{
-    CredentialsUpdate, KeyRing, SecretKey, Store, StoreError, StoreOptions, open_with_options,
-};
+use fusion_store::{KeyRing, SecretKey, Store, StoreError, StoreOptions, open_with_options};
 use secrecy::ExposeSecret;
 
 use crate::harness::{TestDatabase, for_each_backend, organisation, secret};

@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use fusion_domain::VerificationCode;
 use fusion_domain::{OrgId, PlatformKind, RelationshipId, Role, VERIFICATION_CODE_LIFETIME};
+use fusion_engine::ports::CredentialsUpdate;
 use fusion_store::maintenance::{
     MaintenanceError, backup_sqlite, binary_schema_version, inspect_sqlite_database, restore_sqlite,
 };
-use fusion_store::{CredentialsUpdate, DatabaseKind, SecretKey, Store, StoreError};
+use fusion_store::{DatabaseKind, SecretKey, Store, StoreError};
 use secrecy::ExposeSecret;
 use time::OffsetDateTime;
 use time::macros::datetime;

@@ -5,7 +5,9 @@ use fusion_store::{SecretKey, StoreError, open};
 
 use fusion_domain::{ChoiceValue, SideConfig};
 
-use crate::harness::{Backend, for_each_backend, organisation};
+use crate::harness::{
+    Backend, TestDatabase, for_each_backend, organisation, organisation_with_person,
+};
 use crate::relationships::connected;
 
 #[tokio::test]
@@ -181,4 +183,69 @@ async fn upgrading_limits_stored_company_filters_to_the_partners_company_with_an
         assert!(audit[0].change.contains("901"), "{}", audit[0].change);
     })
     .await;
+}
+
+/// Upgrading an SQLite database to schema version 6: times written by earlier versions with as
+/// few fractional digits as needed become fixed-width text, read back as the same times and
+/// compared in SQL as text from then on (an expired session of the old form is swept when its
+/// person signs in again).
+#[tokio::test]
+async fn upgrading_sqlite_rewrites_earlier_times_fixed_width() {
+    let database = TestDatabase::fresh(Backend::Sqlite).await;
+    let key = SecretKey::generate();
+    let store = database.store(&key).await;
+    let (org, person) =
+        organisation_with_person(&store, "Northwind IT", "jane@northwind.example", "pw").await;
+    drop(store);
+    let person_id = person.id.as_uuid().hyphenated().to_string();
+    database
+        .run_sqlite(&[
+            "UPDATE organisations SET created_at = '2026-11-27T01:43:57.1Z'",
+            "UPDATE people SET created_at = '2026-11-27T01:43:58Z'",
+            &format!(
+                "INSERT INTO sessions (token_digest, person_id, created_at, expires_at) \
+                 VALUES (x'00', '{person_id}', '2020-01-01T00:00:00Z', '2020-01-01T00:00:00.5Z')"
+            ),
+            "DELETE FROM _sqlx_migrations WHERE version = 6",
+        ])
+        .await;
+
+    let store = database.store(&key).await;
+    assert_eq!(
+        database
+            .sqlite_text("SELECT created_at FROM organisations")
+            .await,
+        "2026-11-27T01:43:57.100000Z"
+    );
+    assert_eq!(
+        database
+            .sqlite_text("SELECT expires_at FROM sessions")
+            .await,
+        "2020-01-01T00:00:00.500000Z"
+    );
+    let found = store
+        .organisation(org.id)
+        .await
+        .expect("reads")
+        .expect("kept");
+    assert_eq!(
+        found.created_at,
+        time::macros::datetime!(2026-11-27 01:43:57.1 UTC)
+    );
+    let person = store.person(person.id).await.expect("reads").expect("kept");
+    assert_eq!(
+        person.created_at,
+        time::macros::datetime!(2026-11-27 01:43:58 UTC)
+    );
+    store
+        .create_session(person.id, time::Duration::hours(1))
+        .await
+        .expect("signs in");
+    assert_eq!(
+        database
+            .sqlite_text("SELECT CAST(COUNT(*) AS TEXT) FROM sessions")
+            .await,
+        "1",
+        "the expired session is gone"
+    );
 }

@@ -13,7 +13,8 @@ use fusion_domain::{
     SendFilter, SideConfig, SyncOptions, SyncReadiness, VERIFICATION_CODE_LIFETIME, ValueMapping,
     VerificationCode,
 };
-use fusion_store::{CredentialsUpdate, SecretKey, Store, StoreError};
+use fusion_engine::ports::CredentialsUpdate;
+use fusion_store::{SecretKey, Store, StoreError};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
 use secrecy::ExposeSecret;

@@ -2,7 +2,8 @@
 //! text (write-ahead log included), and expired sessions do not pile up.
 
 use fusion_domain::PlatformKind;
-use fusion_store::{CredentialsUpdate, SecretKey};
+use fusion_engine::ports::CredentialsUpdate;
+use fusion_store::SecretKey;
 use secrecy::ExposeSecret;
 use time::Duration;
 

@@ -13,9 +13,8 @@ use fusion_domain::sync::{
     SyncSchedule, TicketId, TicketLink, TicketMarker,
 };
 use fusion_domain::{RelationshipId, Role, VERIFICATION_CODE_LIFETIME, VerificationCode};
-use fusion_store::{
-    LeaseKey, PendingCreate, RunFilter, RunFinish, SecretKey, Store, StoreError, SyncStore,
-};
+use fusion_engine::ports::{LeaseKey, PendingCreate, RunFilter, RunFinish, SyncStore};
+use fusion_store::{SecretKey, Store, StoreError};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
 use time::macros::datetime;

@@ -11,7 +11,7 @@ use fusion_domain::{
     AcceptCodeError, OrgId, Relationship, RelationshipId, RelationshipState, Role,
     VERIFICATION_CODE_LIFETIME, VerificationCode,
 };
-use fusion_store::RelationshipStore;
+use fusion_engine::ports::RelationshipStore;
 use rand::TryRng;
 
 use crate::AppState;

@@ -35,10 +35,10 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 use fusion_domain::sync::{RunStatus, SyncRecord, SyncRun, SyncRunId, SyncSchedule};
 use fusion_domain::{OrgId, RelationshipId, RelationshipState, SyncReadiness};
+use fusion_engine::ports::RunFilter;
 use fusion_engine::{
     EngineError, RunControl, RunObserver, RunSummary, ServiceError, SetupError, SyncMode,
 };
-use fusion_store::RunFilter;
 use time::{Duration, OffsetDateTime};
 use tokio::sync::oneshot;
 

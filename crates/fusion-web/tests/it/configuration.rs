@@ -10,7 +10,7 @@ use std::sync::Arc;
 use fusion_autotask::{AutotaskService, AutotaskSettings, ConnectionTester, TransportOverride};
 use fusion_autotask_sim::TenantInfo;
 use fusion_domain::{ManualClock, PlatformKind, RelationshipId, Role, VerificationCode};
-use fusion_store::CredentialsUpdate;
+use fusion_engine::ports::CredentialsUpdate;
 use fusion_web::{AppState, WebSettings, router, serve};
 use secrecy::SecretString;
 use serde_json::{Value, json};

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use fusion_autotask_sim::TenantInfo;
 use fusion_domain::{OrgId, PlatformKind};
-use fusion_store::CredentialsUpdate;
+use fusion_engine::ports::CredentialsUpdate;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 

@@ -9,8 +9,9 @@ use std::time::Duration;
 use fusion_autotask::{AutotaskService, AutotaskSettings, RetryPolicy, TransportOverride};
 use fusion_autotask_sim::{EntityKind, FaultKind, FaultRule, TenantInfo};
 use fusion_domain::{OrgId, PlatformKind, RelationshipId, SystemClock};
+use fusion_engine::ports::CredentialsUpdate;
 use fusion_engine::{EngineSettings, SyncEngine, SyncService};
-use fusion_store::{CredentialsUpdate, Store};
+use fusion_store::Store;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -648,8 +649,8 @@ async fn another_organisation_gets_not_found_and_cookie_writes_need_the_csrf_tok
     app.app.stop().await;
 }
 
-fn all_runs() -> fusion_store::RunFilter {
-    fusion_store::RunFilter {
+fn all_runs() -> fusion_engine::ports::RunFilter {
+    fusion_engine::ports::RunFilter {
         relationship: None,
         status: None,
         started_from: None,
@@ -882,7 +883,7 @@ async fn a_held_record_reads_held_back_on_the_run_page_and_in_the_api() {
     use fusion_domain::sync::{
         RecordOutcome, RunCounts, RunStatus, RunTrigger, SyncRecord, TicketId,
     };
-    use fusion_store::RunFinish;
+    use fusion_engine::ports::RunFinish;
 
     let mut app = SyncApp::spawn_with(false).await;
     let store = app.app.store.clone();

@@ -8,7 +8,7 @@ use std::time::Duration;
 use fusion_autotask_sim::{FaultKind, FaultRule};
 use fusion_domain::sync::RunStatus;
 use fusion_engine::SyncMode;
-use fusion_store::{LeaseKey, RunFilter};
+use fusion_engine::ports::{LeaseKey, RunFilter};
 
 use crate::scheduler::{SchedulerSettings, SyncRuntime};
 use crate::sync_end_to_end::Harness;

@@ -8,8 +8,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use fusion_domain::{OrgId, PlatformKind, Role, VERIFICATION_CODE_LIFETIME, VerificationCode};
+use fusion_engine::ports::CredentialsUpdate;
 use fusion_store::maintenance::binary_schema_version;
-use fusion_store::{CredentialsUpdate, DatabaseKind, SecretKey, Store, StoreError};
+use fusion_store::{DatabaseKind, SecretKey, Store, StoreError};
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::Connection;
 

@@ -23,10 +23,11 @@ use fusion_autotask_sim::{
 };
 use fusion_domain::sync::{RunStatus, TicketId, TicketMarker};
 use fusion_domain::{ChoiceValue, Clock, ManualClock, RelationshipId, ReverseSync, Role};
+use fusion_engine::ports::LeaseKey;
 use fusion_engine::{
     EngineError, EngineSettings, RunSummary, ServiceError, SyncEngine, SyncMode, SyncService,
 };
-use fusion_store::{LeaseKey, SecretKey, Store, StoreOptions};
+use fusion_store::{SecretKey, Store, StoreOptions};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 

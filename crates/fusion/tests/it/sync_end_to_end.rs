@@ -20,11 +20,12 @@ use fusion_domain::sync::{
 use fusion_domain::{
     ChoiceValue, OrgId, PlatformKind, RelationshipId, RelationshipState, SyncReadiness, SystemClock,
 };
+use fusion_engine::ports::CredentialsUpdate;
 use fusion_engine::{
     ChangedTicketsQuery, EngineSettings, Platform, PlatformError, RunSummary, SyncDirectory,
     SyncEngine, SyncMode, SyncService, TicketPage,
 };
-use fusion_store::{CredentialsUpdate, SecretKey, Store, StoreOptions};
+use fusion_store::{SecretKey, Store, StoreOptions};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use time::OffsetDateTime;

@@ -18,7 +18,7 @@ use fusion_autotask::{ConnectionInput, TenantChoices};
 use std::collections::HashMap;
 
 use fusion_domain::{Organisation, PersonId, SideConfig};
-use fusion_store::ConfigurationAuditEntry;
+use fusion_engine::ports::ConfigurationAuditEntry;
 use secrecy::SecretString;
 use serde::Deserialize;
 

@@ -1,5 +1,5 @@
-//! The sync half of the storage port (signatures only; implemented for SQLite and PostgreSQL by
-//! the backends): ticket links, per-side cursors, runs and per-ticket records (history), pending
+//! The sync half of the storage port (signatures only; `fusion-store` implements it for SQLite and
+//! PostgreSQL): ticket links, per-side cursors, runs and per-ticket records (history), pending
 //! creates, retries of failed records, and leases that make one process run a relationship (and
 //! talk to a given platform database) at a time.
 //!
@@ -8,7 +8,7 @@
 //! - Each method is atomic on its own; the engine orders its calls so that a crash between any
 //!   two of them loses nothing and duplicates nothing (links are written right after each create).
 //! - An unknown relationship or run is `NotFound` for writes and `None`/empty for reads.
-//! - `Unavailable` (retryable) for a busy or unreachable database, as in [`crate::StoreError`].
+//! - `Unavailable` (retryable) for a busy or unreachable database, as in [`super::StoreError`].
 
 use async_trait::async_trait;
 use fusion_domain::RelationshipId;
@@ -19,7 +19,7 @@ use fusion_domain::sync::{
 };
 use time::{Duration, OffsetDateTime};
 
-use crate::StoreResult;
+use super::StoreResult;
 
 /// What a lease protects.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -80,8 +80,8 @@ pub struct RunFinish {
     pub error: Option<String>,
 }
 
-/// Sync state storage. A store helper implements it for both backends and then makes it a
-/// supertrait of [`crate::Store`].
+/// Sync state storage. `fusion-store` implements it for both of its databases and makes it a
+/// supertrait of its `Store`.
 #[async_trait]
 pub trait SyncStore: Send + Sync {
     // ---- links ----

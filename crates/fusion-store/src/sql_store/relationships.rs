@@ -1,9 +1,11 @@
-//! The PostgreSQL [`RelationshipStore`]: relationships, verification codes, integration
-//! configuration, field mappings, the description composition and override credentials.
+//! The [`RelationshipStore`] half of [`SqlStore`], written once for both databases:
+//! relationships, verification codes, integration configuration, field mappings, the description
+//! composition and override credentials.
 //!
-//! Read-then-write steps lock the relationship's row (`FOR NO KEY UPDATE`, which does not block
-//! rows that merely reference it): two partners accepting one code are served one after the
-//! other, and the second reads the row as the first left it and finds the code used. Two
+//! Every read-then-write step runs in a [`SqlStore::begin_write`] transaction and reads the
+//! relationship's row with [`Backend::locking`]: two partners accepting one code are served one
+//! after the other, and the second finds the code used (SQLite: the transaction holds the write
+//! lock; PostgreSQL: the read locks the row, and the second reads it as the first left it). Two
 //! different codes of the same pair accepted at once are settled by the unique index on connected
 //! pairs (the loser is told "duplicate").
 
@@ -13,12 +15,16 @@ use fusion_domain::{
     Relationship, RelationshipId, RelationshipState, Role, SideConfig, SyncReadiness,
     VerificationCode,
 };
+use fusion_engine::ports::{
+    ConfigurationAuditEntry, CredentialsAuditEntry, CredentialsUpdate, PlatformCredentials,
+    RelationshipStore,
+};
 use secrecy::SecretString;
-use sqlx::postgres::PgRow;
-use sqlx::{Postgres, Row, Transaction};
+use sqlx::Transaction;
 use time::OffsetDateTime;
 
-use super::{PostgresStore, credentials_from_row, uuid_column};
+use super::{BindCredentials, CREDENTIAL_COLUMNS, SqlStore, audit_from_row, credentials_from_row};
+use crate::backend::{Backend, Bind, Columns, RowsAffected};
 use crate::credentials::{StoredCredentials, plan_credentials_save};
 use crate::crypto::{SecretPlace, decrypt_api_secret};
 use crate::database_errors::{database_error, insert_error};
@@ -27,87 +33,83 @@ use crate::relationship_rows::{
     code_digest, composed_fields_json, composition_from_columns, side_config_from_json,
     side_config_json, value_mappings_json,
 };
-use crate::relationships::RelationshipStore;
 use crate::timestamps::{now, to_storage_precision};
-use crate::{
-    ConfigurationAuditEntry, CredentialsAuditEntry, CredentialsUpdate, PlatformCredentials,
-    StoreError, StoreResult,
-};
+use crate::{StoreError, StoreResult};
 
 const CODE_COLLISION: &str =
     "another pending connection has the same verification code; issue a new code";
 
-fn relationship_columns(row: &PgRow) -> StoreResult<RelationshipColumns> {
+fn relationship_columns(row: &impl Columns) -> StoreResult<RelationshipColumns> {
     Ok(RelationshipColumns {
-        id: uuid_column(row, "id")?,
-        contract_name: row.try_get("contract_name").map_err(database_error)?,
-        initiator: uuid_column(row, "initiator_org_id")?,
-        initiator_role: row.try_get("initiator_role").map_err(database_error)?,
-        partner: row.try_get("partner_org_id").map_err(database_error)?,
-        state: row.try_get("state").map_err(database_error)?,
-        readiness: row.try_get("readiness").map_err(database_error)?,
-        code_expires_at: row.try_get("code_expires_at").map_err(database_error)?,
-        code_used_at: row.try_get("code_used_at").map_err(database_error)?,
-        created_at: row.try_get("created_at").map_err(database_error)?,
-        activated_at: row.try_get("activated_at").map_err(database_error)?,
+        id: row.uuid("id")?,
+        contract_name: row.column("contract_name")?,
+        initiator: row.uuid("initiator_org_id")?,
+        initiator_role: row.column("initiator_role")?,
+        partner: row.optional_uuid("partner_org_id")?,
+        state: row.column("state")?,
+        readiness: row.column("readiness")?,
+        code_expires_at: row.time("code_expires_at")?,
+        code_used_at: row.optional_time("code_used_at")?,
+        created_at: row.time("created_at")?,
+        activated_at: row.optional_time("activated_at")?,
     })
 }
 
-fn relationship_from_row(row: &PgRow) -> StoreResult<Relationship> {
+fn relationship_from_row(row: &impl Columns) -> StoreResult<Relationship> {
     relationship_columns(row)?.into_relationship()
 }
 
-fn field_mapping_from_row(row: &PgRow) -> StoreResult<FieldMapping> {
+fn field_mapping_from_row(row: &impl Columns) -> StoreResult<FieldMapping> {
     FieldMappingColumns {
-        id: uuid_column(row, "id")?,
-        relationship_id: uuid_column(row, "relationship_id")?,
-        ticket_type: row.try_get("ticket_type").map_err(database_error)?,
-        source_field: row.try_get("source_field").map_err(database_error)?,
-        target_field: row.try_get("target_field").map_err(database_error)?,
-        direction: row.try_get("direction").map_err(database_error)?,
-        value_mappings: row.try_get("value_mappings").map_err(database_error)?,
+        id: row.uuid("id")?,
+        relationship_id: row.uuid("relationship_id")?,
+        ticket_type: row.column("ticket_type")?,
+        source_field: row.column("source_field")?,
+        target_field: row.column("target_field")?,
+        direction: row.column("direction")?,
+        value_mappings: row.column("value_mappings")?,
     }
     .into_mapping()
 }
 
 /// Whether `org` is the initiator or the partner of relationship `id`; locks the relationship's
 /// row for the rest of the transaction.
-async fn is_member(
-    transaction: &mut Transaction<'static, Postgres>,
+async fn is_member<B: Backend>(
+    transaction: &mut Transaction<'static, B>,
     id: RelationshipId,
     org: OrgId,
 ) -> StoreResult<bool> {
-    let member = sqlx::query(
+    let member = sqlx::query::<B>(B::locking(
         "SELECT id FROM relationships WHERE id = $1 \
-             AND (initiator_org_id = $2 OR partner_org_id = $2) FOR NO KEY UPDATE",
-    )
-    .bind(id.as_uuid())
-    .bind(org.as_uuid())
-    .fetch_optional(&mut **transaction)
+         AND (initiator_org_id = $2 OR partner_org_id = $2)",
+    ))
+    .bind_id(id)
+    .bind_id(org)
+    .fetch_optional(B::connection(transaction))
     .await
     .map_err(database_error)?;
     Ok(member.is_some())
 }
 
 /// Locks relationship `id`'s row for the rest of the transaction; `NotFound` when there is none.
-async fn lock_relationship(
-    transaction: &mut Transaction<'static, Postgres>,
+async fn lock_relationship<B: Backend>(
+    transaction: &mut Transaction<'static, B>,
     id: RelationshipId,
 ) -> StoreResult<String> {
-    sqlx::query_scalar("SELECT state FROM relationships WHERE id = $1 FOR NO KEY UPDATE")
-        .bind(id.as_uuid())
-        .fetch_optional(&mut **transaction)
+    sqlx::query::<B>(B::locking("SELECT state FROM relationships WHERE id = $1"))
+        .bind_id(id)
+        .fetch_optional(B::connection(transaction))
         .await
         .map_err(database_error)?
-        .ok_or(StoreError::NotFound)
+        .ok_or(StoreError::NotFound)?
+        .column("state")
 }
 
-async fn insert_field_mapping(
-    transaction: &mut Transaction<'static, Postgres>,
+async fn insert_field_mapping<B: Backend>(
+    transaction: &mut Transaction<'static, B>,
     mapping: &FieldMapping,
 ) -> StoreResult<u64> {
-    let relationship_uuid = mapping.relationship_id.as_uuid();
-    sqlx::query(
+    sqlx::query::<B>(
         "INSERT INTO field_mappings (id, relationship_id, position, ticket_type, source_field, \
              target_field, direction, value_mappings) \
          VALUES ($1, $2, (SELECT COALESCE(MAX(position), 0) + 1 FROM field_mappings WHERE relationship_id = $3), \
@@ -117,38 +119,33 @@ async fn insert_field_mapping(
              direction = excluded.direction, value_mappings = excluded.value_mappings \
          WHERE field_mappings.relationship_id = excluded.relationship_id",
     )
-    .bind(mapping.id.as_uuid())
-    .bind(relationship_uuid)
-    .bind(relationship_uuid)
-    .bind(&mapping.ticket_type)
-    .bind(&mapping.source_field)
-    .bind(&mapping.target_field)
-    .bind(mapping.direction.as_str())
-    .bind(value_mappings_json(mapping)?)
-    .execute(&mut **transaction)
+    .bind_id(mapping.id)
+    .bind_id(mapping.relationship_id)
+    .bind_id(mapping.relationship_id)
+    .bind_value(mapping.ticket_type.as_str())
+    .bind_value(mapping.source_field.as_str())
+    .bind_value(mapping.target_field.as_str())
+    .bind_value(mapping.direction.as_str())
+    .bind_value(value_mappings_json(mapping)?)
+    .execute(B::connection(transaction))
     .await
     .map(|done| done.rows_affected())
     .map_err(|error| insert_error(error, "field mapping conflict"))
 }
 
-impl PostgresStore {
-    async fn begin_transaction(&self) -> StoreResult<Transaction<'static, Postgres>> {
-        self.pool.begin().await.map_err(database_error)
-    }
-
+impl<B: Backend> SqlStore<B> {
     async fn existing_relationship_credentials(
-        transaction: &mut Transaction<'static, Postgres>,
+        transaction: &mut Transaction<'static, B>,
         id: RelationshipId,
         org: OrgId,
     ) -> StoreResult<Option<StoredCredentials>> {
-        sqlx::query(
-            "SELECT platform, api_url, username, secret_ciphertext, secret_changed_at, \
-                    integration_code_override, updated_at \
-             FROM relationship_credentials WHERE relationship_id = $1 AND org_id = $2",
-        )
-        .bind(id.as_uuid())
-        .bind(org.as_uuid())
-        .fetch_optional(&mut **transaction)
+        sqlx::query::<B>(sqlx::AssertSqlSafe(format!(
+            "SELECT {CREDENTIAL_COLUMNS} FROM relationship_credentials \
+             WHERE relationship_id = $1 AND org_id = $2"
+        )))
+        .bind_id(id)
+        .bind_id(org)
+        .fetch_optional(B::connection(transaction))
         .await
         .map_err(database_error)?
         .map(|row| credentials_from_row(&row))
@@ -166,11 +163,11 @@ impl PostgresStore {
             "UPDATE relationships SET {assignment} = $1, updated_at = $2 WHERE id = $3 \
              RETURNING {RELATIONSHIP_COLUMNS}"
         );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(value)
-            .bind(now())
-            .bind(id.as_uuid())
-            .fetch_optional(&self.pool)
+        sqlx::query::<B>(sqlx::AssertSqlSafe(sql))
+            .bind_value(value)
+            .bind_time(now())
+            .bind_id(id)
+            .fetch_optional(self.pool())
             .await
             .map_err(|error| {
                 insert_error(
@@ -185,7 +182,7 @@ impl PostgresStore {
 }
 
 #[async_trait]
-impl RelationshipStore for PostgresStore {
+impl<B: Backend> RelationshipStore for SqlStore<B> {
     async fn create_relationship(
         &self,
         initiator: OrgId,
@@ -208,34 +205,34 @@ impl RelationshipStore for PostgresStore {
             created_at,
             activated_at: None,
         };
-        sqlx::query(
+        sqlx::query::<B>(
             "INSERT INTO relationships (id, contract_name, initiator_org_id, initiator_role, \
                  partner_org_id, state, readiness, code_digest, code_expires_at, code_used_at, \
                  created_at, activated_at, updated_at) \
              VALUES ($1, $2, $3, $4, NULL, $5, $6, $7, $8, NULL, $9, NULL, $10)",
         )
-        .bind(relationship.id.as_uuid())
-        .bind(&relationship.contract_name)
-        .bind(initiator.as_uuid())
-        .bind(initiator_role.as_str())
-        .bind(relationship.state.as_str())
-        .bind(relationship.readiness.as_str())
-        .bind(&code_digest(code)[..])
-        .bind(relationship.code_expires_at)
-        .bind(created_at)
-        .bind(created_at)
-        .execute(&self.pool)
+        .bind_id(relationship.id)
+        .bind_value(relationship.contract_name.as_str())
+        .bind_id(initiator)
+        .bind_value(initiator_role.as_str())
+        .bind_value(relationship.state.as_str())
+        .bind_value(relationship.readiness.as_str())
+        .bind_value(&code_digest(code)[..])
+        .bind_optional_time(relationship.code_expires_at)
+        .bind_time(created_at)
+        .bind_time(created_at)
+        .execute(self.pool())
         .await
         .map_err(|error| insert_error(error, CODE_COLLISION))?;
         Ok(relationship)
     }
 
     async fn relationship(&self, id: RelationshipId) -> StoreResult<Option<Relationship>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        sqlx::query::<B>(sqlx::AssertSqlSafe(format!(
             "SELECT {RELATIONSHIP_COLUMNS} FROM relationships WHERE id = $1"
         )))
-        .bind(id.as_uuid())
-        .fetch_optional(&self.pool)
+        .bind_id(id)
+        .fetch_optional(self.pool())
         .await
         .map_err(database_error)?
         .map(|row| relationship_from_row(&row))
@@ -243,15 +240,13 @@ impl RelationshipStore for PostgresStore {
     }
 
     async fn relationships_of(&self, org: OrgId) -> StoreResult<Vec<Relationship>> {
-        let org_uuid = org.as_uuid();
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        sqlx::query::<B>(sqlx::AssertSqlSafe(format!(
             "SELECT {RELATIONSHIP_COLUMNS} FROM relationships \
-             WHERE initiator_org_id = $1 OR partner_org_id = $2 \
+             WHERE initiator_org_id = $1 OR partner_org_id = $1 \
              ORDER BY created_at DESC, id DESC"
         )))
-        .bind(org_uuid)
-        .bind(org_uuid)
-        .fetch_all(&self.pool)
+        .bind_id(org)
+        .fetch_all(self.pool())
         .await
         .map_err(database_error)?
         .iter()
@@ -266,14 +261,14 @@ impl RelationshipStore for PostgresStore {
         now: OffsetDateTime,
     ) -> StoreResult<Result<Relationship, AcceptCodeError>> {
         let now = to_storage_precision(now);
-        let mut transaction = self.begin_transaction().await?;
+        let mut transaction = self.begin_write().await?;
         // A used or revoked code keeps its digest; a pending one wins if a digest ever repeats.
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let row = sqlx::query::<B>(B::locking(&format!(
             "SELECT {RELATIONSHIP_COLUMNS} FROM relationships WHERE code_digest = $1 \
-             ORDER BY state = 'pending' DESC, created_at DESC LIMIT 1 FOR NO KEY UPDATE"
+             ORDER BY state = 'pending' DESC, created_at DESC LIMIT 1"
         )))
-        .bind(&code_digest(code)[..])
-        .fetch_optional(&mut *transaction)
+        .bind_value(&code_digest(code)[..])
+        .fetch_optional(B::connection(&mut transaction))
         .await
         .map_err(database_error)?;
         let Some(row) = row else {
@@ -284,40 +279,37 @@ impl RelationshipStore for PostgresStore {
             return Ok(Err(refusal));
         }
         let relationship = stored.relationship;
-        let accepting_uuid = accepting_org.as_uuid();
-        let initiator_uuid = relationship.initiator.as_uuid();
-        let duplicate: bool = sqlx::query_scalar(
+        let duplicate: bool = sqlx::query::<B>(
             "SELECT EXISTS (SELECT 1 FROM relationships WHERE id <> $1 \
                  AND state IN ('pending', 'active', 'paused') \
                  AND lower(contract_name) = lower($2) \
                  AND ((initiator_org_id = $3 AND partner_org_id = $4) \
-                      OR (initiator_org_id = $5 AND partner_org_id = $6)))",
+                      OR (initiator_org_id = $4 AND partner_org_id = $3))) AS found",
         )
-        .bind(relationship.id.as_uuid())
-        .bind(&relationship.contract_name)
-        .bind(initiator_uuid)
-        .bind(accepting_uuid)
-        .bind(accepting_uuid)
-        .bind(initiator_uuid)
-        .fetch_one(&mut *transaction)
+        .bind_id(relationship.id)
+        .bind_value(relationship.contract_name.as_str())
+        .bind_id(relationship.initiator)
+        .bind_id(accepting_org)
+        .fetch_one(B::connection(&mut transaction))
         .await
-        .map_err(database_error)?;
+        .map_err(database_error)?
+        .column("found")?;
         if duplicate {
             return Ok(Err(AcceptCodeError::Duplicate));
         }
-        let accepted = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let accepted = sqlx::query::<B>(sqlx::AssertSqlSafe(format!(
             "UPDATE relationships SET partner_org_id = $1, state = $2, readiness = $3, \
                  activated_at = $4, code_used_at = $5, updated_at = $6 \
              WHERE id = $7 RETURNING {RELATIONSHIP_COLUMNS}"
         )))
-        .bind(accepting_uuid)
-        .bind(RelationshipState::Active.as_str())
-        .bind(SyncReadiness::InitialSyncRequired.as_str())
-        .bind(now)
-        .bind(now)
-        .bind(now)
-        .bind(relationship.id.as_uuid())
-        .fetch_one(&mut *transaction)
+        .bind_id(accepting_org)
+        .bind_value(RelationshipState::Active.as_str())
+        .bind_value(SyncReadiness::InitialSyncRequired.as_str())
+        .bind_time(now)
+        .bind_time(now)
+        .bind_time(now)
+        .bind_id(relationship.id)
+        .fetch_one(B::connection(&mut transaction))
         .await;
         let row = match accepted {
             Ok(row) => row,
@@ -337,23 +329,23 @@ impl RelationshipStore for PostgresStore {
         code: &VerificationCode,
         code_expires_at: OffsetDateTime,
     ) -> StoreResult<Relationship> {
-        let mut transaction = self.begin_transaction().await?;
+        let mut transaction = self.begin_write().await?;
         let state = lock_relationship(&mut transaction, id).await?;
         if state != RelationshipState::Pending.as_str() {
             return Err(StoreError::Conflict(format!(
                 "only a pending connection's verification code can be re-issued; this connection is {state}"
             )));
         }
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let row = sqlx::query::<B>(sqlx::AssertSqlSafe(format!(
             "UPDATE relationships SET code_digest = $1, code_expires_at = $2, code_used_at = NULL, \
                  updated_at = $3 \
              WHERE id = $4 RETURNING {RELATIONSHIP_COLUMNS}"
         )))
-        .bind(&code_digest(code)[..])
-        .bind(to_storage_precision(code_expires_at))
-        .bind(now())
-        .bind(id.as_uuid())
-        .fetch_one(&mut *transaction)
+        .bind_value(&code_digest(code)[..])
+        .bind_time(code_expires_at)
+        .bind_time(now())
+        .bind_id(id)
+        .fetch_one(B::connection(&mut transaction))
         .await
         .map_err(|error| insert_error(error, CODE_COLLISION))?;
         let relationship = relationship_from_row(&row)?;
@@ -384,14 +376,16 @@ impl RelationshipStore for PostgresStore {
         id: RelationshipId,
         org: OrgId,
     ) -> StoreResult<Option<SideConfig>> {
-        let json: Option<String> = sqlx::query_scalar(
+        let json: Option<String> = sqlx::query::<B>(
             "SELECT config FROM integration_configs WHERE relationship_id = $1 AND org_id = $2",
         )
-        .bind(id.as_uuid())
-        .bind(org.as_uuid())
-        .fetch_optional(&self.pool)
+        .bind_id(id)
+        .bind_id(org)
+        .fetch_optional(self.pool())
         .await
-        .map_err(database_error)?;
+        .map_err(database_error)?
+        .map(|row| row.column("config"))
+        .transpose()?;
         json.as_deref().map(side_config_from_json).transpose()
     }
 
@@ -402,34 +396,34 @@ impl RelationshipStore for PostgresStore {
         config: &SideConfig,
     ) -> StoreResult<()> {
         let json = side_config_json(config)?;
-        let mut transaction = self.begin_transaction().await?;
+        let mut transaction = self.begin_write().await?;
         if !is_member(&mut transaction, id, org).await? {
             return Err(StoreError::NotFound);
         }
-        sqlx::query(
+        sqlx::query::<B>(
             "INSERT INTO integration_configs (relationship_id, org_id, config, updated_at) \
              VALUES ($1, $2, $3, $4) \
              ON CONFLICT (relationship_id, org_id) DO UPDATE SET config = excluded.config, \
                  updated_at = excluded.updated_at",
         )
-        .bind(id.as_uuid())
-        .bind(org.as_uuid())
-        .bind(json)
-        .bind(now())
-        .execute(&mut *transaction)
+        .bind_id(id)
+        .bind_id(org)
+        .bind_value(json)
+        .bind_time(now())
+        .execute(B::connection(&mut transaction))
         .await
         .map_err(|error| insert_error(error, "integration configuration conflict"))?;
         transaction.commit().await.map_err(database_error)
     }
 
     async fn field_mappings(&self, id: RelationshipId) -> StoreResult<Vec<FieldMapping>> {
-        sqlx::query(
+        sqlx::query::<B>(
             "SELECT id, relationship_id, ticket_type, source_field, target_field, direction, \
                     value_mappings \
              FROM field_mappings WHERE relationship_id = $1 ORDER BY position, id",
         )
-        .bind(id.as_uuid())
-        .fetch_all(&self.pool)
+        .bind_id(id)
+        .fetch_all(self.pool())
         .await
         .map_err(database_error)?
         .iter()
@@ -438,7 +432,7 @@ impl RelationshipStore for PostgresStore {
     }
 
     async fn save_field_mapping(&self, mapping: &FieldMapping) -> StoreResult<()> {
-        let mut transaction = self.begin_transaction().await?;
+        let mut transaction = self.begin_write().await?;
         lock_relationship(&mut transaction, mapping.relationship_id).await?;
         if insert_field_mapping(&mut transaction, mapping).await? == 0 {
             return Err(StoreError::Conflict(
@@ -454,10 +448,10 @@ impl RelationshipStore for PostgresStore {
         mapping: FieldMappingId,
     ) -> StoreResult<()> {
         let deleted =
-            sqlx::query("DELETE FROM field_mappings WHERE relationship_id = $1 AND id = $2")
-                .bind(id.as_uuid())
-                .bind(mapping.as_uuid())
-                .execute(&self.pool)
+            sqlx::query::<B>("DELETE FROM field_mappings WHERE relationship_id = $1 AND id = $2")
+                .bind_id(id)
+                .bind_id(mapping)
+                .execute(self.pool())
                 .await
                 .map_err(database_error)?
                 .rows_affected();
@@ -478,11 +472,11 @@ impl RelationshipStore for PostgresStore {
                     .to_owned(),
             ));
         }
-        let mut transaction = self.begin_transaction().await?;
+        let mut transaction = self.begin_write().await?;
         lock_relationship(&mut transaction, id).await?;
-        sqlx::query("DELETE FROM field_mappings WHERE relationship_id = $1")
-            .bind(id.as_uuid())
-            .execute(&mut *transaction)
+        sqlx::query::<B>("DELETE FROM field_mappings WHERE relationship_id = $1")
+            .bind_id(id)
+            .execute(B::connection(&mut transaction))
             .await
             .map_err(database_error)?;
         for mapping in mappings {
@@ -499,18 +493,18 @@ impl RelationshipStore for PostgresStore {
         &self,
         id: RelationshipId,
     ) -> StoreResult<Option<DescriptionComposition>> {
-        let Some(row) = sqlx::query(
+        let Some(row) = sqlx::query::<B>(
             "SELECT fields, separator FROM description_compositions WHERE relationship_id = $1",
         )
-        .bind(id.as_uuid())
-        .fetch_optional(&self.pool)
+        .bind_id(id)
+        .fetch_optional(self.pool())
         .await
         .map_err(database_error)?
         else {
             return Ok(None);
         };
-        let fields: String = row.try_get("fields").map_err(database_error)?;
-        let separator: String = row.try_get("separator").map_err(database_error)?;
+        let fields: String = row.column("fields")?;
+        let separator: String = row.column("separator")?;
         composition_from_columns(&fields, separator).map(Some)
     }
 
@@ -520,24 +514,24 @@ impl RelationshipStore for PostgresStore {
         composition: Option<&DescriptionComposition>,
     ) -> StoreResult<()> {
         let Some(composition) = composition else {
-            sqlx::query("DELETE FROM description_compositions WHERE relationship_id = $1")
-                .bind(id.as_uuid())
-                .execute(&self.pool)
+            sqlx::query::<B>("DELETE FROM description_compositions WHERE relationship_id = $1")
+                .bind_id(id)
+                .execute(self.pool())
                 .await
                 .map_err(database_error)?;
             return Ok(());
         };
-        sqlx::query(
+        sqlx::query::<B>(
             "INSERT INTO description_compositions (relationship_id, fields, separator, updated_at) \
              VALUES ($1, $2, $3, $4) \
              ON CONFLICT (relationship_id) DO UPDATE SET fields = excluded.fields, \
                  separator = excluded.separator, updated_at = excluded.updated_at",
         )
-        .bind(id.as_uuid())
-        .bind(composed_fields_json(composition)?)
-        .bind(&composition.separator)
-        .bind(now())
-        .execute(&self.pool)
+        .bind_id(id)
+        .bind_value(composed_fields_json(composition)?)
+        .bind_value(composition.separator.as_str())
+        .bind_time(now())
+        .execute(self.pool())
         .await
         .map_err(|error| insert_error(error, "description composition conflict"))?;
         Ok(())
@@ -548,14 +542,13 @@ impl RelationshipStore for PostgresStore {
         id: RelationshipId,
         org: OrgId,
     ) -> StoreResult<Option<PlatformCredentials>> {
-        sqlx::query(
-            "SELECT platform, api_url, username, secret_ciphertext, secret_changed_at, \
-                    integration_code_override, updated_at \
-             FROM relationship_credentials WHERE relationship_id = $1 AND org_id = $2",
-        )
-        .bind(id.as_uuid())
-        .bind(org.as_uuid())
-        .fetch_optional(&self.pool)
+        sqlx::query::<B>(sqlx::AssertSqlSafe(format!(
+            "SELECT {CREDENTIAL_COLUMNS} FROM relationship_credentials \
+             WHERE relationship_id = $1 AND org_id = $2"
+        )))
+        .bind_id(id)
+        .bind_id(org)
+        .fetch_optional(self.pool())
         .await
         .map_err(database_error)?
         .map(|row| credentials_from_row(&row)?.to_public(org))
@@ -569,9 +562,7 @@ impl RelationshipStore for PostgresStore {
         changed_by: Option<PersonId>,
         update: CredentialsUpdate,
     ) -> StoreResult<PlatformCredentials> {
-        let relationship_uuid = id.as_uuid();
-        let org_uuid = org.as_uuid();
-        let mut transaction = self.begin_transaction().await?;
+        let mut transaction = self.begin_write().await?;
         if !is_member(&mut transaction, id, org).await? {
             return Err(StoreError::NotFound);
         }
@@ -585,41 +576,33 @@ impl RelationshipStore for PostgresStore {
             update,
             now(),
         )?;
-        let row = &save.row;
-        sqlx::query(
-            "INSERT INTO relationship_credentials (relationship_id, org_id, platform, api_url, \
-                 username, secret_ciphertext, secret_changed_at, integration_code_override, updated_at) \
+        sqlx::query::<B>(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO relationship_credentials (relationship_id, org_id, {CREDENTIAL_COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (relationship_id, org_id) DO UPDATE SET platform = excluded.platform, \
                  api_url = excluded.api_url, username = excluded.username, \
                  secret_ciphertext = excluded.secret_ciphertext, \
                  secret_changed_at = excluded.secret_changed_at, \
                  integration_code_override = excluded.integration_code_override, \
-                 updated_at = excluded.updated_at",
-        )
-        .bind(relationship_uuid)
-        .bind(org_uuid)
-        .bind(&row.platform)
-        .bind(&row.api_url)
-        .bind(&row.username)
-        .bind(row.secret_ciphertext.as_deref())
-        .bind(row.secret_changed_at)
-        .bind(row.integration_code_override.as_deref())
-        .bind(row.updated_at)
-        .execute(&mut *transaction)
+                 updated_at = excluded.updated_at"
+        )))
+        .bind_id(id)
+        .bind_id(org)
+        .bind_credentials(&save.row)
+        .execute(B::connection(&mut transaction))
         .await
         .map_err(|error| insert_error(error, "relationship credentials conflict"))?;
         for entry in &save.audit {
-            sqlx::query(
+            sqlx::query::<B>(
                 "INSERT INTO relationship_credentials_audit (relationship_id, org_id, person_id, \
                      field, changed_at) VALUES ($1, $2, $3, $4, $5)",
             )
-            .bind(relationship_uuid)
-            .bind(org_uuid)
-            .bind(entry.person_id.map(|person| person.as_uuid()))
-            .bind(&entry.field)
-            .bind(entry.changed_at)
-            .execute(&mut *transaction)
+            .bind_id(id)
+            .bind_id(org)
+            .bind_optional_id(entry.person_id)
+            .bind_value(entry.field.as_str())
+            .bind_time(entry.changed_at)
+            .execute(B::connection(&mut transaction))
             .await
             .map_err(|error| insert_error(error, "audit entry conflict"))?;
         }
@@ -632,15 +615,17 @@ impl RelationshipStore for PostgresStore {
         id: RelationshipId,
         org: OrgId,
     ) -> StoreResult<Option<SecretString>> {
-        let blob: Option<Option<Vec<u8>>> = sqlx::query_scalar(
+        let blob: Option<Option<Vec<u8>>> = sqlx::query::<B>(
             "SELECT secret_ciphertext FROM relationship_credentials \
              WHERE relationship_id = $1 AND org_id = $2",
         )
-        .bind(id.as_uuid())
-        .bind(org.as_uuid())
-        .fetch_optional(&self.pool)
+        .bind_id(id)
+        .bind_id(org)
+        .fetch_optional(self.pool())
         .await
-        .map_err(database_error)?;
+        .map_err(database_error)?
+        .map(|row| row.column("secret_ciphertext"))
+        .transpose()?;
         blob.flatten()
             .map(|blob| decrypt_api_secret(&self.key, SecretPlace::Relationship(id, org), &blob))
             .transpose()
@@ -651,29 +636,27 @@ impl RelationshipStore for PostgresStore {
         id: RelationshipId,
         org: OrgId,
     ) -> StoreResult<Vec<CredentialsAuditEntry>> {
-        let rows = sqlx::query(
+        sqlx::query::<B>(
             "SELECT person_id, field, changed_at FROM relationship_credentials_audit \
              WHERE relationship_id = $1 AND org_id = $2 \
              ORDER BY changed_at DESC, id ASC",
         )
-        .bind(id.as_uuid())
-        .bind(org.as_uuid())
-        .fetch_all(&self.pool)
+        .bind_id(id)
+        .bind_id(org)
+        .fetch_all(self.pool())
         .await
-        .map_err(database_error)?;
-        rows.iter()
-            .map(|row| {
-                let person_id: Option<uuid::Uuid> =
-                    row.try_get("person_id").map_err(database_error)?;
-                let person_id = person_id.map(PersonId::from_uuid);
-                Ok(CredentialsAuditEntry {
-                    org_id: org,
-                    person_id,
-                    field: row.try_get("field").map_err(database_error)?,
-                    changed_at: row.try_get("changed_at").map_err(database_error)?,
-                })
+        .map_err(database_error)?
+        .iter()
+        .map(|row| {
+            let (person_id, field, changed_at) = audit_from_row(row, "field")?;
+            Ok(CredentialsAuditEntry {
+                org_id: org,
+                person_id,
+                field,
+                changed_at,
             })
-            .collect()
+        })
+        .collect()
     }
 
     async fn configuration_audit_log(
@@ -681,28 +664,26 @@ impl RelationshipStore for PostgresStore {
         id: RelationshipId,
         org: OrgId,
     ) -> StoreResult<Vec<ConfigurationAuditEntry>> {
-        let rows = sqlx::query(
+        sqlx::query::<B>(
             "SELECT person_id, change, changed_at FROM configuration_audit \
              WHERE relationship_id = $1 AND org_id = $2 \
              ORDER BY changed_at DESC, id DESC",
         )
-        .bind(id.as_uuid())
-        .bind(org.as_uuid())
-        .fetch_all(&self.pool)
+        .bind_id(id)
+        .bind_id(org)
+        .fetch_all(self.pool())
         .await
-        .map_err(database_error)?;
-        rows.iter()
-            .map(|row| {
-                let person_id: Option<uuid::Uuid> =
-                    row.try_get("person_id").map_err(database_error)?;
-                let person_id = person_id.map(PersonId::from_uuid);
-                Ok(ConfigurationAuditEntry {
-                    org_id: org,
-                    person_id,
-                    change: row.try_get("change").map_err(database_error)?,
-                    changed_at: row.try_get("changed_at").map_err(database_error)?,
-                })
+        .map_err(database_error)?
+        .iter()
+        .map(|row| {
+            let (person_id, change, changed_at) = audit_from_row(row, "change")?;
+            Ok(ConfigurationAuditEntry {
+                org_id: org,
+                person_id,
+                change,
+                changed_at,
             })
-            .collect()
+        })
+        .collect()
     }
 }

@@ -1,10 +1,12 @@
-//! The PostgreSQL [`SyncStore`]: ticket links, pending creates, cursors, runs and records, pending
-//! retries, and leases.
+//! The [`SyncStore`] half of [`SqlStore`], written once for both databases: ticket links, pending
+//! creates, cursors, runs and records, pending retries, and leases.
 //!
-//! Claiming a lease is one `INSERT … ON CONFLICT (lease_key) DO UPDATE … WHERE expires_at <= now
-//! RETURNING …`: PostgreSQL locks the conflicting row and re-checks the condition on its latest
-//! version, so of several workers claiming one key at once exactly one gets a row back. Adding a
-//! record and updating the pending retries is one transaction.
+//! Steps that read before they write (adding a record and updating the pending retries, claiming a
+//! lease) run in a [`SqlStore::begin_write`] transaction. Claiming a lease is one `INSERT …
+//! ON CONFLICT (lease_key) DO UPDATE … WHERE expires_at <= now RETURNING …`: SQLite runs it holding
+//! the database's single write lock, PostgreSQL locks the conflicting row and re-checks the
+//! condition on its latest version; either way, of several claimers of one key at once exactly one
+//! gets a row back.
 
 use async_trait::async_trait;
 use fusion_domain::sync::{
@@ -12,11 +14,11 @@ use fusion_domain::sync::{
     SyncSchedule, TicketId, TicketLink,
 };
 use fusion_domain::{RelationshipId, Role};
-use sqlx::postgres::PgRow;
-use sqlx::{Postgres, Row, Transaction};
+use sqlx::Transaction;
 use time::{Duration, OffsetDateTime};
 
-use super::{PostgresStore, uuid_column};
+use super::SqlStore;
+use crate::backend::{Backend, Bind, Columns, RowsAffected};
 use crate::database_errors::{database_error, insert_error};
 use crate::sync_rows::{
     CursorColumns, LINK_COLUMNS, LinkColumns, PendingCreateColumns, RECORD_COLUMNS, RUN_COLUMNS,
@@ -24,122 +26,117 @@ use crate::sync_rows::{
     lease_key_text, new_lease_token, schedule_from_columns, schedule_interval_seconds,
     ticket_column,
 };
-use crate::sync_store::{Lease, LeaseKey, PendingCreate, RunFilter, RunFinish, SyncStore};
 use crate::timestamps::to_storage_precision;
 use crate::{StoreError, StoreResult};
+use fusion_engine::ports::{Lease, LeaseKey, PendingCreate, RunFilter, RunFinish, SyncStore};
 
 const DOUBLE_TARGET: &str = "the target ticket is already linked to another ticket of this relationship; \
      a ticket is never linked twice";
 
-fn column<T: for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>>(
-    row: &PgRow,
-    name: &str,
-) -> StoreResult<T> {
-    row.try_get(name).map_err(database_error)
-}
-
-fn link_from_row(row: &PgRow) -> StoreResult<TicketLink> {
+fn link_from_row(row: &impl Columns) -> StoreResult<TicketLink> {
     LinkColumns {
-        relationship: uuid_column(row, "relationship_id")?,
-        source_ticket: column(row, "source_ticket")?,
-        target_ticket: column(row, "target_ticket")?,
-        source_number: column(row, "source_number")?,
-        target_number: column(row, "target_number")?,
-        origin: column(row, "origin")?,
-        document: column(row, "document")?,
-        created_at: column(row, "created_at")?,
-        updated_at: column(row, "updated_at")?,
+        relationship: row.uuid("relationship_id")?,
+        source_ticket: row.column("source_ticket")?,
+        target_ticket: row.column("target_ticket")?,
+        source_number: row.column("source_number")?,
+        target_number: row.column("target_number")?,
+        origin: row.column("origin")?,
+        document: row.column("document")?,
+        created_at: row.time("created_at")?,
+        updated_at: row.time("updated_at")?,
     }
     .into_link()
 }
 
-fn run_from_row(row: &PgRow) -> StoreResult<SyncRun> {
+fn run_from_row(row: &impl Columns) -> StoreResult<SyncRun> {
     RunColumns {
-        id: uuid_column(row, "id")?,
-        relationship: uuid_column(row, "relationship_id")?,
-        trigger: column(row, "run_trigger")?,
-        since: column(row, "since")?,
-        status: column(row, "status")?,
-        created: column(row, "created_count")?,
-        updated: column(row, "updated_count")?,
-        closed: column(row, "closed_count")?,
-        failed: column(row, "failed_count")?,
-        skipped: column(row, "skipped_count")?,
-        conflicts: column(row, "conflict_count")?,
-        started_at: column(row, "started_at")?,
-        finished_at: column(row, "finished_at")?,
-        calls_used: column(row, "calls_used")?,
-        error: column(row, "error")?,
+        id: row.uuid("id")?,
+        relationship: row.uuid("relationship_id")?,
+        trigger: row.column("run_trigger")?,
+        since: row.optional_time("since")?,
+        status: row.column("status")?,
+        created: row.column("created_count")?,
+        updated: row.column("updated_count")?,
+        closed: row.column("closed_count")?,
+        failed: row.column("failed_count")?,
+        skipped: row.column("skipped_count")?,
+        conflicts: row.column("conflict_count")?,
+        started_at: row.time("started_at")?,
+        finished_at: row.optional_time("finished_at")?,
+        calls_used: row.column("calls_used")?,
+        error: row.column("error")?,
     }
     .into_run()
 }
 
-fn record_from_row(row: &PgRow) -> StoreResult<SyncRecord> {
+fn record_from_row(row: &impl Columns) -> StoreResult<SyncRecord> {
     RecordColumns {
-        run: uuid_column(row, "run_id")?,
-        relationship: uuid_column(row, "relationship_id")?,
-        origin: column(row, "origin")?,
-        source_ticket: column(row, "source_ticket")?,
-        source_number: column(row, "source_number")?,
-        target_ticket: column(row, "target_ticket")?,
-        target_number: column(row, "target_number")?,
-        outcome: column(row, "outcome")?,
-        error: column(row, "error")?,
-        failed_comments: column(row, "failed_comments")?,
-        failed_attachments: column(row, "failed_attachments")?,
-        notes: column(row, "notes")?,
-        recorded_at: column(row, "recorded_at")?,
+        run: row.uuid("run_id")?,
+        relationship: row.uuid("relationship_id")?,
+        origin: row.column("origin")?,
+        source_ticket: row.column("source_ticket")?,
+        source_number: row.column("source_number")?,
+        target_ticket: row.column("target_ticket")?,
+        target_number: row.column("target_number")?,
+        outcome: row.column("outcome")?,
+        error: row.column("error")?,
+        failed_comments: row.column("failed_comments")?,
+        failed_attachments: row.column("failed_attachments")?,
+        notes: row.column("notes")?,
+        recorded_at: row.time("recorded_at")?,
     }
     .into_record()
 }
 
-fn lease_from_row(key: &LeaseKey, row: &PgRow) -> StoreResult<Lease> {
+fn lease_from_row(key: &LeaseKey, row: &impl Columns) -> StoreResult<Lease> {
     Ok(Lease {
         key: key.clone(),
-        holder: column(row, "holder")?,
-        token: column(row, "token")?,
-        expires_at: column(row, "expires_at")?,
+        holder: row.column("holder")?,
+        token: row.column("token")?,
+        expires_at: row.time("expires_at")?,
     })
 }
 
+fn schedule_from_row(row: &impl Columns) -> StoreResult<SyncSchedule> {
+    schedule_from_columns(row.column("automatic")?, row.column("interval_seconds")?)
+}
+
 /// Brings the pending retries up to date with one record just added (inside its transaction).
-async fn apply_retry_change(
-    transaction: &mut Transaction<'static, Postgres>,
+async fn apply_retry_change<B: Backend>(
+    transaction: &mut Transaction<'static, B>,
     record: &SyncRecord,
 ) -> StoreResult<()> {
     let Some(change) = RetryChange::of(record) else {
         return Ok(());
     };
-    let relationship = record.relationship.as_uuid();
     // A failure recorded under the target ticket alone is settled or continued by this record.
     let mut continued: Option<i64> = None;
     if let Some(alias) = &change.alias {
-        let removed = sqlx::query(
+        let removed = sqlx::query::<B>(
             "DELETE FROM sync_retries WHERE relationship_id = $1 AND ticket_key = $2 \
              RETURNING attempts",
         )
-        .bind(relationship)
-        .bind(alias)
-        .fetch_optional(&mut **transaction)
+        .bind_id(record.relationship)
+        .bind_value(alias.as_str())
+        .fetch_optional(B::connection(transaction))
         .await
         .map_err(database_error)?;
         if let Some(row) = removed {
-            continued = Some(column(&row, "attempts")?);
+            continued = Some(row.column("attempts")?);
         }
     }
     if !change.failed {
-        return sqlx::query(
+        return sqlx::query::<B>(
             "DELETE FROM sync_retries WHERE relationship_id = $1 AND ticket_key = $2",
         )
-        .bind(relationship)
-        .bind(&change.key)
-        .execute(&mut **transaction)
+        .bind_id(record.relationship)
+        .bind_value(change.key.as_str())
+        .execute(B::connection(transaction))
         .await
         .map(drop)
         .map_err(database_error);
     }
-    let run = record.run.as_uuid();
-    sqlx::query(
+    sqlx::query::<B>(
         "INSERT INTO sync_retries (relationship_id, ticket_key, source_ticket, target_ticket, \
              attempts, last_run_id, last_error, last_failed_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
@@ -149,22 +146,22 @@ async fn apply_retry_change(
              last_run_id = excluded.last_run_id, last_error = excluded.last_error, \
              last_failed_at = excluded.last_failed_at",
     )
-    .bind(relationship)
-    .bind(&change.key)
-    .bind(record.source_ticket.as_ref().map(TicketId::as_str))
-    .bind(record.target_ticket.as_ref().map(TicketId::as_str))
-    .bind(RetryChange::attempts_after(continued))
-    .bind(run)
-    .bind(record.error.as_deref())
-    .bind(to_storage_precision(record.recorded_at))
-    .execute(&mut **transaction)
+    .bind_id(record.relationship)
+    .bind_value(change.key.as_str())
+    .bind_value(record.source_ticket.as_ref().map(TicketId::as_str))
+    .bind_value(record.target_ticket.as_ref().map(TicketId::as_str))
+    .bind_value(RetryChange::attempts_after(continued))
+    .bind_id(record.run)
+    .bind_value(record.error.as_deref())
+    .bind_time(record.recorded_at)
+    .execute(B::connection(transaction))
     .await
     .map(drop)
     .map_err(|error| insert_error(error, "pending retry conflict"))
 }
 
 #[async_trait]
-impl SyncStore for PostgresStore {
+impl<B: Backend> SyncStore for SqlStore<B> {
     async fn link_by_ticket(
         &self,
         relationship: RelationshipId,
@@ -172,13 +169,13 @@ impl SyncStore for PostgresStore {
         ticket: &TicketId,
     ) -> StoreResult<Option<TicketLink>> {
         let ticket_column = ticket_column(side);
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        sqlx::query::<B>(sqlx::AssertSqlSafe(format!(
             "SELECT {LINK_COLUMNS} FROM ticket_links \
              WHERE relationship_id = $1 AND {ticket_column} = $2"
         )))
-        .bind(relationship.as_uuid())
-        .bind(ticket.as_str())
-        .fetch_optional(&self.pool)
+        .bind_id(relationship)
+        .bind_value(ticket.as_str())
+        .fetch_optional(self.pool())
         .await
         .map_err(database_error)?
         .map(|row| link_from_row(&row))
@@ -194,30 +191,30 @@ impl SyncStore for PostgresStore {
         if tickets.is_empty() {
             return Ok(Vec::new());
         }
-        let ticket_texts: Vec<String> = tickets
+        let tickets = tickets
             .iter()
             .map(|ticket| ticket.as_str().to_owned())
             .collect();
-        let ticket_column = ticket_column(side);
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        let ticket_is_listed = B::in_texts(ticket_column(side), 2);
+        let query = sqlx::query::<B>(sqlx::AssertSqlSafe(format!(
             "SELECT {LINK_COLUMNS} FROM ticket_links \
-             WHERE relationship_id = $1 AND {ticket_column} = ANY($2)"
+             WHERE relationship_id = $1 AND {ticket_is_listed}"
         )))
-        .bind(relationship.as_uuid())
-        .bind(ticket_texts)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(database_error)?
-        .iter()
-        .map(link_from_row)
-        .collect()
+        .bind_id(relationship);
+        B::bind_texts(query, tickets)?
+            .fetch_all(self.pool())
+            .await
+            .map_err(database_error)?
+            .iter()
+            .map(link_from_row)
+            .collect()
     }
 
     async fn upsert_link(&self, link: &TicketLink) -> StoreResult<()> {
         let columns = LinkColumns::from_link(link)?;
-        sqlx::query(
-            "INSERT INTO ticket_links (relationship_id, source_ticket, target_ticket, source_number, \
-                 target_number, origin, document, created_at, updated_at) \
+        sqlx::query::<B>(
+            "INSERT INTO ticket_links (relationship_id, source_ticket, target_ticket, \
+                 source_number, target_number, origin, document, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (relationship_id, source_ticket) DO UPDATE SET \
                  target_ticket = excluded.target_ticket, source_number = excluded.source_number, \
@@ -225,16 +222,16 @@ impl SyncStore for PostgresStore {
                  document = excluded.document, created_at = excluded.created_at, \
                  updated_at = excluded.updated_at",
         )
-        .bind(columns.relationship)
-        .bind(&columns.source_ticket)
-        .bind(&columns.target_ticket)
-        .bind(&columns.source_number)
-        .bind(&columns.target_number)
-        .bind(&columns.origin)
-        .bind(&columns.document)
-        .bind(columns.created_at)
-        .bind(columns.updated_at)
-        .execute(&self.pool)
+        .bind_id(columns.relationship)
+        .bind_value(columns.source_ticket.as_str())
+        .bind_value(columns.target_ticket.as_str())
+        .bind_value(columns.source_number.as_str())
+        .bind_value(columns.target_number.as_str())
+        .bind_value(columns.origin.as_str())
+        .bind_value(columns.document.as_str())
+        .bind_time(columns.created_at)
+        .bind_time(columns.updated_at)
+        .execute(self.pool())
         .await
         .map(drop)
         .map_err(|error| insert_error(error, DOUBLE_TARGET))
@@ -242,18 +239,19 @@ impl SyncStore for PostgresStore {
 
     async fn record_pending_create(&self, pending: &PendingCreate) -> StoreResult<()> {
         let columns = PendingCreateColumns::from_pending(pending);
-        sqlx::query(
-            "INSERT INTO pending_creates (relationship_id, origin, origin_ticket, marker, started_at) \
+        sqlx::query::<B>(
+            "INSERT INTO pending_creates (relationship_id, origin, origin_ticket, marker, \
+                 started_at) \
              VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (relationship_id, origin, origin_ticket) DO UPDATE SET \
                  marker = excluded.marker, started_at = excluded.started_at",
         )
-        .bind(columns.relationship)
-        .bind(&columns.origin)
-        .bind(&columns.origin_ticket)
-        .bind(&columns.marker)
-        .bind(columns.started_at)
-        .execute(&self.pool)
+        .bind_id(columns.relationship)
+        .bind_value(columns.origin.as_str())
+        .bind_value(columns.origin_ticket.as_str())
+        .bind_value(columns.marker.as_str())
+        .bind_time(columns.started_at)
+        .execute(self.pool())
         .await
         .map(drop)
         .map_err(|error| insert_error(error, "pending create conflict"))
@@ -263,22 +261,23 @@ impl SyncStore for PostgresStore {
         &self,
         relationship: RelationshipId,
     ) -> StoreResult<Vec<PendingCreate>> {
-        sqlx::query(
-            "SELECT relationship_id, origin, origin_ticket, marker, started_at FROM pending_creates \
-             WHERE relationship_id = $1 ORDER BY started_at, origin, origin_ticket",
+        sqlx::query::<B>(
+            "SELECT relationship_id, origin, origin_ticket, marker, started_at \
+             FROM pending_creates WHERE relationship_id = $1 \
+             ORDER BY started_at, origin, origin_ticket",
         )
-        .bind(relationship.as_uuid())
-        .fetch_all(&self.pool)
+        .bind_id(relationship)
+        .fetch_all(self.pool())
         .await
         .map_err(database_error)?
         .iter()
         .map(|row| {
             PendingCreateColumns {
-                relationship: uuid_column(row, "relationship_id")?,
-                origin: column(row, "origin")?,
-                origin_ticket: column(row, "origin_ticket")?,
-                marker: column(row, "marker")?,
-                started_at: column(row, "started_at")?,
+                relationship: row.uuid("relationship_id")?,
+                origin: row.column("origin")?,
+                origin_ticket: row.column("origin_ticket")?,
+                marker: row.column("marker")?,
+                started_at: row.time("started_at")?,
             }
             .into_pending()
         })
@@ -291,14 +290,14 @@ impl SyncStore for PostgresStore {
         origin: Role,
         origin_ticket: &TicketId,
     ) -> StoreResult<()> {
-        sqlx::query(
+        sqlx::query::<B>(
             "DELETE FROM pending_creates \
              WHERE relationship_id = $1 AND origin = $2 AND origin_ticket = $3",
         )
-        .bind(relationship.as_uuid())
-        .bind(origin.as_str())
-        .bind(origin_ticket.as_str())
-        .execute(&self.pool)
+        .bind_id(relationship)
+        .bind_value(origin.as_str())
+        .bind_value(origin_ticket.as_str())
+        .execute(self.pool())
         .await
         .map(drop)
         .map_err(database_error)
@@ -309,21 +308,21 @@ impl SyncStore for PostgresStore {
         relationship: RelationshipId,
         side: Role,
     ) -> StoreResult<Option<SyncCursor>> {
-        sqlx::query(
+        sqlx::query::<B>(
             "SELECT relationship_id, side, last_activity_at, last_id FROM sync_cursors \
              WHERE relationship_id = $1 AND side = $2",
         )
-        .bind(relationship.as_uuid())
-        .bind(side.as_str())
-        .fetch_optional(&self.pool)
+        .bind_id(relationship)
+        .bind_value(side.as_str())
+        .fetch_optional(self.pool())
         .await
         .map_err(database_error)?
         .map(|row| {
             CursorColumns {
-                relationship: uuid_column(&row, "relationship_id")?,
-                side: column(&row, "side")?,
-                last_activity_at: column(&row, "last_activity_at")?,
-                last_id: column(&row, "last_id")?,
+                relationship: row.uuid("relationship_id")?,
+                side: row.column("side")?,
+                last_activity_at: row.time("last_activity_at")?,
+                last_id: row.column("last_id")?,
             }
             .into_cursor()
         })
@@ -332,17 +331,17 @@ impl SyncStore for PostgresStore {
 
     async fn save_cursor(&self, cursor: &SyncCursor) -> StoreResult<()> {
         let columns = CursorColumns::from_cursor(cursor);
-        sqlx::query(
+        sqlx::query::<B>(
             "INSERT INTO sync_cursors (relationship_id, side, last_activity_at, last_id) \
              VALUES ($1, $2, $3, $4) \
              ON CONFLICT (relationship_id, side) DO UPDATE SET \
                  last_activity_at = excluded.last_activity_at, last_id = excluded.last_id",
         )
-        .bind(columns.relationship)
-        .bind(&columns.side)
-        .bind(columns.last_activity_at)
-        .bind(columns.last_id.as_deref())
-        .execute(&self.pool)
+        .bind_id(columns.relationship)
+        .bind_value(columns.side.as_str())
+        .bind_time(columns.last_activity_at)
+        .bind_value(columns.last_id.as_deref())
+        .execute(self.pool())
         .await
         .map(drop)
         .map_err(|error| insert_error(error, "cursor conflict"))
@@ -367,17 +366,17 @@ impl SyncStore for PostgresStore {
             calls_used: 0,
             error: None,
         };
-        sqlx::query(
+        sqlx::query::<B>(
             "INSERT INTO sync_runs (id, relationship_id, run_trigger, since, status, started_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
-        .bind(run.id.as_uuid())
-        .bind(relationship.as_uuid())
-        .bind(trigger.as_str())
-        .bind(run.since)
-        .bind(run.status.as_str())
-        .bind(run.started_at)
-        .execute(&self.pool)
+        .bind_id(run.id)
+        .bind_id(relationship)
+        .bind_value(trigger.as_str())
+        .bind_optional_time(run.since)
+        .bind_value(run.status.as_str())
+        .bind_time(run.started_at)
+        .execute(self.pool())
         .await
         .map_err(|error| insert_error(error, "a run with this id already exists"))?;
         Ok(run)
@@ -392,24 +391,24 @@ impl SyncStore for PostgresStore {
             error,
         } = finish;
         let [created, updated, closed, failed, skipped, conflicts] = count_columns(counts);
-        let done = sqlx::query(
+        let done = sqlx::query::<B>(
             "UPDATE sync_runs SET status = $1, created_count = $2, updated_count = $3, \
                  closed_count = $4, failed_count = $5, skipped_count = $6, conflict_count = $7, \
                  finished_at = $8, calls_used = $9, error = $10 \
              WHERE id = $11",
         )
-        .bind(status.as_str())
-        .bind(created)
-        .bind(updated)
-        .bind(closed)
-        .bind(failed)
-        .bind(skipped)
-        .bind(conflicts)
-        .bind(to_storage_precision(*finished_at))
-        .bind(calls_used_column(*calls_used)?)
-        .bind(error.as_deref())
-        .bind(run.as_uuid())
-        .execute(&self.pool)
+        .bind_value(status.as_str())
+        .bind_value(created)
+        .bind_value(updated)
+        .bind_value(closed)
+        .bind_value(failed)
+        .bind_value(skipped)
+        .bind_value(conflicts)
+        .bind_time(*finished_at)
+        .bind_value(calls_used_column(*calls_used)?)
+        .bind_value(error.as_deref())
+        .bind_id(run)
+        .execute(self.pool())
         .await
         .map_err(database_error)?;
         if done.rows_affected() == 0 {
@@ -420,27 +419,27 @@ impl SyncStore for PostgresStore {
 
     async fn add_record(&self, record: &SyncRecord) -> StoreResult<()> {
         let columns = RecordColumns::from_record(record)?;
-        let mut transaction = self.pool.begin().await.map_err(database_error)?;
-        sqlx::query(
-            "INSERT INTO sync_records (run_id, relationship_id, origin, source_ticket, source_number, \
-                 target_ticket, target_number, outcome, error, failed_comments, failed_attachments, \
-                 notes, recorded_at) \
+        let mut transaction = self.begin_write().await?;
+        sqlx::query::<B>(
+            "INSERT INTO sync_records (run_id, relationship_id, origin, source_ticket, \
+                 source_number, target_ticket, target_number, outcome, error, failed_comments, \
+                 failed_attachments, notes, recorded_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
-        .bind(columns.run)
-        .bind(columns.relationship)
-        .bind(&columns.origin)
-        .bind(columns.source_ticket.as_deref())
-        .bind(columns.source_number.as_deref())
-        .bind(columns.target_ticket.as_deref())
-        .bind(columns.target_number.as_deref())
-        .bind(&columns.outcome)
-        .bind(columns.error.as_deref())
-        .bind(columns.failed_comments)
-        .bind(columns.failed_attachments)
-        .bind(&columns.notes)
-        .bind(columns.recorded_at)
-        .execute(&mut *transaction)
+        .bind_id(columns.run)
+        .bind_id(columns.relationship)
+        .bind_value(columns.origin.as_str())
+        .bind_value(columns.source_ticket.as_deref())
+        .bind_value(columns.source_number.as_deref())
+        .bind_value(columns.target_ticket.as_deref())
+        .bind_value(columns.target_number.as_deref())
+        .bind_value(columns.outcome.as_str())
+        .bind_value(columns.error.as_deref())
+        .bind_value(columns.failed_comments)
+        .bind_value(columns.failed_attachments)
+        .bind_value(columns.notes.as_str())
+        .bind_time(columns.recorded_at)
+        .execute(B::connection(&mut transaction))
         .await
         .map_err(|error| insert_error(error, "record conflict"))?;
         apply_retry_change(&mut transaction, record).await?;
@@ -451,23 +450,24 @@ impl SyncStore for PostgresStore {
         &self,
         relationship: RelationshipId,
     ) -> StoreResult<Vec<PendingRetry>> {
-        sqlx::query(
-            "SELECT relationship_id, source_ticket, target_ticket, attempts, last_error, last_failed_at \
+        sqlx::query::<B>(
+            "SELECT relationship_id, source_ticket, target_ticket, attempts, last_error, \
+                    last_failed_at \
              FROM sync_retries WHERE relationship_id = $1 ORDER BY last_failed_at, ticket_key",
         )
-        .bind(relationship.as_uuid())
-        .fetch_all(&self.pool)
+        .bind_id(relationship)
+        .fetch_all(self.pool())
         .await
         .map_err(database_error)?
         .iter()
         .map(|row| {
             RetryColumns {
-                relationship: uuid_column(row, "relationship_id")?,
-                source_ticket: column(row, "source_ticket")?,
-                target_ticket: column(row, "target_ticket")?,
-                attempts: column(row, "attempts")?,
-                last_error: column(row, "last_error")?,
-                last_failed_at: column(row, "last_failed_at")?,
+                relationship: row.uuid("relationship_id")?,
+                source_ticket: row.column("source_ticket")?,
+                target_ticket: row.column("target_ticket")?,
+                attempts: row.column("attempts")?,
+                last_error: row.column("last_error")?,
+                last_failed_at: row.time("last_failed_at")?,
             }
             .into_retry()
         })
@@ -506,26 +506,25 @@ impl SyncStore for PostgresStore {
         } else {
             format!("WHERE {}", conditions.join(" AND "))
         };
-        let sql = format!(
+        let mut query = sqlx::query::<B>(sqlx::AssertSqlSafe(format!(
             "SELECT {RUN_COLUMNS} FROM sync_runs {where_clause} \
              ORDER BY started_at DESC, id DESC LIMIT ${limit_parameter}"
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        )));
         if let Some(relationship) = relationship {
-            query = query.bind(relationship.as_uuid());
+            query = query.bind_id(*relationship);
         }
         if let Some(status) = status {
-            query = query.bind(status.as_str());
+            query = query.bind_value(status.as_str());
         }
         if let Some(started_from) = started_from {
-            query = query.bind(to_storage_precision(*started_from));
+            query = query.bind_time(*started_from);
         }
         if let Some(started_before) = started_before {
-            query = query.bind(to_storage_precision(*started_before));
+            query = query.bind_time(*started_before);
         }
         query
-            .bind(i64::from(*limit))
-            .fetch_all(&self.pool)
+            .bind_value(i64::from(*limit))
+            .fetch_all(self.pool())
             .await
             .map_err(database_error)?
             .iter()
@@ -534,11 +533,11 @@ impl SyncStore for PostgresStore {
     }
 
     async fn sync_run(&self, run: SyncRunId) -> StoreResult<Option<SyncRun>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        sqlx::query::<B>(sqlx::AssertSqlSafe(format!(
             "SELECT {RUN_COLUMNS} FROM sync_runs WHERE id = $1"
         )))
-        .bind(run.as_uuid())
-        .fetch_optional(&self.pool)
+        .bind_id(run)
+        .fetch_optional(self.pool())
         .await
         .map_err(database_error)?
         .map(|row| run_from_row(&row))
@@ -546,11 +545,11 @@ impl SyncStore for PostgresStore {
     }
 
     async fn sync_records(&self, run: SyncRunId) -> StoreResult<Vec<SyncRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        sqlx::query::<B>(sqlx::AssertSqlSafe(format!(
             "SELECT {RECORD_COLUMNS} FROM sync_records WHERE run_id = $1 ORDER BY id"
         )))
-        .bind(run.as_uuid())
-        .fetch_all(&self.pool)
+        .bind_id(run)
+        .fetch_all(self.pool())
         .await
         .map_err(database_error)?
         .iter()
@@ -561,9 +560,9 @@ impl SyncStore for PostgresStore {
     async fn delete_runs_before(&self, cutoff: OffsetDateTime) -> StoreResult<u64> {
         // Records go with their run (ON DELETE CASCADE); the count is of runs only. A run still
         // Running has no finish time and is kept.
-        sqlx::query("DELETE FROM sync_runs WHERE finished_at < $1")
-            .bind(to_storage_precision(cutoff))
-            .execute(&self.pool)
+        sqlx::query::<B>("DELETE FROM sync_runs WHERE finished_at < $1")
+            .bind_time(cutoff)
+            .execute(self.pool())
             .await
             .map(|done| done.rows_affected())
             .map_err(database_error)
@@ -576,23 +575,25 @@ impl SyncStore for PostgresStore {
         now: OffsetDateTime,
         ttl: Duration,
     ) -> StoreResult<Option<Lease>> {
-        sqlx::query(
+        let mut transaction = self.begin_write().await?;
+        let row = sqlx::query::<B>(
             "INSERT INTO leases (lease_key, holder, token, expires_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (lease_key) DO UPDATE SET holder = excluded.holder, \
                  token = excluded.token, expires_at = excluded.expires_at \
              WHERE leases.expires_at <= $5 \
              RETURNING holder, token, expires_at",
         )
-        .bind(lease_key_text(key))
-        .bind(holder)
-        .bind(new_lease_token())
-        .bind(to_storage_precision(now + ttl))
-        .bind(to_storage_precision(now))
-        .fetch_optional(&self.pool)
+        .bind_value(lease_key_text(key))
+        .bind_value(holder)
+        .bind_value(new_lease_token())
+        .bind_time(now + ttl)
+        .bind_time(now)
+        .fetch_optional(B::connection(&mut transaction))
         .await
-        .map_err(database_error)?
-        .map(|row| lease_from_row(key, &row))
-        .transpose()
+        .map_err(database_error)?;
+        let lease = row.map(|row| lease_from_row(key, &row)).transpose()?;
+        transaction.commit().await.map_err(database_error)?;
+        Ok(lease)
     }
 
     async fn renew_lease(
@@ -601,14 +602,14 @@ impl SyncStore for PostgresStore {
         now: OffsetDateTime,
         ttl: Duration,
     ) -> StoreResult<Option<Lease>> {
-        sqlx::query(
+        sqlx::query::<B>(
             "UPDATE leases SET expires_at = $1 WHERE lease_key = $2 AND token = $3 \
              RETURNING holder, token, expires_at",
         )
-        .bind(to_storage_precision(now + ttl))
-        .bind(lease_key_text(&lease.key))
-        .bind(&lease.token)
-        .fetch_optional(&self.pool)
+        .bind_time(now + ttl)
+        .bind_value(lease_key_text(&lease.key))
+        .bind_value(lease.token.as_str())
+        .fetch_optional(self.pool())
         .await
         .map_err(database_error)?
         .map(|row| lease_from_row(&lease.key, &row))
@@ -616,24 +617,24 @@ impl SyncStore for PostgresStore {
     }
 
     async fn release_lease(&self, lease: &Lease) -> StoreResult<()> {
-        sqlx::query("DELETE FROM leases WHERE lease_key = $1 AND token = $2")
-            .bind(lease_key_text(&lease.key))
-            .bind(&lease.token)
-            .execute(&self.pool)
+        sqlx::query::<B>("DELETE FROM leases WHERE lease_key = $1 AND token = $2")
+            .bind_value(lease_key_text(&lease.key))
+            .bind_value(lease.token.as_str())
+            .execute(self.pool())
             .await
             .map(drop)
             .map_err(database_error)
     }
 
     async fn sync_schedule(&self, relationship: RelationshipId) -> StoreResult<SyncSchedule> {
-        sqlx::query(
+        sqlx::query::<B>(
             "SELECT automatic, interval_seconds FROM sync_schedules WHERE relationship_id = $1",
         )
-        .bind(relationship.as_uuid())
-        .fetch_optional(&self.pool)
+        .bind_id(relationship)
+        .fetch_optional(self.pool())
         .await
         .map_err(database_error)?
-        .map(|row| schedule_row(&row))
+        .map(|row| schedule_from_row(&row))
         .transpose()
         .map(Option::unwrap_or_default)
     }
@@ -644,43 +645,32 @@ impl SyncStore for PostgresStore {
         schedule: &SyncSchedule,
         now: OffsetDateTime,
     ) -> StoreResult<()> {
-        sqlx::query(
+        sqlx::query::<B>(
             "INSERT INTO sync_schedules (relationship_id, automatic, interval_seconds, updated_at) \
              VALUES ($1, $2, $3, $4) \
              ON CONFLICT (relationship_id) DO UPDATE SET automatic = excluded.automatic, \
                  interval_seconds = excluded.interval_seconds, updated_at = excluded.updated_at",
         )
-        .bind(relationship.as_uuid())
-        .bind(schedule.automatic)
-        .bind(schedule_interval_seconds(schedule))
-        .bind(to_storage_precision(now))
-        .execute(&self.pool)
+        .bind_id(relationship)
+        .bind_value(schedule.automatic)
+        .bind_value(schedule_interval_seconds(schedule))
+        .bind_time(now)
+        .execute(self.pool())
         .await
         .map(drop)
         .map_err(|error| insert_error(error, "sync schedule conflict"))
     }
 
     async fn automatic_schedules(&self) -> StoreResult<Vec<(RelationshipId, SyncSchedule)>> {
-        sqlx::query(
+        sqlx::query::<B>(
             "SELECT relationship_id, automatic, interval_seconds FROM sync_schedules \
              WHERE automatic ORDER BY relationship_id",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await
         .map_err(database_error)?
         .iter()
-        .map(|row| {
-            Ok((
-                RelationshipId::from_uuid(uuid_column(row, "relationship_id")?),
-                schedule_row(row)?,
-            ))
-        })
+        .map(|row| Ok((row.id("relationship_id")?, schedule_from_row(row)?)))
         .collect()
     }
-}
-
-fn schedule_row(row: &PgRow) -> StoreResult<SyncSchedule> {
-    let automatic: bool = column(row, "automatic")?;
-    let interval: i32 = column(row, "interval_seconds")?;
-    schedule_from_columns(automatic, i64::from(interval))
 }

@@ -9,24 +9,66 @@
 //! Errors: an unknown relationship is `NotFound` for writes and `None`/empty for reads; writing an
 //! organisation's side (configuration, override credentials) for an organisation that is not the
 //! initiator or partner is `NotFound` too. The store is not the authorisation layer, but it only
-//! ever returns what the ids name. `Store` has this trait as a supertrait, so `Arc<dyn Store>`
-//! offers these methods directly.
+//! ever returns what the ids name. `fusion-store`'s `Store` has this trait as a supertrait, so
+//! `Arc<dyn Store>` offers these methods directly.
 
 use async_trait::async_trait;
 use fusion_domain::{
     AcceptCodeError, DescriptionComposition, FieldMapping, FieldMappingId, OrgId, PersonId,
-    Relationship, RelationshipId, RelationshipState, Role, SideConfig, SyncReadiness,
+    PlatformKind, Relationship, RelationshipId, RelationshipState, Role, SideConfig, SyncReadiness,
     VerificationCode,
 };
 use secrecy::SecretString;
 use time::OffsetDateTime;
 
-use crate::{
-    ConfigurationAuditEntry, CredentialsAuditEntry, CredentialsUpdate, PlatformCredentials,
-    StoreResult,
-};
+use super::StoreResult;
 
-/// Relationship storage. Every `Store` is also a `RelationshipStore`.
+/// The platform credentials as anyone may read them: the secret only as "set / last changed".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformCredentials {
+    pub org_id: OrgId,
+    pub platform: PlatformKind,
+    pub api_url: String,
+    pub username: String,
+    pub secret_set: bool,
+    pub secret_changed_at: Option<OffsetDateTime>,
+    /// Overrides the deployment's Autotask integration code for this organisation.
+    pub integration_code_override: Option<String>,
+    pub updated_at: OffsetDateTime,
+}
+
+/// A save from Settings. `secret: None` keeps the stored secret (the field is write-only, so an
+/// empty secret box means "unchanged"). `integration_code_override: Some(None)` clears it.
+#[derive(Debug)]
+pub struct CredentialsUpdate {
+    pub platform: PlatformKind,
+    pub api_url: String,
+    pub username: String,
+    pub secret: Option<SecretString>,
+    pub integration_code_override: Option<Option<String>>,
+}
+
+/// One audit entry for a credentials change: who, when, which field — never the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialsAuditEntry {
+    pub org_id: OrgId,
+    pub person_id: Option<PersonId>,
+    pub field: String,
+    pub changed_at: OffsetDateTime,
+}
+
+/// One change to a relationship's configuration: by a person, or by Support Fusion itself
+/// (`person_id` `None`), e.g. a company filter brought in line with the privacy rule on upgrade.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigurationAuditEntry {
+    pub org_id: OrgId,
+    pub person_id: Option<PersonId>,
+    /// One sentence for people.
+    pub change: String,
+    pub changed_at: OffsetDateTime,
+}
+
+/// Relationship storage. Every `fusion_store::Store` is also a `RelationshipStore`.
 #[async_trait]
 pub trait RelationshipStore: Send + Sync {
     /// Creates a Pending relationship whose verification code (stored hashed) expires at
@@ -153,7 +195,7 @@ pub trait RelationshipStore: Send + Sync {
     ) -> StoreResult<Option<SecretString>>;
 
     /// The audit trail of `org`'s override credentials in this relationship, newest first (kept
-    /// apart from the organisation's own [`crate::Store::credentials_audit_log`]).
+    /// apart from the organisation's own, `fusion_store::Store::credentials_audit_log`).
     async fn relationship_credentials_audit_log(
         &self,
         id: RelationshipId,

@@ -1,0 +1,19 @@
+//! The storage ports the core owns and `fusion-store` implements (for SQLite and PostgreSQL),
+//! spoken in domain vocabulary: [`SyncStore`] (links, cursors, runs and records, pending creates
+//! and retries, leases, schedules), [`RelationshipStore`] (connections, configuration, mappings,
+//! override credentials) and the [`StoreError`] both answer with. The platform port is
+//! [`crate::Platform`]; the binary implements [`crate::SyncDirectory`].
+//!
+//! Nothing here names SQL or a driver: a store adapter maps its database's failures onto
+//! [`StoreError`]'s cases.
+
+mod relationship_store;
+mod store_error;
+mod sync_store;
+
+pub use relationship_store::{
+    ConfigurationAuditEntry, CredentialsAuditEntry, CredentialsUpdate, PlatformCredentials,
+    RelationshipStore,
+};
+pub use store_error::{StoreError, StoreResult};
+pub use sync_store::{Lease, LeaseKey, PendingCreate, RunFilter, RunFinish, SyncStore};
