@@ -7,6 +7,9 @@
 //! its setup through the [`SyncDirectory`] port and marking the baseline), and run every
 //! relationship whose automatic sync is due (the scheduler inside `fusion serve`).
 //!
+//! [`PlatformTenants`] is the port Settings and the configuration screens use: a tenant's
+//! credentials checked and tested, its live choices, mapping defaults and ticket previews.
+//!
 //! The engine knows no HTTP and no SQL: only its ports.
 
 mod apply;
@@ -17,6 +20,7 @@ mod lease_keeper;
 mod platform;
 mod service;
 mod setup;
+mod tenant;
 
 pub use control::{RunControl, RunObserver, StopSignal};
 pub use engine::{EngineError, RunSummary, SyncEngine, SyncMode};
@@ -27,3 +31,8 @@ pub use service::{
     ScheduledOutcome, ScheduledRelationship, ServiceError, SetupError, SyncDirectory, SyncService,
 };
 pub use setup::{EngineSettings, SideSetup, SyncSetup};
+pub use tenant::{
+    ApiUrlProblem, CleanedInput, CredentialField, CredentialHelp, Freshness, LiveChoices,
+    PlatformTenants, RequestBudgetUse, TenantCredentials, TenantError, TicketFact, TicketField,
+    TicketPreview,
+};
