@@ -10,8 +10,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use fusion_autotask::TicketField;
 use fusion_domain::{Choice, FieldMapping};
+use fusion_engine::TicketField;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 

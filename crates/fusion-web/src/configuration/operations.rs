@@ -15,13 +15,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use fusion_autotask::{
-    TICKET_TYPE, TenantChoices, TicketField, default_field_mappings, preview_values,
-    suggested_value_mappings, ticket_fields,
+    TICKET_TYPE, TenantChoices, default_field_mappings, preview_values, suggested_value_mappings,
+    ticket_fields,
 };
 use fusion_domain::{
     Choice, ChoiceValue, DescriptionComposition, FieldMapping, FieldMappingId, Role, ScopeError,
     SideConfig, ValueMapping, suggest_value_mappings, unmapped_active_values,
 };
+use fusion_engine::TicketField;
 
 use crate::AppState;
 use crate::configuration::Scope;
