@@ -17,8 +17,7 @@ use fusion_domain::{
 };
 use fusion_engine::{
     ApiUrlProblem, CleanedInput, CredentialField, CredentialHelp, Freshness, LiveChoices,
-    PlatformTenants, RequestBudgetUse, TenantCredentials, TenantError, TicketFact, TicketField,
-    TicketPreview,
+    PlatformTenants, TenantCredentials, TenantError, TicketFact, TicketField, TicketPreview,
 };
 use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
@@ -325,14 +324,14 @@ impl PlatformTenants for AutotaskTenants {
             .map_err(tenant_error)
     }
 
-    fn request_budget(&self, username: &str) -> RequestBudgetUse {
-        match self.tester.service() {
-            Some(service) => RequestBudgetUse {
-                hourly_limit: Some(service.budget().hourly_limit()),
-                used_last_hour: service.budget_used_by(username),
-            },
-            None => RequestBudgetUse::default(),
-        }
+    fn hourly_request_limit(&self) -> Option<u32> {
+        self.tester
+            .service()
+            .map(|service| service.budget().hourly_limit())
+    }
+
+    fn requests_last_hour(&self, username: &str) -> Option<u32> {
+        self.tester.service()?.budget_used_by(username)
     }
 }
 

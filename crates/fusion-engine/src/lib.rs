@@ -33,6 +33,5 @@ pub use service::{
 pub use setup::{EngineSettings, SideSetup, SyncSetup};
 pub use tenant::{
     ApiUrlProblem, CleanedInput, CredentialField, CredentialHelp, Freshness, LiveChoices,
-    PlatformTenants, RequestBudgetUse, TenantCredentials, TenantError, TicketFact, TicketField,
-    TicketPreview,
+    PlatformTenants, TenantCredentials, TenantError, TicketFact, TicketField, TicketPreview,
 };

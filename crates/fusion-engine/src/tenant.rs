@@ -195,16 +195,6 @@ pub struct TicketPreview {
     pub values: BTreeMap<String, String>,
 }
 
-/// This server's hourly share of a tenant's API requests and how much of it was used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RequestBudgetUse {
-    /// Requests per hour this server allows itself per tenant; `None` when it cannot call the
-    /// platform at all.
-    pub hourly_limit: Option<u32>,
-    /// Requests sent in the last hour to this tenant, once known.
-    pub used_last_hour: Option<u32>,
-}
-
 /// A failed tenant request, with a message for people (what happened; where the platform says
 /// it, what to do).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -291,8 +281,13 @@ pub trait PlatformTenants: Send + Sync {
         company: &ChoiceValue,
     ) -> Result<TicketPreview, TenantError>;
 
-    /// This server's request budget for the tenant of API user `username`.
-    fn request_budget(&self, username: &str) -> RequestBudgetUse;
+    /// Requests per hour this server allows itself per tenant; `None` when it cannot call the
+    /// platform at all.
+    fn hourly_request_limit(&self) -> Option<u32>;
+
+    /// Requests this server sent in the last hour to the tenant of API user `username`, once
+    /// known (costs no request).
+    fn requests_last_hour(&self, username: &str) -> Option<u32>;
 }
 
 #[cfg(test)]
