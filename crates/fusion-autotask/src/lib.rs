@@ -1,6 +1,7 @@
 //! The Autotask PSA adapter: URL rules, credential cleaning, zone discovery, auth headers, typed
 //! wire structs, queries with id-cursor paging, writes, error classification, the concurrency
-//! governor and request budget, and the connection test.
+//! governor and request budget, the connection test, and the engine's ports: `Platform`
+//! (`AutotaskPlatform`) and `PlatformTenants` (`AutotaskTenants`).
 //!
 //! Nothing outside this crate knows Autotask field names or HTTP details; nothing here shares
 //! types with the simulator (`fusion-autotask-sim`).
@@ -17,6 +18,7 @@ pub mod platform;
 mod retry;
 pub mod settings;
 pub mod telemetry;
+pub mod tenants;
 pub mod ticket_fields;
 pub mod transport;
 pub mod wire;
@@ -39,9 +41,9 @@ pub use platform::{
     ATTACHMENT_WINDOW, ATTACHMENT_WINDOW_BYTES, AutotaskPlatform, MAX_ATTACHMENT_BYTES,
 };
 pub use settings::{AutotaskSettings, RetryPolicy};
+pub use tenants::{AutotaskTenants, CHOICES_TTL};
 pub use ticket_fields::{
-    TICKET_TYPE, TicketField, TicketPreview, default_field_mappings, preview_values,
-    suggested_value_mappings, ticket_fields,
+    TICKET_TYPE, default_field_mappings, preview_values, suggested_value_mappings, ticket_fields,
 };
 pub use transport::{TransportOverride, TransportOverrideError};
 pub use zone::{zone_display, zone_name};

@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 
 use fusion_domain::{
-    ChoiceValue, FieldMapping, FieldMappingId, MappingDirection, RelationshipId, ValueMapping,
-    suggest_value_mappings,
+    Choice, ChoiceValue, FieldMapping, FieldMappingId, MappingDirection, RelationshipId,
+    ValueMapping, suggest_value_mappings,
 };
+use fusion_engine::{TicketField, TicketPreview};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -22,19 +23,6 @@ pub const TICKET_TYPE: &str = "Ticket";
 
 /// Prefix of user-defined ticket fields in mapping field names (`udf:Customer Reference`).
 pub const UDF_PREFIX: &str = "udf:";
-
-/// One mappable ticket field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TicketField {
-    /// Autotask wire name, e.g. `status`, or `udf:<name>` for a user-defined field.
-    pub name: String,
-    /// What the UI shows, e.g. "Status".
-    pub label: String,
-    /// The choice list holding its values, for picklist fields ("status", "queue", …).
-    pub picklist: Option<&'static str>,
-    pub is_required: bool,
-    pub is_read_only: bool,
-}
 
 /// The standard mappable ticket fields (wire name, label). `externalID` is deliberately absent:
 /// it carries the sync marker. Ids that only mean something inside one tenant and have no shared
@@ -152,40 +140,47 @@ pub fn suggested_value_mappings(
     source: &TenantChoices,
     target: &TenantChoices,
 ) -> Vec<ValueMapping> {
+    suggest_between(field, &|list| source.list_ref(list), &|list| {
+        target.list_ref(list)
+    })
+}
+
+/// [`suggested_value_mappings`] over any two tenants' named lists (the adapter's own
+/// [`TenantChoices`] or the engine's `LiveChoices`).
+pub(crate) fn suggest_between<'s, 't>(
+    field: &TicketField,
+    source: &dyn Fn(&str) -> &'s [Choice],
+    target: &dyn Fn(&str) -> &'t [Choice],
+) -> Vec<ValueMapping> {
     let Some(list) = field.picklist else {
         return Vec::new();
     };
     if list == "sub_issue_type" {
-        let qualified = |choices: &TenantChoices| {
-            choices
-                .list("sub_issue_type")
-                .into_iter()
-                .map(|mut choice| {
-                    let parent = choice
-                        .parent
-                        .as_ref()
-                        .and_then(|parent| choices.label_of("issue_type", parent))
-                        .unwrap_or("");
-                    choice.label = format!("{parent} / {}", choice.label);
-                    choice
-                })
-                .collect::<Vec<_>>()
-        };
-        return suggest_value_mappings(&qualified(source), &qualified(target));
+        return suggest_value_mappings(
+            &qualified_sub_issue_types(source),
+            &qualified_sub_issue_types(target),
+        );
     }
-    suggest_value_mappings(source.list_ref(list), target.list_ref(list))
+    suggest_value_mappings(source(list), target(list))
 }
 
-/// One real ticket as the configuration screens show it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TicketPreview {
-    pub ticket_number: String,
-    pub title: String,
-    pub description: String,
-    /// Wire field name (`status`, `companyID`, `udf:<name>`, …) → display value: picklist labels
-    /// instead of codes, company and resource names instead of ids (when in the choices), the
-    /// contact's name, dates as `2026-11-27 01:43 UTC`. Empty fields are left out.
-    pub values: BTreeMap<String, String>,
+/// Sub-issue types labelled "issue type / sub-issue type", so "Other" under "Hardware" only
+/// matches "Other" under "Hardware".
+fn qualified_sub_issue_types<'c>(lists: &dyn Fn(&str) -> &'c [Choice]) -> Vec<Choice> {
+    let issue_types = lists("issue_type");
+    lists("sub_issue_type")
+        .iter()
+        .cloned()
+        .map(|mut choice| {
+            let parent = choice
+                .parent
+                .as_ref()
+                .and_then(|parent| issue_types.iter().find(|issue| &issue.value == parent))
+                .map_or("", |issue| issue.label.as_str());
+            choice.label = format!("{parent} / {}", choice.label);
+            choice
+        })
+        .collect()
 }
 
 /// A ticket as raw JSON, so every field (and UDF) the tenant returns can be previewed.

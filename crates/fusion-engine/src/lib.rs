@@ -7,9 +7,12 @@
 //! its setup through the [`SyncDirectory`] port and marking the baseline), and run every
 //! relationship whose automatic sync is due (the scheduler inside `fusion serve`).
 //!
-//! The engine is the core: it owns the ports its adapters implement — [`Platform`] (the Autotask
-//! adapter), the storage ports in [`ports`] (the store), [`SyncDirectory`] (the binary) — and knows
-//! no HTTP and no SQL, and no adapter.
+//! [`PlatformTenants`] is the port Settings and the configuration screens use: a tenant's
+//! credentials checked and tested, its live choices, mapping defaults and ticket previews.
+//!
+//! The engine is the core: it owns the ports its adapters implement — [`Platform`] and
+//! [`PlatformTenants`] (the Autotask adapter), the storage ports in [`ports`] (the store),
+//! [`SyncDirectory`] (the binary) — and knows no HTTP and no SQL, and no adapter.
 
 mod apply;
 mod control;
@@ -20,6 +23,7 @@ mod platform;
 pub mod ports;
 mod service;
 mod setup;
+mod tenant;
 
 pub use control::{RunControl, RunObserver, StopSignal};
 pub use engine::{EngineError, RunSummary, SyncEngine, SyncMode};
@@ -30,3 +34,7 @@ pub use service::{
     ScheduledOutcome, ScheduledRelationship, ServiceError, SetupError, SyncDirectory, SyncService,
 };
 pub use setup::{EngineSettings, SideSetup, SyncSetup};
+pub use tenant::{
+    ApiUrlProblem, CleanedInput, CredentialField, CredentialHelp, Freshness, LiveChoices,
+    PlatformTenants, TenantCredentials, TenantError, TicketFact, TicketField, TicketPreview,
+};

@@ -101,8 +101,8 @@ async fn save_platform(
     OrgApiCaller { caller, org_id }: OrgApiCaller,
     ApiJson(request): ApiJson<PlatformSettingsRequest>,
 ) -> Result<Json<SaveResponse>, ApiError> {
-    let settings = request.clean();
-    let valid = validate_save(&settings).map_err(|problems| {
+    let settings = request.clean(state.tenants());
+    let valid = validate_save(state.tenants(), &settings).map_err(|problems| {
         problems
             .into_iter()
             .next()
@@ -123,7 +123,9 @@ async fn test_platform(
     OrgApiCaller { org_id, .. }: OrgApiCaller,
     ApiJson(request): ApiJson<PlatformSettingsRequest>,
 ) -> Result<Json<TestResponse>, ApiError> {
-    let run = platform_settings::test_connection(&state, org_id, Some(request.clean())).await?;
+    let run =
+        platform_settings::test_connection(&state, org_id, Some(request.clean(state.tenants())))
+            .await?;
     Ok(Json(TestResponse::from(&run)))
 }
 

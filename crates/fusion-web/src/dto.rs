@@ -167,14 +167,17 @@ pub(crate) struct PlatformSettingsRequest {
 }
 
 impl PlatformSettingsRequest {
-    pub fn clean(self) -> CleanSettings {
-        clean(RawSettings {
-            platform: self.platform,
-            api_url: self.api_url,
-            username: self.username,
-            secret: self.secret,
-            integration_code_override: self.integration_code_override,
-        })
+    pub fn clean(self, tenants: &dyn fusion_engine::PlatformTenants) -> CleanSettings {
+        clean(
+            tenants,
+            RawSettings {
+                platform: self.platform,
+                api_url: self.api_url,
+                username: self.username,
+                secret: self.secret,
+                integration_code_override: self.integration_code_override,
+            },
+        )
     }
 }
 

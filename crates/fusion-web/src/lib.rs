@@ -22,8 +22,10 @@
 //! | `…/connections/{id}/{configuration,mappings,description}`, `/api/v1/orgs/{org_id}/relationships/{id}/{configuration,choices,mappings,description,export,import}…` | integration configuration per relationship (see `configuration`) |
 //!
 //! Invariants:
-//! - This crate holds no business logic: URL rules and credential cleaning come from
-//!   `fusion-autotask`, persistence from the `Store` port, wording of outcomes from `fusion-domain`.
+//! - This crate holds no business logic: URL rules, credential cleaning, the connection test,
+//!   tenant choices and previews come from the platform through the engine's `PlatformTenants`
+//!   port (it knows no adapter), persistence from the `Store` port, wording of outcomes from
+//!   `fusion-domain`.
 //! - No GET changes state; every cookie-authenticated write carries a CSRF token derived from the
 //!   session token (no extra server state).
 //! - A person reaches only their own organisation: any other organisation's route answers 404,
@@ -55,8 +57,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use fusion_autotask::ConnectionTester;
 use fusion_domain::{Clock, SystemClock};
+use fusion_engine::PlatformTenants;
 use fusion_store::Store;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
@@ -111,14 +113,14 @@ pub struct AppState {
 
 struct AppStateInner {
     store: Arc<dyn Store>,
-    tester: ConnectionTester,
+    /// The platform's tenants: Settings' checks and connection test, the configuration screens'
+    /// choices (cached by the adapter), mapping defaults and ticket previews.
+    tenants: Arc<dyn PlatformTenants>,
     settings: WebSettings,
     login_throttle: LoginThrottle,
     /// Wrong verification codes, per organisation.
     code_throttle: relationships::WrongCodeThrottle,
     clock: Arc<dyn Clock>,
-    /// Autotask access and the choices cache of the configuration screens.
-    tenant_access: configuration::TenantAccess,
     /// Renders `/metrics`; without it `/metrics` answers 404.
     metrics: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle>,
     /// Runs syncs for "Sync now" and dry runs; without it those answer 503.
@@ -128,44 +130,40 @@ struct AppStateInner {
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, tester: ConnectionTester, settings: WebSettings) -> Self {
-        Self::with_clock(store, tester, settings, Arc::new(SystemClock))
+    /// The state for `store` and the platform's `tenants` (the binary passes the Autotask
+    /// adapter's, sharing the process's Autotask service).
+    pub fn new(
+        store: Arc<dyn Store>,
+        tenants: Arc<dyn PlatformTenants>,
+        settings: WebSettings,
+    ) -> Self {
+        Self::with_clock(store, tenants, settings, Arc::new(SystemClock))
     }
 
     /// Like [`AppState::new`], with the clock every "now" comes from (code expiry, timestamps);
     /// tests pass a `ManualClock`.
     pub fn with_clock(
         store: Arc<dyn Store>,
-        tester: ConnectionTester,
+        tenants: Arc<dyn PlatformTenants>,
         settings: WebSettings,
         clock: Arc<dyn Clock>,
     ) -> Self {
         let login_throttle = LoginThrottle::new(settings.login_max_failures, settings.login_lock);
         let code_throttle =
             relationships::WrongCodeThrottle::new(settings.code_max_failures, settings.code_lock);
-        let tenant_access = configuration::TenantAccess::new(tester.service().cloned());
         Self {
             inner: Arc::new(AppStateInner {
                 store,
-                tester,
+                tenants,
                 settings,
                 login_throttle,
                 code_throttle,
                 clock,
-                tenant_access,
                 metrics: std::sync::OnceLock::new(),
                 sync: std::sync::OnceLock::new(),
                 readiness_checks: std::sync::RwLock::new(Vec::new()),
             }),
         }
-    }
-
-    /// Replaces the Autotask service the configuration screens load tenant choices and ticket
-    /// previews with. By default they share the connection tester's service (same integration
-    /// code, transport override, budget and zone cache), which is what production wants.
-    pub fn with_autotask_service(self, service: fusion_autotask::AutotaskService) -> Self {
-        self.inner.tenant_access.use_service(service);
-        self
     }
 
     /// Serves `/metrics` from `handle` (see [`metrics::install_global_recorder`]).
@@ -221,10 +219,6 @@ impl AppState {
         self.inner.metrics.get()
     }
 
-    pub(crate) fn configuration(&self) -> &configuration::TenantAccess {
-        &self.inner.tenant_access
-    }
-
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.inner.clock
     }
@@ -233,8 +227,8 @@ impl AppState {
         &self.inner.store
     }
 
-    pub(crate) fn tester(&self) -> &ConnectionTester {
-        &self.inner.tester
+    pub(crate) fn tenants(&self) -> &dyn PlatformTenants {
+        self.inner.tenants.as_ref()
     }
 
     pub fn settings(&self) -> &WebSettings {

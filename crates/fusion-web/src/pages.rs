@@ -382,15 +382,18 @@ impl PageForm for SettingsForm {
 }
 
 impl SettingsForm {
-    fn into_clean(self) -> CleanSettings {
-        clean(RawSettings {
-            platform: self.platform,
-            api_url: self.api_url,
-            username: self.username,
-            secret: self.secret,
-            // An empty box clears the override; a form always sends the field.
-            integration_code_override: Some(self.integration_code_override),
-        })
+    fn into_clean(self, state: &AppState) -> CleanSettings {
+        clean(
+            state.tenants(),
+            RawSettings {
+                platform: self.platform,
+                api_url: self.api_url,
+                username: self.username,
+                secret: self.secret,
+                // An empty box clears the override; a form always sends the field.
+                integration_code_override: Some(self.integration_code_override),
+            },
+        )
     }
 }
 
@@ -411,9 +414,9 @@ async fn save_settings(
         ..
     }: OrgPageWrite<Form<SettingsForm>>,
 ) -> Response {
-    let settings = form.into_clean();
+    let settings = form.into_clean(&state);
     let notes = settings.notes();
-    match validate_save(&settings) {
+    match validate_save(state.tenants(), &settings) {
         Ok(valid) => {
             if let Err(error) =
                 platform_settings::save(&state, org.id, caller.person.id, valid).await
@@ -524,7 +527,7 @@ async fn test_settings(
         ..
     }: OrgPageWrite<Form<SettingsForm>>,
 ) -> Response {
-    let settings = form.into_clean();
+    let settings = form.into_clean(&state);
     let entered_api_url = settings.api_url.clone();
     let entered_username = settings.username.clone();
     let entered_code = settings

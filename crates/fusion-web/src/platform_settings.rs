@@ -1,10 +1,10 @@
 //! The two things Settings does, shared by the JSON API and the pages: save platform credentials
-//! (cleaned with `clean_credential`, API URL checked with `ApiUrl::parse`) and test a connection
-//! (the saved values, or values not saved yet). Only orchestration lives here; the rules belong
-//! to `fusion-autotask`.
+//! (cleaned and the API URL checked by the platform, through the engine's `PlatformTenants` port)
+//! and test a connection (the saved values, or values not saved yet). Only orchestration lives
+//! here; the rules belong to the platform's adapter.
 
-use fusion_autotask::{ApiUrl, ConnectionInput, clean_credential, suggest_api_url};
 use fusion_domain::{ConnectionTestReport, OrgId, PersonId, PlatformKind, TestFailureKind};
+use fusion_engine::{CredentialField, PlatformTenants, TenantCredentials};
 use std::collections::HashMap;
 
 use fusion_engine::ports::{CredentialsAuditEntry, CredentialsUpdate, PlatformCredentials};
@@ -31,6 +31,16 @@ impl Field {
             Field::Username => "username",
             Field::Secret => "secret",
             Field::IntegrationCodeOverride => "integration_code_override",
+        }
+    }
+
+    /// The same field in the port's words.
+    fn credential(self) -> CredentialField {
+        match self {
+            Field::ApiUrl => CredentialField::ApiUrl,
+            Field::Username => CredentialField::Username,
+            Field::Secret => CredentialField::Secret,
+            Field::IntegrationCodeOverride => CredentialField::IntegrationCode,
         }
     }
 
@@ -84,8 +94,13 @@ impl CleanSettings {
     }
 }
 
-fn clean_field(field: Field, raw: &str, trimmed: &mut Vec<Trimmed>) -> String {
-    let cleaned = clean_credential(raw);
+fn clean_field(
+    tenants: &dyn PlatformTenants,
+    field: Field,
+    raw: &str,
+    trimmed: &mut Vec<Trimmed>,
+) -> String {
+    let cleaned = tenants.clean_input(raw);
     if !cleaned.removed.is_empty() {
         trimmed.push(Trimmed {
             field,
@@ -95,22 +110,22 @@ fn clean_field(field: Field, raw: &str, trimmed: &mut Vec<Trimmed>) -> String {
     cleaned.value
 }
 
-pub(crate) fn clean(raw: RawSettings) -> CleanSettings {
+pub(crate) fn clean(tenants: &dyn PlatformTenants, raw: RawSettings) -> CleanSettings {
     let mut trimmed = Vec::new();
     let api_url = raw
         .api_url
-        .map(|value| clean_field(Field::ApiUrl, &value, &mut trimmed));
+        .map(|value| clean_field(tenants, Field::ApiUrl, &value, &mut trimmed));
     let username = raw
         .username
-        .map(|value| clean_field(Field::Username, &value, &mut trimmed));
+        .map(|value| clean_field(tenants, Field::Username, &value, &mut trimmed));
     let secret = raw
         .secret
-        .map(|value| clean_field(Field::Secret, value.expose_secret(), &mut trimmed))
+        .map(|value| clean_field(tenants, Field::Secret, value.expose_secret(), &mut trimmed))
         .filter(|value| !value.is_empty())
         .map(SecretString::from);
     let integration_code_override = raw.integration_code_override.map(|value| {
         value
-            .map(|code| clean_field(Field::IntegrationCodeOverride, &code, &mut trimmed))
+            .map(|code| clean_field(tenants, Field::IntegrationCodeOverride, &code, &mut trimmed))
             .filter(|code| !code.is_empty())
     });
     CleanSettings {
@@ -127,9 +142,13 @@ pub(crate) fn clean(raw: RawSettings) -> CleanSettings {
 #[derive(Debug, Clone)]
 pub(crate) enum SettingsProblem {
     UnsupportedPlatform(String),
-    Missing(Field),
+    /// Nothing was entered; `fix` is the platform's help for the field.
+    Missing {
+        field: Field,
+        fix: Option<String>,
+    },
     InvalidApiUrl {
-        reason: String,
+        message: String,
         fix: String,
         suggestion: Option<String>,
     },
@@ -139,7 +158,7 @@ impl SettingsProblem {
     pub fn field(&self) -> &'static str {
         match self {
             SettingsProblem::UnsupportedPlatform(_) => "platform",
-            SettingsProblem::Missing(field) => field.api_name(),
+            SettingsProblem::Missing { field, .. } => field.api_name(),
             SettingsProblem::InvalidApiUrl { .. } => "api_url",
         }
     }
@@ -151,30 +170,15 @@ impl SettingsProblem {
                     "\"{name}\" is not a supported platform; the supported platform is Autotask."
                 )
             }
-            SettingsProblem::Missing(field) => format!("Enter the {}.", field.label()),
-            SettingsProblem::InvalidApiUrl {
-                reason, suggestion, ..
-            } => match suggestion {
-                Some(api_url) if reason_mentions_portal(reason) => {
-                    format!("That is your Autotask portal URL; the API URL is {api_url}")
-                }
-                _ => reason.clone(),
-            },
+            SettingsProblem::Missing { field, .. } => format!("Enter the {}.", field.label()),
+            SettingsProblem::InvalidApiUrl { message, .. } => message.clone(),
         }
     }
 
     pub fn fix(&self) -> Option<String> {
         match self {
             SettingsProblem::UnsupportedPlatform(_) => Some("Choose Autotask.".to_owned()),
-            SettingsProblem::Missing(Field::ApiUrl) => Some(
-                "Use your portal URL with ww replaced by webservices, e.g. https://webservices2.autotask.net/ for https://ww2.autotask.net/."
-                    .to_owned(),
-            ),
-            SettingsProblem::Missing(Field::Username) => Some(
-                "Use the API username shown when the API key was generated in Autotask (an integration key, not your email address)."
-                    .to_owned(),
-            ),
-            SettingsProblem::Missing(_) => None,
+            SettingsProblem::Missing { fix, .. } => fix.clone(),
             SettingsProblem::InvalidApiUrl { fix, .. } => Some(fix.clone()),
         }
     }
@@ -189,7 +193,7 @@ impl SettingsProblem {
     pub fn code(&self) -> &'static str {
         match self {
             SettingsProblem::UnsupportedPlatform(_) => "unsupported_platform",
-            SettingsProblem::Missing(_) => "missing_value",
+            SettingsProblem::Missing { .. } => "missing_value",
             SettingsProblem::InvalidApiUrl { .. } => "invalid_api_url",
         }
     }
@@ -205,20 +209,29 @@ impl SettingsProblem {
     }
 }
 
-fn reason_mentions_portal(reason: &str) -> bool {
-    reason.to_ascii_lowercase().contains("portal")
+/// A missing value, with the platform's help for the field.
+fn missing(tenants: &dyn PlatformTenants, field: Field) -> SettingsProblem {
+    SettingsProblem::Missing {
+        field,
+        fix: tenants.credential_help(field.credential()).when_empty,
+    }
 }
 
-/// Checks an API URL the way a save does.
-pub(crate) fn check_api_url(raw: &str) -> Result<ApiUrl, SettingsProblem> {
+/// Checks an API URL the way a save does: the URL as it will be saved.
+pub(crate) fn check_api_url(
+    tenants: &dyn PlatformTenants,
+    raw: &str,
+) -> Result<String, SettingsProblem> {
     if raw.is_empty() {
-        return Err(SettingsProblem::Missing(Field::ApiUrl));
+        return Err(missing(tenants, Field::ApiUrl));
     }
-    ApiUrl::parse(raw).map_err(|error| SettingsProblem::InvalidApiUrl {
-        reason: error.to_string(),
-        fix: error.fix(),
-        suggestion: suggest_api_url(raw).map(|url| url.as_str().to_owned()),
-    })
+    tenants
+        .check_api_url(raw)
+        .map_err(|problem| SettingsProblem::InvalidApiUrl {
+            message: problem.message,
+            fix: problem.fix,
+            suggestion: problem.suggested_api_url,
+        })
 }
 
 /// A save that passed every check.
@@ -227,7 +240,10 @@ pub(crate) struct ValidSave {
 }
 
 /// Checks a full save. The platform defaults to Autotask, the only one there is.
-pub(crate) fn validate_save(settings: &CleanSettings) -> Result<ValidSave, Vec<SettingsProblem>> {
+pub(crate) fn validate_save(
+    tenants: &dyn PlatformTenants,
+    settings: &CleanSettings,
+) -> Result<ValidSave, Vec<SettingsProblem>> {
     let mut problems = Vec::new();
     let platform = match settings.platform.as_deref() {
         None | Some("") => Some(PlatformKind::Autotask),
@@ -239,8 +255,8 @@ pub(crate) fn validate_save(settings: &CleanSettings) -> Result<ValidSave, Vec<S
             parsed
         }
     };
-    let api_url = match check_api_url(settings.api_url.as_deref().unwrap_or_default()) {
-        Ok(url) => Some(url.as_str().to_owned()),
+    let api_url = match check_api_url(tenants, settings.api_url.as_deref().unwrap_or_default()) {
+        Ok(url) => Some(url),
         Err(problem) => {
             problems.push(problem);
             None
@@ -248,7 +264,7 @@ pub(crate) fn validate_save(settings: &CleanSettings) -> Result<ValidSave, Vec<S
     };
     let username = settings.username.clone().unwrap_or_default();
     if username.is_empty() {
-        problems.push(SettingsProblem::Missing(Field::Username));
+        problems.push(missing(tenants, Field::Username));
     }
     match (platform, api_url) {
         (Some(platform), Some(api_url)) if problems.is_empty() => Ok(ValidSave {
@@ -299,22 +315,11 @@ pub(crate) struct TestRun {
     pub tested_values: TestedValues,
 }
 
-fn missing_value_report(field: Field) -> ConnectionTestReport {
-    let fix = match field {
-        Field::Secret => {
-            "Enter the API secret shown when the API key was generated in Autotask, then Save. If you no longer have it, regenerate the key in Autotask (this invalidates the old secret) and enter the new one."
-        }
-        Field::Username => {
-            "Enter the API username shown when the API key was generated in Autotask (not your email address), then Save."
-        }
-        _ => {
-            "Enter the API URL: your portal URL with ww replaced by webservices, e.g. https://webservices2.autotask.net/, then Save."
-        }
-    };
+fn missing_value_report(tenants: &dyn PlatformTenants, field: Field) -> ConnectionTestReport {
     ConnectionTestReport::failed(
         TestFailureKind::MissingValue,
         format!("No {} is saved.", field.label()),
-        fix,
+        tenants.credential_help(field.credential()).when_not_saved,
         OffsetDateTime::now_utc(),
     )
 }
@@ -372,17 +377,17 @@ pub(crate) async fn test_connection(
         }
     }
 
+    let tenants = state.tenants();
     let mut report = if api_url.is_empty() {
-        missing_value_report(Field::ApiUrl)
+        missing_value_report(tenants, Field::ApiUrl)
     } else if username.is_empty() {
-        missing_value_report(Field::Username)
+        missing_value_report(tenants, Field::Username)
     } else {
         match secret {
-            None => missing_value_report(Field::Secret),
+            None => missing_value_report(tenants, Field::Secret),
             Some(secret) => {
-                state
-                    .tester()
-                    .test(ConnectionInput {
+                tenants
+                    .test_connection(TenantCredentials {
                         api_url,
                         username,
                         secret,

@@ -13,7 +13,9 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::choices::{TenantChoices, ticket_list_name};
-use crate::ticket_fields::{TicketField, UDF_PREFIX, fact_labels, ticket_fields};
+use fusion_engine::TicketField;
+
+use crate::ticket_fields::{UDF_PREFIX, fact_labels, ticket_fields};
 use crate::wire::{AutotaskEntity, FieldInformation, datetime};
 
 /// The Autotask field carrying the sync marker.

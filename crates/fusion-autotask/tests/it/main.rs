@@ -7,6 +7,7 @@ mod client;
 mod connection;
 mod platform;
 mod secrets;
+mod tenants;
 
 use std::time::Duration;
 

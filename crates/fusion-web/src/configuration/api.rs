@@ -10,8 +10,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use fusion_autotask::TicketField;
 use fusion_domain::{Choice, FieldMapping};
+use fusion_engine::TicketField;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -282,7 +282,8 @@ async fn choices_response(
                 )
             })
             .collect(),
-        ticket_fields: fusion_autotask::ticket_fields(&choices)
+        ticket_fields: choices
+            .ticket_fields()
             .iter()
             .map(TicketFieldDto::from)
             .collect(),
@@ -464,7 +465,7 @@ async fn suggest_values(
     let scope = scope(&state, org_id, &path.id).await?;
     let mapping = operations::mapping(&state, &scope, &path.mapping_id).await?;
     let sides = BothSides::load(&state, &scope).await;
-    let suggested = operations::suggestions(&mapping, &sides);
+    let suggested = operations::suggestions(state.tenants(), &mapping, &sides);
     // Labels come from the mapping's own two lists, nothing else of either tenant.
     let preview = FieldMapping {
         value_mappings: suggested,

@@ -43,7 +43,6 @@ use crate::AppState;
 use crate::error::ApiError;
 
 pub(crate) use error::ConfigurationError;
-pub(crate) use tenant::TenantAccess;
 
 /// The `/api/v1` routes (to be nested under `/api/v1`).
 pub(crate) fn api_routes() -> Router<AppState> {

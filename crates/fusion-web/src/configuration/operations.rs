@@ -14,14 +14,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use fusion_autotask::{
-    TICKET_TYPE, TenantChoices, TicketField, default_field_mappings, preview_values,
-    suggested_value_mappings, ticket_fields,
-};
 use fusion_domain::{
     Choice, ChoiceValue, DescriptionComposition, FieldMapping, FieldMappingId, Role, ScopeError,
     SideConfig, ValueMapping, suggest_value_mappings, unmapped_active_values,
 };
+use fusion_engine::{LiveChoices, PlatformTenants, TicketField};
 
 use crate::AppState;
 use crate::configuration::Scope;
@@ -56,7 +53,7 @@ pub(crate) struct Warning {
 }
 
 /// My side's choices, or why they could not be loaded.
-pub(crate) type Loaded = Result<Arc<TenantChoices>, ConfigurationError>;
+pub(crate) type Loaded = Result<Arc<LiveChoices>, ConfigurationError>;
 
 pub(crate) async fn my_choices(state: &AppState, scope: &Scope, refresh: bool) -> Loaded {
     tenant::choices(
@@ -207,6 +204,8 @@ pub(crate) struct MappingView {
 pub(crate) struct BothSides {
     pub source: Loaded,
     pub target: Loaded,
+    /// The platform's standard mappable fields, for a side whose choices are missing.
+    standard_fields: Vec<TicketField>,
 }
 
 impl BothSides {
@@ -214,6 +213,7 @@ impl BothSides {
         BothSides {
             source: choices_in_role(state, scope, Role::Source).await,
             target: choices_in_role(state, scope, Role::Target).await,
+            standard_fields: state.tenants().standard_ticket_fields(),
         }
     }
 
@@ -226,20 +226,20 @@ impl BothSides {
     }
 }
 
-/// The standard mappable fields, when a tenant's own list is not available.
-fn fields_of(choices: &Loaded) -> Vec<TicketField> {
+/// A tenant's mappable fields, or the `standard` ones when its own list is not available.
+fn fields_of(choices: &Loaded, standard: &[TicketField]) -> Vec<TicketField> {
     match choices {
-        Ok(choices) => ticket_fields(choices),
-        Err(_) => ticket_fields(&TenantChoices::from_lists(
-            Vec::<(String, Vec<Choice>)>::new(),
-            time::OffsetDateTime::UNIX_EPOCH,
-        )),
+        Ok(choices) => choices.ticket_fields().to_vec(),
+        Err(_) => standard.to_vec(),
     }
 }
 
 /// The mappable ticket fields of the source and the target tenant.
 pub(crate) fn mappable_fields(sides: &BothSides) -> (Vec<TicketField>, Vec<TicketField>) {
-    (fields_of(&sides.source), fields_of(&sides.target))
+    (
+        fields_of(&sides.source, &sides.standard_fields),
+        fields_of(&sides.target, &sides.standard_fields),
+    )
 }
 
 fn field_info<'a>(fields: &'a [TicketField], name: &str) -> Option<&'a TicketField> {
@@ -397,7 +397,11 @@ pub(crate) async fn delete_mapping(
 }
 
 /// "Match by label" suggestions for one mapping (only for picklist fields with both sides loaded).
-pub(crate) fn suggestions(mapping: &FieldMapping, sides: &BothSides) -> Vec<ValueMapping> {
+pub(crate) fn suggestions(
+    tenants: &dyn PlatformTenants,
+    mapping: &FieldMapping,
+    sides: &BothSides,
+) -> Vec<ValueMapping> {
     let (Ok(source), Ok(target)) = (&sides.source, &sides.target) else {
         return Vec::new();
     };
@@ -410,7 +414,7 @@ pub(crate) fn suggestions(mapping: &FieldMapping, sides: &BothSides) -> Vec<Valu
     };
     match (source_field.picklist, target_field.picklist) {
         (Some(source_list), Some(target_list)) if source_list == target_list => {
-            suggested_value_mappings(source_field, source, target)
+            tenants.suggested_value_mappings(source_field, source, target)
         }
         (Some(source_list), Some(target_list)) => {
             suggest_value_mappings(source.list_ref(source_list), target.list_ref(target_list))
@@ -447,7 +451,7 @@ pub(crate) async fn match_by_label(
             reason: reason_of(error),
         });
     }
-    let suggested = suggestions(&mapping, &sides);
+    let suggested = suggestions(state.tenants(), &mapping, &sides);
     let added = merge_suggestions(&mut mapping, suggested);
     state.store().save_field_mapping(&mapping).await?;
     Ok((mapping_view(mapping, &sides), added))
@@ -467,8 +471,11 @@ pub(crate) async fn create_default_mappings(
     }
     let sides = BothSides::load(state, scope).await;
     let mut created = Vec::new();
-    for mut mapping in default_field_mappings(scope.relationship.id) {
-        let suggested = suggestions(&mapping, &sides);
+    for mut mapping in state
+        .tenants()
+        .default_field_mappings(scope.relationship.id)
+    {
+        let suggested = suggestions(state.tenants(), &mapping, &sides);
         merge_suggestions(&mut mapping, suggested);
         created.push(mapping);
     }
@@ -492,12 +499,14 @@ pub(crate) async fn composable_fields(state: &AppState, scope: &Scope) -> Vec<(S
             reason: String::new(),
         })
     };
-    let mut fields: Vec<(String, String)> = fusion_autotask::ticket_fields::TICKET_FACTS
-        .iter()
-        .map(|(name, label)| ((*name).to_owned(), (*label).to_owned()))
+    let tenants = state.tenants();
+    let mut fields: Vec<(String, String)> = tenants
+        .ticket_facts()
+        .into_iter()
+        .map(|fact| (fact.name, fact.label))
         .collect();
     fields.extend(
-        fields_of(&source)
+        fields_of(&source, &tenants.standard_ticket_fields())
             .into_iter()
             .filter(|field| field.name != "description")
             .map(|field| (field.name, field.label)),
@@ -598,9 +607,11 @@ pub(crate) async fn preview(
                 .to_owned(),
         });
     };
-    let choices = my_choices(state, scope, false).await?;
-    let client = tenant::client(state, scope.relationship.id, scope.org_id, Whose::Mine).await?;
-    let ticket = preview_values(&client, &choices, ticket_id, &company)
+    let credentials =
+        tenant::credentials(state, scope.relationship.id, scope.org_id, Whose::Mine).await?;
+    let ticket = state
+        .tenants()
+        .preview(&credentials, ticket_id, &company)
         .await
         .map_err(|error| ConfigurationError::Autotask {
             reason: format!("Could not read the ticket from your Autotask tenant: {error}"),
@@ -761,7 +772,10 @@ pub(crate) async fn import(
             return Err(ConfigurationError::invalid(
                 "missing_field",
                 "mappings.ticket_type",
-                format!("a mapping needs a ticket type (\"{TICKET_TYPE}\")"),
+                format!(
+                    "a mapping needs a ticket type (\"{}\")",
+                    state.tenants().ticket_type()
+                ),
             ));
         }
     }

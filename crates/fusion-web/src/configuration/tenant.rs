@@ -1,22 +1,19 @@
-//! Each side's Autotask tenant as the configuration screens reach it: which credentials a side
-//! uses (the organisation's own, or the relationship's override when that side turned it on), and
-//! the cache of its live choices (kept [`CHOICES_TTL`] by the app's clock, refreshed on request).
+//! Each side's tenant as the configuration screens reach it: which credentials a side uses (the
+//! organisation's own, or the relationship's override when that side turned it on), handed to the
+//! platform through the engine's `PlatformTenants` port, which loads the live choices (and keeps
+//! them for a while: the cache is the adapter's).
 //!
-//! Invariants: credentials are decrypted only to build a client and never leave this module; a
-//! partner's choices are loaded with the PARTNER's credentials, server-side, and callers expose
-//! only the picklists a mapping needs.
+//! Invariants: credentials are decrypted only to be handed to the port and never leave this
+//! module otherwise; a partner's choices are loaded with the PARTNER's credentials, server-side,
+//! and callers expose only the picklists a mapping needs.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 
-use fusion_autotask::{AutotaskClient, AutotaskService, Credentials, TenantChoices, load_choices};
 use fusion_domain::{OrgId, RelationshipId};
+use fusion_engine::{Freshness, LiveChoices, TenantCredentials, TenantError};
 
 use crate::AppState;
 use crate::configuration::error::ConfigurationError;
-
-/// How long loaded choices are used before they are loaded again (by the injected clock).
-pub(crate) const CHOICES_TTL: time::Duration = time::Duration::minutes(10);
 
 /// Whose tenant: the caller's organisation or its partner (only changes the wording).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,103 +31,27 @@ impl Whose {
     }
 }
 
-/// Which credentials a cache entry was loaded with (a changed API user is a new entry).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum CacheKey {
-    Organisation(OrgId, String),
-    Relationship(RelationshipId, OrgId, String),
-}
-
-struct CachedChoices {
-    choices: Arc<TenantChoices>,
-    loaded_at: time::OffsetDateTime,
-}
-
-/// The Autotask service used for configuration screens and the choices cache.
-pub(crate) struct TenantAccess {
-    service: RwLock<Option<AutotaskService>>,
-    cache: Mutex<HashMap<CacheKey, CachedChoices>>,
-}
-
-impl TenantAccess {
-    /// Shares `service` (normally the connection tester's, so that choices and previews go
-    /// through the same integration code, transport override, limiter and budget).
-    pub fn new(service: Option<AutotaskService>) -> Self {
-        Self {
-            service: RwLock::new(service),
-            cache: Mutex::new(HashMap::new()),
-        }
-    }
-
-    pub fn use_service(&self, service: AutotaskService) {
-        *self
-            .service
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(service);
-        self.cache
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clear();
-    }
-
-    fn service(&self) -> Result<AutotaskService, ConfigurationError> {
-        self.service
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
-            .ok_or_else(|| ConfigurationError::Autotask {
-                reason: "this server could not set up its Autotask client".to_owned(),
-            })
-    }
-
-    fn cached(&self, key: &CacheKey, now: time::OffsetDateTime) -> Option<Arc<TenantChoices>> {
-        let cache = self
-            .cache
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        cache
-            .get(key)
-            .filter(|entry| now - entry.loaded_at < CHOICES_TTL)
-            .map(|entry| entry.choices.clone())
-    }
-
-    fn remember(&self, key: CacheKey, choices: Arc<TenantChoices>, now: time::OffsetDateTime) {
-        self.cache
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(
-                key,
-                CachedChoices {
-                    choices,
-                    loaded_at: now,
-                },
-            );
-    }
-}
-
-/// A client for `org`'s side of the relationship, and the cache key of its choices.
-async fn side_client(
+/// The credentials `org`'s side of the relationship uses.
+pub(crate) async fn credentials(
     state: &AppState,
     relationship: RelationshipId,
     org: OrgId,
     whose: Whose,
-) -> Result<(AutotaskClient, CacheKey), ConfigurationError> {
+) -> Result<TenantCredentials, ConfigurationError> {
     let store = state.store();
     let override_on = store
         .integration_config(relationship, org)
         .await?
         .is_some_and(|side| side.override_api_settings);
-    let (credentials, secret, key) = if override_on {
+    let (credentials, secret) = if override_on {
         (
             store.relationship_credentials(relationship, org).await?,
             store.relationship_secret(relationship, org).await?,
-            CacheKey::Relationship(relationship, org, String::new()),
         )
     } else {
         (
             store.platform_credentials(org).await?,
             store.platform_secret(org).await?,
-            CacheKey::Organisation(org, String::new()),
         )
     };
     let (Some(credentials), Some(secret)) = (credentials, secret) else {
@@ -149,22 +70,15 @@ async fn side_client(
             reason: reason.to_owned(),
         });
     };
-    let key = match key {
-        CacheKey::Organisation(org, _) => CacheKey::Organisation(org, credentials.username.clone()),
-        CacheKey::Relationship(relationship, org, _) => {
-            CacheKey::Relationship(relationship, org, credentials.username.clone())
-        }
-    };
-    let client = state.configuration().service()?.client(Credentials {
+    Ok(TenantCredentials {
+        api_url: credentials.api_url,
         username: credentials.username,
         secret,
         integration_code: credentials.integration_code_override,
-        impersonation_resource_id: None,
-    });
-    Ok((client, key))
+    })
 }
 
-/// `org`'s live choices for this relationship: from the cache when fresh (unless `refresh`),
+/// `org`'s live choices for this relationship: recently loaded ones will do (unless `refresh`),
 /// otherwise loaded from its tenant with its own credentials.
 pub(crate) async fn choices(
     state: &AppState,
@@ -172,34 +86,28 @@ pub(crate) async fn choices(
     org: OrgId,
     whose: Whose,
     refresh: bool,
-) -> Result<Arc<TenantChoices>, ConfigurationError> {
-    let (client, key) = side_client(state, relationship, org, whose).await?;
-    let now = state.clock().now();
-    if !refresh && let Some(choices) = state.configuration().cached(&key, now) {
-        return Ok(choices);
-    }
-    let loaded = load_choices(&client).await.map_err(|error| {
-        tracing::warn!(%relationship, %org, kind = error.kind_name(), "loading Autotask choices failed");
-        ConfigurationError::Autotask {
-            reason: format!(
-                "Could not load the choices from {}: {error}",
-                whose.tenant()
-            ),
-        }
-    })?;
-    let loaded = Arc::new(loaded);
-    state.configuration().remember(key, loaded.clone(), now);
-    Ok(loaded)
-}
-
-/// A client for `org`'s side (for the ticket preview).
-pub(crate) async fn client(
-    state: &AppState,
-    relationship: RelationshipId,
-    org: OrgId,
-    whose: Whose,
-) -> Result<AutotaskClient, ConfigurationError> {
-    side_client(state, relationship, org, whose)
+) -> Result<Arc<LiveChoices>, ConfigurationError> {
+    let credentials = credentials(state, relationship, org, whose).await?;
+    let freshness = if refresh {
+        Freshness::Reload
+    } else {
+        Freshness::Cached
+    };
+    state
+        .tenants()
+        .choices(&credentials, freshness)
         .await
-        .map(|(client, _)| client)
+        .map_err(|error| {
+            tracing::warn!(%relationship, %org, kind = error.kind_name(), "loading tenant choices failed");
+            ConfigurationError::Autotask {
+                reason: match error {
+                    // Not about this tenant: the server cannot reach the platform at all.
+                    TenantError::NotSetUp { message } => message,
+                    error => format!(
+                        "Could not load the choices from {}: {error}",
+                        whose.tenant()
+                    ),
+                },
+            }
+        })
 }

@@ -520,17 +520,13 @@ pub(crate) async fn autotask_budget_used(
     state: &AppState,
     org_id: fusion_domain::OrgId,
 ) -> Option<u32> {
-    let service = state.tester().service()?;
     let credentials = state.store().platform_credentials(org_id).await.ok()??;
-    service.budget_used_by(&credentials.username)
+    state.tenants().requests_last_hour(&credentials.username)
 }
 
 /// This server's hourly request share per Autotask database, when it talks to Autotask.
 pub(crate) fn autotask_hourly_limit(state: &AppState) -> Option<u32> {
-    state
-        .tester()
-        .service()
-        .map(|service| service.budget().hourly_limit())
+    state.tenants().hourly_request_limit()
 }
 
 async fn dashboard(

@@ -7,7 +7,9 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use fusion_autotask::{AutotaskService, AutotaskSettings, ConnectionTester, TransportOverride};
+use fusion_autotask::{
+    AutotaskService, AutotaskSettings, AutotaskTenants, ConnectionTester, TransportOverride,
+};
 use fusion_autotask_sim::TenantInfo;
 use fusion_domain::{ManualClock, PlatformKind, RelationshipId, Role, VerificationCode};
 use fusion_engine::ports::CredentialsUpdate;
@@ -123,13 +125,13 @@ impl Connected {
         };
         let service = AutotaskService::new(settings).unwrap();
         let clock = Arc::new(ManualClock::new(now));
+        let tenants = AutotaskTenants::new(ConnectionTester::with_service(service), clock.clone());
         let state = AppState::with_clock(
             app.store.clone(),
-            ConnectionTester::with_service(service.clone()),
+            Arc::new(tenants),
             WebSettings::default(),
             clock.clone(),
-        )
-        .with_autotask_service(service);
+        );
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
             .unwrap();

@@ -401,6 +401,15 @@ async fn every_get_route_answers_a_documented_status_with_a_body_the_document_de
         .await;
     assert_eq!(accepted.status, 200, "{}", accepted.body);
     let base = format!("/api/v1/orgs/{org_id}/relationships/{relationship_id}");
+    // Alice's side carries Northwind IT's tickets (its company in Contoso's demo tenant), so the
+    // description preview has tickets to show.
+    let configured = alice
+        .put_json(
+            &format!("{base}/configuration"),
+            &json!({"receive": {"company": 31_000_101}}),
+        )
+        .await;
+    assert_eq!(configured.status, 200, "{}", configured.body);
     let defaults = alice
         .post_json(&format!("{base}/mappings/defaults"), &json!({}))
         .await;

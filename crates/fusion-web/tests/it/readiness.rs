@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use fusion_autotask::{AutotaskSettings, ConnectionTester};
+use fusion_autotask::{AutotaskSettings, AutotaskTenants, ConnectionTester};
+use fusion_domain::SystemClock;
 use fusion_store::{SecretKey, Store, StoreOptions};
 use fusion_web::{AppState, WebSettings, router};
 use serde_json::{Value, json};
@@ -26,7 +27,10 @@ async fn memory_store() -> Arc<dyn Store> {
 fn state(store: Arc<dyn Store>) -> AppState {
     AppState::new(
         store,
-        ConnectionTester::new(AutotaskSettings::default()),
+        Arc::new(AutotaskTenants::new(
+            ConnectionTester::new(AutotaskSettings::default()),
+            Arc::new(SystemClock),
+        )),
         WebSettings::default(),
     )
 }

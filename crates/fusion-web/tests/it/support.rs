@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use fusion_autotask::{AutotaskSettings, ConnectionTester, TransportOverride};
+use fusion_autotask::{AutotaskSettings, AutotaskTenants, ConnectionTester, TransportOverride};
 use fusion_autotask_sim::{RunningSimulator, SimOptions, Simulator, TenantInfo, World};
 use fusion_domain::{Clock, OrgId, Organisation, SystemClock};
 use fusion_store::{SecretKey, Store, StoreOptions};
@@ -169,12 +169,11 @@ impl TestApp {
         };
         let autotask_service =
             fusion_autotask::AutotaskService::new(settings).expect("the Autotask service builds");
-        let mut state = AppState::with_clock(
-            store.clone(),
+        let tenants = AutotaskTenants::new(
             ConnectionTester::with_service(autotask_service.clone()),
-            options.web,
-            clock,
+            clock.clone(),
         );
+        let mut state = AppState::with_clock(store.clone(), Arc::new(tenants), options.web, clock);
         if let Some(handle) = options.metrics {
             state = state.with_metrics(handle);
         }

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use axum::Router;
-use fusion_autotask::{AutotaskService, ConnectionTester};
+use fusion_autotask::{AutotaskService, AutotaskTenants, ConnectionTester};
+use fusion_domain::SystemClock;
 use fusion_store::Store;
 use fusion_web::{AppState, WebSettings};
 
@@ -23,7 +24,13 @@ pub fn router(
         ..WebSettings::default()
     };
     let scheduler = sync.state();
-    let state = AppState::new(store, ConnectionTester::with_service(autotask), settings)
+    // Settings and the configuration screens reach Autotask through the engine's
+    // `PlatformTenants` port, answered by the adapter with the process's service.
+    let tenants = AutotaskTenants::new(
+        ConnectionTester::with_service(autotask),
+        Arc::new(SystemClock),
+    );
+    let state = AppState::new(store, Arc::new(tenants), settings)
         .with_sync(sync.service().clone())
         .with_readiness_check("scheduler", Arc::new(move || scheduler.check()));
     // The process-wide Prometheus recorder, installed once; `/metrics` renders from it.

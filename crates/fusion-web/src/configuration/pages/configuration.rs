@@ -14,11 +14,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use fusion_autotask::{ConnectionInput, TenantChoices};
 use std::collections::HashMap;
 
 use fusion_domain::{Organisation, PersonId, SideConfig};
 use fusion_engine::ports::ConfigurationAuditEntry;
+use fusion_engine::{LiveChoices, TenantCredentials};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -253,7 +253,7 @@ async fn render_configuration(
         choices_loaded: choices
             .as_ref()
             .ok()
-            .map(|choices: &std::sync::Arc<TenantChoices>| human_date(choices.fetched_at())),
+            .map(|choices: &std::sync::Arc<LiveChoices>| human_date(choices.fetched_at())),
         choices_error: choices.as_ref().err().map(ToString::to_string),
         banner: view.banner,
         scope_problems: view.scope_problems,
@@ -397,14 +397,17 @@ impl PageForm for OverrideForm {
 }
 
 impl OverrideForm {
-    fn into_clean(self) -> crate::platform_settings::CleanSettings {
-        clean(RawSettings {
-            platform: Some("autotask".to_owned()),
-            api_url: self.api_url,
-            username: self.username,
-            secret: self.secret,
-            integration_code_override: None,
-        })
+    fn into_clean(self, state: &AppState) -> crate::platform_settings::CleanSettings {
+        clean(
+            state.tenants(),
+            RawSettings {
+                platform: Some("autotask".to_owned()),
+                api_url: self.api_url,
+                username: self.username,
+                secret: self.secret,
+                integration_code_override: None,
+            },
+        )
     }
 }
 
@@ -418,8 +421,8 @@ async fn save_override_credentials(
         ..
     }: ConnectionWrite<OverrideForm>,
 ) -> Response {
-    let settings = form.into_clean();
-    match validate_save(&settings) {
+    let settings = form.into_clean(&state);
+    match validate_save(state.tenants(), &settings) {
         Ok(valid) => {
             if let Err(error) = state
                 .store()
@@ -505,7 +508,7 @@ async fn test_override_credentials(
         ..
     }: ConnectionWrite<OverrideForm>,
 ) -> Response {
-    let settings = form.into_clean();
+    let settings = form.into_clean(&state);
     let store = state.store();
     let (saved, saved_secret) = match (
         store
@@ -542,8 +545,8 @@ async fn test_override_credentials(
     let view = match secret {
         Some(secret) if !api_url.is_empty() && !username.is_empty() => {
             let report = state
-                .tester()
-                .test(ConnectionInput {
+                .tenants()
+                .test_connection(TenantCredentials {
                     api_url,
                     username,
                     secret,

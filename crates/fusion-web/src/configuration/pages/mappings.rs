@@ -183,7 +183,8 @@ impl PageForm for MappingForm {
 }
 
 impl MappingForm {
-    fn section(&self) -> MappingSection {
+    /// The mapping as entered, for `ticket_type` (the platform's, see `PlatformTenants`).
+    fn section(&self, ticket_type: &str) -> MappingSection {
         let direction =
             MappingDirection::parse(&self.direction).unwrap_or(MappingDirection::SourceToTarget);
         let mut values: Vec<crate::configuration::config_file::ValueSection> = Vec::new();
@@ -198,7 +199,7 @@ impl MappingForm {
             }
         }
         MappingSection {
-            ticket_type: fusion_autotask::TICKET_TYPE.to_owned(),
+            ticket_type: ticket_type.to_owned(),
             source_field: self.source_field.trim().to_owned(),
             target_field: self.target_field.trim().to_owned(),
             direction: crate::configuration::config_file::DirectionText(direction),
@@ -224,7 +225,9 @@ async fn create_mapping(
         ..
     }: ConnectionWrite<MappingForm>,
 ) -> Response {
-    match operations::create_mapping(&state, &scope, form.section()).await {
+    match operations::create_mapping(&state, &scope, form.section(state.tenants().ticket_type()))
+        .await
+    {
         Ok(view) => Redirect::to(&format!(
             "{}/mappings/{}",
             base_url(&org, &scope),
@@ -413,7 +416,14 @@ async fn save_mapping(
         ..
     }: ConnectionWrite<MappingForm, MappingPath>,
 ) -> Response {
-    match operations::update_mapping(&state, &scope, &path.mapping_id, form.section()).await {
+    match operations::update_mapping(
+        &state,
+        &scope,
+        &path.mapping_id,
+        form.section(state.tenants().ticket_type()),
+    )
+    .await
+    {
         Ok(view) => {
             let banner = Banner {
                 success: view.unmapped.is_empty(),

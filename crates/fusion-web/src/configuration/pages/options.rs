@@ -2,8 +2,8 @@
 //! ones marked, saved values the tenant no longer lists kept) and ticket fields — and reading a
 //! posted option back into a `ChoiceValue`.
 
-use fusion_autotask::TicketField;
 use fusion_domain::{Choice, ChoiceValue};
+use fusion_engine::TicketField;
 
 /// One `<option>`.
 pub(crate) struct OptionView {
