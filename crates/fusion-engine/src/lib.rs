@@ -19,6 +19,7 @@ mod control;
 mod engine;
 mod gather;
 mod lease_keeper;
+mod overview;
 mod platform;
 pub mod ports;
 mod service;
@@ -27,6 +28,10 @@ mod tenant;
 
 pub use control::{RunControl, RunObserver, StopSignal};
 pub use engine::{EngineError, RunSummary, SyncEngine, SyncMode};
+pub use overview::{
+    CALLS_WINDOW, FAILURE_WINDOW, HistoryQuery, HistoryRun, ScheduleChangeError, StartDateError,
+    SyncOverviews, SyncStatus, parse_start_date,
+};
 pub use platform::{ChangedTicketsQuery, Platform, PlatformError, TicketPage};
 pub use service::{
     SYNC_DUE_RELATIONSHIPS, SYNC_NOT_RUN_TOTAL, SYNC_RECORDS_TOTAL,

@@ -7,16 +7,17 @@
 //! a given relationship at a time.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::ports::{RunFilter, SyncStore};
 use async_trait::async_trait;
+use fusion_domain::sync::SyncRun;
 use fusion_domain::{Clock, RelationshipId};
 use time::Duration;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot};
 
-use crate::control::{RunControl, StopSignal};
+use crate::control::{RunControl, RunObserver, StopSignal};
 use crate::engine::{EngineError, RunSummary, SyncEngine, SyncMode};
 use crate::setup::SyncSetup;
 
@@ -81,6 +82,9 @@ pub enum ServiceError {
     Setup(#[from] SetupError),
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// A run started in the background ended without a run record, or its task failed.
+    #[error("{0}")]
+    Internal(String),
 }
 
 /// One relationship's outcome in [`SyncService::run_due`].
@@ -213,6 +217,53 @@ impl SyncService {
         let result = self.run_inner(relationship, mode, &control).await;
         record_metrics(mode, &result, started.elapsed());
         result
+    }
+
+    /// Starts a manual run since `since` and answers with its record as soon as it exists (what
+    /// "Sync now" shows), while the run goes on in a task of its own. A run that cannot start
+    /// (not ready, busy, shutting down) is that error.
+    pub async fn start_manual_run(
+        &self,
+        relationship: RelationshipId,
+        since: time::OffsetDateTime,
+    ) -> Result<SyncRun, ServiceError> {
+        let (sender, started) = oneshot::channel();
+        let control = RunControl::observed(Arc::new(StartedRun(Mutex::new(Some(sender)))));
+        let service = self.clone();
+        let run = tokio::spawn(async move {
+            let result = service
+                .run_with(relationship, SyncMode::Manual { since }, &control)
+                .await;
+            match &result {
+                Ok(summary) => tracing::info!(
+                    relationship = %relationship,
+                    status = summary.status.label(),
+                    created = summary.counts.created,
+                    updated = summary.counts.updated,
+                    closed = summary.counts.closed,
+                    failed = summary.counts.failed,
+                    calls = summary.calls_used,
+                    "manual sync finished"
+                ),
+                Err(error) => {
+                    tracing::info!(relationship = %relationship, %error, "manual sync did not run")
+                }
+            }
+            result
+        });
+        match started.await {
+            Ok(record) => Ok(record),
+            // The run ended without a record: it never started.
+            Err(_) => match run.await {
+                Ok(Ok(summary)) => summary.run.ok_or_else(|| {
+                    ServiceError::Internal("a manual run finished without a run record".to_owned())
+                }),
+                Ok(Err(error)) => Err(error),
+                Err(join) => Err(ServiceError::Internal(format!(
+                    "the sync task failed: {join}"
+                ))),
+            },
+        }
     }
 
     async fn run_inner(
@@ -401,6 +452,7 @@ fn record_metrics(
                 ServiceError::Setup(SetupError::NotFound) => "not_found",
                 ServiceError::Setup(SetupError::NotReady(_)) => "not_ready",
                 ServiceError::Setup(SetupError::Unavailable(_)) => "unavailable",
+                ServiceError::Internal(_) => "internal",
             };
             metrics::counter!(SYNC_NOT_RUN_TOTAL, "trigger" => trigger, "reason" => reason)
                 .increment(1);
@@ -432,5 +484,21 @@ fn log_outcomes(outcome: Result<Vec<ScheduledOutcome>, SetupError>) {
             }
         }
         Err(error) => tracing::warn!(%error, "could not list relationships to sync"),
+    }
+}
+
+/// Hands the run record to the caller that started the run, once.
+struct StartedRun(Mutex<Option<oneshot::Sender<SyncRun>>>);
+
+impl RunObserver for StartedRun {
+    fn run_started(&self, run: &SyncRun) {
+        let sender = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(sender) = sender {
+            let _the_caller_may_have_gone = sender.send(run.clone());
+        }
     }
 }

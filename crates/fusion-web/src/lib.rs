@@ -125,6 +125,8 @@ struct AppStateInner {
     metrics: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle>,
     /// Runs syncs for "Sync now" and dry runs; without it those answer 503.
     sync: std::sync::OnceLock<fusion_engine::SyncService>,
+    /// The core's sync-status use cases (status, schedule, history, run details).
+    sync_overviews: fusion_engine::SyncOverviews,
     /// Checks `/readyz` runs after the database's, by name, in registration order.
     readiness_checks: std::sync::RwLock<Vec<(String, readiness::ReadinessCheck)>>,
 }
@@ -151,8 +153,11 @@ impl AppState {
         let login_throttle = LoginThrottle::new(settings.login_max_failures, settings.login_lock);
         let code_throttle =
             relationships::WrongCodeThrottle::new(settings.code_max_failures, settings.code_lock);
+        let sync_store: Arc<dyn fusion_engine::ports::SyncStore> = store.clone();
+        let sync_overviews = fusion_engine::SyncOverviews::new(sync_store, clock.clone());
         Self {
             inner: Arc::new(AppStateInner {
+                sync_overviews,
                 store,
                 tenants,
                 settings,
@@ -221,6 +226,11 @@ impl AppState {
 
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.inner.clock
+    }
+
+    /// The core's sync-status use cases.
+    pub(crate) fn sync_overviews(&self) -> &fusion_engine::SyncOverviews {
+        &self.inner.sync_overviews
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -178,7 +178,7 @@ impl SyncStateDto {
             automatic: overview.schedule.automatic,
             interval_minutes: overview.schedule.interval().whole_minutes(),
             can_switch_automatic_on: refusal.is_none(),
-            automatic_note: refusal.map(str::to_owned),
+            automatic_note: refusal,
             running: overview.is_running(),
             last_run: overview
                 .last_run

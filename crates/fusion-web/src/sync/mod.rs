@@ -30,17 +30,14 @@ mod error;
 mod pages;
 mod plan_words;
 
-use std::sync::{Arc, Mutex};
-
 use axum::Router;
 use fusion_domain::sync::{RunStatus, SyncRecord, SyncRun, SyncRunId, SyncSchedule};
 use fusion_domain::{OrgId, RelationshipId, RelationshipState, SyncReadiness};
-use fusion_engine::ports::RunFilter;
 use fusion_engine::{
-    EngineError, RunControl, RunObserver, RunSummary, ServiceError, SetupError, SyncMode,
+    EngineError, HistoryRun, RunControl, RunSummary, ScheduleChangeError, ServiceError, SetupError,
+    SyncMode, SyncStatus, parse_start_date,
 };
 use time::{Duration, OffsetDateTime};
-use tokio::sync::oneshot;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -65,12 +62,6 @@ pub(crate) const DEFAULT_HISTORY_PERIOD: Duration = Duration::days(7);
 pub(crate) const MAX_HISTORY_LIMIT: u32 = 500;
 /// Runs one history request returns when no limit is given.
 pub(crate) const DEFAULT_HISTORY_LIMIT: u32 = 100;
-/// How far back the Dashboard counts failures.
-pub(crate) const FAILURE_WINDOW: Duration = Duration::hours(24);
-/// How far back the Dashboard counts Autotask calls (Autotask's threshold is per rolling hour).
-pub(crate) const CALLS_WINDOW: Duration = Duration::hours(1);
-/// Runs read to sum a window's failures and calls; far above what 24 h of 1-minute runs makes.
-const WINDOW_RUNS_READ: u32 = 2_000;
 
 impl Nav {
     /// `/orgs/{org_id}/sync`, next to the connections page.
@@ -112,6 +103,26 @@ pub(crate) struct SyncOverview {
 }
 
 impl SyncOverview {
+    fn new(connection: ConnectionSeen, status: SyncStatus) -> Self {
+        let SyncStatus {
+            schedule,
+            last_run,
+            next_run_at,
+            failed_runs_24h,
+            failed_tickets_24h,
+            calls_last_hour,
+        } = status;
+        Self {
+            connection,
+            schedule,
+            last_run,
+            next_run_at,
+            failed_runs_24h,
+            failed_tickets_24h,
+            calls_last_hour,
+        }
+    }
+
     pub fn relationship_id(&self) -> RelationshipId {
         self.connection.relationship.id
     }
@@ -127,13 +138,9 @@ impl SyncOverview {
     }
 
     /// Whether automatic sync may be switched on now, and if not, why.
-    pub fn automatic_refusal(&self) -> Option<&'static str> {
-        if self.readiness() != SyncReadiness::ReadyForAutomaticSync {
-            return Some(
-                "Automatic sync can be switched on once the initial sync is done: run a manual sync with a start date first; it sets the baseline that automatic runs continue from.",
-            );
-        }
-        None
+    pub fn automatic_refusal(&self) -> Option<String> {
+        (self.readiness() != SyncReadiness::ReadyForAutomaticSync)
+            .then(|| ScheduleChangeError::InitialSyncRequired.to_string())
     }
 }
 
@@ -162,72 +169,8 @@ pub(crate) async fn overviews(
 }
 
 async fn overview_of(state: &AppState, seen: ConnectionSeen) -> Result<SyncOverview, SyncError> {
-    let store = state.store();
-    let id = seen.relationship.id;
-    let now = state.clock().now();
-    let schedule = store.sync_schedule(id).await?;
-    let recent = store
-        .sync_runs(&RunFilter {
-            relationship: Some(id),
-            status: None,
-            started_from: Some(now - FAILURE_WINDOW),
-            started_before: None,
-            limit: WINDOW_RUNS_READ,
-        })
-        .await?;
-    let last_run = match recent.first() {
-        Some(run) => Some(run.clone()),
-        None => store
-            .sync_runs(&RunFilter {
-                relationship: Some(id),
-                status: None,
-                started_from: None,
-                started_before: None,
-                limit: 1,
-            })
-            .await?
-            .into_iter()
-            .next(),
-    };
-    let failed_runs_24h = recent
-        .iter()
-        .filter(|run| run.status == RunStatus::Failed)
-        .count();
-    let failed_tickets_24h: u32 = recent.iter().map(|run| run.counts.failed).sum();
-    let calls_last_hour = recent
-        .iter()
-        .filter(|run| run.started_at >= now - CALLS_WINDOW)
-        .map(|run| run.calls_used)
-        .sum();
-    let next_run_at = next_run_at(&seen, &schedule, last_run.as_ref(), now);
-    Ok(SyncOverview {
-        connection: seen,
-        schedule,
-        last_run,
-        next_run_at,
-        failed_runs_24h: u32::try_from(failed_runs_24h).unwrap_or(u32::MAX),
-        failed_tickets_24h,
-        calls_last_hour,
-    })
-}
-
-/// When the scheduler will run the connection next (the one due rule,
-/// `fusion_domain::sync::next_run_at`), if it runs it at all.
-fn next_run_at(
-    seen: &ConnectionSeen,
-    schedule: &SyncSchedule,
-    last_run: Option<&SyncRun>,
-    now: OffsetDateTime,
-) -> Option<OffsetDateTime> {
-    schedule
-        .is_scheduled(seen.relationship.state, seen.relationship.readiness)
-        .then(|| {
-            fusion_domain::sync::next_run_at(
-                schedule.interval(),
-                last_run.map(|run| run.started_at),
-                now,
-            )
-        })
+    let status = state.sync_overviews().status(&seen.relationship).await?;
+    Ok(SyncOverview::new(seen, status))
 }
 
 /// Switches automatic sync on or off with `interval_minutes` (the stored interval when `None`).
@@ -238,20 +181,21 @@ pub(crate) async fn set_schedule(
     automatic: bool,
     interval_minutes: Option<i64>,
 ) -> Result<SyncOverview, SyncError> {
-    let current = overview(state, org, id).await?;
-    if automatic && let Some(reason) = current.automatic_refusal() {
-        return Err(SyncError::Conflict {
+    let seen = connection(state, org, id).await?;
+    // Clamped first so that absurd numbers read as "too long" rather than overflow.
+    let interval =
+        interval_minutes.map(|minutes| Duration::minutes(minutes.clamp(-1_000_000, 1_000_000)));
+    match state
+        .sync_overviews()
+        .set_schedule(&seen.relationship, automatic, interval)
+        .await
+    {
+        Ok(status) => Ok(SyncOverview::new(seen, status)),
+        Err(error @ ScheduleChangeError::InitialSyncRequired) => Err(SyncError::Conflict {
             code: "initial_sync_required",
-            message: reason.to_owned(),
-        });
-    }
-    let interval = match interval_minutes {
-        // Clamped first so that absurd numbers read as "too long" rather than overflow.
-        Some(minutes) => Duration::minutes(minutes.clamp(-1_000_000, 1_000_000)),
-        None => current.schedule.interval(),
-    };
-    let schedule = SyncSchedule::new(automatic, interval).map_err(|error| {
-        SyncError::Api(ApiError::Invalid {
+            message: error.to_string(),
+        }),
+        Err(ScheduleChangeError::Interval(error)) => Err(SyncError::Api(ApiError::Invalid {
             code: "invalid_interval",
             field: Some("interval_minutes"),
             message: format!("{}.", capitalised(&error.to_string())),
@@ -261,64 +205,25 @@ pub(crate) async fn set_schedule(
                 SyncSchedule::MAX_INTERVAL.whole_minutes()
             )),
             suggested_api_url: None,
-        })
-    })?;
-    state
-        .store()
-        .set_sync_schedule(id, &schedule, state.clock().now())
-        .await?;
-    overview_of(state, current.connection).await
+        })),
+        Err(ScheduleChangeError::Store(error)) => Err(error.into()),
+    }
 }
 
 /// Reads a start date: `2026-11-01` (midnight UTC) or an RFC 3339 time, not in the future.
 pub(crate) fn parse_since(raw: &str, now: OffsetDateTime) -> Result<OffsetDateTime, SyncError> {
-    let raw = raw.trim();
-    let invalid = |message: String| {
+    parse_start_date(raw, now).map_err(|error| {
         SyncError::Api(ApiError::Invalid {
             code: "invalid_since",
             field: Some("since"),
-            message,
+            message: error.to_string(),
             fix: Some(
                 "Give the start date as 2026-11-01 (midnight UTC) or 2026-11-01T08:30:00Z."
                     .to_owned(),
             ),
             suggested_api_url: None,
         })
-    };
-    if raw.is_empty() {
-        return Err(invalid(
-            "A start date is required: the sync copies tickets changed since then.".to_owned(),
-        ));
-    }
-    let since = OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .or_else(|| {
-            let format = time::macros::format_description!("[year]-[month]-[day]");
-            time::Date::parse(raw, &format)
-                .ok()
-                .map(|date| date.midnight().assume_utc())
-        })
-        .ok_or_else(|| invalid(format!("{raw:?} is not a date.")))?;
-    if since > now {
-        return Err(invalid("The start date is in the future.".to_owned()));
-    }
-    Ok(since)
-}
-
-/// Hands the run record to the request that started the run, once.
-struct StartedRun(Mutex<Option<oneshot::Sender<SyncRun>>>);
-
-impl RunObserver for StartedRun {
-    fn run_started(&self, run: &SyncRun) {
-        let sender = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        if let Some(sender) = sender {
-            let _the_request_may_have_gone = sender.send(run.clone());
-        }
-    }
+    })
 }
 
 /// Starts a manual run since `since` and answers with its record as soon as it exists; the run
@@ -332,42 +237,7 @@ pub(crate) async fn start_manual_run(
     let service = state.sync().cloned().ok_or(SyncError::NotRunning)?;
     // Scope first: another organisation's connection is 404 before anything runs.
     connection(state, org, id).await?;
-    let (sender, started) = oneshot::channel();
-    let control = RunControl::observed(Arc::new(StartedRun(Mutex::new(Some(sender)))));
-    let run = tokio::spawn(async move {
-        let result = service
-            .run_with(id, SyncMode::Manual { since }, &control)
-            .await;
-        match &result {
-            Ok(summary) => tracing::info!(
-                relationship = %id,
-                status = summary.status.label(),
-                created = summary.counts.created,
-                updated = summary.counts.updated,
-                closed = summary.counts.closed,
-                failed = summary.counts.failed,
-                calls = summary.calls_used,
-                "manual sync finished"
-            ),
-            Err(error) => tracing::info!(relationship = %id, %error, "manual sync did not run"),
-        }
-        result
-    });
-    match started.await {
-        Ok(record) => Ok(record),
-        // The run ended without a record: it never started.
-        Err(_) => match run.await {
-            Ok(Ok(summary)) => summary.run.ok_or_else(|| {
-                SyncError::Api(ApiError::Internal(
-                    "a manual run finished without a run record".to_owned(),
-                ))
-            }),
-            Ok(Err(error)) => Err(error.into()),
-            Err(join) => Err(SyncError::Api(ApiError::Internal(format!(
-                "the sync task failed: {join}"
-            )))),
-        },
-    }
+    Ok(service.start_manual_run(id, since).await?)
 }
 
 /// What a run since `since` (or since the cursors) would do, writing nothing.
@@ -406,6 +276,7 @@ impl From<ServiceError> for SyncError {
                     .to_owned(),
             },
             ServiceError::Engine(EngineError::Store(error)) => SyncError::Api(error.into()),
+            ServiceError::Internal(message) => SyncError::Api(ApiError::Internal(message)),
         }
     }
 }
@@ -421,12 +292,6 @@ pub(crate) struct HistoryQuery {
     pub limit: u32,
 }
 
-/// A run with its connection's name.
-pub(crate) struct HistoryRun {
-    pub run: SyncRun,
-    pub contract_name: String,
-}
-
 /// The organisation's runs matching `query`, newest first (404 for a connection it is not part
 /// of).
 pub(crate) async fn history(
@@ -438,26 +303,22 @@ pub(crate) async fn history(
         Some(id) => vec![connection(state, org, id).await?],
         None => connections_of(state, org).await?,
     };
-    let mut runs = Vec::new();
-    for seen in connections {
-        let found = state
-            .store()
-            .sync_runs(&RunFilter {
-                relationship: Some(seen.relationship.id),
+    let relationships: Vec<(RelationshipId, String)> = connections
+        .into_iter()
+        .map(|seen| (seen.relationship.id, seen.relationship.contract_name))
+        .collect();
+    Ok(state
+        .sync_overviews()
+        .history(
+            &relationships,
+            &fusion_engine::HistoryQuery {
                 status: query.status,
-                started_from: query.from,
-                started_before: query.to,
+                from: query.from,
+                to: query.to,
                 limit: query.limit,
-            })
-            .await?;
-        runs.extend(found.into_iter().map(|run| HistoryRun {
-            run,
-            contract_name: seen.relationship.contract_name.clone(),
-        }));
-    }
-    runs.sort_by_key(|found| std::cmp::Reverse(found.run.started_at));
-    runs.truncate(usize::try_from(query.limit).unwrap_or(usize::MAX));
-    Ok(runs)
+            },
+        )
+        .await?)
 }
 
 /// One run of a connection the organisation is part of, with its records (404 otherwise).
@@ -466,13 +327,12 @@ pub(crate) async fn run_details(
     org: OrgId,
     run_id: SyncRunId,
 ) -> Result<(SyncRun, Vec<SyncRecord>, ConnectionSeen), SyncError> {
-    let run = state
-        .store()
-        .sync_run(run_id)
+    let (run, records) = state
+        .sync_overviews()
+        .run(run_id)
         .await?
         .ok_or(SyncError::Api(ApiError::NotFound))?;
     let seen = connection(state, org, run.relationship).await?;
-    let records = state.store().sync_records(run_id).await?;
     Ok((run, records, seen))
 }
 

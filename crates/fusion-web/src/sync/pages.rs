@@ -136,7 +136,7 @@ pub(crate) struct SelectedConnection {
     pub automatic: bool,
     pub interval_minutes: i64,
     /// Why automatic sync cannot be switched on yet.
-    pub automatic_note: Option<&'static str>,
+    pub automatic_note: Option<String>,
     pub last_run: Option<RunRow>,
     pub next_run: String,
     pub running_url: Option<String>,

@@ -655,6 +655,7 @@ impl Soak {
                     ServiceError::Engine(EngineError::InitialSyncRequired) => "no baseline",
                     ServiceError::Engine(EngineError::Store(_)) => "store error",
                     ServiceError::Engine(_) => "engine",
+                    ServiceError::Internal(_) => "internal",
                 };
                 *self
                     .figures

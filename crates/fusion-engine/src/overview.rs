@@ -1,0 +1,256 @@
+//! What people ask about a relationship's sync, answered from the store: its status (schedule,
+//! last and next run, failures in the last 24 hours, calls in the last hour), switching automatic
+//! sync on or off, the run history of several relationships, one run with its records, and the
+//! start date a person types. The Sync page, the Dashboard and the API all use these; scoping
+//! ("may this organisation see this relationship?") is the caller's, done before calling.
+
+use std::sync::Arc;
+
+use fusion_domain::sync::{
+    RunStatus, ScheduleError, SyncRecord, SyncRun, SyncRunId, SyncSchedule, next_run_at,
+};
+use fusion_domain::{Clock, Relationship, RelationshipId, SyncReadiness};
+use time::{Duration, OffsetDateTime};
+
+use crate::ports::{RunFilter, StoreError, StoreResult, SyncStore};
+
+/// How far back the status counts failures.
+pub const FAILURE_WINDOW: Duration = Duration::hours(24);
+/// How far back the status counts platform calls (Autotask's threshold is per rolling hour).
+pub const CALLS_WINDOW: Duration = Duration::hours(1);
+/// Runs read to sum a window's failures and calls; far above what 24 h of 1-minute runs makes.
+const WINDOW_RUNS_READ: u32 = 2_000;
+
+/// One relationship's sync state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncStatus {
+    pub schedule: SyncSchedule,
+    pub last_run: Option<SyncRun>,
+    /// When the scheduler will start the next automatic run (`None`: it will not).
+    pub next_run_at: Option<OffsetDateTime>,
+    pub failed_runs_24h: u32,
+    pub failed_tickets_24h: u32,
+    pub calls_last_hour: u64,
+}
+
+/// Why automatic sync could not be switched as asked.
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleChangeError {
+    /// Switching on before a first manual run set the baseline.
+    #[error(
+        "Automatic sync can be switched on once the initial sync is done: run a manual sync with a start date first; it sets the baseline that automatic runs continue from."
+    )]
+    InitialSyncRequired,
+    #[error("{0}")]
+    Interval(#[from] ScheduleError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Which runs a history shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryQuery {
+    pub status: Option<RunStatus>,
+    pub from: Option<OffsetDateTime>,
+    pub to: Option<OffsetDateTime>,
+    pub limit: u32,
+}
+
+/// A run with its relationship's contract name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryRun {
+    pub run: SyncRun,
+    pub contract_name: String,
+}
+
+/// Why a typed start date was refused (the message says what to do).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct StartDateError(pub String);
+
+/// The sync-status use cases over the store's [`SyncStore`] port and a clock.
+#[derive(Clone)]
+pub struct SyncOverviews {
+    store: Arc<dyn SyncStore>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for SyncOverviews {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncOverviews").finish_non_exhaustive()
+    }
+}
+
+impl SyncOverviews {
+    pub fn new(store: Arc<dyn SyncStore>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    /// The status of `relationship`.
+    pub async fn status(&self, relationship: &Relationship) -> StoreResult<SyncStatus> {
+        let id = relationship.id;
+        let now = self.clock.now();
+        let schedule = self.store.sync_schedule(id).await?;
+        let recent = self
+            .store
+            .sync_runs(&RunFilter {
+                relationship: Some(id),
+                status: None,
+                started_from: Some(now - FAILURE_WINDOW),
+                started_before: None,
+                limit: WINDOW_RUNS_READ,
+            })
+            .await?;
+        let last_run = match recent.first() {
+            Some(run) => Some(run.clone()),
+            None => self.last_run(id).await?,
+        };
+        let failed_runs_24h = recent
+            .iter()
+            .filter(|run| run.status == RunStatus::Failed)
+            .count();
+        let failed_tickets_24h = recent.iter().map(|run| run.counts.failed).sum();
+        let calls_last_hour = recent
+            .iter()
+            .filter(|run| run.started_at >= now - CALLS_WINDOW)
+            .map(|run| run.calls_used)
+            .sum();
+        let next_run_at = schedule
+            .is_scheduled(relationship.state, relationship.readiness)
+            .then(|| {
+                next_run_at(
+                    schedule.interval(),
+                    last_run.as_ref().map(|run| run.started_at),
+                    now,
+                )
+            });
+        Ok(SyncStatus {
+            schedule,
+            last_run,
+            next_run_at,
+            failed_runs_24h: u32::try_from(failed_runs_24h).unwrap_or(u32::MAX),
+            failed_tickets_24h,
+            calls_last_hour,
+        })
+    }
+
+    async fn last_run(&self, id: RelationshipId) -> StoreResult<Option<SyncRun>> {
+        Ok(self
+            .store
+            .sync_runs(&RunFilter {
+                relationship: Some(id),
+                status: None,
+                started_from: None,
+                started_before: None,
+                limit: 1,
+            })
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// Switches automatic sync on or off, with `interval` (the stored one when `None`). On only
+    /// once the baseline is set; off always.
+    pub async fn set_schedule(
+        &self,
+        relationship: &Relationship,
+        automatic: bool,
+        interval: Option<Duration>,
+    ) -> Result<SyncStatus, ScheduleChangeError> {
+        if automatic && relationship.readiness != SyncReadiness::ReadyForAutomaticSync {
+            return Err(ScheduleChangeError::InitialSyncRequired);
+        }
+        let interval = match interval {
+            Some(interval) => interval,
+            None => self.store.sync_schedule(relationship.id).await?.interval(),
+        };
+        let schedule = SyncSchedule::new(automatic, interval)?;
+        self.store
+            .set_sync_schedule(relationship.id, &schedule, self.clock.now())
+            .await?;
+        Ok(self.status(relationship).await?)
+    }
+
+    /// The runs of `relationships` (id and contract name) matching `query`, newest first.
+    pub async fn history(
+        &self,
+        relationships: &[(RelationshipId, String)],
+        query: &HistoryQuery,
+    ) -> StoreResult<Vec<HistoryRun>> {
+        let mut runs = Vec::new();
+        for (id, contract_name) in relationships {
+            let found = self
+                .store
+                .sync_runs(&RunFilter {
+                    relationship: Some(*id),
+                    status: query.status,
+                    started_from: query.from,
+                    started_before: query.to,
+                    limit: query.limit,
+                })
+                .await?;
+            runs.extend(found.into_iter().map(|run| HistoryRun {
+                run,
+                contract_name: contract_name.clone(),
+            }));
+        }
+        runs.sort_by_key(|found| std::cmp::Reverse(found.run.started_at));
+        runs.truncate(usize::try_from(query.limit).unwrap_or(usize::MAX));
+        Ok(runs)
+    }
+
+    /// One run and its per-ticket records (the caller checks the run's relationship is visible).
+    pub async fn run(&self, run: SyncRunId) -> StoreResult<Option<(SyncRun, Vec<SyncRecord>)>> {
+        let Some(found) = self.store.sync_run(run).await? else {
+            return Ok(None);
+        };
+        let records = self.store.sync_records(run).await?;
+        Ok(Some((found, records)))
+    }
+}
+
+/// Reads a start date: `2026-11-01` (midnight UTC) or an RFC 3339 time, not in the future.
+pub fn parse_start_date(raw: &str, now: OffsetDateTime) -> Result<OffsetDateTime, StartDateError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Err(StartDateError(
+            "A start date is required: the sync copies tickets changed since then.".to_owned(),
+        ));
+    }
+    let since = OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .or_else(|| {
+            let format = time::macros::format_description!("[year]-[month]-[day]");
+            time::Date::parse(raw, &format)
+                .ok()
+                .map(|date| date.midnight().assume_utc())
+        })
+        .ok_or_else(|| StartDateError(format!("{raw:?} is not a date.")))?;
+    if since > now {
+        return Err(StartDateError(
+            "The start date is in the future.".to_owned(),
+        ));
+    }
+    Ok(since)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_start_date_is_midnight_utc_a_time_is_taken_as_given_and_the_future_is_refused() {
+        let now = time::macros::datetime!(2026-11-27 10:00 UTC);
+        assert_eq!(
+            parse_start_date("2026-11-20", now).ok(),
+            Some(time::macros::datetime!(2026-11-20 0:00 UTC))
+        );
+        assert_eq!(
+            parse_start_date(" 2026-11-20T08:30:00Z ", now).ok(),
+            Some(time::macros::datetime!(2026-11-20 8:30 UTC))
+        );
+        for bad in ["", "yesterday", "2026-13-01", "2026-11-28"] {
+            assert!(parse_start_date(bad, now).is_err(), "{bad}");
+        }
+    }
+}
