@@ -15,6 +15,7 @@
 //! [`SyncDirectory`] (the binary) — and knows no HTTP and no SQL, and no adapter.
 
 mod apply;
+mod connections;
 mod control;
 mod engine;
 mod gather;
@@ -26,6 +27,10 @@ mod service;
 mod setup;
 mod tenant;
 
+pub use connections::{
+    ActionOutcome, CONTRACT_NAME_MAX_CHARS, ConnectionError, ConnectionSeen, Connections,
+    CreateProblem, IssuedCode, LifecycleAction, NewConnection, WrongCodeThrottle,
+};
 pub use control::{RunControl, RunObserver, StopSignal};
 pub use engine::{EngineError, RunSummary, SyncEngine, SyncMode};
 pub use overview::{

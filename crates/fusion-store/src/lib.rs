@@ -13,7 +13,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use fusion_domain::{ConnectionTestReport, OrgId, Organisation, Person, PersonId};
 use fusion_engine::ports::{
-    CredentialsAuditEntry, CredentialsUpdate, PlatformCredentials, RelationshipStore, SyncStore,
+    CredentialsAuditEntry, CredentialsUpdate, OrganisationNames, PlatformCredentials,
+    RelationshipStore, SyncStore,
 };
 use secrecy::SecretString;
 use time::OffsetDateTime;
@@ -143,9 +144,12 @@ pub struct NewSession {
 }
 
 /// The storage port. `Arc<dyn Store>` is what the web layer, the sync engine and the binary
-/// hold; it offers the [`RelationshipStore`] and [`SyncStore`] methods too.
+/// hold; it offers the [`RelationshipStore`], [`SyncStore`] and [`OrganisationNames`] methods
+/// too, and coerces to an `Arc` of any of them (e.g. for `fusion_engine::Connections`).
 #[async_trait]
-pub trait Store: RelationshipStore + SyncStore + Send + Sync + std::fmt::Debug {
+pub trait Store:
+    RelationshipStore + SyncStore + OrganisationNames + Send + Sync + std::fmt::Debug
+{
     /// Applies pending migrations; refuses a database whose schema is newer than this binary.
     async fn migrate(&self) -> StoreResult<()>;
     /// Key rotation: re-seals every stored API secret (organisation and relationship override

@@ -1,5 +1,5 @@
 //! The store, written once for both databases: [`SqlStore`] over a [`Backend`] implements
-//! [`Store`] here, [`crate::RelationshipStore`] in `relationships` and [`crate::SyncStore`] in
+//! [`Store`] and [`OrganisationNames`] here, [`crate::RelationshipStore`] in `relationships` and [`crate::SyncStore`] in
 //! `sync`; key rotation is in `key_rotation`. `sqlite.rs` and `postgres.rs` open the pool and say
 //! what their database does differently ([`Backend`]); nothing else here knows which one it is.
 //!
@@ -11,7 +11,9 @@
 
 use async_trait::async_trait;
 use fusion_domain::{ConnectionTestReport, OrgId, Organisation, Person, PersonId};
-use fusion_engine::ports::{CredentialsAuditEntry, CredentialsUpdate, PlatformCredentials};
+use fusion_engine::ports::{
+    CredentialsAuditEntry, CredentialsUpdate, OrganisationNames, PlatformCredentials,
+};
 use secrecy::SecretString;
 use sqlx::types::Json;
 use sqlx::{Executor, Pool, Transaction};
@@ -560,6 +562,19 @@ impl<B: Backend> Store for SqlStore<B> {
         }
         .into_report()
         .map(Some)
+    }
+}
+
+#[async_trait]
+impl<B: Backend> OrganisationNames for SqlStore<B> {
+    async fn organisation_name(&self, id: OrgId) -> StoreResult<Option<String>> {
+        sqlx::query::<B>("SELECT name FROM organisations WHERE id = $1")
+            .bind_id(id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(database_error)?
+            .map(|row| row.column("name"))
+            .transpose()
     }
 }
 

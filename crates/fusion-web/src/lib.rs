@@ -24,8 +24,8 @@
 //! Invariants:
 //! - This crate holds no business logic: URL rules, credential cleaning, the connection test,
 //!   tenant choices and previews come from the platform through the engine's `PlatformTenants`
-//!   port (it knows no adapter), persistence from the `Store` port, wording of outcomes from
-//!   `fusion-domain`.
+//!   port (it knows no adapter), the connection use cases from the engine's `Connections`,
+//!   persistence from the `Store` port, wording of outcomes from `fusion-domain`.
 //! - No GET changes state; every cookie-authenticated write carries a CSRF token derived from the
 //!   session token (no extra server state).
 //! - A person reaches only their own organisation: any other organisation's route answers 404,
@@ -58,7 +58,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use fusion_domain::{Clock, SystemClock};
-use fusion_engine::PlatformTenants;
+use fusion_engine::{Connections, PlatformTenants, WrongCodeThrottle};
 use fusion_store::Store;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
@@ -118,8 +118,9 @@ struct AppStateInner {
     tenants: Arc<dyn PlatformTenants>,
     settings: WebSettings,
     login_throttle: LoginThrottle,
-    /// Wrong verification codes, per organisation.
-    code_throttle: relationships::WrongCodeThrottle,
+    /// The connection use cases over the store and the clock (they count wrong verification
+    /// codes per organisation).
+    connections: Connections,
     clock: Arc<dyn Clock>,
     /// Renders `/metrics`; without it `/metrics` answers 404.
     metrics: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle>,
@@ -151,10 +152,14 @@ impl AppState {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let login_throttle = LoginThrottle::new(settings.login_max_failures, settings.login_lock);
-        let code_throttle =
-            relationships::WrongCodeThrottle::new(settings.code_max_failures, settings.code_lock);
         let sync_store: Arc<dyn fusion_engine::ports::SyncStore> = store.clone();
         let sync_overviews = fusion_engine::SyncOverviews::new(sync_store, clock.clone());
+        let connections = Connections::new(
+            store.clone(),
+            store.clone(),
+            clock.clone(),
+            WrongCodeThrottle::new(settings.code_max_failures, settings.code_lock),
+        );
         Self {
             inner: Arc::new(AppStateInner {
                 sync_overviews,
@@ -162,7 +167,7 @@ impl AppState {
                 tenants,
                 settings,
                 login_throttle,
-                code_throttle,
+                connections,
                 clock,
                 metrics: std::sync::OnceLock::new(),
                 sync: std::sync::OnceLock::new(),
@@ -249,8 +254,8 @@ impl AppState {
         &self.inner.login_throttle
     }
 
-    pub(crate) fn code_throttle(&self) -> &relationships::WrongCodeThrottle {
-        &self.inner.code_throttle
+    pub(crate) fn connections(&self) -> &Connections {
+        &self.inner.connections
     }
 }
 

@@ -1,5 +1,5 @@
-//! Organisations and the people who sign in to them: creation, lookup, password checks and
-//! case-insensitive unique emails.
+//! Organisations and the people who sign in to them: creation, lookup (also of the name alone,
+//! the engine's `OrganisationNames` port), password checks and case-insensitive unique emails.
 
 use fusion_domain::{OrgId, PersonId};
 use fusion_store::{SecretKey, StoreError};
@@ -28,6 +28,14 @@ async fn created_organisations_are_listed_by_name_and_found_by_id() {
             Some(northwind)
         );
         assert_eq!(store.organisation(OrgId::new()).await.expect("reads"), None);
+        assert_eq!(
+            store.organisation_name(contoso.id).await.expect("reads"),
+            Some("Contoso Manufacturing".to_owned())
+        );
+        assert_eq!(
+            store.organisation_name(OrgId::new()).await.expect("reads"),
+            None
+        );
     })
     .await;
 }

@@ -8,10 +8,12 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
+use fusion_engine::{LifecycleAction, NewConnection};
+
 use crate::AppState;
 use crate::api::ApiJson;
-use crate::relationships::error::ConnectionError;
-use crate::relationships::lifecycle::{self, ConnectionSeen, LifecycleAction, NewConnection};
+use crate::relationships::error::{ConnectionError, create_problem_error};
+use crate::relationships::{ConnectionSeen, connection, connections_of, parse_relationship_id};
 use crate::session::OrgApiCaller;
 use crate::wording::{api_timestamp, human_date};
 
@@ -184,7 +186,7 @@ async fn list_relationships(
     OrgApiCaller { org_id, .. }: OrgApiCaller,
 ) -> Result<Json<RelationshipListDto>, ConnectionError> {
     let now = state.clock().now();
-    let connections = lifecycle::connections_of(&state, org_id).await?;
+    let connections = connections_of(&state, org_id).await?;
     Ok(Json(RelationshipListDto {
         relationships: connections
             .iter()
@@ -198,8 +200,8 @@ async fn read_relationship(
     OrgApiCaller { org_id, .. }: OrgApiCaller,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<RelationshipDto>, ConnectionError> {
-    let id = lifecycle::parse_relationship_id(&id)?;
-    let seen = lifecycle::connection(&state, org_id, id).await?;
+    let id = parse_relationship_id(&id)?;
+    let seen = connection(&state, org_id, id).await?;
     Ok(Json(RelationshipDto::new(&seen, state.clock().now())))
 }
 
@@ -209,8 +211,8 @@ async fn create_relationship(
     ApiJson(request): ApiJson<CreateRelationshipRequest>,
 ) -> Result<(StatusCode, Json<IssuedCodeDto>), ConnectionError> {
     let new = NewConnection::parse(request.role.as_deref(), request.contract_name.as_deref())
-        .map_err(|problem| ConnectionError::Api(problem.into_api_error()))?;
-    let issued = lifecycle::create(&state, org_id, new).await?;
+        .map_err(|problem| ConnectionError::Api(create_problem_error(problem)))?;
+    let issued = state.connections().create(org_id, new).await?;
     let expires_at = issued
         .connection
         .relationship
@@ -232,7 +234,7 @@ async fn accept_relationship(
     OrgApiCaller { org_id, .. }: OrgApiCaller,
     ApiJson(request): ApiJson<AcceptRelationshipRequest>,
 ) -> Result<Json<RelationshipDto>, ConnectionError> {
-    let seen = lifecycle::accept(&state, org_id, &request.code).await?;
+    let seen = state.connections().accept(org_id, &request.code).await?;
     Ok(Json(RelationshipDto::new(&seen, state.clock().now())))
 }
 
@@ -242,8 +244,8 @@ async fn perform(
     id: String,
     action: LifecycleAction,
 ) -> Result<Json<ActionResponse>, ConnectionError> {
-    let id = lifecycle::parse_relationship_id(&id)?;
-    let outcome = lifecycle::perform(&state, org_id, id, action).await?;
+    let id = parse_relationship_id(&id)?;
+    let outcome = state.connections().perform(org_id, id, action).await?;
     let now = state.clock().now();
     let note = outcome.new_code.as_ref().map(|_| {
         issued_code_note(

@@ -1,6 +1,7 @@
 //! Organisation connections (relationships): the JSON API under
 //! `/api/v1/orgs/{org_id}/relationships` and the "Organisation connections" page under
-//! `/orgs/{org_id}/connections`.
+//! `/orgs/{org_id}/connections`. Both translate HTTP to the core's connection use cases
+//! (`fusion_engine::Connections`, held by `AppState`) and their answers and errors back.
 //!
 //! | route | what |
 //! | --- | --- |
@@ -17,25 +18,46 @@
 //! - A connection the organisation is not part of answers 404, exactly like one that does not
 //!   exist; a Pending connection is visible only to the organisation that created it.
 //! - A verification code appears in exactly one response: the one that created (or re-issued) it.
-//! - Wrong codes are throttled per organisation (`WebSettings::code_max_failures`, then locked
-//!   for `WebSettings::code_lock`), in memory like the sign-in throttle, timed by the app's clock.
+//! - Wrong codes are throttled per organisation by the core (`WebSettings::code_max_failures`,
+//!   then locked for `WebSettings::code_lock`), in memory, timed by the app's clock.
 //! - Codes: 422 `code_malformed`, `code_unknown`, `code_expired`, `code_used`, `code_revoked`,
 //!   `own_code`, `duplicate_relationship`; 429 `code_throttled`; an illegal lifecycle change is 409
 //!   `invalid_state_change` with the domain's message.
 
 mod api;
 mod error;
-mod lifecycle;
 mod pages;
-mod wrong_codes;
 
 use axum::Router;
+use fusion_domain::{OrgId, RelationshipId};
 
 use crate::AppState;
+use crate::error::ApiError;
 
 pub(crate) use error::ConnectionError;
-pub(crate) use lifecycle::{ConnectionSeen, connection, connections_of, parse_relationship_id};
-pub(crate) use wrong_codes::WrongCodeThrottle;
+pub(crate) use fusion_engine::ConnectionSeen;
+
+/// Every connection `org` is part of, newest first.
+pub(crate) async fn connections_of(
+    state: &AppState,
+    org: OrgId,
+) -> Result<Vec<ConnectionSeen>, ConnectionError> {
+    Ok(state.connections().list(org).await?)
+}
+
+/// Connection `id` as `org` sees it; 404 unless `org` is part of it.
+pub(crate) async fn connection(
+    state: &AppState,
+    org: OrgId,
+    id: RelationshipId,
+) -> Result<ConnectionSeen, ConnectionError> {
+    Ok(state.connections().connection(org, id).await?)
+}
+
+/// Parses a relationship id from a path segment; anything unparsable is "not found".
+pub(crate) fn parse_relationship_id(raw: &str) -> Result<RelationshipId, ConnectionError> {
+    raw.parse().map_err(|_| ApiError::NotFound.into())
+}
 
 /// The `/api/v1` routes (to be nested under `/api/v1`).
 pub(crate) fn api_routes() -> Router<AppState> {

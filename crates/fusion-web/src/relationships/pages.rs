@@ -10,6 +10,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use fusion_domain::{Organisation, RelationshipState, SyncReadiness, VerificationCode};
+use fusion_engine::{CONTRACT_NAME_MAX_CHARS, LifecycleAction, NewConnection};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -18,9 +19,7 @@ use crate::page_chrome::{
     nav_for, not_found_page,
 };
 use crate::relationships::error::ConnectionError;
-use crate::relationships::lifecycle::{
-    self, CONTRACT_NAME_MAX_CHARS, ConnectionSeen, LifecycleAction, NewConnection,
-};
+use crate::relationships::{ConnectionSeen, connections_of, parse_relationship_id};
 use crate::session::Caller;
 use crate::templates::{Banner, Nav, render};
 use crate::wording::human_date;
@@ -193,7 +192,7 @@ async fn render_connections(
     status: StatusCode,
     view: ConnectionsView,
 ) -> Response {
-    let connections = match lifecycle::connections_of(state, org.id).await {
+    let connections = match connections_of(state, org.id).await {
         Ok(connections) => connections,
         Err(ConnectionError::Api(error)) => return internal_error_page(error),
         Err(other) => {
@@ -305,7 +304,12 @@ async fn create_connection(
             .await;
         }
     };
-    match lifecycle::create(&state, org.id, new).await {
+    match state
+        .connections()
+        .create(org.id, new)
+        .await
+        .map_err(ConnectionError::from)
+    {
         Ok(issued) => {
             let view = ConnectionsView {
                 issued_code: Some(issued_code_view(
@@ -344,7 +348,12 @@ async fn accept_connection(
         ..
     }: OrgPageWrite<Form<AcceptForm>>,
 ) -> Response {
-    match lifecycle::accept(&state, org.id, &form.code).await {
+    match state
+        .connections()
+        .accept(org.id, &form.code)
+        .await
+        .map_err(ConnectionError::from)
+    {
         Ok(seen) => {
             let partner = seen
                 .partner_name
@@ -384,11 +393,16 @@ async fn perform(
     }: OrgPageWrite<Form<CsrfOnlyForm>, Path<(String, String)>>,
     action: LifecycleAction,
 ) -> Response {
-    let id = match lifecycle::parse_relationship_id(&id) {
+    let id = match parse_relationship_id(&id) {
         Ok(id) => id,
         Err(_) => return not_found_page(),
     };
-    match lifecycle::perform(&state, org.id, id, action).await {
+    match state
+        .connections()
+        .perform(org.id, id, action)
+        .await
+        .map_err(ConnectionError::from)
+    {
         Ok(outcome) => {
             let now = state.clock().now();
             let view = ConnectionsView {

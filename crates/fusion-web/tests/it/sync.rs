@@ -113,7 +113,7 @@ impl SyncApp {
         let (source_user, source_secret) = active_user(&contoso);
         let (target_user, target_secret) = active_user(&northwind);
         let connection = demo_connection::connect_demo_organisations(
-            app.store.as_ref(),
+            &app.store,
             &settings,
             &DemoSide {
                 org_id: app.alice.org.id,

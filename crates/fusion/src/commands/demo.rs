@@ -11,6 +11,7 @@ pub(crate) mod connection;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context;
 use fusion_autotask::AutotaskService;
@@ -86,7 +87,7 @@ pub async fn run(
         Some(integration_code.clone()),
         Some(running_simulator.base_url()),
     )?;
-    let connection = connect(store.as_ref(), &autotask, &organisations).await?;
+    let connection = connect(&store, &autotask, &organisations).await?;
     let autotask_service =
         AutotaskService::new(autotask).context("cannot set up the Autotask client")?;
     let runtime = SyncRuntime::start(
@@ -252,7 +253,7 @@ async fn bind_web_listener(listen: Option<SocketAddr>) -> anyhow::Result<TcpList
 /// Connects Contoso Manufacturing (Source) and Northwind IT (Target), or finds the connection a
 /// previous run with this data directory made.
 pub(crate) async fn connect(
-    store: &dyn Store,
+    store: &Arc<dyn Store>,
     autotask: &fusion_autotask::AutotaskSettings,
     organisations: &[DemoOrganisation],
 ) -> anyhow::Result<DemoConnection> {

@@ -72,7 +72,7 @@ impl MspWorld {
             let org: OrgId = register(store.as_ref(), tenant(&tenants, customer)).await;
             let (user, secret) = active_user(tenant(&tenants, customer));
             let connection = demo_connection::connect_demo_organisations(
-                store.as_ref(),
+                &store,
                 &settings,
                 &DemoSide {
                     org_id: org,

@@ -234,7 +234,7 @@ impl Soak {
         let (contoso_user, contoso_secret) = active_user(tenant(&tenants, CONTOSO));
         let (northwind_user, northwind_secret) = active_user(tenant(&tenants, NORTHWIND));
         let connection = demo_connection::connect_demo_organisations(
-            store.as_ref(),
+            &store,
             &settings,
             &DemoSide {
                 org_id: contoso,

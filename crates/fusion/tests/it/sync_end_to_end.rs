@@ -96,7 +96,7 @@ impl Harness {
         let (source_org, source_name, source_user, source_secret) = side(contoso, CONTOSO);
         let (target_org, target_name, target_user, target_secret) = side(northwind, NORTHWIND);
         let connection = demo_connection::connect_demo_organisations(
-            store.as_ref(),
+            &store,
             &settings,
             &DemoSide {
                 org_id: source_org,

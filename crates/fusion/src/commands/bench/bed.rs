@@ -91,7 +91,7 @@ impl Bed {
         }
         let mut autotask = autotask_settings(Some(integration_code), Some(running.base_url()))?;
         autotask.hourly_request_budget = u32::MAX;
-        let connection = demo::connect(store.as_ref(), &autotask, &organisations).await?;
+        let connection = demo::connect(&store, &autotask, &organisations).await?;
         let relationship = connection.relationship;
         let (Some(source_org), Some(target_org)) = (
             relationship.org_in_role(Role::Source),

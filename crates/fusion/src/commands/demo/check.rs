@@ -112,7 +112,7 @@ async fn check_against(
         organisations.push(super::register(store.as_ref(), tenant).await?);
     }
     let autotask = autotask_settings(Some(integration_code), Some(simulator_url))?;
-    let connection = super::connect(store.as_ref(), &autotask, &organisations).await?;
+    let connection = super::connect(&store, &autotask, &organisations).await?;
     let relationship = connection.relationship.id;
 
     let service = AutotaskService::new(autotask).context("cannot set up the Autotask client")?;

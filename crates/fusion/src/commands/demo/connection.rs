@@ -1,7 +1,7 @@
 //! The demo's ready-made organisation connection: Contoso Manufacturing (Source, the customer)
-//! and Northwind IT (Target, its managed service provider) are connected through the `Store`
-//! exactly as two people would connect them (a verification code issued by Contoso and accepted
-//! by Northwind), then configured from each tenant's LIVE choices, loaded with
+//! and Northwind IT (Target, its managed service provider) are connected through the core's
+//! `Connections` use cases exactly as two people would connect them on the Connections page (a
+//! verification code issued by Contoso and accepted by Northwind), then configured from each tenant's LIVE choices, loaded with
 //! `fusion_autotask::load_choices` from the in-process simulator. Picklist codes are never
 //! written here: every value is found by its label (or the tenant's default) in the choices.
 //!
@@ -9,6 +9,8 @@
 //! a second one, and leaves a configuration alone once it has been saved (a person may have
 //! changed it since). The two side configurations are saved last, so their presence marks a
 //! finished setup even if an earlier run stopped half-way.
+
+use std::sync::Arc;
 
 use anyhow::Context;
 use fusion_autotask::{
@@ -18,11 +20,11 @@ use fusion_autotask::{
 use fusion_domain::{
     ChoiceValue, ClosureSettings, ComposedField, DescriptionComposition, FieldMapping,
     NoteDefaults, OrgId, ReceiveDefaults, Relationship, RelationshipState, Role, SendFilter,
-    SideConfig, SyncOptions, VERIFICATION_CODE_LIFETIME, ValueMapping, VerificationCode,
+    SideConfig, SyncOptions, SystemClock, ValueMapping, VerificationCode,
 };
+use fusion_engine::{Connections, LifecycleAction, NewConnection, WrongCodeThrottle};
 use fusion_store::Store;
 use secrecy::SecretString;
-use time::OffsetDateTime;
 
 /// The demo tenant whose organisation is the Source (tickets originate here: the customer).
 pub const SOURCE_ORGANISATION: &str = "Contoso Manufacturing";
@@ -50,12 +52,18 @@ pub struct DemoConnection {
 /// Connects and configures the two demo organisations, or finds the connection an earlier run
 /// made with this data directory.
 pub async fn connect_demo_organisations(
-    store: &dyn Store,
+    store: &Arc<dyn Store>,
     autotask: &AutotaskSettings,
     source: &DemoSide<'_>,
     target: &DemoSide<'_>,
 ) -> anyhow::Result<DemoConnection> {
-    let relationship = find_or_connect(store, source.org_id, target.org_id).await?;
+    let connections = Connections::new(
+        store.clone(),
+        store.clone(),
+        Arc::new(SystemClock),
+        WrongCodeThrottle::default(),
+    );
+    let relationship = find_or_connect(&connections, source.org_id, target.org_id).await?;
     let already_configured = store
         .integration_config(relationship.id, source.org_id)
         .await
@@ -118,17 +126,19 @@ pub async fn connect_demo_organisations(
     })
 }
 
-/// The live demo connection between the pair, connecting them first if there is none.
+/// The live demo connection between the pair, connecting them first if there is none — through
+/// the same use cases as the Connections page: Contoso creates it, Northwind accepts the code.
 async fn find_or_connect(
-    store: &dyn Store,
+    connections: &Connections,
     source: OrgId,
     target: OrgId,
 ) -> anyhow::Result<Relationship> {
-    let existing = store
-        .relationships_of(source)
+    let existing = connections
+        .list(source)
         .await
         .context("cannot read the demo organisation's connections")?
         .into_iter()
+        .map(|seen| seen.relationship)
         .find(|relationship| {
             relationship.contract_name == CONTRACT_NAME
                 && relationship.state != RelationshipState::Revoked
@@ -136,50 +146,43 @@ async fn find_or_connect(
                     || (relationship.state == RelationshipState::Pending
                         && relationship.initiator == source))
         });
-    let now = OffsetDateTime::now_utc();
-    let expires = now + VERIFICATION_CODE_LIFETIME;
     match existing {
         Some(relationship) if relationship.state != RelationshipState::Pending => Ok(relationship),
         // An earlier run stopped between issuing the code and accepting it: the code was never
         // kept (only its digest is stored), so issue a new one and accept that.
         Some(pending) => {
-            let code = verification_code()?;
-            store
-                .reissue_code(pending.id, &code, expires)
+            let reissued = connections
+                .perform(source, pending.id, LifecycleAction::Reissue)
                 .await
                 .context("cannot re-issue the demo connection's code")?;
-            accept(store, target, &code, now).await
+            let code = reissued
+                .new_code
+                .context("re-issuing the demo connection's code gave no code")?;
+            accept(connections, target, &code).await
         }
         None => {
-            let code = verification_code()?;
-            store
-                .create_relationship(source, Role::Source, CONTRACT_NAME, &code, now, expires)
+            let new = NewConnection::new(Role::Source, CONTRACT_NAME)
+                .context("the demo connection's contract name is not acceptable")?;
+            let issued = connections
+                .create(source, new)
                 .await
                 .context("cannot create the demo connection")?;
-            accept(store, target, &code, now).await
+            accept(connections, target, &issued.code).await
         }
     }
 }
 
+/// The target accepts the code right away; it is never shown.
 async fn accept(
-    store: &dyn Store,
+    connections: &Connections,
     target: OrgId,
     code: &VerificationCode,
-    now: OffsetDateTime,
 ) -> anyhow::Result<Relationship> {
-    store
-        .accept_relationship(target, code, now)
+    connections
+        .accept(target, code.as_str())
         .await
-        .context("cannot accept the demo connection")?
-        .map_err(|reason| anyhow::anyhow!("the demo connection was not accepted: {reason}"))
-}
-
-/// A fresh verification code from the operating system's randomness (UUID v4 draws its bytes
-/// from it); the code is accepted right away and never shown.
-fn verification_code() -> anyhow::Result<VerificationCode> {
-    let bytes = (0..4).flat_map(|_| uuid::Uuid::new_v4().into_bytes());
-    VerificationCode::from_random_bytes(bytes)
-        .context("could not draw a verification code for the demo connection")
+        .map(|seen| seen.relationship)
+        .context("the demo connection was not accepted")
 }
 
 async fn tenant_choices(
@@ -376,6 +379,7 @@ fn preferred(choices: &TenantChoices, list: &str, labels: &[&str]) -> Option<Cho
 #[cfg(test)]
 mod tests {
     use fusion_domain::{Choice, RelationshipId, SyncReadiness};
+    use time::OffsetDateTime;
 
     use super::*;
 
@@ -519,11 +523,5 @@ mod tests {
             .find(|mapping| mapping.source_field == "title")
             .expect("title is mapped by default");
         assert!(title.value_mappings.is_empty());
-    }
-
-    #[test]
-    fn codes_for_the_demo_connection_are_well_formed() {
-        let code = verification_code().expect("a code");
-        assert_eq!(VerificationCode::parse(code.as_str()), Ok(code));
     }
 }

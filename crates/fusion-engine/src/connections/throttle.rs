@@ -1,6 +1,7 @@
-//! Throttling of wrong verification codes, per organisation and in memory (like the sign-in
-//! throttle): after too many wrong codes, accepting codes is locked for a while. Time comes from
-//! the app's `Clock`, so the lock and its end are testable with a `ManualClock`.
+//! Throttling of wrong verification codes, per organisation and in memory (like the web layer's
+//! sign-in throttle): after too many wrong codes, accepting codes is locked for a while. Time
+//! comes from the caller (the `Connections`' `Clock`), so the lock and its end are testable with a
+//! `ManualClock`.
 //!
 //! Kept per process on purpose: codes carry about 59 bits of randomness, so the lock only has to
 //! make online guessing pointless, and a restart merely resets the count. Entries are keyed by
@@ -13,8 +14,9 @@ use std::sync::Mutex;
 use fusion_domain::OrgId;
 use time::{Duration, OffsetDateTime};
 
+/// Wrong verification codes per organisation, and the lock they lead to.
 #[derive(Debug)]
-pub(crate) struct WrongCodeThrottle {
+pub struct WrongCodeThrottle {
     max_failures: u32,
     lock_for: Duration,
     attempts: Mutex<HashMap<OrgId, WrongCodes>>,
@@ -27,7 +29,16 @@ struct WrongCodes {
     locked_until: Option<OffsetDateTime>,
 }
 
+impl Default for WrongCodeThrottle {
+    /// Five wrong codes, then fifteen minutes' wait.
+    fn default() -> Self {
+        Self::new(5, std::time::Duration::from_secs(15 * 60))
+    }
+}
+
 impl WrongCodeThrottle {
+    /// Locks an organisation for `lock_for` once it has entered `max_failures` wrong codes (at
+    /// least one), none of them more than `lock_for` after the previous one.
     pub fn new(max_failures: u32, lock_for: std::time::Duration) -> Self {
         Self {
             max_failures: max_failures.max(1),
@@ -43,7 +54,7 @@ impl WrongCodeThrottle {
     }
 
     /// `Err(wait)` while `org` is locked out.
-    pub fn check(&self, org: OrgId, now: OffsetDateTime) -> Result<(), std::time::Duration> {
+    pub(crate) fn check(&self, org: OrgId, now: OffsetDateTime) -> Result<(), std::time::Duration> {
         let mut attempts = self.attempts();
         match attempts.get(&org).and_then(|entry| entry.locked_until) {
             Some(until) if until > now => Err((until - now).try_into().unwrap_or_default()),
@@ -57,7 +68,7 @@ impl WrongCodeThrottle {
     }
 
     /// Counts a wrong code; the organisation is locked once it reaches the limit.
-    pub fn record_failure(&self, org: OrgId, now: OffsetDateTime) {
+    pub(crate) fn record_failure(&self, org: OrgId, now: OffsetDateTime) {
         let mut attempts = self.attempts();
         let entry = attempts.entry(org).or_insert(WrongCodes {
             failures: 0,
@@ -75,7 +86,7 @@ impl WrongCodeThrottle {
         }
     }
 
-    pub fn record_success(&self, org: OrgId) {
+    pub(crate) fn record_success(&self, org: OrgId) {
         self.attempts().remove(&org);
     }
 }
