@@ -22,10 +22,10 @@
 //! | `…/connections/{id}/{configuration,mappings,description}`, `/api/v1/orgs/{org_id}/relationships/{id}/{configuration,choices,mappings,description,export,import}…` | integration configuration per relationship (see `configuration`) |
 //!
 //! Invariants:
-//! - This crate holds no business logic: URL rules, credential cleaning, the connection test,
-//!   tenant choices and previews come from the platform through the engine's `PlatformTenants`
-//!   port (it knows no adapter), persistence from the `Store` port, wording of outcomes from
-//!   `fusion-domain`.
+//! - This crate holds no business logic: URL rules, credential cleaning and the connection test
+//!   come from the platform through the engine's `PlatformTenants` port (it knows no adapter), the
+//!   configuration rules from the engine's `ConfigurationService`, persistence from the `Store`
+//!   port, wording of outcomes from `fusion-domain`.
 //! - No GET changes state; every cookie-authenticated write carries a CSRF token derived from the
 //!   session token (no extra server state).
 //! - A person reaches only their own organisation: any other organisation's route answers 404,
@@ -59,6 +59,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use fusion_domain::{Clock, SystemClock};
 use fusion_engine::PlatformTenants;
+use fusion_engine::configuration::ConfigurationService;
 use fusion_store::Store;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
@@ -113,9 +114,11 @@ pub struct AppState {
 
 struct AppStateInner {
     store: Arc<dyn Store>,
-    /// The platform's tenants: Settings' checks and connection test, the configuration screens'
-    /// choices (cached by the adapter), mapping defaults and ticket previews.
+    /// The platform's tenants: Settings' checks and connection test, the Dashboard's request
+    /// budget; the configuration use cases reach them through `configuration`.
     tenants: Arc<dyn PlatformTenants>,
+    /// The core's configuration use cases, over the store and `tenants`.
+    configuration: ConfigurationService,
     settings: WebSettings,
     login_throttle: LoginThrottle,
     /// Wrong verification codes, per organisation.
@@ -151,10 +154,13 @@ impl AppState {
         let login_throttle = LoginThrottle::new(settings.login_max_failures, settings.login_lock);
         let code_throttle =
             relationships::WrongCodeThrottle::new(settings.code_max_failures, settings.code_lock);
+        let configuration =
+            ConfigurationService::new(store.clone(), store.clone(), tenants.clone());
         Self {
             inner: Arc::new(AppStateInner {
                 store,
                 tenants,
+                configuration,
                 settings,
                 login_throttle,
                 code_throttle,
@@ -229,6 +235,10 @@ impl AppState {
 
     pub(crate) fn tenants(&self) -> &dyn PlatformTenants {
         self.inner.tenants.as_ref()
+    }
+
+    pub(crate) fn configuration(&self) -> &ConfigurationService {
+        &self.inner.configuration
     }
 
     pub fn settings(&self) -> &WebSettings {

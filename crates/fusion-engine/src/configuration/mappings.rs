@@ -27,7 +27,8 @@ pub struct MappingDraft {
 }
 
 impl MappingDraft {
-    fn into_mapping(self, id: FieldMappingId, relationship_id: RelationshipId) -> FieldMapping {
+    /// The mapping with its ids.
+    pub fn into_mapping(self, id: FieldMappingId, relationship_id: RelationshipId) -> FieldMapping {
         FieldMapping {
             id,
             relationship_id,
