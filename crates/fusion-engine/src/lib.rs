@@ -9,12 +9,16 @@
 //!
 //! [`PlatformTenants`] is the port Settings and the configuration screens use: a tenant's
 //! credentials checked and tested, its live choices, mapping defaults and ticket previews.
+//! [`configuration::ConfigurationService`] holds the configuration use cases over it and the
+//! storage ports: a side's configuration under the privacy rule, field mappings, the
+//! description composition and its preview, the configuration history, export and import.
 //!
 //! The engine is the core: it owns the ports its adapters implement — [`Platform`] and
 //! [`PlatformTenants`] (the Autotask adapter), the storage ports in [`ports`] (the store),
 //! [`SyncDirectory`] (the binary) — and knows no HTTP and no SQL, and no adapter.
 
 mod apply;
+pub mod configuration;
 mod connections;
 mod control;
 mod engine;

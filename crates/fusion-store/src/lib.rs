@@ -4,7 +4,9 @@
 //! Invariants:
 //! - No SQL leaves this crate; callers speak in domain types.
 //! - API secrets are stored only as AEAD ciphertext (see [`crypto`]); the plaintext never reaches a
-//!   log, and the only way back to it is [`Store::platform_secret`].
+//!   log, and the only ways back to it are [`Store::platform_secret`] and the core's
+//!   `OrganisationCredentials` port (the credentials a configuration use case hands to the
+//!   platform), besides the relationship override's `RelationshipStore::relationship_secret`.
 //! - Passwords are stored only as argon2 hashes; session and API tokens only as SHA-256 digests.
 //! - Every query that reads organisation data takes the `OrgId` it is scoped to.
 
@@ -13,8 +15,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use fusion_domain::{ConnectionTestReport, OrgId, Organisation, Person, PersonId};
 use fusion_engine::ports::{
-    CredentialsAuditEntry, CredentialsUpdate, OrganisationNames, PlatformCredentials,
-    RelationshipStore, SyncStore,
+    CredentialsAuditEntry, CredentialsUpdate, OrganisationCredentials, OrganisationNames,
+    PlatformCredentials, RelationshipStore, SyncStore,
 };
 use secrecy::SecretString;
 use time::OffsetDateTime;
@@ -144,11 +146,18 @@ pub struct NewSession {
 }
 
 /// The storage port. `Arc<dyn Store>` is what the web layer, the sync engine and the binary
-/// hold; it offers the [`RelationshipStore`], [`SyncStore`] and [`OrganisationNames`] methods
-/// too, and coerces to an `Arc` of any of them (e.g. for `fusion_engine::Connections`).
+/// hold; it offers the [`RelationshipStore`], [`SyncStore`], [`OrganisationNames`] and
+/// [`OrganisationCredentials`] methods too, and coerces to an `Arc` of any of them (e.g. for
+/// `fusion_engine::Connections` and `fusion_engine::configuration::ConfigurationService`).
 #[async_trait]
 pub trait Store:
-    RelationshipStore + SyncStore + OrganisationNames + Send + Sync + std::fmt::Debug
+    RelationshipStore
+    + SyncStore
+    + OrganisationNames
+    + OrganisationCredentials
+    + Send
+    + Sync
+    + std::fmt::Debug
 {
     /// Applies pending migrations; refuses a database whose schema is newer than this binary.
     async fn migrate(&self) -> StoreResult<()>;

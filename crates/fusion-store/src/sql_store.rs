@@ -1,6 +1,7 @@
 //! The store, written once for both databases: [`SqlStore`] over a [`Backend`] implements
-//! [`Store`] and [`OrganisationNames`] here, [`crate::RelationshipStore`] in `relationships` and [`crate::SyncStore`] in
-//! `sync`; key rotation is in `key_rotation`. `sqlite.rs` and `postgres.rs` open the pool and say
+//! [`Store`], [`OrganisationNames`] and the core's `OrganisationCredentials` here,
+//! [`crate::RelationshipStore`] in `relationships` and [`crate::SyncStore`] in `sync`; key rotation
+//! is in `key_rotation`. `sqlite.rs` and `postgres.rs` open the pool and say
 //! what their database does differently ([`Backend`]); nothing else here knows which one it is.
 //!
 //! Read-then-write steps run in a [`Backend::begin_write`] transaction and read the rows they go
@@ -11,8 +12,10 @@
 
 use async_trait::async_trait;
 use fusion_domain::{ConnectionTestReport, OrgId, Organisation, Person, PersonId};
+use fusion_engine::TenantCredentials;
 use fusion_engine::ports::{
-    CredentialsAuditEntry, CredentialsUpdate, OrganisationNames, PlatformCredentials,
+    CredentialsAuditEntry, CredentialsUpdate, OrganisationCredentials, OrganisationNames,
+    PlatformCredentials,
 };
 use secrecy::SecretString;
 use sqlx::types::Json;
@@ -122,6 +125,29 @@ pub(crate) fn audit_from_row(
         row.column(what)?,
         row.time("changed_at")?,
     ))
+}
+
+/// The organisation's own credentials as its tenant is reached: the two reads `Store` offers
+/// separately (the public part, the decrypted secret), put together.
+#[async_trait]
+impl<B: Backend> OrganisationCredentials for SqlStore<B> {
+    async fn organisation_tenant_credentials(
+        &self,
+        org: OrgId,
+    ) -> StoreResult<Option<TenantCredentials>> {
+        let Some(credentials) = self.platform_credentials(org).await? else {
+            return Ok(None);
+        };
+        Ok(self
+            .platform_secret(org)
+            .await?
+            .map(|secret| TenantCredentials {
+                api_url: credentials.api_url,
+                username: credentials.username,
+                secret,
+                integration_code: credentials.integration_code_override,
+            }))
+    }
 }
 
 #[async_trait]

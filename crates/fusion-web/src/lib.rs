@@ -24,7 +24,8 @@
 //! Invariants:
 //! - This crate holds no business logic: URL rules, credential cleaning, the connection test,
 //!   tenant choices and previews come from the platform through the engine's `PlatformTenants`
-//!   port (it knows no adapter), the connection use cases from the engine's `Connections`,
+//!   port (it knows no adapter), the connection use cases from the engine's `Connections`, the
+//!   configuration rules from its `ConfigurationService`, sync status from its `SyncOverviews`,
 //!   persistence from the `Store` port, wording of outcomes from `fusion-domain`.
 //! - No GET changes state; every cookie-authenticated write carries a CSRF token derived from the
 //!   session token (no extra server state).
@@ -58,6 +59,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use fusion_domain::{Clock, SystemClock};
+use fusion_engine::configuration::ConfigurationService;
 use fusion_engine::{Connections, PlatformTenants, WrongCodeThrottle};
 use fusion_store::Store;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -113,9 +115,11 @@ pub struct AppState {
 
 struct AppStateInner {
     store: Arc<dyn Store>,
-    /// The platform's tenants: Settings' checks and connection test, the configuration screens'
-    /// choices (cached by the adapter), mapping defaults and ticket previews.
+    /// The platform's tenants: Settings' checks and connection test, the Dashboard's request
+    /// budget; the configuration use cases reach them through `configuration`.
     tenants: Arc<dyn PlatformTenants>,
+    /// The core's configuration use cases, over the store and `tenants`.
+    configuration: ConfigurationService,
     settings: WebSettings,
     login_throttle: LoginThrottle,
     /// The connection use cases over the store and the clock (they count wrong verification
@@ -160,11 +164,14 @@ impl AppState {
             clock.clone(),
             WrongCodeThrottle::new(settings.code_max_failures, settings.code_lock),
         );
+        let configuration =
+            ConfigurationService::new(store.clone(), store.clone(), tenants.clone());
         Self {
             inner: Arc::new(AppStateInner {
                 sync_overviews,
                 store,
                 tenants,
+                configuration,
                 settings,
                 login_throttle,
                 connections,
@@ -244,6 +251,10 @@ impl AppState {
 
     pub(crate) fn tenants(&self) -> &dyn PlatformTenants {
         self.inner.tenants.as_ref()
+    }
+
+    pub(crate) fn configuration(&self) -> &ConfigurationService {
+        &self.inner.configuration
     }
 
     pub fn settings(&self) -> &WebSettings {

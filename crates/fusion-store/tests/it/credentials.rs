@@ -1,5 +1,6 @@
 //! Platform credentials: the secret is write-only, encrypted, kept when not re-entered, readable
-//! only through `platform_secret` with the right key, and every change is audited by field name.
+//! only through `platform_secret` (or, with the rest of the credentials, through the core's
+//! `OrganisationCredentials` port) with the right key, and every change is audited by field name.
 
 use std::sync::Arc;
 
@@ -340,6 +341,46 @@ async fn credentials_for_an_unknown_organisation_are_not_found() {
         assert_eq!(
             store.platform_credentials(org_id).await.expect("reads"),
             None
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_tenant_credentials_are_there_only_once_settings_and_secret_are_saved() {
+    for_each_backend(async |database| {
+        let store = database.store(&SecretKey::generate()).await;
+        let org_id = organisation(&store, "Northwind IT").await;
+        let tenant = async |store: &Arc<dyn Store>| {
+            store
+                .organisation_tenant_credentials(org_id)
+                .await
+                .expect("reads")
+        };
+        assert!(tenant(&store).await.is_none());
+        store
+            .save_platform_credentials(org_id, None, update(API_URL, USERNAME, None))
+            .await
+            .expect("saves without a secret");
+        assert!(tenant(&store).await.is_none(), "no secret yet");
+        let mut with_code = update(API_URL, USERNAME, Some(API_SECRET));
+        with_code.integration_code_override = Some(Some("CODE-1".to_owned()));
+        store
+            .save_platform_credentials(org_id, None, with_code)
+            .await
+            .expect("saves");
+        let credentials = tenant(&store).await.expect("complete now");
+        assert_eq!(credentials.api_url, API_URL);
+        assert_eq!(credentials.username, USERNAME);
+        assert_eq!(credentials.secret.expose_secret(), API_SECRET);
+        assert_eq!(credentials.integration_code.as_deref(), Some("CODE-1"));
+        let other = organisation(&store, "Contoso").await;
+        assert!(
+            store
+                .organisation_tenant_credentials(other)
+                .await
+                .expect("reads")
+                .is_none()
         );
     })
     .await;

@@ -10,8 +10,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use fusion_domain::{Choice, FieldMapping};
-use fusion_engine::TicketField;
+use fusion_domain::Choice;
+use fusion_engine::configuration::{
+    LIST_NAMES, MappingView, ValueView, Warning, validate_composition, warnings,
+};
+use fusion_engine::{Freshness, TicketField};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -20,10 +23,7 @@ use crate::configuration::config_file::{
     Code, DescriptionField, DescriptionSection, FileFormat, MappingSection, SideSection,
 };
 use crate::configuration::error::ConfigurationError;
-use crate::configuration::operations::{
-    self, BothSides, LIST_NAMES, MappingView, ValueView, Warning,
-};
-use crate::configuration::{Scope, scope};
+use crate::configuration::{Scope, exchange, mapping_id, scope};
 use crate::error::ApiError;
 use crate::session::OrgApiCaller;
 use crate::wording::api_timestamp;
@@ -161,12 +161,13 @@ async fn configuration_response(
     scope: &Scope,
     warnings: Option<Vec<Warning>>,
 ) -> Result<ConfigurationResponse, ConfigurationError> {
-    let (side, saved) = operations::side_config(state, scope).await?;
+    let configuration = state.configuration();
+    let (side, saved) = configuration.side_config(scope).await?;
     let warnings = match warnings {
         Some(warnings) => warnings,
         None => {
-            let choices = operations::my_choices(state, scope, false).await;
-            operations::warnings(&side, &choices)
+            let choices = configuration.my_choices(scope, Freshness::Cached).await;
+            self::warnings(&side, &choices)
         }
     };
     Ok(ConfigurationResponse {
@@ -206,7 +207,10 @@ async fn save_configuration(
             ),
         ));
     }
-    let (_, warnings) = operations::save_side(&state, &scope, section.into_config()).await?;
+    let (_, warnings) = state
+        .configuration()
+        .save_side(&scope, section.into_config())
+        .await?;
     Ok(Json(
         configuration_response(&state, &scope, Some(warnings)).await?,
     ))
@@ -270,7 +274,12 @@ async fn choices_response(
     refresh: bool,
 ) -> Result<Json<ChoicesResponse>, ConfigurationError> {
     let scope = scope(state, org_id, id).await?;
-    let choices = operations::my_choices(state, &scope, refresh).await?;
+    let freshness = if refresh {
+        Freshness::Reload
+    } else {
+        Freshness::Cached
+    };
+    let choices = state.configuration().my_choices(&scope, freshness).await?;
     Ok(Json(ChoicesResponse {
         fetched_at: api_timestamp(choices.fetched_at()),
         lists: LIST_NAMES
@@ -385,13 +394,13 @@ async fn list_mappings(
     Path(path): Path<RelationshipPath>,
 ) -> Result<Json<MappingsResponse>, ConfigurationError> {
     let scope = scope(&state, org_id, &path.id).await?;
-    let mappings = operations::mappings(&state, &scope).await?;
-    let sides = BothSides::load(&state, &scope).await;
-    let (source_fields, target_fields) = operations::mappable_fields(&sides);
+    let mappings = state.configuration().mappings(&scope).await?;
+    let sides = state.configuration().both_sides(&scope).await;
+    let (source_fields, target_fields) = sides.mappable_fields();
     Ok(Json(MappingsResponse {
         mappings: mappings
             .into_iter()
-            .map(|mapping| MappingDto::from(operations::mapping_view(mapping, &sides)))
+            .map(|mapping| MappingDto::from(sides.view(mapping)))
             .collect(),
         source_fields: source_fields.iter().map(TicketFieldDto::from).collect(),
         target_fields: target_fields.iter().map(TicketFieldDto::from).collect(),
@@ -406,7 +415,10 @@ async fn create_mapping(
     ConfigJson(section): ConfigJson<MappingSection>,
 ) -> Result<(StatusCode, Json<MappingDto>), ConfigurationError> {
     let scope = scope(&state, org_id, &path.id).await?;
-    let view = operations::create_mapping(&state, &scope, section).await?;
+    let view = state
+        .configuration()
+        .create_mapping(&scope, section.into_draft())
+        .await?;
     Ok((StatusCode::CREATED, Json(MappingDto::from(view))))
 }
 
@@ -417,7 +429,11 @@ async fn update_mapping(
     ConfigJson(section): ConfigJson<MappingSection>,
 ) -> Result<Json<MappingDto>, ConfigurationError> {
     let scope = scope(&state, org_id, &path.id).await?;
-    let view = operations::update_mapping(&state, &scope, &path.mapping_id, section).await?;
+    let id = mapping_id(&path.mapping_id)?;
+    let view = state
+        .configuration()
+        .update_mapping(&scope, id, section.into_draft())
+        .await?;
     Ok(Json(MappingDto::from(view)))
 }
 
@@ -427,7 +443,8 @@ async fn delete_mapping(
     Path(path): Path<MappingPath>,
 ) -> Result<StatusCode, ConfigurationError> {
     let scope = scope(&state, org_id, &path.id).await?;
-    operations::delete_mapping(&state, &scope, &path.mapping_id).await?;
+    let id = mapping_id(&path.mapping_id)?;
+    state.configuration().delete_mapping(&scope, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -442,7 +459,10 @@ async fn default_mappings(
     Path(path): Path<RelationshipPath>,
 ) -> Result<(StatusCode, Json<DefaultMappingsResponse>), ConfigurationError> {
     let scope = scope(&state, org_id, &path.id).await?;
-    let views = operations::create_default_mappings(&state, &scope).await?;
+    let views = state
+        .configuration()
+        .create_default_mappings(&scope)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(DefaultMappingsResponse {
@@ -463,18 +483,11 @@ async fn suggest_values(
     Path(path): Path<MappingPath>,
 ) -> Result<Json<SuggestionsResponse>, ConfigurationError> {
     let scope = scope(&state, org_id, &path.id).await?;
-    let mapping = operations::mapping(&state, &scope, &path.mapping_id).await?;
-    let sides = BothSides::load(&state, &scope).await;
-    let suggested = operations::suggestions(state.tenants(), &mapping, &sides);
-    // Labels come from the mapping's own two lists, nothing else of either tenant.
-    let preview = FieldMapping {
-        value_mappings: suggested,
-        ..mapping
-    };
-    let view = operations::mapping_view(preview, &sides);
+    let id = mapping_id(&path.mapping_id)?;
+    let suggestions = state.configuration().suggestions(&scope, id).await?;
     Ok(Json(SuggestionsResponse {
-        suggestions: view.values.into_iter().map(ValueDto::from).collect(),
-        problems: sides.problems(),
+        suggestions: suggestions.values.into_iter().map(ValueDto::from).collect(),
+        problems: suggestions.problems,
     }))
 }
 
@@ -490,7 +503,8 @@ async fn apply_suggestions(
     Path(path): Path<MappingPath>,
 ) -> Result<Json<AppliedSuggestionsResponse>, ConfigurationError> {
     let scope = scope(&state, org_id, &path.id).await?;
-    let (view, added) = operations::match_by_label(&state, &scope, &path.mapping_id).await?;
+    let id = mapping_id(&path.mapping_id)?;
+    let (view, added) = state.configuration().match_by_label(&scope, id).await?;
     Ok(Json(AppliedSuggestionsResponse {
         added,
         mapping: MappingDto::from(view),
@@ -504,22 +518,32 @@ struct DescriptionResponse {
     fields: Vec<DescriptionField>,
 }
 
+/// The fields a composition line can use, as the API lists them.
+async fn composable_fields(state: &AppState, scope: &Scope) -> Vec<DescriptionField> {
+    state
+        .configuration()
+        .composable_fields(scope)
+        .await
+        .into_iter()
+        .map(|field| DescriptionField {
+            field: field.name,
+            label: field.label,
+        })
+        .collect()
+}
+
 async fn read_description(
     State(state): State<AppState>,
     OrgApiCaller { org_id, .. }: OrgApiCaller,
     Path(path): Path<RelationshipPath>,
 ) -> Result<Json<DescriptionResponse>, ConfigurationError> {
     let scope = scope(&state, org_id, &path.id).await?;
-    let composition = operations::composition(&state, &scope).await?;
+    let composition = state.configuration().composition(&scope).await?;
     Ok(Json(DescriptionResponse {
         composition: composition
             .as_ref()
             .map(DescriptionSection::from_composition),
-        fields: operations::composable_fields(&state, &scope)
-            .await
-            .into_iter()
-            .map(|(field, label)| DescriptionField { field, label })
-            .collect(),
+        fields: composable_fields(&state, &scope).await,
     }))
 }
 
@@ -530,15 +554,15 @@ async fn save_description(
     ConfigJson(section): ConfigJson<DescriptionSection>,
 ) -> Result<Json<DescriptionResponse>, ConfigurationError> {
     let scope = scope(&state, org_id, &path.id).await?;
-    let composition = operations::validate_composition(section)?;
-    operations::save_composition(&state, &scope, &composition).await?;
+    let composition = section.into_composition();
+    validate_composition(&composition)?;
+    state
+        .configuration()
+        .save_composition(&scope, &composition)
+        .await?;
     Ok(Json(DescriptionResponse {
         composition: Some(DescriptionSection::from_composition(&composition)),
-        fields: operations::composable_fields(&state, &scope)
-            .await
-            .into_iter()
-            .map(|(field, label)| DescriptionField { field, label })
-            .collect(),
+        fields: composable_fields(&state, &scope).await,
     }))
 }
 
@@ -548,7 +572,7 @@ async fn remove_description(
     Path(path): Path<RelationshipPath>,
 ) -> Result<StatusCode, ConfigurationError> {
     let scope = scope(&state, org_id, &path.id).await?;
-    operations::remove_composition(&state, &scope).await?;
+    state.configuration().remove_composition(&scope).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -587,10 +611,15 @@ async fn preview_description(
 ) -> Result<Json<PreviewResponse>, ConfigurationError> {
     let scope = scope(&state, org_id, &path.id).await?;
     let ticket_id = parse_ticket_id(query.ticket_id.as_deref())?;
-    let composition = operations::composition(&state, &scope)
+    let composition = state
+        .configuration()
+        .composition(&scope)
         .await?
         .unwrap_or_default();
-    let preview = operations::preview(&state, &scope, &composition, ticket_id).await?;
+    let preview = state
+        .configuration()
+        .preview(&scope, &composition, ticket_id)
+        .await?;
     Ok(Json(PreviewResponse {
         ticket: preview.ticket,
         text: preview.text,
@@ -640,7 +669,7 @@ async fn export_configuration(
 ) -> Result<Response, ConfigurationError> {
     let scope = scope(&state, org_id, &path.id).await?;
     let format = requested_format(query.format.as_deref())?.unwrap_or(FileFormat::Toml);
-    let (name, content_type, text) = operations::export(&state, &scope, format).await?;
+    let (name, content_type, text) = exchange::export(&state, &scope, format).await?;
     Ok(download(&name, content_type, text))
 }
 
@@ -673,7 +702,7 @@ async fn import_configuration(
     let text = std::str::from_utf8(&body).map_err(|_| {
         ConfigurationError::invalid("invalid_file", "file", "the file is not UTF-8 text")
     })?;
-    let outcome = operations::import(&state, &scope, text, format).await?;
+    let outcome = exchange::import(&state, &scope, text, format).await?;
     Ok(Json(ImportResponse {
         imported: true,
         mappings: outcome.mappings,

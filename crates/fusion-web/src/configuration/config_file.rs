@@ -64,6 +64,7 @@ use fusion_domain::{
     FieldMappingId, MappingDirection, NoteDefaults, ReceiveDefaults, RelationshipId, ReverseSync,
     Role, SendFilter, SideConfig, SyncOptions, ValueMapping,
 };
+use fusion_engine::configuration::{ConfigurationDocument, ExportLabels, MappingDraft};
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -482,10 +483,9 @@ impl MappingSection {
         }
     }
 
-    pub fn into_mapping(self, id: FieldMappingId, relationship_id: RelationshipId) -> FieldMapping {
-        FieldMapping {
-            id,
-            relationship_id,
+    /// The mapping as entered, for the core to check and store.
+    pub fn into_draft(self) -> MappingDraft {
+        MappingDraft {
             ticket_type: self.ticket_type,
             source_field: self.source_field,
             target_field: self.target_field,
@@ -499,6 +499,10 @@ impl MappingSection {
                 })
                 .collect(),
         }
+    }
+
+    pub fn into_mapping(self, id: FieldMappingId, relationship_id: RelationshipId) -> FieldMapping {
+        self.into_draft().into_mapping(id, relationship_id)
     }
 }
 
@@ -532,15 +536,6 @@ impl DescriptionSection {
     }
 }
 
-/// What a document holds, in domain terms. Mapping ids are new on every import.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ImportedConfig {
-    pub role: Option<Role>,
-    pub side: SideConfig,
-    pub mappings: Vec<FieldMapping>,
-    pub composition: Option<DescriptionComposition>,
-}
-
 impl ConfigDocument {
     pub fn new(
         role: Role,
@@ -563,9 +558,10 @@ impl ConfigDocument {
         self
     }
 
-    /// What the document configures; `scope` is for people and is not read.
-    pub fn into_imported(self, relationship_id: RelationshipId) -> ImportedConfig {
-        ImportedConfig {
+    /// What the document configures, in the core's terms; `scope` is for people and is not
+    /// read. Mapping ids are new on every import.
+    pub fn into_imported(self, relationship_id: RelationshipId) -> ConfigurationDocument {
+        ConfigurationDocument {
             role: self.side.role.map(|role| role.0),
             side: self.side.into_config(),
             mappings: self
@@ -616,14 +612,6 @@ impl FileFormat {
             FileFormat::Toml
         }
     }
-}
-
-/// Labels to write next to codes in a TOML export: list name → code → label for this side, and per
-/// mapping (in order) the source and target labels of its values.
-#[derive(Debug, Default)]
-pub(crate) struct ExportLabels {
-    pub side: HashMap<&'static str, HashMap<ChoiceValue, String>>,
-    pub mapping_values: Vec<(HashMap<ChoiceValue, String>, HashMap<ChoiceValue, String>)>,
 }
 
 /// Why a document could not be written (never expected; the types are plain data).

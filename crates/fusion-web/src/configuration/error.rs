@@ -4,6 +4,9 @@
 //! `outside_company_scope`, every reason in `message`, the first setting in `field`) or the request
 //! conflicts with what exists (409). The JSON body
 //! has the same shape as every other API error: `{"error":{"code":…,"message":…}}`.
+//!
+//! The core's `fusion_engine::configuration::ConfigurationError` converts into this one case by
+//! case (`From`), so a use case's refusal is answered the same wherever it is called from.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -11,8 +14,9 @@ use axum::response::{IntoResponse, Response};
 use fusion_store::StoreError;
 use serde::Serialize;
 
+use fusion_engine::configuration::{ConfigurationError as CoreError, ScopeProblem};
+
 use crate::configuration::config_file::ImportProblem;
-use crate::configuration::operations::ScopeProblem;
 use crate::error::ApiError;
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +49,27 @@ pub(crate) enum ConfigurationError {
 impl From<StoreError> for ConfigurationError {
     fn from(error: StoreError) -> Self {
         ConfigurationError::Api(error.into())
+    }
+}
+
+impl From<CoreError> for ConfigurationError {
+    fn from(error: CoreError) -> Self {
+        match error {
+            CoreError::NotFound => ConfigurationError::Api(ApiError::NotFound),
+            CoreError::Tenant { reason } => ConfigurationError::Autotask { reason },
+            CoreError::OutsideScope(problems) => ConfigurationError::OutsideScope(problems),
+            CoreError::Invalid {
+                code,
+                field,
+                message,
+            } => ConfigurationError::Invalid {
+                code,
+                field,
+                message,
+            },
+            CoreError::Conflict { code, message } => ConfigurationError::Conflict { code, message },
+            CoreError::Store(error) => ConfigurationError::Api(error.into()),
+        }
     }
 }
 

@@ -28,21 +28,28 @@
 //!   scope, by code ("Partner's side: …" on the configuration page), so each side can see that
 //!   the connection carries only the one company's tickets both ways.
 //! - Both sides may edit mappings and the composition.
+//!
+//! The rules behind these invariants are the core's (`fusion_engine::configuration`, reached
+//! through `AppState::configuration`); this module translates requests into its use cases and
+//! its answers and `ConfigurationError`s into responses and pages. Of its own it keeps the
+//! configuration file format (`config_file`, and `exchange` between files and the core's
+//! documents), the DTOs and the pages.
 
 mod api;
 pub(crate) mod config_file;
 mod error;
-mod operations;
+mod exchange;
 mod pages;
-mod tenant;
 
 use axum::Router;
-use fusion_domain::{OrgId, Relationship, RelationshipId, Role};
+use fusion_domain::{FieldMappingId, OrgId, RelationshipId};
 
 use crate::AppState;
 use crate::error::ApiError;
 
 pub(crate) use error::ConfigurationError;
+/// A relationship seen from one of its organisations (the core's).
+pub(crate) use fusion_engine::configuration::ConfigurationScope as Scope;
 
 /// The `/api/v1` routes (to be nested under `/api/v1`).
 pub(crate) fn api_routes() -> Router<AppState> {
@@ -54,15 +61,6 @@ pub(crate) fn page_routes() -> Router<AppState> {
     pages::routes()
 }
 
-/// A relationship seen from one of its organisations.
-#[derive(Debug, Clone)]
-pub(crate) struct Scope {
-    pub org_id: OrgId,
-    pub relationship: Relationship,
-    /// The organisation's role: "my side".
-    pub role: Role,
-}
-
 /// The relationship `raw_id` if `org_id` is part of it; otherwise `NotFound`.
 pub(crate) async fn scope(
     state: &AppState,
@@ -70,15 +68,10 @@ pub(crate) async fn scope(
     raw_id: &str,
 ) -> Result<Scope, ConfigurationError> {
     let id: RelationshipId = raw_id.parse().map_err(|_| ApiError::NotFound)?;
-    let relationship = state
-        .store()
-        .relationship(id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let role = relationship.role_of(org_id).ok_or(ApiError::NotFound)?;
-    Ok(Scope {
-        org_id,
-        relationship,
-        role,
-    })
+    Ok(state.configuration().scope(org_id, id).await?)
+}
+
+/// A mapping id from a path; one that cannot be an id is not found, like an unknown one.
+pub(crate) fn mapping_id(raw_id: &str) -> Result<FieldMappingId, ConfigurationError> {
+    Ok(raw_id.parse().map_err(|_| ApiError::NotFound)?)
 }

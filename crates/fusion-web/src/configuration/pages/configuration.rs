@@ -17,8 +17,11 @@ use axum::routing::{get, post};
 use std::collections::HashMap;
 
 use fusion_domain::{Organisation, PersonId, SideConfig};
+use fusion_engine::configuration::{
+    ConfigurationError as CoreError, Warning, company_label, warnings as side_warnings,
+};
 use fusion_engine::ports::ConfigurationAuditEntry;
-use fusion_engine::{LiveChoices, TenantCredentials};
+use fusion_engine::{Freshness, LiveChoices, TenantCredentials};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -29,7 +32,6 @@ use super::{
     warning_views,
 };
 use crate::AppState;
-use crate::configuration::operations::{self, Warning, company_label};
 use crate::configuration::{ConfigurationError, Scope};
 use crate::page_chrome::{CsrfOnlyForm, PageForm, internal_error_page, nav_for};
 use crate::platform_settings::{RawSettings, clean, validate_save};
@@ -125,11 +127,10 @@ fn history_rows(
 async fn configuration_history(
     state: &AppState,
     scope: &Scope,
-) -> Result<Vec<ConfigurationChangeRow>, fusion_store::StoreError> {
+) -> Result<Vec<ConfigurationChangeRow>, ConfigurationError> {
+    let entries = state.configuration().history(scope).await?;
+    // People are the identity store's (`Store`), not the core's.
     let store = state.store();
-    let entries = store
-        .configuration_audit_log(scope.relationship.id, scope.org_id)
-        .await?;
     let mut names = HashMap::new();
     for person_id in entries.iter().filter_map(|entry| entry.person_id) {
         if names.contains_key(&person_id) {
@@ -192,28 +193,27 @@ async fn render_configuration(
     status: StatusCode,
     view: ConfigurationView,
 ) -> Response {
-    let stored = match operations::side_config(state, scope).await {
+    let configuration = state.configuration();
+    let stored = match configuration.side_config(scope).await {
         Ok((side, _)) => side,
         Err(error) => return failure_page(error),
     };
     let partner = scope.relationship.partner_of(scope.org_id);
-    let partner_side = match partner {
-        Some(partner) => match state
-            .store()
-            .integration_config(scope.relationship.id, partner)
-            .await
-        {
-            Ok(side) => Some(side.unwrap_or_default()),
-            Err(error) => return internal_error_page(error.into()),
-        },
-        None => None,
+    let partner_side = match configuration.partner_side(scope).await {
+        Ok(side) => side,
+        Err(error) => return failure_page(error),
     };
     let history = match configuration_history(state, scope).await {
         Ok(history) => history,
-        Err(error) => return internal_error_page(error.into()),
+        Err(error) => return failure_page(error),
     };
     let side = view.entered.unwrap_or_else(|| stored.clone());
-    let choices = operations::my_choices(state, scope, view.refresh).await;
+    let freshness = if view.refresh {
+        Freshness::Reload
+    } else {
+        Freshness::Cached
+    };
+    let choices = configuration.my_choices(scope, freshness).await;
     let header = header(state, org, scope, "configuration").await;
     let partner_name = if partner.is_some() {
         header.partner_name.clone()
@@ -228,7 +228,7 @@ async fn render_configuration(
     };
     let warnings = view
         .warnings
-        .unwrap_or_else(|| operations::warnings(&side, &choices));
+        .unwrap_or_else(|| side_warnings(&side, &choices));
     let credentials = match state
         .store()
         .relationship_credentials(scope.relationship.id, scope.org_id)
@@ -322,9 +322,13 @@ async fn save_configuration(
     }: ConnectionWrite<ConfigurationForm>,
 ) -> Response {
     let entered = form.into_side();
-    let warnings = match operations::save_side(&state, &scope, entered.clone()).await {
+    let warnings = match state
+        .configuration()
+        .save_side(&scope, entered.clone())
+        .await
+    {
         Ok((_, warnings)) => warnings,
-        Err(ConfigurationError::OutsideScope(problems)) => {
+        Err(CoreError::OutsideScope(problems)) => {
             let view = ConfigurationView {
                 banner: Some(Banner {
                     success: false,

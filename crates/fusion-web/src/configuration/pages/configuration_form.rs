@@ -9,10 +9,10 @@
 //! rather than narrowed silently.
 
 use fusion_domain::{Choice, ChoiceValue, NoteDefaults, SideConfig};
+use fusion_engine::configuration::LoadedChoices as Loaded;
 use serde::Deserialize;
 
 use super::options::{OptionView, option_label, options_for, value, values};
-use crate::configuration::operations::Loaded;
 use crate::page_chrome::PageForm;
 
 /// Options under a heading (sub-issue types under their issue type).

@@ -19,9 +19,8 @@ use super::{
     CONNECTION_PAGES, ConnectionPage, ConnectionWrite, RelationshipPath, base_url, failure_page,
 };
 use crate::AppState;
-use crate::configuration::Scope;
 use crate::configuration::api::parse_ticket_id;
-use crate::configuration::operations;
+use crate::configuration::{ConfigurationError, Scope};
 use crate::page_chrome::{CsrfOnlyForm, PageForm, nav_for};
 use crate::session::Caller;
 use crate::templates::{Banner, Nav, render};
@@ -84,20 +83,24 @@ async fn render_description(
     ticket_id: Option<String>,
     banner: Option<Banner>,
 ) -> Response {
-    let stored = match operations::composition(state, scope).await {
+    let configuration = state.configuration();
+    let stored = match configuration.composition(scope).await {
         Ok(stored) => stored,
         Err(error) => return failure_page(error),
     };
     let composition = stored.clone().unwrap_or_default();
-    let fields = operations::composable_fields(state, scope).await;
+    let fields = configuration.composable_fields(scope).await;
     let labels: HashMap<&str, &str> = fields
         .iter()
-        .map(|(name, label)| (name.as_str(), label.as_str()))
+        .map(|field| (field.name.as_str(), field.label.as_str()))
         .collect();
     let (mut preview_ticket, mut preview_text, mut preview_error) = (None, None, None);
     if stored.is_some() {
         let result = match parse_ticket_id(ticket_id.as_deref()) {
-            Ok(id) => operations::preview(state, scope, &composition, id).await,
+            Ok(id) => configuration
+                .preview(scope, &composition, id)
+                .await
+                .map_err(ConfigurationError::from),
             Err(error) => Err(error),
         };
         match result {
@@ -140,9 +143,9 @@ async fn render_description(
         separator: composition.separator.clone(),
         fields: fields
             .into_iter()
-            .map(|(name, label)| FieldOption {
-                name,
-                label,
+            .map(|field| FieldOption {
+                name: field.name,
+                label: field.label,
                 selected: false,
             })
             .collect(),
@@ -249,17 +252,20 @@ async fn change_description(
         ..
     }: ConnectionWrite<DescriptionForm>,
 ) -> Response {
-    let mut composition = match operations::composition(&state, &scope).await {
+    let configuration = state.configuration();
+    let mut composition = match configuration.composition(&scope).await {
         Ok(stored) => stored.unwrap_or_default(),
         Err(error) => return failure_page(error),
     };
-    let labels: HashMap<String, String> = operations::composable_fields(&state, &scope)
+    let labels: HashMap<String, String> = configuration
+        .composable_fields(&scope)
         .await
         .into_iter()
+        .map(|field| (field.name, field.label))
         .collect();
     let banner = match apply_change(&mut composition, &form, &labels) {
         Ok(text) => {
-            if let Err(error) = operations::save_composition(&state, &scope, &composition).await {
+            if let Err(error) = configuration.save_composition(&scope, &composition).await {
                 return failure_page(error);
             }
             Banner {
@@ -283,7 +289,7 @@ async fn remove_description(
         caller, org, scope, ..
     }: ConnectionWrite<CsrfOnlyForm>,
 ) -> Response {
-    if let Err(error) = operations::remove_composition(&state, &scope).await {
+    if let Err(error) = state.configuration().remove_composition(&scope).await {
         return failure_page(error);
     }
     let banner = Banner {

@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use fusion_domain::Organisation;
+use fusion_engine::configuration::Warning;
 use serde::Deserialize;
 
 use super::header::{ConnectionHeader, header};
@@ -17,11 +18,10 @@ use super::{
     failure_page, warning_views,
 };
 use crate::AppState;
-use crate::configuration::Scope;
 use crate::configuration::api::download;
 use crate::configuration::config_file::FileFormat;
 use crate::configuration::error::ConfigurationError;
-use crate::configuration::operations::{self, Warning};
+use crate::configuration::{Scope, exchange};
 use crate::page_chrome::{PageForm, nav_for};
 use crate::session::Caller;
 use crate::templates::{Banner, Nav, render};
@@ -119,7 +119,7 @@ async fn export_file(
         .as_deref()
         .and_then(FileFormat::parse)
         .unwrap_or(FileFormat::Toml);
-    match operations::export(&state, &scope, format).await {
+    match exchange::export(&state, &scope, format).await {
         Ok((name, content_type, text)) => download(&name, content_type, text),
         Err(error) => failure_page(error),
     }
@@ -149,7 +149,7 @@ async fn import_file(
         ..
     }: ConnectionWrite<ImportForm>,
 ) -> Response {
-    match operations::import(&state, &scope, &form.file, None).await {
+    match exchange::import(&state, &scope, &form.file, None).await {
         Ok(outcome) => {
             let banner = Banner {
                 success: true,

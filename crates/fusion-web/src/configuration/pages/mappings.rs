@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use fusion_domain::{ChoiceValue, FieldMapping, MappingDirection, Organisation};
+use fusion_engine::configuration::{ConfigurationError as CoreError, MappingView};
 use serde::Deserialize;
 
 use super::header::{ConnectionHeader, header};
@@ -17,10 +18,8 @@ use super::{
     CONNECTION_PAGES, ConnectionPage, ConnectionWrite, MappingPath, base_url, failure_page,
 };
 use crate::AppState;
-use crate::configuration::Scope;
 use crate::configuration::config_file::MappingSection;
-use crate::configuration::error::ConfigurationError;
-use crate::configuration::operations::{self, BothSides, MappingView};
+use crate::configuration::{Scope, mapping_id};
 use crate::page_chrome::{CsrfOnlyForm, PageForm, nav_for};
 use crate::session::Caller;
 use crate::templates::{Banner, Nav, render};
@@ -107,17 +106,17 @@ async fn render_mappings(
     status: StatusCode,
     banner: Option<Banner>,
 ) -> Response {
-    let mappings = match operations::mappings(state, scope).await {
+    let mappings = match state.configuration().mappings(scope).await {
         Ok(mappings) => mappings,
         Err(error) => return failure_page(error),
     };
-    let sides = BothSides::load(state, scope).await;
-    let (source_fields, target_fields) = operations::mappable_fields(&sides);
+    let sides = state.configuration().both_sides(scope).await;
+    let (source_fields, target_fields) = sides.mappable_fields();
     let base = base_url(org, scope);
     let rows = mappings
         .into_iter()
         .map(|mapping| {
-            let view = operations::mapping_view(mapping, &sides);
+            let view = sides.view(mapping);
             MappingRow {
                 edit_url: format!("{base}/mappings/{}", view.mapping.id),
                 delete_url: format!("{base}/mappings/{}/delete", view.mapping.id),
@@ -208,7 +207,7 @@ impl MappingForm {
     }
 }
 
-fn problem_banner(error: &ConfigurationError) -> Banner {
+fn problem_banner(error: &CoreError) -> Banner {
     Banner {
         success: false,
         text: format!("Not saved: {error}."),
@@ -225,16 +224,15 @@ async fn create_mapping(
         ..
     }: ConnectionWrite<MappingForm>,
 ) -> Response {
-    match operations::create_mapping(&state, &scope, form.section(state.tenants().ticket_type()))
-        .await
-    {
+    let draft = form.section(state.tenants().ticket_type()).into_draft();
+    match state.configuration().create_mapping(&scope, draft).await {
         Ok(view) => Redirect::to(&format!(
             "{}/mappings/{}",
             base_url(&org, &scope),
             view.mapping.id
         ))
         .into_response(),
-        Err(error) if matches!(error, ConfigurationError::Invalid { .. }) => {
+        Err(error) if matches!(error, CoreError::Invalid { .. }) => {
             render_mappings(
                 &state,
                 &caller,
@@ -255,7 +253,7 @@ async fn default_mappings(
         caller, org, scope, ..
     }: ConnectionWrite<CsrfOnlyForm>,
 ) -> Response {
-    let banner = match operations::create_default_mappings(&state, &scope).await {
+    let banner = match state.configuration().create_default_mappings(&scope).await {
         Ok(created) => Banner {
             success: true,
             text: format!(
@@ -263,7 +261,7 @@ async fn default_mappings(
                 created.len()
             ),
         },
-        Err(error @ ConfigurationError::Conflict { .. }) => Banner {
+        Err(error @ CoreError::Conflict { .. }) => Banner {
             success: false,
             text: error.to_string(),
         },
@@ -354,9 +352,9 @@ async fn render_mapping(
     status: StatusCode,
     banner: Option<Banner>,
 ) -> Response {
-    let sides = BothSides::load(state, scope).await;
-    let (source_fields, target_fields) = operations::mappable_fields(&sides);
-    let view = operations::mapping_view(mapping, &sides);
+    let sides = state.configuration().both_sides(scope).await;
+    let (source_fields, target_fields) = sides.mappable_fields();
+    let view = sides.view(mapping);
     let base = base_url(org, scope);
     let rows = value_rows(&view);
     let page = MappingEditPage {
@@ -397,7 +395,11 @@ async fn mapping_page(
         ..
     }: ConnectionPage<MappingPath>,
 ) -> Response {
-    match operations::mapping(&state, &scope, &path.mapping_id).await {
+    let id = match mapping_id(&path.mapping_id) {
+        Ok(id) => id,
+        Err(error) => return failure_page(error),
+    };
+    match state.configuration().mapping(&scope, id).await {
         Ok(mapping) => {
             render_mapping(&state, &caller, &org, &scope, mapping, StatusCode::OK, None).await
         }
@@ -416,13 +418,15 @@ async fn save_mapping(
         ..
     }: ConnectionWrite<MappingForm, MappingPath>,
 ) -> Response {
-    match operations::update_mapping(
-        &state,
-        &scope,
-        &path.mapping_id,
-        form.section(state.tenants().ticket_type()),
-    )
-    .await
+    let id = match mapping_id(&path.mapping_id) {
+        Ok(id) => id,
+        Err(error) => return failure_page(error),
+    };
+    let draft = form.section(state.tenants().ticket_type()).into_draft();
+    match state
+        .configuration()
+        .update_mapping(&scope, id, draft)
+        .await
     {
         Ok(view) => {
             let banner = Banner {
@@ -444,8 +448,8 @@ async fn save_mapping(
             )
             .await
         }
-        Err(error @ ConfigurationError::Invalid { .. }) => {
-            match operations::mapping(&state, &scope, &path.mapping_id).await {
+        Err(error @ CoreError::Invalid { .. }) => {
+            match state.configuration().mapping(&scope, id).await {
                 Ok(mapping) => {
                     render_mapping(
                         &state,
@@ -475,7 +479,11 @@ async fn delete_mapping(
         ..
     }: ConnectionWrite<CsrfOnlyForm, MappingPath>,
 ) -> Response {
-    match operations::delete_mapping(&state, &scope, &path.mapping_id).await {
+    let id = match mapping_id(&path.mapping_id) {
+        Ok(id) => id,
+        Err(error) => return failure_page(error),
+    };
+    match state.configuration().delete_mapping(&scope, id).await {
         Ok(()) => {
             render_mappings(
                 &state,
@@ -504,7 +512,11 @@ async fn match_mapping(
         ..
     }: ConnectionWrite<CsrfOnlyForm, MappingPath>,
 ) -> Response {
-    match operations::match_by_label(&state, &scope, &path.mapping_id).await {
+    let id = match mapping_id(&path.mapping_id) {
+        Ok(id) => id,
+        Err(error) => return failure_page(error),
+    };
+    match state.configuration().match_by_label(&scope, id).await {
         Ok((view, added)) => {
             let banner = Banner {
                 success: true,
@@ -523,8 +535,8 @@ async fn match_mapping(
             )
             .await
         }
-        Err(error @ ConfigurationError::Autotask { .. }) => {
-            match operations::mapping(&state, &scope, &path.mapping_id).await {
+        Err(error @ CoreError::Tenant { .. }) => {
+            match state.configuration().mapping(&scope, id).await {
                 Ok(mapping) => {
                     render_mapping(
                         &state,

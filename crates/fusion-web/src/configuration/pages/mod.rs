@@ -23,12 +23,12 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::Form;
 use fusion_domain::Organisation;
+use fusion_engine::configuration::Warning;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::AppState;
 use crate::configuration::error::ConfigurationError;
-use crate::configuration::operations::Warning;
 use crate::configuration::{Scope, scope};
 use crate::page_chrome::{
     OrgPageCaller, OrgPageWrite, PageForm, internal_error_page, not_found_page,
@@ -62,8 +62,8 @@ struct MappingPath {
 }
 
 /// A page failure: 404 stays a 404 page, the rest is logged as a 500 page.
-fn failure_page(error: ConfigurationError) -> Response {
-    match error {
+fn failure_page(error: impl Into<ConfigurationError>) -> Response {
+    match error.into() {
         ConfigurationError::Api(crate::error::ApiError::NotFound) => not_found_page(),
         ConfigurationError::Api(error) => internal_error_page(error),
         other => internal_error_page(crate::error::ApiError::Internal(other.to_string())),
