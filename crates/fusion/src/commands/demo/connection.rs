@@ -1,9 +1,12 @@
 //! The demo's ready-made organisation connection: Contoso Manufacturing (Source, the customer)
 //! and Northwind IT (Target, its managed service provider) are connected through the core's
 //! `Connections` use cases exactly as two people would connect them on the Connections page (a
-//! verification code issued by Contoso and accepted by Northwind), then configured from each tenant's LIVE choices, loaded with
-//! `fusion_autotask::load_choices` from the in-process simulator. Picklist codes are never
-//! written here: every value is found by its label (or the tenant's default) in the choices.
+//! verification code issued by Contoso and accepted by Northwind), then configured through the
+//! core's `ConfigurationService` — the use cases the configuration pages call, with the same
+//! checks (the privacy rule, mappings against both tenants' choices) — from each tenant's LIVE
+//! choices, loaded with `fusion_autotask::load_choices` from the in-process simulator. Picklist
+//! codes are never written here: every value is found by its label (or the tenant's default) in
+//! the choices.
 //!
 //! Re-running the demo on the same data directory finds the connection again instead of making
 //! a second one, and leaves a configuration alone once it has been saved (a person may have
@@ -14,14 +17,15 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use fusion_autotask::{
-    AutotaskService, AutotaskSettings, Credentials, TenantChoices, default_field_mappings,
-    load_choices, suggested_value_mappings, ticket_fields,
+    AutotaskService, AutotaskSettings, AutotaskTenants, ConnectionTester, Credentials,
+    TenantChoices, default_field_mappings, load_choices, suggested_value_mappings, ticket_fields,
 };
 use fusion_domain::{
     ChoiceValue, ClosureSettings, ComposedField, DescriptionComposition, FieldMapping,
     NoteDefaults, OrgId, ReceiveDefaults, Relationship, RelationshipState, Role, SendFilter,
     SideConfig, SyncOptions, SystemClock, ValueMapping, VerificationCode,
 };
+use fusion_engine::configuration::{ConfigurationService, MappingDraft};
 use fusion_engine::{Connections, LifecycleAction, NewConnection, WrongCodeThrottle};
 use fusion_store::Store;
 use secrecy::SecretString;
@@ -85,18 +89,42 @@ pub async fn connect_demo_organisations(
         .context("cannot set up the Autotask client for the demo")?;
     let source_choices = tenant_choices(&service, source).await?;
     let target_choices = tenant_choices(&service, target).await?;
-
+    let tenants = AutotaskTenants::new(
+        ConnectionTester::with_service(service.clone()),
+        Arc::new(SystemClock),
+    );
+    let configuration = ConfigurationService::new(store.clone(), store.clone(), Arc::new(tenants));
+    // Contoso (the source) sets up what both share: mappings and the description composition.
+    let source_scope = configuration
+        .scope(source.org_id, relationship.id)
+        .await
+        .map_err(|error| {
+            anyhow::anyhow!("cannot open the demo connection's configuration: {error}")
+        })?;
     if store
         .field_mappings(relationship.id)
         .await
         .context("cannot read the demo field mappings")?
         .is_empty()
     {
-        let mappings = field_mappings(&relationship, &source_choices, &target_choices);
-        store
-            .replace_field_mappings(relationship.id, &mappings)
-            .await
-            .context("cannot save the demo field mappings")?;
+        for mapping in field_mappings(&relationship, &source_choices, &target_choices) {
+            let field = mapping.source_field.clone();
+            configuration
+                .create_mapping(
+                    &source_scope,
+                    MappingDraft {
+                        ticket_type: mapping.ticket_type,
+                        source_field: mapping.source_field,
+                        target_field: mapping.target_field,
+                        direction: mapping.direction,
+                        value_mappings: mapping.value_mappings,
+                    },
+                )
+                .await
+                .map_err(|error| {
+                    anyhow::anyhow!("cannot save the demo field mapping of {field}: {error}")
+                })?;
+        }
     }
     if store
         .description_composition(relationship.id)
@@ -104,21 +132,30 @@ pub async fn connect_demo_organisations(
         .context("cannot read the demo description composition")?
         .is_none()
     {
-        store
-            .save_description_composition(relationship.id, Some(&description_composition()))
+        configuration
+            .save_composition(&source_scope, &description_composition())
             .await
-            .context("cannot save the demo description composition")?;
+            .map_err(|error| {
+                anyhow::anyhow!("cannot save the demo description composition: {error}")
+            })?;
     }
     for (side, choices, role) in [
         (target, &target_choices, Role::Target),
         (source, &source_choices, Role::Source),
     ] {
         let partner = if role == Role::Source { target } else { source };
-        let config = side_config(choices, partner.name);
-        store
-            .save_integration_config(relationship.id, side.org_id, &config)
+        let scope = configuration
+            .scope(side.org_id, relationship.id)
             .await
-            .with_context(|| format!("cannot save {}'s demo configuration", side.name))?;
+            .map_err(|error| {
+                anyhow::anyhow!("cannot open {}'s demo configuration: {error}", side.name)
+            })?;
+        configuration
+            .save_side(&scope, side_config(choices, partner.name))
+            .await
+            .map_err(|error| {
+                anyhow::anyhow!("cannot save {}'s demo configuration: {error}", side.name)
+            })?;
     }
     Ok(DemoConnection {
         relationship,
