@@ -2,23 +2,36 @@
 //! spoken in domain vocabulary: [`SyncStore`] (links, cursors, runs and records, pending creates
 //! and retries, leases, schedules), [`RelationshipStore`] (connections, configuration, mappings,
 //! override credentials), [`OrganisationNames`] (a partner's name), [`OrganisationCredentials`]
-//! (an organisation's own credentials, as its tenant is reached) and the [`StoreError`] they answer
-//! with. The platform port is [`crate::Platform`]; the binary implements [`crate::SyncDirectory`].
+//! (an organisation's own credentials, as its tenant is reached), [`Identity`] (organisations,
+//! people and the password check, sessions, API tokens), [`OrganisationSettings`] (an
+//! organisation's own credentials with their audit log, connection-test results), [`StoreHealth`]
+//! (ping, schema versions) and the [`StoreError`] they answer with; [`AppStore`] is all of them
+//! behind one handle, for the web layer. The platform port is [`crate::Platform`]; the binary
+//! implements [`crate::SyncDirectory`].
 //!
 //! Nothing here names SQL or a driver: a store adapter maps its database's failures onto
 //! [`StoreError`]'s cases.
 
+mod app_store;
+mod identity;
 mod organisation_credentials;
 mod organisation_names;
+mod organisation_settings;
 mod relationship_store;
 mod store_error;
+mod store_health;
 mod sync_store;
+
+pub use app_store::AppStore;
+pub use identity::{Identity, NewSession};
 
 pub use organisation_credentials::OrganisationCredentials;
 pub use organisation_names::OrganisationNames;
+pub use organisation_settings::OrganisationSettings;
 pub use relationship_store::{
     ConfigurationAuditEntry, CredentialsAuditEntry, CredentialsUpdate, PlatformCredentials,
     RelationshipStore,
 };
 pub use store_error::{StoreError, StoreResult};
+pub use store_health::{SchemaVersions, StoreHealth};
 pub use sync_store::{Lease, LeaseKey, PendingCreate, RunFilter, RunFinish, SyncStore};

@@ -4,7 +4,7 @@
 //! Invariants:
 //! - No SQL leaves this crate; callers speak in domain types.
 //! - API secrets are stored only as AEAD ciphertext (see [`crypto`]); the plaintext never reaches a
-//!   log, and the only ways back to it are [`Store::platform_secret`] and the core's
+//!   log, and the only ways back to it are `OrganisationSettings::platform_secret` and the core's
 //!   `OrganisationCredentials` port (the credentials a configuration use case hands to the
 //!   platform), besides the relationship override's `RelationshipStore::relationship_secret`.
 //! - Passwords are stored only as argon2 hashes; session and API tokens only as SHA-256 digests.
@@ -13,13 +13,12 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use fusion_domain::{ConnectionTestReport, OrgId, Organisation, Person, PersonId};
+use fusion_engine::ports::AppStore;
+#[cfg(doc)]
 use fusion_engine::ports::{
-    CredentialsAuditEntry, CredentialsUpdate, OrganisationCredentials, OrganisationNames,
-    PlatformCredentials, RelationshipStore, SyncStore,
+    Identity, OrganisationCredentials, OrganisationNames, OrganisationSettings, RelationshipStore,
+    StoreHealth, SyncStore,
 };
-use secrecy::SecretString;
-use time::OffsetDateTime;
 
 mod backend;
 mod credentials;
@@ -38,6 +37,9 @@ mod timestamps;
 mod tokens;
 
 pub use crypto::{KeyRing, SecretKey, SecretKeyError};
+/// The types the readiness and identity ports speak, owned by the core; re-exported for the
+/// binary and the tests that hold a [`Store`].
+pub use fusion_engine::ports::{NewSession, SchemaVersions};
 /// The error the storage ports speak, owned by the core; re-exported because every method of
 /// [`Store`] answers with it.
 pub use fusion_engine::ports::{StoreError, StoreResult};
@@ -117,48 +119,19 @@ impl DatabaseKind {
     }
 }
 
-/// The schema version of a database next to the newest this binary knows, for readiness checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SchemaVersions {
-    /// The newest migration applied to the database (`None`: none yet).
-    pub database: Option<i64>,
-    /// The newest migration compiled into this binary.
-    pub binary: i64,
-}
-
-impl SchemaVersions {
-    /// Whether the database is exactly at this binary's schema.
-    pub fn is_current(&self) -> bool {
-        self.database == Some(self.binary)
-    }
-}
-
 /// Sign-in names are compared trimmed and lower-cased.
 pub(crate) fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
-/// A signed-in session, returned once with its token; only the digest is stored.
-#[derive(Debug)]
-pub struct NewSession {
-    pub token: SecretString,
-    pub expires_at: OffsetDateTime,
-}
-
-/// The storage port. `Arc<dyn Store>` is what the web layer, the sync engine and the binary
-/// hold; it offers the [`RelationshipStore`], [`SyncStore`], [`OrganisationNames`] and
-/// [`OrganisationCredentials`] methods too, and coerces to an `Arc` of any of them (e.g. for
+/// The store's own handle: what only the store does (migrations, key rotation, closing) over the
+/// core's storage ports. `Arc<dyn Store>` is what the binary holds; it has [`AppStore`] — and so
+/// [`Identity`], [`OrganisationSettings`], [`StoreHealth`], [`RelationshipStore`], [`SyncStore`],
+/// [`OrganisationNames`] and [`OrganisationCredentials`] — as supertraits, and coerces to an `Arc`
+/// of any of them (`Arc<dyn AppStore>` for the web layer, the narrower ports for
 /// `fusion_engine::Connections` and `fusion_engine::configuration::ConfigurationService`).
 #[async_trait]
-pub trait Store:
-    RelationshipStore
-    + SyncStore
-    + OrganisationNames
-    + OrganisationCredentials
-    + Send
-    + Sync
-    + std::fmt::Debug
-{
+pub trait Store: AppStore {
     /// Applies pending migrations; refuses a database whose schema is newer than this binary.
     async fn migrate(&self) -> StoreResult<()>;
     /// Key rotation: re-seals every stored API secret (organisation and relationship override
@@ -167,67 +140,8 @@ pub trait Store:
     /// Returns how many secrets were re-sealed. A secret neither key opens aborts the rotation
     /// with [`StoreError::Crypto`] and changes nothing.
     async fn reencrypt_secrets(&self, new_key: &SecretKey) -> StoreResult<u64>;
-    /// Cheap round trip for readiness checks.
-    async fn ping(&self) -> StoreResult<()>;
-    /// The database's schema version and this binary's, for readiness checks.
-    async fn schema_versions(&self) -> StoreResult<SchemaVersions>;
     /// Closes every database connection (at shutdown); later calls fail.
     async fn close(&self);
-
-    async fn create_organisation(&self, name: &str) -> StoreResult<Organisation>;
-    async fn organisation(&self, id: OrgId) -> StoreResult<Option<Organisation>>;
-    async fn organisations(&self) -> StoreResult<Vec<Organisation>>;
-
-    /// Creates a person; the password is hashed with argon2. `Conflict` if the email is taken.
-    async fn create_person(
-        &self,
-        org_id: OrgId,
-        email: &str,
-        display_name: &str,
-        password: &SecretString,
-    ) -> StoreResult<Person>;
-    /// `Some(person)` when the email exists and the password matches.
-    async fn verify_password(
-        &self,
-        email: &str,
-        password: &SecretString,
-    ) -> StoreResult<Option<Person>>;
-    async fn person(&self, id: PersonId) -> StoreResult<Option<Person>>;
-
-    async fn create_session(
-        &self,
-        person_id: PersonId,
-        ttl: time::Duration,
-    ) -> StoreResult<NewSession>;
-    /// The person behind a live (unexpired) session token.
-    async fn session_person(&self, token: &str) -> StoreResult<Option<Person>>;
-    async fn delete_session(&self, token: &str) -> StoreResult<()>;
-
-    /// Creates an API token for scripts; returned once, stored as a digest.
-    async fn create_api_token(&self, person_id: PersonId, label: &str)
-    -> StoreResult<SecretString>;
-    async fn api_token_person(&self, token: &str) -> StoreResult<Option<Person>>;
-
-    async fn platform_credentials(&self, org_id: OrgId)
-    -> StoreResult<Option<PlatformCredentials>>;
-    /// Saves credentials, encrypts a new secret, and writes one audit entry per changed field.
-    async fn save_platform_credentials(
-        &self,
-        org_id: OrgId,
-        changed_by: Option<PersonId>,
-        update: CredentialsUpdate,
-    ) -> StoreResult<PlatformCredentials>;
-    /// The decrypted secret, for the adapter only.
-    async fn platform_secret(&self, org_id: OrgId) -> StoreResult<Option<SecretString>>;
-    async fn credentials_audit_log(&self, org_id: OrgId)
-    -> StoreResult<Vec<CredentialsAuditEntry>>;
-
-    async fn record_test_result(
-        &self,
-        org_id: OrgId,
-        report: &ConnectionTestReport,
-    ) -> StoreResult<()>;
-    async fn last_test_result(&self, org_id: OrgId) -> StoreResult<Option<ConnectionTestReport>>;
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The store, written once for both databases: [`SqlStore`] over a [`Backend`] implements
-//! [`Store`], [`OrganisationNames`] and the core's `OrganisationCredentials` here,
+//! [`Store`] and the core's [`StoreHealth`], [`Identity`], [`OrganisationSettings`],
+//! [`OrganisationNames`] and `OrganisationCredentials` here,
 //! [`crate::RelationshipStore`] in `relationships` and [`crate::SyncStore`] in `sync`; key rotation
 //! is in `key_rotation`. `sqlite.rs` and `postgres.rs` open the pool and say
 //! what their database does differently ([`Backend`]); nothing else here knows which one it is.
@@ -14,8 +15,8 @@ use async_trait::async_trait;
 use fusion_domain::{ConnectionTestReport, OrgId, Organisation, Person, PersonId};
 use fusion_engine::TenantCredentials;
 use fusion_engine::ports::{
-    CredentialsAuditEntry, CredentialsUpdate, OrganisationCredentials, OrganisationNames,
-    PlatformCredentials,
+    CredentialsAuditEntry, CredentialsUpdate, Identity, NewSession, OrganisationCredentials,
+    OrganisationNames, OrganisationSettings, PlatformCredentials, SchemaVersions, StoreHealth,
 };
 use secrecy::SecretString;
 use sqlx::types::Json;
@@ -30,7 +31,7 @@ use crate::password::PasswordHasher;
 use crate::test_results::TestResultColumns;
 use crate::timestamps::{now, to_storage_precision};
 use crate::tokens::{issue_token, token_digest};
-use crate::{NewSession, SchemaVersions, Store, StoreError, StoreResult, normalise_email};
+use crate::{Store, StoreError, StoreResult, normalise_email};
 
 mod key_rotation;
 mod relationships;
@@ -127,8 +128,8 @@ pub(crate) fn audit_from_row(
     ))
 }
 
-/// The organisation's own credentials as its tenant is reached: the two reads `Store` offers
-/// separately (the public part, the decrypted secret), put together.
+/// The organisation's own credentials as its tenant is reached: the two reads
+/// [`OrganisationSettings`] offers separately (the public part, the decrypted secret), put together.
 #[async_trait]
 impl<B: Backend> OrganisationCredentials for SqlStore<B> {
     async fn organisation_tenant_credentials(
@@ -175,6 +176,21 @@ impl<B: Backend> Store for SqlStore<B> {
         self.reencrypt_all_secrets(new_key).await
     }
 
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl<B: Backend> StoreHealth for SqlStore<B> {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query::<B>("SELECT 1")
+            .execute(self.pool())
+            .await
+            .map(drop)
+            .map_err(database_error)
+    }
+
     async fn schema_versions(&self) -> StoreResult<SchemaVersions> {
         let database: Option<i64> =
             sqlx::query::<B>("SELECT MAX(version) AS version FROM _sqlx_migrations WHERE success")
@@ -187,19 +203,10 @@ impl<B: Backend> Store for SqlStore<B> {
             binary: binary_schema_version(B::MIGRATIONS),
         })
     }
+}
 
-    async fn close(&self) {
-        self.pool.close().await;
-    }
-
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query::<B>("SELECT 1")
-            .execute(self.pool())
-            .await
-            .map(drop)
-            .map_err(database_error)
-    }
-
+#[async_trait]
+impl<B: Backend> Identity for SqlStore<B> {
     async fn create_organisation(&self, name: &str) -> StoreResult<Organisation> {
         let organisation = Organisation {
             id: OrgId::new(),
@@ -404,7 +411,10 @@ impl<B: Backend> Store for SqlStore<B> {
         .map(|row| person_from_row(&row))
         .transpose()
     }
+}
 
+#[async_trait]
+impl<B: Backend> OrganisationSettings for SqlStore<B> {
     async fn platform_credentials(
         &self,
         org_id: OrgId,
