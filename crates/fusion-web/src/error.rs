@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use fusion_store::StoreError;
+use fusion_engine::ports::StoreError;
 use serde::Serialize;
 
 /// What went wrong with an API request, in the cases a client branches on.

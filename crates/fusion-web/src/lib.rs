@@ -26,7 +26,8 @@
 //!   tenant choices and previews come from the platform through the engine's `PlatformTenants`
 //!   port (it knows no adapter), the connection use cases from the engine's `Connections`, the
 //!   configuration rules from its `ConfigurationService`, sync status from its `SyncOverviews`,
-//!   persistence from the `Store` port, wording of outcomes from `fusion-domain`.
+//!   persistence from the core's storage ports (one `AppStore` handle; no store adapter), wording
+//!   of outcomes from `fusion-domain`.
 //! - No GET changes state; every cookie-authenticated write carries a CSRF token derived from the
 //!   session token (no extra server state).
 //! - A person reaches only their own organisation: any other organisation's route answers 404,
@@ -60,8 +61,8 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use fusion_domain::{Clock, SystemClock};
 use fusion_engine::configuration::ConfigurationService;
+use fusion_engine::ports::AppStore;
 use fusion_engine::{Connections, PlatformTenants, WrongCodeThrottle};
-use fusion_store::Store;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
@@ -114,7 +115,7 @@ pub struct AppState {
 }
 
 struct AppStateInner {
-    store: Arc<dyn Store>,
+    store: Arc<dyn AppStore>,
     /// The platform's tenants: Settings' checks and connection test, the Dashboard's request
     /// budget; the configuration use cases reach them through `configuration`.
     tenants: Arc<dyn PlatformTenants>,
@@ -140,7 +141,7 @@ impl AppState {
     /// The state for `store` and the platform's `tenants` (the binary passes the Autotask
     /// adapter's, sharing the process's Autotask service).
     pub fn new(
-        store: Arc<dyn Store>,
+        store: Arc<dyn AppStore>,
         tenants: Arc<dyn PlatformTenants>,
         settings: WebSettings,
     ) -> Self {
@@ -150,7 +151,7 @@ impl AppState {
     /// Like [`AppState::new`], with the clock every "now" comes from (code expiry, timestamps);
     /// tests pass a `ManualClock`.
     pub fn with_clock(
-        store: Arc<dyn Store>,
+        store: Arc<dyn AppStore>,
         tenants: Arc<dyn PlatformTenants>,
         settings: WebSettings,
         clock: Arc<dyn Clock>,
@@ -245,7 +246,7 @@ impl AppState {
         &self.inner.sync_overviews
     }
 
-    pub fn store(&self) -> &Arc<dyn Store> {
+    pub fn store(&self) -> &Arc<dyn AppStore> {
         &self.inner.store
     }
 

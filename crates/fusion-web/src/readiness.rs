@@ -14,7 +14,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use fusion_store::SchemaVersions;
+use fusion_engine::ports::SchemaVersions;
 use serde::Serialize;
 
 use crate::AppState;

@@ -11,7 +11,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use fusion_store::StoreError;
+use fusion_engine::ports::StoreError;
 use serde::Serialize;
 
 use fusion_engine::configuration::{ConfigurationError as CoreError, ScopeProblem};

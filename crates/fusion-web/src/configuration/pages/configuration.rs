@@ -129,7 +129,7 @@ async fn configuration_history(
     scope: &Scope,
 ) -> Result<Vec<ConfigurationChangeRow>, ConfigurationError> {
     let entries = state.configuration().history(scope).await?;
-    // People are the identity store's (`Store`), not the core's.
+    // People's names come from the core's `Identity` port; the history only has their ids.
     let store = state.store();
     let mut names = HashMap::new();
     for person_id in entries.iter().filter_map(|entry| entry.person_id) {
