@@ -212,7 +212,7 @@ async fn an_open_sqlite_database_backs_up_and_restores_with_its_secrets() {
 
     let target = TestDatabase::fresh(Backend::Sqlite).await;
     let target_file = target.sqlite_file.clone().expect("file");
-    drop(target.store(&key).await);
+    target.store(&key).await.close().await;
     let outcome = restore_sqlite(&backup, &target_file)
         .await
         .expect("restores");
@@ -263,7 +263,9 @@ async fn restore_refuses_files_that_are_not_fusion_databases_or_are_too_new() {
 async fn restore_refuses_a_database_that_is_open() {
     let key = SecretKey::generate();
     let source = TestDatabase::fresh(Backend::Sqlite).await;
-    drop(source.store(&key).await);
+    // Closed, not just dropped: closing the pool checkpoints the WAL into the file restore reads
+    // (a dropped pool closes in the background, which lost the race under load once).
+    source.store(&key).await.close().await;
     let target = TestDatabase::fresh(Backend::Sqlite).await;
     let target_file = target.sqlite_file.clone().expect("file");
     let running = target.store(&key).await;
