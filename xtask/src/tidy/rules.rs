@@ -67,11 +67,6 @@ pub(crate) const RULES: Rules = Rules {
                      paging, get, writes, metadata) move to a module each",
         },
         Exception {
-            name: "crates/fusion-web/src/configuration/config_file.rs",
-            reason: "one file format, written and read in one place; 320 of its lines are its unit \
-                     tests, due to move to a file of their own as `planner_tests.rs` did",
-        },
-        Exception {
             name: "crates/fusion-autotask/src/platform/mod.rs",
             reason: "due to be split: comments and attachments (`RawNote`, `RawAttachment` and \
                      their `Platform` methods) move to modules beside `ticket_mapping.rs`",
