@@ -1,6 +1,7 @@
 //! The HTTP face of the simulator: host-prefixed, case-insensitive routing of every zone, zone discovery,
-//! authentication, limits and faults around each call, and the entity handlers (query, paging, count,
-//! get, writes, metadata). One fallback handler does the routing so the vendor's 404/405 bodies are exact.
+//! authentication, limits and faults around each call, and the entity handlers (get, child lists,
+//! writes, deletes here; queries, paging and counts in `query`; entity information in `metadata`). One
+//! fallback handler does the routing so the vendor's 404/405 bodies are exact.
 
 use std::time::{Duration, Instant};
 
@@ -16,8 +17,7 @@ use time::OffsetDateTime;
 use crate::faults::FaultKind;
 use crate::limits::{HourlyOutcome, ThreadSlot, suspended_message, thread_threshold_message};
 use crate::options::{AuthFailureMode, MissingItemMode};
-use crate::query::{PageToken, parse_query};
-use crate::schema::{EntityDefinition, EntityKind, Verbs, child_of, definition};
+use crate::schema::{EntityKind, Verbs, child_of, definition};
 use crate::store::{ApiUser, RecordView, RenderOptions, render_record};
 use crate::wire::{
     error_response, errors_response, json_response, json_text_response, method_not_allowed,
@@ -27,6 +27,9 @@ use crate::writes::{Actor, WriteMode, apply_delete, apply_write};
 use crate::{
     LoggedRequest, Simulator, Tenant, control_plane, mutex_lock, read_lock, write_lock, zone_name,
 };
+
+mod metadata;
+mod query;
 
 pub(crate) fn router(simulator: Simulator) -> Router {
     let limit = simulator.inner.options.max_body_bytes;
@@ -755,104 +758,6 @@ impl ApiRequest<'_> {
         }
     }
 
-    fn entity_information(&self, caller: &Caller, kind: EntityKind, part: InfoPart) -> Response {
-        let entity = definition(kind);
-        let data = read_lock(&caller.tenant.data);
-        match part {
-            InfoPart::Info => {
-                let link = entity.parent.as_ref().map(|link| link.verbs);
-                let root = entity.root;
-                let can = |pick: fn(Verbs) -> bool| pick(root) || link.is_some_and(pick);
-                json_response(
-                    StatusCode::OK,
-                    &json!({ "info": {
-                        "name": entity.singular,
-                        "canCreate": can(|verbs| verbs.create),
-                        "canDelete": can(|verbs| verbs.delete),
-                        "canQuery": can(|verbs| verbs.query),
-                        "canUpdate": can(|verbs| verbs.update),
-                        "userAccessForCreate": {},
-                        "userAccessForDelete": {},
-                        "userAccessForQuery": {},
-                        "userAccessForUpdate": {},
-                        "hasUserDefinedFields": entity.has_udfs,
-                        "supportsWebhookCallouts": matches!(kind, EntityKind::Tickets | EntityKind::TicketNotes | EntityKind::Companies | EntityKind::Contacts),
-                    }}),
-                )
-            }
-            InfoPart::Fields => {
-                let fields: Vec<Value> = entity
-                    .fields
-                    .iter()
-                    .map(|field| {
-                        let picklist_values = if field.picklist {
-                            let values = data.picklist(kind, field.name).cloned().unwrap_or_default();
-                            Value::Array(
-                                values
-                                    .iter()
-                                    .map(|value| {
-                                        json!({
-                                            "value": value.value.to_string(),
-                                            "label": value.label,
-                                            "isDefaultValue": value.is_default,
-                                            "sortOrder": value.sort_order,
-                                            "parentValue": value.parent_value.map(|parent| parent.to_string()).unwrap_or_default(),
-                                            "isActive": value.is_active,
-                                            "isSystem": value.is_system,
-                                        })
-                                    })
-                                    .collect(),
-                            )
-                        } else {
-                            Value::Null
-                        };
-                        json!({
-                            "name": field.name,
-                            "dataType": field.wire.data_type_label(),
-                            "length": field.length,
-                            "isRequired": field.required || data.extra_required.contains(&(kind, field.name)),
-                            "isReadOnly": field.read_only,
-                            "isQueryable": field.queryable,
-                            "isReference": field.reference.is_some(),
-                            "referenceEntityType": field.reference.map(|target| definition(target).singular).unwrap_or_default(),
-                            "isPickList": field.picklist,
-                            "picklistValues": picklist_values,
-                            "picklistParentValueField": field.picklist_parent.unwrap_or_default(),
-                            "isSupportedWebhookField": matches!(kind, EntityKind::Tickets | EntityKind::TicketNotes) && !field.read_only,
-                        })
-                    })
-                    .collect();
-                json_response(StatusCode::OK, &json!({ "fields": fields }))
-            }
-            InfoPart::UserDefinedFields => {
-                let fields: Vec<Value> = data
-                    .udf_definitions(kind)
-                    .iter()
-                    .map(|udf| {
-                        json!({
-                            "name": udf.name,
-                            "label": udf.label,
-                            "type": udf.data_type,
-                            "length": udf.length,
-                            "description": "",
-                            "isRequired": udf.is_required,
-                            "isReadOnly": false,
-                            "isQueryable": true,
-                            "isReference": false,
-                            "referenceEntityType": "",
-                            "isPickList": false,
-                            "picklistValues": Value::Null,
-                            "picklistParentValueField": "",
-                            "defaultValue": "",
-                            "isSupportedWebhookField": kind == EntityKind::Tickets,
-                        })
-                    })
-                    .collect();
-                json_response(StatusCode::OK, &json!({ "fields": fields }))
-            }
-        }
-    }
-
     #[allow(clippy::result_large_err)] // a ready-made response per request; size is irrelevant here
     fn body_json(&self) -> Result<Value, Response> {
         if self.body.is_empty() {
@@ -864,158 +769,6 @@ impl ApiRequest<'_> {
                 &format!("The request body is not valid JSON: {error}"),
             )
         })
-    }
-
-    fn query(&self, caller: &Caller, kind: EntityKind, style: QueryStyle) -> Response {
-        let entity = definition(kind);
-        let mut token = None;
-        if style == QueryStyle::Next {
-            let decoded = self
-                .query_param("paging")
-                .as_deref()
-                .and_then(PageToken::decode);
-            let Some(decoded) = decoded else {
-                return error_response(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "The paging parameter is missing or invalid.",
-                );
-            };
-            if self.method == Method::GET && !decoded.method.eq_ignore_ascii_case("GET") {
-                return method_not_allowed("GET");
-            }
-            token = Some(decoded);
-        }
-        let query_body = if self.method == Method::GET {
-            match self.query_param("search") {
-                Some(search) => match serde_json::from_str::<Value>(&search) {
-                    Ok(value) => value,
-                    Err(error) => {
-                        return error_response(
-                            StatusCode::INTERNAL_SERVER_ERROR,
-                            &format!("The search parameter is not valid JSON: {error}"),
-                        );
-                    }
-                },
-                None => Value::Null,
-            }
-        } else {
-            match self.body_json() {
-                Ok(value) => value,
-                Err(response) => return response,
-            }
-        };
-        let data = read_lock(&caller.tenant.data);
-        let query = match parse_query(
-            entity,
-            data.udf_definitions(kind),
-            &query_body,
-            style != QueryStyle::Count,
-        ) {
-            Ok(query) => query,
-            Err(message) => return error_response(StatusCode::INTERNAL_SERVER_ERROR, &message),
-        };
-        if style == QueryStyle::Count {
-            return json_response(
-                StatusCode::OK,
-                &json!({ "queryCount": query.count(data.table(kind)) }),
-            );
-        }
-        let (page_size, after, previous) = match &token {
-            Some(token) => (
-                token.page_size.clamp(1, 500),
-                token.after,
-                token.previous_ids.clone(),
-            ),
-            None => (query.max_records, None, Vec::new()),
-        };
-        let mut query = query;
-        query.max_records = page_size;
-        let (rows, more) = query.page(data.table(kind), after);
-        let (hide_costs, include_data, dates_with_z) = self.render_options(caller, false);
-        let render = RenderOptions {
-            projection: query.projection.as_ref(),
-            hide_costs,
-            include_data,
-            dates_with_z,
-        };
-        let items: Vec<RecordView<'_>> = rows
-            .iter()
-            .map(|record| RecordView {
-                entity,
-                record,
-                options: render,
-            })
-            .collect();
-        let method = if self.method == Method::GET {
-            "GET"
-        } else {
-            "POST"
-        };
-        let method = token.as_ref().map_or(method, |token| {
-            if token.method.eq_ignore_ascii_case("GET") {
-                "GET"
-            } else {
-                "POST"
-            }
-        });
-        let next_url = if more {
-            let mut history = previous.clone();
-            history.push(after);
-            let next = PageToken {
-                method: method.to_owned(),
-                page_size,
-                after: rows.last().map(|record| record.id()),
-                previous_ids: history,
-            };
-            Some(self.paging_url(entity, &next, method, &query_body))
-        } else {
-            None
-        };
-        let prev_url = previous.last().map(|previous_after| {
-            let prev = PageToken {
-                method: method.to_owned(),
-                page_size,
-                after: *previous_after,
-                previous_ids: previous[..previous.len() - 1].to_vec(),
-            };
-            self.paging_url(entity, &prev, method, &query_body)
-        });
-        let page = QueryPage {
-            page_details: PageDetails {
-                count: items.len(),
-                request_count: page_size,
-                prev_page_url: prev_url,
-                next_page_url: next_url,
-            },
-            items,
-        };
-        match serde_json::to_string(&page) {
-            Ok(text) => json_text_response(StatusCode::OK, text),
-            Err(error) => error_response(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string()),
-        }
-    }
-
-    fn paging_url(
-        &self,
-        entity: &EntityDefinition,
-        token: &PageToken,
-        method: &str,
-        body: &Value,
-    ) -> String {
-        let mut url = format!(
-            "{}/{}/ATServicesRest/V1.0/{}/query/next?paging={}",
-            self.base_url,
-            self.host,
-            entity.path_name,
-            token.encode()
-        );
-        if method == "GET" {
-            let search: String =
-                url::form_urlencoded::byte_serialize(body.to_string().as_bytes()).collect();
-            url.push_str("&search=");
-            url.push_str(&search);
-        }
-        url
     }
 
     fn get_by_id(
