@@ -18,6 +18,7 @@
 //! [`SyncDirectory`] (the binary) — and knows no HTTP and no SQL, and no adapter.
 
 mod apply;
+mod attention;
 pub mod configuration;
 mod connections;
 mod control;
@@ -26,6 +27,7 @@ mod gather;
 mod lease_keeper;
 mod overview;
 mod platform;
+mod repair;
 pub mod ports;
 mod service;
 mod setup;
@@ -41,6 +43,7 @@ pub use overview::{
     CALLS_WINDOW, FAILURE_WINDOW, HistoryQuery, HistoryRun, ScheduleChangeError, StartDateError,
     SyncOverviews, SyncStatus, parse_start_date,
 };
+pub use repair::{RepairError, RepairStep};
 pub use platform::{ChangedTicketsQuery, Platform, PlatformError, TicketPage};
 pub use service::{
     SYNC_DUE_RELATIONSHIPS, SYNC_NOT_RUN_TOTAL, SYNC_RECORDS_TOTAL,

@@ -472,6 +472,20 @@ impl Platform for FakePlatform {
         .await
     }
 
+    async fn ticket_by_number(
+        &self,
+        number: &str,
+    ) -> Result<Option<TicketSnapshot>, PlatformError> {
+        self.call(Operation::Ticket, |tenant, _| {
+            Ok(tenant
+                .tickets
+                .values()
+                .find(|stored| stored.ticket.number == number)
+                .map(|stored| stored.ticket.clone()))
+        })
+        .await
+    }
+
     /// One call for any number of ids (the adapter needs one per 500).
     async fn tickets(&self, ids: &[TicketId]) -> Result<Vec<TicketSnapshot>, PlatformError> {
         self.call(Operation::Ticket, |tenant, _| {

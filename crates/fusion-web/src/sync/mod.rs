@@ -34,6 +34,7 @@ use axum::Router;
 use fusion_domain::sync::{RunStatus, SyncRecord, SyncRun, SyncRunId, SyncSchedule};
 use fusion_domain::{OrgId, RelationshipId, RelationshipState, SyncReadiness};
 use fusion_engine::{
+    RepairError,
     EngineError, HistoryRun, RunControl, RunSummary, ScheduleChangeError, ServiceError, SetupError,
     SyncMode, SyncStatus, parse_start_date,
 };
@@ -276,6 +277,18 @@ impl From<ServiceError> for SyncError {
                     .to_owned(),
             },
             ServiceError::Engine(EngineError::Store(error)) => SyncError::Api(error.into()),
+            ServiceError::Engine(EngineError::Repair(RepairError::NotFound(message))) => {
+                SyncError::Conflict {
+                    code: "repair_not_found",
+                    message: upper_first(&message),
+                }
+            }
+            ServiceError::Engine(EngineError::Repair(RepairError::Refused(message))) => {
+                SyncError::Conflict {
+                    code: "repair_refused",
+                    message: upper_first(&message),
+                }
+            }
             ServiceError::Internal(message) => SyncError::Api(ApiError::Internal(message)),
         }
     }
@@ -388,5 +401,14 @@ mod tests {
         assert_eq!(duration_words(Duration::seconds(12)), "12 s");
         assert_eq!(duration_words(Duration::seconds(184)), "3 min 4 s");
         assert_eq!(duration_words(Duration::minutes(62)), "1 h 2 min");
+    }
+}
+
+/// A sentence from the core, capitalised for people.
+pub(crate) fn upper_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }

@@ -200,7 +200,7 @@ fn record_row(record: &SyncRecord) -> RecordRow {
             RecordOutcome::Failed => "failed",
             RecordOutcome::Closed => "ended",
             RecordOutcome::Created | RecordOutcome::Updated => "active",
-            RecordOutcome::Held => "paused",
+            RecordOutcome::Held | RecordOutcome::Skipped => "paused",
         },
         error: record.error.clone(),
         failed_comments: record.failed_comments,

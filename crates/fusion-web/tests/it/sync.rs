@@ -889,7 +889,7 @@ async fn a_held_record_reads_held_back_on_the_run_page_and_in_the_api() {
     let store = app.app.store.clone();
     let now = OffsetDateTime::now_utc();
     let run = store
-        .start_run(app.relationship, RunTrigger::Manual, None, now)
+        .start_run(app.relationship, RunTrigger::Manual, None, now, None)
         .await
         .unwrap();
     store
@@ -901,6 +901,7 @@ async fn a_held_record_reads_held_back_on_the_run_page_and_in_the_api() {
             source_number: Some("T20261127.0101".to_owned()),
             target_ticket: Some(TicketId::new("29000202")),
             target_number: Some("T20261127.0202".to_owned()),
+            title: "Printer jam".to_owned(),
             outcome: RecordOutcome::Held,
             error: None,
             failed_comments: 0,

@@ -561,6 +561,12 @@ impl Platform for TimeoutOnNextCreate {
     async fn tickets(&self, ids: &[TicketId]) -> Result<Vec<TicketSnapshot>, PlatformError> {
         self.inner.tickets(ids).await
     }
+    async fn ticket_by_number(
+        &self,
+        number: &str,
+    ) -> Result<Option<TicketSnapshot>, PlatformError> {
+        self.inner.ticket_by_number(number).await
+    }
     async fn find_by_marker(
         &self,
         marker: &TicketMarker,
