@@ -16,9 +16,9 @@ use std::collections::HashMap;
 
 use crate::ports::{PendingCreate, StoreError, SyncStore};
 use fusion_domain::sync::{
-    ActionOutcome, ActorId, AttentionSubject, FailureClass, CommentDraft, FieldRules, Fingerprint, Fitting, HeldPeriod,
-    PlannedTicket, RecordOutcome, SyncAction, SyncRecord, SyncRunId, TicketId, TicketLink,
-    TicketPlan, link_after_success, split_text,
+    ActionOutcome, ActorId, AttentionSubject, CommentDraft, FailureClass, FieldRules, Fingerprint,
+    Fitting, HeldPeriod, PlannedTicket, RecordOutcome, SyncAction, SyncRecord, SyncRunId, TicketId,
+    TicketLink, TicketPlan, link_after_success, split_text,
 };
 use fusion_domain::{BySide, ChoiceValue, Clock, Role, SideConfig};
 use time::OffsetDateTime;
@@ -100,7 +100,10 @@ pub(crate) fn classify(error: &PlatformError) -> FailureClass {
 pub(crate) fn what_failed(action: &SyncAction) -> String {
     match action {
         SyncAction::CreateTicket { on, .. } => {
-            format!("creating the copy on the {} side", on.label().to_lowercase())
+            format!(
+                "creating the copy on the {} side",
+                on.label().to_lowercase()
+            )
         }
         SyncAction::UpdateFields { changes, .. } => format!(
             "updating {}",
@@ -656,7 +659,12 @@ impl TicketApplier<'_> {
         }
         let original = plan.ticket(plan.origin)?;
         let company = self.companies.get(&(plan.origin, original.id.clone()))?;
-        if !self.setup.side(plan.origin).config.in_scope(company.as_ref()) {
+        if !self
+            .setup
+            .side(plan.origin)
+            .config
+            .in_scope(company.as_ref())
+        {
             return None;
         }
         let reference = |side: Role| {

@@ -15,7 +15,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use fusion_domain::sync::{
-    AttentionItem, AttentionKey, AttentionState, Plan, SyncAction, TicketId,
+    AttentionItem, AttentionKey, AttentionState, Plan, SyncAction, TicketId, TicketLink,
     TicketPlan, what_to_do,
 };
 use fusion_domain::{RelationshipId, Role};
@@ -143,6 +143,7 @@ impl AttentionBook {
         &mut self,
         store: &dyn SyncStore,
         plan: &TicketPlan,
+        link: Option<&TicketLink>,
         held: &[AttentionKey],
         failures: &[Failure],
         activity: Option<OffsetDateTime>,
@@ -165,6 +166,12 @@ impl AttentionBook {
                 news = true;
             }
             failed_keys.insert(key.clone());
+            let reference = |side: Role| {
+                plan.ticket(side)
+                    .map(|t| (t.id.clone(), t.number.clone()))
+                    .or_else(|| link.map(|l| (l.ticket(side).clone(), l.number(side).to_owned())))
+            };
+            let (source, target) = (reference(Role::Source), reference(Role::Target));
             let item = match self.items.get(&key) {
                 Some(existing) if existing.state == AttentionState::Open => AttentionItem {
                     last_seen: now,
@@ -175,14 +182,18 @@ impl AttentionBook {
                     class: failure.class,
                     ticket_activity: activity,
                     retry_requested: false,
+                    source_ticket: source.as_ref().map(|(id, _)| id.clone()),
+                    source_number: source.as_ref().map(|(_, number)| number.clone()),
+                    target_ticket: target.as_ref().map(|(id, _)| id.clone()),
+                    target_number: target.as_ref().map(|(_, number)| number.clone()),
                     ..existing.clone()
                 },
                 _ => AttentionItem {
                     key: key.clone(),
-                    source_ticket: plan.source.as_ref().map(|t| t.id.clone()),
-                    source_number: plan.source.as_ref().map(|t| t.number.clone()),
-                    target_ticket: plan.target.as_ref().map(|t| t.id.clone()),
-                    target_number: plan.target.as_ref().map(|t| t.number.clone()),
+                    source_ticket: source.as_ref().map(|(id, _)| id.clone()),
+                    source_number: source.as_ref().map(|(_, number)| number.clone()),
+                    target_ticket: target.as_ref().map(|(id, _)| id.clone()),
+                    target_number: target.as_ref().map(|(_, number)| number.clone()),
                     title: original.title.clone(),
                     what: failure.what.clone(),
                     why: failure.why.clone(),

@@ -104,6 +104,12 @@ impl RunControl {
         }
     }
 
+    /// Records `person` (an email) as who started the run.
+    pub fn started_by(mut self, person: impl Into<String>) -> Self {
+        self.started_by = Some(person.into());
+        self
+    }
+
     /// Watches `stop`, observes nothing.
     pub fn stoppable(stop: StopSignal) -> Self {
         Self {

@@ -300,11 +300,9 @@ impl SyncEngine {
     ) -> Result<RunSummary, EngineError> {
         let (trigger, since, only) = match mode.clone() {
             SyncMode::Manual { since } => (RunTrigger::Manual, Some(since), None),
-            SyncMode::Repair { side, ticket, .. } => (
-                RunTrigger::Repair,
-                None,
-                Some((side, ticket)),
-            ),
+            SyncMode::Repair { side, ticket, .. } => {
+                (RunTrigger::Repair, None, Some((side, ticket)))
+            }
             _ => (RunTrigger::Automatic, None, None),
         };
         let repair_notes = match &mode {
@@ -515,10 +513,24 @@ impl SyncEngine {
                     let original_activity = ticket_plan
                         .ticket(ticket_plan.origin)
                         .and_then(|t| activity.get(&(ticket_plan.origin, t.id.clone())).copied());
+                    // Where the pair stands now (a copy created in this run has its number).
+                    let link_now = match ticket_plan.ticket(ticket_plan.origin) {
+                        Some(original) if !result.failures.is_empty() => {
+                            self.store
+                                .link_by_ticket(
+                                    setup.relationship,
+                                    ticket_plan.origin,
+                                    &original.id,
+                                )
+                                .await?
+                        }
+                        _ => None,
+                    };
                     let news = attention
                         .after_ticket(
                             self.store.as_ref(),
                             ticket_plan,
+                            link_now.as_ref(),
                             held,
                             &result.failures,
                             original_activity,
@@ -583,24 +595,23 @@ impl SyncEngine {
                 summary.plan = plan;
             }
         }
-        summary.status = if stopped {
-            RunStatus::Failed
-        } else if summary.records.iter().all(|record| {
-            matches!(
-                record.outcome,
-                RecordOutcome::Held | RecordOutcome::Skipped
-            )
-        }) && !partial
-            && !known_failures
-        {
-            // Nothing changed, or only what was already in step (such as our own writes).
-            RunStatus::NoTicketsFound
-        } else if partial {
-            // New failures only: failures already needing attention are counted there.
-            RunStatus::Partial
-        } else {
-            RunStatus::Success
-        };
+        summary.status =
+            if stopped {
+                RunStatus::Failed
+            } else if summary.records.iter().all(|record| {
+                matches!(record.outcome, RecordOutcome::Held | RecordOutcome::Skipped)
+            }) && !partial
+                && !known_failures
+                && !repair
+            {
+                // Nothing changed, or only what was already in step (such as our own writes).
+                RunStatus::NoTicketsFound
+            } else if partial {
+                // New failures only: failures already needing attention are counted there.
+                RunStatus::Partial
+            } else {
+                RunStatus::Success
+            };
         if matches!(
             summary.status,
             RunStatus::Success | RunStatus::NoTicketsFound

@@ -11,8 +11,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use fusion_domain::sync::{
-    AttentionState, DeletedTicket, PlanInput, SideInput, TicketId, TicketLink, TicketMarker, TicketSnapshot,
-    TicketState, tickets_needing_content,
+    AttentionState, DeletedTicket, PlanInput, SideInput, TicketId, TicketLink, TicketMarker,
+    TicketSnapshot, TicketState, tickets_needing_content,
 };
 use fusion_domain::{BySide, Role};
 
@@ -220,8 +220,7 @@ pub(crate) async fn gather(request: GatherRequest<'_, '_>) -> Result<Gathered, G
             .await
             .map_err(GatherFailure::Store)?
     };
-    for pending in pending_creates
-    {
+    for pending in pending_creates {
         let copy_side = pending.origin.opposite();
         let already_linked = store
             .link_by_ticket(relationship, pending.origin, &pending.origin_ticket)

@@ -27,8 +27,8 @@ mod gather;
 mod lease_keeper;
 mod overview;
 mod platform;
-mod repair;
 pub mod ports;
+mod repair;
 mod service;
 mod setup;
 mod tenant;
@@ -43,8 +43,8 @@ pub use overview::{
     CALLS_WINDOW, FAILURE_WINDOW, HistoryQuery, HistoryRun, ScheduleChangeError, StartDateError,
     SyncOverviews, SyncStatus, parse_start_date,
 };
-pub use repair::{RepairError, RepairStep};
 pub use platform::{ChangedTicketsQuery, Platform, PlatformError, TicketPage};
+pub use repair::{RepairError, RepairStep};
 pub use service::{
     SYNC_DUE_RELATIONSHIPS, SYNC_NOT_RUN_TOTAL, SYNC_RECORDS_TOTAL,
     SYNC_RUN_DURATION_BUCKETS_SECONDS, SYNC_RUN_DURATION_SECONDS, SYNC_RUNS_TOTAL,

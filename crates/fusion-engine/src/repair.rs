@@ -186,9 +186,7 @@ impl SyncEngine {
                     link.source_number, link.target_number
                 )]))
             }
-            RepairStep::Link { target } => {
-                self.prepare_link(setup, ticket, target, by, now).await
-            }
+            RepairStep::Link { target } => self.prepare_link(setup, ticket, target, by, now).await,
         }
     }
 

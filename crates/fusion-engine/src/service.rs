@@ -294,12 +294,13 @@ impl SyncService {
         step: RepairStep,
         by: &str,
     ) -> Result<RunSummary, ServiceError> {
-        let control = RunControl {
-            started_by: Some(by.to_owned()),
-            ..RunControl::default()
-        };
-        self.run_with(relationship, SyncMode::Repair { side, ticket, step }, &control)
-            .await
+        let control = RunControl::default().started_by(by);
+        self.run_with(
+            relationship,
+            SyncMode::Repair { side, ticket, step },
+            &control,
+        )
+        .await
     }
 
     /// Finds a ticket of the relationship's `side` by the number people know (or by its id):
@@ -350,8 +351,14 @@ impl SyncService {
         }
         let target = ids.pop().unwrap_or_else(|| TicketId::new(""));
         let source = ids.pop().unwrap_or_else(|| TicketId::new(""));
-        self.repair(relationship, Role::Source, source, RepairStep::Link { target }, by)
-            .await
+        self.repair(
+            relationship,
+            Role::Source,
+            source,
+            RepairStep::Link { target },
+            by,
+        )
+        .await
     }
 
     /// Whether the relationship's last run started at least `interval` ago (or it never ran).

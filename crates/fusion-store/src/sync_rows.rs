@@ -467,7 +467,10 @@ pub(crate) fn count_columns(counts: &RunCounts) -> [i64; 7] {
         conflicts,
         attention,
     } = *counts;
-    [created, updated, closed, failed, skipped, conflicts, attention].map(count_column)
+    [
+        created, updated, closed, failed, skipped, conflicts, attention,
+    ]
+    .map(count_column)
 }
 
 // ---- records ----

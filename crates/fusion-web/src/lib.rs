@@ -166,7 +166,8 @@ impl AppState {
             WrongCodeThrottle::new(settings.code_max_failures, settings.code_lock),
         );
         let configuration =
-            ConfigurationService::new(store.clone(), store.clone(), tenants.clone());
+            ConfigurationService::new(store.clone(), store.clone(), tenants.clone())
+                .with_attention_retries(store.clone());
         Self {
             inner: Arc::new(AppStateInner {
                 sync_overviews,

@@ -131,7 +131,11 @@ pub struct AttentionKey {
 
 impl AttentionKey {
     /// The key of `action` in `plan`, when the action can fail on its own.
-    pub fn of(relationship: RelationshipId, plan: &TicketPlan, action: &SyncAction) -> Option<Self> {
+    pub fn of(
+        relationship: RelationshipId,
+        plan: &TicketPlan,
+        action: &SyncAction,
+    ) -> Option<Self> {
         let origin_ticket = plan.ticket(plan.origin)?.id.clone();
         Some(Self {
             relationship,
@@ -260,7 +264,9 @@ pub fn what_to_do(subject: &AttentionSubject, class: FailureClass, why: &str) ->
     }
     match subject {
         AttentionSubject::Attachment(_)
-            if lower.contains("large") || lower.contains("size") || lower.contains("bytes") =>
+            if ["large", "size", "bytes", " mb"]
+                .iter()
+                .any(|word| lower.contains(word)) =>
         {
             "The file is larger than the partner's Autotask accepts: share it another way (a link \
              in a note), then Skip this attachment. It is not retried until the ticket changes."
@@ -321,7 +327,10 @@ mod tests {
         let mut open = item(FailureClass::Permanent, AttentionState::Open);
         assert!(open.needs_attention());
         assert!(open.holds_back(Some(at)), "same activity: not retried");
-        assert!(!open.holds_back(Some(at + Duration::seconds(1))), "the ticket changed");
+        assert!(
+            !open.holds_back(Some(at + Duration::seconds(1))),
+            "the ticket changed"
+        );
         open.retry_requested = true;
         assert!(!open.holds_back(Some(at)), "a person asked");
         let skipped = item(FailureClass::Permanent, AttentionState::Skipped);

@@ -14,8 +14,8 @@ use async_trait::async_trait;
 use fusion_domain::RelationshipId;
 use fusion_domain::Role;
 use fusion_domain::sync::{
-    AttentionItem, AttentionState, PendingRetry, RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun, SyncRunId,
-    SyncSchedule, TicketId, TicketLink, TicketMarker,
+    AttentionItem, AttentionState, PendingRetry, RunCounts, RunStatus, RunTrigger, SyncCursor,
+    SyncRecord, SyncRun, SyncRunId, SyncSchedule, TicketId, TicketLink, TicketMarker,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -267,6 +267,9 @@ pub trait SyncStore: Send + Sync {
     ) -> StoreResult<u64>;
 
     /// Links of the relationship for the Tickets page (see [`LinkQuery`]).
-    async fn links(&self, relationship: RelationshipId, query: &LinkQuery)
-    -> StoreResult<Vec<TicketLink>>;
+    async fn links(
+        &self,
+        relationship: RelationshipId,
+        query: &LinkQuery,
+    ) -> StoreResult<Vec<TicketLink>>;
 }

@@ -8,12 +8,13 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use fusion_domain::sync::{
-    AttentionItem, AttentionKey, PendingRetry, RecordOutcome, RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun,
-    SyncRunId, SyncSchedule, TicketId, TicketLink,
+    AttentionItem, AttentionKey, PendingRetry, RecordOutcome, RunCounts, RunStatus, RunTrigger,
+    SyncCursor, SyncRecord, SyncRun, SyncRunId, SyncSchedule, TicketId, TicketLink,
 };
 use fusion_domain::{RelationshipId, Role};
 use fusion_engine::ports::{
-    AttentionFilter, Lease, LeaseKey, LinkQuery, PendingCreate, RunFilter, RunFinish, StoreError, StoreResult, SyncStore,
+    AttentionFilter, Lease, LeaseKey, LinkQuery, PendingCreate, RunFilter, RunFinish, StoreError,
+    StoreResult, SyncStore,
 };
 use time::{Duration, OffsetDateTime};
 

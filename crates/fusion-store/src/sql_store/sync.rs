@@ -10,8 +10,8 @@
 
 use async_trait::async_trait;
 use fusion_domain::sync::{
-    AttentionItem, PendingRetry, RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun, SyncRunId,
-    SyncSchedule, TicketId, TicketLink,
+    AttentionItem, PendingRetry, RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun,
+    SyncRunId, SyncSchedule, TicketId, TicketLink,
 };
 use fusion_domain::{RelationshipId, Role};
 use sqlx::Transaction;
@@ -23,8 +23,8 @@ use crate::database_errors::{database_error, insert_error};
 use crate::sync_rows::{
     CursorColumns, LINK_COLUMNS, LinkColumns, PendingCreateColumns, RECORD_COLUMNS, RUN_COLUMNS,
     RecordColumns, RetryChange, RetryColumns, RunColumns, calls_used_column, count_columns,
-    lease_key_text, new_lease_token, trigger_columns, schedule_from_columns, schedule_interval_seconds,
-    ticket_column,
+    lease_key_text, new_lease_token, schedule_from_columns, schedule_interval_seconds,
+    ticket_column, trigger_columns,
 };
 use crate::timestamps::to_storage_precision;
 use crate::{StoreError, StoreResult};
@@ -405,8 +405,15 @@ impl<B: Backend> SyncStore for SqlStore<B> {
             calls_used,
             error,
         } = finish;
-        let [created, updated, closed, failed, skipped, conflicts, attention] =
-            count_columns(counts);
+        let [
+            created,
+            updated,
+            closed,
+            failed,
+            skipped,
+            conflicts,
+            attention,
+        ] = count_columns(counts);
         let done = sqlx::query::<B>(
             "UPDATE sync_runs SET status = $1, created_count = $2, updated_count = $3, \
                  closed_count = $4, failed_count = $5, skipped_count = $6, conflict_count = $7, \

@@ -652,7 +652,13 @@ async fn a_run_starts_running_and_finishes_with_its_counts_and_records_in_order(
             Vec::new()
         );
         let start_unknown = store
-            .start_run(RelationshipId::new(), RunTrigger::Automatic, None, NOW, None)
+            .start_run(
+                RelationshipId::new(),
+                RunTrigger::Automatic,
+                None,
+                NOW,
+                None,
+            )
             .await
             .expect_err("no such relationship");
         assert!(

@@ -34,9 +34,8 @@ use axum::Router;
 use fusion_domain::sync::{RunStatus, SyncRecord, SyncRun, SyncRunId, SyncSchedule};
 use fusion_domain::{OrgId, RelationshipId, RelationshipState, SyncReadiness};
 use fusion_engine::{
-    RepairError,
-    EngineError, HistoryRun, RunControl, RunSummary, ScheduleChangeError, ServiceError, SetupError,
-    SyncMode, SyncStatus, parse_start_date,
+    EngineError, HistoryRun, RepairError, RunControl, RunSummary, ScheduleChangeError,
+    ServiceError, SetupError, SyncMode, SyncStatus, parse_start_date,
 };
 use time::{Duration, OffsetDateTime};
 

@@ -1103,7 +1103,10 @@ async fn killed_and_faulty_runs_converge_without_duplicates_or_gaps() {
     let mut totals = BTreeMap::new();
     for _ in 0..2 {
         let mode = soak.mode(baseline);
-        let summary = soak.run(mode.clone()).await.expect("the run after the soak runs");
+        let summary = soak
+            .run(mode.clone())
+            .await
+            .expect("the run after the soak runs");
         if matches!(mode, SyncMode::Manual { .. }) && summary.cursors_advanced {
             baseline = true;
         }
