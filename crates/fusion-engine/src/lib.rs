@@ -32,6 +32,7 @@ mod repair;
 mod service;
 mod setup;
 mod tenant;
+mod tickets;
 
 pub use connections::{
     ActionOutcome, CONTRACT_NAME_MAX_CHARS, ConnectionError, ConnectionSeen, Connections,
@@ -55,3 +56,4 @@ pub use tenant::{
     ApiUrlProblem, CleanedInput, CredentialField, CredentialHelp, Freshness, LiveChoices,
     PlatformTenants, TenantCredentials, TenantError, TicketFact, TicketField, TicketPreview,
 };
+pub use tickets::{TicketRow, TicketSyncState, TicketsQuery, attention_count, ticket_rows};

@@ -227,9 +227,11 @@ impl SyncService {
         &self,
         relationship: RelationshipId,
         since: time::OffsetDateTime,
+        started_by: Option<&str>,
     ) -> Result<SyncRun, ServiceError> {
         let (sender, started) = oneshot::channel();
-        let control = RunControl::observed(Arc::new(StartedRun(Mutex::new(Some(sender)))));
+        let mut control = RunControl::observed(Arc::new(StartedRun(Mutex::new(Some(sender)))));
+        control.started_by = started_by.map(str::to_owned);
         let service = self.clone();
         let run = tokio::spawn(async move {
             let result = service

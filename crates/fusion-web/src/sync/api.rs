@@ -314,7 +314,7 @@ async fn save_schedule(
 
 async fn run_now(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path((_, id)): Path<(String, String)>,
     ApiJson(request): ApiJson<RunRequest>,
 ) -> Result<(StatusCode, Json<StartedRunDto>), SyncError> {
@@ -323,7 +323,7 @@ async fn run_now(
         request.since.as_deref().unwrap_or_default(),
         state.clock().now(),
     )?;
-    let run = start_manual_run(&state, org_id, id, since).await?;
+    let run = start_manual_run(&state, org_id, id, since, &caller.person.email).await?;
     let seen = connection(&state, org_id, id).await?;
     Ok((
         StatusCode::ACCEPTED,

@@ -233,11 +233,14 @@ pub(crate) async fn start_manual_run(
     org: OrgId,
     id: RelationshipId,
     since: OffsetDateTime,
+    started_by: &str,
 ) -> Result<SyncRun, SyncError> {
     let service = state.sync().cloned().ok_or(SyncError::NotRunning)?;
     // Scope first: another organisation's connection is 404 before anything runs.
     connection(state, org, id).await?;
-    Ok(service.start_manual_run(id, since).await?)
+    Ok(service
+        .start_manual_run(id, since, Some(started_by))
+        .await?)
 }
 
 /// What a run since `since` (or since the cursors) would do, writing nothing.

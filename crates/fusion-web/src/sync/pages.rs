@@ -523,7 +523,7 @@ async fn run_now(
         return not_found_page();
     };
     let started = match parse_since(&form.since, state.clock().now()) {
-        Ok(since) => start_manual_run(&state, org.id, id, since).await,
+        Ok(since) => start_manual_run(&state, org.id, id, since, &caller.person.email).await,
         Err(error) => Err(error),
     };
     match started {
