@@ -29,6 +29,8 @@ mod api;
 mod error;
 mod pages;
 mod plan_words;
+pub(crate) mod tickets;
+mod tickets_page;
 
 use axum::Router;
 use fusion_domain::sync::{RunStatus, SyncRecord, SyncRun, SyncRunId, SyncSchedule};
@@ -48,12 +50,12 @@ pub(crate) use error::SyncError;
 
 /// The `/api/v1` routes (to be nested under `/api/v1`).
 pub(crate) fn api_routes() -> Router<AppState> {
-    api::routes()
+    api::routes().merge(tickets::api_routes())
 }
 
 /// The page routes.
 pub(crate) fn page_routes() -> Router<AppState> {
-    pages::routes()
+    pages::routes().merge(tickets_page::routes())
 }
 
 /// How far back history looks when no period is given.
@@ -100,6 +102,8 @@ pub(crate) struct SyncOverview {
     pub failed_runs_24h: u32,
     pub failed_tickets_24h: u32,
     pub calls_last_hour: u64,
+    /// Tickets that need a person's attention now.
+    pub needs_attention: u32,
 }
 
 impl SyncOverview {
@@ -111,6 +115,7 @@ impl SyncOverview {
             failed_runs_24h,
             failed_tickets_24h,
             calls_last_hour,
+            needs_attention,
         } = status;
         Self {
             connection,
@@ -120,6 +125,7 @@ impl SyncOverview {
             failed_runs_24h,
             failed_tickets_24h,
             calls_last_hour,
+            needs_attention,
         }
     }
 
