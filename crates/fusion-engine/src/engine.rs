@@ -333,12 +333,15 @@ impl SyncEngine {
             )
             .await?;
         control.run_started(&run);
-        if let (Some(notes), Some((side, ticket))) = (repair_notes, &only) {
+        if let (Some(notes), Some((side, ticket)), SyncMode::Repair { step, .. }) =
+            (repair_notes, &only, &mode)
+        {
             let link = self
                 .store
                 .link_by_ticket(setup.relationship, *side, ticket)
                 .await?;
             let record = crate::repair::repair_record(
+                step,
                 run.id,
                 setup.relationship,
                 link.as_ref(),

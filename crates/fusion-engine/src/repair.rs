@@ -262,6 +262,7 @@ impl SyncEngine {
 
 /// The record a repair's own change leaves in its run.
 pub(crate) fn repair_record(
+    step: &RepairStep,
     run: SyncRunId,
     relationship: RelationshipId,
     link: Option<&TicketLink>,
@@ -289,7 +290,10 @@ pub(crate) fn repair_record(
         target_ticket: target.as_ref().map(|(id, _)| id.clone()),
         target_number: target.map(|(_, number)| number),
         title: link.map(|link| link.title.clone()).unwrap_or_default(),
-        outcome: fusion_domain::sync::RecordOutcome::Updated,
+        outcome: match step {
+            RepairStep::Skip { .. } => fusion_domain::sync::RecordOutcome::Skipped,
+            _ => fusion_domain::sync::RecordOutcome::Updated,
+        },
         error: None,
         failed_comments: 0,
         failed_attachments: 0,
