@@ -28,6 +28,21 @@ use crate::ports::{StoreError, SyncStore};
 pub(crate) const HELD_BACK: &str = "not retried until the ticket, the configuration or the \
      credentials change, or a person asks";
 
+/// One ticket as applied, for [`AttentionBook::after_ticket`].
+#[derive(Debug)]
+pub(crate) struct AppliedTicket<'a> {
+    pub plan: &'a TicketPlan,
+    /// The pair's link as it stands after the ticket (a copy created in this run has its number).
+    pub link: Option<&'a TicketLink>,
+    /// The keys whose actions were held back.
+    pub held: &'a [AttentionKey],
+    pub failures: &'a [Failure],
+    /// The original ticket's last activity as read in this run.
+    pub activity: Option<OffsetDateTime>,
+    /// The run stopped in this ticket (nothing is resolved then).
+    pub stopped: bool,
+}
+
 /// Attention items of one relationship during one run.
 #[derive(Debug)]
 pub(crate) struct AttentionBook {
@@ -142,14 +157,17 @@ impl AttentionBook {
     pub(crate) async fn after_ticket(
         &mut self,
         store: &dyn SyncStore,
-        plan: &TicketPlan,
-        link: Option<&TicketLink>,
-        held: &[AttentionKey],
-        failures: &[Failure],
-        activity: Option<OffsetDateTime>,
-        stopped: bool,
+        applied: AppliedTicket<'_>,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
+        let AppliedTicket {
+            plan,
+            link,
+            held,
+            failures,
+            activity,
+            stopped,
+        } = applied;
         let Some(original) = plan.ticket(plan.origin) else {
             return Ok(false);
         };

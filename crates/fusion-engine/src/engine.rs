@@ -31,6 +31,7 @@ use fusion_domain::{BySide, Clock, RelationshipId, Role};
 use time::OffsetDateTime;
 
 use crate::apply::TicketApplier;
+use crate::attention::AppliedTicket;
 use crate::control::RunControl;
 use crate::gather::{Access, GatherFailure, GatherRequest, gather};
 use crate::lease_keeper::LeaseKeeper;
@@ -342,8 +343,7 @@ impl SyncEngine {
                 .await?;
             let record = crate::repair::repair_record(
                 step,
-                run.id,
-                setup.relationship,
+                &run,
                 link.as_ref(),
                 *side,
                 ticket,
@@ -532,12 +532,14 @@ impl SyncEngine {
                     let news = attention
                         .after_ticket(
                             self.store.as_ref(),
-                            ticket_plan,
-                            link_now.as_ref(),
-                            held,
-                            &result.failures,
-                            original_activity,
-                            result.stop.is_some(),
+                            AppliedTicket {
+                                plan: ticket_plan,
+                                link: link_now.as_ref(),
+                                held,
+                                failures: &result.failures,
+                                activity: original_activity,
+                                stopped: result.stop.is_some(),
+                            },
                             self.clock.now(),
                         )
                         .await?;

@@ -6,7 +6,7 @@
 //! privacy guard), so its outcome is in the run's records. Nothing is ever deleted.
 
 use fusion_domain::sync::{
-    AttentionState, AttentionSubject, LinkEnd, SyncRecord, SyncRunId, TicketId, TicketLink,
+    AttentionState, AttentionSubject, LinkEnd, SyncRecord, SyncRun, TicketId, TicketLink,
 };
 use fusion_domain::{RelationshipId, Role};
 use time::OffsetDateTime;
@@ -263,8 +263,7 @@ impl SyncEngine {
 /// The record a repair's own change leaves in its run.
 pub(crate) fn repair_record(
     step: &RepairStep,
-    run: SyncRunId,
-    relationship: RelationshipId,
+    run: &SyncRun,
     link: Option<&TicketLink>,
     side: Role,
     ticket: &TicketId,
@@ -282,8 +281,8 @@ pub(crate) fn repair_record(
         },
     };
     SyncRecord {
-        run,
-        relationship,
+        run: run.id,
+        relationship: run.relationship,
         origin: link.map_or(side, |link| link.origin),
         source_ticket: source.as_ref().map(|(id, _)| id.clone()),
         source_number: source.map(|(_, number)| number),

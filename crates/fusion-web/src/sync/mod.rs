@@ -382,6 +382,15 @@ fn capitalised(message: &str) -> String {
     }
 }
 
+/// A sentence from the core, capitalised for people.
+pub(crate) fn upper_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,14 +418,5 @@ mod tests {
         assert_eq!(duration_words(Duration::seconds(12)), "12 s");
         assert_eq!(duration_words(Duration::seconds(184)), "3 min 4 s");
         assert_eq!(duration_words(Duration::minutes(62)), "1 h 2 min");
-    }
-}
-
-/// A sentence from the core, capitalised for people.
-pub(crate) fn upper_first(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
     }
 }
