@@ -123,7 +123,7 @@ mod tests {
         let body = r#"{"Fields":{"title":"Drucker & Scanner <3> \"neu\" + café 😀"},"Id":7}"#;
         let escaped = dotnet_escaped(body.as_bytes()).expect("UTF-8");
         assert_eq!(
-            String::from_utf8(escaped.clone()).unwrap(),
+            String::from_utf8(escaped.clone()).expect("UTF-8"),
             r#"{"Fields":{"title":"Drucker \u0026 Scanner \u003C3\u003E \u0022neu\u0022 \u002B caf\u00E9 \uD83D\uDE00"},"Id":7}"#
         );
         let header = sign(KEY, &escaped);
@@ -133,6 +133,6 @@ mod tests {
         );
         // A body with nothing to escape has one form only.
         let plain = br#"{"Id":7}"#;
-        assert_eq!(dotnet_escaped(plain).unwrap(), plain.to_vec());
+        assert_eq!(dotnet_escaped(plain).expect("UTF-8"), plain.to_vec());
     }
 }

@@ -654,7 +654,8 @@ mod tests {
     #[test]
     fn the_dotnet_escaped_form_escapes_only_inside_strings() {
         let body = r#"{"Fields":{"title":"A & B <c> \"d\" + é"},"Id":7}"#;
-        let escaped = String::from_utf8(dotnet_escaped(body.as_bytes()).expect("UTF-8")).unwrap();
+        let escaped =
+            String::from_utf8(dotnet_escaped(body.as_bytes()).expect("UTF-8")).expect("UTF-8");
         assert_eq!(
             escaped,
             r#"{"Fields":{"title":"A \u0026 B \u003Cc\u003E \u0022d\u0022 \u002B \u00E9"},"Id":7}"#
