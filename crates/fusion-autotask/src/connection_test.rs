@@ -390,6 +390,11 @@ fn general_failure(error: AutotaskError) -> Failure {
             reason: format!("Autotask is limiting requests for this database: {message}"),
             fix: "Wait a few minutes and test again; other integrations may be using this database's API allowance".to_owned(),
         },
+        AutotaskError::AuthenticationPaused { .. } => Failure {
+            kind: TestFailureKind::AuthenticationFailed,
+            reason: format!("Not tested: {error}"),
+            fix: "Check the API username and secret in Autotask before testing again: the secret saved here was refused, and a secret Autotask already accepted for this user is still tried. If this is not your API user, someone may be trying to guess its secret".to_owned(),
+        },
         AutotaskError::BudgetExhausted { .. } => Failure {
             kind: TestFailureKind::PlatformError,
             reason: format!("Not tested: {error}"),

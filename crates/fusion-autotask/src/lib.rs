@@ -7,6 +7,7 @@
 //! types with the simulator (`fusion-autotask-sim`).
 
 pub mod api_url;
+pub mod auth_guard;
 pub mod budget;
 pub mod choices;
 pub mod client;

@@ -178,6 +178,7 @@ fn tenant_error(error: AutotaskError) -> TenantError {
     match error {
         AutotaskError::Unauthorized
         | AutotaskError::ZoneUnknown
+        | AutotaskError::AuthenticationPaused { .. }
         | AutotaskError::PermissionDenied { .. } => TenantError::Refused { message },
         AutotaskError::NotFound { .. } => TenantError::NotFound { message },
         AutotaskError::IntegrationCodeMissing | AutotaskError::Setup(_) => {
