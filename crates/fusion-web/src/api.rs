@@ -46,6 +46,7 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for ApiJson<T
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = request_content_type(request.headers());
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|rejection| {
@@ -55,12 +56,41 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for ApiJson<T
                     ApiError::InvalidBody
                 }
             })?;
+        require_json(content_type.as_deref(), &bytes)?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(ApiJson(T::default()));
         }
         serde_json::from_slice(&bytes)
             .map(ApiJson)
             .map_err(|_| ApiError::InvalidBody)
+    }
+}
+
+/// The request's `Content-Type` without parameters, lower-cased (`None` when absent or unreadable).
+pub(crate) fn request_content_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .map(|value| {
+            value
+                .to_str()
+                .unwrap_or("unreadable")
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+}
+
+/// JSON routes take only `application/json` (or a `+json` type): a body sent as `text/plain`
+/// or a form is refused with 415, so a cross-site form can never pass for an API call and
+/// clients learn early that they sent the wrong thing. A request with neither a body nor a
+/// `Content-Type` (e.g. "test the saved settings") is fine.
+pub(crate) fn require_json(content_type: Option<&str>, body: &[u8]) -> Result<(), ApiError> {
+    match content_type {
+        None if body.iter().all(u8::is_ascii_whitespace) => Ok(()),
+        Some(kind) if kind == "application/json" || kind.ends_with("+json") => Ok(()),
+        _ => Err(ApiError::UnsupportedMediaType),
     }
 }
 
@@ -120,12 +150,16 @@ async fn save_platform(
 
 async fn test_platform(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { caller, org_id }: OrgApiCaller,
     ApiJson(request): ApiJson<PlatformSettingsRequest>,
 ) -> Result<Json<TestResponse>, ApiError> {
-    let run =
-        platform_settings::test_connection(&state, org_id, Some(request.clean(state.tenants())))
-            .await?;
+    let run = platform_settings::test_connection(
+        &state,
+        org_id,
+        caller.person.id,
+        Some(request.clean(state.tenants())),
+    )
+    .await?;
     Ok(Json(TestResponse::from(&run)))
 }
 

@@ -43,6 +43,7 @@ mod openapi;
 mod page_chrome;
 mod pages;
 mod platform_settings;
+mod rate_limit;
 pub mod readiness;
 mod relationships;
 mod security_headers;
@@ -92,6 +93,12 @@ pub struct WebSettings {
     pub code_max_failures: u32,
     /// How long accepting codes stays locked after too many wrong ones.
     pub code_lock: std::time::Duration,
+    /// Connection tests one organisation may run per minute (Settings, the API and a
+    /// connection's override credentials together). Each test calls Autotask in the name of the
+    /// API username entered, so a few a minute is plenty for a person fixing their settings.
+    pub connection_tests_per_minute_per_organisation: u32,
+    /// Connection tests one person may run per minute.
+    pub connection_tests_per_minute_per_person: u32,
 }
 
 impl Default for WebSettings {
@@ -104,6 +111,8 @@ impl Default for WebSettings {
             login_lock: std::time::Duration::from_secs(5 * 60),
             code_max_failures: 5,
             code_lock: std::time::Duration::from_secs(15 * 60),
+            connection_tests_per_minute_per_organisation: 10,
+            connection_tests_per_minute_per_person: 5,
         }
     }
 }
@@ -123,6 +132,8 @@ struct AppStateInner {
     configuration: ConfigurationService,
     settings: WebSettings,
     login_throttle: LoginThrottle,
+    /// A few connection tests a minute per organisation and per person.
+    connection_tests: rate_limit::ConnectionTestLimiter,
     /// The connection use cases over the store and the clock (they count wrong verification
     /// codes per organisation).
     connections: Connections,
@@ -167,8 +178,13 @@ impl AppState {
         );
         let configuration =
             ConfigurationService::new(store.clone(), store.clone(), tenants.clone());
+        let connection_tests = rate_limit::ConnectionTestLimiter::new(
+            settings.connection_tests_per_minute_per_organisation,
+            settings.connection_tests_per_minute_per_person,
+        );
         Self {
             inner: Arc::new(AppStateInner {
+                connection_tests,
                 sync_overviews,
                 store,
                 tenants,
@@ -264,6 +280,25 @@ impl AppState {
 
     pub(crate) fn login_throttle(&self) -> &LoginThrottle {
         &self.inner.login_throttle
+    }
+
+    /// Counts a connection test by `person` of `org`, or refuses it with when to try again.
+    pub(crate) fn start_connection_test(
+        &self,
+        org: fusion_domain::OrgId,
+        person: fusion_domain::PersonId,
+    ) -> Result<(), ApiError> {
+        self.inner
+            .connection_tests
+            .try_start(org, person)
+            .map_err(|wait| {
+                tracing::warn!(%org, %person, "connection test refused: too many in the last minute");
+                ApiError::RateLimited {
+                    code: "connection_tests_limited",
+                    message: rate_limit::connection_tests_limited_message(wait),
+                    retry_after_secs: wait.as_secs().max(1),
+                }
+            })
     }
 
     pub(crate) fn connections(&self) -> &Connections {

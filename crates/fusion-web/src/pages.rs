@@ -534,8 +534,29 @@ async fn test_settings(
         .integration_code_override
         .clone()
         .map(Option::unwrap_or_default);
-    let run = match platform_settings::test_connection(&state, org.id, Some(settings)).await {
+    let run = match platform_settings::test_connection(
+        &state,
+        org.id,
+        caller.person.id,
+        Some(settings),
+    )
+    .await
+    {
         Ok(run) => run,
+        Err(ApiError::RateLimited { message, .. }) => {
+            let view = SettingsView {
+                entered_api_url,
+                entered_username,
+                entered_integration_code_override: entered_code,
+                banner: Some(Banner {
+                    success: false,
+                    text: message,
+                }),
+                ..SettingsView::default()
+            };
+            return render_settings(&state, &caller, &org, StatusCode::TOO_MANY_REQUESTS, view)
+                .await;
+        }
         Err(error) => return internal_error_page(error),
     };
     let view = SettingsView {

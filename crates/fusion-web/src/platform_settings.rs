@@ -329,8 +329,10 @@ fn missing_value_report(tenants: &dyn PlatformTenants, field: Field) -> Connecti
 pub(crate) async fn test_connection(
     state: &AppState,
     org_id: OrgId,
+    person_id: PersonId,
     form: Option<CleanSettings>,
 ) -> Result<TestRun, ApiError> {
+    state.start_connection_test(org_id, person_id)?;
     let saved = state.store().platform_credentials(org_id).await?;
     let saved_secret = state.store().platform_secret(org_id).await?;
 

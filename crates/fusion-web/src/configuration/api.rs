@@ -87,6 +87,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ConfigJson<T> {
     type Rejection = ConfigurationError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = crate::api::request_content_type(request.headers());
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|rejection| {
@@ -96,6 +97,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ConfigJson<T> {
                     ApiError::InvalidBody
                 }
             })?;
+        crate::api::require_json(content_type.as_deref(), &bytes)?;
         let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(&mut deserializer)
             .map(ConfigJson)
@@ -690,6 +692,12 @@ async fn import_configuration(
     body: Bytes,
 ) -> Result<Json<ImportResponse>, ConfigurationError> {
     let scope = scope(&state, org_id, &path.id).await?;
+    // A file, as TOML or JSON; never a form (a cross-site form cannot pass for an import).
+    if crate::api::request_content_type(&headers).is_some_and(|kind| {
+        kind == "application/x-www-form-urlencoded" || kind.starts_with("multipart/")
+    }) {
+        return Err(ApiError::UnsupportedMediaType.into());
+    }
     let mut format = requested_format(query.format.as_deref())?;
     if format.is_none()
         && headers

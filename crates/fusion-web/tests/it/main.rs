@@ -14,6 +14,7 @@ mod platform_api;
 mod readiness;
 mod relationships;
 mod secret_exposure;
+mod security;
 mod sign_in;
 mod support;
 mod sync;

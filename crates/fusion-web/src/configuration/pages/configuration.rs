@@ -546,7 +546,14 @@ async fn test_override_credentials(
     let unsaved =
         api_url != saved_api_url || username != saved_username || settings.secret.is_some();
     let secret = settings.secret.clone().or(saved_secret);
+    let limited = state.start_connection_test(org.id, caller.person.id).err();
     let view = match secret {
+        _ if limited.is_some() => ConfigurationView {
+            entered_api_url: settings.api_url,
+            entered_username: settings.username,
+            override_problems: limited.map(|error| error.to_string()).into_iter().collect(),
+            ..ConfigurationView::default()
+        },
         Some(secret) if !api_url.is_empty() && !username.is_empty() => {
             let report = state
                 .tenants()

@@ -1,0 +1,114 @@
+//! Issue 16 (security hardening from an outside review): each finding the web layer fixes, as a
+//! user or an attacker would meet it.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::support::TestApp;
+
+/// Finding 1: connection tests are limited per person (and per organisation), so one
+/// organisation cannot hammer Autotask with another's API username.
+#[tokio::test]
+async fn connection_tests_are_limited_per_person_and_say_when_to_try_again() {
+    let app = TestApp::spawn().await;
+    let mut browser = app.signed_in(&app.alice).await;
+    let path = format!("/api/v1/orgs/{}/platform/test", app.alice.org.id);
+    let guess = json!({
+        "api_url": app.autotask.api_url,
+        "username": app.autotask.username,
+        "secret": "a-wrong-guess",
+    });
+    for _ in 0..5 {
+        let reply = browser.post_json(&path, &guess).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    let refused = browser.post_json(&path, &guess).await;
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    let body = refused.json();
+    assert_eq!(body["error"]["code"], "connection_tests_limited");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("try again in"), "{message}");
+    let retry_after: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+
+    // The Settings page says the same instead of running the test.
+    let page = browser
+        .submit_form(
+            &format!("/orgs/{}/settings/test", app.alice.org.id),
+            &[
+                ("api_url", app.autotask.api_url.as_str()),
+                ("username", app.autotask.username.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 429);
+    assert!(page.body.contains("try again in"), "{}", page.body);
+
+    // Another organisation is not affected.
+    let mut bob = app.signed_in(&app.bob).await;
+    let reply = bob
+        .post_json(
+            &format!("/api/v1/orgs/{}/platform/test", app.bob.org.id),
+            &guess,
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    app.stop().await;
+}
+
+/// Finding 7: JSON routes take only `application/json`.
+#[tokio::test]
+async fn json_routes_refuse_text_plain_forms_and_bodies_without_a_content_type() {
+    let app = TestApp::spawn().await;
+    let mut browser = app.signed_in(&app.alice).await;
+    let path = format!("/api/v1/orgs/{}/platform", app.alice.org.id);
+    let body = json!({
+        "platform": "autotask",
+        "api_url": app.autotask.api_url,
+        "username": app.autotask.username,
+        "secret": app.autotask.secret,
+    })
+    .to_string();
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+        None,
+    ] {
+        let reply = browser
+            .send_raw(Method::PUT, &path, content_type, &body, &[])
+            .await;
+        assert_eq!(reply.status, 415, "{content_type:?}: {}", reply.body);
+        assert_eq!(reply.json()["error"]["code"], "unsupported_media_type");
+    }
+    // Nothing was saved by any of them.
+    let saved = browser.get(&path).await.json();
+    assert!(saved["api_url"].as_str().unwrap_or_default().is_empty(), "{saved}");
+    // application/json (with a charset) is fine, and so is a bodiless test of saved values.
+    let reply = browser
+        .send_raw(
+            Method::PUT,
+            &path,
+            Some("application/json; charset=utf-8"),
+            &body,
+            &[],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let reply = browser
+        .send_raw(Method::POST, &format!("{path}/test"), None, "", &[])
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    // The configuration routes too.
+    let relationships = browser
+        .send_raw(
+            Method::POST,
+            &format!("/api/v1/orgs/{}/relationships", app.alice.org.id),
+            Some("text/plain"),
+            r#"{"contract_name":"X","role":"source"}"#,
+            &[],
+        )
+        .await;
+    assert_eq!(relationships.status, 415, "{}", relationships.body);
+    app.stop().await;
+}
