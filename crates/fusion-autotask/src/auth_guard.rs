@@ -16,7 +16,7 @@
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hash, Hasher};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -38,6 +38,10 @@ pub struct FailedAuthGuard {
     max_failures_per_hour: u32,
     hash_key: RandomState,
     usernames: Mutex<HashMap<String, UsernameRecord>>,
+    /// One request at a time per unproven secret: six concurrent reads with a wrong secret
+    /// would otherwise send six failed authentications; with the gate, the first answer decides
+    /// (accepted: the rest go on together; refused: the rest count against the limit).
+    gates: Mutex<HashMap<u64, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 #[derive(Debug, Default)]
@@ -49,11 +53,13 @@ struct UsernameRecord {
 }
 
 /// A request the guard let through; report how it went with [`FailedAuthGuard::finish`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct AuthAdmission {
     fingerprint: u64,
     /// `Some(when)`: the secret was unproven and this attempt holds a slot from `when`.
     reserved_at: Option<Instant>,
+    /// Held while an unproven secret is being tried.
+    _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 /// How an admitted request ended, as far as authentication goes.
@@ -73,6 +79,7 @@ impl FailedAuthGuard {
             max_failures_per_hour: max_failures_per_hour.max(1),
             hash_key: RandomState::new(),
             usernames: Mutex::new(HashMap::new()),
+            gates: Mutex::new(HashMap::new()),
         }
     }
 
@@ -84,10 +91,46 @@ impl FailedAuthGuard {
     }
 
     /// Lets a request with these credentials go, or refuses it (nothing is sent) while the
-    /// username has used up its refused authentications for the hour.
-    pub fn admit(&self, username: &str, secret: &str) -> Result<AuthAdmission, AutotaskError> {
+    /// username has used up its refused authentications for the hour. A request with a secret
+    /// not yet proven waits for any other request with the same secret to be answered first.
+    pub async fn admit(
+        &self,
+        username: &str,
+        secret: &str,
+    ) -> Result<AuthAdmission, AutotaskError> {
         let key = username.trim().to_ascii_lowercase();
         let fingerprint = self.fingerprint(&key, secret);
+        if self.is_known_good(&key, fingerprint) {
+            return Ok(AuthAdmission {
+                fingerprint,
+                reserved_at: None,
+                _gate: None,
+            });
+        }
+        let gate = self
+            .gates
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry(fingerprint)
+            .or_default()
+            .clone();
+        let held = gate.lock_owned().await;
+        let mut admission = self.admit_now(&key, fingerprint)?;
+        if admission.reserved_at.is_some() {
+            admission._gate = Some(held);
+        }
+        Ok(admission)
+    }
+
+    fn is_known_good(&self, key: &str, fingerprint: u64) -> bool {
+        self.usernames
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(key)
+            .is_some_and(|record| record.known_good.contains(&fingerprint))
+    }
+
+    fn admit_now(&self, key: &str, fingerprint: u64) -> Result<AuthAdmission, AutotaskError> {
         let now = Instant::now();
         let mut usernames = self
             .usernames
@@ -99,11 +142,12 @@ impl FailedAuthGuard {
                 !record.attempts.is_empty() || !record.known_good.is_empty()
             });
         }
-        let record = usernames.entry(key).or_default();
+        let record = usernames.entry(key.to_owned()).or_default();
         if record.known_good.contains(&fingerprint) {
             return Ok(AuthAdmission {
                 fingerprint,
                 reserved_at: None,
+                _gate: None,
             });
         }
         Self::expire(&mut record.attempts, now);
@@ -120,6 +164,7 @@ impl FailedAuthGuard {
         Ok(AuthAdmission {
             fingerprint,
             reserved_at: Some(now),
+            _gate: None,
         })
     }
 
@@ -160,6 +205,12 @@ impl FailedAuthGuard {
             }
             AuthOutcome::Unknown => release(record),
         }
+        drop(usernames);
+        drop(admission);
+        self.gates
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .retain(|_, gate| Arc::strong_count(gate) > 1);
     }
 
     fn expire(attempts: &mut VecDeque<Instant>, now: Instant) {
@@ -178,8 +229,8 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn refuse(guard: &FailedAuthGuard, username: &str, secret: &str) {
-        let admission = guard.admit(username, secret).unwrap();
+    async fn refuse(guard: &FailedAuthGuard, username: &str, secret: &str) {
+        let admission = guard.admit(username, secret).await.unwrap();
         guard.finish(username, admission, AuthOutcome::Refused);
     }
 
@@ -187,9 +238,12 @@ mod tests {
     async fn a_username_gets_a_few_refusals_an_hour_then_unproven_secrets_are_not_sent() {
         let guard = FailedAuthGuard::new(3);
         for attempt in 0..3 {
-            refuse(&guard, "VICTIM@X.EXAMPLE", &format!("guess-{attempt}"));
+            refuse(&guard, "VICTIM@X.EXAMPLE", &format!("guess-{attempt}")).await;
         }
-        let paused = guard.admit("victim@x.example", "guess-4").unwrap_err();
+        let paused = guard
+            .admit("victim@x.example", "guess-4")
+            .await
+            .unwrap_err();
         assert!(matches!(
             paused,
             AutotaskError::AuthenticationPaused {
@@ -198,30 +252,54 @@ mod tests {
             }
         ));
         // Another username is not affected.
-        assert!(guard.admit("other@x.example", "guess").is_ok());
+        assert!(guard.admit("other@x.example", "guess").await.is_ok());
         tokio::time::advance(FAILED_AUTHENTICATION_WINDOW).await;
-        assert!(guard.admit("victim@x.example", "guess-5").is_ok());
+        assert!(guard.admit("victim@x.example", "guess-5").await.is_ok());
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_secret_autotask_accepted_still_goes_through_while_guesses_are_stopped() {
         let guard = FailedAuthGuard::new(2);
-        let admission = guard.admit("victim@x.example", "the-real-secret").unwrap();
+        let admission = guard
+            .admit("victim@x.example", "the-real-secret")
+            .await
+            .unwrap();
         guard.finish("victim@x.example", admission, AuthOutcome::Accepted);
-        refuse(&guard, "victim@x.example", "guess-1");
-        refuse(&guard, "victim@x.example", "guess-2");
-        assert!(guard.admit("victim@x.example", "guess-3").is_err());
-        assert!(guard.admit("victim@x.example", "the-real-secret").is_ok());
+        refuse(&guard, "victim@x.example", "guess-1").await;
+        refuse(&guard, "victim@x.example", "guess-2").await;
+        assert!(guard.admit("victim@x.example", "guess-3").await.is_err());
+        assert!(
+            guard
+                .admit("victim@x.example", "the-real-secret")
+                .await
+                .is_ok()
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn attempts_in_flight_count_so_a_burst_cannot_slip_past_the_limit() {
         let guard = FailedAuthGuard::new(2);
-        let first = guard.admit("victim@x.example", "a").unwrap();
-        let _second = guard.admit("victim@x.example", "b").unwrap();
-        assert!(guard.admit("victim@x.example", "c").is_err());
+        let first = guard.admit("victim@x.example", "a").await.unwrap();
+        let _second = guard.admit("victim@x.example", "b").await.unwrap();
+        assert!(guard.admit("victim@x.example", "c").await.is_err());
         // An attempt that never got an answer frees its slot.
         guard.finish("victim@x.example", first, AuthOutcome::Unknown);
-        assert!(guard.admit("victim@x.example", "c").is_ok());
+        assert!(guard.admit("victim@x.example", "c").await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn concurrent_requests_with_one_new_secret_wait_for_the_first_answer() {
+        let guard = Arc::new(FailedAuthGuard::new(1));
+        let first = guard.admit("user@x.example", "new-secret").await.unwrap();
+        let waiting = {
+            let guard = guard.clone();
+            tokio::spawn(async move { guard.admit("user@x.example", "new-secret").await })
+        };
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        guard.finish("user@x.example", first, AuthOutcome::Accepted);
+        // Accepted: the waiting request goes on without a slot, though the limit is one.
+        let second = waiting.await.unwrap().unwrap();
+        assert!(second.reserved_at.is_none());
     }
 }

@@ -597,10 +597,15 @@ impl AutotaskClient {
         let zone = self.zone().await?;
         let host = zone.api_url.host();
         let database = zone.database_key(&self.credentials.username);
-        let admission = self.service.inner.auth_guard.admit(
-            &self.credentials.username,
-            self.credentials.secret.expose_secret(),
-        )?;
+        let admission = self
+            .service
+            .inner
+            .auth_guard
+            .admit(
+                &self.credentials.username,
+                self.credentials.secret.expose_secret(),
+            )
+            .await?;
         if let Err(exhausted) = self.service.inner.budget.try_spend(&database) {
             self.service.inner.auth_guard.finish(
                 &self.credentials.username,

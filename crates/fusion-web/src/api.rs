@@ -68,18 +68,16 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for ApiJson<T
 
 /// The request's `Content-Type` without parameters, lower-cased (`None` when absent or unreadable).
 pub(crate) fn request_content_type(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .map(|value| {
-            value
-                .to_str()
-                .unwrap_or("unreadable")
-                .split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase()
-        })
+    headers.get(axum::http::header::CONTENT_TYPE).map(|value| {
+        value
+            .to_str()
+            .unwrap_or("unreadable")
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+    })
 }
 
 /// JSON routes take only `application/json` (or a `+json` type): a body sent as `text/plain`

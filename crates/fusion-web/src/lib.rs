@@ -69,7 +69,7 @@ use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
 pub use openapi::OPENAPI_DOCUMENT;
-pub use session::{CSRF_HEADER, SESSION_COOKIE};
+pub use session::{CSRF_HEADER, SESSION_COOKIE, TrustedProxy};
 
 use throttle::LoginThrottle;
 
@@ -79,15 +79,26 @@ pub struct WebSettings {
     /// Marks cookies `Secure` and sends HSTS. Turn on whenever the server is reached over HTTPS
     /// (directly or behind a TLS-terminating proxy).
     pub secure_cookies: bool,
+    /// This server's public origin (`https://fusion.example.com`, from `FUSION_PUBLIC_URL`),
+    /// which sign-in compares `Origin`/`Referer` with. Unset: the `Host` header with the scheme
+    /// `secure_cookies` implies — right unless a proxy rewrites `Host`.
+    pub public_origin: Option<String>,
     /// How long a sign-in lasts.
     pub session_ttl: time::Duration,
     /// Largest request body accepted; settings forms and JSON bodies are tiny, so a small limit
     /// keeps a misbehaving client from making the server buffer megabytes.
     pub max_body_bytes: usize,
-    /// Failed sign-ins for one email address from one client address before sign-in is locked.
-    pub login_max_failures: u32,
-    /// How long sign-in stays locked after too many failures.
-    pub login_lock: std::time::Duration,
+    /// Failed sign-ins (per account and per client address) before each further attempt must
+    /// wait a delay that doubles with every failure (see `throttle`).
+    pub login_free_failures: u32,
+    /// The longest wait an account's failures impose: an attacker can delay a person's sign-in
+    /// by at most this much at a time, never lock it.
+    pub login_max_account_delay: std::time::Duration,
+    /// The longest wait one client address's failures impose (it may be guessing many accounts).
+    pub login_max_address_delay: std::time::Duration,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`FUSION_TRUSTED_PROXIES`): the client
+    /// address sign-in throttling counts is the peer's own unless the peer is one of these.
+    pub trusted_proxies: Vec<TrustedProxy>,
     /// Wrong verification codes one organisation may enter before accepting codes is locked.
     /// Codes are long enough that guessing is hopeless anyway; the lock keeps it that way.
     pub code_max_failures: u32,
@@ -105,10 +116,13 @@ impl Default for WebSettings {
     fn default() -> Self {
         Self {
             secure_cookies: false,
+            public_origin: None,
             session_ttl: time::Duration::hours(12),
             max_body_bytes: 64 * 1024,
-            login_max_failures: 5,
-            login_lock: std::time::Duration::from_secs(5 * 60),
+            login_free_failures: 5,
+            login_max_account_delay: std::time::Duration::from_secs(30),
+            login_max_address_delay: std::time::Duration::from_secs(5 * 60),
+            trusted_proxies: Vec::new(),
             code_max_failures: 5,
             code_lock: std::time::Duration::from_secs(15 * 60),
             connection_tests_per_minute_per_organisation: 10,
@@ -167,7 +181,12 @@ impl AppState {
         settings: WebSettings,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let login_throttle = LoginThrottle::new(settings.login_max_failures, settings.login_lock);
+        let login_throttle = LoginThrottle::new(throttle::ThrottlePolicy {
+            free_failures: settings.login_free_failures,
+            max_account_delay: settings.login_max_account_delay,
+            max_address_delay: settings.login_max_address_delay,
+            forget_after: std::time::Duration::from_secs(15 * 60),
+        });
         let sync_store: Arc<dyn fusion_engine::ports::SyncStore> = store.clone();
         let sync_overviews = fusion_engine::SyncOverviews::new(sync_store, clock.clone());
         let connections = Connections::new(

@@ -102,10 +102,7 @@ mod tests {
         assert!(limiter.try_start(org, alice).is_ok());
         tokio::time::advance(Duration::from_secs(10)).await;
         assert!(limiter.try_start(org, alice).is_ok());
-        assert_eq!(
-            limiter.try_start(org, alice),
-            Err(Duration::from_secs(50))
-        );
+        assert_eq!(limiter.try_start(org, alice), Err(Duration::from_secs(50)));
         // Bob of the same organisation may still test, until the organisation's limit.
         assert!(limiter.try_start(org, bob).is_ok());
         assert!(limiter.try_start(org, bob).is_ok());

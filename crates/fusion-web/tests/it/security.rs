@@ -83,7 +83,10 @@ async fn json_routes_refuse_text_plain_forms_and_bodies_without_a_content_type()
     }
     // Nothing was saved by any of them.
     let saved = browser.get(&path).await.json();
-    assert!(saved["api_url"].as_str().unwrap_or_default().is_empty(), "{saved}");
+    assert!(
+        saved["api_url"].as_str().unwrap_or_default().is_empty(),
+        "{saved}"
+    );
     // application/json (with a charset) is fine, and so is a bodiless test of saved values.
     let reply = browser
         .send_raw(
