@@ -199,6 +199,17 @@ pub struct DatabaseArgs {
     /// Directory for the SQLite database and the key file `fusion.key` (default: current directory).
     #[arg(long, env = "FUSION_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+
+    /// The secret-encryption key file [default: fusion.key beside the SQLite database, or in the
+    /// data directory]. Keeping it elsewhere (another disk, a secrets mount) means a copy of the
+    /// database alone cannot be decrypted.
+    #[arg(long, env = "FUSION_SECRET_KEY_FILE", value_name = "FILE")]
+    pub secret_key_file: Option<PathBuf>,
+
+    /// Start even when the key file is readable by other users of this machine (not recommended;
+    /// `chmod 600` the file instead) [default: false].
+    #[arg(long, env = "FUSION_ALLOW_READABLE_KEY_FILE", action = clap::ArgAction::Set, value_name = "true|false")]
+    pub allow_readable_key_file: Option<bool>,
 }
 
 #[derive(Debug, Args)]

@@ -98,6 +98,9 @@ pub async fn open_store(
     location
         .prepare()
         .with_context(|| format!("cannot create the directory for {}", location.display_url()))?;
+    if secret_key_from_environment.is_none() {
+        location.check_key_file_permissions()?;
+    }
     // A ring that watches the key file: a running server follows `fusion keys rotate`.
     let key = KeyRing::watching_key_file(
         secret_key_from_environment.map(|key| key.expose_secret()),
