@@ -68,6 +68,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
+pub use metrics::metrics_router;
 pub use openapi::OPENAPI_DOCUMENT;
 pub use session::{CSRF_HEADER, SESSION_COOKIE, TrustedProxy};
 
@@ -110,6 +111,10 @@ pub struct WebSettings {
     pub connection_tests_per_minute_per_organisation: u32,
     /// Connection tests one person may run per minute.
     pub connection_tests_per_minute_per_person: u32,
+    /// Serve `/metrics` on this listener (false when `FUSION_METRICS_LISTEN` gives it its own).
+    pub metrics_on_main_listener: bool,
+    /// When set, `/metrics` needs `Authorization: Bearer <token>` (`FUSION_METRICS_TOKEN`).
+    pub metrics_token: Option<secrecy::SecretString>,
 }
 
 impl Default for WebSettings {
@@ -127,6 +132,8 @@ impl Default for WebSettings {
             code_lock: std::time::Duration::from_secs(15 * 60),
             connection_tests_per_minute_per_organisation: 10,
             connection_tests_per_minute_per_person: 5,
+            metrics_on_main_listener: true,
+            metrics_token: None,
         }
     }
 }

@@ -236,6 +236,22 @@ pub struct ServeArgs {
     #[arg(long, env = "FUSION_SECURE_COOKIES", action = clap::ArgAction::Set, value_name = "true|false")]
     pub secure_cookies: Option<bool>,
 
+    /// This server's public URL, e.g. https://fusion.example.com: sign-in accepts form posts only
+    /// from this origin [default: the scheme FUSION_SECURE_COOKIES implies and the Host header].
+    #[arg(long, env = "FUSION_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// Reverse proxies whose X-Forwarded-For is believed, comma-separated addresses or networks
+    /// (127.0.0.1,10.0.0.0/8) [default: none — the peer's address is the client's].
+    #[arg(long, env = "FUSION_TRUSTED_PROXIES", value_name = "ADDRESSES")]
+    pub trusted_proxies: Option<String>,
+
+    /// Serve /metrics on this separate address (a port alone means 127.0.0.1:PORT) instead of the
+    /// main listener [default: /metrics on the main listener]. FUSION_METRICS_TOKEN (environment
+    /// only) makes /metrics ask for Authorization: Bearer <token> wherever it is served.
+    #[arg(long, env = "FUSION_METRICS_LISTEN", value_name = "ADDRESS")]
+    pub metrics_listen: Option<String>,
+
     /// Delete sync history (runs and their per-ticket records) older than this many days [default: 90].
     #[arg(long, env = "FUSION_HISTORY_RETENTION_DAYS", value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub history_retention_days: Option<u32>,

@@ -115,3 +115,62 @@ async fn json_routes_refuse_text_plain_forms_and_bodies_without_a_content_type()
     assert_eq!(relationships.status, 415, "{}", relationships.body);
     app.stop().await;
 }
+
+/// Finding 8: with a metrics token, `/metrics` needs it; with a separate metrics listener, the
+/// main listener does not serve `/metrics` at all, and the separate router does.
+#[tokio::test]
+async fn metrics_can_need_a_bearer_token_or_live_on_a_separate_listener() {
+    let handle = fusion_web::metrics::install_global_recorder().expect("the recorder installs");
+    let app = TestApp::spawn_with(crate::support::AppOptions {
+        metrics: Some(handle.clone()),
+        web: fusion_web::WebSettings {
+            metrics_token: Some(secrecy::SecretString::from("scrape-token-3f9".to_owned())),
+            ..fusion_web::WebSettings::default()
+        },
+        ..crate::support::AppOptions::default()
+    })
+    .await;
+    let mut browser = app.browser();
+    let refused = browser.get("/metrics").await;
+    assert_eq!(refused.status, 401);
+    assert!(!refused.body.contains("fusion_"), "{}", refused.body);
+    browser.bearer_token = Some("wrong".to_owned());
+    assert_eq!(browser.get("/metrics").await.status, 401);
+    browser.bearer_token = Some("scrape-token-3f9".to_owned());
+    let scraped = browser.get("/metrics").await;
+    assert_eq!(scraped.status, 200);
+    assert!(scraped.body.contains("fusion_http_requests_total"));
+    app.stop().await;
+
+    let app = TestApp::spawn_with(crate::support::AppOptions {
+        metrics: Some(handle.clone()),
+        web: fusion_web::WebSettings {
+            metrics_on_main_listener: false,
+            ..fusion_web::WebSettings::default()
+        },
+        ..crate::support::AppOptions::default()
+    })
+    .await;
+    assert_eq!(app.browser().get("/metrics").await.status, 404);
+    app.stop().await;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = tokio::spawn(fusion_web::serve(
+        listener,
+        fusion_web::metrics_router(handle, None),
+        std::future::pending(),
+    ));
+    let text = reqwest::get(format!("http://{address}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("fusion_http_requests_total"), "{text}");
+    let other = reqwest::get(format!("http://{address}/api/v1/me"))
+        .await
+        .unwrap();
+    assert_eq!(other.status().as_u16(), 404);
+    server.abort();
+}

@@ -468,7 +468,13 @@ async fn keys_rotate_run_again_after_an_interruption_finishes_with_the_pending_k
 #[test]
 fn a_key_file_readable_by_others_is_refused_and_the_key_may_live_elsewhere() {
     use std::os::unix::fs::PermissionsExt;
-    let mode = |path: &Path| std::fs::metadata(path).expect("exists").permissions().mode() & 0o777;
+    let mode = |path: &Path| {
+        std::fs::metadata(path)
+            .expect("exists")
+            .permissions()
+            .mode()
+            & 0o777
+    };
     let folder = tempfile::tempdir().expect("a folder");
     let data_dir = folder.path().join("data");
     let first = run(fusion(&data_dir_args("migrate", &data_dir), &[]), None);
