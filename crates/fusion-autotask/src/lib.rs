@@ -14,6 +14,7 @@ pub mod client;
 pub mod connection_test;
 pub mod credential;
 pub mod error;
+pub mod input_checks;
 pub mod limiter;
 pub mod platform;
 mod retry;
@@ -37,6 +38,7 @@ pub use connection_test::{
 };
 pub use credential::{CleanedValue, clean_credential, removal_note};
 pub use error::{AutotaskError, TransportErrorKind};
+pub use input_checks::{InputField, InputProblem, check_input};
 pub use limiter::EndpointLimiter;
 pub use platform::{
     ATTACHMENT_WINDOW, ATTACHMENT_WINDOW_BYTES, AutotaskPlatform, MAX_ATTACHMENT_BYTES,

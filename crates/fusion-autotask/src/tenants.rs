@@ -226,6 +226,17 @@ impl PlatformTenants for AutotaskTenants {
             .map_err(|error| api_url_problem(entered, &error))
     }
 
+    fn check_credential(&self, field: CredentialField, value: &str) -> Result<(), String> {
+        let field = match field {
+            CredentialField::ApiUrl => crate::input_checks::InputField::ApiUrl,
+            CredentialField::Username => crate::input_checks::InputField::Username,
+            CredentialField::Secret => crate::input_checks::InputField::Secret,
+            CredentialField::IntegrationCode => crate::input_checks::InputField::IntegrationCode,
+        };
+        crate::input_checks::check_input(field, value)
+            .map_err(|problem| format!("{}. {}.", problem.message, problem.fix))
+    }
+
     fn credential_help(&self, field: CredentialField) -> CredentialHelp {
         let (when_empty, when_not_saved) = match field {
             CredentialField::ApiUrl => (

@@ -102,8 +102,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ConfigJson<T> {
         serde_path_to_error::deserialize(&mut deserializer)
             .map(ConfigJson)
             .map_err(|error| {
-                let path = error.path().to_string();
-                let message = error.into_inner().to_string();
+                let path = fusion_domain::echo_for_message(&error.path().to_string(), 200);
+                let message = fusion_domain::echo_for_message(&error.into_inner().to_string(), 500);
                 ConfigurationError::Invalid {
                     code: "invalid_body",
                     field: (path != ".").then_some(path),

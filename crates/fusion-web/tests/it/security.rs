@@ -174,3 +174,61 @@ async fn metrics_can_need_a_bearer_token_or_live_on_a_separate_listener() {
     assert_eq!(other.status().as_u16(), 404);
     server.abort();
 }
+
+/// Finding 6: a username with CR/LF or NUL, or a value longer than Autotask's field, is refused
+/// on save with the field named, and nothing is stored; echoed values show bidi controls as
+/// visible marks.
+#[tokio::test]
+async fn saving_a_username_with_line_breaks_or_nul_or_an_oversized_secret_is_refused() {
+    let app = TestApp::spawn().await;
+    let mut browser = app.signed_in(&app.alice).await;
+    let path = format!("/api/v1/orgs/{}/platform", app.alice.org.id);
+    let long_secret = "S".repeat(5_000);
+    for (username, secret, field) in [
+        ("KEY@X.EXAMPLE\r\nX-Injected: 1", "secret", "username"),
+        ("KEY@X\0.EXAMPLE", "secret", "username"),
+        ("KEY@X\u{202E}.EXAMPLE", "secret", "username"),
+        ("KEY@X.EXAMPLE", long_secret.as_str(), "secret"),
+    ] {
+        let reply = browser
+            .put_json(
+                &path,
+                &json!({
+                    "api_url": app.autotask.api_url,
+                    "username": username,
+                    "secret": secret,
+                }),
+            )
+            .await;
+        assert_eq!(reply.status, 422, "{username:?}: {}", reply.body);
+        let error = &reply.json()["error"];
+        assert_eq!(error["code"], "invalid_value", "{error}");
+        assert_eq!(error["field"], field, "{error}");
+        assert!(!reply.body.contains(&long_secret));
+    }
+    let saved = browser.get(&path).await.json();
+    assert!(
+        saved["username"].as_str().unwrap_or_default().is_empty(),
+        "{saved}"
+    );
+
+    // An unsupported platform name is echoed with its bidi override made visible.
+    let reply = browser
+        .put_json(
+            &path,
+            &json!({
+                "platform": "auto\u{202E}ksat",
+                "api_url": app.autotask.api_url,
+                "username": app.autotask.username,
+            }),
+        )
+        .await;
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    let message = reply.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("<U+202E>"), "{message}");
+    assert!(!message.contains('\u{202E}'), "{message}");
+    app.stop().await;
+}
