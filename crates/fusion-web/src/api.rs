@@ -8,23 +8,20 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
-use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 
 use crate::AppState;
 use crate::dto::{
-    AuditEntryDto, AuditResponse, MeResponse, NewApiTokenRequest, NewApiTokenResponse,
-    OrganisationDto, PersonDto, PlatformDto, PlatformSettingsRequest, SaveResponse, TestResponse,
-    TrimmedDto,
+    AuditEntryDto, AuditResponse, MeResponse, OrganisationDto, PersonDto, PlatformDto,
+    PlatformSettingsRequest, SaveResponse, TestResponse, TrimmedDto,
 };
 use crate::error::ApiError;
-use crate::platform_settings::{self, API_TOKEN_SHOWN_ONCE, api_token_label, validate_save};
-use crate::session::{CSRF_HEADER, Credential, OrgApiCaller, api_caller};
+use crate::platform_settings::{self, validate_save};
+use crate::session::{OrgApiCaller, api_caller};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/me", get(me))
-        .route("/me/api-tokens", post(create_api_token))
         .route(
             "/orgs/{org_id}/platform",
             get(read_platform).put(save_platform),
@@ -172,37 +169,4 @@ async fn platform_audit(
             .map(|(entry, name)| AuditEntryDto::new(&entry, name))
             .collect(),
     }))
-}
-
-/// Creates an API token for scripts. Only a signed-in session may do this (with the CSRF header),
-/// so a leaked token cannot mint more.
-async fn create_api_token(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    ApiJson(request): ApiJson<NewApiTokenRequest>,
-) -> Result<(StatusCode, Json<NewApiTokenResponse>), ApiError> {
-    let caller = api_caller(&state, &headers).await?;
-    if !matches!(caller.credential, Credential::Session(_)) {
-        return Err(ApiError::SessionRequired);
-    }
-    let presented = headers
-        .get(CSRF_HEADER)
-        .and_then(|value| value.to_str().ok());
-    if !caller.csrf_token_matches(presented) {
-        return Err(ApiError::CsrfRejected);
-    }
-    let label = api_token_label(request.label.as_deref());
-    let token = state
-        .store()
-        .create_api_token(caller.person.id, &label)
-        .await?;
-    tracing::info!(person_id = %caller.person.id, "API token created");
-    Ok((
-        StatusCode::CREATED,
-        Json(NewApiTokenResponse {
-            token: token.expose_secret().to_owned(),
-            label,
-            note: API_TOKEN_SHOWN_ONCE,
-        }),
-    ))
 }

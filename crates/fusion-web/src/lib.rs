@@ -13,7 +13,9 @@
 //! | `POST /orgs/{org_id}/api-tokens` | create an API token, shown once |
 //! | `GET /static/fusion.css`, `GET /healthz`, `GET /readyz` | stylesheet, liveness, readiness (JSON; see `readiness`) |
 //! | `GET /api/v1/openapi.json` | the OpenAPI document of `/api/v1` (no auth; `openapi.json` in this crate) |
-//! | `GET /api/v1/me`, `POST /api/v1/me/api-tokens` | who am I (+ CSRF token); new API token |
+//! | `GET /api/v1/me` | who am I (+ CSRF token) |
+//! | `GET/POST /api/v1/me/api-tokens`, `DELETE /api/v1/me/api-tokens/{id}` | the caller's API tokens: list, create (with an expiry), revoke (see `api_tokens`) |
+//! | `GET/POST /orgs/{org_id}/settings/api-tokens`, `POST …/api-tokens/{id}/revoke` | the API tokens page in Settings |
 //! | `GET/PUT /api/v1/orgs/{org_id}/platform` | platform credentials (secret write-only) |
 //! | `POST /api/v1/orgs/{org_id}/platform/test` | connection test (saved values, or unsaved ones in the body) |
 //! | `GET /api/v1/orgs/{org_id}/platform/audit` | credentials change log |
@@ -35,6 +37,7 @@
 //! - An API secret is never written to a response, a page, an error message or the log.
 
 mod api;
+mod api_tokens;
 mod configuration;
 mod dto;
 mod error;
@@ -350,6 +353,7 @@ pub fn router(state: AppState) -> Router {
     let secure = state.settings().secure_cookies;
     Router::new()
         .merge(pages::routes())
+        .merge(api_tokens::page_routes())
         .merge(relationships::page_routes())
         .merge(configuration::page_routes())
         .merge(sync::page_routes())
@@ -357,6 +361,7 @@ pub fn router(state: AppState) -> Router {
         .nest(
             "/api/v1",
             api::routes()
+                .merge(api_tokens::api_routes())
                 .merge(relationships::api_routes())
                 .merge(configuration::api_routes())
                 .merge(sync::api_routes())

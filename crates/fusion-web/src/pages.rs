@@ -374,6 +374,7 @@ async fn render_settings(
         notes: view.notes,
         result,
         api_tokens_url: format!("/orgs/{}/api-tokens", org.id),
+        api_tokens_page_url: crate::api_tokens::tokens_page_url(org),
         new_api_token: view.new_api_token,
         history,
     };
@@ -626,10 +627,14 @@ async fn create_api_token(
     let label = platform_settings::api_token_label(form.label.as_deref());
     let token = match state
         .store()
-        .create_api_token(caller.person.id, &label)
+        .create_api_token(
+            caller.person.id,
+            &label,
+            Some(state.clock().now() + time::Duration::days(crate::api_tokens::DEFAULT_TOKEN_DAYS)),
+        )
         .await
     {
-        Ok(token) => token,
+        Ok(created) => created.token,
         Err(error) => return internal_error_page(error.into()),
     };
     tracing::info!(person_id = %caller.person.id, "API token created");

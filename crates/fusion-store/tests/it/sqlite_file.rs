@@ -42,9 +42,10 @@ async fn plaintext_secrets_never_reach_the_sqlite_files() {
         .await
         .expect("creates");
     let api_token = store
-        .create_api_token(person.id, "script")
+        .create_api_token(person.id, "script", None)
         .await
-        .expect("creates");
+        .expect("creates")
+        .token;
 
     // While the store is open the data sits in the WAL; after closing it is checkpointed.
     let while_open = database.sqlite_file_bytes();
