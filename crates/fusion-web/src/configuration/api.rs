@@ -182,20 +182,20 @@ async fn configuration_response(
 
 async fn read_configuration(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path(path): Path<RelationshipPath>,
 ) -> Result<Json<ConfigurationResponse>, ConfigurationError> {
-    let scope = scope(&state, org_id, &path.id).await?;
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
     Ok(Json(configuration_response(&state, &scope, None).await?))
 }
 
 async fn save_configuration(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path(path): Path<RelationshipPath>,
     ConfigJson(section): ConfigJson<SideSection>,
 ) -> Result<Json<ConfigurationResponse>, ConfigurationError> {
-    let scope = scope(&state, org_id, &path.id).await?;
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
     if let Some(role) = section.role
         && role.0 != scope.role
     {
@@ -275,7 +275,7 @@ async fn choices_response(
     id: &str,
     refresh: bool,
 ) -> Result<Json<ChoicesResponse>, ConfigurationError> {
-    let scope = scope(state, org_id, id).await?;
+    let scope = scope(state, org_id, None, id).await?;
     let freshness = if refresh {
         Freshness::Reload
     } else {
@@ -392,10 +392,10 @@ struct MappingsResponse {
 
 async fn list_mappings(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path(path): Path<RelationshipPath>,
 ) -> Result<Json<MappingsResponse>, ConfigurationError> {
-    let scope = scope(&state, org_id, &path.id).await?;
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
     let mappings = state.configuration().mappings(&scope).await?;
     let sides = state.configuration().both_sides(&scope).await;
     let (source_fields, target_fields) = sides.mappable_fields();
@@ -412,11 +412,11 @@ async fn list_mappings(
 
 async fn create_mapping(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path(path): Path<RelationshipPath>,
     ConfigJson(section): ConfigJson<MappingSection>,
 ) -> Result<(StatusCode, Json<MappingDto>), ConfigurationError> {
-    let scope = scope(&state, org_id, &path.id).await?;
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
     let view = state
         .configuration()
         .create_mapping(&scope, section.into_draft())
@@ -426,11 +426,11 @@ async fn create_mapping(
 
 async fn update_mapping(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path(path): Path<MappingPath>,
     ConfigJson(section): ConfigJson<MappingSection>,
 ) -> Result<Json<MappingDto>, ConfigurationError> {
-    let scope = scope(&state, org_id, &path.id).await?;
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
     let id = mapping_id(&path.mapping_id)?;
     let view = state
         .configuration()
@@ -441,10 +441,10 @@ async fn update_mapping(
 
 async fn delete_mapping(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path(path): Path<MappingPath>,
 ) -> Result<StatusCode, ConfigurationError> {
-    let scope = scope(&state, org_id, &path.id).await?;
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
     let id = mapping_id(&path.mapping_id)?;
     state.configuration().delete_mapping(&scope, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -457,10 +457,10 @@ struct DefaultMappingsResponse {
 
 async fn default_mappings(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path(path): Path<RelationshipPath>,
 ) -> Result<(StatusCode, Json<DefaultMappingsResponse>), ConfigurationError> {
-    let scope = scope(&state, org_id, &path.id).await?;
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
     let views = state
         .configuration()
         .create_default_mappings(&scope)
@@ -481,10 +481,10 @@ struct SuggestionsResponse {
 
 async fn suggest_values(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path(path): Path<MappingPath>,
 ) -> Result<Json<SuggestionsResponse>, ConfigurationError> {
-    let scope = scope(&state, org_id, &path.id).await?;
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
     let id = mapping_id(&path.mapping_id)?;
     let suggestions = state.configuration().suggestions(&scope, id).await?;
     Ok(Json(SuggestionsResponse {
@@ -501,10 +501,10 @@ struct AppliedSuggestionsResponse {
 
 async fn apply_suggestions(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path(path): Path<MappingPath>,
 ) -> Result<Json<AppliedSuggestionsResponse>, ConfigurationError> {
-    let scope = scope(&state, org_id, &path.id).await?;
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
     let id = mapping_id(&path.mapping_id)?;
     let (view, added) = state.configuration().match_by_label(&scope, id).await?;
     Ok(Json(AppliedSuggestionsResponse {
@@ -536,10 +536,10 @@ async fn composable_fields(state: &AppState, scope: &Scope) -> Vec<DescriptionFi
 
 async fn read_description(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path(path): Path<RelationshipPath>,
 ) -> Result<Json<DescriptionResponse>, ConfigurationError> {
-    let scope = scope(&state, org_id, &path.id).await?;
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
     let composition = state.configuration().composition(&scope).await?;
     Ok(Json(DescriptionResponse {
         composition: composition
@@ -551,11 +551,11 @@ async fn read_description(
 
 async fn save_description(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path(path): Path<RelationshipPath>,
     ConfigJson(section): ConfigJson<DescriptionSection>,
 ) -> Result<Json<DescriptionResponse>, ConfigurationError> {
-    let scope = scope(&state, org_id, &path.id).await?;
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
     let composition = section.into_composition();
     validate_composition(&composition)?;
     state
@@ -570,10 +570,10 @@ async fn save_description(
 
 async fn remove_description(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path(path): Path<RelationshipPath>,
 ) -> Result<StatusCode, ConfigurationError> {
-    let scope = scope(&state, org_id, &path.id).await?;
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
     state.configuration().remove_composition(&scope).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -607,11 +607,11 @@ pub(crate) fn parse_ticket_id(raw: Option<&str>) -> Result<Option<i64>, Configur
 
 async fn preview_description(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path(path): Path<RelationshipPath>,
     Query(query): Query<PreviewQuery>,
 ) -> Result<Json<PreviewResponse>, ConfigurationError> {
-    let scope = scope(&state, org_id, &path.id).await?;
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
     let ticket_id = parse_ticket_id(query.ticket_id.as_deref())?;
     let composition = state
         .configuration()
@@ -665,11 +665,11 @@ pub(crate) fn download(name: &str, content_type: &'static str, text: String) -> 
 
 async fn export_configuration(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path(path): Path<RelationshipPath>,
     Query(query): Query<FormatQuery>,
 ) -> Result<Response, ConfigurationError> {
-    let scope = scope(&state, org_id, &path.id).await?;
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
     let format = requested_format(query.format.as_deref())?.unwrap_or(FileFormat::Toml);
     let (name, content_type, text) = exchange::export(&state, &scope, format).await?;
     Ok(download(&name, content_type, text))
@@ -685,13 +685,13 @@ struct ImportResponse {
 
 async fn import_configuration(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path(path): Path<RelationshipPath>,
     Query(query): Query<FormatQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<ImportResponse>, ConfigurationError> {
-    let scope = scope(&state, org_id, &path.id).await?;
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
     // A file, as TOML or JSON; never a form (a cross-site form cannot pass for an import).
     if crate::api::request_content_type(&headers).is_some_and(|kind| {
         kind == "application/x-www-form-urlencoded" || kind.starts_with("multipart/")

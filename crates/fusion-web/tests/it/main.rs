@@ -4,6 +4,7 @@
 
 mod api_tokens;
 mod configuration;
+mod configuration_audit;
 mod configuration_scope;
 mod csrf;
 mod metrics;

@@ -5,8 +5,10 @@
 //! words which company's tickets each side carries: mine from my stored configuration, named as my
 //! tenant names it; the partner's from the partner's stored configuration, by its code only (the
 //! partner's choices are not loaded here). Below the form, "Configuration history" lists the
-//! changes recorded for my side (`configuration_audit_log`), such as those Support Fusion made
-//! itself when an upgrade brought a side within its company scope.
+//! changes recorded for the connection by either side (`shared_history`: mappings, the
+//! description composition, imports and each side's configuration), each saying who made it —
+//! "changed by your partner" with the partner's name for the other side's — and those Support
+//! Fusion made itself when an upgrade brought a side within its company scope.
 
 use askama::Template;
 use axum::Router;
@@ -16,7 +18,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use std::collections::HashMap;
 
-use fusion_domain::{Organisation, PersonId, SideConfig};
+use fusion_domain::{OrgId, Organisation, PersonId, SideConfig};
 use fusion_engine::configuration::{
     ConfigurationError as CoreError, Warning, company_label, warnings as side_warnings,
 };
@@ -93,23 +95,31 @@ pub(crate) struct ConfigurationPage {
     pub history: Vec<ConfigurationChangeRow>,
 }
 
-/// One recorded change to my side of the configuration.
+/// One recorded change to the connection's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ConfigurationChangeRow {
     /// "Support Fusion", a person's name, or "a person" when the name is not known any more.
     pub who: String,
+    /// `Some(partner's name)` when the partner's side made the change.
+    pub by_partner: Option<String>,
     pub when: String,
     pub change: String,
 }
 
-/// The configuration history as shown; `names` holds the people of my organisation by id.
+/// The configuration history as shown; `names` holds the people of both organisations by id;
+/// `partner` the partner organisation's id and name (entries of any other organisation than the
+/// partner count as mine).
 fn history_rows(
     entries: Vec<ConfigurationAuditEntry>,
     names: &HashMap<PersonId, String>,
+    partner: Option<(OrgId, &str)>,
 ) -> Vec<ConfigurationChangeRow> {
     entries
         .into_iter()
         .map(|entry| ConfigurationChangeRow {
+            by_partner: partner
+                .filter(|(partner_id, _)| *partner_id == entry.org_id)
+                .map(|(_, name)| name.to_owned()),
             who: match entry.person_id {
                 None => "Support Fusion".to_owned(),
                 Some(person) => names
@@ -123,14 +133,24 @@ fn history_rows(
         .collect()
 }
 
-/// My side's configuration history, with the names of the people (of my organisation) behind it.
+/// The connection's configuration history (both sides), with the names of the people behind it
+/// and of the partner organisation.
 async fn configuration_history(
     state: &AppState,
     scope: &Scope,
 ) -> Result<Vec<ConfigurationChangeRow>, ConfigurationError> {
-    let entries = state.configuration().history(scope).await?;
-    // People's names come from the core's `Identity` port; the history only has their ids.
+    let entries = state.configuration().shared_history(scope).await?;
+    let partner_id = scope.relationship.partner_of(scope.org_id);
     let store = state.store();
+    let partner_name = match partner_id {
+        Some(partner_id) => store
+            .organisation(partner_id)
+            .await?
+            .map(|organisation| organisation.name),
+        None => None,
+    };
+    // People's names come from the core's `Identity` port; the history only has their ids. Only
+    // people of the two organisations of this connection are named.
     let mut names = HashMap::new();
     for person_id in entries.iter().filter_map(|entry| entry.person_id) {
         if names.contains_key(&person_id) {
@@ -139,12 +159,13 @@ async fn configuration_history(
         if let Some(person) = store
             .person(person_id)
             .await?
-            .filter(|person| person.org_id == scope.org_id)
+            .filter(|person| person.org_id == scope.org_id || Some(person.org_id) == partner_id)
         {
             names.insert(person_id, person.display_name);
         }
     }
-    Ok(history_rows(entries, &names))
+    let partner = partner_id.map(|id| (id, partner_name.as_deref().unwrap_or("your partner")));
+    Ok(history_rows(entries, &names, partner))
 }
 
 /// The history section alone (it is included in `configuration.html`), so it can be rendered by
@@ -586,8 +607,6 @@ async fn test_override_credentials(
 
 #[cfg(test)]
 mod tests {
-    use fusion_domain::OrgId;
-
     use super::*;
 
     fn entry(person_id: Option<PersonId>, change: &str) -> ConfigurationAuditEntry {
@@ -610,6 +629,7 @@ mod tests {
                 entry(Some(gone), "Saved before."),
             ],
             &names,
+            None,
         );
         let who: Vec<&str> = rows.iter().map(|row| row.who.as_str()).collect();
         assert_eq!(who, ["Support Fusion", "Bob Example", "a person"]);
@@ -629,6 +649,7 @@ mod tests {
                     "Reverse sync was limited to company 29000001 <the partner's>.",
                 )],
                 &HashMap::new(),
+                None,
             ),
         };
         let html = section.render().unwrap_or_default();
