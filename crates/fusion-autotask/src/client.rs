@@ -760,7 +760,7 @@ async fn read_body(
         .map_err(|error| classify_transport_error(&error, host, transport_override))
 }
 
-fn decode<T: DeserializeOwned>(status: u16, body: &str) -> Result<T, AutotaskError> {
+pub(crate) fn decode<T: DeserializeOwned>(status: u16, body: &str) -> Result<T, AutotaskError> {
     serde_json::from_str(body).map_err(|error| AutotaskError::Decode {
         status,
         detail: if serde_json::from_str::<serde_json::Value>(body).is_ok() {

@@ -26,6 +26,9 @@ pub mod transport;
 pub mod wire;
 pub mod zone;
 
+#[cfg(test)]
+mod hostile_input_tests;
+
 pub use api_url::{ApiUrl, ApiUrlError, suggest_api_url};
 pub use budget::RequestBudget;
 pub use choices::{TenantChoices, load_choices};
