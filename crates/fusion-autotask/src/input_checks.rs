@@ -83,6 +83,7 @@ pub fn check_input(field: InputField, value: &str) -> Result<(), InputProblem> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
