@@ -60,6 +60,10 @@ pub(crate) fn routes() -> Router<AppState> {
             &format!("{BASE}/description/preview"),
             get(preview_description),
         )
+        .route(
+            &format!("{BASE}/configuration/history"),
+            get(configuration_history),
+        )
         .route(&format!("{BASE}/export"), get(export_configuration))
         .route(&format!("{BASE}/import"), post(import_configuration))
 }
@@ -716,5 +720,41 @@ async fn import_configuration(
         mappings: outcome.mappings,
         description_composition: outcome.composition,
         warnings: warning_dtos(outcome.warnings),
+    }))
+}
+
+#[derive(Serialize)]
+struct HistoryEntryDto {
+    change: String,
+    /// The person's name, "Support Fusion" for its own changes, or "a person" when unknown.
+    by: String,
+    /// The partner organisation's name when the partner's side made the change.
+    by_partner: Option<String>,
+    changed_at: String,
+}
+
+#[derive(Serialize)]
+struct HistoryResponse {
+    entries: Vec<HistoryEntryDto>,
+}
+
+/// Both sides' recorded configuration changes of the connection, newest first.
+async fn configuration_history(
+    State(state): State<AppState>,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
+    Path(path): Path<RelationshipPath>,
+) -> Result<Json<HistoryResponse>, ConfigurationError> {
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
+    let rows = super::history::configuration_history(&state, &scope).await?;
+    Ok(Json(HistoryResponse {
+        entries: rows
+            .into_iter()
+            .map(|row| HistoryEntryDto {
+                change: row.change,
+                by: row.who,
+                by_partner: row.by_partner,
+                changed_at: api_timestamp(row.changed_at),
+            })
+            .collect(),
     }))
 }

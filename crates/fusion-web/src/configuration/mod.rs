@@ -39,6 +39,7 @@ mod api;
 pub(crate) mod config_file;
 mod error;
 mod exchange;
+pub(crate) mod history;
 mod pages;
 
 use axum::Router;

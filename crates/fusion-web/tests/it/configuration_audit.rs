@@ -91,3 +91,54 @@ async fn a_mapping_change_by_one_side_is_in_both_sides_history_and_flagged_for_t
     );
     connected.stop().await;
 }
+
+/// The same history through the API, for either side.
+#[tokio::test]
+async fn the_history_api_lists_both_sides_changes_for_either_side() {
+    let connected = Connected::spawn().await;
+    let (alice_org, bob_org) = (&connected.app.alice.org, &connected.app.bob.org);
+    let mut alice = connected.alice().await;
+    let created = alice
+        .post_json(
+            &connected.api(alice_org, "mappings"),
+            &json!({"source_field": "queueID", "target_field": "queueID", "direction": "Both"}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let mut bob = connected.bob().await;
+    let history = bob
+        .get(&connected.api(bob_org, "configuration/history"))
+        .await;
+    assert_eq!(history.status, 200, "{}", history.body);
+    let entries = history.json()["entries"].as_array().unwrap().clone();
+    let entry = entries
+        .iter()
+        .find(|entry| {
+            entry["change"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("Added the field mapping queueID")
+        })
+        .unwrap_or_else(|| panic!("{entries:?}"));
+    assert_eq!(entry["by"], "Test Person");
+    assert_eq!(entry["by_partner"], "Contoso Manufacturing");
+    let mine = alice
+        .get(&connected.api(alice_org, "configuration/history"))
+        .await
+        .json();
+    assert!(mine["entries"].as_array().unwrap().iter().any(|entry| {
+        entry["by_partner"].is_null()
+            && entry["change"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("Added")
+    }));
+    // Nobody outside the connection reads it.
+    let outsider = connected
+        .app
+        .browser()
+        .get(&connected.api(bob_org, "configuration/history"))
+        .await;
+    assert_eq!(outsider.status, 401);
+    connected.stop().await;
+}
