@@ -21,7 +21,7 @@
 //! | `GET /api/v1/orgs/{org_id}/platform/audit` | credentials change log |
 //! | `…/orgs/{org_id}/connections…`, `/api/v1/orgs/{org_id}/relationships…` | organisation connections (see `relationships`) |
 //! | `/orgs/{org_id}/{sync,dashboard}…`, `/api/v1/orgs/{org_id}/{sync,dashboard}…`, `/api/v1/orgs/{org_id}/relationships/{id}/sync…` | Sync page, run details, Dashboard and their API (see `sync`) |
-//! | `…/connections/{id}/{configuration,mappings,description}`, `/api/v1/orgs/{org_id}/relationships/{id}/{configuration,choices,mappings,description,export,import}…` | integration configuration per relationship (see `configuration`) |
+//! | `…/connections/{id}/{configuration,mappings,description}`, `/api/v1/orgs/{org_id}/relationships/{id}/{configuration,configuration/history,choices,mappings,description,export,import}…` | integration configuration per relationship and its change history (see `configuration`) |
 //!
 //! Invariants:
 //! - This crate holds no business logic: URL rules, credential cleaning, the connection test,
