@@ -145,6 +145,10 @@ pub enum ApiUrlError {
     NotAutotask { host: String },
     #[error("Invalid API URL: it could not be read as a web address")]
     Malformed,
+    /// `javascript:alert(1)`, `mailto:…`, `data:…`: a scheme without `//` that is not a web
+    /// address at all (rather than a host with a port, which `host:443` would be).
+    #[error("Invalid API URL: \"{scheme}:\" is not a web address")]
+    NotWebAddress { scheme: String },
 }
 
 const GENERIC_FIX: &str = "Enter the API URL of your Autotask zone: your portal address with ww replaced by webservices, e.g. https://webservices5.autotask.net/ for https://ww5.autotask.net/";
@@ -246,6 +250,24 @@ fn split_scheme(input: &str) -> Result<(Scheme, &str), ApiUrlError> {
     if lowered.starts_with("https:") || lowered.starts_with("http:") {
         // `https:webservices2…` or `https:/webservices2…`: a mangled scheme.
         return Err(ApiUrlError::Malformed);
+    }
+    if let Some((scheme, rest)) = input.split_once(':') {
+        let looks_like_scheme = scheme
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-'));
+        // `host:443/…` names a port (digits up to the path); anything else after a bare word
+        // and a colon is another kind of address.
+        let port_digits = rest.split(['/', '?', '#', '\\']).next().unwrap_or_default();
+        let is_port = !port_digits.is_empty() && port_digits.chars().all(|c| c.is_ascii_digit());
+        if looks_like_scheme && !is_port {
+            return Err(ApiUrlError::NotWebAddress {
+                scheme: echo(&scheme.to_ascii_lowercase()),
+            });
+        }
     }
     Ok((Scheme::Missing, input.strip_prefix("//").unwrap_or(input)))
 }
@@ -350,16 +372,7 @@ fn numbered_host(lowered: &str, prefix: &str) -> Option<u32> {
 
 /// User input as we may echo it: printable, bounded.
 fn echo(value: &str) -> String {
-    let printable: String = value
-        .chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .take(MAX_ECHOED_CHARS)
-        .collect();
-    if value.chars().count() > MAX_ECHOED_CHARS {
-        format!("{printable}…")
-    } else {
-        printable
-    }
+    fusion_domain::echo_for_message(value, MAX_ECHOED_CHARS)
 }
 
 /// A short description of where a zone lives, for messages: "webservices5 (America West)".
@@ -400,6 +413,47 @@ mod tests {
                 .zone(),
             29
         );
+    }
+
+    #[test]
+    fn a_javascript_or_mailto_address_is_not_a_web_address_rather_than_a_port() {
+        for (input, scheme) in [
+            ("javascript:alert(1)", "javascript"),
+            ("JavaScript:alert(document.cookie)", "javascript"),
+            ("mailto:api@example.com", "mailto"),
+            ("data:text/html,<script>", "data"),
+        ] {
+            let error = ApiUrl::parse(input).unwrap_err();
+            assert_eq!(
+                error,
+                ApiUrlError::NotWebAddress {
+                    scheme: scheme.to_owned()
+                },
+                "{input}"
+            );
+            assert!(
+                error.to_string().contains("is not a web address"),
+                "{error}"
+            );
+            assert!(!error.to_string().contains("port"), "{error}");
+        }
+        // A host with a port is still a port.
+        assert!(matches!(
+            ApiUrl::parse("webservices2.autotask.net:443"),
+            Err(ApiUrlError::Port { .. })
+        ));
+        assert!(matches!(
+            ApiUrl::parse("localhost:8080/x"),
+            Err(ApiUrlError::Port { .. })
+        ));
+    }
+
+    #[test]
+    fn bidi_controls_in_an_echoed_host_are_shown_as_marks() {
+        let error = ApiUrl::parse("https://evil\u{202E}moc.example/").unwrap_err();
+        let message = error.to_string();
+        assert!(!message.contains('\u{202E}'), "{message}");
+        assert!(message.contains("<U+202E>"), "{message}");
     }
 
     #[test]

@@ -59,6 +59,24 @@ impl RequestBudget {
         Ok(())
     }
 
+    /// Takes back one request counted for `database` (the most recent): Autotask refused it for
+    /// bad credentials, so it is not charged to an allowance other organisations share — anyone
+    /// who knows an API username could otherwise use up that database's budget with wrong
+    /// secrets. The failed-authentication guard and the web layer's connection-test limits
+    /// count such requests instead.
+    pub fn refund(&self, database: &str) {
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(window) = windows.get_mut(database) {
+            if let Some((_, count)) = window.iter_mut().rev().find(|(_, count)| *count > 0) {
+                *count -= 1;
+            }
+            window.retain(|(_, count)| *count > 0);
+        }
+    }
+
     /// Requests counted for `database` in the last hour.
     pub fn used(&self, database: &str) -> u32 {
         let now_bucket = self.current_bucket();

@@ -19,6 +19,7 @@ use tracing::Instrument;
 use url::Url;
 
 use crate::api_url::ApiUrl;
+use crate::auth_guard::{AuthOutcome, FailedAuthGuard};
 use crate::budget::RequestBudget;
 use crate::error::{AutotaskError, classify_response, describe_unreadable_body, excerpt};
 use crate::limiter::EndpointLimiter;
@@ -100,6 +101,8 @@ struct ServiceInner {
     zones: Mutex<HashMap<String, ResolvedZone>>,
     limiter: EndpointLimiter,
     budget: RequestBudget,
+    /// Refused authentications per API username (never more than a few an hour are sent).
+    auth_guard: FailedAuthGuard,
 }
 
 /// Process-wide Autotask machinery; clone freely.
@@ -128,6 +131,7 @@ impl AutotaskService {
                 http,
                 limiter: EndpointLimiter::new(settings.max_concurrent_per_endpoint),
                 budget: RequestBudget::new(settings.hourly_request_budget),
+                auth_guard: FailedAuthGuard::new(settings.failed_authentications_per_hour),
                 zones: Mutex::new(HashMap::new()),
                 settings,
             }),
@@ -636,7 +640,23 @@ impl AutotaskClient {
         let zone = self.zone().await?;
         let host = zone.api_url.host();
         let database = zone.database_key(&self.credentials.username);
-        self.service.inner.budget.try_spend(&database)?;
+        let admission = self
+            .service
+            .inner
+            .auth_guard
+            .admit(
+                &self.credentials.username,
+                self.credentials.secret.expose_secret(),
+            )
+            .await?;
+        if let Err(exhausted) = self.service.inner.budget.try_spend(&database) {
+            self.service.inner.auth_guard.finish(
+                &self.credentials.username,
+                admission,
+                AuthOutcome::Unknown,
+            );
+            return Err(exhausted);
+        }
         crate::telemetry::record_budget_used(
             &host,
             zone.database,
@@ -687,6 +707,27 @@ impl AutotaskClient {
         }
         .await;
         crate::telemetry::record_attempt(spec.endpoint, &answer);
+        let auth_outcome = match &answer {
+            Err(_) => AuthOutcome::Unknown,
+            Ok((status, body))
+                if !(200..300).contains(status)
+                    && matches!(
+                        classify_response(*status, body, spec.endpoint),
+                        AutotaskError::Unauthorized
+                    ) =>
+            {
+                AuthOutcome::Refused
+            }
+            Ok(_) => AuthOutcome::Accepted,
+        };
+        self.service
+            .inner
+            .auth_guard
+            .finish(&self.credentials.username, admission, auth_outcome);
+        if auth_outcome == AuthOutcome::Refused {
+            // Refused credentials are not charged to the database's shared allowance.
+            self.service.inner.budget.refund(&database);
+        }
         let (status, body) = answer?;
         let _entered = span.enter();
         if !(200..300).contains(&status) {
@@ -762,7 +803,7 @@ async fn read_body(
         .map_err(|error| classify_transport_error(&error, host, transport_override))
 }
 
-fn decode<T: DeserializeOwned>(status: u16, body: &str) -> Result<T, AutotaskError> {
+pub(crate) fn decode<T: DeserializeOwned>(status: u16, body: &str) -> Result<T, AutotaskError> {
     serde_json::from_str(body).map_err(|error| AutotaskError::Decode {
         status,
         detail: if serde_json::from_str::<serde_json::Value>(body).is_ok() {

@@ -18,6 +18,7 @@ use crate::api_url::{ApiUrl, describe_zone_host};
 use crate::client::{AutotaskClient, AutotaskService, Credentials, ResolvedZone};
 use crate::credential::{clean_credential, removal_note};
 use crate::error::AutotaskError;
+use crate::input_checks::{InputField, InputProblem, check_input};
 use crate::settings::AutotaskSettings;
 use crate::wire::{
     AutotaskEntity, Company, Contact, Filter, QueryModel, Resource, Ticket, TicketAttachment,
@@ -112,53 +113,39 @@ impl ConnectionTester {
         report
     }
 
+    /// The checks made before anything is sent: the URL rules, values present, and values that
+    /// can never be right (too long for Autotask's fields, control characters, characters an
+    /// Autotask credential never has). `Err` is the failed report; callers such as
+    /// `fusion autotask test` treat it as invalid input.
+    pub fn check_locally(&self, input: &ConnectionInput) -> Result<(), Box<ConnectionTestReport>> {
+        let mut run = TestRun {
+            notes: Vec::new(),
+            zone: None,
+            tested_at: OffsetDateTime::now_utc(),
+        };
+        local_checks(input, &mut run).map(drop).map_err(|failure| {
+            let mut report = ConnectionTestReport::failed(
+                failure.kind,
+                failure.reason,
+                failure.fix,
+                run.tested_at,
+            );
+            report.notes = run.notes;
+            Box::new(report)
+        })
+    }
+
     async fn run(
         &self,
         input: &ConnectionInput,
         run: &mut TestRun,
     ) -> Result<Option<ApiUsage>, Failure> {
-        // 1. URL rules.
-        let api_url = ApiUrl::parse(&input.api_url).map_err(|error| Failure {
-            kind: TestFailureKind::InvalidApiUrl,
-            reason: error.to_string(),
-            fix: error.fix(),
-        })?;
-        let entered = input.api_url.trim();
-        if !entered.eq_ignore_ascii_case(api_url.as_str())
-            && !entered.eq_ignore_ascii_case(api_url.as_str().trim_end_matches('/'))
-        {
-            run.notes.push(format!("The API URL was read as {api_url}"));
-        }
-
-        // 2. Values present (after cleaning pasted text).
-        let username = clean_credential(&input.username);
-        run.note_removals(&username.removed, "API username");
-        let secret = clean_credential(input.secret.expose_secret());
-        run.note_removals(&secret.removed, "API secret");
-        if username.value.is_empty() {
-            return Err(Failure {
-                kind: TestFailureKind::MissingValue,
-                reason: "The API username is missing".to_owned(),
-                fix: format!(
-                    "Enter the API username (integration key): in Autotask, {WHERE_TO_FIND_API_USER} and copy its Username (Key)"
-                ),
-            });
-        }
-        if secret.value.is_empty() {
-            return Err(Failure {
-                kind: TestFailureKind::MissingValue,
-                reason: "The API secret is missing".to_owned(),
-                fix: "Enter the API secret. Autotask shows it only once: if it is lost, generate a new secret for the API user in Autotask (this invalidates the old one) and enter the new one here".to_owned(),
-            });
-        }
-        let organisation_code = input
-            .integration_code
-            .as_deref()
-            .map(clean_credential)
-            .filter(|cleaned| !cleaned.value.is_empty());
-        if let Some(code) = &organisation_code {
-            run.note_removals(&code.removed, "integration code");
-        }
+        let LocalValues {
+            api_url,
+            username,
+            secret,
+            organisation_code,
+        } = local_checks(input, run)?;
         let service = self.service.as_ref().map_err(|error| Failure {
             kind: TestFailureKind::PlatformError,
             reason: format!("The Autotask connection could not be set up: {error}"),
@@ -169,21 +156,6 @@ impl ConnectionTester {
                 kind: TestFailureKind::MissingValue,
                 reason: "No Autotask integration code is configured".to_owned(),
                 fix: "Ask the administrator of this server to set FUSION_AUTOTASK_INTEGRATION_CODE (the API tracking identifier), or enter this organisation's own integration code".to_owned(),
-            });
-        }
-        let username = username.value;
-        if !is_header_safe(&username) {
-            return Err(Failure {
-                kind: TestFailureKind::AuthenticationFailed,
-                reason: "Authentication failed: the API username contains characters an Autotask API username never has (letters with accents, symbols outside plain ASCII, or control characters)".to_owned(),
-                fix: format!("Copy the API username again: in Autotask, {WHERE_TO_FIND_API_USER} and copy its Username (Key)"),
-            });
-        }
-        if !is_header_safe(&secret.value) {
-            return Err(Failure {
-                kind: TestFailureKind::AuthenticationFailed,
-                reason: "Authentication failed: the API secret contains characters an Autotask secret never has (letters with accents, symbols outside plain ASCII, or control characters)".to_owned(),
-                fix: "Copy the API secret again from where it was saved when the key was generated; if it is lost, generate a new secret for the API user in Autotask and enter it here".to_owned(),
             });
         }
 
@@ -254,6 +226,107 @@ impl ConnectionTester {
 
         Ok(api_usage)
     }
+}
+
+/// What the local checks let through.
+struct LocalValues {
+    api_url: ApiUrl,
+    username: String,
+    secret: crate::credential::CleanedValue,
+    organisation_code: Option<crate::credential::CleanedValue>,
+}
+
+fn invalid_value(problem: InputProblem) -> Failure {
+    Failure {
+        kind: TestFailureKind::InvalidValue,
+        reason: format!("Not tested: {}", problem.message),
+        fix: problem.fix,
+    }
+}
+
+/// Steps 1 and 2 of the test, and the values that can never be right; nothing is sent.
+fn local_checks(input: &ConnectionInput, run: &mut TestRun) -> Result<LocalValues, Failure> {
+    // 1. URL rules (a URL longer than any web address is refused before it is read; other
+    // characters are the URL rules' business, which name what is wrong with the host).
+    if input.api_url.trim().chars().count() > InputField::ApiUrl.max_chars() {
+        check_input(InputField::ApiUrl, input.api_url.trim()).map_err(invalid_value)?;
+    }
+    let api_url = ApiUrl::parse(&input.api_url).map_err(|error| Failure {
+        kind: TestFailureKind::InvalidApiUrl,
+        reason: error.to_string(),
+        fix: error.fix(),
+    })?;
+    let entered = input.api_url.trim();
+    if !entered.eq_ignore_ascii_case(api_url.as_str())
+        && !entered.eq_ignore_ascii_case(api_url.as_str().trim_end_matches('/'))
+    {
+        run.notes.push(format!("The API URL was read as {api_url}"));
+    }
+
+    // 2. Values present (after cleaning pasted text).
+    let username = clean_credential(&input.username);
+    run.note_removals(&username.removed, "API username");
+    let secret = clean_credential(input.secret.expose_secret());
+    run.note_removals(&secret.removed, "API secret");
+    if username.value.is_empty() {
+        return Err(Failure {
+            kind: TestFailureKind::MissingValue,
+            reason: "The API username is missing".to_owned(),
+            fix: format!(
+                "Enter the API username (integration key): in Autotask, {WHERE_TO_FIND_API_USER} and copy its Username (Key)"
+            ),
+        });
+    }
+    if secret.value.is_empty() {
+        return Err(Failure {
+            kind: TestFailureKind::MissingValue,
+            reason: "The API secret is missing".to_owned(),
+            fix: "Enter the API secret. Autotask shows it only once: if it is lost, generate a new secret for the API user in Autotask (this invalidates the old one) and enter the new one here".to_owned(),
+        });
+    }
+    let organisation_code = input
+        .integration_code
+        .as_deref()
+        .map(clean_credential)
+        .filter(|cleaned| !cleaned.value.is_empty());
+    if let Some(code) = &organisation_code {
+        run.note_removals(&code.removed, "integration code");
+    }
+    check_input(InputField::Username, &username.value).map_err(invalid_value)?;
+    check_input(InputField::Secret, &secret.value).map_err(invalid_value)?;
+    if let Some(code) = &organisation_code {
+        check_input(InputField::IntegrationCode, &code.value).map_err(invalid_value)?;
+    }
+    let username = username.value;
+    if !is_header_safe(&username) {
+        return Err(Failure {
+            kind: TestFailureKind::AuthenticationFailed,
+            reason: "Authentication failed: the API username contains characters an Autotask API username never has (letters with accents, symbols outside plain ASCII, or control characters)".to_owned(),
+            fix: format!("Copy the API username again: in Autotask, {WHERE_TO_FIND_API_USER} and copy its Username (Key)"),
+        });
+    }
+    if !is_header_safe(&secret.value) {
+        return Err(Failure {
+            kind: TestFailureKind::AuthenticationFailed,
+            reason: "Authentication failed: the API secret contains characters an Autotask secret never has (letters with accents, symbols outside plain ASCII, or control characters)".to_owned(),
+            fix: "Copy the API secret again from where it was saved when the key was generated; if it is lost, generate a new secret for the API user in Autotask and enter it here".to_owned(),
+        });
+    }
+    if let Some(code) = &organisation_code
+        && !is_header_safe(&code.value)
+    {
+        return Err(Failure {
+            kind: TestFailureKind::InvalidValue,
+            reason: "Not tested: the integration code contains characters an Autotask integration code never has".to_owned(),
+            fix: "Copy the integration code (API tracking identifier) again from the API user in Autotask".to_owned(),
+        });
+    }
+    Ok(LocalValues {
+        api_url,
+        username,
+        secret,
+        organisation_code,
+    })
 }
 
 struct TestRun {
@@ -328,6 +401,7 @@ pub fn looks_like_person_email(username: &str) -> bool {
 }
 
 fn unknown_username(username: &str) -> Failure {
+    let username = &fusion_domain::echo_for_message(username, 300);
     if looks_like_person_email(username) {
         return Failure {
             kind: TestFailureKind::UnknownUsername,
@@ -389,6 +463,11 @@ fn general_failure(error: AutotaskError) -> Failure {
             kind: TestFailureKind::PlatformError,
             reason: format!("Autotask is limiting requests for this database: {message}"),
             fix: "Wait a few minutes and test again; other integrations may be using this database's API allowance".to_owned(),
+        },
+        AutotaskError::AuthenticationPaused { .. } => Failure {
+            kind: TestFailureKind::AuthenticationFailed,
+            reason: format!("Not tested: {error}"),
+            fix: "Check the API username and secret in Autotask before testing again: the secret saved here was refused, and a secret Autotask already accepted for this user is still tried. If this is not your API user, someone may be trying to guess its secret".to_owned(),
         },
         AutotaskError::BudgetExhausted { .. } => Failure {
             kind: TestFailureKind::PlatformError,

@@ -79,6 +79,13 @@ pub enum AutotaskError {
         "the hourly Autotask request budget for this database is used up ({used} of {limit} requests); no request was sent"
     )]
     BudgetExhausted { used: u32, limit: u32 },
+    /// This API username was refused by Autotask too often in the last hour; the request (with a
+    /// secret not yet accepted for it) was not sent, so repeated guesses cannot lock the API user
+    /// in Autotask or use up its database's allowance.
+    #[error(
+        "Autotask refused this API username's credentials {refused} times in the last hour; to keep Autotask from locking the API user, this server sends no other secret for it for {retry_after_secs} s"
+    )]
+    AuthenticationPaused { refused: u32, retry_after_secs: u64 },
     /// ZoneInformation returned a URL that is not an Autotask API host.
     #[error("Autotask's zone information named an unexpected API address: {url}")]
     UnexpectedZoneUrl { url: String },
@@ -147,6 +154,7 @@ impl AutotaskError {
             AutotaskError::Transport { .. } => "transport",
             AutotaskError::Decode { .. } => "decode",
             AutotaskError::BudgetExhausted { .. } => "budget_exhausted",
+            AutotaskError::AuthenticationPaused { .. } => "authentication_paused",
             AutotaskError::UnexpectedZoneUrl { .. } => "unexpected_zone_url",
             AutotaskError::IntegrationCodeMissing => "integration_code_missing",
             AutotaskError::Setup(_) => "setup",

@@ -7,12 +7,14 @@
 //! types with the simulator (`fusion-autotask-sim`).
 
 pub mod api_url;
+pub mod auth_guard;
 pub mod budget;
 pub mod choices;
 pub mod client;
 pub mod connection_test;
 pub mod credential;
 pub mod error;
+pub mod input_checks;
 pub mod limiter;
 pub mod platform;
 mod retry;
@@ -26,6 +28,9 @@ pub mod webhooks;
 pub mod wire;
 pub mod zone;
 
+#[cfg(test)]
+mod hostile_input_tests;
+
 pub use api_url::{ApiUrl, ApiUrlError, suggest_api_url};
 pub use budget::RequestBudget;
 pub use choices::{TenantChoices, load_choices};
@@ -38,6 +43,7 @@ pub use connection_test::{
 };
 pub use credential::{CleanedValue, clean_credential, removal_note};
 pub use error::{AutotaskError, TransportErrorKind};
+pub use input_checks::{InputField, InputProblem, check_input};
 pub use limiter::EndpointLimiter;
 pub use platform::{
     ATTACHMENT_WINDOW, ATTACHMENT_WINDOW_BYTES, AutotaskPlatform, MAX_ATTACHMENT_BYTES,

@@ -22,6 +22,9 @@ pub struct AutotaskSettings {
     /// Our share of the database's hourly request threshold (Autotask: 10,000/hour shared with
     /// every other integration of the tenant).
     pub hourly_request_budget: u32,
+    /// Refused authentications sent to Autotask per API username per rolling hour before this
+    /// server stops sending secrets it has not seen accepted (see `auth_guard`).
+    pub failed_authentications_per_hour: u32,
     /// Retries of retryable failures on reads (and on writes Autotask certainly did not process).
     pub retry: RetryPolicy,
 }
@@ -54,6 +57,7 @@ impl Default for AutotaskSettings {
             connect_timeout: Duration::from_secs(10),
             max_concurrent_per_endpoint: 3,
             hourly_request_budget: 5_000,
+            failed_authentications_per_hour: 3,
             retry: RetryPolicy::default(),
         }
     }
@@ -96,6 +100,10 @@ impl std::fmt::Debug for AutotaskSettings {
                 &self.max_concurrent_per_endpoint,
             )
             .field("hourly_request_budget", &self.hourly_request_budget)
+            .field(
+                "failed_authentications_per_hour",
+                &self.failed_authentications_per_hour,
+            )
             .field("retry", &self.retry)
             .finish()
     }

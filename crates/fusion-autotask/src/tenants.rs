@@ -178,6 +178,7 @@ fn tenant_error(error: AutotaskError) -> TenantError {
     match error {
         AutotaskError::Unauthorized
         | AutotaskError::ZoneUnknown
+        | AutotaskError::AuthenticationPaused { .. }
         | AutotaskError::PermissionDenied { .. } => TenantError::Refused { message },
         AutotaskError::NotFound { .. } => TenantError::NotFound { message },
         AutotaskError::IntegrationCodeMissing | AutotaskError::Setup(_) => {
@@ -223,6 +224,17 @@ impl PlatformTenants for AutotaskTenants {
         ApiUrl::parse(entered)
             .map(|url| url.as_str().to_owned())
             .map_err(|error| api_url_problem(entered, &error))
+    }
+
+    fn check_credential(&self, field: CredentialField, value: &str) -> Result<(), String> {
+        let field = match field {
+            CredentialField::ApiUrl => crate::input_checks::InputField::ApiUrl,
+            CredentialField::Username => crate::input_checks::InputField::Username,
+            CredentialField::Secret => crate::input_checks::InputField::Secret,
+            CredentialField::IntegrationCode => crate::input_checks::InputField::IntegrationCode,
+        };
+        crate::input_checks::check_input(field, value)
+            .map_err(|problem| format!("{}. {}.", problem.message, problem.fix))
     }
 
     fn credential_help(&self, field: CredentialField) -> CredentialHelp {

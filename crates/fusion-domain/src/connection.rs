@@ -51,6 +51,9 @@ pub enum TestFailureKind {
     PlatformError,
     /// A required value is missing (e.g. no secret saved yet).
     MissingValue,
+    /// A value can never be right: longer than the platform's field, or with control characters
+    /// (checked before anything is sent).
+    InvalidValue,
 }
 
 impl TestFailureKind {
@@ -64,6 +67,7 @@ impl TestFailureKind {
             TestFailureKind::Unreachable => "unreachable",
             TestFailureKind::PlatformError => "platform_error",
             TestFailureKind::MissingValue => "missing_value",
+            TestFailureKind::InvalidValue => "invalid_value",
         }
     }
 
@@ -77,6 +81,7 @@ impl TestFailureKind {
             "unreachable" => TestFailureKind::Unreachable,
             "platform_error" => TestFailureKind::PlatformError,
             "missing_value" => TestFailureKind::MissingValue,
+            "invalid_value" => TestFailureKind::InvalidValue,
             _ => return None,
         })
     }

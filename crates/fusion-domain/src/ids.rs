@@ -43,7 +43,15 @@ impl IdKind for FieldMappingKind {
 }
 
 /// An organisation (an account on this server).
+/// An API token, as people list and revoke it (never the token itself).
+#[derive(Debug)]
+pub enum ApiTokenKind {}
+impl IdKind for ApiTokenKind {
+    const NAME: &'static str = "ApiTokenId";
+}
+
 pub type OrgId = Id<OrgKind>;
+pub type ApiTokenId = Id<ApiTokenKind>;
 /// A person who administers an organisation.
 pub type PersonId = Id<PersonKind>;
 /// A relationship between two organisations.

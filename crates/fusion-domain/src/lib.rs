@@ -7,6 +7,7 @@
 
 pub mod clock;
 pub mod connection;
+pub mod echo;
 pub mod ids;
 pub mod integration;
 pub mod mapping;
@@ -16,7 +17,8 @@ pub mod sync;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use connection::{ApiUsage, ConnectionTestReport, TestFailureKind, TestOutcome};
-pub use ids::{FieldMappingId, OrgId, PersonId, RelationshipId};
+pub use echo::{echo_for_message, has_hidden_controls};
+pub use ids::{ApiTokenId, FieldMappingId, OrgId, PersonId, RelationshipId};
 pub use integration::{
     Choice, ChoiceValue, ClosureSettings, ConfigWarning, IntegrationConfig, NoteDefaults,
     ReceiveDefaults, ReverseSync, ScopeError, SendFilter, SideConfig, SyncOptions,

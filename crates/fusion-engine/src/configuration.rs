@@ -25,6 +25,7 @@
 //! The file format a document is written in (TOML or JSON, versioned) is the web layer's; this
 //! module knows no HTTP, no SQL and no adapter.
 
+mod audit;
 mod description;
 mod document;
 mod error;
@@ -35,7 +36,7 @@ mod tenant_access;
 use std::fmt;
 use std::sync::Arc;
 
-use fusion_domain::{OrgId, Relationship, RelationshipId, Role};
+use fusion_domain::{OrgId, PersonId, Relationship, RelationshipId, Role};
 
 use crate::PlatformTenants;
 use crate::ports::{
@@ -58,6 +59,8 @@ pub struct ConfigurationScope {
     pub relationship: Relationship,
     /// The organisation's role: "my side".
     pub role: Role,
+    /// The person acting, named in the configuration audit log (`None`: Support Fusion itself).
+    pub person_id: Option<PersonId>,
 }
 
 /// The configuration use cases over the ports they need. Cheap to clone.
@@ -112,9 +115,20 @@ impl ConfigurationService {
     }
 
     /// The relationship `id` seen from `org_id`, if `org_id` is part of it; otherwise `NotFound`.
+    /// Changes made through it are recorded as Support Fusion's; see [`Self::scope_for`].
     pub async fn scope(
         &self,
         org_id: OrgId,
+        id: RelationshipId,
+    ) -> Result<ConfigurationScope, ConfigurationError> {
+        self.scope_for(org_id, None, id).await
+    }
+
+    /// Like [`Self::scope`], for `person_id` of `org_id` acting: the audit log names them.
+    pub async fn scope_for(
+        &self,
+        org_id: OrgId,
+        person_id: Option<PersonId>,
         id: RelationshipId,
     ) -> Result<ConfigurationScope, ConfigurationError> {
         let relationship = self
@@ -129,6 +143,7 @@ impl ConfigurationService {
             org_id,
             relationship,
             role,
+            person_id,
         })
     }
 

@@ -23,7 +23,7 @@ mod store_health;
 mod sync_store;
 
 pub use app_store::AppStore;
-pub use identity::{Identity, NewSession};
+pub use identity::{ApiTokenInfo, Identity, NewApiToken, NewSession};
 
 pub use organisation_credentials::OrganisationCredentials;
 pub use organisation_names::OrganisationNames;

@@ -241,6 +241,29 @@ pub trait PlatformTenants: Send + Sync {
     /// What to tell a person who left `field` empty.
     fn credential_help(&self, field: CredentialField) -> CredentialHelp;
 
+    /// Checks a cleaned, non-empty value that is about to be saved or sent: `Err` says (in
+    /// words for people, never quoting the value) why it can never be right. The default refuses
+    /// control and invisible formatting characters (a line break or NUL in a saved username would
+    /// end up in an HTTP header) and values over 1,000 characters; a platform narrows this to its
+    /// own fields' limits.
+    fn check_credential(&self, field: CredentialField, value: &str) -> Result<(), String> {
+        let label = match field {
+            CredentialField::ApiUrl => "API URL",
+            CredentialField::Username => "API username",
+            CredentialField::Secret => "API secret",
+            CredentialField::IntegrationCode => "integration code",
+        };
+        if value.chars().count() > 1_000 {
+            return Err(format!("The {label} is longer than any {label} can be."));
+        }
+        if fusion_domain::has_hidden_controls(value) {
+            return Err(format!(
+                "The {label} contains control characters (a line break, NUL or an invisible formatting character); enter it on one line, without them."
+            ));
+        }
+        Ok(())
+    }
+
     /// Runs the connection test step by step; never fails, the outcome is in the report.
     async fn test_connection(&self, credentials: TenantCredentials) -> ConnectionTestReport;
 

@@ -224,7 +224,15 @@ fn create_key_file(path: &Path) -> Result<SecretKey, SecretKeyError> {
         .parent()
         .filter(|parent| !parent.as_os_str().is_empty())
     {
-        std::fs::create_dir_all(parent)
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder
+            .create(parent)
             .map_err(|source| key_file_error("create the folder of", source))?;
     }
     let mut options = std::fs::OpenOptions::new();

@@ -12,17 +12,18 @@
 //! credentials serialise and the audit trail records each change once.
 
 use async_trait::async_trait;
-use fusion_domain::{ConnectionTestReport, OrgId, Organisation, Person, PersonId};
+use fusion_domain::{ApiTokenId, ConnectionTestReport, OrgId, Organisation, Person, PersonId};
 use fusion_engine::TenantCredentials;
 use fusion_engine::ports::{
-    CredentialsAuditEntry, CredentialsUpdate, Identity, NewSession, OrganisationCredentials,
-    OrganisationNames, OrganisationSettings, PlatformCredentials, SchemaVersions, StoreHealth,
+    ApiTokenInfo, CredentialsAuditEntry, CredentialsUpdate, Identity, NewApiToken, NewSession,
+    OrganisationCredentials, OrganisationNames, OrganisationSettings, PlatformCredentials,
+    SchemaVersions, StoreHealth,
 };
 use secrecy::SecretString;
 use sqlx::types::Json;
 use sqlx::{Executor, Pool, Transaction};
 
-use crate::backend::{Backend, Bind, Columns};
+use crate::backend::{Backend, Bind, Columns, RowsAffected};
 use crate::credentials::{StoredCredentials, parse_platform, plan_credentials_save};
 use crate::crypto::{KeyRing, SecretKey, SecretPlace, decrypt_api_secret};
 use crate::database_errors::{database_error, insert_error};
@@ -383,34 +384,95 @@ impl<B: Backend> Identity for SqlStore<B> {
         &self,
         person_id: PersonId,
         label: &str,
-    ) -> StoreResult<SecretString> {
+        expires_at: Option<time::OffsetDateTime>,
+    ) -> StoreResult<NewApiToken> {
         let issued = issue_token();
+        let id = ApiTokenId::new();
+        let expires_at = expires_at.map(to_storage_precision);
         sqlx::query::<B>(
-            "INSERT INTO api_tokens (token_digest, person_id, label, created_at) \
-             VALUES ($1, $2, $3, $4)",
+            "INSERT INTO api_tokens (token_digest, person_id, label, created_at, id, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind_value(&issued.digest[..])
         .bind_id(person_id)
         .bind_value(label)
         .bind_time(now())
+        .bind_id(id)
+        .bind_optional_time(expires_at)
         .execute(self.pool())
         .await
         .map_err(|error| insert_error(error, "API token collision"))?;
-        Ok(issued.token)
+        Ok(NewApiToken {
+            id,
+            token: issued.token,
+            expires_at,
+        })
     }
 
     async fn api_token_person(&self, token: &str) -> StoreResult<Option<Person>> {
         let digest = token_digest(token);
-        sqlx::query::<B>(
+        let now = now();
+        let person = sqlx::query::<B>(
             "SELECT p.id, p.org_id, p.email, p.display_name, p.created_at \
-             FROM api_tokens t JOIN people p ON p.id = t.person_id WHERE t.token_digest = $1",
+             FROM api_tokens t JOIN people p ON p.id = t.person_id \
+             WHERE t.token_digest = $1 AND (t.expires_at IS NULL OR t.expires_at > $2)",
         )
         .bind_value(&digest[..])
+        .bind_time(now)
         .fetch_optional(self.pool())
         .await
         .map_err(database_error)?
         .map(|row| person_from_row(&row))
-        .transpose()
+        .transpose()?;
+        if person.is_some() {
+            // "Last used", to the minute: one write a minute per token at most.
+            sqlx::query::<B>(
+                "UPDATE api_tokens SET last_used_at = $1 \
+                 WHERE token_digest = $2 AND (last_used_at IS NULL OR last_used_at < $3)",
+            )
+            .bind_time(now)
+            .bind_value(&digest[..])
+            .bind_time(now - time::Duration::minutes(1))
+            .execute(self.pool())
+            .await
+            .map_err(database_error)?;
+        }
+        Ok(person)
+    }
+
+    async fn api_tokens_of(&self, person_id: PersonId) -> StoreResult<Vec<ApiTokenInfo>> {
+        sqlx::query::<B>(
+            "SELECT id, label, created_at, last_used_at, expires_at FROM api_tokens \
+             WHERE person_id = $1 ORDER BY created_at DESC, id ASC",
+        )
+        .bind_id(person_id)
+        .fetch_all(self.pool())
+        .await
+        .map_err(database_error)?
+        .iter()
+        .map(|row| {
+            Ok(ApiTokenInfo {
+                id: row.id("id")?,
+                label: row.column("label")?,
+                created_at: row.time("created_at")?,
+                last_used_at: row.optional_time("last_used_at")?,
+                expires_at: row.optional_time("expires_at")?,
+            })
+        })
+        .collect()
+    }
+
+    async fn revoke_api_token(&self, person_id: PersonId, id: ApiTokenId) -> StoreResult<()> {
+        let done = sqlx::query::<B>("DELETE FROM api_tokens WHERE id = $1 AND person_id = $2")
+            .bind_id(id)
+            .bind_id(person_id)
+            .execute(self.pool())
+            .await
+            .map_err(database_error)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
     }
 }
 

@@ -63,6 +63,7 @@ pub(crate) async fn connect(
     let in_memory = database_url.contains(":memory:") || database_url.contains("mode=memory");
     if !in_memory {
         create_parent_folder(options.get_filename())?;
+        make_database_files_private(options.get_filename())?;
     }
     let pool_options = if in_memory {
         // An in-memory database lives as long as one of its connections: keep one open for
@@ -93,11 +94,19 @@ pub(crate) async fn connect(
 }
 
 /// SQLite creates a missing database file but not a missing folder; create that too, so
-/// `sqlite://./data/fusion.db` works on a fresh machine.
+/// `sqlite://./data/fusion.db` works on a fresh machine. A folder created here is private to this
+/// user (0700).
 fn create_parent_folder(database_file: &Path) -> StoreResult<()> {
     match database_file.parent() {
         Some(folder) if !folder.as_os_str().is_empty() && !folder.exists() => {
-            std::fs::create_dir_all(folder).map_err(|error| {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::DirBuilderExt;
+                builder.mode(0o700);
+            }
+            builder.create(folder).map_err(|error| {
                 StoreError::Backend(format!(
                     "cannot create the folder {} for the SQLite database: {error}",
                     folder.display()
@@ -106,6 +115,46 @@ fn create_parent_folder(database_file: &Path) -> StoreResult<()> {
         }
         _ => Ok(()),
     }
+}
+
+/// The database holds password hashes, session digests and sealed API secrets: its files are
+/// readable by this user only (0600). A missing database file is created 0600 before SQLite opens
+/// it (SQLite then gives its `-wal` and `-shm` files the same mode), and an existing one that is
+/// open to others — made by an older version, or copied with a wide umask — is narrowed.
+fn make_database_files_private(database_file: &Path) -> StoreResult<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let failed = |action: &str, path: &Path, error: std::io::Error| {
+            StoreError::Backend(format!(
+                "cannot {action} the SQLite database file {}: {error}",
+                path.display()
+            ))
+        };
+        if !database_file.exists() {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(database_file)
+                .map_err(|error| failed("create", database_file, error))?;
+        }
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut path = database_file.as_os_str().to_owned();
+            path.push(suffix);
+            let path = std::path::PathBuf::from(path);
+            if let Ok(metadata) = std::fs::metadata(&path)
+                && metadata.permissions().mode() & 0o077 != 0
+            {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|error| failed("restrict the permissions of", &path, error))?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = database_file;
+    Ok(())
 }
 
 impl Backend for Sqlite {

@@ -8,23 +8,20 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
-use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 
 use crate::AppState;
 use crate::dto::{
-    AuditEntryDto, AuditResponse, MeResponse, NewApiTokenRequest, NewApiTokenResponse,
-    OrganisationDto, PersonDto, PlatformDto, PlatformSettingsRequest, SaveResponse, TestResponse,
-    TrimmedDto,
+    AuditEntryDto, AuditResponse, MeResponse, OrganisationDto, PersonDto, PlatformDto,
+    PlatformSettingsRequest, SaveResponse, TestResponse, TrimmedDto,
 };
 use crate::error::ApiError;
-use crate::platform_settings::{self, API_TOKEN_SHOWN_ONCE, api_token_label, validate_save};
-use crate::session::{CSRF_HEADER, Credential, OrgApiCaller, api_caller};
+use crate::platform_settings::{self, validate_save};
+use crate::session::{OrgApiCaller, api_caller};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/me", get(me))
-        .route("/me/api-tokens", post(create_api_token))
         .route(
             "/orgs/{org_id}/platform",
             get(read_platform).put(save_platform),
@@ -46,6 +43,7 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for ApiJson<T
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = request_content_type(request.headers());
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|rejection| {
@@ -55,12 +53,39 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for ApiJson<T
                     ApiError::InvalidBody
                 }
             })?;
+        require_json(content_type.as_deref(), &bytes)?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(ApiJson(T::default()));
         }
         serde_json::from_slice(&bytes)
             .map(ApiJson)
             .map_err(|_| ApiError::InvalidBody)
+    }
+}
+
+/// The request's `Content-Type` without parameters, lower-cased (`None` when absent or unreadable).
+pub(crate) fn request_content_type(headers: &HeaderMap) -> Option<String> {
+    headers.get(axum::http::header::CONTENT_TYPE).map(|value| {
+        value
+            .to_str()
+            .unwrap_or("unreadable")
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+    })
+}
+
+/// JSON routes take only `application/json` (or a `+json` type): a body sent as `text/plain`
+/// or a form is refused with 415, so a cross-site form can never pass for an API call and
+/// clients learn early that they sent the wrong thing. A request with neither a body nor a
+/// `Content-Type` (e.g. "test the saved settings") is fine.
+pub(crate) fn require_json(content_type: Option<&str>, body: &[u8]) -> Result<(), ApiError> {
+    match content_type {
+        None if body.iter().all(u8::is_ascii_whitespace) => Ok(()),
+        Some(kind) if kind == "application/json" || kind.ends_with("+json") => Ok(()),
+        _ => Err(ApiError::UnsupportedMediaType),
     }
 }
 
@@ -120,12 +145,16 @@ async fn save_platform(
 
 async fn test_platform(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { caller, org_id }: OrgApiCaller,
     ApiJson(request): ApiJson<PlatformSettingsRequest>,
 ) -> Result<Json<TestResponse>, ApiError> {
-    let run =
-        platform_settings::test_connection(&state, org_id, Some(request.clean(state.tenants())))
-            .await?;
+    let run = platform_settings::test_connection(
+        &state,
+        org_id,
+        caller.person.id,
+        Some(request.clean(state.tenants())),
+    )
+    .await?;
     Ok(Json(TestResponse::from(&run)))
 }
 
@@ -140,37 +169,4 @@ async fn platform_audit(
             .map(|(entry, name)| AuditEntryDto::new(&entry, name))
             .collect(),
     }))
-}
-
-/// Creates an API token for scripts. Only a signed-in session may do this (with the CSRF header),
-/// so a leaked token cannot mint more.
-async fn create_api_token(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    ApiJson(request): ApiJson<NewApiTokenRequest>,
-) -> Result<(StatusCode, Json<NewApiTokenResponse>), ApiError> {
-    let caller = api_caller(&state, &headers).await?;
-    if !matches!(caller.credential, Credential::Session(_)) {
-        return Err(ApiError::SessionRequired);
-    }
-    let presented = headers
-        .get(CSRF_HEADER)
-        .and_then(|value| value.to_str().ok());
-    if !caller.csrf_token_matches(presented) {
-        return Err(ApiError::CsrfRejected);
-    }
-    let label = api_token_label(request.label.as_deref());
-    let token = state
-        .store()
-        .create_api_token(caller.person.id, &label)
-        .await?;
-    tracing::info!(person_id = %caller.person.id, "API token created");
-    Ok((
-        StatusCode::CREATED,
-        Json(NewApiTokenResponse {
-            token: token.expose_secret().to_owned(),
-            label,
-            note: API_TOKEN_SHOWN_ONCE,
-        }),
-    ))
 }

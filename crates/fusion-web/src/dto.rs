@@ -272,19 +272,3 @@ impl AuditEntryDto {
 pub(crate) struct AuditResponse {
     pub entries: Vec<AuditEntryDto>,
 }
-
-/// `POST /me/api-tokens`.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct NewApiTokenRequest {
-    #[serde(default)]
-    pub label: Option<String>,
-}
-
-/// The new token, returned exactly once.
-#[derive(Serialize)]
-pub(crate) struct NewApiTokenResponse {
-    pub token: String,
-    pub label: String,
-    pub note: &'static str,
-}

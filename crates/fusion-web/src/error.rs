@@ -44,6 +44,17 @@ pub enum ApiError {
         fix: Option<String>,
         suggested_api_url: Option<String>,
     },
+    /// Too many requests of this kind in a short while; `retry_after_secs` says when to try again
+    /// (also sent as `Retry-After`).
+    #[error("{message}")]
+    RateLimited {
+        code: &'static str,
+        message: String,
+        retry_after_secs: u64,
+    },
+    /// The request body is not sent as `application/json`.
+    #[error("send the request body as JSON with the header Content-Type: application/json")]
+    UnsupportedMediaType,
     /// Something failed inside the server; the cause is logged, the client sees a generic message.
     #[error("internal error")]
     Internal(String),
@@ -59,6 +70,8 @@ impl ApiError {
             ApiError::InvalidBody => StatusCode::BAD_REQUEST,
             ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -72,13 +85,15 @@ impl ApiError {
             ApiError::InvalidBody => "invalid_body",
             ApiError::BodyTooLarge => "body_too_large",
             ApiError::Invalid { code, .. } => code,
+            ApiError::RateLimited { code, .. } => code,
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::Internal(_) => "internal",
         }
     }
 
     /// Whether trying the same request again later may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, ApiError::Internal(_))
+        matches!(self, ApiError::Internal(_) | ApiError::RateLimited { .. })
     }
 }
 
@@ -131,6 +146,16 @@ impl IntoResponse for ApiError {
                 suggested_api_url,
             },
         };
-        (self.status(), Json(body)).into_response()
+        let mut response = (self.status(), Json(body)).into_response();
+        if let ApiError::RateLimited {
+            retry_after_secs, ..
+        } = &self
+        {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*retry_after_secs),
+            );
+        }
+        response
     }
 }

@@ -13,13 +13,15 @@
 //! | `POST /orgs/{org_id}/api-tokens` | create an API token, shown once |
 //! | `GET /static/fusion.css`, `GET /healthz`, `GET /readyz` | stylesheet, liveness, readiness (JSON; see `readiness`) |
 //! | `GET /api/v1/openapi.json` | the OpenAPI document of `/api/v1` (no auth; `openapi.json` in this crate) |
-//! | `GET /api/v1/me`, `POST /api/v1/me/api-tokens` | who am I (+ CSRF token); new API token |
+//! | `GET /api/v1/me` | who am I (+ CSRF token) |
+//! | `GET/POST /api/v1/me/api-tokens`, `DELETE /api/v1/me/api-tokens/{id}` | the caller's API tokens: list, create (with an expiry), revoke (see `api_tokens`) |
+//! | `GET/POST /orgs/{org_id}/settings/api-tokens`, `POST …/api-tokens/{id}/revoke` | the API tokens page in Settings |
 //! | `GET/PUT /api/v1/orgs/{org_id}/platform` | platform credentials (secret write-only) |
 //! | `POST /api/v1/orgs/{org_id}/platform/test` | connection test (saved values, or unsaved ones in the body) |
 //! | `GET /api/v1/orgs/{org_id}/platform/audit` | credentials change log |
 //! | `…/orgs/{org_id}/connections…`, `/api/v1/orgs/{org_id}/relationships…` | organisation connections (see `relationships`) |
 //! | `/orgs/{org_id}/{sync,dashboard}…`, `/api/v1/orgs/{org_id}/{sync,dashboard}…`, `/api/v1/orgs/{org_id}/relationships/{id}/sync…` | Sync page, run details, Dashboard and their API (see `sync`) |
-//! | `…/connections/{id}/{configuration,mappings,description}`, `/api/v1/orgs/{org_id}/relationships/{id}/{configuration,choices,mappings,description,export,import}…` | integration configuration per relationship (see `configuration`) |
+//! | `…/connections/{id}/{configuration,mappings,description}`, `/api/v1/orgs/{org_id}/relationships/{id}/{configuration,configuration/history,choices,mappings,description,export,import}…` | integration configuration per relationship and its change history (see `configuration`) |
 //!
 //! Invariants:
 //! - This crate holds no business logic: URL rules, credential cleaning, the connection test,
@@ -35,6 +37,7 @@
 //! - An API secret is never written to a response, a page, an error message or the log.
 
 mod api;
+mod api_tokens;
 mod configuration;
 mod dto;
 mod error;
@@ -43,6 +46,7 @@ mod openapi;
 mod page_chrome;
 mod pages;
 mod platform_settings;
+mod rate_limit;
 pub mod readiness;
 mod relationships;
 mod security_headers;
@@ -67,8 +71,9 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
+pub use metrics::metrics_router;
 pub use openapi::OPENAPI_DOCUMENT;
-pub use session::{CSRF_HEADER, SESSION_COOKIE};
+pub use session::{CSRF_HEADER, SESSION_COOKIE, TrustedProxy};
 
 use throttle::LoginThrottle;
 
@@ -78,32 +83,60 @@ pub struct WebSettings {
     /// Marks cookies `Secure` and sends HSTS. Turn on whenever the server is reached over HTTPS
     /// (directly or behind a TLS-terminating proxy).
     pub secure_cookies: bool,
+    /// This server's public origin (`https://fusion.example.com`, from `FUSION_PUBLIC_URL`),
+    /// which sign-in compares `Origin`/`Referer` with. Unset: the `Host` header with the scheme
+    /// `secure_cookies` implies — right unless a proxy rewrites `Host`.
+    pub public_origin: Option<String>,
     /// How long a sign-in lasts.
     pub session_ttl: time::Duration,
     /// Largest request body accepted; settings forms and JSON bodies are tiny, so a small limit
     /// keeps a misbehaving client from making the server buffer megabytes.
     pub max_body_bytes: usize,
-    /// Failed sign-ins for one email address from one client address before sign-in is locked.
-    pub login_max_failures: u32,
-    /// How long sign-in stays locked after too many failures.
-    pub login_lock: std::time::Duration,
+    /// Failed sign-ins (per account and per client address) before each further attempt must
+    /// wait a delay that doubles with every failure (see `throttle`).
+    pub login_free_failures: u32,
+    /// The longest wait an account's failures impose: an attacker can delay a person's sign-in
+    /// by at most this much at a time, never lock it.
+    pub login_max_account_delay: std::time::Duration,
+    /// The longest wait one client address's failures impose (it may be guessing many accounts).
+    pub login_max_address_delay: std::time::Duration,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`FUSION_TRUSTED_PROXIES`): the client
+    /// address sign-in throttling counts is the peer's own unless the peer is one of these.
+    pub trusted_proxies: Vec<TrustedProxy>,
     /// Wrong verification codes one organisation may enter before accepting codes is locked.
     /// Codes are long enough that guessing is hopeless anyway; the lock keeps it that way.
     pub code_max_failures: u32,
     /// How long accepting codes stays locked after too many wrong ones.
     pub code_lock: std::time::Duration,
+    /// Connection tests one organisation may run per minute (Settings, the API and a
+    /// connection's override credentials together). Each test calls Autotask in the name of the
+    /// API username entered, so a few a minute is plenty for a person fixing their settings.
+    pub connection_tests_per_minute_per_organisation: u32,
+    /// Connection tests one person may run per minute.
+    pub connection_tests_per_minute_per_person: u32,
+    /// Serve `/metrics` on this listener (false when `FUSION_METRICS_LISTEN` gives it its own).
+    pub metrics_on_main_listener: bool,
+    /// When set, `/metrics` needs `Authorization: Bearer <token>` (`FUSION_METRICS_TOKEN`).
+    pub metrics_token: Option<secrecy::SecretString>,
 }
 
 impl Default for WebSettings {
     fn default() -> Self {
         Self {
             secure_cookies: false,
+            public_origin: None,
             session_ttl: time::Duration::hours(12),
             max_body_bytes: 64 * 1024,
-            login_max_failures: 5,
-            login_lock: std::time::Duration::from_secs(5 * 60),
+            login_free_failures: 5,
+            login_max_account_delay: std::time::Duration::from_secs(30),
+            login_max_address_delay: std::time::Duration::from_secs(5 * 60),
+            trusted_proxies: Vec::new(),
             code_max_failures: 5,
             code_lock: std::time::Duration::from_secs(15 * 60),
+            connection_tests_per_minute_per_organisation: 10,
+            connection_tests_per_minute_per_person: 5,
+            metrics_on_main_listener: true,
+            metrics_token: None,
         }
     }
 }
@@ -123,6 +156,8 @@ struct AppStateInner {
     configuration: ConfigurationService,
     settings: WebSettings,
     login_throttle: LoginThrottle,
+    /// A few connection tests a minute per organisation and per person.
+    connection_tests: rate_limit::ConnectionTestLimiter,
     /// The connection use cases over the store and the clock (they count wrong verification
     /// codes per organisation).
     connections: Connections,
@@ -156,7 +191,12 @@ impl AppState {
         settings: WebSettings,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let login_throttle = LoginThrottle::new(settings.login_max_failures, settings.login_lock);
+        let login_throttle = LoginThrottle::new(throttle::ThrottlePolicy {
+            free_failures: settings.login_free_failures,
+            max_account_delay: settings.login_max_account_delay,
+            max_address_delay: settings.login_max_address_delay,
+            forget_after: std::time::Duration::from_secs(15 * 60),
+        });
         let sync_store: Arc<dyn fusion_engine::ports::SyncStore> = store.clone();
         let sync_overviews = fusion_engine::SyncOverviews::new(sync_store, clock.clone());
         let connections = Connections::new(
@@ -168,8 +208,13 @@ impl AppState {
         let configuration =
             ConfigurationService::new(store.clone(), store.clone(), tenants.clone())
                 .with_attention_retries(store.clone());
+        let connection_tests = rate_limit::ConnectionTestLimiter::new(
+            settings.connection_tests_per_minute_per_organisation,
+            settings.connection_tests_per_minute_per_person,
+        );
         Self {
             inner: Arc::new(AppStateInner {
+                connection_tests,
                 sync_overviews,
                 store,
                 tenants,
@@ -267,6 +312,25 @@ impl AppState {
         &self.inner.login_throttle
     }
 
+    /// Counts a connection test by `person` of `org`, or refuses it with when to try again.
+    pub(crate) fn start_connection_test(
+        &self,
+        org: fusion_domain::OrgId,
+        person: fusion_domain::PersonId,
+    ) -> Result<(), ApiError> {
+        self.inner
+            .connection_tests
+            .try_start(org, person)
+            .map_err(|wait| {
+                tracing::warn!(%org, %person, "connection test refused: too many in the last minute");
+                ApiError::RateLimited {
+                    code: "connection_tests_limited",
+                    message: rate_limit::connection_tests_limited_message(wait),
+                    retry_after_secs: wait.as_secs().max(1),
+                }
+            })
+    }
+
     pub(crate) fn connections(&self) -> &Connections {
         &self.inner.connections
     }
@@ -290,6 +354,7 @@ pub fn router(state: AppState) -> Router {
     let secure = state.settings().secure_cookies;
     Router::new()
         .merge(pages::routes())
+        .merge(api_tokens::page_routes())
         .merge(relationships::page_routes())
         .merge(configuration::page_routes())
         .merge(sync::page_routes())
@@ -297,6 +362,7 @@ pub fn router(state: AppState) -> Router {
         .nest(
             "/api/v1",
             api::routes()
+                .merge(api_tokens::api_routes())
                 .merge(relationships::api_routes())
                 .merge(configuration::api_routes())
                 .merge(sync::api_routes())

@@ -111,6 +111,20 @@ async fn sign_in_page(State(state): State<AppState>, headers: HeaderMap) -> Resp
     }
 }
 
+/// 429 with `Retry-After`: the attempt was not checked.
+fn sign_in_wait(email: String, wait: std::time::Duration) -> Response {
+    let mut response = sign_in_form(
+        StatusCode::TOO_MANY_REQUESTS,
+        email,
+        Some(wait_message(wait)),
+    );
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(wait.as_secs().max(1)),
+    );
+    response
+}
+
 #[derive(Deserialize)]
 struct SignInForm {
     #[serde(default)]
@@ -123,9 +137,9 @@ fn empty_secret() -> SecretString {
     SecretString::from(String::new())
 }
 
-fn locked_message(wait: std::time::Duration) -> String {
+fn wait_message(wait: std::time::Duration) -> String {
     format!(
-        "Too many failed sign-in attempts for this email address. Sign-in is locked for {}; try again then.",
+        "Too many failed sign-in attempts. Wait {} before trying again; then the right password works as usual.",
         describe_wait(wait)
     )
 }
@@ -137,7 +151,12 @@ async fn sign_in(
     jar: CookieJar,
     Form(form): Form<SignInForm>,
 ) -> Response {
-    if is_cross_site_request(&headers) {
+    if is_cross_site_request(
+        &headers,
+        state.settings().public_origin.as_deref(),
+        state.settings().secure_cookies,
+    ) {
+        tracing::warn!(client = ?address, "sign-in refused: posted from another site");
         return csrf_rejected_page();
     }
     let email = form.email.trim().to_lowercase();
@@ -149,29 +168,45 @@ async fn sign_in(
         );
     }
     let throttle = state.login_throttle();
-    if let ThrottleDecision::Locked { retry_after } = throttle.check(&email, address) {
-        tracing::warn!(client = ?address, "sign-in refused: locked after repeated failures");
-        return sign_in_form(
-            StatusCode::TOO_MANY_REQUESTS,
-            email,
-            Some(locked_message(retry_after)),
-        );
+    if let ThrottleDecision::Wait { retry_after } = throttle.check(&email, address) {
+        tracing::warn!(client = ?address, "sign-in refused: too soon after repeated failures");
+        return sign_in_wait(email, retry_after);
     }
     let person = match state.store().verify_password(&email, &form.password).await {
         Ok(person) => person,
         Err(error) => return internal_error_page(error.into()),
     };
     let Some(person) = person else {
-        tracing::info!(client = ?address, "sign-in failed: wrong email or password");
-        let message = match throttle.record_failure(&email, address) {
-            ThrottleDecision::Locked { retry_after } => locked_message(retry_after),
+        let recorded = throttle.record_failure(&email, address);
+        if recorded.account_failures >= state.settings().login_free_failures
+            || recorded.address_failures >= state.settings().login_free_failures
+        {
+            // Repeated failures: say which account is being tried and from where, so an
+            // administrator can act (the email is quoted with escapes; never the password).
+            tracing::warn!(
+                client = ?address,
+                account = ?email.chars().take(100).collect::<String>(),
+                account_failures = recorded.account_failures,
+                address_failures = recorded.address_failures,
+                "repeated failed sign-ins"
+            );
+        } else {
+            tracing::info!(client = ?address, "sign-in failed: wrong email or password");
+        }
+        let message = match recorded.next {
+            ThrottleDecision::Wait { retry_after } => {
+                format!(
+                    "The email address or password is wrong. {}",
+                    wait_message(retry_after)
+                )
+            }
             ThrottleDecision::Allowed => {
                 "The email address or password is wrong. Check both and try again.".to_owned()
             }
         };
         return sign_in_form(StatusCode::UNAUTHORIZED, email, Some(message));
     };
-    throttle.record_success(&email, address);
+    throttle.record_success(&email);
     let session = match state
         .store()
         .create_session(person.id, state.settings().session_ttl)
@@ -339,6 +374,7 @@ async fn render_settings(
         notes: view.notes,
         result,
         api_tokens_url: format!("/orgs/{}/api-tokens", org.id),
+        api_tokens_page_url: crate::api_tokens::tokens_page_url(org),
         new_api_token: view.new_api_token,
         history,
     };
@@ -535,10 +571,27 @@ async fn test_settings(
         .integration_code_override
         .clone()
         .map(Option::unwrap_or_default);
-    let run = match platform_settings::test_connection(&state, org.id, Some(settings)).await {
-        Ok(run) => run,
-        Err(error) => return internal_error_page(error),
-    };
+    let run =
+        match platform_settings::test_connection(&state, org.id, caller.person.id, Some(settings))
+            .await
+        {
+            Ok(run) => run,
+            Err(ApiError::RateLimited { message, .. }) => {
+                let view = SettingsView {
+                    entered_api_url,
+                    entered_username,
+                    entered_integration_code_override: entered_code,
+                    banner: Some(Banner {
+                        success: false,
+                        text: message,
+                    }),
+                    ..SettingsView::default()
+                };
+                return render_settings(&state, &caller, &org, StatusCode::TOO_MANY_REQUESTS, view)
+                    .await;
+            }
+            Err(error) => return internal_error_page(error),
+        };
     let view = SettingsView {
         entered_api_url,
         entered_username,
@@ -575,10 +628,14 @@ async fn create_api_token(
     let label = platform_settings::api_token_label(form.label.as_deref());
     let token = match state
         .store()
-        .create_api_token(caller.person.id, &label)
+        .create_api_token(
+            caller.person.id,
+            &label,
+            Some(state.clock().now() + time::Duration::days(crate::api_tokens::DEFAULT_TOKEN_DAYS)),
+        )
         .await
     {
-        Ok(token) => token,
+        Ok(created) => created.token,
         Err(error) => return internal_error_page(error.into()),
     };
     tracing::info!(person_id = %caller.person.id, "API token created");

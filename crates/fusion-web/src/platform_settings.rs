@@ -152,6 +152,11 @@ pub(crate) enum SettingsProblem {
         fix: String,
         suggestion: Option<String>,
     },
+    /// A value that can never be right (control characters, longer than the platform's field).
+    InvalidValue {
+        field: Field,
+        message: String,
+    },
 }
 
 impl SettingsProblem {
@@ -160,6 +165,7 @@ impl SettingsProblem {
             SettingsProblem::UnsupportedPlatform(_) => "platform",
             SettingsProblem::Missing { field, .. } => field.api_name(),
             SettingsProblem::InvalidApiUrl { .. } => "api_url",
+            SettingsProblem::InvalidValue { field, .. } => field.api_name(),
         }
     }
 
@@ -167,11 +173,13 @@ impl SettingsProblem {
         match self {
             SettingsProblem::UnsupportedPlatform(name) => {
                 format!(
-                    "\"{name}\" is not a supported platform; the supported platform is Autotask."
+                    "\"{}\" is not a supported platform; the supported platform is Autotask.",
+                    fusion_domain::echo_for_message(name, 100)
                 )
             }
             SettingsProblem::Missing { field, .. } => format!("Enter the {}.", field.label()),
             SettingsProblem::InvalidApiUrl { message, .. } => message.clone(),
+            SettingsProblem::InvalidValue { message, .. } => message.clone(),
         }
     }
 
@@ -180,6 +188,7 @@ impl SettingsProblem {
             SettingsProblem::UnsupportedPlatform(_) => Some("Choose Autotask.".to_owned()),
             SettingsProblem::Missing { fix, .. } => fix.clone(),
             SettingsProblem::InvalidApiUrl { fix, .. } => Some(fix.clone()),
+            SettingsProblem::InvalidValue { .. } => None,
         }
     }
 
@@ -195,6 +204,7 @@ impl SettingsProblem {
             SettingsProblem::UnsupportedPlatform(_) => "unsupported_platform",
             SettingsProblem::Missing { .. } => "missing_value",
             SettingsProblem::InvalidApiUrl { .. } => "invalid_api_url",
+            SettingsProblem::InvalidValue { .. } => "invalid_value",
         }
     }
 
@@ -265,6 +275,20 @@ pub(crate) fn validate_save(
     let username = settings.username.clone().unwrap_or_default();
     if username.is_empty() {
         problems.push(missing(tenants, Field::Username));
+    }
+    let mut refuse = |field: Field, value: &str| {
+        if let Err(message) = tenants.check_credential(field.credential(), value) {
+            problems.push(SettingsProblem::InvalidValue { field, message });
+        }
+    };
+    if !username.is_empty() {
+        refuse(Field::Username, &username);
+    }
+    if let Some(secret) = &settings.secret {
+        refuse(Field::Secret, secret.expose_secret());
+    }
+    if let Some(Some(code)) = &settings.integration_code_override {
+        refuse(Field::IntegrationCodeOverride, code);
     }
     match (platform, api_url) {
         (Some(platform), Some(api_url)) if problems.is_empty() => Ok(ValidSave {
@@ -352,8 +376,10 @@ fn missing_value_report(tenants: &dyn PlatformTenants, field: Field) -> Connecti
 pub(crate) async fn test_connection(
     state: &AppState,
     org_id: OrgId,
+    person_id: PersonId,
     form: Option<CleanSettings>,
 ) -> Result<TestRun, ApiError> {
+    state.start_connection_test(org_id, person_id)?;
     let saved = state.store().platform_credentials(org_id).await?;
     let saved_secret = state.store().platform_secret(org_id).await?;
 

@@ -192,20 +192,106 @@ fn org_id_path_segment(path: &str) -> Option<&str> {
     segments.next().filter(|segment| !segment.is_empty())
 }
 
-/// The client's address as seen by this server (a proxy's when behind one), when served through
-/// [`crate::serve`].
+/// The client's address: the peer's, or — when the peer is a configured trusted proxy — the
+/// nearest address in `X-Forwarded-For` that is not a trusted proxy itself (read from the right,
+/// so a client cannot choose its address by sending the header itself). `None` when not served
+/// through [`crate::serve`].
 pub(crate) struct ClientAddress(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+impl FromRequestParts<AppState> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddress(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|info| info.0.ip()),
-        ))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip());
+        Ok(ClientAddress(peer.map(|peer| {
+            client_address(peer, &parts.headers, &state.settings().trusted_proxies)
+        })))
+    }
+}
+
+/// See [`ClientAddress`].
+pub(crate) fn client_address(
+    peer: IpAddr,
+    headers: &HeaderMap,
+    trusted: &[TrustedProxy],
+) -> IpAddr {
+    let is_trusted = |address: &IpAddr| trusted.iter().any(|proxy| proxy.contains(*address));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .map(|hop| hop.parse::<IpAddr>())
+        .collect::<Result<_, _>>()
+        .unwrap_or_default();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|hop| !is_trusted(hop))
+        .unwrap_or(peer)
+}
+
+/// A trusted reverse proxy: one address (`10.0.0.5`, `::1`) or a network (`10.0.0.0/8`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrustedProxy {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl TrustedProxy {
+    /// Parses `ADDRESS` or `ADDRESS/PREFIX`; the error says what is wrong.
+    pub fn parse(text: &str) -> Result<TrustedProxy, String> {
+        let text = text.trim();
+        let (address, prefix) = match text.split_once('/') {
+            Some((address, prefix)) => (address, Some(prefix)),
+            None => (text, None),
+        };
+        let network: IpAddr = address
+            .parse()
+            .map_err(|_| format!("\"{}\" is not an IP address", text.escape_debug()))?;
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(prefix) => prefix
+                .parse::<u8>()
+                .ok()
+                .filter(|prefix| *prefix <= max)
+                .ok_or_else(|| {
+                    format!(
+                        "\"{}\" has a prefix length outside 0–{max}",
+                        text.escape_debug()
+                    )
+                })?,
+        };
+        Ok(TrustedProxy { network, prefix })
+    }
+
+    pub fn contains(&self, address: IpAddr) -> bool {
+        match (self.network, address) {
+            (IpAddr::V4(network), IpAddr::V4(address)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(network) & mask == u32::from(address) & mask
+            }
+            (IpAddr::V6(network), IpAddr::V6(address)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(network) & mask == u128::from(address) & mask
+            }
+            _ => false,
+        }
     }
 }
 
@@ -232,17 +318,83 @@ pub(crate) fn cleared_session_cookie(state: &AppState) -> Cookie<'static> {
         .build()
 }
 
-/// Browsers label cross-site requests; refusing them on sign-in blocks login CSRF without any
-/// extra token (the sign-in form has no session to derive one from yet).
-pub(crate) fn is_cross_site_request(headers: &HeaderMap) -> bool {
-    headers
-        .get("sec-fetch-site")
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.eq_ignore_ascii_case("cross-site"))
+/// Whether a sign-in POST comes from another site (login CSRF: a foreign page signing the
+/// browser in to an account of the attacker's). The sign-in form has no session to derive a
+/// token from yet, so the browser's own labels decide, strongest first:
+///
+/// 1. `Sec-Fetch-Site: cross-site` (current browsers) is refused.
+/// 2. Otherwise `Origin`, when sent, must be this server's own origin (`null`, sent by sandboxed
+///    frames and some redirects, is refused).
+/// 3. Otherwise `Referer`, when sent, must be on this server's own origin.
+///
+/// A request with none of them (scripts, `curl`) is let through: a browser always sends at least
+/// one of them on a cross-site form POST. This server's origin is `public_origin` when
+/// configured (`FUSION_PUBLIC_URL`), else the scheme the cookies are set up for and the `Host`
+/// header.
+pub(crate) fn is_cross_site_request(
+    headers: &HeaderMap,
+    public_origin: Option<&str>,
+    secure: bool,
+) -> bool {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::trim)
+    };
+    if header("sec-fetch-site").is_some_and(|value| value.eq_ignore_ascii_case("cross-site")) {
+        return true;
+    }
+    let own_origin = match public_origin {
+        Some(origin) => Some(origin.trim_end_matches('/').to_ascii_lowercase()),
+        None => header("host").map(|host| {
+            format!(
+                "{}://{}",
+                if secure { "https" } else { "http" },
+                host.to_ascii_lowercase()
+            )
+        }),
+    };
+    let same_origin = |origin: &str| {
+        own_origin
+            .as_deref()
+            .is_some_and(|own| origin_of(origin).as_deref() == Some(own))
+    };
+    if let Some(origin) = header("origin") {
+        return !same_origin(origin);
+    }
+    if let Some(referer) = header("referer") {
+        return !same_origin(referer);
+    }
+    false
+}
+
+/// `scheme://host[:port]` of a URL, lower-cased, with the scheme's default port dropped;
+/// `None` for anything that is not an http(s) URL (including `null`).
+pub(crate) fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let authority = rest
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    let authority = match (scheme.as_str(), authority.rsplit_once(':')) {
+        ("http", Some((host, "80"))) | ("https", Some((host, "443"))) => host.to_owned(),
+        _ => authority,
+    };
+    Some(format!("{scheme}://{authority}"))
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -254,6 +406,89 @@ mod tests {
         assert!(!csrf_token_is_valid(&other, &token));
         assert!(!csrf_token_is_valid(&session, "not-a-token"));
         assert!(!csrf_token_is_valid(&session, ""));
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, value.parse().unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn sign_in_from_another_origin_is_cross_site_even_without_sec_fetch_site() {
+        let host = ("host", "fusion.example:8080");
+        let cases: [(&[(&'static str, &str)], bool); 9] = [
+            (&[host], false),
+            (&[host, ("origin", "http://fusion.example:8080")], false),
+            (&[host, ("origin", "https://evil.example")], true),
+            (&[host, ("origin", "null")], true),
+            (
+                &[host, ("referer", "http://fusion.example:8080/sign-in")],
+                false,
+            ),
+            (&[host, ("referer", "https://evil.example/page")], true),
+            (
+                &[
+                    host,
+                    ("referer", "http://fusion.example:8080.evil.example/"),
+                ],
+                true,
+            ),
+            (&[host, ("sec-fetch-site", "cross-site")], true),
+            // Origin wins over a same-origin Referer.
+            (
+                &[
+                    host,
+                    ("origin", "https://evil.example"),
+                    ("referer", "http://fusion.example:8080/"),
+                ],
+                true,
+            ),
+        ];
+        for (pairs, cross_site) in cases {
+            assert_eq!(
+                is_cross_site_request(&headers(pairs), None, false),
+                cross_site,
+                "{pairs:?}"
+            );
+        }
+        // A configured public URL is the origin, whatever Host a proxy sent.
+        let behind_proxy = headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "https://fusion.example"),
+        ]);
+        assert!(!is_cross_site_request(
+            &behind_proxy,
+            Some("https://fusion.example/"),
+            true
+        ));
+        assert!(is_cross_site_request(&behind_proxy, None, true));
+    }
+
+    #[test]
+    fn x_forwarded_for_is_believed_only_from_a_trusted_proxy() {
+        let proxies = [
+            TrustedProxy::parse("10.0.0.0/8").unwrap(),
+            TrustedProxy::parse("::1").unwrap(),
+        ];
+        let forwarded = headers(&[("x-forwarded-for", "1.2.3.4, 198.51.100.7, 10.1.1.1")]);
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let stranger: IpAddr = "203.0.113.5".parse().unwrap();
+        // From the proxy: the nearest untrusted hop (the client cannot pick 1.2.3.4 for itself).
+        assert_eq!(
+            client_address(proxy, &forwarded, &proxies),
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
+        // From anyone else the header is ignored.
+        assert_eq!(client_address(stranger, &forwarded, &proxies), stranger);
+        // Garbage in the header: the proxy's own address.
+        let garbage = headers(&[("x-forwarded-for", "not-an-address")]);
+        assert_eq!(client_address(proxy, &garbage, &proxies), proxy);
+        assert!(TrustedProxy::parse("10.0.0.0/33").is_err());
+        assert!(TrustedProxy::parse("proxy.example").is_err());
+        assert!(TrustedProxy::parse("0.0.0.0/0").unwrap().contains(stranger));
     }
 
     #[test]

@@ -85,6 +85,8 @@ pub(crate) struct SettingsPage {
     pub notes: Vec<String>,
     pub result: Option<ResultView>,
     pub api_tokens_url: String,
+    /// The API tokens page: list, expiry, revoke.
+    pub api_tokens_page_url: String,
     /// A token just created, shown this once.
     pub new_api_token: Option<String>,
     /// The most recent credential changes, newest first.

@@ -199,6 +199,17 @@ pub struct DatabaseArgs {
     /// Directory for the SQLite database and the key file `fusion.key` (default: current directory).
     #[arg(long, env = "FUSION_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+
+    /// The secret-encryption key file [default: fusion.key beside the SQLite database, or in the
+    /// data directory]. Keeping it elsewhere (another disk, a secrets mount) means a copy of the
+    /// database alone cannot be decrypted.
+    #[arg(long, env = "FUSION_SECRET_KEY_FILE", value_name = "FILE")]
+    pub secret_key_file: Option<PathBuf>,
+
+    /// Start even when the key file is readable by other users of this machine (not recommended;
+    /// `chmod 600` the file instead) [default: false].
+    #[arg(long, env = "FUSION_ALLOW_READABLE_KEY_FILE", action = clap::ArgAction::Set, value_name = "true|false")]
+    pub allow_readable_key_file: Option<bool>,
 }
 
 #[derive(Debug, Args)]
@@ -224,6 +235,22 @@ pub struct ServeArgs {
     /// Mark session cookies Secure: set true when users reach the app over HTTPS [default: false].
     #[arg(long, env = "FUSION_SECURE_COOKIES", action = clap::ArgAction::Set, value_name = "true|false")]
     pub secure_cookies: Option<bool>,
+
+    /// This server's public URL, e.g. https://fusion.example.com: sign-in accepts form posts only
+    /// from this origin [default: the scheme FUSION_SECURE_COOKIES implies and the Host header].
+    #[arg(long, env = "FUSION_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// Reverse proxies whose X-Forwarded-For is believed, comma-separated addresses or networks
+    /// (127.0.0.1,10.0.0.0/8) [default: none — the peer's address is the client's].
+    #[arg(long, env = "FUSION_TRUSTED_PROXIES", value_name = "ADDRESSES")]
+    pub trusted_proxies: Option<String>,
+
+    /// Serve /metrics on this separate address (a port alone means 127.0.0.1:PORT) instead of the
+    /// main listener [default: /metrics on the main listener]. FUSION_METRICS_TOKEN (environment
+    /// only) makes /metrics ask for Authorization: Bearer <token> wherever it is served.
+    #[arg(long, env = "FUSION_METRICS_LISTEN", value_name = "ADDRESS")]
+    pub metrics_listen: Option<String>,
 
     /// Delete sync history (runs and their per-ticket records) older than this many days [default: 90].
     #[arg(long, env = "FUSION_HISTORY_RETENTION_DAYS", value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=3650))]

@@ -158,6 +158,8 @@ impl ConfigFile {
                 .clone()
                 .or_else(|| self.database_url.clone()),
             data_dir: args.data_dir.clone().or_else(|| self.data_dir.clone()),
+            secret_key_file: args.secret_key_file.clone(),
+            allow_readable_key_file: args.allow_readable_key_file,
         }
     }
 }
@@ -293,6 +295,8 @@ mod tests {
             ConfigFile::parse("database_url = \"sqlite://file.db\"\ndata_dir = \"/from/file\"\n")
                 .expect("valid");
         let from_flags = DatabaseArgs {
+            secret_key_file: None,
+            allow_readable_key_file: None,
             database_url: Some("sqlite://flag.db".into()),
             data_dir: None,
         };

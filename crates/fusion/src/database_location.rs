@@ -20,10 +20,27 @@ pub struct DatabaseLocation {
     pub key_file: PathBuf,
     /// The SQLite file, when the database is SQLite (its directory must exist before opening).
     pub sqlite_file: Option<PathBuf>,
+    /// Start even with a key file other users may read (`FUSION_ALLOW_READABLE_KEY_FILE`).
+    pub allow_readable_key_file: bool,
 }
 
 impl DatabaseLocation {
     pub fn resolve(args: &DatabaseArgs) -> Result<Self, InvalidInput> {
+        let mut location = Self::resolve_places(args)?;
+        if let Some(key_file) = &args.secret_key_file {
+            if key_file.as_os_str().is_empty() || key_file.is_dir() {
+                return Err(InvalidInput(format!(
+                    "FUSION_SECRET_KEY_FILE must name a file, not {:?}; e.g. /etc/fusion/fusion.key",
+                    key_file.display()
+                )));
+            }
+            location.key_file = key_file.clone();
+        }
+        location.allow_readable_key_file = args.allow_readable_key_file.unwrap_or(false);
+        Ok(location)
+    }
+
+    fn resolve_places(args: &DatabaseArgs) -> Result<Self, InvalidInput> {
         let data_dir = args.data_dir.clone().unwrap_or_else(|| PathBuf::from("."));
         match args.database_url.as_deref().map(str::trim) {
             None | Some("") => Ok(Self::sqlite_in(&data_dir)),
@@ -32,6 +49,7 @@ impl DatabaseLocation {
                     database_url: url.to_owned(),
                     key_file: data_dir.join(KEY_FILE_NAME),
                     sqlite_file: None,
+                    allow_readable_key_file: false,
                 })
             }
             Some(url) => match sqlite_path(url) {
@@ -44,6 +62,7 @@ impl DatabaseLocation {
                         database_url: url.to_owned(),
                         key_file: directory.join(KEY_FILE_NAME),
                         sqlite_file: Some(file),
+                        allow_readable_key_file: false,
                     })
                 }
                 None => Err(InvalidInput(format!(
@@ -61,15 +80,54 @@ impl DatabaseLocation {
             database_url: format!("sqlite://{}", file.display()),
             key_file: directory.join(KEY_FILE_NAME),
             sqlite_file: Some(file),
+            allow_readable_key_file: false,
         }
     }
 
-    /// Creates the SQLite file's directory, so a first start in a fresh place works.
+    /// Creates the SQLite file's directory (and the key file's), so a first start in a fresh
+    /// place works. A directory created here is private to this user (0700): it will hold the
+    /// database and, by default, the key that decrypts its secrets.
     pub fn prepare(&self) -> std::io::Result<()> {
-        if let Some(parent) = self.sqlite_file.as_deref().and_then(Path::parent)
-            && !parent.as_os_str().is_empty()
+        for file in [self.sqlite_file.as_deref(), Some(self.key_file.as_path())]
+            .into_iter()
+            .flatten()
         {
-            std::fs::create_dir_all(parent)?;
+            if let Some(parent) = file.parent()
+                && !parent.as_os_str().is_empty()
+                && !parent.exists()
+            {
+                create_private_dir_all(parent)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses a key file that other users of this machine may read or write (a backup tool or
+    /// a careless `cp` may have widened it), unless `allow_readable_key_file` says otherwise.
+    pub fn check_key_file_permissions(&self) -> Result<(), InvalidInput> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if let Ok(metadata) = std::fs::metadata(&self.key_file) {
+                let mode = metadata.permissions().mode() & 0o777;
+                if mode & 0o077 != 0 {
+                    if self.allow_readable_key_file {
+                        tracing::warn!(
+                            path = %self.key_file.display(),
+                            mode = format!("{mode:o}"),
+                            "the secret key file is readable by other users; starting anyway because FUSION_ALLOW_READABLE_KEY_FILE=true"
+                        );
+                    } else {
+                        return Err(InvalidInput(format!(
+                            "the secret key file {} has mode {mode:o}: other users of this machine can read the key that decrypts every stored API secret. \
+                             Restrict it with `chmod 600 {}` (and keep it owned by the user running Support Fusion), \
+                             or set FUSION_ALLOW_READABLE_KEY_FILE=true to start anyway",
+                            self.key_file.display(),
+                            self.key_file.display()
+                        )));
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -78,6 +136,18 @@ impl DatabaseLocation {
     pub fn display_url(&self) -> String {
         redact_url_password(&self.database_url)
     }
+}
+
+/// `create_dir_all` with mode 0700 for every directory it creates (unix).
+pub fn create_private_dir_all(path: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(path)
 }
 
 /// The file named by `sqlite://PATH`, `sqlite:PATH` or `sqlite:///ABSOLUTE`, without `?options`.
@@ -112,6 +182,8 @@ mod tests {
         DatabaseArgs {
             database_url: database_url.map(str::to_owned),
             data_dir: data_dir.map(PathBuf::from),
+            secret_key_file: None,
+            allow_readable_key_file: None,
         }
     }
 

@@ -76,7 +76,9 @@ fn default_log_filter(command: &Command) -> &'static str {
 
 async fn run(command: Command, secrets: SecretsFromEnvironment) -> anyhow::Result<Completion> {
     match command {
-        Command::Serve(args) => commands::serve::run(args, secrets.secret_key).await,
+        Command::Serve(args) => {
+            commands::serve::run(args, secrets.secret_key, secrets.metrics_token).await
+        }
         Command::Demo(args) => commands::demo::run(args, secrets.secret_key).await,
         Command::Sim(args) => commands::sim::run(args).await,
         Command::Sync(args) => commands::sync::run(args, secrets.secret_key).await,

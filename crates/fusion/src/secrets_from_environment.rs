@@ -13,6 +13,7 @@ pub const VARIABLES_READ_DIRECTLY: &[&str] = &[
     "FUSION_SECRET_KEY",
     "FUSION_AUTOTASK_SECRET",
     "FUSION_ADMIN_PASSWORD",
+    "FUSION_METRICS_TOKEN",
     "FUSION_BENCH_PYTHON",
     "FUSION_TEST_POSTGRES_URL",
     "FUSION_BIN",
@@ -30,6 +31,8 @@ pub struct SecretsFromEnvironment {
     pub autotask_secret: Option<SecretString>,
     /// The password for `fusion admin create`.
     pub admin_password: Option<SecretString>,
+    /// The bearer token `/metrics` asks for (`fusion serve`), when set.
+    pub metrics_token: Option<SecretString>,
 }
 
 impl SecretsFromEnvironment {
@@ -42,6 +45,7 @@ impl SecretsFromEnvironment {
                 .map(SecretString::from),
             autotask_secret: non_empty_variable("FUSION_AUTOTASK_SECRET"),
             admin_password: non_empty_variable("FUSION_ADMIN_PASSWORD"),
+            metrics_token: non_empty_variable("FUSION_METRICS_TOKEN"),
         }
     }
 }

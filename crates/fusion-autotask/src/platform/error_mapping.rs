@@ -35,6 +35,7 @@ pub(crate) fn to_platform_error(error: AutotaskError, call: CallKind) -> Platfor
     match error {
         AutotaskError::Unauthorized
         | AutotaskError::ZoneUnknown
+        | AutotaskError::AuthenticationPaused { .. }
         | AutotaskError::IntegrationCodeMissing => PlatformError::Authentication(text),
         AutotaskError::PermissionDenied { .. } => PlatformError::PermissionDenied(text),
         AutotaskError::ThreadThreshold { .. } | AutotaskError::RateLimited { .. } => {

@@ -570,3 +570,53 @@ async fn a_secret_with_characters_autotask_never_uses_is_explained_without_echoi
     assert!(report.reason.contains("the API secret contains characters"));
     assert!(!format!("{report:?}").contains("pässwörd"));
 }
+
+/// Issue 16, finding 1: someone who knows another organisation's API username tests it with
+/// wrong secrets over and over. Autotask hears only a few of those failed authentications an hour
+/// (so the API user is not locked), none of them is charged to the victim database's request
+/// budget, and the victim's own, proven secret still works.
+#[tokio::test]
+async fn repeated_wrong_secrets_for_one_username_send_only_a_few_failed_authentications_and_cost_no_budget()
+ {
+    let harness = Harness::demo().await;
+    let tester = harness.tester();
+    let victim = harness.correct_input(CONTOSO);
+    assert!(tester.test(victim.clone()).await.is_success());
+    let service = tester.service().expect("a service").clone();
+    let used_after_good_test = service
+        .budget_used_by(&victim.username)
+        .expect("the zone is known");
+    let threshold_calls = |harness: &Harness| {
+        harness
+            .simulator()
+            .request_counts()
+            .get("GET /V1.0/ThresholdInformation")
+            .copied()
+            .unwrap_or_default()
+    };
+    let calls_before = threshold_calls(&harness);
+
+    let mut reports = Vec::new();
+    for attempt in 0..20 {
+        let guess = with_secret(victim.clone(), &format!("wrong-secret-{attempt}"));
+        reports.push(tester.test(guess).await);
+    }
+    // Three refusals reached Autotask; every later guess was stopped here.
+    assert_eq!(threshold_calls(&harness) - calls_before, 3);
+    for report in &reports {
+        assert_eq!(report.failure, Some(TestFailureKind::AuthenticationFailed));
+    }
+    let last = reports.last().expect("reports");
+    assert!(
+        last.reason.contains("sends no other secret for it"),
+        "{}",
+        last.reason
+    );
+    // Refused requests are not charged to the victim database's allowance.
+    assert_eq!(
+        service.budget_used_by(&victim.username),
+        Some(used_after_good_test)
+    );
+    // The victim's proven secret is still sent and still works.
+    assert!(tester.test(victim).await.is_success());
+}

@@ -114,10 +114,18 @@ impl ConfigurationService {
         scope: &ConfigurationScope,
         composition: &DescriptionComposition,
     ) -> Result<(), ConfigurationError> {
+        let before = self
+            .relationships
+            .description_composition(scope.relationship.id)
+            .await?;
         self.relationships
             .save_description_composition(scope.relationship.id, Some(composition))
             .await?;
-        self.configuration_changed(scope.relationship.id).await;
+        self.record(
+            scope,
+            super::audit::composition_saved(before.as_ref(), composition),
+        )
+        .await;
         Ok(())
     }
 
@@ -126,10 +134,23 @@ impl ConfigurationService {
         &self,
         scope: &ConfigurationScope,
     ) -> Result<(), ConfigurationError> {
+        let before = self
+            .relationships
+            .description_composition(scope.relationship.id)
+            .await?;
         self.relationships
             .save_description_composition(scope.relationship.id, None)
             .await?;
-        self.configuration_changed(scope.relationship.id).await;
+        if before.is_some() {
+            self.record(
+                scope,
+                Some(
+                    "Removed the description composition (back to the plain description)"
+                        .to_owned(),
+                ),
+            )
+            .await;
+        }
         Ok(())
     }
 

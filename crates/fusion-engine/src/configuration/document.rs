@@ -153,8 +153,21 @@ impl ConfigurationService {
         self.relationships
             .save_integration_config(relationship, scope.org_id, &side)
             .await?;
-        self.configuration_changed(relationship).await;
         tracing::info!(%relationship, org = %scope.org_id, mappings = mappings.len(), "configuration imported");
+        self.record(
+            scope,
+            Some(format!(
+                "Imported a configuration file: its side's configuration, {} field mapping{} (replacing the previous ones){}",
+                mappings.len(),
+                if mappings.len() == 1 { "" } else { "s" },
+                if document.composition.is_some() {
+                    " and a description composition"
+                } else {
+                    " and no description composition"
+                }
+            )),
+        )
+        .await;
         let choices = self.my_choices(scope, Freshness::Cached).await;
         Ok(ImportOutcome {
             mappings: mappings.len(),

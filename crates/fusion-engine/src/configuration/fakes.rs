@@ -87,9 +87,15 @@ pub(crate) struct FakeRelationships {
     sides: Mutex<HashMap<OrgId, SideConfig>>,
     mappings: Mutex<Vec<FieldMapping>>,
     composition: Mutex<Option<DescriptionComposition>>,
+    audit: Mutex<Vec<ConfigurationAuditEntry>>,
 }
 
 impl FakeRelationships {
+    /// Every recorded change, newest first.
+    pub(crate) fn audit(&self) -> Vec<ConfigurationAuditEntry> {
+        lock(&self.audit).iter().rev().cloned().collect()
+    }
+
     pub(crate) fn side(&self, org: OrgId) -> Option<SideConfig> {
         lock(&self.sides).get(&org).cloned()
     }
@@ -273,9 +279,36 @@ impl RelationshipStore for FakeRelationships {
     async fn configuration_audit_log(
         &self,
         _id: RelationshipId,
-        _org: OrgId,
+        org: OrgId,
     ) -> StoreResult<Vec<ConfigurationAuditEntry>> {
-        Ok(Vec::new())
+        Ok(self
+            .audit()
+            .into_iter()
+            .filter(|entry| entry.org_id == org)
+            .collect())
+    }
+
+    async fn record_configuration_change(
+        &self,
+        _id: RelationshipId,
+        org: OrgId,
+        person: Option<PersonId>,
+        change: &str,
+    ) -> StoreResult<()> {
+        lock(&self.audit).push(ConfigurationAuditEntry {
+            org_id: org,
+            person_id: person,
+            change: change.to_owned(),
+            changed_at: time::OffsetDateTime::now_utc(),
+        });
+        Ok(())
+    }
+
+    async fn relationship_configuration_audit_log(
+        &self,
+        _id: RelationshipId,
+    ) -> StoreResult<Vec<ConfigurationAuditEntry>> {
+        Ok(self.audit())
     }
 }
 
@@ -436,7 +469,7 @@ pub(crate) struct Fixture {
     credentials: Arc<FakeCredentials>,
     pub(crate) relationship: RelationshipId,
     pub(crate) source_org: OrgId,
-    target_org: OrgId,
+    pub(crate) target_org: OrgId,
 }
 
 impl Fixture {

@@ -262,7 +262,8 @@ impl ConfigurationService {
         sides.validate(&draft)?;
         let mapping = draft.into_mapping(FieldMappingId::new(), scope.relationship.id);
         self.relationships.save_field_mapping(&mapping).await?;
-        self.configuration_changed(scope.relationship.id).await;
+        self.record(scope, Some(super::audit::mapping_added(&mapping)))
+            .await;
         Ok(sides.view(mapping))
     }
 
@@ -277,7 +278,8 @@ impl ConfigurationService {
         sides.validate(&draft)?;
         let mapping = draft.into_mapping(existing.id, scope.relationship.id);
         self.relationships.save_field_mapping(&mapping).await?;
-        self.configuration_changed(scope.relationship.id).await;
+        self.record(scope, super::audit::mapping_changed(&existing, &mapping))
+            .await;
         Ok(sides.view(mapping))
     }
 
@@ -290,7 +292,8 @@ impl ConfigurationService {
         self.relationships
             .delete_field_mapping(scope.relationship.id, existing.id)
             .await?;
-        self.configuration_changed(scope.relationship.id).await;
+        self.record(scope, Some(super::audit::mapping_deleted(&existing)))
+            .await;
         Ok(())
     }
 
@@ -355,9 +358,11 @@ impl ConfigurationService {
             });
         }
         let suggested = self.suggested_values(&mapping, &sides);
+        let before = mapping.clone();
         let added = merge_suggestions(&mut mapping, suggested);
         self.relationships.save_field_mapping(&mapping).await?;
-        self.configuration_changed(scope.relationship.id).await;
+        self.record(scope, super::audit::mapping_changed(&before, &mapping))
+            .await;
         Ok((sides.view(mapping), added))
     }
 
@@ -383,7 +388,14 @@ impl ConfigurationService {
         self.relationships
             .replace_field_mappings(scope.relationship.id, &created)
             .await?;
-        self.configuration_changed(scope.relationship.id).await;
+        self.record(
+            scope,
+            Some(format!(
+                "Created the default field mappings ({})",
+                created.len()
+            )),
+        )
+        .await;
         Ok(created
             .into_iter()
             .map(|mapping| sides.view(mapping))

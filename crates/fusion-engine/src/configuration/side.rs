@@ -152,10 +152,15 @@ impl ConfigurationService {
         side: SideConfig,
     ) -> Result<(SideConfig, Vec<Warning>), ConfigurationError> {
         let side = within_scope(side).map_err(ConfigurationError::OutsideScope)?;
+        let before = self
+            .relationships
+            .integration_config(scope.relationship.id, scope.org_id)
+            .await?;
         self.relationships
             .save_integration_config(scope.relationship.id, scope.org_id, &side)
             .await?;
-        self.configuration_changed(scope.relationship.id).await;
+        self.record(scope, super::audit::side_changed(before.as_ref(), &side))
+            .await;
         tracing::info!(relationship = %scope.relationship.id, org = %scope.org_id, "integration configuration saved");
         let choices = self.my_choices(scope, Freshness::Cached).await;
         let warnings = warnings(&side, &choices);

@@ -209,4 +209,21 @@ pub trait RelationshipStore: Send + Sync {
         id: RelationshipId,
         org: OrgId,
     ) -> StoreResult<Vec<ConfigurationAuditEntry>>;
+
+    /// Records a configuration change made by `org` (and `person`, `None` for Support Fusion
+    /// itself) in relationship `id`, now. `change` is one sentence for people, never a secret.
+    async fn record_configuration_change(
+        &self,
+        id: RelationshipId,
+        org: OrgId,
+        person: Option<PersonId>,
+        change: &str,
+    ) -> StoreResult<()>;
+
+    /// Every recorded configuration change of relationship `id`, by either organisation,
+    /// newest first: both sides read the same log.
+    async fn relationship_configuration_audit_log(
+        &self,
+        id: RelationshipId,
+    ) -> StoreResult<Vec<ConfigurationAuditEntry>>;
 }

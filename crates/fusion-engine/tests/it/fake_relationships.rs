@@ -310,4 +310,21 @@ impl RelationshipStore for FakeRelationships {
     ) -> StoreResult<Vec<ConfigurationAuditEntry>> {
         not_in_this_fake()
     }
+
+    async fn record_configuration_change(
+        &self,
+        _id: RelationshipId,
+        _org: OrgId,
+        _person: Option<PersonId>,
+        _change: &str,
+    ) -> StoreResult<()> {
+        not_in_this_fake()
+    }
+
+    async fn relationship_configuration_audit_log(
+        &self,
+        _id: RelationshipId,
+    ) -> StoreResult<Vec<ConfigurationAuditEntry>> {
+        not_in_this_fake()
+    }
 }

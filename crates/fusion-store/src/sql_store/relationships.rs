@@ -686,4 +686,52 @@ impl<B: Backend> RelationshipStore for SqlStore<B> {
         })
         .collect()
     }
+
+    async fn record_configuration_change(
+        &self,
+        id: RelationshipId,
+        org: OrgId,
+        person: Option<PersonId>,
+        change: &str,
+    ) -> StoreResult<()> {
+        sqlx::query::<B>(
+            "INSERT INTO configuration_audit (relationship_id, org_id, person_id, change, changed_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind_id(id)
+        .bind_id(org)
+        .bind_optional_id(person)
+        .bind_value(change)
+        .bind_time(now())
+        .execute(self.pool())
+        .await
+        .map(drop)
+        .map_err(|error| insert_error(error, "the configuration change was recorded twice"))
+    }
+
+    async fn relationship_configuration_audit_log(
+        &self,
+        id: RelationshipId,
+    ) -> StoreResult<Vec<ConfigurationAuditEntry>> {
+        sqlx::query::<B>(
+            "SELECT org_id, person_id, change, changed_at FROM configuration_audit \
+             WHERE relationship_id = $1 \
+             ORDER BY changed_at DESC, id DESC",
+        )
+        .bind_id(id)
+        .fetch_all(self.pool())
+        .await
+        .map_err(database_error)?
+        .iter()
+        .map(|row| {
+            let (person_id, change, changed_at) = audit_from_row(row, "change")?;
+            Ok(ConfigurationAuditEntry {
+                org_id: row.id("org_id")?,
+                person_id,
+                change,
+                changed_at,
+            })
+        })
+        .collect()
+    }
 }

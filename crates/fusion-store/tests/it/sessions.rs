@@ -113,17 +113,20 @@ async fn api_tokens_are_distinct_and_name_their_person() {
         let (_, john) =
             organisation_with_person(&store, "Contoso", "john@contoso.example", "pw").await;
         let first = store
-            .create_api_token(jane.id, "nightly export")
+            .create_api_token(jane.id, "nightly export", None)
             .await
-            .expect("creates");
+            .expect("creates")
+            .token;
         let second = store
-            .create_api_token(jane.id, "nightly export")
+            .create_api_token(jane.id, "nightly export", None)
             .await
-            .expect("creates");
+            .expect("creates")
+            .token;
         let johns = store
-            .create_api_token(john.id, "script")
+            .create_api_token(john.id, "script", None)
             .await
-            .expect("creates");
+            .expect("creates")
+            .token;
         assert_ne!(first.expose_secret(), second.expose_secret());
 
         assert_eq!(
@@ -167,8 +170,103 @@ async fn tokens_for_unknown_people_are_not_issued() {
             .create_session(PersonId::new(), Duration::hours(1))
             .await;
         assert!(matches!(session, Err(StoreError::NotFound)), "{session:?}");
-        let token = store.create_api_token(PersonId::new(), "x").await;
+        let token = store.create_api_token(PersonId::new(), "x", None).await;
         assert!(matches!(token, Err(StoreError::NotFound)), "{token:?}");
+    })
+    .await;
+}
+
+/// Issue 16, finding 4: tokens are listed (label, created, last used, expiry — never the token),
+/// stop working when they expire, and stop working at once when revoked; a person can neither
+/// see nor revoke another person's tokens.
+#[tokio::test]
+async fn api_tokens_are_listed_expire_and_are_revoked_at_once() {
+    for_each_backend(async |database| {
+        let store = database.store(&SecretKey::generate()).await;
+        let (_, jane) =
+            organisation_with_person(&store, "Northwind IT", "jane@northwind.example", "pw").await;
+        let (_, john) =
+            organisation_with_person(&store, "Contoso", "john@contoso.example", "pw").await;
+        let in_a_month = OffsetDateTime::now_utc() + Duration::days(30);
+        let expiring = store
+            .create_api_token(jane.id, "nightly export", Some(in_a_month))
+            .await
+            .expect("creates");
+        let expired = store
+            .create_api_token(
+                jane.id,
+                "old script",
+                Some(OffsetDateTime::now_utc() - Duration::seconds(1)),
+            )
+            .await
+            .expect("creates");
+        let forever = store
+            .create_api_token(jane.id, "monitoring", None)
+            .await
+            .expect("creates");
+
+        assert!(
+            store
+                .api_token_person(expired.token.expose_secret())
+                .await
+                .expect("reads")
+                .is_none(),
+            "an expired token does not work"
+        );
+        assert!(
+            store
+                .api_token_person(expiring.token.expose_secret())
+                .await
+                .expect("reads")
+                .is_some()
+        );
+        let listed = store.api_tokens_of(jane.id).await.expect("lists");
+        assert_eq!(listed.len(), 3);
+        let nightly = listed
+            .iter()
+            .find(|token| token.id == expiring.id)
+            .expect("listed");
+        assert_eq!(nightly.label, "nightly export");
+        assert!(nightly.last_used_at.is_some(), "its use was noted");
+        assert_eq!(
+            nightly.expires_at.map(|at| at.unix_timestamp()),
+            Some(in_a_month.unix_timestamp())
+        );
+        let monitoring = listed
+            .iter()
+            .find(|token| token.id == forever.id)
+            .expect("listed");
+        assert_eq!(monitoring.expires_at, None);
+        assert_eq!(monitoring.last_used_at, None);
+        assert!(
+            store
+                .api_tokens_of(john.id)
+                .await
+                .expect("lists")
+                .is_empty()
+        );
+
+        // John cannot revoke Jane's token; Jane can, and it stops working at once.
+        assert!(matches!(
+            store.revoke_api_token(john.id, expiring.id).await,
+            Err(StoreError::NotFound)
+        ));
+        store
+            .revoke_api_token(jane.id, expiring.id)
+            .await
+            .expect("revokes");
+        assert!(
+            store
+                .api_token_person(expiring.token.expose_secret())
+                .await
+                .expect("reads")
+                .is_none()
+        );
+        assert!(matches!(
+            store.revoke_api_token(jane.id, expiring.id).await,
+            Err(StoreError::NotFound)
+        ));
+        assert_eq!(store.api_tokens_of(jane.id).await.expect("lists").len(), 2);
     })
     .await;
 }

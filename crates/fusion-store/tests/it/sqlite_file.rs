@@ -42,9 +42,10 @@ async fn plaintext_secrets_never_reach_the_sqlite_files() {
         .await
         .expect("creates");
     let api_token = store
-        .create_api_token(person.id, "script")
+        .create_api_token(person.id, "script", None)
         .await
-        .expect("creates");
+        .expect("creates")
+        .token;
 
     // While the store is open the data sits in the WAL; after closing it is checkpointed.
     let while_open = database.sqlite_file_bytes();
@@ -101,4 +102,44 @@ async fn expired_sessions_are_removed_when_their_person_signs_in_again() {
             .expect("reads")
             .is_some()
     );
+}
+
+/// Issue 16, finding 5: the database files hold password hashes and sealed secrets, so they are
+/// created readable by this user only, in a folder only this user may enter; a database left
+/// world-readable by an older version is narrowed when opened.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_database_folder_is_created_0700_and_its_files_0600() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let folder = directory.path().join("data").join("fusion");
+    let database_file = folder.join("fusion.db");
+    let url = format!("sqlite://{}", database_file.display());
+    let store = fusion_store::open(&url, SecretKey::generate())
+        .await
+        .expect("a fresh database opens");
+    store
+        .create_organisation("Contoso")
+        .await
+        .expect("a write reaches the WAL");
+    assert_eq!(mode(&folder), 0o700);
+    assert_eq!(mode(&database_file), 0o600);
+    assert_eq!(mode(&folder.join("fusion.db-wal")), 0o600);
+    store.close().await;
+
+    // An existing world-readable database is narrowed on the next start.
+    std::fs::set_permissions(&database_file, std::fs::Permissions::from_mode(0o644))
+        .expect("chmod");
+    let store = fusion_store::open(&url, SecretKey::generate())
+        .await
+        .expect("reopens");
+    assert_eq!(mode(&database_file), 0o600);
+    store.close().await;
 }

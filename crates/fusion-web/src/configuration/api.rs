@@ -60,6 +60,10 @@ pub(crate) fn routes() -> Router<AppState> {
             &format!("{BASE}/description/preview"),
             get(preview_description),
         )
+        .route(
+            &format!("{BASE}/configuration/history"),
+            get(configuration_history),
+        )
         .route(&format!("{BASE}/export"), get(export_configuration))
         .route(&format!("{BASE}/import"), post(import_configuration))
 }
@@ -87,6 +91,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ConfigJson<T> {
     type Rejection = ConfigurationError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = crate::api::request_content_type(request.headers());
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|rejection| {
@@ -96,12 +101,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ConfigJson<T> {
                     ApiError::InvalidBody
                 }
             })?;
+        crate::api::require_json(content_type.as_deref(), &bytes)?;
         let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(&mut deserializer)
             .map(ConfigJson)
             .map_err(|error| {
-                let path = error.path().to_string();
-                let message = error.into_inner().to_string();
+                let path = fusion_domain::echo_for_message(&error.path().to_string(), 200);
+                let message = fusion_domain::echo_for_message(&error.into_inner().to_string(), 500);
                 ConfigurationError::Invalid {
                     code: "invalid_body",
                     field: (path != ".").then_some(path),
@@ -180,20 +186,20 @@ async fn configuration_response(
 
 async fn read_configuration(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path(path): Path<RelationshipPath>,
 ) -> Result<Json<ConfigurationResponse>, ConfigurationError> {
-    let scope = scope(&state, org_id, &path.id).await?;
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
     Ok(Json(configuration_response(&state, &scope, None).await?))
 }
 
 async fn save_configuration(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path(path): Path<RelationshipPath>,
     ConfigJson(section): ConfigJson<SideSection>,
 ) -> Result<Json<ConfigurationResponse>, ConfigurationError> {
-    let scope = scope(&state, org_id, &path.id).await?;
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
     if let Some(role) = section.role
         && role.0 != scope.role
     {
@@ -273,7 +279,7 @@ async fn choices_response(
     id: &str,
     refresh: bool,
 ) -> Result<Json<ChoicesResponse>, ConfigurationError> {
-    let scope = scope(state, org_id, id).await?;
+    let scope = scope(state, org_id, None, id).await?;
     let freshness = if refresh {
         Freshness::Reload
     } else {
@@ -390,10 +396,10 @@ struct MappingsResponse {
 
 async fn list_mappings(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path(path): Path<RelationshipPath>,
 ) -> Result<Json<MappingsResponse>, ConfigurationError> {
-    let scope = scope(&state, org_id, &path.id).await?;
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
     let mappings = state.configuration().mappings(&scope).await?;
     let sides = state.configuration().both_sides(&scope).await;
     let (source_fields, target_fields) = sides.mappable_fields();
@@ -410,11 +416,11 @@ async fn list_mappings(
 
 async fn create_mapping(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path(path): Path<RelationshipPath>,
     ConfigJson(section): ConfigJson<MappingSection>,
 ) -> Result<(StatusCode, Json<MappingDto>), ConfigurationError> {
-    let scope = scope(&state, org_id, &path.id).await?;
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
     let view = state
         .configuration()
         .create_mapping(&scope, section.into_draft())
@@ -424,11 +430,11 @@ async fn create_mapping(
 
 async fn update_mapping(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path(path): Path<MappingPath>,
     ConfigJson(section): ConfigJson<MappingSection>,
 ) -> Result<Json<MappingDto>, ConfigurationError> {
-    let scope = scope(&state, org_id, &path.id).await?;
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
     let id = mapping_id(&path.mapping_id)?;
     let view = state
         .configuration()
@@ -439,10 +445,10 @@ async fn update_mapping(
 
 async fn delete_mapping(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path(path): Path<MappingPath>,
 ) -> Result<StatusCode, ConfigurationError> {
-    let scope = scope(&state, org_id, &path.id).await?;
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
     let id = mapping_id(&path.mapping_id)?;
     state.configuration().delete_mapping(&scope, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -455,10 +461,10 @@ struct DefaultMappingsResponse {
 
 async fn default_mappings(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path(path): Path<RelationshipPath>,
 ) -> Result<(StatusCode, Json<DefaultMappingsResponse>), ConfigurationError> {
-    let scope = scope(&state, org_id, &path.id).await?;
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
     let views = state
         .configuration()
         .create_default_mappings(&scope)
@@ -479,10 +485,10 @@ struct SuggestionsResponse {
 
 async fn suggest_values(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path(path): Path<MappingPath>,
 ) -> Result<Json<SuggestionsResponse>, ConfigurationError> {
-    let scope = scope(&state, org_id, &path.id).await?;
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
     let id = mapping_id(&path.mapping_id)?;
     let suggestions = state.configuration().suggestions(&scope, id).await?;
     Ok(Json(SuggestionsResponse {
@@ -499,10 +505,10 @@ struct AppliedSuggestionsResponse {
 
 async fn apply_suggestions(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path(path): Path<MappingPath>,
 ) -> Result<Json<AppliedSuggestionsResponse>, ConfigurationError> {
-    let scope = scope(&state, org_id, &path.id).await?;
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
     let id = mapping_id(&path.mapping_id)?;
     let (view, added) = state.configuration().match_by_label(&scope, id).await?;
     Ok(Json(AppliedSuggestionsResponse {
@@ -534,10 +540,10 @@ async fn composable_fields(state: &AppState, scope: &Scope) -> Vec<DescriptionFi
 
 async fn read_description(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path(path): Path<RelationshipPath>,
 ) -> Result<Json<DescriptionResponse>, ConfigurationError> {
-    let scope = scope(&state, org_id, &path.id).await?;
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
     let composition = state.configuration().composition(&scope).await?;
     Ok(Json(DescriptionResponse {
         composition: composition
@@ -549,11 +555,11 @@ async fn read_description(
 
 async fn save_description(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path(path): Path<RelationshipPath>,
     ConfigJson(section): ConfigJson<DescriptionSection>,
 ) -> Result<Json<DescriptionResponse>, ConfigurationError> {
-    let scope = scope(&state, org_id, &path.id).await?;
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
     let composition = section.into_composition();
     validate_composition(&composition)?;
     state
@@ -568,10 +574,10 @@ async fn save_description(
 
 async fn remove_description(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path(path): Path<RelationshipPath>,
 ) -> Result<StatusCode, ConfigurationError> {
-    let scope = scope(&state, org_id, &path.id).await?;
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
     state.configuration().remove_composition(&scope).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -605,11 +611,11 @@ pub(crate) fn parse_ticket_id(raw: Option<&str>) -> Result<Option<i64>, Configur
 
 async fn preview_description(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path(path): Path<RelationshipPath>,
     Query(query): Query<PreviewQuery>,
 ) -> Result<Json<PreviewResponse>, ConfigurationError> {
-    let scope = scope(&state, org_id, &path.id).await?;
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
     let ticket_id = parse_ticket_id(query.ticket_id.as_deref())?;
     let composition = state
         .configuration()
@@ -663,11 +669,11 @@ pub(crate) fn download(name: &str, content_type: &'static str, text: String) -> 
 
 async fn export_configuration(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path(path): Path<RelationshipPath>,
     Query(query): Query<FormatQuery>,
 ) -> Result<Response, ConfigurationError> {
-    let scope = scope(&state, org_id, &path.id).await?;
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
     let format = requested_format(query.format.as_deref())?.unwrap_or(FileFormat::Toml);
     let (name, content_type, text) = exchange::export(&state, &scope, format).await?;
     Ok(download(&name, content_type, text))
@@ -683,13 +689,19 @@ struct ImportResponse {
 
 async fn import_configuration(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path(path): Path<RelationshipPath>,
     Query(query): Query<FormatQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<ImportResponse>, ConfigurationError> {
-    let scope = scope(&state, org_id, &path.id).await?;
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
+    // A file, as TOML or JSON; never a form (a cross-site form cannot pass for an import).
+    if crate::api::request_content_type(&headers).is_some_and(|kind| {
+        kind == "application/x-www-form-urlencoded" || kind.starts_with("multipart/")
+    }) {
+        return Err(ApiError::UnsupportedMediaType.into());
+    }
     let mut format = requested_format(query.format.as_deref())?;
     if format.is_none()
         && headers
@@ -708,5 +720,41 @@ async fn import_configuration(
         mappings: outcome.mappings,
         description_composition: outcome.composition,
         warnings: warning_dtos(outcome.warnings),
+    }))
+}
+
+#[derive(Serialize)]
+struct HistoryEntryDto {
+    change: String,
+    /// The person's name, "Support Fusion" for its own changes, or "a person" when unknown.
+    by: String,
+    /// The partner organisation's name when the partner's side made the change.
+    by_partner: Option<String>,
+    changed_at: String,
+}
+
+#[derive(Serialize)]
+struct HistoryResponse {
+    entries: Vec<HistoryEntryDto>,
+}
+
+/// Both sides' recorded configuration changes of the connection, newest first.
+async fn configuration_history(
+    State(state): State<AppState>,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
+    Path(path): Path<RelationshipPath>,
+) -> Result<Json<HistoryResponse>, ConfigurationError> {
+    let scope = scope(&state, org_id, Some(caller.person.id), &path.id).await?;
+    let rows = super::history::configuration_history(&state, &scope).await?;
+    Ok(Json(HistoryResponse {
+        entries: rows
+            .into_iter()
+            .map(|row| HistoryEntryDto {
+                change: row.change,
+                by: row.who,
+                by_partner: row.by_partner,
+                changed_at: api_timestamp(row.changed_at),
+            })
+            .collect(),
     }))
 }

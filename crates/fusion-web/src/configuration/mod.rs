@@ -39,10 +39,11 @@ mod api;
 pub(crate) mod config_file;
 mod error;
 mod exchange;
+pub(crate) mod history;
 mod pages;
 
 use axum::Router;
-use fusion_domain::{FieldMappingId, OrgId, RelationshipId};
+use fusion_domain::{FieldMappingId, OrgId, PersonId, RelationshipId};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -62,13 +63,15 @@ pub(crate) fn page_routes() -> Router<AppState> {
 }
 
 /// The relationship `raw_id` if `org_id` is part of it; otherwise `NotFound`.
+/// `person` is who acts: the configuration audit log names them.
 pub(crate) async fn scope(
     state: &AppState,
     org_id: OrgId,
+    person: Option<PersonId>,
     raw_id: &str,
 ) -> Result<Scope, ConfigurationError> {
     let id: RelationshipId = raw_id.parse().map_err(|_| ApiError::NotFound)?;
-    Ok(state.configuration().scope(org_id, id).await?)
+    Ok(state.configuration().scope_for(org_id, person, id).await?)
 }
 
 /// A mapping id from a path; one that cannot be an id is not found, like an unknown one.

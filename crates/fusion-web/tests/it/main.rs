@@ -4,6 +4,7 @@
 
 mod api_tokens;
 mod configuration;
+mod configuration_audit;
 mod configuration_scope;
 mod csrf;
 mod metrics;
@@ -14,6 +15,7 @@ mod platform_api;
 mod readiness;
 mod relationships;
 mod secret_exposure;
+mod security;
 mod sign_in;
 mod support;
 mod sync;

@@ -17,8 +17,9 @@ use crate::support::TestApp;
 const DOCUMENT: &str = include_str!("../../openapi.json");
 
 /// The source files holding the `/api/v1` route tables (nested under `/api/v1` in `lib.rs`).
-const ROUTE_TABLES: [(&str, &str); 6] = [
+const ROUTE_TABLES: [(&str, &str); 7] = [
     ("src/api.rs", include_str!("../../src/api.rs")),
+    ("src/api_tokens.rs", include_str!("../../src/api_tokens.rs")),
     (
         "src/relationships/api.rs",
         include_str!("../../src/relationships/api.rs"),

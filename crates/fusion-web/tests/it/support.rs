@@ -422,6 +422,32 @@ impl Browser {
             .await
     }
 
+    /// A write with any body and `Content-Type` (or none), carrying the CSRF header and any
+    /// extra headers.
+    pub async fn send_raw(
+        &mut self,
+        method: reqwest::Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: &str,
+        extra_headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base_url))
+            .body(body.to_owned());
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        if let Some(token) = &self.csrf_token {
+            request = request.header("x-csrf-token", token);
+        }
+        for (name, value) in extra_headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request).await
+    }
+
     pub async fn put_json_without_csrf(&mut self, path: &str, body: &Value) -> Reply {
         self.write_json(reqwest::Method::PUT, path, body, false)
             .await

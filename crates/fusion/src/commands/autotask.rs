@@ -98,8 +98,17 @@ pub async fn test(
         return Err(InvalidInput(format!("--secret is not accepted. {SECRET_SOURCES}")).into());
     }
     let secret = if args.secret_stdin {
-        read_secret_from_stdin("API secret")
-            .context("cannot read the API secret from standard input")?
+        read_secret_from_stdin("API secret").map_err(|error| {
+            if error.kind() == std::io::ErrorKind::InvalidData {
+                anyhow::Error::new(InvalidInput(
+                    "The API secret on standard input is not UTF-8 text; an Autotask API secret is plain ASCII. \
+                     Pipe in the secret exactly as Autotask showed it."
+                        .to_owned(),
+                ))
+            } else {
+                anyhow::Error::new(error).context("cannot read the API secret from standard input")
+            }
+        })?
     } else if let Some(secret) = secret_from_environment {
         secret
     } else {
@@ -122,14 +131,23 @@ pub async fn test(
         args.autotask_override.as_deref(),
     )?;
     let tester = ConnectionTester::new(settings);
-    let report = tester
-        .test(ConnectionInput {
-            api_url: args.api_url,
-            username: args.username,
-            secret,
-            integration_code: Some(integration_code),
-        })
-        .await;
+    let input = ConnectionInput {
+        api_url: args.api_url,
+        username: args.username,
+        secret,
+        integration_code: Some(integration_code),
+    };
+    // Values that can never be right (a malformed URL, an empty or oversized value, control
+    // characters) are invalid input: exit 2, as for any other unusable argument.
+    if let Err(report) = tester.check_locally(&input) {
+        if args.json {
+            println!("{}", report_as_json(&report));
+        } else {
+            print!("{}", report_as_text(&report));
+        }
+        return Ok(Completion::InputRejected);
+    }
+    let report = tester.test(input).await;
     if args.json {
         println!("{}", report_as_json(&report));
     } else {

@@ -109,7 +109,15 @@ pub async fn run(
         .context("cannot read the listening address")?;
     let url = format!("http://{address}/");
 
-    let router = crate::commands::web_app::router(store.clone(), autotask_service, false, &runtime);
+    let router = crate::commands::web_app::router(
+        store.clone(),
+        autotask_service,
+        crate::commands::web_app::WebOptions {
+            metrics_on_main_listener: true,
+            ..Default::default()
+        },
+        &runtime,
+    );
     let shutdown = stop_sync_on(shutdown_signal(), runtime.service().clone());
     let (stop_people, people_stopped) = tokio::sync::watch::channel(false);
     let people = (!args.manual_sync).then(|| {

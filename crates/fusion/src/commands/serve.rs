@@ -31,6 +31,11 @@ pub struct ServeConfig {
     pub database: DatabaseLocation,
     pub autotask: AutotaskSettings,
     pub secure_cookies: bool,
+    /// `FUSION_PUBLIC_URL`'s origin (`https://fusion.example.com`).
+    pub public_origin: Option<String>,
+    pub trusted_proxies: Vec<fusion_web::TrustedProxy>,
+    /// `FUSION_METRICS_LISTEN`: `/metrics` on its own listener.
+    pub metrics_listen: Option<SocketAddr>,
     pub scheduler: SchedulerSettings,
 }
 
@@ -51,6 +56,18 @@ impl ServeConfig {
                 args.autotask_override.as_deref(),
             )?,
             secure_cookies: args.secure_cookies.or(file.secure_cookies).unwrap_or(false),
+            public_origin: args.public_url.as_deref().map(public_origin).transpose()?,
+            trusted_proxies: args
+                .trusted_proxies
+                .as_deref()
+                .map(trusted_proxies)
+                .transpose()?
+                .unwrap_or_default(),
+            metrics_listen: args
+                .metrics_listen
+                .as_deref()
+                .map(metrics_listen)
+                .transpose()?,
             scheduler: SchedulerSettings {
                 tick: args
                     .scheduler_tick_seconds
@@ -63,6 +80,50 @@ impl ServeConfig {
             },
         })
     }
+}
+
+/// `FUSION_PUBLIC_URL` → its origin, `scheme://host[:port]`.
+pub fn public_origin(raw: &str) -> Result<String, InvalidInput> {
+    let refused = || {
+        InvalidInput(format!(
+            "FUSION_PUBLIC_URL {:?} is not a web address; set it to the address people open, e.g. https://fusion.example.com",
+            raw.escape_debug().to_string()
+        ))
+    };
+    let url = url::Url::parse(raw.trim()).map_err(|_| refused())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(refused());
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
+/// `FUSION_TRUSTED_PROXIES`: comma-separated addresses or networks.
+pub fn trusted_proxies(raw: &str) -> Result<Vec<fusion_web::TrustedProxy>, InvalidInput> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            fusion_web::TrustedProxy::parse(entry).map_err(|reason| {
+                InvalidInput(format!(
+                    "FUSION_TRUSTED_PROXIES: {reason}; list the proxies' addresses or networks, e.g. 127.0.0.1,10.0.0.0/8"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// `FUSION_METRICS_LISTEN`: `HOST:PORT`, or a port alone for loopback.
+pub fn metrics_listen(raw: &str) -> Result<SocketAddr, InvalidInput> {
+    let raw = raw.trim();
+    if let Ok(port) = raw.parse::<u16>() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    raw.parse().map_err(|_| {
+        InvalidInput(format!(
+            "FUSION_METRICS_LISTEN {:?} is not an address; use a port (9464, meaning 127.0.0.1:9464) or HOST:PORT",
+            raw.escape_debug().to_string()
+        ))
+    })
 }
 
 /// The deployment's Autotask settings: integration code and, for tests and demos only, the
@@ -98,6 +159,9 @@ pub async fn open_store(
     location
         .prepare()
         .with_context(|| format!("cannot create the directory for {}", location.display_url()))?;
+    if secret_key_from_environment.is_none() {
+        location.check_key_file_permissions()?;
+    }
     // A ring that watches the key file: a running server follows `fusion keys rotate`.
     let key = KeyRing::watching_key_file(
         secret_key_from_environment.map(|key| key.expose_secret()),
@@ -124,6 +188,7 @@ pub async fn open_store(
 pub async fn run(
     args: ServeArgs,
     secret_key_from_environment: Option<SecretString>,
+    metrics_token: Option<SecretString>,
 ) -> anyhow::Result<Completion> {
     let config = ServeConfig::from_args(args)?;
     let store = open_store(&config.database, secret_key_from_environment.as_ref()).await?;
@@ -167,11 +232,42 @@ pub async fn run(
         store.clone(),
         config.scheduler,
     );
-    let router =
-        crate::commands::web_app::router(store.clone(), autotask, config.secure_cookies, &runtime);
+    let web = crate::commands::web_app::WebOptions {
+        secure_cookies: config.secure_cookies,
+        public_origin: config.public_origin.clone(),
+        trusted_proxies: config.trusted_proxies.clone(),
+        metrics_on_main_listener: config.metrics_listen.is_none(),
+        metrics_token: metrics_token.clone(),
+    };
+    let router = crate::commands::web_app::router(store.clone(), autotask, web, &runtime);
+    let metrics_server = match config.metrics_listen {
+        None => None,
+        Some(metrics_address) => {
+            let handle = fusion_web::metrics::install_global_recorder()
+                .context("cannot set up the metrics recorder")?;
+            let metrics_listener = TcpListener::bind(metrics_address)
+                .await
+                .with_context(|| format!("cannot listen for /metrics on {metrics_address}"))?;
+            if !metrics_address.ip().is_loopback() && metrics_token.is_none() {
+                tracing::warn!(
+                    %metrics_address,
+                    "/metrics is served beyond this machine without FUSION_METRICS_TOKEN: it names each tenant's Autotask database and its budget use"
+                );
+            }
+            tracing::info!(%metrics_address, "serving /metrics on its own listener");
+            Some(tokio::spawn(fusion_web::serve(
+                metrics_listener,
+                fusion_web::metrics_router(handle, metrics_token),
+                shutdown_signal(),
+            )))
+        }
+    };
     let shutdown = stop_sync_on(shutdown_signal(), runtime.service().clone());
     tracing::info!(url = %format!("http://{address}/"), database = %config.database.display_url(), "Support Fusion is serving");
     let served = fusion_web::serve(listener, router, shutdown).await;
+    if let Some(metrics_server) = metrics_server {
+        metrics_server.abort();
+    }
     runtime.shut_down().await;
     store.close().await;
     served.context("the web server stopped with an error")?;

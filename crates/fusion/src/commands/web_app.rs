@@ -11,16 +11,30 @@ use fusion_web::{AppState, WebSettings};
 
 use crate::scheduler::SyncRuntime;
 
+/// What the deployment says about the web surface (see `fusion_web::WebSettings`).
+#[derive(Debug, Default)]
+pub struct WebOptions {
+    pub secure_cookies: bool,
+    pub public_origin: Option<String>,
+    pub trusted_proxies: Vec<fusion_web::TrustedProxy>,
+    pub metrics_on_main_listener: bool,
+    pub metrics_token: Option<secrecy::SecretString>,
+}
+
 /// The full HTTP surface for this store, sharing the process's Autotask service (one limiter and
 /// request budget) and sync runtime with the rest of the process.
 pub fn router(
     store: Arc<dyn Store>,
     autotask: AutotaskService,
-    secure_cookies: bool,
+    web: WebOptions,
     sync: &SyncRuntime,
 ) -> Router {
     let settings = WebSettings {
-        secure_cookies,
+        secure_cookies: web.secure_cookies,
+        public_origin: web.public_origin,
+        trusted_proxies: web.trusted_proxies,
+        metrics_on_main_listener: web.metrics_on_main_listener,
+        metrics_token: web.metrics_token,
         ..WebSettings::default()
     };
     let scheduler = sync.state();

@@ -233,3 +233,134 @@ fn missing_integration_code_exits_2_and_names_the_flag_and_the_variable() {
         "{result:?}"
     );
 }
+
+/// `fusion autotask test` with these exact values (no simulator needed: nothing may be sent).
+fn test_with(api_url: &str, username: &str, secret: &str, extra: &[&str]) -> Finished {
+    let mut args = vec![
+        "autotask",
+        "test",
+        "--api-url",
+        api_url,
+        "--username",
+        username,
+        "--integration-code",
+        "DEMOCODE",
+    ];
+    args.extend_from_slice(extra);
+    run(fusion(&args, &[("FUSION_AUTOTASK_SECRET", secret)]), None)
+}
+
+/// Issue 16, finding 6: values that can never be right are invalid input (exit 2, as
+/// documented), not a failed test (exit 1), and nothing is sent for them; messages show
+/// invisible characters as marks and never quote the secret.
+#[test]
+fn invalid_values_exit_2_before_anything_is_sent() {
+    let good_url = "https://webservices5.autotask.net/";
+    let huge_secret = "S".repeat(100_000);
+    let cases: Vec<(&str, &str, &str, &[&str], &str)> = vec![
+        (
+            "javascript:alert(1)",
+            "KEY@X.EXAMPLE",
+            "secret",
+            &[],
+            "is not a web address",
+        ),
+        (
+            "https://evil.example/",
+            "KEY@X.EXAMPLE",
+            "secret",
+            &[],
+            "not an Autotask address",
+        ),
+        (
+            good_url,
+            "KEY@X\u{7}.EXAMPLE",
+            "secret",
+            &[],
+            "control characters",
+        ),
+        (
+            good_url,
+            "KEY@X.EXAMPLE",
+            "sec\u{1b}ret",
+            &[],
+            "control characters",
+        ),
+        (good_url, "KEY@X.EXAMPLE", &huge_secret, &[], "at most 128"),
+        (good_url, "   ", "secret", &[], "API username is missing"),
+    ];
+    for (api_url, username, secret, extra, expected) in cases {
+        let result = test_with(api_url, username, secret, extra);
+        assert_eq!(result.code, Some(2), "{api_url:?} {username:?}: {result:?}");
+        assert!(
+            result.stdout.contains(expected),
+            "{api_url:?} {username:?}: {}",
+            result.stdout
+        );
+        assert!(!result.all_output().contains("sec\u{1b}ret"));
+        assert!(result.all_output().len() < 10_000, "the secret was echoed");
+    }
+    // CR/LF inside the integration code.
+    let result = run(
+        fusion(
+            &[
+                "autotask",
+                "test",
+                "--api-url",
+                good_url,
+                "--username",
+                "KEY@X.EXAMPLE",
+                "--integration-code",
+                "CODE\r\nX-Injected: 1",
+            ],
+            &[("FUSION_AUTOTASK_SECRET", "secret")],
+        ),
+        None,
+    );
+    assert_eq!(result.code, Some(2), "{result:?}");
+    // A username with a bidi override is shown with the override as a visible mark.
+    let result = test_with(
+        "https://evil\u{202E}.example/",
+        "KEY@X.EXAMPLE",
+        "secret",
+        &[],
+    );
+    assert_eq!(result.code, Some(2), "{result:?}");
+    assert!(!result.stdout.contains('\u{202E}'), "{}", result.stdout);
+    assert!(result.stdout.contains("<U+202E>"), "{}", result.stdout);
+}
+
+/// Issue 16, finding 6: a secret on standard input that is not UTF-8 is invalid input.
+#[test]
+fn a_secret_on_stdin_that_is_not_utf8_exits_2() {
+    use std::io::Write;
+    let mut command = fusion(
+        &[
+            "autotask",
+            "test",
+            "--api-url",
+            "https://webservices5.autotask.net/",
+            "--username",
+            "KEY@X.EXAMPLE",
+            "--integration-code",
+            "DEMOCODE",
+            "--secret-stdin",
+        ],
+        &[],
+    );
+    command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("starts");
+    child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(&[0xff, 0xfe, b's', 0x80])
+        .expect("writes");
+    let output = child.wait_with_output().expect("finishes");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not UTF-8"), "{stderr}");
+}

@@ -460,3 +460,60 @@ async fn keys_rotate_run_again_after_an_interruption_finishes_with_the_pending_k
         .expect("set");
     assert_eq!(secret.expose_secret(), "contoso-secret");
 }
+
+/// Issue 16, finding 5: a key file other users may read is refused at start (exit 2, saying how
+/// to fix it) unless explicitly allowed; the key may live apart from the database
+/// (`FUSION_SECRET_KEY_FILE`), and a data directory created on first start is private.
+#[cfg(unix)]
+#[test]
+fn a_key_file_readable_by_others_is_refused_and_the_key_may_live_elsewhere() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &Path| {
+        std::fs::metadata(path)
+            .expect("exists")
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let folder = tempfile::tempdir().expect("a folder");
+    let data_dir = folder.path().join("data");
+    let first = run(fusion(&data_dir_args("migrate", &data_dir), &[]), None);
+    assert_eq!(first.code, Some(0), "{}", first.all_output());
+    assert_eq!(mode(&data_dir), 0o700);
+    assert_eq!(mode(&data_dir.join("fusion.db")), 0o600);
+    assert_eq!(mode(&data_dir.join("fusion.key")), 0o600);
+
+    let key_file = data_dir.join("fusion.key");
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let refused = run(fusion(&data_dir_args("migrate", &data_dir), &[]), None);
+    assert_eq!(refused.code, Some(2), "{}", refused.all_output());
+    assert!(refused.stderr.contains("chmod 600"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("FUSION_ALLOW_READABLE_KEY_FILE"),
+        "{}",
+        refused.stderr
+    );
+    let allowed = run(
+        fusion(
+            &data_dir_args("migrate", &data_dir),
+            &[("FUSION_ALLOW_READABLE_KEY_FILE", "true")],
+        ),
+        None,
+    );
+    assert_eq!(allowed.code, Some(0), "{}", allowed.all_output());
+
+    // A key kept apart from the database.
+    let elsewhere = folder.path().join("secrets").join("fusion.key");
+    let other_data = folder.path().join("other-data");
+    let apart = run(
+        fusion(
+            &data_dir_args("migrate", &other_data),
+            &[("FUSION_SECRET_KEY_FILE", elsewhere.to_str().expect("utf-8"))],
+        ),
+        None,
+    );
+    assert_eq!(apart.code, Some(0), "{}", apart.all_output());
+    assert!(elsewhere.is_file());
+    assert_eq!(mode(&elsewhere), 0o600);
+    assert!(!other_data.join("fusion.key").exists());
+}

@@ -355,3 +355,33 @@ fn a_wrong_type_and_broken_syntax_are_refused_with_their_line() {
     assert_eq!(version.field.as_deref(), Some("version"));
     assert_eq!(version.line, Some(1));
 }
+
+/// Issue 16, "Also": any text at all, as TOML or JSON or sniffed, is either a configuration or a
+/// refusal that says where and what (never a panic).
+fn hostile_file() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        any::<String>(),
+        Just("format_version = 1\n".to_owned()),
+        Just("[side]\n".to_owned()),
+        Just("[[mappings]]\nsource_field = \"status\"\n".to_owned()),
+        Just("direction = \"Both\"\n".to_owned()),
+        Just("values = [{ source = 1, target = \"x\" }]\n".to_owned()),
+        Just("{\"format_version\": 1, \"mappings\": [".to_owned()),
+        Just("\u{202E}\r\n\0".to_owned()),
+        Just("[".repeat(100)),
+        Just("9".repeat(400)),
+    ];
+    proptest::collection::vec(piece, 0..8).prop_map(|pieces| pieces.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #[test]
+    fn any_file_is_read_or_refused_with_a_message(text in hostile_file()) {
+        for format in [FileFormat::Toml, FileFormat::Json, FileFormat::sniff(&text)] {
+            if let Err(problem) = parse(&text, format) {
+                prop_assert!(!problem.to_string().trim().is_empty());
+            }
+        }
+    }
+}

@@ -5,8 +5,10 @@
 //! words which company's tickets each side carries: mine from my stored configuration, named as my
 //! tenant names it; the partner's from the partner's stored configuration, by its code only (the
 //! partner's choices are not loaded here). Below the form, "Configuration history" lists the
-//! changes recorded for my side (`configuration_audit_log`), such as those Support Fusion made
-//! itself when an upgrade brought a side within its company scope.
+//! changes recorded for the connection by either side (`shared_history`: mappings, the
+//! description composition, imports and each side's configuration), each saying who made it —
+//! "changed by your partner" with the partner's name for the other side's — and those Support
+//! Fusion made itself when an upgrade brought a side within its company scope.
 
 use askama::Template;
 use axum::Router;
@@ -14,13 +16,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use std::collections::HashMap;
 
-use fusion_domain::{Organisation, PersonId, SideConfig};
+use fusion_domain::{Organisation, SideConfig};
 use fusion_engine::configuration::{
     ConfigurationError as CoreError, Warning, company_label, warnings as side_warnings,
 };
-use fusion_engine::ports::ConfigurationAuditEntry;
 use fusion_engine::{Freshness, LiveChoices, TenantCredentials};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -32,7 +32,8 @@ use super::{
     warning_views,
 };
 use crate::AppState;
-use crate::configuration::{ConfigurationError, Scope};
+use crate::configuration::Scope;
+use crate::configuration::history::{ConfigurationChangeRow, configuration_history};
 use crate::page_chrome::{CsrfOnlyForm, PageForm, internal_error_page, nav_for};
 use crate::platform_settings::{RawSettings, clean, validate_save};
 use crate::session::Caller;
@@ -91,60 +92,6 @@ pub(crate) struct ConfigurationPage {
     pub override_result: Option<ResultView>,
     /// Recorded changes to my side, newest first; the section is left out when empty.
     pub history: Vec<ConfigurationChangeRow>,
-}
-
-/// One recorded change to my side of the configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ConfigurationChangeRow {
-    /// "Support Fusion", a person's name, or "a person" when the name is not known any more.
-    pub who: String,
-    pub when: String,
-    pub change: String,
-}
-
-/// The configuration history as shown; `names` holds the people of my organisation by id.
-fn history_rows(
-    entries: Vec<ConfigurationAuditEntry>,
-    names: &HashMap<PersonId, String>,
-) -> Vec<ConfigurationChangeRow> {
-    entries
-        .into_iter()
-        .map(|entry| ConfigurationChangeRow {
-            who: match entry.person_id {
-                None => "Support Fusion".to_owned(),
-                Some(person) => names
-                    .get(&person)
-                    .cloned()
-                    .unwrap_or_else(|| "a person".to_owned()),
-            },
-            when: human_date(entry.changed_at),
-            change: entry.change,
-        })
-        .collect()
-}
-
-/// My side's configuration history, with the names of the people (of my organisation) behind it.
-async fn configuration_history(
-    state: &AppState,
-    scope: &Scope,
-) -> Result<Vec<ConfigurationChangeRow>, ConfigurationError> {
-    let entries = state.configuration().history(scope).await?;
-    // People's names come from the core's `Identity` port; the history only has their ids.
-    let store = state.store();
-    let mut names = HashMap::new();
-    for person_id in entries.iter().filter_map(|entry| entry.person_id) {
-        if names.contains_key(&person_id) {
-            continue;
-        }
-        if let Some(person) = store
-            .person(person_id)
-            .await?
-            .filter(|person| person.org_id == scope.org_id)
-        {
-            names.insert(person_id, person.display_name);
-        }
-    }
-    Ok(history_rows(entries, &names))
 }
 
 /// The history section alone (it is included in `configuration.html`), so it can be rendered by
@@ -546,7 +493,14 @@ async fn test_override_credentials(
     let unsaved =
         api_url != saved_api_url || username != saved_username || settings.secret.is_some();
     let secret = settings.secret.clone().or(saved_secret);
+    let limited = state.start_connection_test(org.id, caller.person.id).err();
     let view = match secret {
+        _ if limited.is_some() => ConfigurationView {
+            entered_api_url: settings.api_url,
+            entered_username: settings.username,
+            override_problems: limited.map(|error| error.to_string()).into_iter().collect(),
+            ..ConfigurationView::default()
+        },
         Some(secret) if !api_url.is_empty() && !username.is_empty() => {
             let report = state
                 .tenants()
@@ -579,9 +533,13 @@ async fn test_override_credentials(
 
 #[cfg(test)]
 mod tests {
-    use fusion_domain::OrgId;
+    use std::collections::HashMap;
+
+    use fusion_domain::{OrgId, PersonId};
+    use fusion_engine::ports::ConfigurationAuditEntry;
 
     use super::*;
+    use crate::configuration::history::history_rows;
 
     fn entry(person_id: Option<PersonId>, change: &str) -> ConfigurationAuditEntry {
         ConfigurationAuditEntry {
@@ -603,6 +561,7 @@ mod tests {
                 entry(Some(gone), "Saved before."),
             ],
             &names,
+            None,
         );
         let who: Vec<&str> = rows.iter().map(|row| row.who.as_str()).collect();
         assert_eq!(who, ["Support Fusion", "Bob Example", "a person"]);
@@ -622,6 +581,7 @@ mod tests {
                     "Reverse sync was limited to company 29000001 <the partner's>.",
                 )],
                 &HashMap::new(),
+                None,
             ),
         };
         let html = section.render().unwrap_or_default();

@@ -1,6 +1,7 @@
 //! The connection header every configuration page shows at the top: the contract, the partner,
 //! my role, the state and readiness badges, and the tabs.
 
+use crate::wording::human_date;
 use fusion_domain::{Organisation, SyncReadiness};
 
 use super::base_url;
@@ -23,6 +24,9 @@ pub(crate) struct ConnectionHeader {
     pub file_url: String,
     /// Which tab is shown: "configuration", "mappings", "description" or "file".
     pub tab: &'static str,
+    /// When the latest configuration change was the partner's: what it was and when, so nobody
+    /// is surprised by a mapping that changed under them.
+    pub partner_change: Option<String>,
 }
 
 pub(super) async fn header(
@@ -39,6 +43,26 @@ pub(super) async fn header(
         None => "(not accepted yet)".to_owned(),
     };
     let base = base_url(org, scope);
+    let partner_change = match state.configuration().shared_history(scope).await {
+        Ok(history) => history
+            .into_iter()
+            .next()
+            .filter(|latest| {
+                latest.org_id != scope.org_id
+                    && Some(latest.org_id) == scope.relationship.partner_of(scope.org_id)
+            })
+            .map(|latest| {
+                format!(
+                    "Changed by your partner, {partner_name}, on {}: {}. See the configuration history.",
+                    human_date(latest.changed_at),
+                    latest.change.trim_end_matches('.')
+                )
+            }),
+        Err(error) => {
+            tracing::warn!(%error, "the configuration history could not be read for the page header");
+            None
+        }
+    };
     ConnectionHeader {
         contract_name: scope.relationship.contract_name.clone(),
         partner_name,
@@ -52,5 +76,6 @@ pub(super) async fn header(
         description_url: format!("{base}/description"),
         file_url: format!("{base}/configuration/import"),
         tab,
+        partner_change,
     }
 }

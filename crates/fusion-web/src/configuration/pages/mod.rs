@@ -126,9 +126,14 @@ where
         let query = Q::from_request_parts(parts, state)
             .await
             .map_err(IntoResponse::into_response)?;
-        let scope = scope(state, org.id, path.relationship_id())
-            .await
-            .map_err(failure_page)?;
+        let scope = scope(
+            state,
+            org.id,
+            Some(caller.person.id),
+            path.relationship_id(),
+        )
+        .await
+        .map_err(failure_page)?;
         Ok(ConnectionPage {
             caller,
             org,
@@ -165,9 +170,14 @@ where
             path: Path(path),
             form: Form(form),
         } = OrgPageWrite::<Form<F>, Path<P>>::from_request(request, state).await?;
-        let scope = scope(state, org.id, path.relationship_id())
-            .await
-            .map_err(failure_page)?;
+        let scope = scope(
+            state,
+            org.id,
+            Some(caller.person.id),
+            path.relationship_id(),
+        )
+        .await
+        .map_err(failure_page)?;
         Ok(ConnectionWrite {
             caller,
             org,
