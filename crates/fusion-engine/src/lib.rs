@@ -38,8 +38,8 @@ pub use connections::{
 pub use control::{RunControl, RunObserver, StopSignal};
 pub use engine::{EngineError, RunSummary, SyncEngine, SyncMode};
 pub use overview::{
-    CALLS_WINDOW, FAILURE_WINDOW, HistoryQuery, HistoryRun, ScheduleChangeError, StartDateError,
-    SyncOverviews, SyncStatus, parse_start_date,
+    ACTIVITY_WINDOW, CALLS_WINDOW, FAILURE_WINDOW, HistoryQuery, HistoryRun, ScheduleChangeError,
+    StartDateError, SyncActivity, SyncOverviews, SyncStatus, parse_start_date,
 };
 pub use platform::{ChangedTicketsQuery, Platform, PlatformError, TicketPage};
 pub use service::{

@@ -35,6 +35,7 @@
 //! - An API secret is never written to a response, a page, an error message or the log.
 
 mod api;
+mod charts;
 mod configuration;
 mod dto;
 mod error;

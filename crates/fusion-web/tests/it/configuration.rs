@@ -1297,6 +1297,13 @@ async fn mapping_pages_create_edit_and_match_by_label_without_javascript() {
     let deleted = browser
         .submit_form(&format!("{edit_path}/delete"), &[])
         .await;
+    assert_eq!(
+        deleted.status, 303,
+        "the delete redirects, so a reload does not repeat it"
+    );
+    let location = deleted.headers["location"].to_str().unwrap().to_owned();
+    assert!(location.ends_with("/mappings?removed=1"), "{location}");
+    let deleted = browser.get(&location).await;
     assert!(deleted.body.contains("Mapping removed."));
     let defaults = browser
         .submit_form(&connected.page(bob, "mappings/defaults"), &[])

@@ -481,8 +481,14 @@ async fn save_override_credentials(
 }
 
 fn result_view(report: &fusion_domain::ConnectionTestReport, unsaved: bool) -> ResultView {
+    let (fix_intro, fix_steps) = report
+        .fix
+        .as_deref()
+        .map(crate::wording::fix_steps)
+        .unwrap_or_default();
     ResultView {
         success: report.is_success(),
+        stale: false,
         status: report.outcome.label(),
         tested_values_label: Some(if unsaved {
             "Tested the values in the form. They are not saved yet: Save to keep them."
@@ -494,7 +500,8 @@ fn result_view(report: &fusion_domain::ConnectionTestReport, unsaved: bool) -> R
         } else {
             report.reason.clone()
         },
-        fix: report.fix.clone(),
+        fix_intro,
+        fix_steps,
         zone: report.zone.clone(),
         api_usage: report.api_usage.as_ref().map(api_usage_summary),
         tested_at: human_date(report.tested_at),

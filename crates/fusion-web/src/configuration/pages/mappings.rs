@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -15,7 +15,8 @@ use serde::Deserialize;
 use super::header::{ConnectionHeader, header};
 use super::options::{FieldOption, OptionView, field_options, option_label, options_for, value};
 use super::{
-    CONNECTION_PAGES, ConnectionPage, ConnectionWrite, MappingPath, base_url, failure_page,
+    CONNECTION_PAGES, ConnectionPage, ConnectionWrite, MappingPath, RelationshipPath, base_url,
+    failure_page,
 };
 use crate::AppState;
 use crate::configuration::config_file::MappingSection;
@@ -150,13 +151,29 @@ async fn render_mappings(
     render(status, &page)
 }
 
+/// `?removed=1` after a mapping was deleted: the delete redirects here (post/redirect/get), so a
+/// reload shows the list instead of repeating the delete.
+#[derive(Deserialize)]
+struct RemovedQuery {
+    #[serde(default)]
+    removed: Option<String>,
+}
+
 async fn mappings_page(
     State(state): State<AppState>,
     ConnectionPage {
-        caller, org, scope, ..
-    }: ConnectionPage,
+        caller,
+        org,
+        scope,
+        query: Query(query),
+        ..
+    }: ConnectionPage<RelationshipPath, Query<RemovedQuery>>,
 ) -> Response {
-    render_mappings(&state, &caller, &org, &scope, StatusCode::OK, None).await
+    let banner = query.removed.is_some().then(|| Banner {
+        success: true,
+        text: "Mapping removed.".to_owned(),
+    });
+    render_mappings(&state, &caller, &org, &scope, StatusCode::OK, banner).await
 }
 
 #[derive(Deserialize)]
@@ -472,7 +489,7 @@ async fn save_mapping(
 async fn delete_mapping(
     State(state): State<AppState>,
     ConnectionWrite {
-        caller,
+        caller: _,
         org,
         scope,
         path,
@@ -485,18 +502,7 @@ async fn delete_mapping(
     };
     match state.configuration().delete_mapping(&scope, id).await {
         Ok(()) => {
-            render_mappings(
-                &state,
-                &caller,
-                &org,
-                &scope,
-                StatusCode::OK,
-                Some(Banner {
-                    success: true,
-                    text: "Mapping removed.".to_owned(),
-                }),
-            )
-            .await
+            Redirect::to(&format!("{}/mappings?removed=1", base_url(&org, &scope))).into_response()
         }
         Err(error) => failure_page(error),
     }
