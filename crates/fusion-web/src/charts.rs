@@ -151,6 +151,7 @@ pub(crate) fn hourly_requests(
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
             .margin(8)
+            .margin_right(22)
             .x_label_area_size(28)
             .y_label_area_size(52)
             .build_cartesian_2d(0f64..day_count, 0f64..ceiling as f64)?;

@@ -37,6 +37,7 @@
 mod api;
 mod charts;
 mod configuration;
+mod demo;
 mod dto;
 mod error;
 pub mod metrics;
@@ -67,6 +68,7 @@ use fusion_engine::{Connections, PlatformTenants, WrongCodeThrottle};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
+pub use demo::DemoTickets;
 pub use error::ApiError;
 pub use openapi::OPENAPI_DOCUMENT;
 pub use session::{CSRF_HEADER, SESSION_COOKIE};
@@ -136,6 +138,8 @@ struct AppStateInner {
     sync_overviews: fusion_engine::SyncOverviews,
     /// Checks `/readyz` runs after the database's, by name, in registration order.
     readiness_checks: std::sync::RwLock<Vec<(String, readiness::ReadinessCheck)>>,
+    /// `fusion demo` only: raises test tickets in the simulated tenants (the Sync page's form).
+    demo_tickets: std::sync::OnceLock<Arc<dyn DemoTickets>>,
 }
 
 impl AppState {
@@ -181,6 +185,7 @@ impl AppState {
                 metrics: std::sync::OnceLock::new(),
                 sync: std::sync::OnceLock::new(),
                 readiness_checks: std::sync::RwLock::new(Vec::new()),
+                demo_tickets: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -228,6 +233,17 @@ impl AppState {
     pub fn with_sync(self, sync: fusion_engine::SyncService) -> Self {
         let _first_service_wins = self.inner.sync.set(sync);
         self
+    }
+
+    /// In `fusion demo`: the Sync page offers a form that raises a test ticket through `demo`
+    /// (see [`DemoTickets`]). The first one given wins.
+    pub fn with_demo_tickets(self, demo: Arc<dyn DemoTickets>) -> Self {
+        let _first_demo_wins = self.inner.demo_tickets.set(demo);
+        self
+    }
+
+    pub(crate) fn demo_tickets(&self) -> Option<&Arc<dyn DemoTickets>> {
+        self.inner.demo_tickets.get()
     }
 
     pub(crate) fn sync(&self) -> Option<&fusion_engine::SyncService> {
@@ -293,6 +309,7 @@ pub fn router(state: AppState) -> Router {
         .merge(relationships::page_routes())
         .merge(configuration::page_routes())
         .merge(sync::page_routes())
+        .merge(demo::routes())
         .merge(metrics::routes())
         .nest(
             "/api/v1",

@@ -177,6 +177,8 @@ pub(crate) struct SyncPage {
     pub period_choices: Vec<Choice>,
     pub period_label: String,
     pub runs: Vec<RunRow>,
+    /// `fusion demo` only: the form that raises a test ticket.
+    pub demo: Option<crate::demo::DemoForm>,
 }
 
 /// One run's details.
@@ -287,10 +289,25 @@ impl PageView {
             .filter(|raw| PERIODS.iter().any(|(value, _, _)| value == raw))
             .unwrap_or(DEFAULT_PERIOD)
             .to_owned();
+        // After the demo's "raise a test ticket" form (it redirects here).
+        let banner = match (parameters.get("raised"), parameters.get("raise_failed")) {
+            (Some(number), _) => Some(Banner {
+                success: true,
+                text: format!(
+                    "Raised ticket {number} in your simulated Autotask. The next automatic run carries it to your partner within a minute or two (or press Sync now); it then shows in the history below."
+                ),
+            }),
+            (None, Some(error)) => Some(Banner {
+                success: false,
+                text: format!("The test ticket could not be raised: {error}"),
+            }),
+            (None, None) => None,
+        };
         Self {
             relationship,
             status,
             period,
+            banner,
             ..Self::default()
         }
     }
@@ -426,6 +443,7 @@ async fn render_sync_page(
             .iter()
             .map(|found| run_row(org, &found.run, &found.contract_name))
             .collect(),
+        demo: crate::demo::form_for(state, org),
     };
     render(status, &page)
 }
@@ -668,10 +686,10 @@ async fn save_schedule(
     match saved {
         Ok(overview) => {
             let text = if overview.schedule.automatic {
-                format!(
-                    "Automatic sync is on: every {} minute(s).",
-                    overview.schedule.interval().whole_minutes()
-                )
+                match overview.schedule.interval().whole_minutes() {
+                    1 => "Automatic sync is on: every minute.".to_owned(),
+                    minutes => format!("Automatic sync is on: every {minutes} minutes."),
+                }
             } else {
                 "Automatic sync is off.".to_owned()
             };

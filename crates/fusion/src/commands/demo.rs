@@ -109,7 +109,13 @@ pub async fn run(
         .context("cannot read the listening address")?;
     let url = format!("http://{address}/");
 
-    let router = crate::commands::web_app::router(store.clone(), autotask_service, false, &runtime);
+    let router = crate::commands::web_app::router(
+        store.clone(),
+        autotask_service,
+        false,
+        &runtime,
+        Some(Arc::new(activity::DemoTicketDesk::new(simulator.clone()))),
+    );
     let shutdown = stop_sync_on(shutdown_signal(), runtime.service().clone());
     let (stop_people, people_stopped) = tokio::sync::watch::channel(false);
     let people = (!args.manual_sync).then(|| {
@@ -494,8 +500,9 @@ fn banner(
     }
     match first_sync {
         FirstSync::Ran { status, created } => text.push_str(&format!(
-            "    - Sync: the first sync has run ({}: {created} ticket(s) created at {}), and automatic\n      sync is on every minute. Simulated people at work raise tickets and comment every\n      45 s: open the connection's Sync page and watch the history carry them across.\n",
+            "    - Sync: the first sync has run ({}: {} created at {}), and automatic\n      sync is on every minute. Simulated people at work raise tickets and comment every\n      45 s: open the connection's Sync page and watch the history carry them across.\n",
             status.label(),
+            if *created == 1 { "1 ticket".to_owned() } else { format!("{created} tickets") },
             connection::TARGET_ORGANISATION
         )),
         FirstSync::AlreadyDone => text.push_str(
@@ -508,6 +515,11 @@ fn banner(
             "    - Sync: the first sync could not run ({reason}); run it from the Sync page.\n"
         )),
     }
+    text.push_str(&format!(
+        "    - Raise a test ticket yourself: sign in as {}, open Sync and use \"Raise test\n      ticket\" (just a title); the sync carries it to {} — watch it arrive in the history.\n",
+        connection::SOURCE_ORGANISATION,
+        connection::TARGET_ORGANISATION
+    ));
     text.push_str(
         "    - Connections → the connection → Integration configuration: what each side\n",
     );

@@ -167,8 +167,13 @@ pub async fn run(
         store.clone(),
         config.scheduler,
     );
-    let router =
-        crate::commands::web_app::router(store.clone(), autotask, config.secure_cookies, &runtime);
+    let router = crate::commands::web_app::router(
+        store.clone(),
+        autotask,
+        config.secure_cookies,
+        &runtime,
+        None,
+    );
     let shutdown = stop_sync_on(shutdown_signal(), runtime.service().clone());
     tracing::info!(url = %format!("http://{address}/"), database = %config.database.display_url(), "Support Fusion is serving");
     let served = fusion_web::serve(listener, router, shutdown).await;
