@@ -50,5 +50,6 @@ pub use service::{
 pub use setup::{EngineSettings, SideSetup, SyncSetup};
 pub use tenant::{
     ApiUrlProblem, CleanedInput, CredentialField, CredentialHelp, Freshness, LiveChoices,
-    PlatformTenants, TenantCredentials, TenantError, TicketFact, TicketField, TicketPreview,
+    PlatformTenants, PreviewTicket, TenantCredentials, TenantError, TicketFact, TicketField,
+    TicketPreview,
 };

@@ -1349,6 +1349,35 @@ async fn the_description_page_adds_orders_previews_and_removes_lines() {
         preview.body
     );
     assert!(preview.body.contains("Printer on floor 2 jams constantly"));
+    // The ticket number people quote works as well as the id, in any case; lines show labels.
+    let number = preview
+        .body
+        .split("On ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .expect("the preview names its ticket")
+        .to_owned();
+    assert!(number.starts_with('T'), "{number}");
+    let by_number = browser
+        .get(&format!("{path}?ticket_id={}", number.to_lowercase()))
+        .await;
+    assert!(
+        by_number
+            .body
+            .contains("Queue: Service Desk\nStatus: New\n"),
+        "{}",
+        by_number.body
+    );
+    assert!(
+        !by_number.body.contains("(queueID)"),
+        "labels, not API names"
+    );
+    let unreadable = browser.get(&format!("{path}?ticket_id=ticket-7")).await;
+    assert!(
+        unreadable.body.contains("e.g. T20261204.0001"),
+        "{}",
+        unreadable.body
+    );
     let stored = browser
         .get(&connected.api(alice, "description"))
         .await
