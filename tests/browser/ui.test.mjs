@@ -238,6 +238,16 @@ test('Settings: Save and test is the main button, a result that no longer holds 
     assert.ok(steps.every((step) => /^[A-Z].*\.$/.test(step.trim())), `each step is a sentence: ${steps.join(' | ')}`);
     await screenshot(page, 'settings-failed');
 
+    // An API user that reads costs is told so, with the reason for the guide's level.
+    const contoso = await signedIn(context, 'Contoso Manufacturing');
+    await contoso.page.getByRole('button', { name: 'Save and test' }).click();
+    await contoso.page.getByRole('heading', { name: 'Connection tested' }).waitFor();
+    assert.match(
+      await contoso.page.getByTestId('test-result').innerText(),
+      /can read cost fields[\s\S]*"API User \(system\) Can't Read Costs"/,
+    );
+    await contoso.page.close();
+
     // Put it right again.
     await page.getByLabel('API username').fill(tenant.username);
     await page.getByRole('button', { name: 'Save and test' }).click();
@@ -422,6 +432,61 @@ test('the first five minutes: the banner says how to raise a test ticket, and th
     await visit(northwind.page, `${northwind.base}/sync`);
     assert.equal(await northwind.page.getByTestId('demo-ticket').count(), 0);
     await northwind.page.context().close();
+  } finally {
+    await context.close();
+  }
+});
+
+test('Integration configuration: checkbox lists, a Save bar that stays in view, and the override fields only once chosen', async () => {
+  const context = await browser.newContext({ viewport: WIDE });
+  try {
+    const { page, base } = await signedIn(context, 'Contoso Manufacturing');
+    const configuration = `${base}/connections/${demo.ready.relationship_id}/configuration`;
+    await visit(page, configuration);
+    assert.equal(await page.locator('select[multiple]').count(), 0, 'no Ctrl-click multi-selects');
+    const queues = page.getByRole('group', { name: 'Queues' });
+    assert.ok((await queues.getByRole('checkbox').count()) >= 2, 'queues are a checkbox list');
+    // Scrolled halfway down, Save is still on screen.
+    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight / 2));
+    const save = page.getByRole('button', { name: 'Save configuration' });
+    const box = await save.boundingBox(); // relative to the viewport
+    assert.ok(await page.evaluate(() => window.scrollY) > 500, 'scrolled');
+    assert.ok(box && box.y >= 0 && box.y + box.height <= WIDE.height + 1, `the Save bar stays visible (${box?.y})`);
+    // Every section is one click away.
+    await page.getByRole('navigation', { name: 'Sections of the configuration' }).getByRole('link', { name: 'Closure' }).click();
+    assert.equal(new URL(page.url()).hash, '#closure-heading');
+
+    // The override fields appear only once chosen, with the organisation's own zone as the example.
+    assert.equal(await page.getByTestId('override-card').count(), 0, 'not shown while unchosen');
+    await page.getByRole('checkbox', { name: 'Override API settings for this relationship' }).check();
+    await save.click();
+    await page.getByTestId('override-card').waitFor();
+    assert.equal(
+      await page.getByTestId('override-card').getByLabel('API URL').getAttribute('placeholder'),
+      tenantOf('Contoso Manufacturing').api_url,
+    );
+    await page.getByRole('checkbox', { name: 'Override API settings for this relationship' }).uncheck();
+    await page.getByRole('button', { name: 'Save configuration' }).click();
+    await page.getByText(/^Saved/).first().waitFor();
+    assert.equal(await page.getByTestId('override-card').count(), 0, 'hidden again once unchosen');
+  } finally {
+    await context.close();
+  }
+});
+
+test('Description preview: the ticket number people know works, and lines show labels, not API names', async () => {
+  const context = await browser.newContext({ viewport: WIDE });
+  try {
+    const { page, base } = await signedIn(context, 'Contoso Manufacturing');
+    await visit(page, `${base}/connections/${demo.ready.relationship_id}/description`);
+    const main = page.locator('main');
+    assert.doesNotMatch(await main.innerText(), /\([a-z]+ID\)/, 'no contactID-style API names');
+    const latest = await page.getByText(/^On T\d{8}\.\d{4}/).innerText();
+    const number = latest.match(/T\d{8}\.\d{4}/)[0];
+    await page.getByLabel('Ticket number').fill(number.toLowerCase());
+    await page.getByRole('button', { name: 'Preview' }).click();
+    assert.equal(await page.getByText(/^On T\d{8}\.\d{4}/).innerText(), latest, 'the same ticket, found by its number');
+    assert.equal(await page.getByRole('alert').count(), 0);
   } finally {
     await context.close();
   }

@@ -1127,7 +1127,15 @@ async fn the_configuration_page_offers_each_tenants_own_values_and_saved_choices
         "{}",
         warned.body
     );
-    assert!(warned.body.contains("Sub-issue type:"), "{}", warned.body);
+    // The warning links to the field to fix.
+    assert!(
+        warned
+            .body
+            .contains("<a href=\"#sub_issue_type\">Sub-issue type</a>:"),
+        "{}",
+        warned.body
+    );
+    assert!(warned.body.contains("id=\"sub_issue_type\""));
     connected.stop().await;
 }
 
@@ -1220,7 +1228,11 @@ async fn override_api_settings_are_saved_per_relationship_tested_and_used_for_ch
     let bob_page = bob_browser
         .get(&connected.page(&connected.app.bob.org, "configuration"))
         .await;
-    assert!(bob_page.body.contains("Not set"));
+    assert!(
+        !bob_page.body.contains("data-testid=\"override-card\""),
+        "the override fields show only once chosen"
+    );
+    assert!(bob_page.body.contains("Tick it and save"));
     assert!(!bob_page.body.contains(&active.username));
     connected.stop().await;
 }
