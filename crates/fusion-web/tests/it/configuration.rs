@@ -1281,6 +1281,66 @@ async fn mapping_pages_create_edit_and_match_by_label_without_javascript() {
         matched.body
     );
 
+    // Both ways, two source values onto one target value: the way back is shown, flagged, and
+    // the person chooses what the target value becomes at the source.
+    let both = browser
+        .submit_form(
+            &edit_path,
+            &[
+                ("source_field", "status"),
+                ("target_field", "status"),
+                ("direction", "both"),
+                ("value_source", "10"),
+                ("value_target", "15"),
+                ("value_source", "12"),
+                ("value_target", "15"),
+            ],
+        )
+        .await;
+    assert_eq!(both.status, 200, "{}", both.body);
+    assert!(both.body.contains("On the way back"), "{}", both.body);
+    assert!(
+        both.body.contains("2 source values map here"),
+        "{}",
+        both.body
+    );
+    assert!(
+        both.body
+            .contains("<option value=\"10\" selected>Scheduled</option>"),
+        "the first pair decides until a person chooses: {}",
+        both.body
+    );
+    let chosen = browser
+        .submit_form(
+            &edit_path,
+            &[
+                ("source_field", "status"),
+                ("target_field", "status"),
+                ("direction", "both"),
+                ("value_source", "10"),
+                ("value_target", "15"),
+                ("value_source", "12"),
+                ("value_target", "15"),
+                ("way_back_target", "15"),
+                ("way_back_source", "12"),
+            ],
+        )
+        .await;
+    assert_eq!(chosen.status, 200, "{}", chosen.body);
+    let mappings = browser.get(&connected.api(bob, "mappings")).await.json();
+    assert_eq!(
+        mapping_for(&mappings, "status")["values"][0]["source"],
+        12,
+        "the chosen way back comes first (it is what Escalated becomes at the source)"
+    );
+    let list = browser.get(&connected.page(bob, "mappings")).await;
+    assert!(
+        list.body
+            .contains("Escalated goes back as With Provider (also mapped from: Scheduled)"),
+        "{}",
+        list.body
+    );
+
     let saved = browser
         .submit_form(
             &edit_path,
