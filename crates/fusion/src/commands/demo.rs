@@ -532,8 +532,10 @@ fn banner(
     );
     text.push_str("      whose codes differ; \"Match by label\" fills in more.\n");
     text.push_str("    - Description composition: \"Customer ticket: …\" lines, previewed on a real ticket.\n");
-    text.push_str("    - Settings → Test connection: it reads \"Connection tested\".\n");
-    text.push_str("    - To see a failure, replace the API secret with anything else, Save, and test again:\n");
+    text.push_str("    - Settings → Save and test: it reads \"Connection tested\".\n");
+    text.push_str(
+        "    - To see a failure, replace the API secret with anything else and Save and test:\n",
+    );
     text.push_str("      \"Test failed\", with the reason and what to do.\n");
     if let Some(first) = organisations.first() {
         text.push_str(&format!(
