@@ -19,7 +19,7 @@ commands:
   fmt-check     cargo fmt --all -- --check
   clippy        cargo clippy --workspace --all-targets -- -D warnings
   test          cargo test --workspace
-  browser       the headless-Chromium Settings test (needs /usr/bin/chromium and node)
+  browser       the headless-Chromium tests, axe-core included (needs /usr/bin/chromium and node)
   py-autotask   the third-party py-autotask client against `fusion sim` (needs python3)
   api-fuzz      schemathesis against `fusion demo` over /api/v1/openapi.json (needs python3)";
 

@@ -21,8 +21,8 @@ use crate::error::AutotaskError;
 use crate::input_checks::{InputField, InputProblem, check_input};
 use crate::settings::AutotaskSettings;
 use crate::wire::{
-    AutotaskEntity, Company, Contact, Filter, QueryModel, Resource, Ticket, TicketAttachment,
-    TicketNote,
+    AutotaskEntity, Company, Contact, Filter, QueryModel, Resource, ResourceCost, Ticket,
+    TicketAttachment, TicketNote,
 };
 use crate::zone::zone_name;
 
@@ -224,6 +224,13 @@ impl ConnectionTester {
         probe::<Contact>(&client).await?;
         probe::<Resource>(&client).await?;
 
+        // 7. Whether this user reads cost fields: the guide's level cannot, and the sync needs none.
+        if reads_costs(&client).await {
+            run.notes.push(format!(
+                "This API user can read cost fields (it read a resource's internal cost). The guide recommends the security level \"{RECOMMENDED_SECURITY_LEVEL}\": the sync never needs costs, and an API user that cannot read them cannot pass them to a partner by mistake. In Autotask, {WHERE_TO_FIND_API_USER} and change its security level."
+            ));
+        }
+
         Ok(api_usage)
     }
 }
@@ -366,6 +373,24 @@ async fn probe<T: AutotaskEntity>(client: &AutotaskClient) -> Result<(), Failure
         }),
         Err(AutotaskError::Unauthorized) => Err(authentication_failed(client.username())),
         Err(other) => Err(general_failure(other)),
+    }
+}
+
+/// Whether the API user reads cost fields: a few resources' internal cost, where a level that
+/// "Can't Read Costs" gets null. Unknown (no resource has a cost, or the read fails) counts as no:
+/// the test only says what it can tell.
+async fn reads_costs(client: &AutotaskClient) -> bool {
+    let query = QueryModel {
+        max_records: 20,
+        include_fields: vec!["id".to_owned(), "internalCost".to_owned()],
+        filter: vec![Filter::all()],
+    };
+    match client.query_page::<ResourceCost>(&query).await {
+        Ok(page) => page
+            .items
+            .iter()
+            .any(|resource| resource.internal_cost.is_some()),
+        Err(_) => false,
     }
 }
 

@@ -17,7 +17,8 @@ use fusion_domain::{
 };
 use fusion_engine::{
     ApiUrlProblem, CleanedInput, CredentialField, CredentialHelp, Freshness, LiveChoices,
-    PlatformTenants, TenantCredentials, TenantError, TicketFact, TicketField, TicketPreview,
+    PlatformTenants, PreviewTicket, TenantCredentials, TenantError, TicketFact, TicketField,
+    TicketPreview,
 };
 use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
@@ -334,12 +335,12 @@ impl PlatformTenants for AutotaskTenants {
     async fn preview(
         &self,
         credentials: &TenantCredentials,
-        ticket_id: Option<i64>,
+        ticket: &PreviewTicket,
         company: &ChoiceValue,
     ) -> Result<TicketPreview, TenantError> {
         let (choices, _) = self.load(credentials, Freshness::Cached).await?;
         let client = self.client(credentials)?;
-        preview_values(&client, &choices, ticket_id, company)
+        preview_values(&client, &choices, ticket, company)
             .await
             .map_err(tenant_error)
     }

@@ -8,7 +8,7 @@ use fusion_domain::{
     Choice, ChoiceValue, FieldMapping, FieldMappingId, MappingDirection, RelationshipId,
     ValueMapping, suggest_value_mappings,
 };
-use fusion_engine::{TicketField, TicketPreview};
+use fusion_engine::{PreviewTicket, TicketField, TicketPreview};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -201,7 +201,7 @@ const RECENT_WINDOWS_HOURS: &[i64] = &[1, 24, 7 * 24, 30 * 24, 365 * 24];
 /// tenant where thousands of tickets moved inside one window).
 const MAX_PAGES_PER_WINDOW: usize = 4;
 
-/// The preview of ticket `ticket_id`, or of the most recently active ticket when `None` — only
+/// The preview of `ticket` (by id, by ticket number, or the most recently active one) — only
 /// ever a ticket of `company`, the company the connection carries on this side (the privacy rule:
 /// a preview never shows a ticket of another company; a ticket id of another company is refused
 /// as if it did not exist).
@@ -215,12 +215,13 @@ const MAX_PAGES_PER_WINDOW: usize = 4;
 pub async fn preview_values(
     client: &AutotaskClient,
     choices: &TenantChoices,
-    ticket_id: Option<i64>,
+    ticket: &PreviewTicket,
     company: &ChoiceValue,
 ) -> Result<TicketPreview, AutotaskError> {
-    let id = match ticket_id {
-        Some(id) => id,
-        None => most_recently_active_ticket(client, company).await?,
+    let id = match ticket {
+        PreviewTicket::Id(id) => *id,
+        PreviewTicket::Number(number) => ticket_by_number(client, number, company).await?,
+        PreviewTicket::Latest => most_recently_active_ticket(client, company).await?,
     };
     let ticket = client
         .get::<RawTicket>(id)
@@ -242,6 +243,36 @@ pub async fn preview_values(
         None => None,
     };
     Ok(render_preview(&ticket.0, choices, contact_name))
+}
+
+/// The id of the ticket numbered `number` among `company`'s tickets (one query for its id).
+async fn ticket_by_number(
+    client: &AutotaskClient,
+    number: &str,
+    company: &ChoiceValue,
+) -> Result<i64, AutotaskError> {
+    let mut pages = client
+        .query_pages::<RawTicket>(vec![
+            Filter::eq("ticketNumber", Value::from(number)),
+            Filter::eq(
+                "companyID",
+                company
+                    .as_i64()
+                    .map_or_else(|| Value::from(company.as_str()), Value::from),
+            ),
+        ])
+        .include_fields(&["id"]);
+    if let Some(page) = pages.next_page().await?
+        && let Some(id) = page.iter().find_map(AutotaskEntity::id)
+    {
+        return Ok(id);
+    }
+    Err(AutotaskError::NotFound {
+        what: format!(
+            "ticket {number} among this connection's tickets (a preview shows only tickets of the \
+             company this connection carries)"
+        ),
+    })
 }
 
 async fn most_recently_active_ticket(

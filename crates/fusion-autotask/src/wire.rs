@@ -488,6 +488,24 @@ impl AutotaskEntity for Resource {
     }
 }
 
+/// A resource's internal cost and nothing else: the connection test reads it to tell whether the
+/// API user's security level reads cost fields (for a level that cannot, Autotask answers null).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct ResourceCost {
+    #[serde(rename = "id", deserialize_with = "crate::wire::lenient_integer")]
+    pub id: Option<i64>,
+    #[serde(rename = "internalCost")]
+    pub internal_cost: Option<f64>,
+}
+
+impl AutotaskEntity for ResourceCost {
+    const ENDPOINT: &'static str = "Resources";
+    fn id(&self) -> Option<i64> {
+        self.id
+    }
+}
+
 /// A ticket deleted in the Autotask UI (`DeletedTicketLogModel`): the only trace of a deletion
 /// a poller can read, since the ticket itself is gone.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

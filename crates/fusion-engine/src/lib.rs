@@ -41,8 +41,8 @@ pub use connections::{
 pub use control::{RunControl, RunObserver, StopSignal};
 pub use engine::{EngineError, RunSummary, SyncEngine, SyncMode};
 pub use overview::{
-    CALLS_WINDOW, FAILURE_WINDOW, HistoryQuery, HistoryRun, ScheduleChangeError, StartDateError,
-    SyncOverviews, SyncStatus, parse_start_date,
+    ACTIVITY_WINDOW, CALLS_WINDOW, FAILURE_WINDOW, HistoryQuery, HistoryRun, ScheduleChangeError,
+    StartDateError, SyncActivity, SyncOverviews, SyncStatus, parse_start_date,
 };
 pub use platform::{ChangedTicketsQuery, Platform, PlatformError, TicketPage};
 pub use repair::{RepairError, RepairStep};
@@ -54,6 +54,7 @@ pub use service::{
 pub use setup::{EngineSettings, SideSetup, SyncSetup};
 pub use tenant::{
     ApiUrlProblem, CleanedInput, CredentialField, CredentialHelp, Freshness, LiveChoices,
-    PlatformTenants, TenantCredentials, TenantError, TicketFact, TicketField, TicketPreview,
+    PlatformTenants, PreviewTicket, TenantCredentials, TenantError, TicketFact, TicketField,
+    TicketPreview,
 };
 pub use tickets::{TicketRow, TicketSyncState, TicketsQuery, attention_count, ticket_rows};

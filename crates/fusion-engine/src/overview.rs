@@ -65,6 +65,27 @@ pub struct HistoryRun {
     pub contract_name: String,
 }
 
+/// How far back the Dashboard's pictures look.
+pub const ACTIVITY_WINDOW: Duration = Duration::days(7);
+/// Runs read for the activity window: a week of 1-minute runs is 10,080.
+const ACTIVITY_RUNS_READ: u32 = 12_000;
+
+/// One relationship's recent activity, for the Dashboard's charts: per UTC day of the window
+/// (oldest first) the tickets its runs synced and the tickets that failed, and per hour the
+/// platform calls its runs made (both sides together), plus how many tickets it has linked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncActivity {
+    /// The first day of the window; `days[i]` is `first_day + i` days.
+    pub first_day: time::Date,
+    /// (synced: created + updated + closed, failed) per day.
+    pub days: Vec<(u64, u64)>,
+    /// The first hour of the window (whole hour, UTC); `hours[i]` is `first_hour + i` hours.
+    pub first_hour: OffsetDateTime,
+    /// Platform calls per hour.
+    pub hours: Vec<u64>,
+    pub linked_tickets: u64,
+}
+
 /// Why a typed start date was refused (the message says what to do).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -172,6 +193,58 @@ impl SyncOverviews {
             .set_sync_schedule(relationship.id, &schedule, self.clock.now())
             .await?;
         Ok(self.status(relationship).await?)
+    }
+
+    /// The last 7 days of `relationship`'s runs, summed per day and per hour (see
+    /// [`SyncActivity`]), and its linked tickets.
+    pub async fn activity(&self, relationship: RelationshipId) -> StoreResult<SyncActivity> {
+        let now = self.clock.now().to_offset(time::UtcOffset::UTC);
+        let today = now.date();
+        let first_day = today - Duration::days(ACTIVITY_WINDOW.whole_days() - 1);
+        let this_hour = now
+            .replace_minute(0)
+            .and_then(|at| at.replace_second(0))
+            .and_then(|at| at.replace_nanosecond(0))
+            .unwrap_or(now);
+        let hour_count = ACTIVITY_WINDOW.whole_hours();
+        let first_hour = this_hour - Duration::hours(hour_count - 1);
+        let runs = self
+            .store
+            .sync_runs(&RunFilter {
+                relationship: Some(relationship),
+                status: None,
+                started_from: Some(first_day.midnight().assume_utc()),
+                started_before: None,
+                limit: ACTIVITY_RUNS_READ,
+            })
+            .await?;
+        let day_count = usize::try_from(ACTIVITY_WINDOW.whole_days()).unwrap_or(7);
+        let mut days = vec![(0_u64, 0_u64); day_count];
+        let mut hours = vec![0_u64; usize::try_from(hour_count).unwrap_or(168)];
+        for run in &runs {
+            let started = run.started_at.to_offset(time::UtcOffset::UTC);
+            let day = (started.date() - first_day).whole_days();
+            if let Some(slot) = usize::try_from(day).ok().and_then(|day| days.get_mut(day)) {
+                let counts = &run.counts;
+                slot.0 += u64::from(counts.created + counts.updated + counts.closed);
+                slot.1 += u64::from(counts.failed);
+            }
+            let hour = (started - first_hour).whole_hours();
+            if started >= first_hour
+                && let Some(slot) = usize::try_from(hour)
+                    .ok()
+                    .and_then(|hour| hours.get_mut(hour))
+            {
+                *slot += run.calls_used;
+            }
+        }
+        Ok(SyncActivity {
+            first_day,
+            days,
+            first_hour,
+            hours,
+            linked_tickets: self.store.linked_ticket_count(relationship).await?,
+        })
     }
 
     /// The runs of `relationships` (id and contract name) matching `query`, newest first.

@@ -184,6 +184,17 @@ pub enum Freshness {
     Reload,
 }
 
+/// Which ticket a description preview shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PreviewTicket {
+    /// The most recently active ticket of the connection's company.
+    Latest,
+    /// By the platform's id (the number in the ticket's URL).
+    Id(i64),
+    /// By the ticket number people see and quote, e.g. "T20261204.0001".
+    Number(String),
+}
+
 /// One real ticket as the configuration screens show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TicketPreview {
@@ -302,13 +313,13 @@ pub trait PlatformTenants: Send + Sync {
         ticket: &fusion_domain::sync::TicketId,
     ) -> Option<String>;
 
-    /// The preview of ticket `ticket_id`, or of the most recently active one when `None` — only
-    /// ever a ticket of `company` (the company the connection carries on this side); any other
-    /// ticket is [`TenantError::NotFound`].
+    /// The preview of `ticket` (by id, by the ticket number people know, or the most recently
+    /// active one) — only ever a ticket of `company` (the company the connection carries on this
+    /// side); any other ticket is [`TenantError::NotFound`].
     async fn preview(
         &self,
         credentials: &TenantCredentials,
-        ticket_id: Option<i64>,
+        ticket: &PreviewTicket,
         company: &ChoiceValue,
     ) -> Result<TicketPreview, TenantError>;
 

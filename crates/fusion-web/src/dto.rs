@@ -186,7 +186,7 @@ pub(crate) struct ApiUsageDto {
     pub requests_used: u32,
     pub request_limit: u32,
     pub timeframe_minutes: u32,
-    /// E.g. "124 of 10,000 requests this hour".
+    /// E.g. "124 of the 10,000 requests Autotask allows this hour (every integration together)".
     pub summary: String,
 }
 

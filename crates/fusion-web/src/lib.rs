@@ -38,7 +38,9 @@
 
 mod api;
 mod api_tokens;
+mod charts;
 mod configuration;
+mod demo;
 mod dto;
 mod error;
 pub mod metrics;
@@ -70,6 +72,7 @@ use fusion_engine::{Connections, PlatformTenants, WrongCodeThrottle};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
+pub use demo::DemoTickets;
 pub use error::ApiError;
 pub use metrics::metrics_router;
 pub use openapi::OPENAPI_DOCUMENT;
@@ -170,6 +173,8 @@ struct AppStateInner {
     sync_overviews: fusion_engine::SyncOverviews,
     /// Checks `/readyz` runs after the database's, by name, in registration order.
     readiness_checks: std::sync::RwLock<Vec<(String, readiness::ReadinessCheck)>>,
+    /// `fusion demo` only: raises test tickets in the simulated tenants (the Sync page's form).
+    demo_tickets: std::sync::OnceLock<Arc<dyn DemoTickets>>,
 }
 
 impl AppState {
@@ -226,6 +231,7 @@ impl AppState {
                 metrics: std::sync::OnceLock::new(),
                 sync: std::sync::OnceLock::new(),
                 readiness_checks: std::sync::RwLock::new(Vec::new()),
+                demo_tickets: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -273,6 +279,17 @@ impl AppState {
     pub fn with_sync(self, sync: fusion_engine::SyncService) -> Self {
         let _first_service_wins = self.inner.sync.set(sync);
         self
+    }
+
+    /// In `fusion demo`: the Sync page offers a form that raises a test ticket through `demo`
+    /// (see [`DemoTickets`]). The first one given wins.
+    pub fn with_demo_tickets(self, demo: Arc<dyn DemoTickets>) -> Self {
+        let _first_demo_wins = self.inner.demo_tickets.set(demo);
+        self
+    }
+
+    pub(crate) fn demo_tickets(&self) -> Option<&Arc<dyn DemoTickets>> {
+        self.inner.demo_tickets.get()
     }
 
     pub(crate) fn sync(&self) -> Option<&fusion_engine::SyncService> {
@@ -358,6 +375,7 @@ pub fn router(state: AppState) -> Router {
         .merge(relationships::page_routes())
         .merge(configuration::page_routes())
         .merge(sync::page_routes())
+        .merge(demo::routes())
         .merge(metrics::routes())
         .nest(
             "/api/v1",

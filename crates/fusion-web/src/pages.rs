@@ -34,7 +34,7 @@ use crate::templates::{
     Banner, HistoryRow, ProblemView, ResultView, SettingsPage, SignInPage, render,
 };
 use crate::throttle::{ThrottleDecision, describe_wait};
-use crate::wording::{api_usage_summary, human_date};
+use crate::wording::{api_usage_summary, fix_steps, human_date};
 
 const STYLESHEET: &str = include_str!("../static/fusion.css");
 /// Change-history lines shown on Settings; the API has the full log.
@@ -277,9 +277,16 @@ fn result_view(report: &ConnectionTestReport, source: ResultSource) -> ResultVie
     } else {
         report.reason.clone()
     };
+    let stale = matches!(source, ResultSource::Stored { outdated: true });
+    let (fix_intro, fix_steps) = report.fix.as_deref().map(fix_steps).unwrap_or_default();
     ResultView {
         success: report.is_success(),
-        status: report.outcome.label(),
+        stale,
+        status: if stale {
+            "Not tested since the last change"
+        } else {
+            report.outcome.label()
+        },
         tested_values_label: Some(match source {
             ResultSource::Fresh(TestedValues::Saved) => "Tested the saved settings.",
             ResultSource::Fresh(TestedValues::Unsaved) => {
@@ -287,11 +294,20 @@ fn result_view(report: &ConnectionTestReport, source: ResultSource) -> ResultVie
             }
             ResultSource::Stored { outdated: false } => "Last test of the saved settings.",
             ResultSource::Stored { outdated: true } => {
-                "Last test — the settings were changed after it: Test connection to check them."
+                "The settings were saved after the last test, so its result may no longer hold. Press Save and test to check them."
             }
         }),
-        reason,
-        fix: report.fix.clone(),
+        reason: if stale {
+            format!(
+                "The last test ({}) read: {}.",
+                human_date(report.tested_at),
+                report.outcome.label()
+            )
+        } else {
+            reason
+        },
+        fix_intro: if stale { None } else { fix_intro },
+        fix_steps: if stale { Vec::new() } else { fix_steps },
         zone: report.zone.clone(),
         api_usage: report.api_usage.as_ref().map(api_usage_summary),
         tested_at: human_date(report.tested_at),
@@ -377,6 +393,7 @@ async fn render_settings(
         api_tokens_page_url: crate::api_tokens::tokens_page_url(org),
         new_api_token: view.new_api_token,
         history,
+        budget: crate::sync::budget_sentence(None, state.tenants().hourly_request_limit()),
     };
     render(status, &page)
 }
@@ -409,6 +426,9 @@ struct SettingsForm {
     secret: Option<SecretString>,
     #[serde(default)]
     integration_code_override: Option<String>,
+    /// "test" from the **Save and test** button: test the saved values right after saving.
+    #[serde(default)]
+    then: Option<String>,
 }
 
 impl PageForm for SettingsForm {
@@ -450,6 +470,7 @@ async fn save_settings(
         ..
     }: OrgPageWrite<Form<SettingsForm>>,
 ) -> Response {
+    let and_test = form.then.as_deref() == Some("test");
     let settings = form.into_clean(&state);
     let notes = settings.notes();
     match validate_save(state.tenants(), &settings) {
@@ -459,12 +480,30 @@ async fn save_settings(
             {
                 return internal_error_page(error);
             }
+            let fresh_result = if and_test {
+                match platform_settings::test_connection(&state, org.id, caller.person.id, None)
+                    .await
+                {
+                    Ok(run) => Some(run),
+                    Err(error) => return internal_error_page(error),
+                }
+            } else {
+                None
+            };
+            let text = match &fresh_result {
+                Some(run) if run.report.is_success() => "Saved and tested.",
+                Some(_) => "Saved, but the test failed: see what to do below.",
+                None => "Saved. Press Save and test to check the settings.",
+            };
             let view = SettingsView {
                 banner: Some(Banner {
-                    success: true,
-                    text: "Saved. Use Test connection to check the settings.".to_owned(),
+                    success: fresh_result
+                        .as_ref()
+                        .is_none_or(|run| run.report.is_success()),
+                    text: text.to_owned(),
                 }),
                 notes,
+                fresh_result,
                 ..SettingsView::default()
             };
             render_settings(&state, &caller, &org, StatusCode::OK, view).await

@@ -51,7 +51,13 @@ pub(crate) struct ResultView {
     pub status: &'static str,
     pub tested_values_label: Option<&'static str>,
     pub reason: String,
-    pub fix: Option<String>,
+    /// The lead-in of "What to do" ("Check in Autotask:"), when the steps have one.
+    pub fix_intro: Option<String>,
+    /// "What to do", one plain step per line.
+    pub fix_steps: Vec<String>,
+    /// The result no longer describes the saved values (they were changed after the test): it is
+    /// greyed out and says so, instead of still reading "Connection tested" in green.
+    pub stale: bool,
     pub zone: Option<String>,
     pub api_usage: Option<String>,
     pub tested_at: String,
@@ -91,6 +97,8 @@ pub(crate) struct SettingsPage {
     pub new_api_token: Option<String>,
     /// The most recent credential changes, newest first.
     pub history: Vec<HistoryRow>,
+    /// This server's request budget in the Dashboard's words.
+    pub budget: String,
 }
 
 /// Renders a template with a status code.

@@ -8,6 +8,7 @@ use fusion_autotask::{
 };
 use fusion_autotask_sim::{EntityKind, World};
 use fusion_domain::{Choice, ChoiceValue};
+use fusion_engine::PreviewTicket;
 use serde_json::json;
 
 use crate::{CONTOSO, Harness, NORTHWIND};
@@ -384,7 +385,7 @@ async fn preview_of_the_latest_ticket_shows_labels_and_names_not_codes() {
     let choices = load_choices(&client).await.expect("choices");
     let contoso_company =
         ChoiceValue::from(company_id(&harness, NORTHWIND, "Contoso Manufacturing"));
-    let preview = preview_values(&client, &choices, None, &contoso_company)
+    let preview = preview_values(&client, &choices, &PreviewTicket::Latest, &contoso_company)
         .await
         .expect("preview");
     assert_eq!(preview.title, "Printer on floor 2 jams constantly");
@@ -433,9 +434,14 @@ async fn preview_of_a_given_ticket_and_of_a_missing_one() {
         .expect("a completed demo ticket");
     let id = complete_ticket["id"].as_i64().expect("id");
     let northwind_company = ChoiceValue::from(company_id(&harness, CONTOSO, "Northwind IT"));
-    let preview = preview_values(&client, &choices, Some(id), &northwind_company)
-        .await
-        .expect("preview");
+    let preview = preview_values(
+        &client,
+        &choices,
+        &PreviewTicket::Id(id),
+        &northwind_company,
+    )
+    .await
+    .expect("preview");
     assert_eq!(preview.title, "Outlook keeps asking for password");
     assert_eq!(preview.values["status"], "Complete");
     assert_eq!(
@@ -444,7 +450,8 @@ async fn preview_of_a_given_ticket_and_of_a_missing_one() {
     );
     assert_eq!(preview.values["companyID"], "Northwind IT");
 
-    let missing = preview_values(&client, &choices, Some(1), &northwind_company).await;
+    let missing =
+        preview_values(&client, &choices, &PreviewTicket::Id(1), &northwind_company).await;
     assert!(
         matches!(&missing, Err(AutotaskError::NotFound { what }) if what.contains("ticket 1")),
         "{missing:?}"
@@ -467,14 +474,25 @@ async fn preview_of_a_given_ticket_and_of_a_missing_one() {
             }),
         )
         .expect("raised");
-    let refused = preview_values(&client, &choices, Some(own), &northwind_company).await;
+    let refused = preview_values(
+        &client,
+        &choices,
+        &PreviewTicket::Id(own),
+        &northwind_company,
+    )
+    .await;
     assert!(
         matches!(&refused, Err(AutotaskError::NotFound { what }) if what.contains("only tickets of the company")),
         "{refused:?}"
     );
-    let latest = preview_values(&client, &choices, None, &northwind_company)
-        .await
-        .expect("preview");
+    let latest = preview_values(
+        &client,
+        &choices,
+        &PreviewTicket::Latest,
+        &northwind_company,
+    )
+    .await
+    .expect("preview");
     assert_ne!(latest.title, "Internal: payroll export");
     assert_eq!(latest.values["companyID"], "Northwind IT");
 }

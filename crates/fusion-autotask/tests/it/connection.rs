@@ -34,9 +34,17 @@ async fn correct_values_are_reported_as_connection_tested_with_zone_and_usage() 
     assert_eq!(usage.request_limit, 10_000);
     assert_eq!(usage.timeframe_minutes, 60);
     assert!(usage.requests_used >= 1);
-    assert!(report.notes.is_empty(), "{:?}", report.notes);
+    // Contoso's API user has a security level that reads costs: the test says so and why the
+    // guide's level is recommended.
+    assert_eq!(report.notes.len(), 1, "{:?}", report.notes);
+    assert!(
+        report.notes[0].starts_with("This API user can read cost fields")
+            && report.notes[0].contains("\"API User (system) Can't Read Costs\""),
+        "{:?}",
+        report.notes
+    );
 
-    // Every entity the sync needs was read once.
+    // Every entity the sync needs was read once (Resources twice: once more for the cost check).
     let counts = harness.simulator().request_counts();
     for entity in [
         "Tickets",
@@ -44,7 +52,6 @@ async fn correct_values_are_reported_as_connection_tested_with_zone_and_usage() 
         "TicketAttachments",
         "Companies",
         "Contacts",
-        "Resources",
     ] {
         assert_eq!(
             counts.get(&format!("POST /V1.0/{entity}/query")),
@@ -52,6 +59,7 @@ async fn correct_values_are_reported_as_connection_tested_with_zone_and_usage() 
             "{entity}: {counts:?}"
         );
     }
+    assert_eq!(counts.get("POST /V1.0/Resources/query"), Some(&2));
 }
 
 #[tokio::test]
@@ -63,6 +71,11 @@ async fn the_msp_tenant_in_the_pre_release_zone_tests_fine_too() {
         .await;
     assert!(report.is_success(), "{report:?}");
     assert_eq!(report.zone.as_deref(), Some("Pre-release (webservices2)"));
+    assert!(
+        report.notes.is_empty(),
+        "Northwind's API user has the recommended level (costs read as null): {:?}",
+        report.notes
+    );
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use fusion_autotask::AutotaskTenants;
 use fusion_autotask_sim::EntityKind;
 use fusion_domain::{ChoiceValue, ManualClock};
-use fusion_engine::{Freshness, PlatformTenants, TenantCredentials, TenantError};
+use fusion_engine::{Freshness, PlatformTenants, PreviewTicket, TenantCredentials, TenantError};
 use secrecy::SecretString;
 use serde_json::json;
 
@@ -112,10 +112,20 @@ async fn the_preview_through_the_port_shows_only_tickets_of_the_given_company() 
     let northwind = company(&harness, CONTOSO, "Northwind IT");
 
     let latest = tenants
-        .preview(&contoso, None, &northwind)
+        .preview(&contoso, &PreviewTicket::Latest, &northwind)
         .await
         .expect("preview");
     assert_eq!(latest.values["companyID"], "Northwind IT");
+    // The ticket number people quote finds the same ticket.
+    let by_number = tenants
+        .preview(
+            &contoso,
+            &PreviewTicket::Number(latest.ticket_number.clone()),
+            &northwind,
+        )
+        .await
+        .expect("preview by number");
+    assert_eq!(by_number, latest);
     let loads = choice_loads(&harness);
 
     let own = harness
@@ -133,10 +143,26 @@ async fn the_preview_through_the_port_shows_only_tickets_of_the_given_company() 
             }),
         )
         .expect("raised");
-    let refused = tenants.preview(&contoso, Some(own), &northwind).await;
+    let refused = tenants
+        .preview(&contoso, &PreviewTicket::Id(own), &northwind)
+        .await;
     assert!(
         matches!(&refused, Err(TenantError::NotFound { message }) if message.contains("only tickets of the company")),
         "{refused:?}"
+    );
+    let own_number = harness
+        .simulator()
+        .records(CONTOSO, fusion_autotask_sim::EntityKind::Tickets)
+        .into_iter()
+        .find(|ticket| ticket["id"].as_i64() == Some(own))
+        .and_then(|ticket| ticket["ticketNumber"].as_str().map(str::to_owned))
+        .expect("numbered");
+    let refused = tenants
+        .preview(&contoso, &PreviewTicket::Number(own_number), &northwind)
+        .await;
+    assert!(
+        matches!(&refused, Err(TenantError::NotFound { message }) if message.contains("only tickets of the company")),
+        "another company's ticket number is refused like an unknown one: {refused:?}"
     );
     assert_eq!(
         choice_loads(&harness),

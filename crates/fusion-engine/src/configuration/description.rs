@@ -161,7 +161,7 @@ impl ConfigurationService {
         &self,
         scope: &ConfigurationScope,
         composition: &DescriptionComposition,
-        ticket_id: Option<i64>,
+        ticket_id: crate::tenant::PreviewTicket,
     ) -> Result<Preview, ConfigurationError> {
         if scope.role != Role::Source {
             return Ok(placeholders(composition));
@@ -183,7 +183,7 @@ impl ConfigurationService {
             .await?;
         let ticket = self
             .tenants
-            .preview(&credentials, ticket_id, &company)
+            .preview(&credentials, &ticket_id, &company)
             .await
             .map_err(|error| ConfigurationError::Tenant {
                 reason: format!("Could not read the ticket from your Autotask tenant: {error}"),
@@ -242,7 +242,7 @@ mod tests {
         let scope = fixture.target_scope().await;
         let preview = fixture
             .service
-            .preview(&scope, &composition(), Some(1))
+            .preview(&scope, &composition(), crate::tenant::PreviewTicket::Id(1))
             .await
             .unwrap_or_else(|error| panic!("{error}"));
         assert!(!preview.real);
@@ -256,7 +256,7 @@ mod tests {
         let scope = fixture.source_scope().await;
         let error = fixture
             .service
-            .preview(&scope, &composition(), None)
+            .preview(&scope, &composition(), crate::tenant::PreviewTicket::Latest)
             .await
             .err();
         assert!(
@@ -276,7 +276,7 @@ mod tests {
         fixture.store.put_side(fixture.source_org, side);
         let preview = fixture
             .service
-            .preview(&scope, &composition(), None)
+            .preview(&scope, &composition(), crate::tenant::PreviewTicket::Latest)
             .await
             .unwrap_or_else(|error| panic!("{error}"));
         assert!(preview.real);

@@ -440,7 +440,7 @@ impl PlatformTenants for FakeTenants {
     async fn preview(
         &self,
         _credentials: &TenantCredentials,
-        _ticket_id: Option<i64>,
+        _ticket: &crate::tenant::PreviewTicket,
         company: &ChoiceValue,
     ) -> Result<TicketPreview, TenantError> {
         lock(&self.previews).push(company.clone());

@@ -128,6 +128,10 @@ pub trait SyncStore: Send + Sync {
     /// relationship already holds the same target ticket (a ticket is never linked twice).
     async fn upsert_link(&self, link: &TicketLink) -> StoreResult<()>;
 
+    /// How many tickets the relationship has linked (pairs kept in step, ended ones included):
+    /// the Dashboard's "N tickets in sync".
+    async fn linked_ticket_count(&self, relationship: RelationshipId) -> StoreResult<u64>;
+
     // ---- pending creates (crash safety for ticket creation) ----
 
     /// Records that a create is about to be sent (replaces an older entry for the same origin

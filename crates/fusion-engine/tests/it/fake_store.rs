@@ -87,6 +87,15 @@ fn pair_key(record: &SyncRecord) -> (Option<TicketId>, Option<TicketId>) {
 
 #[async_trait]
 impl SyncStore for FakeStore {
+    async fn linked_ticket_count(&self, relationship: RelationshipId) -> StoreResult<u64> {
+        let links = &self.lock().links;
+        let count = links
+            .iter()
+            .filter(|link| link.relationship == relationship)
+            .count();
+        Ok(u64::try_from(count).unwrap_or(u64::MAX))
+    }
+
     async fn link_by_ticket(
         &self,
         relationship: RelationshipId,

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod activity;
 mod attention;
 mod connections;
 mod fake_platform;

@@ -217,6 +217,18 @@ impl<B: Backend> SyncStore for SqlStore<B> {
             .collect()
     }
 
+    async fn linked_ticket_count(&self, relationship: RelationshipId) -> StoreResult<u64> {
+        let count: i64 = sqlx::query::<B>(
+            "SELECT COUNT(*) AS linked FROM ticket_links WHERE relationship_id = $1",
+        )
+        .bind_id(relationship)
+        .fetch_one(self.pool())
+        .await
+        .map_err(database_error)?
+        .column("linked")?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     async fn upsert_link(&self, link: &TicketLink) -> StoreResult<()> {
         let columns = LinkColumns::from_link(link)?;
         sqlx::query::<B>(

@@ -259,6 +259,56 @@ async fn saving_a_link_again_replaces_it_with_the_newest_content() {
 }
 
 #[tokio::test]
+async fn the_linked_ticket_count_is_per_relationship_and_counts_a_replaced_link_once() {
+    for_each_backend(async |database| {
+        let store = database.store(&SecretKey::generate()).await;
+        let relationship = relationship(&store).await;
+        let other_relationship = self::relationship(&store).await;
+        assert_eq!(
+            store
+                .linked_ticket_count(relationship)
+                .await
+                .expect("counts"),
+            0
+        );
+        for n in 1..=3 {
+            store
+                .upsert_link(&full_link(
+                    relationship,
+                    &format!("10{n}"),
+                    &format!("20{n}"),
+                ))
+                .await
+                .expect("saves");
+        }
+        // Saving the same pair again replaces it.
+        store
+            .upsert_link(&full_link(relationship, "101", "201"))
+            .await
+            .expect("replaces");
+        store
+            .upsert_link(&full_link(other_relationship, "101", "201"))
+            .await
+            .expect("saves");
+        assert_eq!(
+            store
+                .linked_ticket_count(relationship)
+                .await
+                .expect("counts"),
+            3
+        );
+        assert_eq!(
+            store
+                .linked_ticket_count(other_relationship)
+                .await
+                .expect("counts"),
+            1
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn many_links_are_found_at_once_on_either_side() {
     for_each_backend(async |database| {
         let store = database.store(&SecretKey::generate()).await;

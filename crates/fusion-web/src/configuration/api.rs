@@ -14,7 +14,7 @@ use fusion_domain::Choice;
 use fusion_engine::configuration::{
     LIST_NAMES, MappingView, ValueView, Warning, validate_composition, warnings,
 };
-use fusion_engine::{Freshness, TicketField};
+use fusion_engine::{Freshness, PreviewTicket, TicketField};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -596,17 +596,35 @@ struct PreviewResponse {
 }
 
 /// A ticket id from a query or form: digits, optionally with spaces around.
-pub(crate) fn parse_ticket_id(raw: Option<&str>) -> Result<Option<i64>, ConfigurationError> {
-    match raw.map(str::trim).filter(|raw| !raw.is_empty()) {
-        None => Ok(None),
-        Some(raw) => raw.parse::<i64>().map(Some).map_err(|_| {
-            ConfigurationError::invalid(
-                "invalid_ticket_id",
-                "ticket_id",
-                "the ticket id is the number in Autotask's ticket URL (not the ticket number T2026…)",
-            )
-        }),
+/// The ticket a preview asks for: the ticket number people quote ("T20261204.0001", any case),
+/// the id from the ticket's URL, or — when empty — the most recently active ticket.
+pub(crate) fn parse_ticket_id(raw: Option<&str>) -> Result<PreviewTicket, ConfigurationError> {
+    let Some(raw) = raw.map(str::trim).filter(|raw| !raw.is_empty()) else {
+        return Ok(PreviewTicket::Latest);
+    };
+    if let Ok(id) = raw.parse::<i64>()
+        && id > 0
+    {
+        return Ok(PreviewTicket::Id(id));
     }
+    let number = raw.to_uppercase();
+    let looks_like_number = number.strip_prefix('T').is_some_and(|rest| {
+        rest.split_once('.').is_some_and(|(day, sequence)| {
+            day.len() == 8
+                && day.chars().all(|c| c.is_ascii_digit())
+                && !sequence.is_empty()
+                && sequence.len() <= 6
+                && sequence.chars().all(|c| c.is_ascii_digit())
+        })
+    });
+    if looks_like_number {
+        return Ok(PreviewTicket::Number(number));
+    }
+    Err(ConfigurationError::invalid(
+        "invalid_ticket_id",
+        "ticket_id",
+        "enter the ticket number as Autotask shows it (e.g. T20261204.0001) or the id from the ticket's URL",
+    ))
 }
 
 async fn preview_description(

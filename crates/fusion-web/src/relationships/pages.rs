@@ -1,12 +1,14 @@
 //! The "Organisation connections" page (`/orgs/{org_id}/connections`): the organisation's
 //! connections with their state, readiness and code expiry, the lifecycle buttons, the form that
 //! creates a connection (and shows its code once), and the form that accepts a partner's code.
-//! Everything is a plain form POST carrying the session's CSRF token; no JavaScript.
+//! Everything is a plain form POST carrying the session's CSRF token; no JavaScript. Revoke and End
+//! ask to confirm first (a `<details>` disclosure, so it needs no script), and every lifecycle
+//! action but Re-issue redirects back to the list afterwards, so a reload does not repeat it.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use fusion_domain::{Organisation, RelationshipState, SyncReadiness, VerificationCode};
@@ -65,8 +67,33 @@ pub(crate) fn routes() -> Router<AppState> {
 pub(crate) struct ActionButton {
     pub url: String,
     pub label: &'static str,
-    /// Revoke and End cannot be undone.
+    /// Revoke and End cannot be undone: the button opens a confirmation first.
     pub is_final: bool,
+    /// For a final action, what it does, said before the person confirms.
+    pub consequence: &'static str,
+    /// For a final action, the confirming button's words after "Yes, ".
+    pub confirm_label: &'static str,
+}
+
+/// A link from a connection's row to one of its pages.
+pub(crate) struct RowLink {
+    pub url: String,
+    pub label: &'static str,
+}
+
+/// What a final action does, said before it is confirmed, and the confirming words.
+fn confirmation(action: LifecycleAction) -> (&'static str, &'static str) {
+    match action {
+        LifecycleAction::Revoke => (
+            "The verification code stops working and the connection cannot be accepted any more. This cannot be undone.",
+            "revoke the code",
+        ),
+        LifecycleAction::End => (
+            "Sync stops for both organisations and the connection cannot be resumed; tickets already synced stay as they are. This cannot be undone.",
+            "end the connection",
+        ),
+        _ => ("", ""),
+    }
 }
 
 /// One row of the connections list.
@@ -84,7 +111,12 @@ pub(crate) struct ConnectionRow {
     pub expiry: Option<String>,
     pub code_expired: bool,
     pub actions: Vec<ActionButton>,
-    pub configuration_url: Option<String>,
+    /// The connection's own pages (Sync, Integration configuration), for connections that can sync.
+    pub links: Vec<RowLink>,
+    /// Where the readiness badge leads: the place its state is resolved (the Sync page).
+    pub readiness_url: Option<String>,
+    /// What the person does there, as the badge link's title.
+    pub readiness_hint: &'static str,
 }
 
 /// A code just issued, shown this once.
@@ -152,6 +184,8 @@ fn connection_row(
         (None, _) => "No partner".to_owned(),
     };
     let code_expired = seen.code_expired(now);
+    let ready = relationship.readiness == SyncReadiness::ReadyForAutomaticSync;
+    let sync_page = format!("/orgs/{}/sync?relationship={}", org.id, relationship.id);
     let expiry = (relationship.state == RelationshipState::Pending)
         .then_some(relationship.code_expires_at)
         .flatten()
@@ -169,19 +203,53 @@ fn connection_row(
         state_label: relationship.state.label(),
         state_class: state_class(relationship.state),
         readiness_label: can_sync.then_some(relationship.readiness.label()),
-        readiness_ready: relationship.readiness == SyncReadiness::ReadyForAutomaticSync,
+        readiness_ready: ready,
         expiry,
         code_expired,
         actions: seen
             .available_actions()
             .into_iter()
-            .map(|action| ActionButton {
-                url: format!("{base}/{}", action.as_str()),
-                label: action.label(),
-                is_final: matches!(action, LifecycleAction::Revoke | LifecycleAction::End),
+            .map(|action| {
+                let (consequence, confirm_label) = confirmation(action);
+                ActionButton {
+                    url: format!("{base}/{}", action.as_str()),
+                    label: action.label(),
+                    is_final: matches!(action, LifecycleAction::Revoke | LifecycleAction::End),
+                    consequence,
+                    confirm_label,
+                }
             })
             .collect(),
-        configuration_url: can_sync.then(|| format!("{base}/configuration")),
+        links: if can_sync {
+            vec![
+                RowLink {
+                    url: sync_page.clone(),
+                    label: "Sync",
+                },
+                RowLink {
+                    url: format!("/orgs/{}/sync/{}/tickets", org.id, relationship.id),
+                    label: "Tickets",
+                },
+                RowLink {
+                    url: format!("{base}/configuration"),
+                    label: "Integration configuration",
+                },
+            ]
+        } else {
+            Vec::new()
+        },
+        readiness_url: can_sync.then(|| {
+            if ready {
+                format!("{sync_page}#automatic-sync")
+            } else {
+                format!("{sync_page}#sync-now")
+            }
+        }),
+        readiness_hint: if ready {
+            "Switch automatic sync on or off on the Sync page"
+        } else {
+            "Run the first manual sync on the Sync page"
+        },
     }
 }
 
@@ -246,18 +314,46 @@ fn issued_code_view(
     }
 }
 
+/// After a lifecycle action the browser is sent back here (`?done=end&connection=…`), so a reload
+/// shows the list again instead of repeating the action; the banner says what was done.
+#[derive(Deserialize, Default)]
+struct DoneQuery {
+    #[serde(default)]
+    done: Option<String>,
+    #[serde(default)]
+    connection: Option<String>,
+}
+
 async fn connections_page(
     State(state): State<AppState>,
     OrgPageCaller { caller, org }: OrgPageCaller,
+    Query(query): Query<DoneQuery>,
 ) -> Response {
-    render_connections(
-        &state,
-        &caller,
-        &org,
-        StatusCode::OK,
-        ConnectionsView::default(),
-    )
-    .await
+    let mut view = ConnectionsView::default();
+    let action = query.done.as_deref().and_then(|done| {
+        LifecycleAction::ALL
+            .into_iter()
+            .find(|a| a.as_str() == done)
+    });
+    if let (Some(action), Some(id)) = (
+        action,
+        query
+            .connection
+            .as_deref()
+            .and_then(|id| parse_relationship_id(id).ok()),
+    ) && let Ok(connections) = connections_of(&state, org.id).await
+        && let Some(seen) = connections.iter().find(|seen| seen.relationship.id == id)
+    {
+        view.banner = Some(Banner {
+            success: true,
+            text: format!(
+                "{} — {}",
+                seen.relationship.contract_name,
+                action.done_message()
+            ),
+        });
+    }
+    render_connections(&state, &caller, &org, StatusCode::OK, view).await
 }
 
 #[derive(Deserialize)]
@@ -404,6 +500,16 @@ async fn perform(
         .map_err(ConnectionError::from)
     {
         Ok(outcome) => {
+            let Some(code) = outcome.new_code.as_ref() else {
+                // Post/redirect/get: a reload of the page that follows does not repeat the action.
+                return Redirect::to(&format!(
+                    "{}?done={}&connection={id}",
+                    connections_url(&org),
+                    action.as_str()
+                ))
+                .into_response();
+            };
+            // A re-issued code is shown this once, so it is rendered rather than redirected to.
             let now = state.clock().now();
             let view = ConnectionsView {
                 banner: Some(Banner {
@@ -414,10 +520,7 @@ async fn perform(
                         action.done_message()
                     ),
                 }),
-                issued_code: outcome
-                    .new_code
-                    .as_ref()
-                    .map(|code| issued_code_view(&outcome.connection, code, now)),
+                issued_code: Some(issued_code_view(&outcome.connection, code, now)),
                 ..ConnectionsView::default()
             };
             render_connections(&state, &caller, &org, StatusCode::OK, view).await

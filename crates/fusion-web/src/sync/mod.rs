@@ -26,6 +26,8 @@
 //!   history; this module starts runs, reads history and words it for people.
 
 mod api;
+mod dashboard;
+pub(crate) use dashboard::budget_sentence;
 mod error;
 mod pages;
 mod plan_words;

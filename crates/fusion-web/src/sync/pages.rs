@@ -1,8 +1,8 @@
 //! The Sync page (`/orgs/{org_id}/sync`): one connection's readiness badge, "Sync now" with a
 //! start date, dry run, the automatic switch, and the history with filters (connection, status,
 //! period; last 7 days by default); run details (`/orgs/{org_id}/sync/runs/{run_id}`, refreshing
-//! itself while the run is Running); and the Dashboard (`/orgs/{org_id}/dashboard`). Plain forms
-//! carrying the session's CSRF token; no JavaScript.
+//! itself while the run is Running). The Dashboard is `dashboard`'s. Plain forms carrying the
+//! session's CSRF token; no JavaScript.
 
 use std::collections::HashMap;
 
@@ -23,14 +23,13 @@ use crate::page_chrome::{
     not_found_page,
 };
 use crate::session::Caller;
-use crate::sync::api::{autotask_budget_used, autotask_hourly_limit};
 use crate::sync::plan_words::{TicketPlanWords, plan_in_words, planned_writes};
 use crate::sync::{
     DEFAULT_HISTORY_LIMIT, HistoryQuery, SyncError, SyncOverview, dry_run, duration_words, history,
     overviews, parse_since, run_details, set_schedule, start_manual_run,
 };
 use crate::templates::{Banner, Nav, render};
-use crate::wording::{human_date, thousands};
+use crate::wording::{counted, human_date, human_day, parse_day};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -39,10 +38,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/orgs/{org_id}/sync/{id}/dry-run", post(dry_run_now))
         .route("/orgs/{org_id}/sync/{id}/schedule", post(save_schedule))
         .route("/orgs/{org_id}/sync/runs/{run_id}", get(run_page))
-        .route("/orgs/{org_id}/dashboard", get(dashboard_page))
+        .merge(super::dashboard::routes())
 }
 
-fn sync_url(org: &Organisation) -> String {
+pub(super) fn sync_url(org: &Organisation) -> String {
     format!("/orgs/{}/sync", org.id)
 }
 
@@ -105,7 +104,7 @@ fn status_class(status: RunStatus) -> &'static str {
     }
 }
 
-fn run_row(org: &Organisation, run: &SyncRun, contract_name: &str) -> RunRow {
+pub(super) fn run_row(org: &Organisation, run: &SyncRun, contract_name: &str) -> RunRow {
     RunRow {
         details_url: run_url(org, run.id),
         contract_name: contract_name.to_owned(),
@@ -138,7 +137,12 @@ pub(crate) struct SelectedConnection {
     pub run_url: String,
     pub dry_run_url: String,
     pub schedule_url: String,
+    /// The start date offered, written the product's way ("4 Dec 2026").
     pub since: String,
+    /// How a date is written here, e.g. "4 Dec 2026".
+    pub since_example: String,
+    /// Where the offered start date comes from, in words.
+    pub since_origin: String,
     pub automatic: bool,
     pub interval_minutes: i64,
     /// Why automatic sync cannot be switched on yet.
@@ -153,8 +157,12 @@ pub(crate) struct SelectedConnection {
 
 /// A dry run's result.
 pub(crate) struct PlanView {
+    pub contract_name: String,
     pub since: String,
-    pub writes: usize,
+    /// "3 writes".
+    pub writes: String,
+    /// "2 tickets".
+    pub ticket_count: String,
     pub tickets: Vec<TicketPlanWords>,
     pub error: Option<String>,
 }
@@ -177,6 +185,8 @@ pub(crate) struct SyncPage {
     pub period_choices: Vec<Choice>,
     pub period_label: String,
     pub runs: Vec<RunRow>,
+    /// `fusion demo` only: the form that raises a test ticket.
+    pub demo: Option<crate::demo::DemoForm>,
 }
 
 /// One run's details.
@@ -236,36 +246,7 @@ pub(crate) struct RunPage {
     pub records: Vec<RecordRow>,
 }
 
-pub(crate) struct DashboardRow {
-    pub contract_name: String,
-    pub partner: String,
-    pub sync_url: String,
-    pub readiness_label: &'static str,
-    pub readiness_ready: bool,
-    pub automatic: String,
-    pub last_run: Option<RunRow>,
-    pub next_run: String,
-    pub failed_runs_24h: u32,
-    pub failed_tickets_24h: u32,
-    pub calls_last_hour: u64,
-    pub tickets_url: String,
-    pub needs_attention: u32,
-}
-
-#[derive(Template)]
-#[template(path = "dashboard.html")]
-pub(crate) struct DashboardPage {
-    pub title: &'static str,
-    pub active: &'static str,
-    pub nav: Option<Nav>,
-    pub connections_url: String,
-    pub rows: Vec<DashboardRow>,
-    pub hourly_limit: Option<String>,
-    /// Requests this server sent to the organisation's own Autotask database in the last hour.
-    pub budget_used: Option<String>,
-}
-
-fn partner_name(overview: &SyncOverview) -> String {
+pub(super) fn partner_name(overview: &SyncOverview) -> String {
     overview
         .connection
         .partner_name
@@ -273,7 +254,7 @@ fn partner_name(overview: &SyncOverview) -> String {
         .unwrap_or_else(|| "No partner".to_owned())
 }
 
-fn next_run_words(overview: &SyncOverview, now: OffsetDateTime) -> String {
+pub(super) fn next_run_words(overview: &SyncOverview, now: OffsetDateTime) -> String {
     match overview.next_run_at {
         Some(at) if at <= now => "Due now".to_owned(),
         Some(at) => human_date(at),
@@ -282,7 +263,7 @@ fn next_run_words(overview: &SyncOverview, now: OffsetDateTime) -> String {
     }
 }
 
-fn page_error(error: SyncError) -> Response {
+pub(super) fn page_error(error: SyncError) -> Response {
     match error {
         error if error.is_not_found() => not_found_page(),
         SyncError::Api(error) => internal_error_page(error),
@@ -319,10 +300,25 @@ impl PageView {
             .filter(|raw| PERIODS.iter().any(|(value, _, _)| value == raw))
             .unwrap_or(DEFAULT_PERIOD)
             .to_owned();
+        // After the demo's "raise a test ticket" form (it redirects here).
+        let banner = match (parameters.get("raised"), parameters.get("raise_failed")) {
+            (Some(number), _) => Some(Banner {
+                success: true,
+                text: format!(
+                    "Raised ticket {number} in your simulated Autotask. The next automatic run carries it to your partner within a minute or two (or press Sync now); it then shows in the history below."
+                ),
+            }),
+            (None, Some(error)) => Some(Banner {
+                success: false,
+                text: format!("The test ticket could not be raised: {error}"),
+            }),
+            (None, None) => None,
+        };
         Self {
             relationship,
             status,
             period,
+            banner,
             ..Self::default()
         }
     }
@@ -379,8 +375,8 @@ async fn render_sync_page(
             Err(error) => return page_error(error),
         }
     };
-    let default_since = (now - Duration::days(7)).date().to_string();
     let selected = selected.map(|overview| {
+        let (default_since, since_origin) = default_start_date(overview, &runs, now);
         let relationship = &overview.connection.relationship;
         let base = format!("{}/{}", sync_url(org), relationship.id);
         SelectedConnection {
@@ -392,10 +388,9 @@ async fn render_sync_page(
             run_url: format!("{base}/run"),
             dry_run_url: format!("{base}/dry-run"),
             schedule_url: format!("{base}/schedule"),
-            since: view
-                .entered_since
-                .clone()
-                .unwrap_or_else(|| default_since.clone()),
+            since: view.entered_since.clone().unwrap_or(default_since),
+            since_example: human_day(now.date()),
+            since_origin,
             automatic: overview.schedule.automatic,
             interval_minutes: overview.schedule.interval().whole_minutes(),
             automatic_note: overview.automatic_refusal(),
@@ -461,8 +456,50 @@ async fn render_sync_page(
             .iter()
             .map(|found| run_row(org, &found.run, &found.contract_name))
             .collect(),
+        demo: crate::demo::form_for(state, org),
     };
     render(status, &page)
+}
+
+/// The start date "Sync now" offers, and where it comes from: for a connection that has synced,
+/// its baseline — the start date of its latest manual run in the history shown (else the day its
+/// last run started); for the first run, 7 days ago.
+fn default_start_date(
+    overview: &SyncOverview,
+    runs: &[fusion_engine::HistoryRun],
+    now: OffsetDateTime,
+) -> (String, String) {
+    let id = overview.relationship_id();
+    let manual_since = runs
+        .iter()
+        .filter(|found| found.run.relationship == id)
+        .find_map(|found| found.run.since);
+    let last_manual = overview.last_run.as_ref().and_then(|run| run.since);
+    if let Some(since) = manual_since.or(last_manual) {
+        let day = human_day(since.date());
+        return (
+            day.clone(),
+            format!("Offered: the start date of the last manual sync ({day})."),
+        );
+    }
+    if overview.readiness() == SyncReadiness::ReadyForAutomaticSync
+        && let Some(run) = &overview.last_run
+    {
+        let day = human_day(run.started_at.date());
+        return (
+            day.clone(),
+            format!("Offered: the day of the last run ({day})."),
+        );
+    }
+    (
+        human_day((now - Duration::days(7)).date()),
+        "Offered: 7 days ago.".to_owned(),
+    )
+}
+
+/// The start date as typed ("4 Dec 2026" or "2026-12-04") in the form the sync use cases read.
+fn typed_start_date(typed: &str) -> String {
+    parse_day(typed).unwrap_or_else(|| typed.trim().to_owned())
 }
 
 async fn sync_page(
@@ -537,7 +574,7 @@ async fn run_now(
     let Some(id) = form_relationship(&id) else {
         return not_found_page();
     };
-    let started = match parse_since(&form.since, state.clock().now()) {
+    let started = match parse_since(&typed_start_date(&form.since), state.clock().now()) {
         Ok(since) => start_manual_run(&state, org.id, id, since, &caller.person.email).await,
         Err(error) => Err(error),
     };
@@ -562,7 +599,7 @@ async fn dry_run_now(
     let since = if form.since.trim().is_empty() {
         Ok(None)
     } else {
-        parse_since(&form.since, state.clock().now()).map(Some)
+        parse_since(&typed_start_date(&form.since), state.clock().now()).map(Some)
     };
     let result = match since {
         Ok(since) => dry_run(&state, org.id, id, since)
@@ -572,12 +609,32 @@ async fn dry_run_now(
     };
     match result {
         Ok((since, summary)) => {
+            let tickets = plan_in_words(&summary.plan);
+            let contract_name = overviews(&state, org.id)
+                .await
+                .ok()
+                .and_then(|all| {
+                    all.into_iter()
+                        .find(|overview| overview.relationship_id() == id)
+                        .map(|overview| overview.connection.relationship.contract_name)
+                })
+                .unwrap_or_default();
             let view = PageView {
                 plan: Some(PlanView {
+                    contract_name,
                     since: since
                         .map_or_else(|| "where the last run stopped".to_owned(), human_date),
-                    writes: planned_writes(&summary.plan),
-                    tickets: plan_in_words(&summary.plan),
+                    writes: counted(
+                        u64::try_from(planned_writes(&summary.plan)).unwrap_or(u64::MAX),
+                        "write",
+                        "writes",
+                    ),
+                    ticket_count: counted(
+                        u64::try_from(tickets.len()).unwrap_or(u64::MAX),
+                        "ticket",
+                        "tickets",
+                    ),
+                    tickets,
                     error: summary.error,
                 }),
                 entered_since: Some(form.since),
@@ -642,10 +699,10 @@ async fn save_schedule(
     match saved {
         Ok(overview) => {
             let text = if overview.schedule.automatic {
-                format!(
-                    "Automatic sync is on: every {} minute(s).",
-                    overview.schedule.interval().whole_minutes()
-                )
+                match overview.schedule.interval().whole_minutes() {
+                    1 => "Automatic sync is on: every minute.".to_owned(),
+                    minutes => format!("Automatic sync is on: every {minutes} minutes."),
+                }
             } else {
                 "Automatic sync is off.".to_owned()
             };
@@ -687,58 +744,6 @@ async fn run_page(
         conflicts: run.counts.conflicts,
         run: run_row(&org, &run, &seen.relationship.contract_name),
         records: records.iter().map(record_row).collect(),
-    };
-    render(StatusCode::OK, &page)
-}
-
-async fn dashboard_page(
-    State(state): State<AppState>,
-    OrgPageCaller { caller, org }: OrgPageCaller,
-) -> Response {
-    let all = match overviews(&state, org.id).await {
-        Ok(all) => all,
-        Err(error) => return page_error(error),
-    };
-    let now = state.clock().now();
-    let rows = all
-        .iter()
-        .map(|overview| {
-            let relationship = &overview.connection.relationship;
-            DashboardRow {
-                contract_name: relationship.contract_name.clone(),
-                partner: partner_name(overview),
-                sync_url: format!("{}?relationship={}", sync_url(&org), relationship.id),
-                readiness_label: relationship.readiness.label(),
-                readiness_ready: relationship.readiness == SyncReadiness::ReadyForAutomaticSync,
-                automatic: if overview.schedule.automatic {
-                    format!(
-                        "On, every {} min",
-                        overview.schedule.interval().whole_minutes()
-                    )
-                } else {
-                    "Off".to_owned()
-                },
-                last_run: overview
-                    .last_run
-                    .as_ref()
-                    .map(|run| run_row(&org, run, &relationship.contract_name)),
-                next_run: next_run_words(overview, now),
-                failed_runs_24h: overview.failed_runs_24h,
-                failed_tickets_24h: overview.failed_tickets_24h,
-                calls_last_hour: overview.calls_last_hour,
-                tickets_url: crate::sync::tickets::tickets_page_url(&org, relationship.id),
-                needs_attention: overview.needs_attention,
-            }
-        })
-        .collect();
-    let page = DashboardPage {
-        title: "Dashboard",
-        active: "dashboard",
-        nav: nav_for(&caller, &org),
-        connections_url: connections_url(&org),
-        rows,
-        hourly_limit: autotask_hourly_limit(&state).map(thousands),
-        budget_used: autotask_budget_used(&state, org.id).await.map(thousands),
     };
     render(StatusCode::OK, &page)
 }

@@ -1127,7 +1127,15 @@ async fn the_configuration_page_offers_each_tenants_own_values_and_saved_choices
         "{}",
         warned.body
     );
-    assert!(warned.body.contains("Sub-issue type:"), "{}", warned.body);
+    // The warning links to the field to fix.
+    assert!(
+        warned
+            .body
+            .contains("<a href=\"#sub_issue_type\">Sub-issue type</a>:"),
+        "{}",
+        warned.body
+    );
+    assert!(warned.body.contains("id=\"sub_issue_type\""));
     connected.stop().await;
 }
 
@@ -1220,7 +1228,11 @@ async fn override_api_settings_are_saved_per_relationship_tested_and_used_for_ch
     let bob_page = bob_browser
         .get(&connected.page(&connected.app.bob.org, "configuration"))
         .await;
-    assert!(bob_page.body.contains("Not set"));
+    assert!(
+        !bob_page.body.contains("data-testid=\"override-card\""),
+        "the override fields show only once chosen"
+    );
+    assert!(bob_page.body.contains("Tick it and save"));
     assert!(!bob_page.body.contains(&active.username));
     connected.stop().await;
 }
@@ -1269,6 +1281,66 @@ async fn mapping_pages_create_edit_and_match_by_label_without_javascript() {
         matched.body
     );
 
+    // Both ways, two source values onto one target value: the way back is shown, flagged, and
+    // the person chooses what the target value becomes at the source.
+    let both = browser
+        .submit_form(
+            &edit_path,
+            &[
+                ("source_field", "status"),
+                ("target_field", "status"),
+                ("direction", "both"),
+                ("value_source", "10"),
+                ("value_target", "15"),
+                ("value_source", "12"),
+                ("value_target", "15"),
+            ],
+        )
+        .await;
+    assert_eq!(both.status, 200, "{}", both.body);
+    assert!(both.body.contains("On the way back"), "{}", both.body);
+    assert!(
+        both.body.contains("2 source values map here"),
+        "{}",
+        both.body
+    );
+    assert!(
+        both.body
+            .contains("<option value=\"10\" selected>Scheduled</option>"),
+        "the first pair decides until a person chooses: {}",
+        both.body
+    );
+    let chosen = browser
+        .submit_form(
+            &edit_path,
+            &[
+                ("source_field", "status"),
+                ("target_field", "status"),
+                ("direction", "both"),
+                ("value_source", "10"),
+                ("value_target", "15"),
+                ("value_source", "12"),
+                ("value_target", "15"),
+                ("way_back_target", "15"),
+                ("way_back_source", "12"),
+            ],
+        )
+        .await;
+    assert_eq!(chosen.status, 200, "{}", chosen.body);
+    let mappings = browser.get(&connected.api(bob, "mappings")).await.json();
+    assert_eq!(
+        mapping_for(&mappings, "status")["values"][0]["source"],
+        12,
+        "the chosen way back comes first (it is what Escalated becomes at the source)"
+    );
+    let list = browser.get(&connected.page(bob, "mappings")).await;
+    assert!(
+        list.body
+            .contains("Escalated goes back as With Provider (also mapped from: Scheduled)"),
+        "{}",
+        list.body
+    );
+
     let saved = browser
         .submit_form(
             &edit_path,
@@ -1297,6 +1369,13 @@ async fn mapping_pages_create_edit_and_match_by_label_without_javascript() {
     let deleted = browser
         .submit_form(&format!("{edit_path}/delete"), &[])
         .await;
+    assert_eq!(
+        deleted.status, 303,
+        "the delete redirects, so a reload does not repeat it"
+    );
+    let location = deleted.headers["location"].to_str().unwrap().to_owned();
+    assert!(location.ends_with("/mappings?removed=1"), "{location}");
+    let deleted = browser.get(&location).await;
     assert!(deleted.body.contains("Mapping removed."));
     let defaults = browser
         .submit_form(&connected.page(bob, "mappings/defaults"), &[])
@@ -1342,6 +1421,35 @@ async fn the_description_page_adds_orders_previews_and_removes_lines() {
         preview.body
     );
     assert!(preview.body.contains("Printer on floor 2 jams constantly"));
+    // The ticket number people quote works as well as the id, in any case; lines show labels.
+    let number = preview
+        .body
+        .split("On ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .expect("the preview names its ticket")
+        .to_owned();
+    assert!(number.starts_with('T'), "{number}");
+    let by_number = browser
+        .get(&format!("{path}?ticket_id={}", number.to_lowercase()))
+        .await;
+    assert!(
+        by_number
+            .body
+            .contains("Queue: Service Desk\nStatus: New\n"),
+        "{}",
+        by_number.body
+    );
+    assert!(
+        !by_number.body.contains("(queueID)"),
+        "labels, not API names"
+    );
+    let unreadable = browser.get(&format!("{path}?ticket_id=ticket-7")).await;
+    assert!(
+        unreadable.body.contains("e.g. T20261204.0001"),
+        "{}",
+        unreadable.body
+    );
     let stored = browser
         .get(&connected.api(alice, "description"))
         .await

@@ -123,7 +123,14 @@ async fn settings_page_works_without_javascript_and_never_prefills_the_secret() 
         )
         .await;
     assert!(failed.body.contains("Test failed"));
-    assert!(failed.body.contains("What to do:"));
+    assert!(failed.body.contains(">What to do</h3>"));
+    assert!(
+        failed
+            .body
+            .contains("<li>The API secret was copied in full"),
+        "what to do is a list of steps: {}",
+        failed.body
+    );
     assert!(failed.body.contains("They are not saved yet"));
     assert!(failed.body.contains("result--failure"));
     let reloaded = browser.get(&page_path).await;

@@ -640,7 +640,9 @@ async fn the_connections_page_works_without_javascript_shows_the_code_once_and_e
             .contains("Code expires on 4 Dec 2026, 09:00 UTC")
     );
     assert!(reloaded.body.contains("Re-issue code"));
-    assert!(reloaded.body.contains(">Revoke</button>"));
+    // Revoke asks to confirm first.
+    assert!(reloaded.body.contains(">Revoke…</summary>"));
+    assert!(reloaded.body.contains("Yes, revoke the code</button>"));
 
     // Bob accepts through his page.
     let wrong = bob
@@ -683,7 +685,24 @@ async fn the_connections_page_works_without_javascript_shows_the_code_once_and_e
     assert!(accepted.body.contains(&format!("action=\"{base}/pause\"")));
     assert!(accepted.body.contains(&format!("action=\"{base}/end\"")));
 
-    let paused = bob.submit_form(&format!("{base}/pause"), &[]).await;
+    // Each connection links to its Sync page, and the readiness badge leads to where it is resolved.
+    let sync_page = format!("/orgs/{}/sync?relationship={id}", app.bob.org.id);
+    assert!(accepted.body.contains(&format!("href=\"{sync_page}\"")));
+    assert!(
+        accepted
+            .body
+            .contains(&format!("href=\"{sync_page}#sync-now\""))
+    );
+
+    // A lifecycle action redirects back to the list (a reload does not repeat it).
+    let redirected = bob.submit_form(&format!("{base}/pause"), &[]).await;
+    assert_eq!(redirected.status, 303, "{}", redirected.body);
+    let location = redirected.headers["location"].to_str().unwrap().to_owned();
+    assert_eq!(
+        location,
+        format!("{}?done=pause&connection={id}", connections_path(&app.bob))
+    );
+    let paused = bob.get(&location).await;
     assert_eq!(paused.status, 200, "{}", paused.body);
     assert!(paused.body.contains("Connection paused"));
     assert!(paused.body.contains(&format!("action=\"{base}/resume\"")));

@@ -671,7 +671,21 @@ async fn the_sync_page_runs_a_sync_shows_it_in_history_and_its_details() {
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Initial sync required"), "{}", page.body);
     assert!(page.body.contains("Contoso ⇄ Northwind managed services"));
-    assert!(page.body.contains("type=\"date\""));
+    // The start date is written the product's way ("4 Dec 2026"), 7 days ago for the first run.
+    let week_ago = (OffsetDateTime::now_utc() - time::Duration::days(7)).date();
+    let written = format!(
+        "{} {} {}",
+        week_ago.day(),
+        &week_ago.month().to_string()[..3],
+        week_ago.year()
+    );
+    assert!(
+        page.body
+            .contains(&format!("name=\"since\" type=\"text\" inputmode=\"text\" autocomplete=\"off\" spellcheck=\"false\" value=\"{written}\"")),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Offered: 7 days ago."));
     assert!(page.body.contains("No runs in this period."));
 
     // Switching automatic sync on before the baseline is explained, not done.
@@ -761,12 +775,16 @@ async fn the_sync_page_runs_a_sync_shows_it_in_history_and_its_details() {
     assert!(
         switched
             .body
-            .contains("Automatic sync is on: every 15 minute(s).")
+            .contains("Automatic sync is on: every 15 minutes.")
     );
 
     let dashboard = app.alice.get(&format!("/orgs/{org}/dashboard")).await;
     assert_eq!(dashboard.status, 200);
-    assert!(dashboard.body.contains("On, every 15 min"));
+    assert!(
+        dashboard
+            .body
+            .contains("Automatic sync: on, every 15 minutes")
+    );
     assert!(dashboard.body.contains(&details_url));
 
     // The partner sees the run too.
@@ -872,7 +890,12 @@ async fn a_run_that_cannot_read_a_side_is_failed_with_its_error_and_counted_on_t
         .alice
         .get(&format!("/orgs/{}/dashboard", app.app.alice.org.id))
         .await;
-    assert!(dashboard_page.body.contains("1 failed run(s)"));
+    assert!(
+        dashboard_page.body.contains(">1 failed run"),
+        "{}",
+        dashboard_page.body
+    );
+    assert!(!dashboard_page.body.contains("(s)"));
 
     app.app.stop().await;
 }

@@ -117,6 +117,7 @@ pub async fn run(
             ..Default::default()
         },
         &runtime,
+        Some(Arc::new(activity::DemoTicketDesk::new(simulator.clone()))),
     );
     let shutdown = stop_sync_on(shutdown_signal(), runtime.service().clone());
     let (stop_people, people_stopped) = tokio::sync::watch::channel(false);
@@ -502,8 +503,9 @@ fn banner(
     }
     match first_sync {
         FirstSync::Ran { status, created } => text.push_str(&format!(
-            "    - Sync: the first sync has run ({}: {created} ticket(s) created at {}), and automatic\n      sync is on every minute. Simulated people at work raise tickets and comment every\n      45 s: open the connection's Sync page and watch the history carry them across.\n",
+            "    - Sync: the first sync has run ({}: {} created at {}), and automatic\n      sync is on every minute. Simulated people at work raise tickets and comment every\n      45 s: open the connection's Sync page and watch the history carry them across.\n",
             status.label(),
+            if *created == 1 { "1 ticket".to_owned() } else { format!("{created} tickets") },
             connection::TARGET_ORGANISATION
         )),
         FirstSync::AlreadyDone => text.push_str(
@@ -516,6 +518,11 @@ fn banner(
             "    - Sync: the first sync could not run ({reason}); run it from the Sync page.\n"
         )),
     }
+    text.push_str(&format!(
+        "    - Raise a test ticket yourself: sign in as {}, open Sync and use \"Raise test\n      ticket\" (just a title); the sync carries it to {} — watch it arrive in the history.\n",
+        connection::SOURCE_ORGANISATION,
+        connection::TARGET_ORGANISATION
+    ));
     text.push_str(
         "    - Connections → the connection → Integration configuration: what each side\n",
     );
@@ -528,8 +535,10 @@ fn banner(
     );
     text.push_str("      whose codes differ; \"Match by label\" fills in more.\n");
     text.push_str("    - Description composition: \"Customer ticket: …\" lines, previewed on a real ticket.\n");
-    text.push_str("    - Settings → Test connection: it reads \"Connection tested\".\n");
-    text.push_str("    - To see a failure, replace the API secret with anything else, Save, and test again:\n");
+    text.push_str("    - Settings → Save and test: it reads \"Connection tested\".\n");
+    text.push_str(
+        "    - To see a failure, replace the API secret with anything else and Save and test:\n",
+    );
     text.push_str("      \"Test failed\", with the reason and what to do.\n");
     if let Some(first) = organisations.first() {
         text.push_str(&format!(

@@ -239,7 +239,7 @@ pub async fn run(
         metrics_on_main_listener: config.metrics_listen.is_none(),
         metrics_token: metrics_token.clone(),
     };
-    let router = crate::commands::web_app::router(store.clone(), autotask, web, &runtime);
+    let router = crate::commands::web_app::router(store.clone(), autotask, web, &runtime, None);
     let metrics_server = match config.metrics_listen {
         None => None,
         Some(metrics_address) => {

@@ -28,6 +28,7 @@ pub fn router(
     autotask: AutotaskService,
     web: WebOptions,
     sync: &SyncRuntime,
+    demo_tickets: Option<Arc<dyn fusion_web::DemoTickets>>,
 ) -> Router {
     let settings = WebSettings {
         secure_cookies: web.secure_cookies,
@@ -47,6 +48,10 @@ pub fn router(
     let state = AppState::new(store, Arc::new(tenants), settings)
         .with_sync(sync.service().clone())
         .with_readiness_check("scheduler", Arc::new(move || scheduler.check()));
+    let state = match demo_tickets {
+        Some(demo) => state.with_demo_tickets(demo),
+        None => state,
+    };
     // The process-wide Prometheus recorder, installed once; `/metrics` renders from it.
     let state = match fusion_web::metrics::install_global_recorder() {
         Ok(handle) => state.with_metrics(handle),

@@ -94,8 +94,8 @@ async fn demo_starts_both_organisations_sign_in_and_test_their_connection_then_s
         assert_eq!(settings_page.status(), 200);
         let html = settings_page.text().await.expect("Settings has a body");
         assert!(
-            html.contains("Test connection"),
-            "Settings offers Test connection"
+            html.contains("Save and test"),
+            "Settings offers Save and test"
         );
         assert!(
             html.contains("https://webservices"),
@@ -133,7 +133,11 @@ async fn demo_starts_both_organisations_sign_in_and_test_their_connection_then_s
         "{rest_of_stdout}"
     );
     assert!(
-        rest_of_stdout.contains("Test connection"),
+        rest_of_stdout.contains("Raise a test ticket yourself"),
+        "{rest_of_stdout}"
+    );
+    assert!(
+        rest_of_stdout.contains("Settings → Save and test"),
         "{rest_of_stdout}"
     );
     let _ = std::fs::remove_dir_all(&data_dir);

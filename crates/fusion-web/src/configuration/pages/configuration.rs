@@ -83,6 +83,10 @@ pub(crate) struct ConfigurationPage {
     pub warnings: Vec<WarningView>,
     pub sections: Vec<SectionView>,
     pub override_api_settings: bool,
+    /// The override's fields show only when chosen (or already saved).
+    pub show_override: bool,
+    /// An example API URL in the organisation's own zone (from Settings).
+    pub api_url_example: String,
     pub credentials_url: String,
     pub credentials_test_url: String,
     pub override_api_url: String,
@@ -185,6 +189,26 @@ async fn render_configuration(
         Err(error) => return internal_error_page(error.into()),
     };
     let base = base_url(org, scope);
+    let sections = sections(&side, &choices, &scope_sentence(&side));
+    let mut warnings = warning_views(
+        warnings
+            .into_iter()
+            // The choices error is shown once, at the top.
+            .filter(|warning| choices.is_ok() || warning.setting != "Autotask")
+            .collect(),
+    );
+    // Each warning links to the field it is about.
+    for warning in &mut warnings {
+        warning.anchor = sections
+            .iter()
+            .flat_map(|section| &section.selects)
+            .find(|select| select.label.eq_ignore_ascii_case(&warning.setting))
+            .map(|select| select.name.to_owned());
+    }
+    let api_url_example = match state.store().platform_credentials(org.id).await {
+        Ok(Some(own)) if !own.api_url.is_empty() => own.api_url,
+        _ => "https://webservices2.autotask.net/".to_owned(),
+    };
     let page = ConfigurationPage {
         title: "Integration configuration",
         active: "connections",
@@ -204,15 +228,14 @@ async fn render_configuration(
         choices_error: choices.as_ref().err().map(ToString::to_string),
         banner: view.banner,
         scope_problems: view.scope_problems,
-        warnings: warning_views(
-            warnings
-                .into_iter()
-                // The choices error is shown once, at the top.
-                .filter(|warning| choices.is_ok() || warning.setting != "Autotask")
-                .collect(),
-        ),
-        sections: sections(&side, &choices, &scope_sentence(&side)),
+        warnings,
+        sections,
         override_api_settings: side.override_api_settings,
+        show_override: side.override_api_settings
+            || credentials.is_some()
+            || !view.override_problems.is_empty()
+            || view.override_result.is_some(),
+        api_url_example,
         credentials_url: format!("{base}/configuration/credentials"),
         credentials_test_url: format!("{base}/configuration/credentials/test"),
         override_api_url: view.entered_api_url.unwrap_or_else(|| {
@@ -302,6 +325,9 @@ async fn save_configuration(
     };
     let text = if warnings.is_empty() {
         "Saved.".to_owned()
+    } else if scope.relationship.readiness == fusion_domain::SyncReadiness::ReadyForAutomaticSync {
+        "Saved, with warnings: check the settings listed below; they apply from the next sync."
+            .to_owned()
     } else {
         "Saved, with warnings: check the settings listed below before the first sync.".to_owned()
     };
@@ -428,8 +454,14 @@ async fn save_override_credentials(
 }
 
 fn result_view(report: &fusion_domain::ConnectionTestReport, unsaved: bool) -> ResultView {
+    let (fix_intro, fix_steps) = report
+        .fix
+        .as_deref()
+        .map(crate::wording::fix_steps)
+        .unwrap_or_default();
     ResultView {
         success: report.is_success(),
+        stale: false,
         status: report.outcome.label(),
         tested_values_label: Some(if unsaved {
             "Tested the values in the form. They are not saved yet: Save to keep them."
@@ -441,7 +473,8 @@ fn result_view(report: &fusion_domain::ConnectionTestReport, unsaved: bool) -> R
         } else {
             report.reason.clone()
         },
-        fix: report.fix.clone(),
+        fix_intro,
+        fix_steps,
         zone: report.zone.clone(),
         api_usage: report.api_usage.as_ref().map(api_usage_summary),
         tested_at: human_date(report.tested_at),

@@ -281,7 +281,7 @@ pub(super) fn sections(
                     "queue",
                     "send_queues",
                     "Queues",
-                    "Hold Ctrl (Cmd on a Mac) to choose several.",
+                    "Tick every queue whose tickets go to the partner; none ticked means all.",
                     &send.queues,
                 ),
                 multiple(

@@ -131,10 +131,9 @@ async fn render_description(
             .enumerate()
             .map(|(index, field)| CompositionLine {
                 index,
-                field: labels.get(field.field.as_str()).map_or_else(
-                    || field.field.clone(),
-                    |label| format!("{label} ({})", field.field),
-                ),
+                field: labels
+                    .get(field.field.as_str())
+                    .map_or_else(|| field.field.clone(), |label| (*label).to_owned()),
                 label: field.label.clone(),
                 first: index == 0,
                 last: index + 1 == count,

@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -15,7 +15,8 @@ use serde::Deserialize;
 use super::header::{ConnectionHeader, header};
 use super::options::{FieldOption, OptionView, field_options, option_label, options_for, value};
 use super::{
-    CONNECTION_PAGES, ConnectionPage, ConnectionWrite, MappingPath, base_url, failure_page,
+    CONNECTION_PAGES, ConnectionPage, ConnectionWrite, MappingPath, RelationshipPath, base_url,
+    failure_page,
 };
 use crate::AppState;
 use crate::configuration::config_file::MappingSection;
@@ -76,6 +77,9 @@ pub(crate) struct MappingRow {
     pub direction: &'static str,
     pub values: usize,
     pub unmapped: Vec<String>,
+    /// For mappings that flow back: target values several source values map to, each as
+    /// "In Progress goes back as New (also mapped from: Waiting)".
+    pub ambiguous_way_back: Vec<String>,
     pub edit_url: String,
     pub delete_url: String,
 }
@@ -117,7 +121,26 @@ async fn render_mappings(
         .into_iter()
         .map(|mapping| {
             let view = sides.view(mapping);
+            let ambiguous_way_back = way_back_rows(&view)
+                .into_iter()
+                .filter(|row| row.ambiguous)
+                .map(|row| {
+                    let others: Vec<&str> = row
+                        .sources
+                        .iter()
+                        .filter(|source| !source.selected)
+                        .map(|source| source.label.as_str())
+                        .collect();
+                    format!(
+                        "{} goes back as {} (also mapped from: {})",
+                        row.target_label,
+                        row.chosen_label,
+                        others.join(", ")
+                    )
+                })
+                .collect();
             MappingRow {
+                ambiguous_way_back,
                 edit_url: format!("{base}/mappings/{}", view.mapping.id),
                 delete_url: format!("{base}/mappings/{}/delete", view.mapping.id),
                 source_label: view.source_label,
@@ -150,13 +173,29 @@ async fn render_mappings(
     render(status, &page)
 }
 
+/// `?removed=1` after a mapping was deleted: the delete redirects here (post/redirect/get), so a
+/// reload shows the list instead of repeating the delete.
+#[derive(Deserialize)]
+struct RemovedQuery {
+    #[serde(default)]
+    removed: Option<String>,
+}
+
 async fn mappings_page(
     State(state): State<AppState>,
     ConnectionPage {
-        caller, org, scope, ..
-    }: ConnectionPage,
+        caller,
+        org,
+        scope,
+        query: Query(query),
+        ..
+    }: ConnectionPage<RelationshipPath, Query<RemovedQuery>>,
 ) -> Response {
-    render_mappings(&state, &caller, &org, &scope, StatusCode::OK, None).await
+    let banner = query.removed.is_some().then(|| Banner {
+        success: true,
+        text: "Mapping removed.".to_owned(),
+    });
+    render_mappings(&state, &caller, &org, &scope, StatusCode::OK, banner).await
 }
 
 #[derive(Deserialize)]
@@ -173,6 +212,11 @@ struct MappingForm {
     value_source: Vec<String>,
     #[serde(default)]
     value_target: Vec<String>,
+    /// The way back: for each target value listed, the source value it becomes.
+    #[serde(default)]
+    way_back_target: Vec<String>,
+    #[serde(default)]
+    way_back_source: Vec<String>,
 }
 
 impl PageForm for MappingForm {
@@ -195,6 +239,20 @@ impl MappingForm {
                     source: crate::configuration::config_file::Code(source),
                     target: crate::configuration::config_file::Code(target),
                 });
+            }
+        }
+        // The way back takes the first value mapping with the target value (`source_for`), so
+        // the chosen source value's pair moves to the front.
+        for (target, source) in self.way_back_target.iter().zip(&self.way_back_source) {
+            let (Some(target), Some(source)) = (value(target), value(source)) else {
+                continue;
+            };
+            if let Some(index) = values
+                .iter()
+                .position(|pair| pair.source.0 == source && pair.target.0 == target)
+            {
+                let chosen = values.remove(index);
+                values.insert(0, chosen);
             }
         }
         MappingSection {
@@ -278,6 +336,70 @@ pub(crate) struct ValueRow {
     pub targets: Vec<OptionView>,
 }
 
+/// One target value on the way back (for mappings that flow target → source).
+pub(crate) struct WayBackRow {
+    pub target: String,
+    pub target_label: String,
+    /// The source values mapped to this target; the selected one is what it becomes.
+    pub sources: Vec<OptionView>,
+    pub chosen_label: String,
+    /// Several source values map to this target, so the way back has to pick one.
+    pub ambiguous: bool,
+}
+
+/// The way back of a mapping that flows target → source: each mapped target value and the source
+/// value it becomes (the first value mapping with it, see `FieldMapping::source_for`). Empty for a
+/// mapping that only flows source → target.
+fn way_back_rows(view: &MappingView) -> Vec<WayBackRow> {
+    if view.mapping.direction == MappingDirection::SourceToTarget {
+        return Vec::new();
+    }
+    let source_label = |value: &ChoiceValue| {
+        view.source_options
+            .iter()
+            .find(|choice| &choice.value == value)
+            .map(option_label)
+            .unwrap_or_else(|| value.as_str().to_owned())
+    };
+    let target_label = |value: &ChoiceValue| {
+        view.target_options
+            .iter()
+            .find(|choice| &choice.value == value)
+            .map(option_label)
+            .unwrap_or_else(|| value.as_str().to_owned())
+    };
+    let mut targets: Vec<&ChoiceValue> = Vec::new();
+    for pair in &view.mapping.value_mappings {
+        if !targets.contains(&&pair.target) {
+            targets.push(&pair.target);
+        }
+    }
+    targets
+        .into_iter()
+        .map(|target| {
+            let chosen = view.mapping.source_for(target);
+            let sources: Vec<OptionView> = view
+                .mapping
+                .value_mappings
+                .iter()
+                .filter(|pair| &pair.target == target)
+                .map(|pair| OptionView {
+                    value: pair.source.as_str().to_owned(),
+                    label: source_label(&pair.source),
+                    selected: Some(&pair.source) == chosen,
+                })
+                .collect();
+            WayBackRow {
+                target: target.as_str().to_owned(),
+                target_label: target_label(target),
+                chosen_label: chosen.map(source_label).unwrap_or_default(),
+                ambiguous: sources.len() > 1,
+                sources,
+            }
+        })
+        .collect()
+}
+
 #[derive(Template)]
 #[template(path = "mappings_edit.html")]
 pub(crate) struct MappingEditPage {
@@ -300,6 +422,8 @@ pub(crate) struct MappingEditPage {
     pub has_values: bool,
     pub rows: Vec<ValueRow>,
     pub unmapped: Vec<String>,
+    /// Shown for mappings that flow back (Both, Target to source).
+    pub way_back: Vec<WayBackRow>,
 }
 
 fn value_rows(view: &MappingView) -> Vec<ValueRow> {
@@ -357,7 +481,9 @@ async fn render_mapping(
     let view = sides.view(mapping);
     let base = base_url(org, scope);
     let rows = value_rows(&view);
+    let way_back = way_back_rows(&view);
     let page = MappingEditPage {
+        way_back,
         title: "Field mapping",
         active: "connections",
         nav: nav_for(caller, org),
@@ -472,7 +598,7 @@ async fn save_mapping(
 async fn delete_mapping(
     State(state): State<AppState>,
     ConnectionWrite {
-        caller,
+        caller: _,
         org,
         scope,
         path,
@@ -485,18 +611,7 @@ async fn delete_mapping(
     };
     match state.configuration().delete_mapping(&scope, id).await {
         Ok(()) => {
-            render_mappings(
-                &state,
-                &caller,
-                &org,
-                &scope,
-                StatusCode::OK,
-                Some(Banner {
-                    success: true,
-                    text: "Mapping removed.".to_owned(),
-                }),
-            )
-            .await
+            Redirect::to(&format!("{}/mappings?removed=1", base_url(&org, &scope))).into_response()
         }
         Err(error) => failure_page(error),
     }

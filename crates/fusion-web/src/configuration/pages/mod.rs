@@ -191,6 +191,8 @@ where
 pub(crate) struct WarningView {
     pub setting: String,
     pub message: String,
+    /// The id of the form field to fix, when the page has it.
+    pub anchor: Option<String>,
 }
 
 fn warning_views(warnings: Vec<Warning>) -> Vec<WarningView> {
@@ -199,6 +201,7 @@ fn warning_views(warnings: Vec<Warning>) -> Vec<WarningView> {
         .map(|warning| WarningView {
             setting: warning.setting,
             message: warning.message,
+            anchor: None,
         })
         .collect()
 }

@@ -70,14 +70,57 @@ pub async fn people_at_work(
     }
 }
 
+/// The Sync page's "raise a test ticket" form in the demo: a person at the Source organisation
+/// raises a ticket in its simulated tenant with the fields the demo's people use (the provider's
+/// company, status "With Provider", priority Low, Contoso's queue), so it is carried across.
+pub struct DemoTicketDesk {
+    simulator: Simulator,
+}
+
+impl DemoTicketDesk {
+    pub fn new(simulator: Simulator) -> Self {
+        Self { simulator }
+    }
+}
+
+impl fusion_web::DemoTickets for DemoTicketDesk {
+    fn can_raise(&self, organisation: &str) -> bool {
+        organisation == SOURCE_ORGANISATION
+    }
+
+    fn raise_ticket(&self, organisation: &str, title: &str) -> Result<String, String> {
+        if organisation != SOURCE_ORGANISATION {
+            return Err(format!(
+                "in this demo tickets start at {SOURCE_ORGANISATION}; sign in as it to raise one"
+            ));
+        }
+        let id = raise_titled(&self.simulator, title)?;
+        let number = self
+            .simulator
+            .records(SOURCE_ORGANISATION, EntityKind::Tickets)
+            .into_iter()
+            .find(|ticket| ticket["id"].as_i64() == Some(id))
+            .and_then(|ticket| ticket["ticketNumber"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| id.to_string());
+        tracing::info!(
+            demo = true,
+            "a person raised ticket {number} from the Sync page"
+        );
+        Ok(number)
+    }
+}
+
 fn raise(simulator: &Simulator, step: usize) -> Result<i64, String> {
+    raise_titled(simulator, TITLES[step / 3 % TITLES.len()])
+}
+
+fn raise_titled(simulator: &Simulator, title: &str) -> Result<i64, String> {
     let company = simulator
         .records(SOURCE_ORGANISATION, EntityKind::Companies)
         .into_iter()
         .find(|company| company["companyName"] == TARGET_ORGANISATION)
         .and_then(|company| company["id"].as_i64())
         .ok_or_else(|| format!("{SOURCE_ORGANISATION} has no company {TARGET_ORGANISATION}"))?;
-    let title = TITLES[step / 3 % TITLES.len()];
     simulator
         .ui_create_ticket(
             SOURCE_ORGANISATION,
