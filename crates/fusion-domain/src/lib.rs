@@ -19,7 +19,8 @@ pub use connection::{ApiUsage, ConnectionTestReport, TestFailureKind, TestOutcom
 pub use ids::{FieldMappingId, OrgId, PersonId, RelationshipId};
 pub use integration::{
     Choice, ChoiceValue, ClosureSettings, ConfigWarning, IntegrationConfig, NoteDefaults,
-    ReceiveDefaults, ReverseSync, ScopeError, SendFilter, SideConfig, SyncOptions,
+    ReceiveDefaults, ReverseSync, ScopeError, SendFilter, SideConfig, SyncOptions, TimeArrival,
+    TimeEntrySettings, TimeSendFilter,
 };
 pub use mapping::{
     ComposedField, DescriptionComposition, FieldMapping, MappingDirection, ValueMapping,
