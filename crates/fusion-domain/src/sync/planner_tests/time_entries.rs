@@ -50,7 +50,13 @@ fn time_notes(plan: &TicketPlan) -> Vec<(Role, &CommentDraft, &CarriedTimeEntry)
 fn after_applying(input: &PlanInput, plan: &TicketPlan) -> TicketLink {
     let mut link = plan.link.clone().expect("linked");
     for (index, action) in plan.actions.iter().enumerate() {
-        let outcome = ActionOutcome::CommentAdded(CommentId::new(format!("note-{index}")));
+        let id = match action {
+            SyncAction::AddTimeNote { from, carried, .. } => {
+                format!("note-{from}-{}", carried.change.as_str())
+            }
+            _ => format!("other-{index}"),
+        };
+        let outcome = ActionOutcome::CommentAdded(CommentId::new(id));
         if let Some(next) =
             link_after_success(input.relationship, plan, Some(&link), action, &outcome, at(99))
         {
