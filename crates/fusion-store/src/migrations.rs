@@ -56,6 +56,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "attention",
         include_str!("../migrations/sqlite/0007_attention.sql"),
     ),
+    (
+        10,
+        "time_entries",
+        include_str!("../migrations/sqlite/0010_time_entries.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -93,6 +98,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         7,
         "attention",
         include_str!("../migrations/postgres/0007_attention.sql"),
+    ),
+    (
+        10,
+        "time_entries",
+        include_str!("../migrations/postgres/0010_time_entries.sql"),
     ),
 ];
 
