@@ -16,8 +16,8 @@ use std::collections::HashMap;
 
 use crate::ports::{PendingCreate, StoreError, SyncStore};
 use fusion_domain::sync::{
-    ActionOutcome, ActorId, AttentionSubject, CommentDraft, FailureClass, FieldRules,
-    Fitting, HeldPeriod, PlannedTicket, RecordOutcome, SyncAction, SyncRecord, SyncRunId, TicketId,
+    ActionOutcome, ActorId, AttentionSubject, CommentDraft, FailureClass, FieldRules, Fitting,
+    HeldPeriod, PlannedTicket, RecordOutcome, SyncAction, SyncRecord, SyncRunId, TicketId,
     TicketLink, TicketPlan, link_after_success, split_text,
 };
 use fusion_domain::{BySide, ChoiceValue, Clock, Role, SideConfig};
@@ -296,9 +296,8 @@ impl TicketApplier<'_> {
                 fingerprints,
                 ..
             } => self.rules(*on).fit_changes(*on, changes, fingerprints),
-            SyncAction::AddComment { on, draft, .. } | SyncAction::AddTimeNote { on, draft, .. } => {
-                self.rules(*on).fit_comment(draft)
-            }
+            SyncAction::AddComment { on, draft, .. }
+            | SyncAction::AddTimeNote { on, draft, .. } => self.rules(*on).fit_comment(draft),
             _ => Vec::new(),
         };
         (action, fittings)

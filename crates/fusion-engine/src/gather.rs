@@ -485,20 +485,19 @@ pub(crate) async fn gather(request: GatherRequest<'_, '_>) -> Result<Gathered, G
         }
         // Time entries (Autotask has no webhook for them: always read here), only when the
         // partner receives time.
-        let mut time_entries = if input.side(side.opposite()).config.time_entries.arrive_as
-            == TimeArrival::Off
-        {
-            BTreeMap::new()
-        } else {
-            let found = platform
-                .time_entries_of_tickets(wanted)
-                .await
-                .map_err(platform_error(side))?;
-            if let Access::Leased(keeper) = &mut access {
-                keep(keeper).await?;
-            }
-            found
-        };
+        let mut time_entries =
+            if input.side(side.opposite()).config.time_entries.arrive_as == TimeArrival::Off {
+                BTreeMap::new()
+            } else {
+                let found = platform
+                    .time_entries_of_tickets(wanted)
+                    .await
+                    .map_err(platform_error(side))?;
+                if let Access::Leased(keeper) = &mut access {
+                    keep(keeper).await?;
+                }
+                found
+            };
         let side_input = match side {
             Role::Source => &mut input.source,
             Role::Target => &mut input.target,

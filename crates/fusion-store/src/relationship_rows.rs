@@ -8,9 +8,10 @@
 //! load.
 
 use fusion_domain::{
-    AcceptCodeError, ChoiceValue, ClosureSettings, TimeArrival, TimeEntrySettings, TimeSendFilter, ComposedField, DescriptionComposition,
+    AcceptCodeError, ChoiceValue, ClosureSettings, ComposedField, DescriptionComposition,
     FieldMapping, FieldMappingId, MappingDirection, NoteDefaults, OrgId, ReceiveDefaults,
-    ReverseSync, SendFilter, SideConfig, SyncOptions, ValueMapping, VerificationCode,
+    ReverseSync, SendFilter, SideConfig, SyncOptions, TimeArrival, TimeEntrySettings,
+    TimeSendFilter, ValueMapping, VerificationCode,
 };
 use fusion_domain::{Relationship, RelationshipId, RelationshipState, Role, SyncReadiness};
 use serde::{Deserialize, Serialize};

@@ -10,9 +10,9 @@
 use std::collections::BTreeMap;
 
 use fusion_domain::sync::{
-    AttachmentId, CommentId, CopiedItem, CopiedTimeEntry, Fingerprint, TimeEntryId, HeldPeriod, LinkEnd, PendingRetry,
-    RecordOutcome, RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun, SyncRunId,
-    SyncSchedule, TicketId, TicketLink, TicketMarker,
+    AttachmentId, CommentId, CopiedItem, CopiedTimeEntry, Fingerprint, HeldPeriod, LinkEnd,
+    PendingRetry, RecordOutcome, RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun,
+    SyncRunId, SyncSchedule, TicketId, TicketLink, TicketMarker, TimeEntryId,
 };
 use fusion_domain::{RelationshipId, Role};
 use serde::{Deserialize, Serialize};

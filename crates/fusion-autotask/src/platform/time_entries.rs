@@ -75,10 +75,7 @@ fn snapshot(row: &Map<String, Value>) -> Option<TimeEntrySnapshot> {
     Some(TimeEntrySnapshot {
         id: TimeEntryId::from(id),
         ticket: TicketId::from(ticket),
-        resource: row
-            .get("resourceID")
-            .and_then(integer)
-            .map(ActorId::from),
+        resource: row.get("resourceID").and_then(integer).map(ActorId::from),
         resource_name: String::new(),
         date_worked,
         start,

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use crate::ids::RelationshipId;
 use crate::relationship::Role;
 use crate::sync::action::{
-    CarriedTimeEntry, TimeChange, FieldFingerprint, SyncAction, TicketPlan, TicketRef,
+    CarriedTimeEntry, FieldFingerprint, SyncAction, TicketPlan, TicketRef, TimeChange,
 };
 use crate::sync::fingerprint::Fingerprint;
 use crate::sync::ids::{AttachmentId, CommentId, TicketId, TimeEntryId};

@@ -30,11 +30,10 @@ pub use history::{
     PendingRetry, RecordOutcome, RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun,
     SyncRunId, SyncRunKind,
 };
-pub use ids::{
-    ActorId, AttachmentId, CommentId, MarkerParts, TicketId, TicketMarker, TimeEntryId,
-};
+pub use ids::{ActorId, AttachmentId, CommentId, MarkerParts, TicketId, TicketMarker, TimeEntryId};
 pub use link::{
-    ActionOutcome, CopiedItem, CopiedTimeEntry, HeldPeriod, LinkEnd, SEEN_ACTIVITY, TicketLink, link_after_success,
+    ActionOutcome, CopiedItem, CopiedTimeEntry, HeldPeriod, LinkEnd, SEEN_ACTIVITY, TicketLink,
+    link_after_success,
 };
 pub use planner::{ConflictRule, PlanInput, SideInput, TicketState, plan, tickets_needing_content};
 pub use schedule::{ScheduleError, SyncSchedule, is_due, next_run_at};

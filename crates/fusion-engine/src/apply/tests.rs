@@ -71,8 +71,7 @@ fn the_guard_refuses_what_a_wrong_plan_would_leak_whatever_the_planner_said() {
 
     // A copy stamped with another company of the MSP's tenant.
     let (plan, action) = create_on_target(901);
-    let refusal =
-        privacy_guard(configs, &companies, &plan, None, &action).expect_err("refused");
+    let refusal = privacy_guard(configs, &companies, &plan, None, &action).expect_err("refused");
     assert!(refusal.contains("company 901"), "{refusal}");
 
     // The original belongs to another of the customer's companies.
@@ -81,8 +80,7 @@ fn the_guard_refuses_what_a_wrong_plan_would_leak_whatever_the_planner_said() {
         Some(ChoiceValue::from(501)),
     );
     let (plan, action) = create_on_target(900);
-    let refusal =
-        privacy_guard(configs, &companies, &plan, None, &action).expect_err("refused");
+    let refusal = privacy_guard(configs, &companies, &plan, None, &action).expect_err("refused");
     assert!(refusal.contains("company 501"), "{refusal}");
 
     // A comment to a linked ticket that now belongs to someone else.
@@ -118,4 +116,3 @@ fn the_guard_refuses_what_a_wrong_plan_would_leak_whatever_the_planner_said() {
     companies.remove(&(Role::Target, TicketId::new("2")));
     assert!(privacy_guard(configs, &companies, &plan, None, &comment).is_err());
 }
-

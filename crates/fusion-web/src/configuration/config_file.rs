@@ -210,11 +210,13 @@ impl Serialize for TimeSendText {
 impl<'de> Deserialize<'de> for TimeSendText {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        TimeSendFilter::parse(&text).map(TimeSendText).ok_or_else(|| {
-            de::Error::custom(format!(
-                "unknown time entry filter \"{text}\": use \"all\" or \"public_summary\""
-            ))
-        })
+        TimeSendFilter::parse(&text)
+            .map(TimeSendText)
+            .ok_or_else(|| {
+                de::Error::custom(format!(
+                    "unknown time entry filter \"{text}\": use \"all\" or \"public_summary\""
+                ))
+            })
     }
 }
 

@@ -17,7 +17,9 @@ use fusion_domain::sync::{
 };
 use fusion_domain::{ChoiceValue, Role, TimeArrival};
 use fusion_engine::ports::AttentionFilter;
-use fusion_engine::{ChangedTicketsQuery, Platform, PlatformError, SyncDirectory, SyncMode, TicketPage};
+use fusion_engine::{
+    ChangedTicketsQuery, Platform, PlatformError, SyncDirectory, SyncMode, TicketPage,
+};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -116,7 +118,10 @@ async fn time_logged_on_the_msps_copy_reaches_the_customer_as_notes_and_edits_an
         assert!(quiet(again.status), "{:#?}", again.records);
     }
     assert_eq!(time_notes(&harness, raised).len(), 1);
-    assert_eq!(notes(&harness, NORTHWIND, copy).len(), northwind_notes_before);
+    assert_eq!(
+        notes(&harness, NORTHWIND, copy).len(),
+        northwind_notes_before
+    );
 
     // An edit follows once.
     harness
@@ -128,7 +133,11 @@ async fn time_logged_on_the_msps_copy_reaches_the_customer_as_notes_and_edits_an
     let arrived = time_notes(&harness, raised);
     assert_eq!(arrived.len(), 2, "{arrived:#?}");
     assert!(arrived[1].contains("it now reads 2.25 h"), "{}", arrived[1]);
-    assert!(arrived[1].contains("it read 1.50 h by Jane Doe"), "{}", arrived[1]);
+    assert!(
+        arrived[1].contains("it read 1.50 h by Jane Doe"),
+        "{}",
+        arrived[1]
+    );
 
     // A deletion follows once.
     harness
@@ -147,7 +156,10 @@ async fn time_logged_on_the_msps_copy_reaches_the_customer_as_notes_and_edits_an
     let after = harness.automatic_run().await;
     assert!(quiet(after.status));
     assert_eq!(time_notes(&harness, raised).len(), 3);
-    assert_eq!(notes(&harness, NORTHWIND, copy).len(), northwind_notes_before);
+    assert_eq!(
+        notes(&harness, NORTHWIND, copy).len(),
+        northwind_notes_before
+    );
 }
 
 #[tokio::test]
@@ -371,7 +383,11 @@ async fn a_time_note_the_customers_autotask_refuses_is_a_recorded_failure() {
         items[0].key.subject,
         AttentionSubject::TimeEntry(entry.to_string())
     );
-    assert!(items[0].what.contains("3.00 h by Jane Doe"), "{}", items[0].what);
+    assert!(
+        items[0].what.contains("3.00 h by Jane Doe"),
+        "{}",
+        items[0].what
+    );
     assert!(items[0].why.contains("permission"), "{}", items[0].why);
     assert!(time_notes(&harness, raised).is_empty());
 

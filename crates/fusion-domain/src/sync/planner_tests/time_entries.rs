@@ -57,9 +57,14 @@ fn after_applying(input: &PlanInput, plan: &TicketPlan) -> TicketLink {
             _ => format!("other-{index}"),
         };
         let outcome = ActionOutcome::CommentAdded(CommentId::new(id));
-        if let Some(next) =
-            link_after_success(input.relationship, plan, Some(&link), action, &outcome, at(99))
-        {
+        if let Some(next) = link_after_success(
+            input.relationship,
+            plan,
+            Some(&link),
+            action,
+            &outcome,
+            at(99),
+        ) {
             link = next;
         }
     }
@@ -126,8 +131,16 @@ fn an_edit_follows_once_and_a_deletion_follows_once() {
     let notes = time_notes(&plan);
     assert_eq!(notes.len(), 1);
     assert_eq!(notes[0].2.change, TimeChange::Changed);
-    assert!(notes[0].1.body.contains("it now reads 2.00 h"), "{}", notes[0].1.body);
-    assert!(notes[0].1.body.contains("it read 1.50 h by Jane Doe"), "{}", notes[0].1.body);
+    assert!(
+        notes[0].1.body.contains("it now reads 2.00 h"),
+        "{}",
+        notes[0].1.body
+    );
+    assert!(
+        notes[0].1.body.contains("it read 1.50 h by Jane Doe"),
+        "{}",
+        notes[0].1.body
+    );
     let link = after_applying(&edited, &plan);
     let mut edited_again = edited.clone();
     edited_again.links = vec![link.clone()];
@@ -140,7 +153,10 @@ fn an_edit_follows_once_and_a_deletion_follows_once() {
     let notes = time_notes(&plan);
     assert_eq!(notes.len(), 1);
     assert_eq!(notes[0].2.change, TimeChange::Deleted);
-    assert_eq!(notes[0].1.title, "Time entry deleted: 2.00 h by Jane Doe on 2026-11-18");
+    assert_eq!(
+        notes[0].1.title,
+        "Time entry deleted: 2.00 h by Jane Doe on 2026-11-18"
+    );
     let link = after_applying(&deleted, &plan);
     assert!(link.time_entries[0].deleted);
     assert_eq!(link.time_entries[0].notes.len(), 3);
