@@ -310,6 +310,61 @@ impl Simulator {
         )
     }
 
+    /// Changes a time entry as `as_resource` (`fields`: `hoursWorked`, `summaryNotes`, …), as a
+    /// technician editing it in the UI.
+    pub fn ui_update_time_entry(
+        &self,
+        tenant: &str,
+        as_resource: &str,
+        time_entry_id: i64,
+        fields: Value,
+    ) -> Result<(), UiEditError> {
+        let mut body = fields.as_object().cloned().unwrap_or_default();
+        body.insert("id".into(), json!(time_entry_id));
+        self.ui_write(
+            tenant,
+            as_resource,
+            EntityKind::TimeEntries,
+            WriteMode::Patch,
+            Value::Object(body),
+            None,
+        )
+        .map(|_| ())
+    }
+
+    /// Deletes a time entry as `as_resource`; its ticket's last activity moves (that is how a
+    /// poller notices).
+    pub fn ui_delete_time_entry(
+        &self,
+        tenant: &str,
+        as_resource: &str,
+        time_entry_id: i64,
+    ) -> Result<(), UiEditError> {
+        let tenant_ref = self
+            .tenant(tenant)
+            .ok_or_else(|| UiEditError::UnknownTenant(tenant.to_owned()))?;
+        let events = {
+            let mut data = write_lock(&tenant_ref.data);
+            let resource_id = data
+                .find_resource(as_resource)
+                .ok_or_else(|| UiEditError::UnknownResource(as_resource.to_owned()))?;
+            crate::writes::apply_delete(
+                &mut data,
+                EntityKind::TimeEntries,
+                time_entry_id,
+                None,
+                Actor::resource(resource_id),
+                OffsetDateTime::now_utc(),
+            )
+            .ok_or(UiEditError::NotFound {
+                entity: "TimeEntry".into(),
+                id: time_entry_id,
+            })?
+        };
+        self.publish(&tenant_ref.name, events);
+        Ok(())
+    }
+
     /// The value of the tenant's ticket status labelled "Complete".
     pub fn complete_status(&self, tenant: &str) -> Option<i64> {
         let tenant = self.tenant(tenant)?;

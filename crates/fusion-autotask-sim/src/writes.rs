@@ -595,6 +595,27 @@ fn validate(
             if !record.get(entity, "ticketID").is_null() && record.get(entity, "roleID").is_null() {
                 errors.push("TimeEntries for Tickets must have a roleID".to_owned());
             }
+            // API-only users are Resources but can never own records.
+            if record
+                .get(entity, "resourceID")
+                .as_i64()
+                .is_some_and(|id| data.api_users.iter().any(|user| user.resource_id == id))
+            {
+                errors.push(
+                    "An API user cannot own a time entry (resourceID): use a real resource."
+                        .to_owned(),
+                );
+            }
+            if let Some(worked) = record.get(entity, "hoursWorked").as_f64()
+                && !(worked > 0.0 && worked <= 24.0)
+            {
+                errors.push("hoursWorked must be greater than 0 and at most 24.".to_owned());
+            }
+            if record.get(entity, "startDateTime").is_null()
+                && record.get(entity, "dateWorked").is_null()
+            {
+                errors.push("dateWorked is required when no startDateTime is given.".to_owned());
+            }
         }
         _ => {}
     }

@@ -156,6 +156,7 @@ fn initial_input() -> PlanInput {
                     .collect(),
                 ticket: ticket(&id, 0),
                 attachments: Vec::new(),
+                time_entries: None,
             }
         })
         .collect();
@@ -175,6 +176,7 @@ fn link_between(input: &PlanInput, source: &TicketSnapshot, target: &TicketSnaps
         target_fields: BTreeMap::new(),
         comments: Vec::new(),
         attachments: Vec::new(),
+        time_entries: Vec::new(),
         source_closed: false,
         target_closed: false,
         created_at: at(0),
@@ -221,11 +223,13 @@ fn incremental_input() -> PlanInput {
             ticket: source,
             comments: Vec::new(),
             attachments: Vec::new(),
+            time_entries: None,
         });
         targets.push(TicketState {
             ticket: target,
             comments: Vec::new(),
             attachments: Vec::new(),
+            time_entries: None,
         });
     }
     input.source.tickets = sources;

@@ -107,6 +107,84 @@ impl Default for SyncOptions {
     }
 }
 
+/// How time entries logged on the partner's copy of a ticket arrive on this side.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TimeArrival {
+    /// They do not arrive (the default: time is often private to the side that logged it).
+    #[default]
+    Off,
+    /// One note per time entry (who, when, hours, summary) with the public note defaults; an
+    /// edit or a deletion arrives as a follow-up note.
+    Notes,
+}
+
+impl TimeArrival {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeArrival::Off => "off",
+            TimeArrival::Notes => "notes",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim() {
+            "off" => Some(TimeArrival::Off),
+            "notes" => Some(TimeArrival::Notes),
+            _ => None,
+        }
+    }
+
+    /// For people: "Off", "As notes".
+    pub fn label(self) -> &'static str {
+        match self {
+            TimeArrival::Off => "Off",
+            TimeArrival::Notes => "As notes",
+        }
+    }
+}
+
+/// Which of this side's time entries are sent to the partner (when the partner receives time).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TimeSendFilter {
+    /// Every time entry on a synced ticket (its summary; never its internal notes).
+    #[default]
+    All,
+    /// Only entries whose summary is shown to the customer (Autotask "Show on invoice").
+    PublicSummaryOnly,
+}
+
+impl TimeSendFilter {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeSendFilter::All => "all",
+            TimeSendFilter::PublicSummaryOnly => "public_summary",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim() {
+            "all" => Some(TimeSendFilter::All),
+            "public_summary" => Some(TimeSendFilter::PublicSummaryOnly),
+            _ => None,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TimeSendFilter::All => "All time entries",
+            TimeSendFilter::PublicSummaryOnly => "Only entries with a public summary",
+        }
+    }
+}
+
+/// Time entries: how the partner's arrive here, and which of ours are sent. Rates, costs and
+/// billing amounts never cross, whatever is chosen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeEntrySettings {
+    pub arrive_as: TimeArrival,
+    pub send: TimeSendFilter,
+}
+
 /// Send tickets created on the target side back to the source.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReverseSync {
@@ -130,6 +208,8 @@ pub struct SideConfig {
     pub options: SyncOptions,
     pub reverse_sync: ReverseSync,
     pub closure: ClosureSettings,
+    /// Time entries: received as nothing or notes, and which of this side's are sent.
+    pub time_entries: TimeEntrySettings,
     /// Use separate platform credentials for this relationship (stored with the credentials).
     pub override_api_settings: bool,
 }

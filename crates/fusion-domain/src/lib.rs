@@ -21,7 +21,8 @@ pub use echo::{echo_for_message, has_hidden_controls};
 pub use ids::{ApiTokenId, FieldMappingId, OrgId, PersonId, RelationshipId};
 pub use integration::{
     Choice, ChoiceValue, ClosureSettings, ConfigWarning, IntegrationConfig, NoteDefaults,
-    ReceiveDefaults, ReverseSync, ScopeError, SendFilter, SideConfig, SyncOptions,
+    ReceiveDefaults, ReverseSync, ScopeError, SendFilter, SideConfig, SyncOptions, TimeArrival,
+    TimeEntrySettings, TimeSendFilter,
 };
 pub use mapping::{
     ComposedField, DescriptionComposition, FieldMapping, MappingDirection, ValueMapping,

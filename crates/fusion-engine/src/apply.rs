@@ -16,8 +16,8 @@ use std::collections::HashMap;
 
 use crate::ports::{PendingCreate, StoreError, SyncStore};
 use fusion_domain::sync::{
-    ActionOutcome, ActorId, AttentionSubject, CommentDraft, FailureClass, FieldRules, Fingerprint,
-    Fitting, HeldPeriod, PlannedTicket, RecordOutcome, SyncAction, SyncRecord, SyncRunId, TicketId,
+    ActionOutcome, ActorId, AttentionSubject, CommentDraft, FailureClass, FieldRules, Fitting,
+    HeldPeriod, PlannedTicket, RecordOutcome, SyncAction, SyncRecord, SyncRunId, TicketId,
     TicketLink, TicketPlan, link_after_success, split_text,
 };
 use fusion_domain::{BySide, ChoiceValue, Clock, Role, SideConfig};
@@ -25,6 +25,8 @@ use time::OffsetDateTime;
 
 use crate::platform::{Platform, PlatformError};
 use crate::setup::SyncSetup;
+
+mod time_notes;
 
 /// Applies ticket plans for one run.
 pub(crate) struct TicketApplier<'a> {
@@ -117,6 +119,11 @@ pub(crate) fn what_failed(action: &SyncAction) -> String {
             format!("copying the note \"{}\"", draft.title)
         }
         SyncAction::AddComment { .. } => "copying a note".into(),
+        SyncAction::AddTimeNote { carried, .. } => format!(
+            "telling the partner of the time entry {} ({})",
+            carried.described,
+            carried.change.as_str()
+        ),
         SyncAction::AddAttachment { draft, .. } => {
             format!("copying the attachment {}", draft.name)
         }
@@ -153,6 +160,7 @@ fn written_side(action: &SyncAction) -> Option<Role> {
         | SyncAction::UpdateFields { on, .. }
         | SyncAction::AddComment { on, .. }
         | SyncAction::AddAttachment { on, .. }
+        | SyncAction::AddTimeNote { on, .. }
         | SyncAction::Close { on, .. } => Some(*on),
         _ => None,
     }
@@ -164,6 +172,7 @@ fn describe(action: &SyncAction) -> &'static str {
         SyncAction::UpdateFields { .. } => "updating fields",
         SyncAction::AddComment { .. } => "adding a comment",
         SyncAction::AddAttachment { .. } => "adding an attachment",
+        SyncAction::AddTimeNote { .. } => "adding a time entry note",
         SyncAction::Close { .. } => "closing the ticket",
         SyncAction::EndLink { .. } => "ending the link",
         _ => "recording the link",
@@ -249,6 +258,7 @@ pub(crate) fn privacy_guard(
         SyncAction::UpdateFields { ticket, .. } => Some(ticket.clone()),
         SyncAction::AddComment { ticket, .. }
         | SyncAction::AddAttachment { ticket, .. }
+        | SyncAction::AddTimeNote { ticket, .. }
         | SyncAction::Close { ticket, .. } => match ticket {
             PlannedTicket::Existing(id) => Some(id.clone()),
             // Created in this plan, stamped with the scope company (checked at its create).
@@ -286,7 +296,8 @@ impl TicketApplier<'_> {
                 fingerprints,
                 ..
             } => self.rules(*on).fit_changes(*on, changes, fingerprints),
-            SyncAction::AddComment { on, draft, .. } => self.rules(*on).fit_comment(draft),
+            SyncAction::AddComment { on, draft, .. }
+            | SyncAction::AddTimeNote { on, draft, .. } => self.rules(*on).fit_comment(draft),
             _ => Vec::new(),
         };
         (action, fittings)
@@ -424,6 +435,9 @@ impl TicketApplier<'_> {
                 } | SyncAction::AddAttachment {
                     ticket: PlannedTicket::Created,
                     ..
+                } | SyncAction::AddTimeNote {
+                    ticket: PlannedTicket::Created,
+                    ..
                 } | SyncAction::Close {
                     ticket: PlannedTicket::Created,
                     ..
@@ -537,6 +551,13 @@ impl TicketApplier<'_> {
                         SyncAction::UpdateFields { .. }
                         | SyncAction::AddComment { .. }
                         | SyncAction::AddAttachment { .. } => updated = true,
+                        SyncAction::AddTimeNote { on, carried, .. } => {
+                            notes.push(time_notes::sent_note(*on, carried));
+                            updated = true;
+                        }
+                        SyncAction::LinkTimeNote { from, carried, .. } => {
+                            notes.push(time_notes::sent_note(from.opposite(), carried));
+                        }
                         _ => {}
                     }
                 }
@@ -775,28 +796,12 @@ impl TicketApplier<'_> {
             }
             SyncAction::AddComment {
                 on, ticket, draft, ..
+            }
+            | SyncAction::AddTimeNote {
+                on, ticket, draft, ..
             } => {
-                let platform = self.platform(*on);
                 let id = self.resolve(ticket, link, *on)?;
-                match platform.add_comment(&id, draft).await {
-                    Ok(comment) => Ok(ActionOutcome::CommentAdded(comment)),
-                    Err(error) if error.is_ambiguous_write() => {
-                        let body = Fingerprint::of_text(&draft.body);
-                        let own = self.own_actor(*on);
-                        let existing = platform.comments(&id, None).await?;
-                        let found = existing.into_iter().find(|comment| {
-                            own.is_some()
-                                && comment.author.as_ref() == own
-                                && Fingerprint::of_text(&comment.body) == body
-                                && !link.is_some_and(|link| link.knows_comment(*on, &comment.id))
-                        });
-                        match found {
-                            Some(comment) => Ok(ActionOutcome::CommentAdded(comment.id)),
-                            None => Err(error.into()),
-                        }
-                    }
-                    Err(error) => Err(error.into()),
-                }
+                self.add_note_once(*on, &id, draft, link).await
             }
             SyncAction::AddAttachment {
                 on,
@@ -834,6 +839,7 @@ impl TicketApplier<'_> {
             }
             SyncAction::LinkExisting { .. }
             | SyncAction::LinkComment { .. }
+            | SyncAction::LinkTimeNote { .. }
             | SyncAction::LinkAttachment { .. }
             | SyncAction::ClosedState { .. }
             | SyncAction::Resume { .. }
@@ -849,124 +855,4 @@ impl TicketApplier<'_> {
 }
 
 #[cfg(test)]
-mod tests {
-    use fusion_domain::sync::{TicketDraft, TicketMarker, TicketRef};
-    use fusion_domain::{RelationshipId, SideConfig};
-
-    use super::*;
-
-    fn config(company: i64) -> SideConfig {
-        let mut config = SideConfig::default();
-        config.receive.company = Some(company.into());
-        config
-    }
-
-    fn reference(id: &str) -> TicketRef {
-        TicketRef {
-            id: TicketId::new(id),
-            number: format!("T.{id}"),
-            title: String::new(),
-        }
-    }
-
-    fn create_on_target(company: i64) -> (TicketPlan, SyncAction) {
-        let relationship = RelationshipId::new();
-        let draft = TicketDraft {
-            marker: TicketMarker::for_copy_of(relationship, Role::Source, &TicketId::new("1")),
-            title: "Printer".into(),
-            description: String::new(),
-            company: Some(company.into()),
-            queue: None,
-            status: None,
-            priority: None,
-            ticket_type: None,
-            category: None,
-            source: None,
-            issue_type: None,
-            sub_issue_type: None,
-            fields: Default::default(),
-        };
-        let action = SyncAction::CreateTicket {
-            on: Role::Target,
-            from: TicketId::new("1"),
-            draft: Box::new(draft),
-            fingerprints: Vec::new(),
-            baseline_fields: Vec::new(),
-        };
-        let plan = TicketPlan {
-            source: Some(reference("1")),
-            target: None,
-            origin: Role::Source,
-            link: None,
-            actions: vec![action.clone()],
-        };
-        (plan, action)
-    }
-
-    /// The guard does not trust the planner: whatever a plan says, a write that would carry
-    /// another company's ticket, or stamp a copy with another company, is refused.
-    #[test]
-    fn the_guard_refuses_what_a_wrong_plan_would_leak_whatever_the_planner_said() {
-        let (source, target) = (config(500), config(900));
-        let configs = [&source, &target];
-        let mut companies = HashMap::new();
-        companies.insert(
-            (Role::Source, TicketId::new("1")),
-            Some(ChoiceValue::from(500)),
-        );
-        let (plan, action) = create_on_target(900);
-        assert_eq!(
-            privacy_guard(configs, &companies, &plan, None, &action),
-            Ok(())
-        );
-
-        // A copy stamped with another company of the MSP's tenant.
-        let (plan, action) = create_on_target(901);
-        let refusal =
-            privacy_guard(configs, &companies, &plan, None, &action).expect_err("refused");
-        assert!(refusal.contains("company 901"), "{refusal}");
-
-        // The original belongs to another of the customer's companies.
-        companies.insert(
-            (Role::Source, TicketId::new("1")),
-            Some(ChoiceValue::from(501)),
-        );
-        let (plan, action) = create_on_target(900);
-        let refusal =
-            privacy_guard(configs, &companies, &plan, None, &action).expect_err("refused");
-        assert!(refusal.contains("company 501"), "{refusal}");
-
-        // A comment to a linked ticket that now belongs to someone else.
-        companies.insert(
-            (Role::Source, TicketId::new("1")),
-            Some(ChoiceValue::from(500)),
-        );
-        companies.insert(
-            (Role::Target, TicketId::new("2")),
-            Some(ChoiceValue::from(777)),
-        );
-        let comment = SyncAction::AddComment {
-            on: Role::Target,
-            ticket: PlannedTicket::Existing(TicketId::new("2")),
-            from: fusion_domain::sync::CommentId::new("c"),
-            draft: CommentDraft {
-                title: String::new(),
-                body: "secret".into(),
-                publish: None,
-                note_type: None,
-            },
-        };
-        let plan = TicketPlan {
-            source: Some(reference("1")),
-            target: Some(reference("2")),
-            origin: Role::Source,
-            link: None,
-            actions: vec![comment.clone()],
-        };
-        assert!(privacy_guard(configs, &companies, &plan, None, &comment).is_err());
-
-        // A ticket not read in this run cannot be checked, so it is not written to.
-        companies.remove(&(Role::Target, TicketId::new("2")));
-        assert!(privacy_guard(configs, &companies, &plan, None, &comment).is_err());
-    }
-}
+mod tests;

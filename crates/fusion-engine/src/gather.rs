@@ -5,7 +5,8 @@
 //! tickets whose latest record failed (retries), the partners of linked tickets that did not
 //! change themselves, the originals of unlinked copies found by marker, copies of pending creates
 //! (by marker), and comments and attachments only for tickets that are linked or would be
-//! created, each side's in one batch (`Platform::comments_of_tickets`, `attachments_of_tickets`:
+//! created, each side's in one batch (`Platform::comments_of_tickets`, `attachments_of_tickets`,
+//! and `time_entries_of_tickets` when the partner receives time:
 //! for Autotask one query per 500 rows) — a ticket the send filter leaves out costs nothing more.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,7 +15,7 @@ use fusion_domain::sync::{
     AttentionState, DeletedTicket, PlanInput, SideInput, TicketId, TicketLink, TicketMarker,
     TicketSnapshot, TicketState, tickets_needing_content,
 };
-use fusion_domain::{BySide, Role};
+use fusion_domain::{BySide, Role, TimeArrival};
 
 use crate::ports::{AttentionFilter, StoreError, SyncStore};
 use time::OffsetDateTime;
@@ -438,6 +439,7 @@ pub(crate) async fn gather(request: GatherRequest<'_, '_>) -> Result<Gathered, G
                 ticket,
                 comments: Vec::new(),
                 attachments: Vec::new(),
+                time_entries: None,
             })
             .collect()
     };
@@ -481,6 +483,21 @@ pub(crate) async fn gather(request: GatherRequest<'_, '_>) -> Result<Gathered, G
         if let Access::Leased(keeper) = &mut access {
             keep(keeper).await?;
         }
+        // Time entries (Autotask has no webhook for them: always read here), only when the
+        // partner receives time.
+        let mut time_entries =
+            if input.side(side.opposite()).config.time_entries.arrive_as == TimeArrival::Off {
+                BTreeMap::new()
+            } else {
+                let found = platform
+                    .time_entries_of_tickets(wanted)
+                    .await
+                    .map_err(platform_error(side))?;
+                if let Access::Leased(keeper) = &mut access {
+                    keep(keeper).await?;
+                }
+                found
+            };
         let side_input = match side {
             Role::Source => &mut input.source,
             Role::Target => &mut input.target,
@@ -492,6 +509,7 @@ pub(crate) async fn gather(request: GatherRequest<'_, '_>) -> Result<Gathered, G
             if let Some(found) = attachments.remove(&state.ticket.id) {
                 state.attachments = found;
             }
+            state.time_entries = time_entries.remove(&state.ticket.id);
         }
     }
     Ok(Gathered {

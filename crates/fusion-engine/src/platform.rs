@@ -19,7 +19,7 @@ use fusion_domain::ChoiceValue;
 use fusion_domain::sync::{
     ActorId, AttachmentDraft, AttachmentId, AttachmentSnapshot, CommentDraft, CommentId,
     CommentSnapshot, DeletedTicket, FieldChange, FieldRules, TicketDraft, TicketId, TicketMarker,
-    TicketSnapshot,
+    TicketSnapshot, TimeEntrySnapshot,
 };
 use time::OffsetDateTime;
 
@@ -229,6 +229,18 @@ pub trait Platform: Send + Sync + fmt::Debug {
             by_ticket.insert(ticket.clone(), self.attachments(ticket).await?);
         }
         Ok(by_ticket)
+    }
+
+    /// The time entries of several tickets — every one the API user can see, oldest first —
+    /// by ticket; every ticket asked for has an entry. Only the customer-visible summary is
+    /// read: never internal notes, rates, costs or billing amounts. A platform that cannot read
+    /// time answers no tickets at all (then no time is planned, and no entry counts as deleted).
+    async fn time_entries_of_tickets(
+        &self,
+        tickets: &[TicketId],
+    ) -> Result<BTreeMap<TicketId, Vec<TimeEntrySnapshot>>, PlatformError> {
+        let _ = tickets;
+        Ok(BTreeMap::new())
     }
 
     /// One attachment's content.

@@ -10,7 +10,8 @@
 use fusion_domain::{
     AcceptCodeError, ChoiceValue, ClosureSettings, ComposedField, DescriptionComposition,
     FieldMapping, FieldMappingId, MappingDirection, NoteDefaults, OrgId, ReceiveDefaults,
-    ReverseSync, SendFilter, SideConfig, SyncOptions, ValueMapping, VerificationCode,
+    ReverseSync, SendFilter, SideConfig, SyncOptions, TimeArrival, TimeEntrySettings,
+    TimeSendFilter, ValueMapping, VerificationCode,
 };
 use fusion_domain::{Relationship, RelationshipId, RelationshipState, Role, SyncReadiness};
 use serde::{Deserialize, Serialize};
@@ -257,7 +258,36 @@ struct SideConfigDocument {
     options: OptionsDocument,
     reverse_sync: ReverseSyncDocument,
     closure: ClosureDocument,
+    time_entries: TimeEntriesDocument,
     override_api_settings: bool,
+}
+
+/// `TimeEntrySettings`: the settings' own codes ("off"/"notes", "all"/"public_summary"); a code
+/// this version does not know loads as the default (nothing received, everything sent).
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct TimeEntriesDocument {
+    arrive_as: String,
+    send: String,
+}
+
+impl From<&TimeEntrySettings> for TimeEntriesDocument {
+    fn from(settings: &TimeEntrySettings) -> Self {
+        let TimeEntrySettings { arrive_as, send } = *settings;
+        Self {
+            arrive_as: arrive_as.as_str().to_owned(),
+            send: send.as_str().to_owned(),
+        }
+    }
+}
+
+impl From<TimeEntriesDocument> for TimeEntrySettings {
+    fn from(document: TimeEntriesDocument) -> Self {
+        Self {
+            arrive_as: TimeArrival::parse(&document.arrive_as).unwrap_or_default(),
+            send: TimeSendFilter::parse(&document.send).unwrap_or_default(),
+        }
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -365,6 +395,7 @@ impl From<&SideConfig> for SideConfigDocument {
             options,
             reverse_sync,
             closure,
+            time_entries,
             override_api_settings,
         } = config;
         let ReceiveDefaults {
@@ -429,6 +460,7 @@ impl From<&SideConfig> for SideConfigDocument {
                 closed_statuses: choice_texts(closed_statuses),
                 status_when_partner_closes: choice_text(status_when_partner_closes),
             },
+            time_entries: TimeEntriesDocument::from(time_entries),
             override_api_settings: *override_api_settings,
         }
     }
@@ -442,6 +474,7 @@ impl From<SideConfigDocument> for SideConfig {
             options,
             reverse_sync,
             closure,
+            time_entries,
             override_api_settings,
         } = document;
         SideConfig {
@@ -480,6 +513,7 @@ impl From<SideConfigDocument> for SideConfig {
                 closed_statuses: choices(closure.closed_statuses),
                 status_when_partner_closes: choice(closure.status_when_partner_closes),
             },
+            time_entries: TimeEntrySettings::from(time_entries),
             override_api_settings,
         }
     }

@@ -10,9 +10,9 @@
 use std::collections::BTreeMap;
 
 use fusion_domain::sync::{
-    AttachmentId, CommentId, CopiedItem, Fingerprint, HeldPeriod, LinkEnd, PendingRetry,
-    RecordOutcome, RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun, SyncRunId,
-    SyncSchedule, TicketId, TicketLink, TicketMarker,
+    AttachmentId, CommentId, CopiedItem, CopiedTimeEntry, Fingerprint, HeldPeriod, LinkEnd,
+    PendingRetry, RecordOutcome, RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun,
+    SyncRunId, SyncSchedule, TicketId, TicketLink, TicketMarker, TimeEntryId,
 };
 use fusion_domain::{RelationshipId, Role};
 use serde::{Deserialize, Serialize};
@@ -105,6 +105,7 @@ impl LinkColumns {
             target_fields,
             comments,
             attachments,
+            time_entries,
             source_closed,
             target_closed,
             created_at,
@@ -131,6 +132,10 @@ impl LinkColumns {
                 .iter()
                 .map(CopiedDocument::from_attachment)
                 .collect(),
+            time_entries: time_entries
+                .iter()
+                .map(TimeEntryDocument::from_item)
+                .collect(),
             source_closed: *source_closed,
             target_closed: *target_closed,
         };
@@ -155,6 +160,7 @@ impl LinkColumns {
             target_fields,
             comments,
             attachments,
+            time_entries,
             source_closed,
             target_closed,
             ended,
@@ -177,6 +183,10 @@ impl LinkColumns {
             attachments: attachments
                 .into_iter()
                 .map(|document| document.into_item(AttachmentId::new))
+                .collect::<StoreResult<_>>()?,
+            time_entries: time_entries
+                .into_iter()
+                .map(TimeEntryDocument::into_item)
                 .collect::<StoreResult<_>>()?,
             source_closed,
             target_closed,
@@ -219,6 +229,9 @@ struct LinkDocument {
     target_fields: BTreeMap<String, String>,
     comments: Vec<CopiedDocument>,
     attachments: Vec<CopiedDocument>,
+    /// Time entries carried (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    time_entries: Vec<TimeEntryDocument>,
     source_closed: bool,
     target_closed: bool,
     /// Absent for a link in use (links written before links could end have none).
@@ -286,6 +299,50 @@ impl CopiedDocument {
             from: parse_role("copied item side", &self.from)?,
             original: id(self.original),
             copy: id(self.copy),
+        })
+    }
+}
+
+/// One `CopiedTimeEntry`.
+#[derive(Debug, Serialize, Deserialize)]
+struct TimeEntryDocument {
+    from: String,
+    original: String,
+    notes: Vec<String>,
+    fingerprint: String,
+    described: String,
+    #[serde(default)]
+    deleted: bool,
+}
+
+impl TimeEntryDocument {
+    fn from_item(item: &CopiedTimeEntry) -> Self {
+        let CopiedTimeEntry {
+            from,
+            original,
+            notes,
+            fingerprint,
+            described,
+            deleted,
+        } = item;
+        Self {
+            from: from.as_str().to_owned(),
+            original: original.as_str().to_owned(),
+            notes: notes.iter().map(|note| note.as_str().to_owned()).collect(),
+            fingerprint: fingerprint.as_str().to_owned(),
+            described: described.clone(),
+            deleted: *deleted,
+        }
+    }
+
+    fn into_item(self) -> StoreResult<CopiedTimeEntry> {
+        Ok(CopiedTimeEntry {
+            from: parse_role("time entry side", &self.from)?,
+            original: TimeEntryId::new(self.original),
+            notes: self.notes.into_iter().map(CommentId::new).collect(),
+            fingerprint: Fingerprint::from_stored(self.fingerprint),
+            described: self.described,
+            deleted: self.deleted,
         })
     }
 }

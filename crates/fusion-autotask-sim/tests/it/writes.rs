@@ -560,6 +560,49 @@ async fn contacts_are_written_through_their_company_and_time_entries_at_the_root
         .send()
         .await
         .unwrap();
+    expect_error(
+        response,
+        500,
+        "dateWorked is required when no startDateTime is given.",
+    )
+    .await;
+    // The vendor's rules: hours above 0 and at most 24, and a real resource (API users own nothing).
+    for hours in [0.0, 24.5] {
+        let response = sim
+            .nw(Method::POST, "TimeEntries")
+            .json(&json!({ "ticketID": PRINTER_TICKET, "resourceID": jane, "roleID": 1, "hoursWorked": hours, "dateWorked": "2026-12-04T00:00:00" }))
+            .send()
+            .await
+            .unwrap();
+        expect_error(
+            response,
+            500,
+            "hoursWorked must be greater than 0 and at most 24.",
+        )
+        .await;
+    }
+    let api_user = sim
+        .sim()
+        .resource_id(NORTHWIND, NORTHWIND_USER)
+        .expect("the API user is a resource");
+    let response = sim
+        .nw(Method::POST, "TimeEntries")
+        .json(&json!({ "ticketID": PRINTER_TICKET, "resourceID": api_user, "roleID": 1, "hoursWorked": 1.0, "dateWorked": "2026-12-04T00:00:00" }))
+        .send()
+        .await
+        .unwrap();
+    expect_error(
+        response,
+        500,
+        "An API user cannot own a time entry (resourceID): use a real resource.",
+    )
+    .await;
+    let response = sim
+        .nw(Method::POST, "TimeEntries")
+        .json(&json!({ "ticketID": PRINTER_TICKET, "resourceID": jane, "roleID": 1, "hoursWorked": 1.5, "dateWorked": "2026-12-04T00:00:00", "summaryNotes": "Fixed" }))
+        .send()
+        .await
+        .unwrap();
     let entry = expect_ok(response).await["itemId"].as_i64().unwrap();
     expect_ok(
         sim.nw(Method::DELETE, &format!("TimeEntries/{entry}"))

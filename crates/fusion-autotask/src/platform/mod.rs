@@ -51,6 +51,7 @@
 mod error_mapping;
 mod field_rules;
 mod ticket_mapping;
+mod time_entries;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
@@ -898,6 +899,14 @@ impl Platform for AutotaskPlatform {
         tickets: &[TicketId],
     ) -> Result<BTreeMap<TicketId, Vec<AttachmentSnapshot>>, PlatformError> {
         self.attachments_for_tickets(tickets).await
+    }
+
+    async fn time_entries_of_tickets(
+        &self,
+        tickets: &[TicketId],
+    ) -> Result<BTreeMap<TicketId, Vec<fusion_domain::sync::TimeEntrySnapshot>>, PlatformError>
+    {
+        self.time_entries_for_tickets(tickets).await
     }
 
     async fn add_comment(

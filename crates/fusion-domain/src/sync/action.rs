@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use crate::integration::ChoiceValue;
 use crate::relationship::Role;
 use crate::sync::fingerprint::Fingerprint;
-use crate::sync::ids::{AttachmentId, CommentId, TicketId, TicketMarker};
+use crate::sync::ids::{AttachmentId, CommentId, TicketId, TicketMarker, TimeEntryId};
 use crate::sync::link::TicketLink;
 use crate::sync::snapshot::FieldValue;
 
@@ -77,6 +77,37 @@ pub struct AttachmentDraft {
     pub publish: Option<ChoiceValue>,
 }
 
+/// What happened to a time entry that a note tells the partner about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeChange {
+    Logged,
+    Changed,
+    Deleted,
+}
+
+impl TimeChange {
+    /// For people: "logged", "changed", "deleted".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeChange::Logged => "logged",
+            TimeChange::Changed => "changed",
+            TimeChange::Deleted => "deleted",
+        }
+    }
+}
+
+/// What a time-entry note carries, remembered in the link when it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CarriedTimeEntry {
+    pub change: TimeChange,
+    /// The original's fingerprint as carried (for a deletion: as last carried).
+    pub fingerprint: Fingerprint,
+    /// The original in words, e.g. "1.50 h by Jane Doe on 2026-12-04".
+    pub described: String,
+    /// The hours the original had (logged, changed) or had last (deleted).
+    pub hours: crate::sync::snapshot::Hours,
+}
+
 /// One step of a ticket's plan. `on` is always the side written to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SyncAction {
@@ -132,6 +163,23 @@ pub enum SyncAction {
         from: Role,
         original: AttachmentId,
         copy: AttachmentId,
+    },
+    /// Tell side `on` of a time entry logged, changed or deleted on the other side, as a note
+    /// written by the sync's API user (its body ends with the entry's reference, so a copy made
+    /// before a crash is found again by content).
+    AddTimeNote {
+        on: Role,
+        ticket: PlannedTicket,
+        from: TimeEntryId,
+        draft: CommentDraft,
+        carried: CarriedTimeEntry,
+    },
+    /// The note for this time entry's change already exists (ours, found by content): record it.
+    LinkTimeNote {
+        from: Role,
+        original: TimeEntryId,
+        note: CommentId,
+        carried: CarriedTimeEntry,
     },
     /// Carry the partner's closure across: set `status` on side `on`. On success both sides count
     /// as closed in the link.

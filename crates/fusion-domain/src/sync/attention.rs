@@ -58,6 +58,8 @@ pub enum AttentionSubject {
     Attachment(String),
     /// Carrying the closure across.
     Closure,
+    /// One time entry, by the original's id.
+    TimeEntry(String),
 }
 
 impl AttentionSubject {
@@ -70,6 +72,7 @@ impl AttentionSubject {
             AttentionSubject::Comment(_) => "comment",
             AttentionSubject::Attachment(_) => "attachment",
             AttentionSubject::Closure => "closure",
+            AttentionSubject::TimeEntry(_) => "time_entry",
         }
     }
 
@@ -77,7 +80,8 @@ impl AttentionSubject {
         match self {
             AttentionSubject::Field(item)
             | AttentionSubject::Comment(item)
-            | AttentionSubject::Attachment(item) => item,
+            | AttentionSubject::Attachment(item)
+            | AttentionSubject::TimeEntry(item) => item,
             _ => "",
         }
     }
@@ -90,6 +94,7 @@ impl AttentionSubject {
             "comment" => AttentionSubject::Comment(item.to_owned()),
             "attachment" => AttentionSubject::Attachment(item.to_owned()),
             "closure" => AttentionSubject::Closure,
+            "time_entry" => AttentionSubject::TimeEntry(item.to_owned()),
             _ => return None,
         })
     }
@@ -114,6 +119,9 @@ impl AttentionSubject {
                 AttentionSubject::Attachment(attachment.as_str().to_owned())
             }
             SyncAction::Close { .. } => AttentionSubject::Closure,
+            SyncAction::AddTimeNote { from, .. } => {
+                AttentionSubject::TimeEntry(from.as_str().to_owned())
+            }
             _ => return None,
         })
     }
@@ -277,6 +285,12 @@ pub fn what_to_do(subject: &AttentionSubject, class: FailureClass, why: &str) ->
              retried when the mappings change. Or Skip this field."
                 .into()
         }
+        AttentionSubject::TimeEntry(_) => {
+            "The partner's Autotask refused the note for this time entry: check the public note \
+             type and publish level under \"Tickets you receive\" (time entries arrive with them) \
+             and the API user's permission to add ticket notes, then Retry. Or Skip this time entry."
+                .into()
+        }
         _ if lower.contains("not found") || lower.contains("deleted") => {
             "The partner's copy no longer exists: Unlink the pair, or Link the ticket to another \
              one by number."
@@ -356,6 +370,7 @@ mod tests {
             AttentionSubject::Comment("12".into()),
             AttentionSubject::Attachment("13".into()),
             AttentionSubject::Closure,
+            AttentionSubject::TimeEntry("14".into()),
         ] {
             assert_eq!(
                 AttentionSubject::from_parts(subject.kind(), subject.item()),

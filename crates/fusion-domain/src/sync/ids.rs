@@ -1,4 +1,4 @@
-//! Platform identifiers as text newtypes (tickets, comments, attachments, actors) and the
+//! Platform identifiers as text newtypes (tickets, comments, attachments, time entries, actors) and the
 //! idempotency marker written on every ticket the sync creates.
 //!
 //! Platform ids are opaque here: Autotask's integers are written in decimal, other platforms may
@@ -65,6 +65,10 @@ text_id!(
 text_id!(
     /// An attachment's platform id (Autotask `TicketAttachments.id`).
     AttachmentId
+);
+text_id!(
+    /// A time entry's platform id (Autotask `TimeEntries.id`).
+    TimeEntryId
 );
 text_id!(
     /// Who did something on a platform: a person, a contact or an API user. Adapters must give

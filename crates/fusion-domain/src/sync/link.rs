@@ -8,9 +8,11 @@ use time::OffsetDateTime;
 
 use crate::ids::RelationshipId;
 use crate::relationship::Role;
-use crate::sync::action::{FieldFingerprint, SyncAction, TicketPlan, TicketRef};
+use crate::sync::action::{
+    CarriedTimeEntry, FieldFingerprint, SyncAction, TicketPlan, TicketRef, TimeChange,
+};
 use crate::sync::fingerprint::Fingerprint;
-use crate::sync::ids::{AttachmentId, CommentId, TicketId};
+use crate::sync::ids::{AttachmentId, CommentId, TicketId, TimeEntryId};
 use crate::sync::snapshot::TicketSnapshot;
 
 /// One comment or attachment copied from one side to the other.
@@ -21,6 +23,25 @@ pub struct CopiedItem<Id> {
     pub original: Id,
     /// The copy on the other side.
     pub copy: Id,
+}
+
+/// One time entry carried to the partner's ticket (as notes): what was carried last, so an edit
+/// or a deletion of the original is noticed and follows once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopiedTimeEntry {
+    /// The side the original time entry lives on.
+    pub from: Role,
+    pub original: TimeEntryId,
+    /// Every note written on the other side for it (logged, changed, deleted), oldest first:
+    /// never claimed again as the copy of anything else.
+    pub notes: Vec<CommentId>,
+    /// The fingerprint of the original as last carried (day, times, hours, worker, summary).
+    pub fingerprint: Fingerprint,
+    /// The original as last carried, in words ("1.50 h by Jane Doe on 2026-12-04"), for the
+    /// note that tells of its deletion (a deleted entry cannot be read any more).
+    pub described: String,
+    /// The original was deleted and the deletion was carried: nothing more follows.
+    pub deleted: bool,
 }
 
 /// Source ticket ↔ target ticket for one relationship.
@@ -47,6 +68,8 @@ pub struct TicketLink {
     pub comments: Vec<CopiedItem<CommentId>>,
     /// Attachments copied either way.
     pub attachments: Vec<CopiedItem<AttachmentId>>,
+    /// Time entries carried either way.
+    pub time_entries: Vec<CopiedTimeEntry>,
     /// Whether the source ticket was closed as of the last sync. A closure is carried across when
     /// a side is closed now and was not then, so reopening one side is never undone by the other.
     pub source_closed: bool,
@@ -126,6 +149,7 @@ impl TicketLink {
             target_fields: fingerprints(target),
             comments: Vec::new(),
             attachments: Vec::new(),
+            time_entries: Vec::new(),
             source_closed: false,
             target_closed: false,
             created_at: now,
@@ -202,6 +226,20 @@ impl TicketLink {
         })
     }
 
+    /// What was carried of the time entry `original` on side `from`, if anything.
+    pub fn time_entry(&self, from: Role, original: &TimeEntryId) -> Option<&CopiedTimeEntry> {
+        self.time_entries
+            .iter()
+            .find(|item| item.from == from && &item.original == original)
+    }
+
+    /// Whether `comment` on side `side` is a note the sync wrote for a time entry.
+    pub fn knows_time_note(&self, side: Role, comment: &CommentId) -> bool {
+        self.time_entries
+            .iter()
+            .any(|item| item.from != side && item.notes.contains(comment))
+    }
+
     /// Whether this attachment is an original already copied, or a copy the sync made.
     pub fn knows_attachment(&self, side: Role, attachment: &AttachmentId) -> bool {
         self.attachments.iter().any(|item| {
@@ -222,6 +260,40 @@ pub enum ActionOutcome {
     AttachmentAdded(AttachmentId),
     /// Any other action succeeded.
     Applied,
+}
+
+/// Remembers a note written (or found) for a time entry, with what it carried.
+fn record_time_note(
+    link: &mut TicketLink,
+    from: Role,
+    original: &TimeEntryId,
+    note: &CommentId,
+    carried: &CarriedTimeEntry,
+) {
+    let position = link
+        .time_entries
+        .iter()
+        .position(|item| item.from == from && &item.original == original);
+    let item = match position {
+        Some(index) => &mut link.time_entries[index],
+        None => {
+            link.time_entries.push(CopiedTimeEntry {
+                from,
+                original: original.clone(),
+                notes: Vec::new(),
+                fingerprint: carried.fingerprint.clone(),
+                described: carried.described.clone(),
+                deleted: false,
+            });
+            link.time_entries.last_mut().expect("just pushed")
+        }
+    };
+    if !item.notes.contains(note) {
+        item.notes.push(note.clone());
+    }
+    item.fingerprint = carried.fingerprint.clone();
+    item.described = carried.described.clone();
+    item.deleted = carried.change == TimeChange::Deleted;
 }
 
 fn store_fingerprints(link: &mut TicketLink, fingerprints: &[FieldFingerprint]) {
@@ -276,6 +348,7 @@ pub fn link_after_success(
                 target_fields: BTreeMap::new(),
                 comments: Vec::new(),
                 attachments: Vec::new(),
+                time_entries: Vec::new(),
                 source_closed: false,
                 target_closed: false,
                 created_at: now,
@@ -314,6 +387,7 @@ pub fn link_after_success(
                 target_fields: BTreeMap::new(),
                 comments: Vec::new(),
                 attachments: Vec::new(),
+                time_entries: Vec::new(),
                 source_closed: false,
                 target_closed: false,
                 created_at: now,
@@ -368,6 +442,21 @@ pub fn link_after_success(
             original: original.clone(),
             copy: copy.clone(),
         }),
+        (
+            SyncAction::AddTimeNote {
+                on, from, carried, ..
+            },
+            ActionOutcome::CommentAdded(note),
+        ) => record_time_note(&mut updated, on.opposite(), from, note, carried),
+        (
+            SyncAction::LinkTimeNote {
+                from,
+                original,
+                note,
+                carried,
+            },
+            _,
+        ) => record_time_note(&mut updated, *from, original, note, carried),
         (SyncAction::Close { fingerprints, .. }, _) => {
             store_fingerprints(&mut updated, fingerprints);
             updated.source_closed = true;

@@ -15,8 +15,8 @@ mod schedule;
 mod snapshot;
 
 pub use action::{
-    AttachmentDraft, CommentDraft, FieldChange, FieldFingerprint, Plan, PlannedTicket, SyncAction,
-    TicketDraft, TicketPlan, TicketRef,
+    AttachmentDraft, CarriedTimeEntry, CommentDraft, FieldChange, FieldFingerprint, Plan,
+    PlannedTicket, SyncAction, TicketDraft, TicketPlan, TicketRef, TimeChange,
 };
 pub use attention::{
     AttentionItem, AttentionKey, AttentionState, AttentionSubject, FailureClass,
@@ -30,15 +30,16 @@ pub use history::{
     PendingRetry, RecordOutcome, RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun,
     SyncRunId, SyncRunKind,
 };
-pub use ids::{ActorId, AttachmentId, CommentId, MarkerParts, TicketId, TicketMarker};
+pub use ids::{ActorId, AttachmentId, CommentId, MarkerParts, TicketId, TicketMarker, TimeEntryId};
 pub use link::{
-    ActionOutcome, CopiedItem, HeldPeriod, LinkEnd, SEEN_ACTIVITY, TicketLink, link_after_success,
+    ActionOutcome, CopiedItem, CopiedTimeEntry, HeldPeriod, LinkEnd, SEEN_ACTIVITY, TicketLink,
+    link_after_success,
 };
 pub use planner::{ConflictRule, PlanInput, SideInput, TicketState, plan, tickets_needing_content};
 pub use schedule::{ScheduleError, SyncSchedule, is_due, next_run_at};
 pub use snapshot::{
-    AttachmentSnapshot, CommentSnapshot, DESCRIPTION, DeletedTicket, FieldValue, STATUS, TITLE,
-    TicketSnapshot,
+    AttachmentSnapshot, CommentSnapshot, DESCRIPTION, DeletedTicket, FieldValue, Hours, STATUS,
+    TITLE, TicketSnapshot, TimeEntrySnapshot,
 };
 
 #[cfg(test)]

@@ -18,9 +18,10 @@ use crate::sync::link::TicketLink;
 
 mod content;
 mod deletion;
+mod time;
 use crate::sync::snapshot::{
     AttachmentSnapshot, CommentSnapshot, DESCRIPTION, DeletedTicket, FieldValue, STATUS, TITLE,
-    TicketSnapshot,
+    TicketSnapshot, TimeEntrySnapshot,
 };
 
 /// What happens when both sides changed the same mapped field since the last sync.
@@ -45,6 +46,10 @@ pub struct TicketState {
     pub comments: Vec<CommentSnapshot>,
     /// Every attachment of the ticket.
     pub attachments: Vec<AttachmentSnapshot>,
+    /// Every time entry of the ticket the sync's API user can see, or `None` when they were not
+    /// read (the partner receives no time, or the ticket needs no content): then no entry is
+    /// planned, and none counts as deleted.
+    pub time_entries: Option<Vec<TimeEntrySnapshot>>,
 }
 
 /// One side of the relationship as the planner needs it.
@@ -474,6 +479,14 @@ impl<'a> Planner<'a> {
             None,
             &mut plan.actions,
         );
+        self.plan_time_entries(
+            side,
+            state,
+            None,
+            PlannedTicket::Created,
+            None,
+            &mut plan.actions,
+        );
         plan
     }
 
@@ -524,6 +537,7 @@ impl<'a> Planner<'a> {
             target_fields: BTreeMap::new(),
             comments: Vec::new(),
             attachments: Vec::new(),
+            time_entries: Vec::new(),
             source_closed: false,
             target_closed: false,
             created_at: copy.ticket.created_at,
@@ -839,6 +853,14 @@ impl<'a> Planner<'a> {
                 &mut actions,
             );
             self.plan_attachments(
+                from,
+                states(from),
+                Some(states(to)),
+                planned.clone(),
+                Some(link),
+                &mut actions,
+            );
+            self.plan_time_entries(
                 from,
                 states(from),
                 Some(states(to)),

@@ -52,6 +52,7 @@ fn state(ticket: TicketSnapshot) -> TicketState {
         ticket,
         comments: Vec::new(),
         attachments: Vec::new(),
+        time_entries: None,
     }
 }
 
@@ -164,6 +165,7 @@ fn link_between(input: &PlanInput, source: &TicketSnapshot, target: &TicketSnaps
         target_fields: BTreeMap::new(),
         comments: Vec::new(),
         attachments: Vec::new(),
+        time_entries: Vec::new(),
         source_closed: false,
         target_closed: false,
         created_at: at(0),
@@ -892,3 +894,5 @@ fn the_same_input_always_gives_the_same_plan() {
 }
 
 mod scope_and_deletion;
+#[cfg(test)]
+mod time_entries;

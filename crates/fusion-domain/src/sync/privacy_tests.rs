@@ -1,6 +1,6 @@
 //! The privacy rule as a property: an MSP tenant in three relationships (three customers, each
 //! represented by its own company in the MSP's tenant, reverse sync on in all). Whatever tickets,
-//! companies, queues, links, comments and attachments there are, and whichever side raised them,
+//! companies, queues, links, comments, attachments and time entries there are, and whichever side raised them,
 //! no relationship's plan ever writes anything that comes from, or goes to, a ticket of another
 //! company.
 
@@ -40,6 +40,7 @@ fn config(company: i64) -> SideConfig {
     config.send.public_publish_levels = vec![1.into()];
     config.options.internal_comments = true;
     config.reverse_sync.enabled = true;
+    config.time_entries.arrive_as = crate::integration::TimeArrival::Notes;
     config
 }
 
@@ -124,6 +125,25 @@ fn snapshot(side: &str, index: usize, company: i64, generated: &Generated) -> Ti
             })
             .into_iter()
             .collect(),
+        time_entries: Some(
+            generated
+                .comment
+                .then(|| TimeEntrySnapshot {
+                    id: TimeEntryId::new(format!("t-{side}{index}")),
+                    ticket: id.clone(),
+                    resource: Some(ActorId::new("person")),
+                    resource_name: "Someone".into(),
+                    date_worked: at(1).date(),
+                    start: None,
+                    end: None,
+                    hours: Hours::from_hundredths(150),
+                    summary: format!("work for company {company}"),
+                    summary_public: true,
+                    created_at: at(1),
+                })
+                .into_iter()
+                .collect(),
+        ),
         ticket,
     }
 }
@@ -141,6 +161,7 @@ fn link(relationship: RelationshipId, customer: &TicketState, msp: &TicketState)
         target_fields: BTreeMap::new(),
         comments: Vec::new(),
         attachments: Vec::new(),
+        time_entries: Vec::new(),
         source_closed: false,
         target_closed: false,
         created_at: at(0),
@@ -257,6 +278,7 @@ proptest! {
                         SyncAction::UpdateFields { on, .. }
                         | SyncAction::AddComment { on, .. }
                         | SyncAction::AddAttachment { on, .. }
+                        | SyncAction::AddTimeNote { on, .. }
                         | SyncAction::Close { on, .. } => *on,
                         _ => continue,
                     };

@@ -8,7 +8,7 @@ use std::fmt;
 use time::OffsetDateTime;
 
 use crate::integration::ChoiceValue;
-use crate::sync::ids::{ActorId, AttachmentId, CommentId, TicketId};
+use crate::sync::ids::{ActorId, AttachmentId, CommentId, TicketId, TimeEntryId};
 
 /// The key under which every platform reports a ticket's title in [`TicketSnapshot::fields`],
 /// field mappings and [`crate::sync::FieldChange`]s (Autotask's wire name happens to agree).
@@ -149,6 +149,65 @@ pub struct AttachmentSnapshot {
     pub publish: Option<ChoiceValue>,
     /// Who attached it (Autotask `attachedByResourceID` or the contact).
     pub author: Option<ActorId>,
+    pub created_at: OffsetDateTime,
+}
+
+/// Hours worked, in hundredths of an hour (1.5 h is 150): exact to compare and fingerprint, and
+/// finer than any PSA shows. Never a rate, cost or billing amount — the sync copies none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Hours(u32);
+
+impl Hours {
+    pub fn from_hundredths(hundredths: u32) -> Self {
+        Self(hundredths)
+    }
+
+    /// Hours as a platform reports them (a decimal), rounded to the hundredth; negative, NaN
+    /// and infinite values are 0.
+    pub fn from_decimal(hours: f64) -> Self {
+        if !hours.is_finite() || hours <= 0.0 {
+            return Self(0);
+        }
+        Self((hours * 100.0).round().min(f64::from(u32::MAX)) as u32)
+    }
+
+    pub fn hundredths(self) -> u32 {
+        self.0
+    }
+
+    pub fn as_decimal(self) -> f64 {
+        f64::from(self.0) / 100.0
+    }
+}
+
+impl fmt::Display for Hours {
+    /// `1.50 h`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:02} h", self.0 / 100, self.0 % 100)
+    }
+}
+
+/// A time entry logged on a ticket (Autotask `TimeEntries`): who worked, when and how long, and
+/// the summary the customer may see. Internal notes are not read into it, and neither are rates,
+/// costs or billing amounts: nothing here can leak them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeEntrySnapshot {
+    pub id: TimeEntryId,
+    pub ticket: TicketId,
+    /// Who worked (Autotask `resourceID`).
+    pub resource: Option<ActorId>,
+    /// The worker's name as people know it ("Jane Doe"); empty when unknown.
+    pub resource_name: String,
+    /// The day worked (Autotask `dateWorked`, or the start's day).
+    pub date_worked: time::Date,
+    pub start: Option<OffsetDateTime>,
+    pub end: Option<OffsetDateTime>,
+    pub hours: Hours,
+    /// The customer-visible text (Autotask `summaryNotes`).
+    pub summary: String,
+    /// Whether the sender shows the summary to its customer (Autotask `showOnInvoice`): the
+    /// "public summaries only" send filter keeps only these.
+    pub summary_public: bool,
     pub created_at: OffsetDateTime,
 }
 

@@ -13,8 +13,8 @@ CREATE TABLE attention_items (
     relationship_id  TEXT NOT NULL REFERENCES relationships (id) ON DELETE CASCADE,
     origin           TEXT NOT NULL CHECK (origin IN ('source', 'target')),
     origin_ticket    TEXT NOT NULL,
-    subject_kind     TEXT NOT NULL CHECK (subject_kind IN ('ticket', 'fields', 'field', 'comment', 'attachment', 'closure')),
-    -- The field name, or the original comment's or attachment's id; '' for the others.
+    subject_kind     TEXT NOT NULL CHECK (subject_kind IN ('ticket', 'fields', 'field', 'comment', 'attachment', 'closure', 'time_entry')),
+    -- The field name, or the original comment's, attachment's or time entry's id; '' for the others.
     subject_item     TEXT NOT NULL,
     source_ticket    TEXT NULL,
     source_number    TEXT NULL,

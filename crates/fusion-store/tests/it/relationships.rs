@@ -746,16 +746,48 @@ fn side_config() -> impl Strategy<Value = SideConfig> {
             status_when_partner_closes,
         },
     );
-    (receive, send, options, reverse_sync, closure, any::<bool>()).prop_map(
-        |(receive, send, options, reverse_sync, closure, override_api_settings)| SideConfig {
-            receive,
-            send,
-            options,
-            reverse_sync,
-            closure,
-            override_api_settings,
-        },
+    let time_entries = (any::<bool>(), any::<bool>()).prop_map(|(notes, public_only)| {
+        fusion_domain::TimeEntrySettings {
+            arrive_as: if notes {
+                fusion_domain::TimeArrival::Notes
+            } else {
+                fusion_domain::TimeArrival::Off
+            },
+            send: if public_only {
+                fusion_domain::TimeSendFilter::PublicSummaryOnly
+            } else {
+                fusion_domain::TimeSendFilter::All
+            },
+        }
+    });
+    (
+        receive,
+        send,
+        options,
+        reverse_sync,
+        closure,
+        (time_entries, any::<bool>()),
     )
+        .prop_map(
+            |(
+                receive,
+                send,
+                options,
+                reverse_sync,
+                closure,
+                (time_entries, override_api_settings),
+            )| {
+                SideConfig {
+                    receive,
+                    send,
+                    options,
+                    reverse_sync,
+                    closure,
+                    time_entries,
+                    override_api_settings,
+                }
+            },
+        )
 }
 
 /// Property: whatever configuration is saved is exactly what loads, on every backend, also after

@@ -29,6 +29,10 @@
 //! internal_comments = false
 //! attachments = true
 //!
+//! [side.time_entries]
+//! arrive_as = "notes"  # the partner's time entries arrive as notes ("off" or "notes")
+//! send = "all"  # which of ours are sent ("all" or "public_summary")
+//!
 //! [[mappings]]
 //! ticket_type = "Ticket"
 //! source_field = "status"
@@ -62,7 +66,8 @@ use fusion_domain::mapping::DEFAULT_SEPARATOR;
 use fusion_domain::{
     ChoiceValue, ClosureSettings, ComposedField, DescriptionComposition, FieldMapping,
     FieldMappingId, MappingDirection, NoteDefaults, ReceiveDefaults, RelationshipId, ReverseSync,
-    Role, SendFilter, SideConfig, SyncOptions, ValueMapping,
+    Role, SendFilter, SideConfig, SyncOptions, TimeArrival, TimeEntrySettings, TimeSendFilter,
+    ValueMapping,
 };
 use fusion_engine::configuration::{ConfigurationDocument, ExportLabels, MappingDraft};
 use serde::de::{self, Deserializer, Visitor};
@@ -171,6 +176,50 @@ impl<'de> Deserialize<'de> for DirectionText {
     }
 }
 
+/// How the partner's time entries arrive: `"off"` or `"notes"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct ArrivalText(pub TimeArrival);
+
+impl Serialize for ArrivalText {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ArrivalText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        TimeArrival::parse(&text).map(ArrivalText).ok_or_else(|| {
+            de::Error::custom(format!(
+                "unknown way for time entries to arrive \"{text}\": use \"off\" or \"notes\""
+            ))
+        })
+    }
+}
+
+/// Which of this side's time entries are sent: `"all"` or `"public_summary"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct TimeSendText(pub TimeSendFilter);
+
+impl Serialize for TimeSendText {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for TimeSendText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        TimeSendFilter::parse(&text)
+            .map(TimeSendText)
+            .ok_or_else(|| {
+                de::Error::custom(format!(
+                    "unknown time entry filter \"{text}\": use \"all\" or \"public_summary\""
+                ))
+            })
+    }
+}
+
 /// The document version; anything but 1 is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Version;
@@ -227,6 +276,16 @@ pub(crate) struct SideSection {
     pub reverse_sync: ReverseSyncSection,
     #[serde(default)]
     pub closure: ClosureSection,
+    #[serde(default)]
+    pub time_entries: TimeEntriesSection,
+}
+
+/// `[side.time_entries]`: how the partner's time entries arrive here, and which of ours are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct TimeEntriesSection {
+    pub arrive_as: ArrivalText,
+    pub send: TimeSendText,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -413,6 +472,10 @@ impl SideSection {
                 closed_statuses: codes(&side.closure.closed_statuses),
                 status_when_partner_closes: code(&side.closure.status_when_partner_closes),
             },
+            time_entries: TimeEntriesSection {
+                arrive_as: ArrivalText(side.time_entries.arrive_as),
+                send: TimeSendText(side.time_entries.send),
+            },
         }
     }
 
@@ -459,6 +522,10 @@ impl SideSection {
             closure: ClosureSettings {
                 closed_statuses: choices(self.closure.closed_statuses),
                 status_when_partner_closes: choice(self.closure.status_when_partner_closes),
+            },
+            time_entries: TimeEntrySettings {
+                arrive_as: self.time_entries.arrive_as.0,
+                send: self.time_entries.send.0,
             },
             override_api_settings: self.override_api_settings,
         }

@@ -105,6 +105,18 @@ fn describe(plan: &TicketPlan, action: &SyncAction) -> Described {
             planned(plan, ticket, *on),
             on.label()
         )),
+        SyncAction::AddTimeNote {
+            on,
+            ticket,
+            carried,
+            ..
+        } => Described::Write(format!(
+            "Add a note to {} in the {} for the time entry {} ({})",
+            planned(plan, ticket, *on),
+            on.label(),
+            carried.described,
+            carried.change.as_str()
+        )),
         SyncAction::Close { on, ticket, .. } => Described::Write(format!(
             "Close {} in the {}",
             planned(plan, ticket, *on),
@@ -133,6 +145,7 @@ fn describe(plan: &TicketPlan, action: &SyncAction) -> Described {
         )),
         SyncAction::LinkComment { .. }
         | SyncAction::LinkAttachment { .. }
+        | SyncAction::LinkTimeNote { .. }
         | SyncAction::ClosedState { .. } => Described::Quiet,
     }
 }

@@ -319,6 +319,18 @@ fn describe(action: &SyncAction) -> Described {
             planned(ticket),
             on.label()
         )),
+        SyncAction::AddTimeNote {
+            on,
+            ticket,
+            carried,
+            ..
+        } => Described::Write(format!(
+            "add a note to {} in the {} for the time entry {} ({})",
+            planned(ticket),
+            on.label(),
+            carried.described,
+            carried.change.as_str()
+        )),
         SyncAction::Close { on, ticket, .. } => {
             Described::Write(format!("close {} in the {}", planned(ticket), on.label()))
         }
@@ -344,6 +356,7 @@ fn describe(action: &SyncAction) -> Described {
         }
         SyncAction::LinkComment { .. }
         | SyncAction::LinkAttachment { .. }
+        | SyncAction::LinkTimeNote { .. }
         | SyncAction::ClosedState { .. } => Described::Quiet,
     }
 }

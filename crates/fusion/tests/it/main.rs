@@ -21,6 +21,7 @@ mod serve_command;
 mod sim_command;
 mod soak;
 mod sync_end_to_end;
+mod time_end_to_end;
 mod trace_logs;
 
 // The end-to-end sync tests run the binary's own sync directory and the demo's connection set-up

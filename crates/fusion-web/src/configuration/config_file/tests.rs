@@ -103,16 +103,48 @@ fn arb_side() -> impl Strategy<Value = SideConfig> {
         closed_statuses: closed,
         status_when_partner_closes: status,
     });
-    (receive, send, options, reverse, closure, any::<bool>()).prop_map(
-        |(receive, send, options, reverse_sync, closure, override_api_settings)| SideConfig {
-            receive,
-            send,
-            options,
-            reverse_sync,
-            closure,
-            override_api_settings,
-        },
+    let time_entries = (any::<bool>(), any::<bool>()).prop_map(|(notes, public_only)| {
+        fusion_domain::TimeEntrySettings {
+            arrive_as: if notes {
+                fusion_domain::TimeArrival::Notes
+            } else {
+                fusion_domain::TimeArrival::Off
+            },
+            send: if public_only {
+                fusion_domain::TimeSendFilter::PublicSummaryOnly
+            } else {
+                fusion_domain::TimeSendFilter::All
+            },
+        }
+    });
+    (
+        receive,
+        send,
+        options,
+        reverse,
+        closure,
+        (time_entries, any::<bool>()),
     )
+        .prop_map(
+            |(
+                receive,
+                send,
+                options,
+                reverse_sync,
+                closure,
+                (time_entries, override_api_settings),
+            )| {
+                SideConfig {
+                    receive,
+                    send,
+                    options,
+                    reverse_sync,
+                    closure,
+                    time_entries,
+                    override_api_settings,
+                }
+            },
+        )
 }
 
 fn arb_direction() -> impl Strategy<Value = MappingDirection> {

@@ -8,7 +8,9 @@
 //! posted (an old form, a hand-made post), so that naming another company is refused on saving
 //! rather than narrowed silently.
 
-use fusion_domain::{Choice, ChoiceValue, NoteDefaults, SideConfig};
+use fusion_domain::{
+    Choice, ChoiceValue, NoteDefaults, SideConfig, TimeArrival, TimeEntrySettings, TimeSendFilter,
+};
 use fusion_engine::configuration::LoadedChoices as Loaded;
 use serde::Deserialize;
 
@@ -335,6 +337,28 @@ pub(super) fn sections(
             selects: Vec::new(),
         },
         SectionView {
+            id: "time",
+            title: "Time entries",
+            help: "Time your partner logs on its copy of a synced ticket can arrive here as notes \
+                   (who, when, hours and summary, with the note type and publish level for public \
+                   comments above); an edit or a deletion arrives as a follow-up note. Internal \
+                   notes, rates, costs and billing amounts never cross.",
+            scope: None,
+            checkboxes: vec![
+                CheckboxView {
+                    name: "time_as_notes",
+                    label: "Receive the partner's time entries as notes",
+                    checked: side.time_entries.arrive_as == TimeArrival::Notes,
+                },
+                CheckboxView {
+                    name: "time_public_only",
+                    label: "Send only my time entries whose summary is public (Show on invoice)",
+                    checked: side.time_entries.send == TimeSendFilter::PublicSummaryOnly,
+                },
+            ],
+            selects: Vec::new(),
+        },
+        SectionView {
             id: "reverse",
             title: "Reverse sync",
             help: "Send tickets created on the target side back to the source.",
@@ -443,6 +467,10 @@ pub(super) struct ConfigurationForm {
     status_when_partner_closes: String,
     #[serde(default)]
     override_api_settings: Option<String>,
+    #[serde(default)]
+    time_as_notes: Option<String>,
+    #[serde(default)]
+    time_public_only: Option<String>,
 }
 
 impl PageForm for ConfigurationForm {
@@ -494,6 +522,18 @@ impl ConfigurationForm {
             closure: fusion_domain::ClosureSettings {
                 closed_statuses: values(&self.closed_statuses),
                 status_when_partner_closes: value(&self.status_when_partner_closes),
+            },
+            time_entries: TimeEntrySettings {
+                arrive_as: if self.time_as_notes.is_some() {
+                    TimeArrival::Notes
+                } else {
+                    TimeArrival::Off
+                },
+                send: if self.time_public_only.is_some() {
+                    TimeSendFilter::PublicSummaryOnly
+                } else {
+                    TimeSendFilter::All
+                },
             },
             override_api_settings: self.override_api_settings.is_some(),
         }

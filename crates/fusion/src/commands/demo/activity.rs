@@ -1,6 +1,7 @@
 //! People at work in the demo's simulated tenants, so the automatic sync has something to carry
 //! across while someone watches: every little while a person at Contoso raises a ticket for the
-//! provider or comments on one, and Northwind's technician answers on the copy. The sync does
+//! provider or comments on one, and Northwind's technician answers on the copy and logs the time
+//! it took (which reaches the customer as a note). The sync does
 //! the rest; the Sync page's history shows it happen.
 
 use std::sync::Arc;
@@ -26,6 +27,8 @@ const TECHNICIAN: &str = "jane.doe@northwindit.example";
 const WITH_PROVIDER: i64 = 12;
 const LOW: i64 = 5;
 const CONTOSO_QUEUE: i64 = 30_100_001;
+/// The role the technician logs time under in Northwind's tenant.
+const TECHNICIAN_ROLE: i64 = 29_683_461;
 
 const TITLES: &[&str] = &[
     "Label printer on line 2 prints blank labels",
@@ -191,7 +194,24 @@ async fn technician_answers(
                 "publish": 1,
             }),
         )
-        .map(|_| format!("the technician answered on copy {copy}"))
+        .map_err(|error| error.to_string())?;
+    // And logs the time spent: the demo configuration shows it to the customer as a note.
+    let now = time::OffsetDateTime::now_utc();
+    let quarter_hours = 1 + (step % 4) as u32;
+    simulator
+        .ui_add_time_entry(
+            TARGET_ORGANISATION,
+            TECHNICIAN,
+            copy,
+            json!({
+                "dateWorked": format!("{}T00:00:00", now.date()),
+                "hoursWorked": f64::from(quarter_hours) * 0.25,
+                "roleID": TECHNICIAN_ROLE,
+                "summaryNotes": format!("Remote session on the reported problem (reply {step})."),
+                "showOnInvoice": true,
+            }),
+        )
+        .map(|_| format!("the technician answered on copy {copy} and logged the time"))
         .map_err(|error| error.to_string())
 }
 

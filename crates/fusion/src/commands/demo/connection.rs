@@ -23,7 +23,7 @@ use fusion_autotask::{
 use fusion_domain::{
     ChoiceValue, ClosureSettings, ComposedField, DescriptionComposition, FieldMapping,
     NoteDefaults, OrgId, ReceiveDefaults, Relationship, RelationshipState, Role, SendFilter,
-    SideConfig, SyncOptions, SystemClock, ValueMapping, VerificationCode,
+    SideConfig, SyncOptions, SystemClock, TimeArrival, ValueMapping, VerificationCode,
 };
 use fusion_engine::configuration::{ConfigurationService, MappingDraft};
 use fusion_engine::{Connections, LifecycleAction, NewConnection, WrongCodeThrottle};
@@ -151,7 +151,14 @@ pub async fn connect_demo_organisations(
                 anyhow::anyhow!("cannot open {}'s demo configuration: {error}", side.name)
             })?;
         configuration
-            .save_side(&scope, side_config(choices, partner.name))
+            .save_side(&scope, {
+                let mut config = side_config(choices, partner.name);
+                // The customer (Source) sees the time its provider logs, as notes.
+                if role == Role::Source {
+                    config.time_entries.arrive_as = TimeArrival::Notes;
+                }
+                config
+            })
             .await
             .map_err(|error| {
                 anyhow::anyhow!("cannot save {}'s demo configuration: {error}", side.name)
@@ -293,6 +300,7 @@ fn side_config(choices: &TenantChoices, partner_name: &str) -> SideConfig {
             closed_statuses: complete.iter().cloned().collect(),
             status_when_partner_closes: complete,
         },
+        time_entries: Default::default(),
         override_api_settings: false,
     }
 }
