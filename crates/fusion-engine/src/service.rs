@@ -94,6 +94,25 @@ pub struct ScheduledOutcome {
     pub result: Result<RunSummary, ServiceError>,
 }
 
+/// What the service tells after every run it finished or could not start, and on every
+/// scheduler tick (the notifier, `crate::notify::Notifier`). Called from the task that ran the
+/// sync; dry runs are not told.
+#[async_trait]
+pub trait SyncHooks: Send + Sync {
+    /// A run of `relationship` ended with `result`. `interrupted`: it stopped because the process
+    /// is shutting down or lost its lease to another process, which is not the connection's
+    /// problem.
+    async fn run_finished(
+        &self,
+        relationship: RelationshipId,
+        result: &Result<RunSummary, ServiceError>,
+        interrupted: bool,
+    );
+
+    /// The scheduler ticked (after the due runs).
+    async fn scheduler_tick(&self) {}
+}
+
 /// The engine with its directory.
 #[derive(Clone)]
 pub struct SyncService {
@@ -104,6 +123,7 @@ pub struct SyncService {
     /// Process-wide: once stopped, no run starts and runs in flight stop after their ticket.
     stop: StopSignal,
     in_flight: Arc<InFlight>,
+    hooks: Option<Arc<dyn SyncHooks>>,
 }
 
 /// Runs going through the service right now, and a wake-up when the last one ends.
@@ -153,7 +173,15 @@ impl SyncService {
             clock,
             stop: StopSignal::new(),
             in_flight: Arc::default(),
+            hooks: None,
         }
+    }
+
+    /// Tells `hooks` about every finished run and scheduler tick (the binary passes its
+    /// notifier).
+    pub fn with_hooks(mut self, hooks: Arc<dyn SyncHooks>) -> Self {
+        self.hooks = Some(hooks);
+        self
     }
 
     /// Graceful shutdown, step one: from now on no run starts, and runs in flight (scheduled or
@@ -216,6 +244,14 @@ impl SyncService {
         let started = std::time::Instant::now();
         let result = self.run_inner(relationship, mode, &control).await;
         record_metrics(mode, &result, started.elapsed());
+        if let Some(hooks) = &self.hooks
+            && !matches!(mode, SyncMode::DryRun { .. })
+        {
+            let interrupted = control.is_stopped()
+                || matches!(&result, Ok(summary) if summary.error.as_deref()
+                    .is_some_and(|error| error == crate::engine::LEASE_LOST || error == crate::engine::STOPPED));
+            hooks.run_finished(relationship, &result, interrupted).await;
+        }
         result
     }
 
@@ -392,6 +428,9 @@ impl SyncService {
             }
             heartbeat();
             log_outcomes(self.run_due_with(&control).await);
+            if let Some(hooks) = &self.hooks {
+                hooks.scheduler_tick().await;
+            }
             heartbeat();
         }
     }

@@ -4,7 +4,7 @@
 //! `Arc<dyn AppStore>`, and an `Arc<dyn AppStore>` coerces to an `Arc` of each port.
 
 use super::{
-    Identity, OrganisationCredentials, OrganisationNames, OrganisationSettings, RelationshipStore,
+    Identity, NotificationStore, OrganisationCredentials, OrganisationNames, OrganisationSettings, RelationshipStore,
     StoreHealth, SyncStore,
 };
 
@@ -17,6 +17,7 @@ pub trait AppStore:
     + SyncStore
     + OrganisationNames
     + OrganisationCredentials
+    + NotificationStore
     + Send
     + Sync
     + std::fmt::Debug
@@ -31,6 +32,7 @@ impl<T> AppStore for T where
         + SyncStore
         + OrganisationNames
         + OrganisationCredentials
+        + NotificationStore
         + Send
         + Sync
         + std::fmt::Debug
