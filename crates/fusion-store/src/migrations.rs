@@ -51,6 +51,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "portable_columns",
         include_str!("../migrations/sqlite/0006_portable_columns.sql"),
     ),
+    (
+        8,
+        "notifications",
+        include_str!("../migrations/sqlite/0008_notifications.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -83,6 +88,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         6,
         "portable_columns",
         include_str!("../migrations/postgres/0006_portable_columns.sql"),
+    ),
+    (
+        8,
+        "notifications",
+        include_str!("../migrations/postgres/0008_notifications.sql"),
     ),
 ];
 

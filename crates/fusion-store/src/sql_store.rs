@@ -34,6 +34,7 @@ use crate::tokens::{issue_token, token_digest};
 use crate::{Store, StoreError, StoreResult, normalise_email};
 
 mod key_rotation;
+mod notifications;
 mod relationships;
 mod sync;
 
