@@ -19,6 +19,7 @@
 //! | `GET /api/v1/orgs/{org_id}/platform/audit` | credentials change log |
 //! | `…/orgs/{org_id}/connections…`, `/api/v1/orgs/{org_id}/relationships…` | organisation connections (see `relationships`) |
 //! | `/orgs/{org_id}/{sync,dashboard}…`, `/api/v1/orgs/{org_id}/{sync,dashboard}…`, `/api/v1/orgs/{org_id}/relationships/{id}/sync…` | Sync page, run details, Dashboard and their API (see `sync`) |
+//! | `GET/POST /orgs/{org_id}/settings/notifications…`, `/api/v1/orgs/{org_id}/notifications…` | notification settings, signing secret, Send test (see `notifications`) |
 //! | `…/connections/{id}/{configuration,mappings,description}`, `/api/v1/orgs/{org_id}/relationships/{id}/{configuration,choices,mappings,description,export,import}…` | integration configuration per relationship (see `configuration`) |
 //!
 //! Invariants:
@@ -39,6 +40,7 @@ mod configuration;
 mod dto;
 mod error;
 pub mod metrics;
+mod notifications;
 mod openapi;
 mod page_chrome;
 mod pages;
@@ -133,6 +135,12 @@ struct AppStateInner {
     sync: std::sync::OnceLock<fusion_engine::SyncService>,
     /// The core's sync-status use cases (status, schedule, history, run details).
     sync_overviews: fusion_engine::SyncOverviews,
+    /// The notification-settings use cases; without channels from the binary (see
+    /// [`AppState::with_notifications`]) email is unavailable and webhook URLs are refused.
+    notifications: fusion_engine::notify::NotificationSettingsService,
+    /// The same over the binary's delivery channels.
+    notifications_with_channels:
+        std::sync::OnceLock<fusion_engine::notify::NotificationSettingsService>,
     /// Checks `/readyz` runs after the database's, by name, in registration order.
     readiness_checks: std::sync::RwLock<Vec<(String, readiness::ReadinessCheck)>>,
 }
@@ -167,6 +175,11 @@ impl AppState {
         );
         let configuration =
             ConfigurationService::new(store.clone(), store.clone(), tenants.clone());
+        let notifications = fusion_engine::notify::NotificationSettingsService::new(
+            store.clone(),
+            Arc::new(fusion_engine::notify::NoChannels),
+            clock.clone(),
+        );
         Self {
             inner: Arc::new(AppStateInner {
                 sync_overviews,
@@ -179,6 +192,8 @@ impl AppState {
                 clock,
                 metrics: std::sync::OnceLock::new(),
                 sync: std::sync::OnceLock::new(),
+                notifications,
+                notifications_with_channels: std::sync::OnceLock::new(),
                 readiness_checks: std::sync::RwLock::new(Vec::new()),
             }),
         }
@@ -227,6 +242,34 @@ impl AppState {
     pub fn with_sync(self, sync: fusion_engine::SyncService) -> Self {
         let _first_service_wins = self.inner.sync.set(sync);
         self
+    }
+
+    /// Notification settings deliver "Send test" and check webhook URLs through `channels`
+    /// (the binary's email and webhook adapter), and connections paused, resumed or ended are
+    /// told to `notifier`. The first call wins.
+    pub fn with_notifications(
+        self,
+        channels: Arc<dyn fusion_engine::notify::NotificationChannels>,
+        notifier: Option<fusion_engine::notify::Notifier>,
+    ) -> Self {
+        let service = fusion_engine::notify::NotificationSettingsService::new(
+            self.inner.store.clone(),
+            channels,
+            self.inner.clock.clone(),
+        );
+        if self.inner.notifications_with_channels.set(service).is_ok()
+            && let Some(notifier) = notifier
+        {
+            self.inner.connections.set_notifier(notifier);
+        }
+        self
+    }
+
+    pub(crate) fn notifications(&self) -> &fusion_engine::notify::NotificationSettingsService {
+        self.inner
+            .notifications_with_channels
+            .get()
+            .unwrap_or(&self.inner.notifications)
     }
 
     pub(crate) fn sync(&self) -> Option<&fusion_engine::SyncService> {
@@ -292,6 +335,7 @@ pub fn router(state: AppState) -> Router {
         .merge(relationships::page_routes())
         .merge(configuration::page_routes())
         .merge(sync::page_routes())
+        .merge(notifications::page_routes())
         .merge(metrics::routes())
         .nest(
             "/api/v1",
@@ -299,6 +343,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(relationships::api_routes())
                 .merge(configuration::api_routes())
                 .merge(sync::api_routes())
+                .merge(notifications::api_routes())
                 .merge(openapi::routes()),
         )
         .fallback(page_chrome::not_found_fallback)

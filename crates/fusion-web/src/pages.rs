@@ -339,6 +339,7 @@ async fn render_settings(
         notes: view.notes,
         result,
         api_tokens_url: format!("/orgs/{}/api-tokens", org.id),
+        notifications_url: format!("{}/notifications", settings_url(org)),
         new_api_token: view.new_api_token,
         history,
     };
