@@ -7,6 +7,7 @@ mod configuration;
 mod configuration_scope;
 mod csrf;
 mod metrics;
+mod notifications;
 mod openapi;
 mod org_isolation;
 mod pages;
@@ -26,3 +27,6 @@ mod demo_connection;
 #[allow(dead_code)]
 #[path = "../../../fusion/src/sync_directory.rs"]
 mod sync_directory;
+// The in-process SMTP sink and HTTP receiver of the delivery adapter's tests.
+#[path = "../../../fusion-notify/tests/it/sinks.rs"]
+mod sinks;
