@@ -13,6 +13,7 @@ pub const VARIABLES_READ_DIRECTLY: &[&str] = &[
     "FUSION_SECRET_KEY",
     "FUSION_AUTOTASK_SECRET",
     "FUSION_ADMIN_PASSWORD",
+    "FUSION_SMTP_PASSWORD",
     "FUSION_BENCH_PYTHON",
     "FUSION_TEST_POSTGRES_URL",
     "FUSION_BIN",
@@ -20,8 +21,8 @@ pub const VARIABLES_READ_DIRECTLY: &[&str] = &[
     "FUSION_SOAK_TICKETS",
 ];
 
-/// `FUSION_SECRET_KEY` (when set), `FUSION_AUTOTASK_SECRET` and `FUSION_ADMIN_PASSWORD` (when set
-/// and not empty).
+/// `FUSION_SECRET_KEY` (when set), `FUSION_AUTOTASK_SECRET`, `FUSION_ADMIN_PASSWORD` and
+/// `FUSION_SMTP_PASSWORD` (when set and not empty).
 #[derive(Debug, Default)]
 pub struct SecretsFromEnvironment {
     /// Base64 key that encrypts stored API secrets (else the key file is used).
@@ -30,6 +31,8 @@ pub struct SecretsFromEnvironment {
     pub autotask_secret: Option<SecretString>,
     /// The password for `fusion admin create`.
     pub admin_password: Option<SecretString>,
+    /// The SMTP server's password for notification email (`serve`, `demo`).
+    pub smtp_password: Option<SecretString>,
 }
 
 impl SecretsFromEnvironment {
@@ -42,6 +45,7 @@ impl SecretsFromEnvironment {
                 .map(SecretString::from),
             autotask_secret: non_empty_variable("FUSION_AUTOTASK_SECRET"),
             admin_password: non_empty_variable("FUSION_ADMIN_PASSWORD"),
+            smtp_password: non_empty_variable("FUSION_SMTP_PASSWORD"),
         }
     }
 }

@@ -9,7 +9,17 @@ use fusion_domain::SystemClock;
 use fusion_store::Store;
 use fusion_web::{AppState, WebSettings};
 
+use crate::notifications::Notifications;
 use crate::scheduler::SyncRuntime;
+
+/// The process's `PlatformTenants` (Settings, the configuration screens, the notifier's budget
+/// check), answered by the Autotask adapter over the process's service.
+pub fn tenants(autotask: AutotaskService) -> Arc<dyn fusion_engine::PlatformTenants> {
+    Arc::new(AutotaskTenants::new(
+        ConnectionTester::with_service(autotask),
+        Arc::new(SystemClock),
+    ))
+}
 
 /// The full HTTP surface for this store, sharing the process's Autotask service (one limiter and
 /// request budget) and sync runtime with the rest of the process.
@@ -18,6 +28,7 @@ pub fn router(
     autotask: AutotaskService,
     secure_cookies: bool,
     sync: &SyncRuntime,
+    notifications: Option<&Notifications>,
 ) -> Router {
     let settings = WebSettings {
         secure_cookies,
@@ -26,13 +37,16 @@ pub fn router(
     let scheduler = sync.state();
     // Settings and the configuration screens reach Autotask through the engine's
     // `PlatformTenants` port, answered by the adapter with the process's service.
-    let tenants = AutotaskTenants::new(
-        ConnectionTester::with_service(autotask),
-        Arc::new(SystemClock),
-    );
-    let state = AppState::new(store, Arc::new(tenants), settings)
+    let mut state = AppState::new(store, tenants(autotask), settings)
         .with_sync(sync.service().clone())
         .with_readiness_check("scheduler", Arc::new(move || scheduler.check()));
+    if let Some(notifications) = notifications {
+        // Settings' "Send test" and URL checks, and connections paused, resumed or ended.
+        state = state.with_notifications(
+            notifications.channels.clone(),
+            Some(notifications.notifier.clone()),
+        );
+    }
     // The process-wide Prometheus recorder, installed once; `/metrics` renders from it.
     let state = match fusion_web::metrics::install_global_recorder() {
         Ok(handle) => state.with_metrics(handle),

@@ -1,0 +1,351 @@
+//! Notifications end to end, in-process: the demo connection over the simulator (the sync
+//! harness), the real delivery adapter with an SMTP sink and an HTTP receiver in the test
+//! process, and the core's `Notifier` hooked into the `SyncService` exactly as `fusion serve`
+//! does. A credentials failure is told once by email to each organisation and once to the
+//! webhook; failing again tells nothing more; working again tells "resolved" once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fusion_domain::sync::{RunStatus, SyncSchedule};
+use fusion_domain::{Clock, ManualClock, OrgId, SystemClock};
+use fusion_engine::notify::{
+    EventKind, NotificationSettingsDraft, NotificationSettingsService, Notifier, NotifierSettings,
+};
+use fusion_engine::{Connections, LifecycleAction, SyncMode, WrongCodeThrottle};
+use fusion_notify::{
+    DeliveryChannels, SIGNATURE_HEADER, SmtpSecurity, SmtpSettings, WebhookSettings, sign,
+};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::demo_connection::TARGET_ORGANISATION;
+use crate::sinks::{HttpReceiver, ReceivedMail, SmtpSink};
+use crate::sync_end_to_end::{Harness, active_user, tenant};
+
+struct Notified {
+    harness: Harness,
+    sink: SmtpSink,
+    receiver: HttpReceiver,
+    channels: Arc<DeliveryChannels>,
+    contoso: OrgId,
+    northwind: OrgId,
+    signing_secret: SecretString,
+    /// The API user the connection uses in Northwind's tenant.
+    northwind_user: String,
+}
+
+impl Notified {
+    /// The demo connection with notifications on: Contoso by email and webhook, Northwind by
+    /// email.
+    async fn start() -> Notified {
+        let harness = Harness::demo().await;
+        let sink = SmtpSink::spawn().await;
+        let receiver = HttpReceiver::spawn(200).await;
+        let channels = Arc::new(
+            DeliveryChannels::new(
+                Some(&SmtpSettings {
+                    host: "127.0.0.1".to_owned(),
+                    port: sink.address.port(),
+                    security: SmtpSecurity::None,
+                    username: None,
+                    password: None,
+                    from: "Support Fusion <fusion@server.example>".to_owned(),
+                    timeout: Duration::from_secs(5),
+                }),
+                WebhookSettings {
+                    allowed_hosts: vec!["127.0.0.1".to_owned()],
+                    timeout: Duration::from_secs(5),
+                },
+            )
+            .expect("the channels build"),
+        );
+        let relationship = harness
+            .store
+            .relationship(harness.relationship)
+            .await
+            .expect("reads")
+            .expect("exists");
+        let contoso = relationship.initiator;
+        let northwind = relationship.partner.expect("accepted");
+        let settings = NotificationSettingsService::new(
+            harness.store.clone(),
+            channels.clone(),
+            Arc::new(SystemClock),
+        );
+        let saved = settings
+            .save(
+                contoso,
+                &NotificationSettingsDraft {
+                    email_recipients: "ops@contoso.example".to_owned(),
+                    webhook_url: receiver.url("/fusion-events"),
+                    events: EventKind::all(),
+                },
+            )
+            .await
+            .expect("Contoso's settings save");
+        let signing_secret = saved.new_signing_secret.expect("created with the webhook URL");
+        settings
+            .save(
+                northwind,
+                &NotificationSettingsDraft {
+                    email_recipients: "noc@northwind.example".to_owned(),
+                    webhook_url: String::new(),
+                    events: EventKind::all(),
+                },
+            )
+            .await
+            .expect("Northwind's settings save");
+        let tenants = harness.simulator().tenants();
+        let (northwind_user, _) = active_user(tenant(&tenants, TARGET_ORGANISATION));
+        Notified {
+            northwind_user,
+            harness,
+            sink,
+            receiver,
+            channels,
+            contoso,
+            northwind,
+            signing_secret,
+        }
+    }
+
+    fn notifier(&self, clock: Arc<dyn Clock>) -> Notifier {
+        Notifier::new(
+            self.harness.store.clone(),
+            self.channels.clone(),
+            clock,
+            NotifierSettings::default(),
+            None,
+        )
+    }
+
+    fn set_northwind_user_active(&self, active: bool) {
+        assert!(
+            self.harness.simulator().set_api_user_active(
+                TARGET_ORGANISATION,
+                &self.northwind_user,
+                active
+            )
+        );
+    }
+
+    /// Every secret of the set-up: the tenants' API secrets and Contoso's signing secret.
+    fn secrets(&self) -> Vec<String> {
+        let mut secrets: Vec<String> = self
+            .harness
+            .simulator()
+            .tenants()
+            .iter()
+            .flat_map(|tenant| tenant.api_users.iter().map(|user| user.secret.clone()))
+            .collect();
+        secrets.push(self.signing_secret.expose_secret().to_owned());
+        secrets
+    }
+
+    fn assert_no_secret_in(&self, text: &str) {
+        for secret in self.secrets() {
+            assert!(!text.contains(&secret), "a secret leaked into: {text}");
+        }
+    }
+
+    /// The emails and webhook calls sent so far and not yet taken (every delivery finished
+    /// before the run that caused it returned).
+    fn pending(&mut self) -> (Vec<ReceivedMail>, Vec<serde_json::Value>) {
+        let mails = self.sink.pending();
+        let hooks = self
+            .receiver
+            .pending()
+            .into_iter()
+            .map(|request| {
+                assert_eq!(
+                    request.header(SIGNATURE_HEADER),
+                    format!("sha256={}", sign(&self.signing_secret, &request.body)),
+                    "every event is signed with Contoso's secret"
+                );
+                self.assert_no_secret_in(&String::from_utf8_lossy(&request.body));
+                request.json()
+            })
+            .collect();
+        for mail in &mails {
+            self.assert_no_secret_in(&mail.decoded());
+        }
+        (mails, hooks)
+    }
+}
+
+fn recipients(mails: &[ReceivedMail]) -> Vec<String> {
+    let mut all: Vec<String> = mails.iter().flat_map(|mail| mail.to.clone()).collect();
+    all.sort();
+    all
+}
+
+#[tokio::test]
+async fn a_credentials_failure_is_told_once_and_its_recovery_once() {
+    let mut notified = Notified::start().await;
+    let sync = notified
+        .harness
+        .sync
+        .clone()
+        .with_hooks(Arc::new(notified.notifier(Arc::new(SystemClock))));
+    let relationship = notified.harness.relationship;
+    let baseline = sync
+        .run(relationship, SyncMode::Manual { since: notified.harness.started })
+        .await
+        .expect("the first run runs");
+    assert_eq!(baseline.status, RunStatus::NoTicketsFound);
+    let (mails, hooks) = notified.pending();
+    assert!(mails.is_empty() && hooks.is_empty(), "a working connection tells nothing");
+
+    notified.set_northwind_user_active(false);
+    notified.harness.raise_in_contoso("Compressor alarm");
+    let failed = sync.run(relationship, SyncMode::Automatic).await;
+    let failed_status = failed.as_ref().map(|summary| summary.status);
+    assert!(
+        matches!(failed_status, Ok(RunStatus::Failed))
+            || matches!(failed, Err(fusion_engine::ServiceError::Setup(_))),
+        "the run fails on Northwind's credentials: {failed_status:?}"
+    );
+    let (mails, hooks) = notified.pending();
+    assert_eq!(
+        recipients(&mails),
+        ["<noc@northwind.example>", "<ops@contoso.example>"],
+        "one email to each organisation"
+    );
+    let text = mails[0].decoded();
+    assert!(text.contains("Subject: [Support Fusion] Sync failed: "), "{text}");
+    assert!(text.to_lowercase().contains("authentication"), "{text}");
+    assert!(text.contains("What to do:"), "{text}");
+    assert_eq!(hooks.len(), 1, "one webhook event: {hooks:?}");
+    assert_eq!(hooks[0]["event"], "run_failed");
+    assert_eq!(hooks[0]["status"], "opened");
+    assert_eq!(hooks[0]["organisation_id"], notified.contoso.to_string());
+    assert_eq!(hooks[0]["connection"]["id"], relationship.to_string());
+    assert!(
+        hooks[0]["text"].as_str().unwrap().starts_with("[Support Fusion] Sync failed: "),
+        "{}",
+        hooks[0]
+    );
+
+    for _ in 0..2 {
+        let _still_failing = sync.run(relationship, SyncMode::Automatic).await;
+    }
+    let (mails, hooks) = notified.pending();
+    assert!(mails.is_empty(), "no second email while it keeps failing: {mails:?}");
+    assert!(hooks.is_empty(), "no second webhook while it keeps failing: {hooks:?}");
+    let open = notified
+        .harness
+        .store
+        .open_notification_problems(notified.northwind)
+        .await
+        .expect("reads");
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].kind, EventKind::RunFailed);
+
+    notified.set_northwind_user_active(true);
+    let recovered = sync
+        .run(relationship, SyncMode::Automatic)
+        .await
+        .expect("runs again");
+    assert_ne!(recovered.status, RunStatus::Failed, "{:?}", recovered.error);
+    let (mails, hooks) = notified.pending();
+    assert_eq!(
+        recipients(&mails),
+        ["<noc@northwind.example>", "<ops@contoso.example>"],
+        "one 'resolved' email to each organisation"
+    );
+    assert!(
+        mails[0].decoded().contains("Subject: [Support Fusion] Resolved: Sync failed: "),
+        "{}",
+        mails[0].decoded()
+    );
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(hooks[0]["status"], "resolved");
+
+    sync.run(relationship, SyncMode::Automatic).await.expect("runs");
+    let (mails, hooks) = notified.pending();
+    assert!(mails.is_empty() && hooks.is_empty(), "resolved once only");
+}
+
+#[tokio::test]
+async fn a_paused_connection_is_told_to_both_sides_and_resuming_resolves_it() {
+    let mut notified = Notified::start().await;
+    let connections = Connections::new(
+        notified.harness.store.clone(),
+        notified.harness.store.clone(),
+        Arc::new(SystemClock),
+        WrongCodeThrottle::new(5, Duration::from_secs(60)),
+    );
+    connections.set_notifier(notified.notifier(Arc::new(SystemClock)));
+    let relationship = notified.harness.relationship;
+
+    connections
+        .perform(notified.northwind, relationship, LifecycleAction::Pause)
+        .await
+        .expect("Northwind pauses");
+    // Told in a task of its own (the person's request does not wait for the mail server).
+    let mut mails = vec![notified.sink.next().await, notified.sink.next().await];
+    mails.sort_by(|a, b| a.to.cmp(&b.to));
+    assert_eq!(recipients(&mails), ["<noc@northwind.example>", "<ops@contoso.example>"]);
+    let text = mails[1].decoded();
+    assert!(text.contains("Connection paused"), "{text}");
+    assert!(text.contains(&format!("{TARGET_ORGANISATION} paused the connection.")), "{text}");
+    let hook = notified.receiver.next().await.json();
+    assert_eq!(hook["event"], "connection_changed");
+    assert_eq!(hook["status"], "opened");
+
+    connections
+        .perform(notified.contoso, relationship, LifecycleAction::Resume)
+        .await
+        .expect("Contoso resumes");
+    let resolved = notified.sink.next().await;
+    assert!(
+        resolved.decoded().contains("Resolved: Connection paused"),
+        "{}",
+        resolved.decoded()
+    );
+    assert_eq!(notified.receiver.next().await.json()["status"], "resolved");
+}
+
+#[tokio::test]
+async fn a_connection_that_has_not_synced_for_three_intervals_is_told_once() {
+    let mut notified = Notified::start().await;
+    let relationship = notified.harness.relationship;
+    let sync = notified.harness.sync.clone();
+    sync.run(relationship, SyncMode::Manual { since: notified.harness.started })
+        .await
+        .expect("the baseline run");
+    notified
+        .harness
+        .store
+        .set_sync_schedule(
+            relationship,
+            &SyncSchedule::new(true, time::Duration::minutes(5)).expect("valid"),
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        .expect("automatic sync on");
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let notifier = notified.notifier(clock.clone());
+
+    clock.advance(time::Duration::minutes(10));
+    notifier.check_periodically().await;
+    let (mails, hooks) = notified.pending();
+    assert!(mails.is_empty() && hooks.is_empty(), "two intervals late is not yet a problem");
+
+    clock.advance(time::Duration::minutes(10));
+    notifier.check_periodically().await;
+    notifier.check_periodically().await;
+    let (mails, hooks) = notified.pending();
+    assert_eq!(mails.len(), 2, "one email per organisation, once");
+    assert!(mails[0].decoded().contains("Not synced: "), "{}", mails[0].decoded());
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(hooks[0]["event"], "not_synced");
+
+    // A run now, seen from a clock that is back in step: resolved once.
+    sync.run(relationship, SyncMode::Automatic).await.expect("runs");
+    clock.set(time::OffsetDateTime::now_utc());
+    notifier.check_periodically().await;
+    let (mails, hooks) = notified.pending();
+    assert_eq!(mails.len(), 2);
+    assert_eq!(hooks[0]["status"], "resolved");
+}
