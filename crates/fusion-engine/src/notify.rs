@@ -32,6 +32,6 @@ pub use event::{ConnectionRef, EventFact, EventKind, EventPhase, NotificationEve
 pub use notifier::{AttentionNotice, Notifier, NotifierSettings};
 pub use settings::{
     MAX_EMAIL_RECIPIENTS, MAX_WEBHOOK_URL_CHARS, NotificationSettings, NotificationSettingsDraft,
-    NotificationSettingsError, NotificationSettingsService, SavedNotificationSettings,
-    TestChannel, parse_recipients,
+    NotificationSettingsError, NotificationSettingsService, SavedNotificationSettings, TestChannel,
+    parse_recipients,
 };

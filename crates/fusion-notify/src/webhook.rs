@@ -92,7 +92,7 @@ impl WebhookClient {
 
     fn is_allowed_host(&self, host: &str) -> bool {
         let host = host.trim_matches(['[', ']']).to_ascii_lowercase();
-        self.settings.allowed_hosts.iter().any(|allowed| *allowed == host)
+        self.settings.allowed_hosts.contains(&host)
     }
 
     /// Checks `entered` (form, then every address its host resolves to) and answers with the
@@ -195,9 +195,9 @@ impl WebhookClient {
             // Connect only to the addresses that were checked (no second DNS look-up).
             builder = builder.resolve_to_addrs(domain, &checked.addresses);
         }
-        let client = builder
-            .build()
-            .map_err(|error| DeliveryError::Failed(format!("the HTTP client could not be built: {error}")))?;
+        let client = builder.build().map_err(|error| {
+            DeliveryError::Failed(format!("the HTTP client could not be built: {error}"))
+        })?;
         let response = client
             .post(checked.url.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -280,7 +280,12 @@ pub fn webhook_body(event: &NotificationEvent) -> Vec<u8> {
     let details: serde_json::Map<String, serde_json::Value> = event
         .facts
         .iter()
-        .map(|fact| (fact.key.to_owned(), serde_json::Value::from(fact.value.clone())))
+        .map(|fact| {
+            (
+                fact.key.to_owned(),
+                serde_json::Value::from(fact.value.clone()),
+            )
+        })
         .collect();
     let body = serde_json::json!({
         "text": event.text(),

@@ -219,7 +219,12 @@ pub struct NotificationArgs {
     pub smtp_from: Option<String>,
 
     /// Webhook hosts that may resolve to internal addresses (comma-separated).
-    #[arg(long, env = "FUSION_NOTIFY_WEBHOOK_ALLOW_HOSTS", value_name = "HOSTS", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "FUSION_NOTIFY_WEBHOOK_ALLOW_HOSTS",
+        value_name = "HOSTS",
+        value_delimiter = ','
+    )]
     pub webhook_allow_hosts: Vec<String>,
 
     /// "Not synced" after this many automatic sync intervals without a successful run [default: 3].

@@ -191,7 +191,9 @@ impl Notifications {
                 authenticated = smtp.username.is_some() && smtp.password.as_ref().is_some_and(|p| !p.expose_secret().is_empty()),
                 "notification email goes through this SMTP server"
             ),
-            None => tracing::info!("no SMTP server configured (FUSION_SMTP_HOST): notifications go by webhook only"),
+            None => tracing::info!(
+                "no SMTP server configured (FUSION_SMTP_HOST): notifications go by webhook only"
+            ),
         }
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let notifier = Notifier::new(

@@ -84,7 +84,11 @@ impl Notifier {
         relationship: fusion_domain::RelationshipId,
     ) -> Result<Option<OffsetDateTime>, StoreError> {
         let mut last = None;
-        for status in [RunStatus::Success, RunStatus::Partial, RunStatus::NoTicketsFound] {
+        for status in [
+            RunStatus::Success,
+            RunStatus::Partial,
+            RunStatus::NoTicketsFound,
+        ] {
             let runs = self
                 .store()
                 .sync_runs(&RunFilter {

@@ -53,7 +53,9 @@ impl EventKind {
     /// What a person reads next to the checkbox.
     pub fn label(self) -> &'static str {
         match self {
-            EventKind::RunFailed => "A connection's sync run failed (e.g. credentials stopped working)",
+            EventKind::RunFailed => {
+                "A connection's sync run failed (e.g. credentials stopped working)"
+            }
             EventKind::AttentionItem => "A ticket needs attention",
             EventKind::NotSynced => "A connection has not synced for longer than expected",
             EventKind::ApiBudget => "The API budget is nearly used up",

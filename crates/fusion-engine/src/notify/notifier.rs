@@ -178,7 +178,11 @@ impl Notifier {
             &notice.what_failed,
         ));
         facts.push(EventFact::new("why", "Why", &notice.why));
-        facts.push(EventFact::new("what_to_do", "What to do", &notice.what_to_do));
+        facts.push(EventFact::new(
+            "what_to_do",
+            "What to do",
+            &notice.what_to_do,
+        ));
         let ticket = notice
             .source_ticket
             .clone()
@@ -236,10 +240,7 @@ impl Notifier {
         self.open_for_connection(relationship.id, |connection| Problem {
             kind: EventKind::ConnectionChanged,
             key: key.clone(),
-            title: format!(
-                "Connection {verb}: {}",
-                connection.name
-            ),
+            title: format!("Connection {verb}: {}", connection.name),
             connection: Some(connection),
             facts: vec![
                 EventFact::new("what", "What", format!("{by_name} {verb} the connection.")),
@@ -347,10 +348,17 @@ impl Notifier {
         let opened = self
             .inner
             .store
-            .open_notification_problem(org, &problem.key, problem.kind, &summary, self.inner.clock.now())
+            .open_notification_problem(
+                org,
+                &problem.key,
+                problem.kind,
+                &summary,
+                self.inner.clock.now(),
+            )
             .await?;
         if opened {
-            self.deliver(org, &settings, problem, EventPhase::Opened).await?;
+            self.deliver(org, &settings, problem, EventPhase::Opened)
+                .await?;
         }
         Ok(())
     }
@@ -413,17 +421,29 @@ impl Notifier {
                 .send_email(&settings.email_recipients, &event)
                 .await
             {
-                Ok(()) => tracing::info!(org_id = %org, problem = %event.problem_key, phase = phase.code(), "notification emailed"),
-                Err(error) => tracing::warn!(org_id = %org, problem = %event.problem_key, %error, "notification email not delivered"),
+                Ok(()) => {
+                    tracing::info!(org_id = %org, problem = %event.problem_key, phase = phase.code(), "notification emailed")
+                }
+                Err(error) => {
+                    tracing::warn!(org_id = %org, problem = %event.problem_key, %error, "notification email not delivered")
+                }
             }
         }
         if let Some(url) = &settings.webhook_url {
             match self.inner.store.webhook_signing_secret(org).await? {
-                None => tracing::warn!(org_id = %org, "notification webhook not called: it has no signing secret"),
-                Some(secret) => match self.inner.channels.post_webhook(url, &secret, &event).await {
-                    Ok(()) => tracing::info!(org_id = %org, problem = %event.problem_key, phase = phase.code(), "notification webhook called"),
-                    Err(error) => tracing::warn!(org_id = %org, problem = %event.problem_key, %error, "notification webhook not delivered"),
-                },
+                None => {
+                    tracing::warn!(org_id = %org, "notification webhook not called: it has no signing secret")
+                }
+                Some(secret) => {
+                    match self.inner.channels.post_webhook(url, &secret, &event).await {
+                        Ok(()) => {
+                            tracing::info!(org_id = %org, problem = %event.problem_key, phase = phase.code(), "notification webhook called")
+                        }
+                        Err(error) => {
+                            tracing::warn!(org_id = %org, problem = %event.problem_key, %error, "notification webhook not delivered")
+                        }
+                    }
+                }
             }
         }
         Ok(())

@@ -46,7 +46,8 @@ impl NotificationSettings {
 
     /// Whether `kind` reaches this organisation through at least one channel.
     pub fn wants(&self, kind: EventKind) -> bool {
-        self.events.contains(&kind) && (!self.email_recipients.is_empty() || self.webhook_url.is_some())
+        self.events.contains(&kind)
+            && (!self.email_recipients.is_empty() || self.webhook_url.is_some())
     }
 }
 
@@ -81,7 +82,10 @@ pub enum NotificationSettingsError {
     /// A value is not acceptable as entered; `field` names it (`email_recipients`,
     /// `webhook_url`).
     #[error("{message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     /// "Send test" on a channel that is not set up.
     #[error("{0}")]
     NotSetUp(String),
@@ -366,11 +370,13 @@ fn check_email_address(address: &str) -> Result<(), String> {
 /// A fresh signing secret: `whsec_` and 32 random bytes from the OS, hex-encoded.
 fn new_signing_secret_value() -> Result<SecretString, NotificationSettingsError> {
     let mut bytes = [0u8; 32];
-    rand::rngs::SysRng.try_fill_bytes(&mut bytes).map_err(|error| {
-        NotificationSettingsError::Internal(format!(
-            "the operating system gave no randomness for a signing secret: {error}"
-        ))
-    })?;
+    rand::rngs::SysRng
+        .try_fill_bytes(&mut bytes)
+        .map_err(|error| {
+            NotificationSettingsError::Internal(format!(
+                "the operating system gave no randomness for a signing secret: {error}"
+            ))
+        })?;
     let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
     Ok(SecretString::from(format!("whsec_{hex}")))
 }

@@ -4,8 +4,8 @@
 //! `Arc<dyn AppStore>`, and an `Arc<dyn AppStore>` coerces to an `Arc` of each port.
 
 use super::{
-    Identity, NotificationStore, OrganisationCredentials, OrganisationNames, OrganisationSettings, RelationshipStore,
-    StoreHealth, SyncStore,
+    Identity, NotificationStore, OrganisationCredentials, OrganisationNames, OrganisationSettings,
+    RelationshipStore, StoreHealth, SyncStore,
 };
 
 /// All storage ports behind one handle.

@@ -32,7 +32,10 @@ async fn an_event_email_reaches_every_recipient_with_its_subject_and_facts() {
     assert!(channels.email_available());
     channels
         .send_email(
-            &["ops@northwind.example".into(), "lead@northwind.example".into()],
+            &[
+                "ops@northwind.example".into(),
+                "lead@northwind.example".into(),
+            ],
             &failed_run_event(),
         )
         .await
@@ -52,7 +55,10 @@ async fn an_event_email_reaches_every_recipient_with_its_subject_and_facts() {
         text.contains("Why: authentication failed: the API user is inactive"),
         "{text}"
     );
-    assert!(text.contains("What to do: Enter the API secret again in Settings."), "{text}");
+    assert!(
+        text.contains("What to do: Enter the API secret again in Settings."),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -65,7 +71,10 @@ async fn a_refusing_mail_server_is_reported_with_its_answer() {
     let message = error.to_string();
     assert!(matches!(error, DeliveryError::Failed(_)));
     assert!(
-        message.contains(&format!("the mail server 127.0.0.1:{} refused the message", sink.address.port())),
+        message.contains(&format!(
+            "the mail server 127.0.0.1:{} refused the message",
+            sink.address.port()
+        )),
         "{message}"
     );
     assert!(message.contains("mailbox unavailable"), "{message}");
@@ -106,7 +115,7 @@ async fn without_smtp_settings_email_is_unavailable_and_says_how_to_set_it_up() 
 fn a_bad_sender_address_is_refused_when_the_server_starts() {
     let mut settings = smtp(25);
     settings.from = "not an address".to_owned();
-    let error = DeliveryChannels::new(Some(&settings), WebhookSettings::default())
-        .expect_err("refused");
+    let error =
+        DeliveryChannels::new(Some(&settings), WebhookSettings::default()).expect_err("refused");
     assert!(error.contains("SMTP sender address"), "{error}");
 }

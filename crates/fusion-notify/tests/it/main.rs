@@ -7,9 +7,7 @@ mod sinks;
 mod webhook;
 
 use fusion_domain::{OrgId, RelationshipId};
-use fusion_engine::notify::{
-    ConnectionRef, EventFact, EventKind, EventPhase, NotificationEvent,
-};
+use fusion_engine::notify::{ConnectionRef, EventFact, EventKind, EventPhase, NotificationEvent};
 
 /// A "sync failed" event as the notifier builds it.
 pub fn failed_run_event() -> NotificationEvent {
@@ -24,8 +22,16 @@ pub fn failed_run_event() -> NotificationEvent {
         }),
         title: "Sync failed: Managed support (Contoso ↔ Northwind IT)".to_owned(),
         facts: vec![
-            EventFact::new("why", "Why", "authentication failed: the API user is inactive"),
-            EventFact::new("what_to_do", "What to do", "Enter the API secret again in Settings."),
+            EventFact::new(
+                "why",
+                "Why",
+                "authentication failed: the API user is inactive",
+            ),
+            EventFact::new(
+                "what_to_do",
+                "What to do",
+                "Enter the API secret again in Settings.",
+            ),
         ],
         occurred_at: time::macros::datetime!(2026-12-04 10:00:00 UTC),
     }

@@ -85,45 +85,50 @@ impl SmtpSink {
                         }
                         let command = line.trim_end().to_owned();
                         let upper = command.to_ascii_uppercase();
-                        let reply: String = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
-                            "250-sink.test\r\n250 8BITMIME".into()
-                        } else if upper.starts_with("MAIL FROM:") {
-                            mail.from = command[10..].trim().to_owned();
-                            "250 OK".into()
-                        } else if upper.starts_with("RCPT TO:") {
-                            match refusal {
-                                Some(refusal) => refusal.into(),
-                                None => {
-                                    mail.to.push(command[8..].trim().to_owned());
-                                    "250 OK".into()
+                        let reply: String =
+                            if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+                                "250-sink.test\r\n250 8BITMIME".into()
+                            } else if upper.starts_with("MAIL FROM:") {
+                                mail.from = command[10..].trim().to_owned();
+                                "250 OK".into()
+                            } else if upper.starts_with("RCPT TO:") {
+                                match refusal {
+                                    Some(refusal) => refusal.into(),
+                                    None => {
+                                        mail.to.push(command[8..].trim().to_owned());
+                                        "250 OK".into()
+                                    }
                                 }
-                            }
-                        } else if upper == "DATA" {
-                            let _ = write.write_all(b"354 go ahead\r\n").await;
-                            let mut data = String::new();
-                            loop {
-                                line.clear();
-                                if lines.read_line(&mut line).await.unwrap_or(0) == 0 {
-                                    return;
+                            } else if upper == "DATA" {
+                                let _ = write.write_all(b"354 go ahead\r\n").await;
+                                let mut data = String::new();
+                                loop {
+                                    line.clear();
+                                    if lines.read_line(&mut line).await.unwrap_or(0) == 0 {
+                                        return;
+                                    }
+                                    if line == ".\r\n" || line == ".\n" {
+                                        break;
+                                    }
+                                    data.push_str(&line);
                                 }
-                                if line == ".\r\n" || line == ".\n" {
-                                    break;
-                                }
-                                data.push_str(&line);
-                            }
-                            mail.data = data;
-                            let _ = sender.send(mail.clone());
-                            mail.to.clear();
-                            "250 OK queued".into()
-                        } else if upper == "QUIT" {
-                            let _ = write.write_all(b"221 bye\r\n").await;
-                            return;
-                        } else if upper == "RSET" || upper == "NOOP" {
-                            "250 OK".into()
-                        } else {
-                            "502 command not implemented".into()
-                        };
-                        if write.write_all(format!("{reply}\r\n").as_bytes()).await.is_err() {
+                                mail.data = data;
+                                let _ = sender.send(mail.clone());
+                                mail.to.clear();
+                                "250 OK queued".into()
+                            } else if upper == "QUIT" {
+                                let _ = write.write_all(b"221 bye\r\n").await;
+                                return;
+                            } else if upper == "RSET" || upper == "NOOP" {
+                                "250 OK".into()
+                            } else {
+                                "502 command not implemented".into()
+                            };
+                        if write
+                            .write_all(format!("{reply}\r\n").as_bytes())
+                            .await
+                            .is_err()
+                        {
                             return;
                         }
                     }

@@ -16,9 +16,14 @@ use crate::harness::{for_each_backend, organisation, secret};
 
 fn record(webhook: Option<&str>) -> NotificationSettingsRecord {
     NotificationSettingsRecord {
-        email_recipients: vec!["ops@northwind.example".into(), "lead@northwind.example".into()],
+        email_recipients: vec![
+            "ops@northwind.example".into(),
+            "lead@northwind.example".into(),
+        ],
         webhook_url: webhook.map(str::to_owned),
-        events: [EventKind::RunFailed, EventKind::ApiBudget].into_iter().collect(),
+        events: [EventKind::RunFailed, EventKind::ApiBudget]
+            .into_iter()
+            .collect(),
     }
 }
 
@@ -36,16 +41,29 @@ async fn settings_round_trip_and_the_signing_secret_opens_only_for_its_organisat
             .save_notification_settings(org, &record(Some("https://hooks.example.com/x")), now)
             .await
             .expect("saves");
-        let saved = store.notification_settings(org).await.expect("reads").expect("some");
+        let saved = store
+            .notification_settings(org)
+            .await
+            .expect("reads")
+            .expect("some");
         assert_eq!(saved.email_recipients, record(None).email_recipients);
-        assert_eq!(saved.webhook_url.as_deref(), Some("https://hooks.example.com/x"));
+        assert_eq!(
+            saved.webhook_url.as_deref(),
+            Some("https://hooks.example.com/x")
+        );
         assert_eq!(
             saved.events,
             BTreeSet::from([EventKind::RunFailed, EventKind::ApiBudget])
         );
         assert_eq!(saved.updated_at, now);
         assert_eq!(saved.signing_secret_created_at, None);
-        assert!(store.webhook_signing_secret(org).await.expect("reads").is_none());
+        assert!(
+            store
+                .webhook_signing_secret(org)
+                .await
+                .expect("reads")
+                .is_none()
+        );
 
         // No settings row yet: the secret has nowhere to go.
         assert!(matches!(
@@ -68,7 +86,12 @@ async fn settings_round_trip_and_the_signing_secret_opens_only_for_its_organisat
             "whsec_0123abcd"
         );
         assert_eq!(
-            store.notification_settings(org).await.expect("reads").expect("some").signing_secret_created_at,
+            store
+                .notification_settings(org)
+                .await
+                .expect("reads")
+                .expect("some")
+                .signing_secret_created_at,
             Some(now)
         );
 
@@ -77,7 +100,13 @@ async fn settings_round_trip_and_the_signing_secret_opens_only_for_its_organisat
             .save_notification_settings(org, &record(None), now)
             .await
             .expect("saves");
-        assert!(store.webhook_signing_secret(org).await.expect("reads").is_some());
+        assert!(
+            store
+                .webhook_signing_secret(org)
+                .await
+                .expect("reads")
+                .is_some()
+        );
         assert_eq!(
             store.notification_settings(other).await.expect("reads"),
             None,
@@ -114,7 +143,13 @@ async fn a_problem_opens_once_until_resolved_and_resolves_once() {
             let store = store.clone();
             async move {
                 store
-                    .open_notification_problem(org, key, EventKind::RunFailed, "authentication failed", at)
+                    .open_notification_problem(
+                        org,
+                        key,
+                        EventKind::RunFailed,
+                        "authentication failed",
+                        at,
+                    )
                     .await
                     .expect("opens")
             }
@@ -128,10 +163,31 @@ async fn a_problem_opens_once_until_resolved_and_resolves_once() {
         assert_eq!(problems[0].last_seen_at, t1);
         assert_eq!(problems[0].summary, "authentication failed");
 
-        assert!(store.resolve_notification_problem(org, key, t1).await.expect("resolves"));
-        assert!(!store.resolve_notification_problem(org, key, t1).await.expect("resolves"));
-        assert!(!store.resolve_notification_problem(org, "never-opened", t1).await.expect("resolves"));
-        assert!(store.open_notification_problems(org).await.expect("lists").is_empty());
+        assert!(
+            store
+                .resolve_notification_problem(org, key, t1)
+                .await
+                .expect("resolves")
+        );
+        assert!(
+            !store
+                .resolve_notification_problem(org, key, t1)
+                .await
+                .expect("resolves")
+        );
+        assert!(
+            !store
+                .resolve_notification_problem(org, "never-opened", t1)
+                .await
+                .expect("resolves")
+        );
+        assert!(
+            store
+                .open_notification_problems(org)
+                .await
+                .expect("lists")
+                .is_empty()
+        );
         assert!(open(org, t1).await, "resolved and back: a new notification");
     })
     .await;
@@ -148,7 +204,13 @@ async fn of_many_callers_opening_the_same_problem_exactly_one_is_told_to_send() 
             let store = store.clone();
             tasks.push(tokio::spawn(async move {
                 store
-                    .open_notification_problem(org, "not_synced:x", EventKind::NotSynced, "late", now)
+                    .open_notification_problem(
+                        org,
+                        "not_synced:x",
+                        EventKind::NotSynced,
+                        "late",
+                        now,
+                    )
                     .await
             }));
         }

@@ -19,8 +19,7 @@ use serde::Deserialize;
 use super::SIGNING_SECRET_SHOWN_ONCE;
 use crate::AppState;
 use crate::page_chrome::{
-    CsrfOnlyForm, OrgPageCaller, OrgPageWrite, PageForm, internal_error_page, nav_for,
-    settings_url,
+    CsrfOnlyForm, OrgPageCaller, OrgPageWrite, PageForm, internal_error_page, nav_for, settings_url,
 };
 use crate::session::Caller;
 use crate::templates::{Banner, EventCheckbox, NotificationsPage, OpenProblemRow, render};
@@ -216,13 +215,25 @@ async fn save_notifications(
                 problem_field: Some(field),
                 ..View::default()
             };
-            render_page(&state, &caller, &org, StatusCode::UNPROCESSABLE_ENTITY, view).await
+            render_page(
+                &state,
+                &caller,
+                &org,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                view,
+            )
+            .await
         }
         Err(other) => internal_error_page(super::api_error(other)),
     }
 }
 
-async fn send_test(state: &AppState, caller: &Caller, org: &Organisation, channel: TestChannel) -> Response {
+async fn send_test(
+    state: &AppState,
+    caller: &Caller,
+    org: &Organisation,
+    channel: TestChannel,
+) -> Response {
     let (success, text) = match state.notifications().send_test(org.id, channel).await {
         Ok(message) => (true, message),
         Err(
@@ -261,7 +272,8 @@ async fn rotate_signing_secret(
             let view = View {
                 banner: Some(Banner {
                     success: true,
-                    text: "New signing secret created; events from now on are signed with it".to_owned(),
+                    text: "New signing secret created; events from now on are signed with it"
+                        .to_owned(),
                 }),
                 new_signing_secret: Some(secret.expose_secret().to_owned()),
                 ..View::default()

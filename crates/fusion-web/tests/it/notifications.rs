@@ -55,7 +55,11 @@ async fn saved_settings_send_a_test_email_and_a_signed_test_webhook() {
     assert_eq!(unsaved.status, 200, "{}", unsaved.body);
     let unsaved = unsaved.json();
     assert_eq!(unsaved["email_available"], true);
-    assert_eq!(unsaved["events"].as_array().unwrap().len(), 5, "every event until chosen");
+    assert_eq!(
+        unsaved["events"].as_array().unwrap().len(),
+        5,
+        "every event until chosen"
+    );
     assert_eq!(unsaved["webhook_url"], serde_json::Value::Null);
     assert_eq!(unsaved["signing_secret_set"], false);
 
@@ -71,9 +75,15 @@ async fn saved_settings_send_a_test_email_and_a_signed_test_webhook() {
         .await;
     assert_eq!(saved.status, 200, "{}", saved.body);
     let saved = saved.json();
-    let secret = saved["signing_secret"].as_str().expect("shown once").to_owned();
+    let secret = saved["signing_secret"]
+        .as_str()
+        .expect("shown once")
+        .to_owned();
     assert!(secret.starts_with("whsec_"));
-    assert_eq!(saved["settings"]["events"], json!(["run_failed", "connection_changed"]));
+    assert_eq!(
+        saved["settings"]["events"],
+        json!(["run_failed", "connection_changed"])
+    );
     assert_eq!(saved["settings"]["signing_secret_set"], true);
 
     // Read again: the secret is never shown again; saving again does not create another.
@@ -91,10 +101,17 @@ async fn saved_settings_send_a_test_email_and_a_signed_test_webhook() {
         .await;
     assert_eq!(tested.status, 200, "{}", tested.body);
     assert_eq!(tested.json()["delivered"], true);
-    assert_eq!(tested.json()["message"], "Test email sent to ops@contoso.example");
+    assert_eq!(
+        tested.json()["message"],
+        "Test email sent to ops@contoso.example"
+    );
     let mail = sink.next().await;
     assert_eq!(mail.to, ["<ops@contoso.example>"]);
-    assert!(mail.decoded().contains("Test notification"), "{}", mail.data);
+    assert!(
+        mail.decoded().contains("Test notification"),
+        "{}",
+        mail.data
+    );
 
     let tested = alice
         .post_json(&format!("{path}/test"), &json!({"channel": "webhook"}))
@@ -104,18 +121,27 @@ async fn saved_settings_send_a_test_email_and_a_signed_test_webhook() {
     let request = receiver.next().await;
     assert_eq!(
         request.header(SIGNATURE_HEADER),
-        format!("sha256={}", sign(&SecretString::from(secret.clone()), &request.body)),
+        format!(
+            "sha256={}",
+            sign(&SecretString::from(secret.clone()), &request.body)
+        ),
         "the receiver can verify the event with the secret it was shown"
     );
     assert_eq!(request.json()["status"], "test");
-    assert_eq!(request.json()["organisation_id"], app.alice.org.id.to_string());
+    assert_eq!(
+        request.json()["organisation_id"],
+        app.alice.org.id.to_string()
+    );
 
     // A new secret: shown once, different, and the next event is signed with it.
     let rotated = alice
         .post_json(&format!("{path}/signing-secret"), &json!({}))
         .await;
     assert_eq!(rotated.status, 200, "{}", rotated.body);
-    let new_secret = rotated.json()["signing_secret"].as_str().unwrap().to_owned();
+    let new_secret = rotated.json()["signing_secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_ne!(new_secret, secret);
     alice
         .post_json(&format!("{path}/test"), &json!({"channel": "webhook"}))
@@ -123,7 +149,10 @@ async fn saved_settings_send_a_test_email_and_a_signed_test_webhook() {
     let request = receiver.next().await;
     assert_eq!(
         request.header(SIGNATURE_HEADER),
-        format!("sha256={}", sign(&SecretString::from(new_secret), &request.body))
+        format!(
+            "sha256={}",
+            sign(&SecretString::from(new_secret), &request.body)
+        )
     );
 }
 
@@ -188,7 +217,11 @@ async fn bad_recipients_internal_webhook_urls_and_unknown_events_are_refused_by_
             "webhook_url",
             "loopback address",
         ),
-        (json!({"events": ["run_failed", "everything"]}), "events", "unknown event"),
+        (
+            json!({"events": ["run_failed", "everything"]}),
+            "events",
+            "unknown event",
+        ),
     ] {
         let refused = alice.put_json(&path, &body).await;
         assert_eq!(refused.status, 422, "{body}: {}", refused.body);
@@ -215,15 +248,21 @@ async fn another_organisation_gets_404_and_sees_nothing_of_the_settings() {
     let mut bob = app.signed_in(&app.bob).await;
     let alice_path = format!("/api/v1/orgs/{}/notifications", app.alice.org.id);
     let saved = alice
-        .put_json(&alice_path, &json!({"email_recipients": ["secret-team@contoso.example"]}))
+        .put_json(
+            &alice_path,
+            &json!({"email_recipients": ["secret-team@contoso.example"]}),
+        )
         .await;
     assert_eq!(saved.status, 200);
 
     assert_eq!(bob.get(&alice_path).await.status, 404);
     assert_eq!(
-        bob.put_json(&alice_path, &json!({"email_recipients": ["bob@northwind.example"]}))
-            .await
-            .status,
+        bob.put_json(
+            &alice_path,
+            &json!({"email_recipients": ["bob@northwind.example"]})
+        )
+        .await
+        .status,
         404
     );
     assert_eq!(
@@ -239,7 +278,10 @@ async fn another_organisation_gets_404_and_sees_nothing_of_the_settings() {
         404
     );
     let page = bob
-        .get(&format!("/orgs/{}/settings/notifications", app.alice.org.id))
+        .get(&format!(
+            "/orgs/{}/settings/notifications",
+            app.alice.org.id
+        ))
         .await;
     assert_eq!(page.status, 404);
     assert!(!page.body.contains("secret-team"));
@@ -247,7 +289,12 @@ async fn another_organisation_gets_404_and_sees_nothing_of_the_settings() {
         .get(&format!("/api/v1/orgs/{}/notifications", app.bob.org.id))
         .await;
     assert_eq!(own.status, 200);
-    assert!(own.json()["email_recipients"].as_array().unwrap().is_empty());
+    assert!(
+        own.json()["email_recipients"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
         alice.get(&alice_path).await.json()["email_recipients"],
         json!(["secret-team@contoso.example"]),
@@ -263,8 +310,13 @@ async fn the_page_saves_shows_the_secret_once_and_sends_tests() {
     let mut alice = app.signed_in(&app.alice).await;
     let page_path = format!("/orgs/{}/settings/notifications", app.alice.org.id);
 
-    let settings = alice.get(&format!("/orgs/{}/settings", app.alice.org.id)).await;
-    assert!(settings.body.contains(&page_path), "Settings links to Notifications");
+    let settings = alice
+        .get(&format!("/orgs/{}/settings", app.alice.org.id))
+        .await;
+    assert!(
+        settings.body.contains(&page_path),
+        "Settings links to Notifications"
+    );
     let page = alice.get(&page_path).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Send test email"));
@@ -284,28 +336,51 @@ async fn the_page_saves_shows_the_secret_once_and_sends_tests() {
     assert!(saved.body.contains("shown only once"));
     assert!(saved.body.contains("whsec_"));
     let shown_again = alice.get(&page_path).await;
-    assert!(!shown_again.body.contains("whsec_"), "the secret is shown once");
+    assert!(
+        !shown_again.body.contains("whsec_"),
+        "the secret is shown once"
+    );
     assert!(shown_again.body.contains("A signing secret was created"));
 
     let api = alice
         .get(&format!("/api/v1/orgs/{}/notifications", app.alice.org.id))
         .await;
-    assert_eq!(api.json()["events"], json!(["run_failed"]), "unticked events are off");
+    assert_eq!(
+        api.json()["events"],
+        json!(["run_failed"]),
+        "unticked events are off"
+    );
 
     let tested = alice
         .submit_form(&format!("{page_path}/test-email"), &[])
         .await;
     assert_eq!(tested.status, 200);
-    assert!(tested.body.contains("Test email sent to ops@contoso.example"), "{}", tested.body);
+    assert!(
+        tested
+            .body
+            .contains("Test email sent to ops@contoso.example"),
+        "{}",
+        tested.body
+    );
     sink.next().await;
 
     let refused = alice
         .submit_form(
             &page_path,
-            &[("email_recipients", "ops@contoso.example"), ("webhook_url", "https://192.168.0.10/x")],
+            &[
+                ("email_recipients", "ops@contoso.example"),
+                ("webhook_url", "https://192.168.0.10/x"),
+            ],
         )
         .await;
     assert_eq!(refused.status, 422);
-    assert!(refused.body.contains("Not saved: the webhook host 192.168.0.10 is a private address"));
-    assert!(refused.body.contains("192.168.0.10/x"), "what was typed is kept");
+    assert!(
+        refused
+            .body
+            .contains("Not saved: the webhook host 192.168.0.10 is a private address")
+    );
+    assert!(
+        refused.body.contains("192.168.0.10/x"),
+        "what was typed is kept"
+    );
 }

@@ -83,7 +83,9 @@ impl Notified {
             )
             .await
             .expect("Contoso's settings save");
-        let signing_secret = saved.new_signing_secret.expect("created with the webhook URL");
+        let signing_secret = saved
+            .new_signing_secret
+            .expect("created with the webhook URL");
         settings
             .save(
                 northwind,
@@ -120,13 +122,11 @@ impl Notified {
     }
 
     fn set_northwind_user_active(&self, active: bool) {
-        assert!(
-            self.harness.simulator().set_api_user_active(
-                TARGET_ORGANISATION,
-                &self.northwind_user,
-                active
-            )
-        );
+        assert!(self.harness.simulator().set_api_user_active(
+            TARGET_ORGANISATION,
+            &self.northwind_user,
+            active
+        ));
     }
 
     /// Every secret of the set-up: the tenants' API secrets and Contoso's signing secret.
@@ -189,12 +189,20 @@ async fn a_credentials_failure_is_told_once_and_its_recovery_once() {
         .with_hooks(Arc::new(notified.notifier(Arc::new(SystemClock))));
     let relationship = notified.harness.relationship;
     let baseline = sync
-        .run(relationship, SyncMode::Manual { since: notified.harness.started })
+        .run(
+            relationship,
+            SyncMode::Manual {
+                since: notified.harness.started,
+            },
+        )
         .await
         .expect("the first run runs");
     assert_eq!(baseline.status, RunStatus::NoTicketsFound);
     let (mails, hooks) = notified.pending();
-    assert!(mails.is_empty() && hooks.is_empty(), "a working connection tells nothing");
+    assert!(
+        mails.is_empty() && hooks.is_empty(),
+        "a working connection tells nothing"
+    );
 
     notified.set_northwind_user_active(false);
     notified.harness.raise_in_contoso("Compressor alarm");
@@ -212,7 +220,10 @@ async fn a_credentials_failure_is_told_once_and_its_recovery_once() {
         "one email to each organisation"
     );
     let text = mails[0].decoded();
-    assert!(text.contains("Subject: [Support Fusion] Sync failed: "), "{text}");
+    assert!(
+        text.contains("Subject: [Support Fusion] Sync failed: "),
+        "{text}"
+    );
     assert!(text.to_lowercase().contains("authentication"), "{text}");
     assert!(text.contains("What to do:"), "{text}");
     assert_eq!(hooks.len(), 1, "one webhook event: {hooks:?}");
@@ -221,7 +232,10 @@ async fn a_credentials_failure_is_told_once_and_its_recovery_once() {
     assert_eq!(hooks[0]["organisation_id"], notified.contoso.to_string());
     assert_eq!(hooks[0]["connection"]["id"], relationship.to_string());
     assert!(
-        hooks[0]["text"].as_str().unwrap().starts_with("[Support Fusion] Sync failed: "),
+        hooks[0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("[Support Fusion] Sync failed: "),
         "{}",
         hooks[0]
     );
@@ -230,8 +244,14 @@ async fn a_credentials_failure_is_told_once_and_its_recovery_once() {
         let _still_failing = sync.run(relationship, SyncMode::Automatic).await;
     }
     let (mails, hooks) = notified.pending();
-    assert!(mails.is_empty(), "no second email while it keeps failing: {mails:?}");
-    assert!(hooks.is_empty(), "no second webhook while it keeps failing: {hooks:?}");
+    assert!(
+        mails.is_empty(),
+        "no second email while it keeps failing: {mails:?}"
+    );
+    assert!(
+        hooks.is_empty(),
+        "no second webhook while it keeps failing: {hooks:?}"
+    );
     let open = notified
         .harness
         .store
@@ -254,14 +274,18 @@ async fn a_credentials_failure_is_told_once_and_its_recovery_once() {
         "one 'resolved' email to each organisation"
     );
     assert!(
-        mails[0].decoded().contains("Subject: [Support Fusion] Resolved: Sync failed: "),
+        mails[0]
+            .decoded()
+            .contains("Subject: [Support Fusion] Resolved: Sync failed: "),
         "{}",
         mails[0].decoded()
     );
     assert_eq!(hooks.len(), 1);
     assert_eq!(hooks[0]["status"], "resolved");
 
-    sync.run(relationship, SyncMode::Automatic).await.expect("runs");
+    sync.run(relationship, SyncMode::Automatic)
+        .await
+        .expect("runs");
     let (mails, hooks) = notified.pending();
     assert!(mails.is_empty() && hooks.is_empty(), "resolved once only");
 }
@@ -285,10 +309,16 @@ async fn a_paused_connection_is_told_to_both_sides_and_resuming_resolves_it() {
     // Told in a task of its own (the person's request does not wait for the mail server).
     let mut mails = vec![notified.sink.next().await, notified.sink.next().await];
     mails.sort_by(|a, b| a.to.cmp(&b.to));
-    assert_eq!(recipients(&mails), ["<noc@northwind.example>", "<ops@contoso.example>"]);
+    assert_eq!(
+        recipients(&mails),
+        ["<noc@northwind.example>", "<ops@contoso.example>"]
+    );
     let text = mails[1].decoded();
     assert!(text.contains("Connection paused"), "{text}");
-    assert!(text.contains(&format!("{TARGET_ORGANISATION} paused the connection.")), "{text}");
+    assert!(
+        text.contains(&format!("{TARGET_ORGANISATION} paused the connection.")),
+        "{text}"
+    );
     let hook = notified.receiver.next().await.json();
     assert_eq!(hook["event"], "connection_changed");
     assert_eq!(hook["status"], "opened");
@@ -311,9 +341,14 @@ async fn a_connection_that_has_not_synced_for_three_intervals_is_told_once() {
     let mut notified = Notified::start().await;
     let relationship = notified.harness.relationship;
     let sync = notified.harness.sync.clone();
-    sync.run(relationship, SyncMode::Manual { since: notified.harness.started })
-        .await
-        .expect("the baseline run");
+    sync.run(
+        relationship,
+        SyncMode::Manual {
+            since: notified.harness.started,
+        },
+    )
+    .await
+    .expect("the baseline run");
     notified
         .harness
         .store
@@ -330,19 +365,28 @@ async fn a_connection_that_has_not_synced_for_three_intervals_is_told_once() {
     clock.advance(time::Duration::minutes(10));
     notifier.check_periodically().await;
     let (mails, hooks) = notified.pending();
-    assert!(mails.is_empty() && hooks.is_empty(), "two intervals late is not yet a problem");
+    assert!(
+        mails.is_empty() && hooks.is_empty(),
+        "two intervals late is not yet a problem"
+    );
 
     clock.advance(time::Duration::minutes(10));
     notifier.check_periodically().await;
     notifier.check_periodically().await;
     let (mails, hooks) = notified.pending();
     assert_eq!(mails.len(), 2, "one email per organisation, once");
-    assert!(mails[0].decoded().contains("Not synced: "), "{}", mails[0].decoded());
+    assert!(
+        mails[0].decoded().contains("Not synced: "),
+        "{}",
+        mails[0].decoded()
+    );
     assert_eq!(hooks.len(), 1);
     assert_eq!(hooks[0]["event"], "not_synced");
 
     // A run now, seen from a clock that is back in step: resolved once.
-    sync.run(relationship, SyncMode::Automatic).await.expect("runs");
+    sync.run(relationship, SyncMode::Automatic)
+        .await
+        .expect("runs");
     clock.set(time::OffsetDateTime::now_utc());
     notifier.check_periodically().await;
     let (mails, hooks) = notified.pending();
