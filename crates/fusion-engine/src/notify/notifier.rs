@@ -471,10 +471,17 @@ impl SyncHooks for Notifier {
                 self.run_finished(relationship, summary.status, summary.error.as_deref())
                     .await;
             }
-            // The relationship could not even be set up (its credentials are gone, …).
+            // An Active connection that could not even be set up (its credentials are
+            // rejected or gone, …). A paused or ended one is not ready on purpose.
             Err(ServiceError::Setup(SetupError::NotReady(reason))) => {
-                self.run_finished(relationship, RunStatus::Failed, Some(reason))
-                    .await;
+                let active = matches!(
+                    self.inner.store.relationship(relationship).await,
+                    Ok(Some(found)) if found.state == RelationshipState::Active
+                );
+                if active {
+                    self.run_finished(relationship, RunStatus::Failed, Some(reason))
+                        .await;
+                }
             }
             // Busy, stopping, a database hiccup: not the connection's problem.
             Err(_) => {}

@@ -323,6 +323,24 @@ async fn a_paused_connection_is_told_to_both_sides_and_resuming_resolves_it() {
     assert_eq!(hook["event"], "connection_changed");
     assert_eq!(hook["status"], "opened");
 
+    // "Sync now" on the paused connection is refused, and that is not a failure to tell.
+    let sync = notified
+        .harness
+        .sync
+        .clone()
+        .with_hooks(Arc::new(notified.notifier(Arc::new(SystemClock))));
+    let refused = sync
+        .run(
+            relationship,
+            SyncMode::Manual {
+                since: notified.harness.started,
+            },
+        )
+        .await;
+    assert!(refused.is_err(), "a paused connection does not sync");
+    let (mails, hooks) = notified.pending();
+    assert!(mails.is_empty() && hooks.is_empty(), "{mails:?} {hooks:?}");
+
     connections
         .perform(notified.contoso, relationship, LifecycleAction::Resume)
         .await
@@ -392,4 +410,167 @@ async fn a_connection_that_has_not_synced_for_three_intervals_is_told_once() {
     let (mails, hooks) = notified.pending();
     assert_eq!(mails.len(), 2);
     assert_eq!(hooks[0]["status"], "resolved");
+}
+
+/// A platform that answers only the request budget (what the notifier's budget check asks).
+struct BudgetOnly {
+    limit: u32,
+    used_by: std::sync::Mutex<std::collections::HashMap<String, u32>>,
+}
+
+impl BudgetOnly {
+    fn set_used(&self, username: &str, used: u32) {
+        self.used_by
+            .lock()
+            .unwrap()
+            .insert(username.to_owned(), used);
+    }
+}
+
+#[async_trait::async_trait]
+impl fusion_engine::PlatformTenants for BudgetOnly {
+    fn clean_input(&self, _: &str) -> fusion_engine::CleanedInput {
+        unreachable!("the notifier only asks for the budget")
+    }
+    fn check_api_url(&self, _: &str) -> Result<String, fusion_engine::ApiUrlProblem> {
+        unreachable!("the notifier only asks for the budget")
+    }
+    fn credential_help(&self, _: fusion_engine::CredentialField) -> fusion_engine::CredentialHelp {
+        unreachable!("the notifier only asks for the budget")
+    }
+    async fn test_connection(
+        &self,
+        _: fusion_engine::TenantCredentials,
+    ) -> fusion_domain::ConnectionTestReport {
+        unreachable!("the notifier only asks for the budget")
+    }
+    async fn choices(
+        &self,
+        _: &fusion_engine::TenantCredentials,
+        _: fusion_engine::Freshness,
+    ) -> Result<Arc<fusion_engine::LiveChoices>, fusion_engine::TenantError> {
+        unreachable!("the notifier only asks for the budget")
+    }
+    fn standard_ticket_fields(&self) -> Vec<fusion_engine::TicketField> {
+        unreachable!("the notifier only asks for the budget")
+    }
+    fn default_field_mappings(
+        &self,
+        _: fusion_domain::RelationshipId,
+    ) -> Vec<fusion_domain::FieldMapping> {
+        unreachable!("the notifier only asks for the budget")
+    }
+    fn suggested_value_mappings(
+        &self,
+        _: &fusion_engine::TicketField,
+        _: &fusion_engine::LiveChoices,
+        _: &fusion_engine::LiveChoices,
+    ) -> Vec<fusion_domain::ValueMapping> {
+        unreachable!("the notifier only asks for the budget")
+    }
+    fn ticket_facts(&self) -> Vec<fusion_engine::TicketFact> {
+        unreachable!("the notifier only asks for the budget")
+    }
+    fn ticket_type(&self) -> &'static str {
+        unreachable!("the notifier only asks for the budget")
+    }
+    async fn preview(
+        &self,
+        _: &fusion_engine::TenantCredentials,
+        _: Option<i64>,
+        _: &fusion_domain::ChoiceValue,
+    ) -> Result<fusion_engine::TicketPreview, fusion_engine::TenantError> {
+        unreachable!("the notifier only asks for the budget")
+    }
+    fn hourly_request_limit(&self) -> Option<u32> {
+        Some(self.limit)
+    }
+    fn requests_last_hour(&self, username: &str) -> Option<u32> {
+        Some(
+            self.used_by
+                .lock()
+                .unwrap()
+                .get(username)
+                .copied()
+                .unwrap_or(0),
+        )
+    }
+}
+
+#[tokio::test]
+async fn a_nearly_used_up_api_budget_is_told_to_its_organisation_once_and_resolved_once() {
+    let mut notified = Notified::start().await;
+    notified
+        .harness
+        .store
+        .set_sync_schedule(
+            notified.harness.relationship,
+            &SyncSchedule::new(true, time::Duration::minutes(5)).expect("valid"),
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        .expect("automatic sync on");
+    let budget = Arc::new(BudgetOnly {
+        limit: 100,
+        used_by: std::sync::Mutex::default(),
+    });
+    let notifier = Notifier::new(
+        notified.harness.store.clone(),
+        notified.channels.clone(),
+        Arc::new(SystemClock),
+        NotifierSettings::default(),
+        Some(budget.clone()),
+    );
+    let tenants = notified.harness.simulator().tenants();
+    let (contoso_user, _) = active_user(tenant(
+        &tenants,
+        crate::demo_connection::SOURCE_ORGANISATION,
+    ));
+
+    budget.set_used(&contoso_user, 85);
+    notifier.check_periodically().await;
+    notifier.check_periodically().await;
+    let (mails, hooks) = notified.pending();
+    assert_eq!(
+        recipients(&mails),
+        ["<ops@contoso.example>"],
+        "Contoso's tenant only, once"
+    );
+    let text = mails[0].decoded();
+    assert!(text.contains("API budget nearly used up"), "{text}");
+    assert!(
+        text.contains("85% used: this server made 85 of its 100 requests"),
+        "{text}"
+    );
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(hooks[0]["event"], "api_budget");
+
+    budget.set_used(&contoso_user, 70);
+    notifier.check_periodically().await;
+    let (mails, hooks) = notified.pending();
+    assert!(
+        mails.is_empty() && hooks.is_empty(),
+        "no flapping just under the threshold"
+    );
+
+    budget.set_used(&contoso_user, 40);
+    notifier.check_periodically().await;
+    let (mails, hooks) = notified.pending();
+    assert_eq!(recipients(&mails), ["<ops@contoso.example>"]);
+    assert!(
+        mails[0]
+            .decoded()
+            .contains("Resolved: API budget nearly used up")
+    );
+    assert_eq!(hooks[0]["status"], "resolved");
+    assert!(
+        notified
+            .harness
+            .store
+            .open_notification_problems(notified.northwind)
+            .await
+            .expect("reads")
+            .is_empty(),
+        "Northwind's tenant used none of its budget"
+    );
 }
