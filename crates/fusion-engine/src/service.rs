@@ -111,6 +111,16 @@ pub trait SyncHooks: Send + Sync {
 
     /// The scheduler ticked (after the due runs).
     async fn scheduler_tick(&self) {}
+
+    /// A run of `relationship` opened attention items (`opened`) and cleared others (their item
+    /// ids in `cleared`). Not called by the service yet: for the engine's attention items.
+    async fn attention_items(
+        &self,
+        _relationship: RelationshipId,
+        _opened: &[crate::notify::AttentionNotice],
+        _cleared: &[String],
+    ) {
+    }
 }
 
 /// The engine with its directory.

@@ -491,4 +491,18 @@ impl SyncHooks for Notifier {
     async fn scheduler_tick(&self) {
         self.check_periodically().await;
     }
+
+    async fn attention_items(
+        &self,
+        relationship: RelationshipId,
+        opened: &[AttentionNotice],
+        cleared: &[String],
+    ) {
+        for notice in opened {
+            self.attention_item_opened(notice).await;
+        }
+        for item in cleared {
+            self.attention_item_resolved(relationship, item).await;
+        }
+    }
 }

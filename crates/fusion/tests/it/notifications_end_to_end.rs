@@ -574,3 +574,57 @@ async fn a_nearly_used_up_api_budget_is_told_to_its_organisation_once_and_resolv
         "Northwind's tenant used none of its budget"
     );
 }
+
+#[tokio::test]
+async fn a_new_attention_item_is_told_once_with_both_ticket_numbers_and_once_when_cleared() {
+    use fusion_engine::SyncHooks;
+    use fusion_engine::notify::AttentionNotice;
+
+    let mut notified = Notified::start().await;
+    let notifier = notified.notifier(Arc::new(SystemClock));
+    let relationship = notified.harness.relationship;
+    let notice = AttentionNotice {
+        relationship,
+        item: "attachment:T20261204.0006:report.pdf".to_owned(),
+        source_ticket: Some("T20261204.0006".to_owned()),
+        target_ticket: Some("T20261204.0042".to_owned()),
+        what_failed: "Attachment report.pdf".to_owned(),
+        why: "the file is 31 MB; Autotask accepts at most 6 MB".to_owned(),
+        what_to_do: "Attach a smaller file, or Skip this attachment on the Tickets page."
+            .to_owned(),
+    };
+    for _ in 0..3 {
+        notifier
+            .attention_items(relationship, std::slice::from_ref(&notice), &[])
+            .await;
+    }
+    let (mails, hooks) = notified.pending();
+    assert_eq!(
+        recipients(&mails),
+        ["<noc@northwind.example>", "<ops@contoso.example>"],
+        "once per organisation, however often it is seen"
+    );
+    let text = mails[0].decoded();
+    assert!(
+        text.contains("Ticket T20261204.0006 needs attention"),
+        "{text}"
+    );
+    assert!(text.contains("Source ticket: T20261204.0006"), "{text}");
+    assert!(text.contains("Target ticket: T20261204.0042"), "{text}");
+    assert!(text.contains("Why: the file is 31 MB"), "{text}");
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(hooks[0]["event"], "attention_item");
+    assert_eq!(hooks[0]["details"]["target_ticket"], "T20261204.0042");
+    assert_eq!(hooks[0]["details"]["what_to_do"], notice.what_to_do);
+
+    notifier
+        .attention_items(relationship, &[], std::slice::from_ref(&notice.item))
+        .await;
+    notifier
+        .attention_item_resolved(relationship, &notice.item)
+        .await;
+    let (mails, hooks) = notified.pending();
+    assert_eq!(mails.len(), 2, "one 'resolved' per organisation");
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(hooks[0]["status"], "resolved");
+}
