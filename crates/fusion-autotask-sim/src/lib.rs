@@ -474,6 +474,7 @@ impl Simulator {
             security_level: security_level.to_owned(),
             resource_id,
             denied: Default::default(),
+            denied_verbs: Default::default(),
         };
         let info = api_user_info(&user);
         data.api_users.push(user);
@@ -497,6 +498,44 @@ impl Simulator {
         match data.api_user_mut(username) {
             Some(user) => {
                 user.active = active;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Grants or withdraws one verb (`create`, `update`, `delete` or `query`) on one entity (path
+    /// name, e.g. `TicketNotes`) for the user, leaving the entity's other verbs as they are — as an
+    /// administrator unticking "Add" on an entity of a security level does.
+    pub fn set_entity_verb_permission(
+        &self,
+        tenant: &str,
+        username: &str,
+        entity: &str,
+        verb: &str,
+        allowed: bool,
+    ) -> bool {
+        let Some(kind) = EntityKind::parse(entity) else {
+            return false;
+        };
+        let verb: &'static str = match verb {
+            "create" => "create",
+            "update" => "update",
+            "delete" => "delete",
+            "query" => "query",
+            _ => return false,
+        };
+        let Some(tenant) = self.tenant(tenant) else {
+            return false;
+        };
+        let mut data = write_lock(&tenant.data);
+        match data.api_user_mut(username) {
+            Some(user) => {
+                if allowed {
+                    user.denied_verbs.remove(&(kind, verb));
+                } else {
+                    user.denied_verbs.insert((kind, verb));
+                }
                 true
             }
             None => false,

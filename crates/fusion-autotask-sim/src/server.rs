@@ -668,15 +668,16 @@ impl ApiRequest<'_> {
             return response;
         }
         // Refused for permissions only once the request has counted and held its thread slot.
+        let verb = match (route, &self.method) {
+            (_, &Method::POST) if !matches!(route, Route::Query(..)) => "create",
+            (_, &Method::PATCH | &Method::PUT) => "update",
+            (_, &Method::DELETE) => "delete",
+            _ => "query",
+        };
         if let Some(kind) = route.entity()
-            && caller.user.denied.contains(&kind)
+            && (caller.user.denied.contains(&kind)
+                || caller.user.denied_verbs.contains(&(kind, verb)))
         {
-            let verb = match (route, &self.method) {
-                (_, &Method::POST) if !matches!(route, Route::Query(..)) => "create",
-                (_, &Method::PATCH | &Method::PUT) => "update",
-                (_, &Method::DELETE) => "delete",
-                _ => "query",
-            };
             return error_response(
                 status_from_code(options.permission_denied_status),
                 &format!("User does not have adequate permissions to {verb} this entity."),

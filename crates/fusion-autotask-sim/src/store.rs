@@ -70,6 +70,10 @@ pub(crate) struct ApiUser {
     pub security_level: String,
     pub resource_id: i64,
     pub denied: HashSet<EntityKind>,
+    /// Single verbs withdrawn from the security level (`create`, `update`, `delete`, `query`) on
+    /// an entity the user may otherwise use, as Autotask's per-entity add/edit/delete/view
+    /// permissions do.
+    pub denied_verbs: HashSet<(EntityKind, &'static str)>,
 }
 
 impl ApiUser {
@@ -536,6 +540,7 @@ pub(crate) fn seed_tenant(
             security_level: user.security_level.clone(),
             resource_id,
             denied,
+            denied_verbs: HashSet::new(),
         });
     }
     Ok(data)

@@ -89,6 +89,18 @@ impl ApiUrl {
     }
 }
 
+/// The ticket detail page of Autotask's web UI for ticket `id` in the zone of `api_url`
+/// (`webservicesN` → `wwN`, the portal that ZoneInformation's `webUrl` names): `None` for an API
+/// URL that is not valid or an id that is not a number.
+pub fn ticket_detail_url(api_url: &str, id: &str) -> Option<String> {
+    let url = ApiUrl::parse(api_url).ok()?;
+    let id: u64 = id.parse().ok()?;
+    Some(format!(
+        "{}Mvc/ServiceDesk/TicketDetail.mvc?workspace=False&mode=0&ticketId={id}",
+        url.portal_url()
+    ))
+}
+
 impl fmt::Display for ApiUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.canonical)

@@ -311,6 +311,14 @@ impl PlatformTenants for AutotaskTenants {
         TICKET_TYPE
     }
 
+    fn ticket_web_url(
+        &self,
+        api_url: &str,
+        ticket: &fusion_domain::sync::TicketId,
+    ) -> Option<String> {
+        crate::api_url::ticket_detail_url(api_url, ticket.as_str())
+    }
+
     async fn preview(
         &self,
         credentials: &TenantCredentials,

@@ -169,6 +169,7 @@ fn link_between(input: &PlanInput, source: &TicketSnapshot, target: &TicketSnaps
         target: target.id.clone(),
         source_number: source.number.clone(),
         target_number: target.number.clone(),
+        title: String::new(),
         origin: Role::Source,
         source_fields: BTreeMap::new(),
         target_fields: BTreeMap::new(),

@@ -16,9 +16,9 @@ use std::collections::HashMap;
 
 use crate::ports::{PendingCreate, StoreError, SyncStore};
 use fusion_domain::sync::{
-    ActionOutcome, ActorId, CommentDraft, FieldRules, Fingerprint, Fitting, HeldPeriod,
-    PlannedTicket, RecordOutcome, SyncAction, SyncRecord, SyncRunId, TicketId, TicketLink,
-    TicketPlan, link_after_success, split_text,
+    ActionOutcome, ActorId, AttentionSubject, CommentDraft, FailureClass, FieldRules, Fingerprint,
+    Fitting, HeldPeriod, PlannedTicket, RecordOutcome, SyncAction, SyncRecord, SyncRunId, TicketId,
+    TicketLink, TicketPlan, link_after_success, split_text,
 };
 use fusion_domain::{BySide, ChoiceValue, Clock, Role, SideConfig};
 use time::OffsetDateTime;
@@ -53,6 +53,80 @@ pub(crate) struct TicketResult {
     pub partial: bool,
     /// Set when the run must stop (authentication failed, budget used up): the reason.
     pub stop: Option<String>,
+    /// Every failure (and every field warning a person should act on), by what it concerns.
+    pub failures: Vec<Failure>,
+}
+
+/// One failure of one part of a ticket, classified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Failure {
+    pub subject: AttentionSubject,
+    pub class: FailureClass,
+    /// What failed, e.g. "copying the attachment setup.iso".
+    pub what: String,
+    pub why: String,
+    /// A warning: the ticket synced with a default value; it needs a person but is no failure.
+    pub warning: bool,
+}
+
+impl Failure {
+    fn of_action(action: &SyncAction, class: FailureClass, why: String) -> Option<Self> {
+        Some(Self {
+            subject: AttentionSubject::of_action(action)?,
+            class,
+            what: what_failed(action),
+            why,
+            warning: matches!(action, SyncAction::FieldWarning { .. }),
+        })
+    }
+}
+
+/// Whether a platform failure may go away on its own.
+pub(crate) fn classify(error: &PlatformError) -> FailureClass {
+    match error {
+        PlatformError::Rejected(_)
+        | PlatformError::PermissionDenied(_)
+        | PlatformError::NotFound(_) => FailureClass::Permanent,
+        PlatformError::Authentication(_)
+        | PlatformError::RateLimited(_)
+        | PlatformError::BudgetExhausted(_)
+        | PlatformError::Unavailable(_)
+        | PlatformError::OutcomeUnknown(_)
+        | PlatformError::Malformed(_) => FailureClass::Transient,
+    }
+}
+
+/// What an action does, naming its item, for an attention item.
+pub(crate) fn what_failed(action: &SyncAction) -> String {
+    match action {
+        SyncAction::CreateTicket { on, .. } => {
+            format!(
+                "creating the copy on the {} side",
+                on.label().to_lowercase()
+            )
+        }
+        SyncAction::UpdateFields { changes, .. } => format!(
+            "updating {}",
+            changes
+                .iter()
+                .map(|change| change.field.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        SyncAction::AddComment { draft, .. } if !draft.title.is_empty() => {
+            format!("copying the note \"{}\"", draft.title)
+        }
+        SyncAction::AddComment { .. } => "copying a note".into(),
+        SyncAction::AddAttachment { draft, .. } => {
+            format!("copying the attachment {}", draft.name)
+        }
+        SyncAction::AttachmentFailure { name, .. } => format!("copying the attachment {name}"),
+        SyncAction::FieldFailure { field, .. } | SyncAction::FieldWarning { field, .. } => {
+            format!("carrying the field {field}")
+        }
+        SyncAction::Close { .. } => "closing the copy".into(),
+        other => describe(other).into(),
+    }
 }
 
 enum ApplyError {
@@ -304,6 +378,11 @@ impl TicketApplier<'_> {
                 }
                 SyncAction::FieldWarning { field, reason } => {
                     notes.push(format!("Field {field}: {reason}"));
+                    result.failures.extend(Failure::of_action(
+                        action,
+                        FailureClass::Permanent,
+                        reason.clone(),
+                    ));
                     continue;
                 }
                 SyncAction::Conflict { field, winner } => {
@@ -317,12 +396,22 @@ impl TicketApplier<'_> {
                 SyncAction::FieldFailure { field, reason } => {
                     result.partial = true;
                     notes.push(format!("Field {field} not synced: {reason}"));
+                    result.failures.extend(Failure::of_action(
+                        action,
+                        FailureClass::Permanent,
+                        reason.clone(),
+                    ));
                     continue;
                 }
                 SyncAction::AttachmentFailure { reason, .. } => {
                     result.partial = true;
                     failed_attachments += 1;
                     notes.push(format!("Attachment not synced: {reason}"));
+                    result.failures.extend(Failure::of_action(
+                        action,
+                        FailureClass::Permanent,
+                        reason.clone(),
+                    ));
                     continue;
                 }
                 _ => {}
@@ -363,6 +452,11 @@ impl TicketApplier<'_> {
                     SyncAction::AddAttachment { .. } => failed_attachments += 1,
                     _ => {}
                 }
+                result.failures.extend(Failure::of_action(
+                    action,
+                    FailureClass::Permanent,
+                    refusal.clone(),
+                ));
                 errors.push(refusal);
                 continue;
             }
@@ -380,6 +474,12 @@ impl TicketApplier<'_> {
                         &outcome,
                         now,
                     ) {
+                        let mut new_link = new_link;
+                        if let Some(original) = plan.ticket(plan.origin)
+                            && !original.title.is_empty()
+                        {
+                            new_link.title = original.title.clone();
+                        }
                         self.store.upsert_link(&new_link).await?;
                         link = Some(new_link);
                     }
@@ -450,6 +550,11 @@ impl TicketApplier<'_> {
                         _ => {}
                     }
                     errors.push(format!("{} failed: {error}", describe(action)));
+                    result.failures.extend(Failure::of_action(
+                        action,
+                        classify(&error),
+                        error.to_string(),
+                    ));
                     if error.stops_the_run() {
                         result.stop = Some(error.to_string());
                         break;
@@ -516,6 +621,12 @@ impl TicketApplier<'_> {
                 source_number: source.map(|(_, number)| number),
                 target_ticket: target.as_ref().map(|(id, _)| id.clone()),
                 target_number: target.map(|(_, number)| number),
+                title: plan
+                    .ticket(plan.origin)
+                    .map(|ticket| ticket.title.clone())
+                    .filter(|title| !title.is_empty())
+                    .or_else(|| link.as_ref().map(|link| link.title.clone()))
+                    .unwrap_or_default(),
                 outcome,
                 error: errors.first().cloned().or_else(|| {
                     (outcome == RecordOutcome::Failed)
@@ -529,6 +640,55 @@ impl TicketApplier<'_> {
             }
         });
         Ok(result)
+    }
+
+    /// The record of a ticket the run saw and did not send, with why — only for tickets of the
+    /// relationship's own company (another company's tickets are never named in its history) and
+    /// not for pairs simply in step. `held_back`: a failure waiting for a change was not retried.
+    pub fn skipped_record(&self, plan: &TicketPlan, held_back: bool) -> Option<SyncRecord> {
+        let reasons: Vec<String> = plan
+            .actions
+            .iter()
+            .filter_map(|action| match action {
+                SyncAction::Skip { reason } if reason != "already in step" => Some(reason.clone()),
+                _ => None,
+            })
+            .collect();
+        if reasons.is_empty() && !held_back {
+            return None;
+        }
+        let original = plan.ticket(plan.origin)?;
+        let company = self.companies.get(&(plan.origin, original.id.clone()))?;
+        if !self
+            .setup
+            .side(plan.origin)
+            .config
+            .in_scope(company.as_ref())
+        {
+            return None;
+        }
+        let reference = |side: Role| {
+            plan.ticket(side)
+                .map(|ticket| (ticket.id.clone(), ticket.number.clone()))
+        };
+        let source = reference(Role::Source);
+        let target = reference(Role::Target);
+        Some(SyncRecord {
+            run: self.run,
+            relationship: self.setup.relationship,
+            origin: plan.origin,
+            source_ticket: source.as_ref().map(|(id, _)| id.clone()),
+            source_number: source.map(|(_, number)| number),
+            target_ticket: target.as_ref().map(|(id, _)| id.clone()),
+            target_number: target.map(|(_, number)| number),
+            title: original.title.clone(),
+            outcome: RecordOutcome::Skipped,
+            error: None,
+            failed_comments: 0,
+            failed_attachments: 0,
+            notes: reasons,
+            recorded_at: self.clock.now(),
+        })
     }
 
     fn resolve(
@@ -705,6 +865,7 @@ mod tests {
         TicketRef {
             id: TicketId::new(id),
             number: format!("T.{id}"),
+            title: String::new(),
         }
     }
 

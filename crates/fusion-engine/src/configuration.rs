@@ -38,7 +38,9 @@ use std::sync::Arc;
 use fusion_domain::{OrgId, Relationship, RelationshipId, Role};
 
 use crate::PlatformTenants;
-use crate::ports::{ConfigurationAuditEntry, OrganisationCredentials, RelationshipStore};
+use crate::ports::{
+    ConfigurationAuditEntry, OrganisationCredentials, RelationshipStore, SyncStore,
+};
 
 pub use description::{ComposableField, Preview, validate_composition};
 pub use document::{ConfigurationDocument, ConfigurationExport, ExportLabels, ImportOutcome};
@@ -64,6 +66,8 @@ pub struct ConfigurationService {
     relationships: Arc<dyn RelationshipStore>,
     credentials: Arc<dyn OrganisationCredentials>,
     tenants: Arc<dyn PlatformTenants>,
+    /// Where failures waiting for a change are told that the configuration changed.
+    attention: Option<Arc<dyn SyncStore>>,
 }
 
 impl fmt::Debug for ConfigurationService {
@@ -86,6 +90,24 @@ impl ConfigurationService {
             relationships,
             credentials,
             tenants,
+            attention: None,
+        }
+    }
+
+    /// Every saved change of a relationship's configuration or mappings asks the next run to
+    /// retry the relationship's failures that wait for a change (attention items).
+    pub fn with_attention_retries(mut self, store: Arc<dyn SyncStore>) -> Self {
+        self.attention = Some(store);
+        self
+    }
+
+    /// The configuration of `relationship` changed: failures waiting for a change are retried.
+    pub(crate) async fn configuration_changed(&self, relationship: RelationshipId) {
+        if let Some(store) = &self.attention
+            && let Err(error) = store.request_attention_retry(relationship, None).await
+        {
+            // The next change of the tickets themselves still retries them.
+            tracing::warn!(%relationship, %error, "could not ask for failed tickets to be retried");
         }
     }
 

@@ -67,6 +67,8 @@ impl StopSignal {
 pub struct RunControl {
     pub stop: StopSignal,
     pub observer: Option<Arc<dyn RunObserver>>,
+    /// Who started the run (a person's email), for history.
+    pub started_by: Option<String>,
     /// The process-wide signal of the `SyncService` the run goes through (set by the service).
     pub(crate) service_stop: Option<StopSignal>,
     /// Called once the cursors are saved and before the run record is finished, so that nobody
@@ -96,9 +98,16 @@ impl RunControl {
         Self {
             stop,
             observer,
+            started_by: None,
             service_stop: None,
             cursors_saved: None,
         }
+    }
+
+    /// Records `person` (an email) as who started the run.
+    pub fn started_by(mut self, person: impl Into<String>) -> Self {
+        self.started_by = Some(person.into());
+        self
     }
 
     /// Watches `stop`, observes nothing.

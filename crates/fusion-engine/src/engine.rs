@@ -31,14 +31,16 @@ use fusion_domain::{BySide, Clock, RelationshipId, Role};
 use time::OffsetDateTime;
 
 use crate::apply::TicketApplier;
+use crate::attention::AppliedTicket;
 use crate::control::RunControl;
 use crate::gather::{Access, GatherFailure, GatherRequest, gather};
 use crate::lease_keeper::LeaseKeeper;
 use crate::platform::PlatformError;
+use crate::repair::{RepairError, RepairStep};
 use crate::setup::{EngineSettings, SyncSetup};
 
 /// What kind of run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SyncMode {
     /// A person's run with a start date: both sides' changes since `since` (the cursors are
     /// ignored for reading and set afterwards). The first one sets the baseline.
@@ -48,6 +50,15 @@ pub enum SyncMode {
     /// What the next run would do, writing nothing (no run record, no lease): since `since` if
     /// given, else since the cursors.
     DryRun { since: Option<OffsetDateTime> },
+    /// A person's repair of one ticket (Retry now, Resync, Link): only the ticket on `side` with
+    /// id `ticket` is read (with its partner and their comments and attachments), planned and
+    /// applied through the same guard; no cursor moves. Its failures held back until a change are
+    /// retried (the caller asks for that first).
+    Repair {
+        side: Role,
+        ticket: TicketId,
+        step: RepairStep,
+    },
 }
 
 /// Why a run could not be carried out at all (a run that ran and failed is a `RunSummary` with
@@ -65,6 +76,9 @@ pub enum EngineError {
     /// Asked to stop (the process is shutting down) before the run started.
     #[error("the process is shutting down; the sync will run after it starts again")]
     Stopped,
+    /// A repair that does not apply (nothing was changed).
+    #[error(transparent)]
+    Repair(#[from] RepairError),
 }
 
 impl EngineError {
@@ -74,6 +88,7 @@ impl EngineError {
             EngineError::InitialSyncRequired => false,
             EngineError::Stopped => true,
             EngineError::Store(error) => error.is_retryable(),
+            EngineError::Repair(_) => false,
         }
     }
 }
@@ -123,6 +138,10 @@ impl SyncEngine {
 
     pub fn settings(&self) -> &EngineSettings {
         &self.settings
+    }
+
+    pub(crate) fn store(&self) -> &dyn SyncStore {
+        self.store.as_ref()
     }
 
     /// One run of `setup.relationship` in `mode`.
@@ -228,12 +247,16 @@ impl SyncEngine {
             windows,
             now: self.clock.now(),
             access: Access::DryRun,
+            only: None,
         })
         .await;
         let calls_used = setup.calls_used() - calls_before;
         match outcome {
             Ok(gathered) => {
-                let plan = fusion_domain::sync::plan(&gathered.input);
+                let mut plan = fusion_domain::sync::plan(&gathered.input);
+                gathered
+                    .attention
+                    .hold_back(&mut plan, &activity_of(&gathered.input));
                 control.planned(plan.tickets.len());
                 let counts = estimated_counts(&plan);
                 let status = if !plan.writes() && counts.failed == 0 {
@@ -276,23 +299,68 @@ impl SyncEngine {
         leases: &[Lease],
         control: &RunControl,
     ) -> Result<RunSummary, EngineError> {
-        let (trigger, since) = match mode {
-            SyncMode::Manual { since } => (RunTrigger::Manual, Some(since)),
-            _ => (RunTrigger::Automatic, None),
+        let (trigger, since, only) = match mode.clone() {
+            SyncMode::Manual { since } => (RunTrigger::Manual, Some(since), None),
+            SyncMode::Repair { side, ticket, .. } => {
+                (RunTrigger::Repair, None, Some((side, ticket)))
+            }
+            _ => (RunTrigger::Automatic, None, None),
         };
-        let windows = self.windows(setup, since).await?;
+        let repair_notes = match &mode {
+            SyncMode::Repair { side, ticket, step } => {
+                let by = control.started_by.as_deref().unwrap_or("a person");
+                Some(
+                    self.prepare_repair(setup, *side, ticket, step, by, self.clock.now())
+                        .await??,
+                )
+            }
+            _ => None,
+        };
+        let windows = match only {
+            // A repair reads no window.
+            Some(_) => BySide::new(self.clock.now(), self.clock.now()),
+            None => self.windows(setup, since).await?,
+        };
         self.finish_abandoned_runs(setup.relationship).await?;
         let calls_before = setup.calls_used();
         let run = self
             .store
-            .start_run(setup.relationship, trigger, since, self.clock.now())
+            .start_run(
+                setup.relationship,
+                trigger,
+                since,
+                self.clock.now(),
+                control.started_by.as_deref(),
+            )
             .await?;
         control.run_started(&run);
+        if let (Some(notes), Some((side, ticket)), SyncMode::Repair { step, .. }) =
+            (repair_notes, &only, &mode)
+        {
+            let link = self
+                .store
+                .link_by_ticket(setup.relationship, *side, ticket)
+                .await?;
+            let record = crate::repair::repair_record(
+                step,
+                &run,
+                link.as_ref(),
+                *side,
+                ticket,
+                notes,
+                self.clock.now(),
+            );
+            self.store.add_record(&record).await?;
+        }
         match self
             .execute(
                 setup,
                 &run,
-                RunWindow { since, windows },
+                RunWindow {
+                    since,
+                    windows,
+                    only,
+                },
                 leases,
                 calls_before,
                 control,
@@ -359,7 +427,11 @@ impl SyncEngine {
         &self,
         setup: &SyncSetup,
         run: &SyncRun,
-        RunWindow { since, windows }: RunWindow,
+        RunWindow {
+            since,
+            windows,
+            only,
+        }: RunWindow,
         leases: &[Lease],
         calls_before: u64,
         control: &RunControl,
@@ -376,6 +448,8 @@ impl SyncEngine {
         };
         let mut stopped = false;
         let mut partial = false;
+        let mut known_failures = false;
+        let repair = only.is_some();
         let mut keeper = LeaseKeeper::new(
             self.store.as_ref(),
             self.clock.as_ref(),
@@ -389,6 +463,7 @@ impl SyncEngine {
             windows,
             now: self.clock.now(),
             access: Access::Leased(&mut keeper),
+            only,
         })
         .await
         {
@@ -402,24 +477,17 @@ impl SyncEngine {
                 stopped = true;
             }
             Ok(gathered) => {
-                let plan = fusion_domain::sync::plan(&gathered.input);
+                let mut plan = fusion_domain::sync::plan(&gathered.input);
+                let activity = activity_of(&gathered.input);
+                let mut attention = gathered.attention;
+                let held_back = attention.hold_back(&mut plan, &activity);
                 let applier = TicketApplier {
                     store: self.store.as_ref(),
                     clock: self.clock.as_ref(),
                     setup,
                     run: run.id,
                     own_actors: BySide::from_fn(|side| gathered.input.side(side).own_actor.clone()),
-                    activity: [Role::Source, Role::Target]
-                        .into_iter()
-                        .flat_map(|side| {
-                            gathered.input.side(side).tickets.iter().map(move |state| {
-                                (
-                                    (side, state.ticket.id.clone()),
-                                    state.ticket.last_activity_at,
-                                )
-                            })
-                        })
-                        .collect(),
+                    activity: activity.clone(),
                     companies: [Role::Source, Role::Target]
                         .into_iter()
                         .flat_map(|side| {
@@ -441,10 +509,50 @@ impl SyncEngine {
                         stopped = true;
                         break;
                     }
-                    let result = applier.apply(ticket_plan).await?;
+                    let mut result = applier.apply(ticket_plan).await?;
                     control.ticket_done(index + 1, total);
                     summary.counts.conflicts += result.conflicts;
-                    partial |= result.partial;
+                    let held = held_back.get(&index).map(Vec::as_slice).unwrap_or_default();
+                    let original_activity = ticket_plan
+                        .ticket(ticket_plan.origin)
+                        .and_then(|t| activity.get(&(ticket_plan.origin, t.id.clone())).copied());
+                    // Where the pair stands now (a copy created in this run has its number).
+                    let link_now = match ticket_plan.ticket(ticket_plan.origin) {
+                        Some(original) if !result.failures.is_empty() => {
+                            self.store
+                                .link_by_ticket(
+                                    setup.relationship,
+                                    ticket_plan.origin,
+                                    &original.id,
+                                )
+                                .await?
+                        }
+                        _ => None,
+                    };
+                    let news = attention
+                        .after_ticket(
+                            self.store.as_ref(),
+                            AppliedTicket {
+                                plan: ticket_plan,
+                                link: link_now.as_ref(),
+                                held,
+                                failures: &result.failures,
+                                activity: original_activity,
+                                stopped: result.stop.is_some(),
+                            },
+                            self.clock.now(),
+                        )
+                        .await?;
+                    if result.partial {
+                        if news || result.failures.is_empty() {
+                            partial = true;
+                        } else {
+                            known_failures = true;
+                        }
+                    }
+                    if result.record.is_none() {
+                        result.record = applier.skipped_record(ticket_plan, !held.is_empty());
+                    }
                     match &result.record {
                         None => summary.counts.skipped += 1,
                         Some(record) => {
@@ -453,7 +561,9 @@ impl SyncEngine {
                                 RecordOutcome::Updated => summary.counts.updated += 1,
                                 RecordOutcome::Closed => summary.counts.closed += 1,
                                 RecordOutcome::Failed => summary.counts.failed += 1,
-                                RecordOutcome::Held => summary.counts.skipped += 1,
+                                RecordOutcome::Held | RecordOutcome::Skipped => {
+                                    summary.counts.skipped += 1
+                                }
                             }
                             self.store.add_record(record).await?;
                             if summary.error.is_none() {
@@ -476,7 +586,8 @@ impl SyncEngine {
                         break;
                     }
                 }
-                if !stopped {
+                summary.counts.attention = attention.tickets_needing_attention();
+                if !stopped && !repair {
                     for (side, seen) in gathered.cursors.into_sides() {
                         self.advance_cursor(setup.relationship, side, seen, since)
                             .await?;
@@ -489,21 +600,23 @@ impl SyncEngine {
                 summary.plan = plan;
             }
         }
-        summary.status = if stopped {
-            RunStatus::Failed
-        } else if summary
-            .records
-            .iter()
-            .all(|record| record.outcome == RecordOutcome::Held)
-            && !partial
-        {
-            // Nothing changed, or only what was already in step (such as our own writes).
-            RunStatus::NoTicketsFound
-        } else if partial || summary.counts.failed > 0 {
-            RunStatus::Partial
-        } else {
-            RunStatus::Success
-        };
+        summary.status =
+            if stopped {
+                RunStatus::Failed
+            } else if summary.records.iter().all(|record| {
+                matches!(record.outcome, RecordOutcome::Held | RecordOutcome::Skipped)
+            }) && !partial
+                && !known_failures
+                && !repair
+            {
+                // Nothing changed, or only what was already in step (such as our own writes).
+                RunStatus::NoTicketsFound
+            } else if partial {
+                // New failures only: failures already needing attention are counted there.
+                RunStatus::Partial
+            } else {
+                RunStatus::Success
+            };
         if matches!(
             summary.status,
             RunStatus::Success | RunStatus::NoTicketsFound
@@ -569,6 +682,8 @@ impl SyncEngine {
 struct RunWindow {
     since: Option<OffsetDateTime>,
     windows: BySide<OffsetDateTime>,
+    /// A repair's one ticket.
+    only: Option<(Role, TicketId)>,
 }
 
 pub(crate) const STOPPED: &str = "stopped because the process was shutting down; the tickets done so far \
@@ -617,4 +732,21 @@ fn estimated_counts(plan: &Plan) -> RunCounts {
         }
     }
     counts
+}
+
+/// The last activity of every ticket read for planning, by side and id.
+fn activity_of(
+    input: &fusion_domain::sync::PlanInput,
+) -> std::collections::HashMap<(Role, TicketId), OffsetDateTime> {
+    [Role::Source, Role::Target]
+        .into_iter()
+        .flat_map(|side| {
+            input.side(side).tickets.iter().map(move |state| {
+                (
+                    (side, state.ticket.id.clone()),
+                    state.ticket.last_activity_at,
+                )
+            })
+        })
+        .collect()
 }

@@ -11,14 +11,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use fusion_domain::sync::{
-    DeletedTicket, PlanInput, SideInput, TicketId, TicketLink, TicketMarker, TicketSnapshot,
-    TicketState, tickets_needing_content,
+    AttentionState, DeletedTicket, PlanInput, SideInput, TicketId, TicketLink, TicketMarker,
+    TicketSnapshot, TicketState, tickets_needing_content,
 };
 use fusion_domain::{BySide, Role};
 
-use crate::ports::{StoreError, SyncStore};
+use crate::ports::{AttentionFilter, StoreError, SyncStore};
 use time::OffsetDateTime;
 
+use crate::attention::AttentionBook;
 use crate::lease_keeper::LeaseKeeper;
 use crate::platform::{ChangedTicketsQuery, PlatformError};
 use crate::setup::{EngineSettings, SyncSetup};
@@ -29,6 +30,8 @@ pub(crate) struct Gathered {
     pub input: PlanInput,
     /// Per side: the latest last activity seen in the window and its ticket.
     pub cursors: BySide<Option<(OffsetDateTime, TicketId)>>,
+    /// The relationship's open and skipped attention items as the run started.
+    pub attention: AttentionBook,
 }
 
 /// Why gathering stopped.
@@ -59,6 +62,9 @@ pub(crate) struct GatherRequest<'a, 'k> {
     pub windows: BySide<OffsetDateTime>,
     pub now: OffsetDateTime,
     pub access: Access<'a, 'k>,
+    /// A repair of one ticket: only it (with its partner and content) is read — no changed
+    /// tickets, retries or deletions — and no cursor moves.
+    pub only: Option<(Role, TicketId)>,
 }
 
 struct Reader<'a> {
@@ -125,6 +131,7 @@ pub(crate) async fn gather(request: GatherRequest<'_, '_>) -> Result<Gathered, G
         windows,
         now,
         mut access,
+        only,
     } = request;
     let dry_run = matches!(access, Access::DryRun);
     let relationship = setup.relationship;
@@ -146,9 +153,28 @@ pub(crate) async fn gather(request: GatherRequest<'_, '_>) -> Result<Gathered, G
         asked: BySide::default(),
     };
     let mut cursors: BySide<Option<(OffsetDateTime, TicketId)>> = BySide::default();
+    let attention = AttentionBook::new(
+        relationship,
+        store
+            .attention_items(
+                relationship,
+                &AttentionFilter {
+                    states: vec![AttentionState::Open, AttentionState::Skipped],
+                    origin_ticket: None,
+                },
+            )
+            .await
+            .map_err(GatherFailure::Store)?,
+    );
+    // Tickets to read even when quiet: a repair's one ticket, or those whose failures a person
+    // or a change asked to retry.
+    let wanted: Vec<(Role, TicketId)> = match &only {
+        Some(ticket) => vec![ticket.clone()],
+        None => attention.retry_requested(),
+    };
 
-    // 1. Every page of changes since the window start.
-    for side in sides {
+    // 1. Every page of changes since the window start (not for a repair).
+    for side in sides.into_iter().filter(|_| only.is_none()) {
         let platform = &setup.side(side).platform;
         let mut after = None;
         loop {
@@ -184,12 +210,17 @@ pub(crate) async fn gather(request: GatherRequest<'_, '_>) -> Result<Gathered, G
         }
     }
 
-    // 2. Creates a stopped process may have made: look them up by marker.
-    for pending in store
-        .pending_creates(relationship)
-        .await
-        .map_err(GatherFailure::Store)?
-    {
+    // 2. Creates a stopped process may have made: look them up by marker (a repair leaves them
+    // to the next sweep).
+    let pending_creates = if only.is_some() {
+        Vec::new()
+    } else {
+        store
+            .pending_creates(relationship)
+            .await
+            .map_err(GatherFailure::Store)?
+    };
+    for pending in pending_creates {
         let copy_side = pending.origin.opposite();
         let already_linked = store
             .link_by_ticket(relationship, pending.origin, &pending.origin_ticket)
@@ -239,16 +270,32 @@ pub(crate) async fn gather(request: GatherRequest<'_, '_>) -> Result<Gathered, G
         }
     }
 
-    // 3. Tickets whose last record failed.
+    // 3. Tickets whose last record failed (with a growing pause between attempts; not those
+    // waiting for a change or a person), and those wanted.
     let mut retried: BySide<Vec<TicketId>> = BySide::default();
-    for retry in store
-        .pending_retries(relationship)
-        .await
-        .map_err(GatherFailure::Store)?
-    {
+    for (side, id) in &wanted {
+        retried.get_mut(*side).push(id.clone());
+    }
+    let retries = if only.is_some() {
+        Vec::new()
+    } else {
+        store
+            .pending_retries(relationship)
+            .await
+            .map_err(GatherFailure::Store)?
+    };
+    for retry in retries {
         if retry.attempts >= settings.max_retry_attempts
             || now - retry.last_failed_at > settings.max_retry_age
+            || now - retry.last_failed_at < retry_pause(retry.attempts)
         {
+            continue;
+        }
+        let waits = |side: Role, id: &Option<TicketId>| {
+            id.as_ref()
+                .is_some_and(|id| attention.waits_for_change(side, id))
+        };
+        if waits(Role::Source, &retry.source_ticket) || waits(Role::Target, &retry.target_ticket) {
             continue;
         }
         if let Some(id) = &retry.source_ticket {
@@ -305,7 +352,7 @@ pub(crate) async fn gather(request: GatherRequest<'_, '_>) -> Result<Gathered, G
     // Deletions since the window start: a deleted ticket's partner is told and closed. Only
     // linked ones matter; a link already ended was handled by an earlier run.
     let mut deleted: BySide<Vec<DeletedTicket>> = BySide::default();
-    for side in sides {
+    for side in sides.into_iter().filter(|_| only.is_none()) {
         let found = setup
             .side(side)
             .platform
@@ -447,5 +494,34 @@ pub(crate) async fn gather(request: GatherRequest<'_, '_>) -> Result<Gathered, G
             }
         }
     }
-    Ok(Gathered { input, cursors })
+    Ok(Gathered {
+        input,
+        cursors,
+        attention,
+    })
+}
+
+/// The pause before a failed ticket is read again on its own: none after the first failure, then
+/// doubling from 5 minutes up to 4 hours (a new change to the ticket brings it back at once).
+fn retry_pause(attempts: u32) -> time::Duration {
+    if attempts <= 1 {
+        return time::Duration::ZERO;
+    }
+    let minutes = 5_i64.saturating_mul(1 << (attempts - 2).min(6));
+    time::Duration::minutes(minutes.min(240))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retry_pause;
+    use time::Duration;
+
+    #[test]
+    fn failed_tickets_are_retried_with_growing_pauses() {
+        assert_eq!(retry_pause(1), Duration::ZERO);
+        assert_eq!(retry_pause(2), Duration::minutes(5));
+        assert_eq!(retry_pause(3), Duration::minutes(10));
+        assert_eq!(retry_pause(5), Duration::minutes(40));
+        assert_eq!(retry_pause(30), Duration::hours(4));
+    }
 }

@@ -24,6 +24,7 @@
 //! [`SyncDirectory`] (the binary) — and knows no HTTP and no SQL, and no adapter.
 
 mod apply;
+mod attention;
 pub mod configuration;
 mod connections;
 mod control;
@@ -34,9 +35,11 @@ pub mod notify;
 mod overview;
 mod platform;
 pub mod ports;
+mod repair;
 mod service;
 mod setup;
 mod tenant;
+mod tickets;
 
 pub use connections::{
     ActionOutcome, CONTRACT_NAME_MAX_CHARS, ConnectionError, ConnectionSeen, Connections,
@@ -49,6 +52,7 @@ pub use overview::{
     SyncOverviews, SyncStatus, parse_start_date,
 };
 pub use platform::{ChangedTicketsQuery, Platform, PlatformError, TicketPage};
+pub use repair::{RepairError, RepairStep};
 pub use service::{
     SYNC_DUE_RELATIONSHIPS, SYNC_NOT_RUN_TOTAL, SYNC_RECORDS_TOTAL,
     SYNC_RUN_DURATION_BUCKETS_SECONDS, SYNC_RUN_DURATION_SECONDS, SYNC_RUNS_TOTAL,
@@ -60,3 +64,4 @@ pub use tenant::{
     ApiUrlProblem, CleanedInput, CredentialField, CredentialHelp, Freshness, LiveChoices,
     PlatformTenants, TenantCredentials, TenantError, TicketFact, TicketField, TicketPreview,
 };
+pub use tickets::{TicketRow, TicketSyncState, TicketsQuery, attention_count, ticket_rows};

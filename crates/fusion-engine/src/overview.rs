@@ -31,6 +31,8 @@ pub struct SyncStatus {
     pub failed_runs_24h: u32,
     pub failed_tickets_24h: u32,
     pub calls_last_hour: u64,
+    /// Tickets that need a person's attention now (see the Tickets page).
+    pub needs_attention: u32,
 }
 
 /// Why automatic sync could not be switched as asked.
@@ -131,6 +133,7 @@ impl SyncOverviews {
             failed_runs_24h: u32::try_from(failed_runs_24h).unwrap_or(u32::MAX),
             failed_tickets_24h,
             calls_last_hour,
+            needs_attention: crate::tickets::attention_count(self.store.as_ref(), id).await?,
         })
     }
 

@@ -129,6 +129,11 @@ pub trait Platform: Send + Sync + fmt::Debug {
         query: &ChangedTicketsQuery,
     ) -> Result<TicketPage, PlatformError>;
 
+    /// The ticket people know by `number` (Autotask `ticketNumber`, e.g. `T20261204.0001`);
+    /// `Ok(None)` when the tenant has none. Used by a person's Link repair.
+    async fn ticket_by_number(&self, number: &str)
+    -> Result<Option<TicketSnapshot>, PlatformError>;
+
     /// One ticket by id; `Ok(None)` when it does not exist (deleted).
     async fn ticket(&self, id: &TicketId) -> Result<Option<TicketSnapshot>, PlatformError>;
 

@@ -39,4 +39,6 @@ pub use relationship_store::{
 };
 pub use store_error::{StoreError, StoreResult};
 pub use store_health::{SchemaVersions, StoreHealth};
-pub use sync_store::{Lease, LeaseKey, PendingCreate, RunFilter, RunFinish, SyncStore};
+pub use sync_store::{
+    AttentionFilter, Lease, LeaseKey, LinkQuery, PendingCreate, RunFilter, RunFinish, SyncStore,
+};

@@ -12,13 +12,14 @@ use std::sync::{Arc, Mutex};
 
 use crate::ports::{RunFilter, SyncStore};
 use async_trait::async_trait;
-use fusion_domain::sync::SyncRun;
-use fusion_domain::{Clock, RelationshipId};
+use fusion_domain::sync::{SyncRun, TicketId, TicketSnapshot};
+use fusion_domain::{Clock, RelationshipId, Role};
 use time::Duration;
 use tokio::sync::{Notify, oneshot};
 
 use crate::control::{RunControl, RunObserver, StopSignal};
 use crate::engine::{EngineError, RunSummary, SyncEngine, SyncMode};
+use crate::repair::{RepairError, RepairStep};
 use crate::setup::SyncSetup;
 
 /// Counter `fusion_sync_runs_total{trigger,status}`: finished runs (dry runs excluded).
@@ -252,8 +253,8 @@ impl SyncService {
             ..control.clone()
         };
         let started = std::time::Instant::now();
-        let result = self.run_inner(relationship, mode, &control).await;
-        record_metrics(mode, &result, started.elapsed());
+        let result = self.run_inner(relationship, mode.clone(), &control).await;
+        record_metrics(&mode, &result, started.elapsed());
         if let Some(hooks) = &self.hooks
             && !matches!(mode, SyncMode::DryRun { .. })
         {
@@ -272,9 +273,11 @@ impl SyncService {
         &self,
         relationship: RelationshipId,
         since: time::OffsetDateTime,
+        started_by: Option<&str>,
     ) -> Result<SyncRun, ServiceError> {
         let (sender, started) = oneshot::channel();
-        let control = RunControl::observed(Arc::new(StartedRun(Mutex::new(Some(sender)))));
+        let mut control = RunControl::observed(Arc::new(StartedRun(Mutex::new(Some(sender)))));
+        control.started_by = started_by.map(str::to_owned);
         let service = self.clone();
         let run = tokio::spawn(async move {
             let result = service
@@ -327,6 +330,83 @@ impl SyncService {
             }));
         }
         Ok(self.engine.sync_once_with(&setup, mode, &control).await?)
+    }
+
+    /// A person's repair of the ticket `ticket` on `side` (either ticket of a pair), as a run of
+    /// its own started by `by` (see [`RepairStep`]).
+    pub async fn repair(
+        &self,
+        relationship: RelationshipId,
+        side: Role,
+        ticket: TicketId,
+        step: RepairStep,
+        by: &str,
+    ) -> Result<RunSummary, ServiceError> {
+        let control = RunControl::default().started_by(by);
+        self.run_with(
+            relationship,
+            SyncMode::Repair { side, ticket, step },
+            &control,
+        )
+        .await
+    }
+
+    /// Finds a ticket of the relationship's `side` by the number people know (or by its id):
+    /// `Ok(None)` when the tenant has none.
+    pub async fn find_ticket(
+        &self,
+        relationship: RelationshipId,
+        side: Role,
+        number_or_id: &str,
+    ) -> Result<Option<TicketSnapshot>, ServiceError> {
+        let setup = self.directory.setup(relationship).await?;
+        let platform = &setup.side(side).platform;
+        let wanted = number_or_id.trim();
+        let found = if !wanted.is_empty() && wanted.chars().all(|c| c.is_ascii_digit()) {
+            platform.ticket(&TicketId::new(wanted)).await
+        } else {
+            platform.ticket_by_number(wanted).await
+        };
+        found.map_err(|error| {
+            ServiceError::Setup(SetupError::Unavailable(format!(
+                "looking the ticket up in {} failed: {error}",
+                setup.side(side).organisation_name
+            )))
+        })
+    }
+
+    /// Links the source ticket `source` to the target ticket `target` (numbers or ids), by `by`.
+    pub async fn link_tickets(
+        &self,
+        relationship: RelationshipId,
+        source: &str,
+        target: &str,
+        by: &str,
+    ) -> Result<RunSummary, ServiceError> {
+        let mut ids = Vec::new();
+        for (side, wanted) in [(Role::Source, source), (Role::Target, target)] {
+            match self.find_ticket(relationship, side, wanted).await? {
+                Some(ticket) => ids.push(ticket.id),
+                None => {
+                    return Err(EngineError::Repair(RepairError::NotFound(format!(
+                        "no ticket {} was found on the {} side",
+                        wanted.trim(),
+                        side.label().to_lowercase()
+                    )))
+                    .into());
+                }
+            }
+        }
+        let target = ids.pop().unwrap_or_else(|| TicketId::new(""));
+        let source = ids.pop().unwrap_or_else(|| TicketId::new(""));
+        self.repair(
+            relationship,
+            Role::Source,
+            source,
+            RepairStep::Link { target },
+            by,
+        )
+        .await
     }
 
     /// Whether the relationship's last run started at least `interval` ago (or it never ran).
@@ -464,7 +544,7 @@ impl crate::control::CursorsSaved for SetBaseline {
 }
 
 fn record_metrics(
-    mode: SyncMode,
+    mode: &SyncMode,
     result: &Result<RunSummary, ServiceError>,
     elapsed: std::time::Duration,
 ) {
@@ -472,6 +552,7 @@ fn record_metrics(
         SyncMode::DryRun { .. } => return,
         SyncMode::Manual { .. } => "manual",
         SyncMode::Automatic => "automatic",
+        SyncMode::Repair { .. } => "repair",
     };
     match result {
         Ok(summary) => {
@@ -498,6 +579,7 @@ fn record_metrics(
                 ServiceError::Engine(EngineError::Stopped) => "stopped",
                 ServiceError::Engine(EngineError::InitialSyncRequired) => "initial_sync_required",
                 ServiceError::Engine(EngineError::Store(_)) => "store",
+                ServiceError::Engine(EngineError::Repair(_)) => "repair_refused",
                 ServiceError::Setup(SetupError::NotFound) => "not_found",
                 ServiceError::Setup(SetupError::NotReady(_)) => "not_ready",
                 ServiceError::Setup(SetupError::Unavailable(_)) => "unavailable",

@@ -71,8 +71,8 @@ impl Default for EngineSettings {
             page_size: 500,
             lease_ttl: Duration::minutes(10),
             holder: format!("fusion-{}", std::process::id()),
-            max_retry_attempts: 5,
-            max_retry_age: Duration::days(1),
+            max_retry_attempts: 20,
+            max_retry_age: Duration::days(3),
         }
     }
 }

@@ -271,6 +271,14 @@ pub trait PlatformTenants: Send + Sync {
     /// The ticket type mappings apply to (e.g. "Ticket").
     fn ticket_type(&self) -> &'static str;
 
+    /// The address of ticket `ticket` in the tenant's own web UI, from the tenant's saved API URL
+    /// (`None` when the URL is not valid). Opens in the person's signed-in browser session.
+    fn ticket_web_url(
+        &self,
+        api_url: &str,
+        ticket: &fusion_domain::sync::TicketId,
+    ) -> Option<String>;
+
     /// The preview of ticket `ticket_id`, or of the most recently active one when `None` — only
     /// ever a ticket of `company` (the company the connection carries on this side); any other
     /// ticket is [`TenantError::NotFound`].

@@ -52,6 +52,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         include_str!("../migrations/sqlite/0006_portable_columns.sql"),
     ),
     (
+        7,
+        "attention",
+        include_str!("../migrations/sqlite/0007_attention.sql"),
+    ),
+    (
         8,
         "notifications",
         include_str!("../migrations/sqlite/0008_notifications.sql"),
@@ -88,6 +93,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         6,
         "portable_columns",
         include_str!("../migrations/postgres/0006_portable_columns.sql"),
+    ),
+    (
+        7,
+        "attention",
+        include_str!("../migrations/postgres/0007_attention.sql"),
     ),
     (
         8,

@@ -33,6 +33,7 @@ use crate::timestamps::{now, to_storage_precision};
 use crate::tokens::{issue_token, token_digest};
 use crate::{Store, StoreError, StoreResult, normalise_email};
 
+mod attention;
 mod key_rotation;
 mod notifications;
 mod relationships;

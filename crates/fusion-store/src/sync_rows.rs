@@ -25,17 +25,17 @@ use fusion_engine::ports::{LeaseKey, PendingCreate};
 
 /// The columns every ticket link query selects, in this order.
 pub(crate) const LINK_COLUMNS: &str = "relationship_id, source_ticket, target_ticket, \
-     source_number, target_number, origin, document, created_at, updated_at";
+     source_number, target_number, title, origin, document, created_at, updated_at";
 
 /// The columns every run query selects, in this order.
 pub(crate) const RUN_COLUMNS: &str = "id, relationship_id, run_trigger, since, status, \
      created_count, updated_count, closed_count, failed_count, skipped_count, conflict_count, \
-     started_at, finished_at, calls_used, error";
+     started_at, finished_at, calls_used, error, started_by, trigger_detail, attention_count";
 
 /// The columns every record query selects, in this order.
 pub(crate) const RECORD_COLUMNS: &str = "run_id, relationship_id, origin, source_ticket, \
      source_number, target_ticket, target_number, outcome, error, failed_comments, \
-     failed_attachments, notes, recorded_at";
+     failed_attachments, notes, recorded_at, title";
 
 /// The ticket-link column that holds the ticket of `side`. Only these two constant names are
 /// ever put into SQL text.
@@ -84,6 +84,7 @@ pub(crate) struct LinkColumns {
     pub(crate) target_ticket: String,
     pub(crate) source_number: String,
     pub(crate) target_number: String,
+    pub(crate) title: String,
     pub(crate) origin: String,
     pub(crate) document: String,
     pub(crate) created_at: OffsetDateTime,
@@ -98,6 +99,7 @@ impl LinkColumns {
             target,
             source_number,
             target_number,
+            title,
             origin,
             source_fields,
             target_fields,
@@ -138,6 +140,7 @@ impl LinkColumns {
             target_ticket: target.as_str().to_owned(),
             source_number: source_number.clone(),
             target_number: target_number.clone(),
+            title: title.clone(),
             origin: origin.as_str().to_owned(),
             document: to_json(&document)?,
             created_at: to_storage_precision(*created_at),
@@ -163,6 +166,7 @@ impl LinkColumns {
             target: TicketId::new(self.target_ticket),
             source_number: self.source_number,
             target_number: self.target_number,
+            title: self.title,
             origin: parse_role("link origin", &self.origin)?,
             source_fields: fingerprints(source_fields),
             target_fields: fingerprints(target_fields),
@@ -393,6 +397,9 @@ pub(crate) struct RunColumns {
     pub(crate) finished_at: Option<OffsetDateTime>,
     pub(crate) calls_used: i64,
     pub(crate) error: Option<String>,
+    pub(crate) started_by: Option<String>,
+    pub(crate) trigger_detail: Option<String>,
+    pub(crate) attention: i64,
 }
 
 impl RunColumns {
@@ -400,8 +407,11 @@ impl RunColumns {
         Ok(SyncRun {
             id: SyncRunId::from_uuid(self.id),
             relationship: RelationshipId::from_uuid(self.relationship),
-            trigger: RunTrigger::parse(&self.trigger)
-                .ok_or_else(|| unknown_value("run trigger", &self.trigger))?,
+            trigger: match self.trigger_detail.as_deref() {
+                Some("repair") => RunTrigger::Repair,
+                _ => RunTrigger::parse(&self.trigger)
+                    .ok_or_else(|| unknown_value("run trigger", &self.trigger))?,
+            },
             since: self.since,
             status: RunStatus::parse(&self.status)
                 .ok_or_else(|| unknown_value("run status", &self.status))?,
@@ -412,6 +422,7 @@ impl RunColumns {
                 failed: count_from_column("failed count", self.failed)?,
                 skipped: count_from_column("skipped count", self.skipped)?,
                 conflicts: count_from_column("conflict count", self.conflicts)?,
+                attention: count_from_column("attention count", self.attention)?,
             },
             started_at: self.started_at,
             finished_at: self.finished_at,
@@ -422,7 +433,17 @@ impl RunColumns {
                 ))
             })?,
             error: self.error,
+            started_by: self.started_by,
         })
+    }
+}
+
+/// How a trigger is stored: the `run_trigger` column keeps manual/automatic (its CHECK constraint
+/// predates repairs) and `trigger_detail` says 'repair' for a person's repair of one ticket.
+pub(crate) fn trigger_columns(trigger: RunTrigger) -> (&'static str, Option<&'static str>) {
+    match trigger {
+        RunTrigger::Repair => ("manual", Some("repair")),
+        other => (other.as_str(), None),
     }
 }
 
@@ -436,7 +457,7 @@ pub(crate) fn calls_used_column(calls_used: u64) -> StoreResult<i64> {
 }
 
 /// The counts of a finished run as stored, in [`RUN_COLUMNS`] order.
-pub(crate) fn count_columns(counts: &RunCounts) -> [i64; 6] {
+pub(crate) fn count_columns(counts: &RunCounts) -> [i64; 7] {
     let RunCounts {
         created,
         updated,
@@ -444,8 +465,12 @@ pub(crate) fn count_columns(counts: &RunCounts) -> [i64; 6] {
         failed,
         skipped,
         conflicts,
+        attention,
     } = *counts;
-    [created, updated, closed, failed, skipped, conflicts].map(count_column)
+    [
+        created, updated, closed, failed, skipped, conflicts, attention,
+    ]
+    .map(count_column)
 }
 
 // ---- records ----
@@ -466,6 +491,7 @@ pub(crate) struct RecordColumns {
     pub(crate) failed_attachments: i64,
     pub(crate) notes: String,
     pub(crate) recorded_at: OffsetDateTime,
+    pub(crate) title: String,
 }
 
 impl RecordColumns {
@@ -478,6 +504,7 @@ impl RecordColumns {
             source_number,
             target_ticket,
             target_number,
+            title,
             outcome,
             error,
             failed_comments,
@@ -499,6 +526,7 @@ impl RecordColumns {
             failed_attachments: count_column(*failed_attachments),
             notes: to_json(notes)?,
             recorded_at: to_storage_precision(*recorded_at),
+            title: title.clone(),
         })
     }
 
@@ -511,6 +539,7 @@ impl RecordColumns {
             source_number: self.source_number,
             target_ticket: self.target_ticket.map(TicketId::new),
             target_number: self.target_number,
+            title: self.title,
             outcome: RecordOutcome::parse(&self.outcome)
                 .ok_or_else(|| unknown_value("record outcome", &self.outcome))?,
             error: self.error,
@@ -639,6 +668,7 @@ mod tests {
             source_number: None,
             target_ticket: target.map(TicketId::new),
             target_number: None,
+            title: String::new(),
             outcome,
             error: None,
             failed_comments: 0,

@@ -174,7 +174,8 @@ impl AppState {
             WrongCodeThrottle::new(settings.code_max_failures, settings.code_lock),
         );
         let configuration =
-            ConfigurationService::new(store.clone(), store.clone(), tenants.clone());
+            ConfigurationService::new(store.clone(), store.clone(), tenants.clone())
+                .with_attention_retries(store.clone());
         let notifications = fusion_engine::notify::NotificationSettingsService::new(
             store.clone(),
             Arc::new(fusion_engine::notify::NoChannels),

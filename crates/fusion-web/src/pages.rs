@@ -510,6 +510,7 @@ async fn save_all_but_api_url(
         .store()
         .save_platform_credentials(org.id, Some(caller.person.id), update)
         .await?;
+    crate::platform_settings::credentials_changed(state, org.id).await;
     Ok(Some(Banner {
         success: false,
         text: format!(

@@ -286,10 +286,33 @@ pub(crate) async fn save(
     person_id: PersonId,
     valid: ValidSave,
 ) -> Result<PlatformCredentials, ApiError> {
-    Ok(state
+    let saved = state
         .store()
         .save_platform_credentials(org_id, Some(person_id), valid.update)
-        .await?)
+        .await?;
+    credentials_changed(state, org_id).await;
+    Ok(saved)
+}
+
+/// New credentials may cure failures that wait for a change (a revoked permission, another API
+/// user): the next run of each of the organisation's connections retries them.
+pub(crate) async fn credentials_changed(state: &AppState, org_id: OrgId) {
+    let relationships = match state.store().relationships_of(org_id).await {
+        Ok(relationships) => relationships,
+        Err(error) => {
+            tracing::warn!(org = %org_id, %error, "could not list connections to retry their failed tickets");
+            return;
+        }
+    };
+    for relationship in relationships {
+        if let Err(error) = state
+            .store()
+            .request_attention_retry(relationship.id, None)
+            .await
+        {
+            tracing::warn!(relationship = %relationship.id, %error, "could not ask for failed tickets to be retried");
+        }
+    }
 }
 
 /// Which values a connection test used.

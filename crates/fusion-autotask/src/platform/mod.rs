@@ -713,6 +713,22 @@ impl Platform for AutotaskPlatform {
             .next())
     }
 
+    async fn ticket_by_number(
+        &self,
+        number: &str,
+    ) -> Result<Option<TicketSnapshot>, PlatformError> {
+        let number = number.trim();
+        // Autotask ticket numbers are short (`T20261204.0001`); anything else names no ticket.
+        if number.is_empty() || number.chars().count() > 50 {
+            return Ok(None);
+        }
+        Ok(self
+            .query_tickets(vec![Filter::eq("ticketNumber", number)])
+            .await?
+            .into_iter()
+            .find(|ticket| ticket.number.eq_ignore_ascii_case(number)))
+    }
+
     async fn find_by_marker(
         &self,
         marker: &TicketMarker,

@@ -203,6 +203,8 @@ impl SyncAction {
 pub struct TicketRef {
     pub id: TicketId,
     pub number: String,
+    /// The ticket's title as read (empty when only the link was known).
+    pub title: String,
 }
 
 /// Everything planned for one ticket pair (or one unlinked ticket).

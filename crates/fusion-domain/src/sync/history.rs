@@ -23,6 +23,8 @@ pub enum RunTrigger {
     Manual,
     /// The scheduler.
     Automatic,
+    /// A person's repair of one ticket (Retry now, Resync, Link): only that ticket is read.
+    Repair,
 }
 
 impl RunTrigger {
@@ -30,6 +32,7 @@ impl RunTrigger {
         match self {
             RunTrigger::Manual => "Manual",
             RunTrigger::Automatic => "Automatic",
+            RunTrigger::Repair => "Repair",
         }
     }
 
@@ -37,6 +40,7 @@ impl RunTrigger {
         match self {
             RunTrigger::Manual => "manual",
             RunTrigger::Automatic => "automatic",
+            RunTrigger::Repair => "repair",
         }
     }
 
@@ -44,6 +48,7 @@ impl RunTrigger {
         match s {
             "manual" => Some(RunTrigger::Manual),
             "automatic" => Some(RunTrigger::Automatic),
+            "repair" => Some(RunTrigger::Repair),
             _ => None,
         }
     }
@@ -105,6 +110,9 @@ pub enum RecordOutcome {
     /// Not sent: the ticket is outside its relationship's company scope (it moved to another
     /// company after it was linked). Counted as skipped.
     Held,
+    /// Seen but not sent, and why (filtered out, no longer synced, a failure held back until
+    /// something changes). Counted as skipped.
+    Skipped,
 }
 
 impl RecordOutcome {
@@ -115,6 +123,7 @@ impl RecordOutcome {
             RecordOutcome::Closed => "Closed",
             RecordOutcome::Failed => "Failed",
             RecordOutcome::Held => "Held back",
+            RecordOutcome::Skipped => "Skipped",
         }
     }
 
@@ -125,6 +134,7 @@ impl RecordOutcome {
             RecordOutcome::Closed => "closed",
             RecordOutcome::Failed => "failed",
             RecordOutcome::Held => "held",
+            RecordOutcome::Skipped => "skipped",
         }
     }
 
@@ -135,6 +145,7 @@ impl RecordOutcome {
             "closed" => RecordOutcome::Closed,
             "failed" => RecordOutcome::Failed,
             "held" => RecordOutcome::Held,
+            "skipped" => RecordOutcome::Skipped,
             _ => return None,
         })
     }
@@ -150,6 +161,9 @@ pub struct RunCounts {
     /// Tickets seen but with nothing to do (filtered out, already in step, …).
     pub skipped: u32,
     pub conflicts: u32,
+    /// Tickets of the relationship that need a person's attention as the run ended (failures
+    /// already known are not counted as failed again).
+    pub attention: u32,
 }
 
 /// One run as history shows it.
@@ -168,6 +182,8 @@ pub struct SyncRun {
     pub calls_used: u64,
     /// Why a run Failed (or the first failure of a Partial one), for people.
     pub error: Option<String>,
+    /// Who started it (a person's email) for manual and repair runs.
+    pub started_by: Option<String>,
 }
 
 impl SyncRun {
@@ -187,6 +203,8 @@ pub struct SyncRecord {
     pub source_number: Option<String>,
     pub target_ticket: Option<TicketId>,
     pub target_number: Option<String>,
+    /// The original ticket's title (empty when unknown).
+    pub title: String,
     pub outcome: RecordOutcome,
     pub error: Option<String>,
     pub failed_comments: u32,

@@ -32,6 +32,8 @@ pub struct TicketLink {
     /// Display numbers, for history and the UI.
     pub source_number: String,
     pub target_number: String,
+    /// The original ticket's title as last synced, for people (empty when not known yet).
+    pub title: String,
     /// The side the ticket was first raised on (Target for reverse sync).
     pub origin: Role,
     /// Per mapped source field (platform name): the fingerprint of its value as of the last sync —
@@ -91,6 +93,51 @@ fn activity_fingerprint(at: OffsetDateTime) -> Fingerprint {
 pub const SEEN_ACTIVITY: &str = "@lastActivity";
 
 impl TicketLink {
+    /// Two existing tickets paired by a person: in step as they are now (every field of both
+    /// sides fingerprinted as read), so only later changes flow; comments and attachments written
+    /// before the pairing stay where they are (a closed held period up to `now`).
+    pub fn paired_by_person(
+        relationship: RelationshipId,
+        source: &TicketSnapshot,
+        target: &TicketSnapshot,
+        now: OffsetDateTime,
+    ) -> TicketLink {
+        let fingerprints = |ticket: &TicketSnapshot| -> BTreeMap<String, Fingerprint> {
+            let mut names: Vec<&str> = ticket.fields.keys().map(String::as_str).collect();
+            names.extend([
+                crate::sync::TITLE,
+                crate::sync::DESCRIPTION,
+                crate::sync::STATUS,
+            ]);
+            names
+                .into_iter()
+                .map(|name| (name.to_owned(), Fingerprint::of_value(&ticket.field(name))))
+                .collect()
+        };
+        TicketLink {
+            relationship,
+            source: source.id.clone(),
+            target: target.id.clone(),
+            source_number: source.number.clone(),
+            target_number: target.number.clone(),
+            title: source.title.clone(),
+            origin: Role::Source,
+            source_fields: fingerprints(source),
+            target_fields: fingerprints(target),
+            comments: Vec::new(),
+            attachments: Vec::new(),
+            source_closed: false,
+            target_closed: false,
+            created_at: now,
+            updated_at: now,
+            ended: None,
+            held: vec![HeldPeriod {
+                from: OffsetDateTime::UNIX_EPOCH,
+                until: Some(now),
+            }],
+        }
+    }
+
     /// Whether content created at `at` falls in a held period (and is therefore never copied).
     pub fn withheld(&self, at: OffsetDateTime) -> bool {
         self.held
@@ -211,6 +258,7 @@ pub fn link_after_success(
             let created = TicketRef {
                 id: created_ticket.id.clone(),
                 number: created_ticket.number.clone(),
+                title: created_ticket.title.clone(),
             };
             let (source, target) = match origin {
                 Role::Source => (original.clone(), created),
@@ -222,6 +270,7 @@ pub fn link_after_success(
                 target: target.id,
                 source_number: source.number,
                 target_number: target.number,
+                title: original.title.clone(),
                 origin,
                 source_fields: BTreeMap::new(),
                 target_fields: BTreeMap::new(),
@@ -256,6 +305,10 @@ pub fn link_after_success(
                 target: target.clone(),
                 source_number: source_number.clone(),
                 target_number: target_number.clone(),
+                title: plan
+                    .ticket(*origin)
+                    .map(|ticket| ticket.title.clone())
+                    .unwrap_or_default(),
                 origin: *origin,
                 source_fields: BTreeMap::new(),
                 target_fields: BTreeMap::new(),

@@ -4,6 +4,7 @@
 //! [`TITLE`], [`DESCRIPTION`] and [`STATUS`].
 
 mod action;
+mod attention;
 mod fingerprint;
 mod fitting;
 mod history;
@@ -16,6 +17,10 @@ mod snapshot;
 pub use action::{
     AttachmentDraft, CommentDraft, FieldChange, FieldFingerprint, Plan, PlannedTicket, SyncAction,
     TicketDraft, TicketPlan, TicketRef,
+};
+pub use attention::{
+    AttentionItem, AttentionKey, AttentionState, AttentionSubject, FailureClass,
+    TRANSIENT_ATTENTION_AFTER, what_to_do,
 };
 pub use fingerprint::{Fingerprint, canonical_text};
 pub use fitting::{

@@ -300,6 +300,7 @@ impl<'a> Planner<'a> {
         TicketRef {
             id: ticket.id.clone(),
             number: ticket.number.clone(),
+            title: ticket.title.clone(),
         }
     }
 
@@ -514,6 +515,10 @@ impl<'a> Planner<'a> {
             target: target.ticket.id.clone(),
             source_number: source.ticket.number.clone(),
             target_number: target.ticket.number.clone(),
+            title: match origin {
+                Role::Source => source.ticket.title.clone(),
+                Role::Target => target.ticket.title.clone(),
+            },
             origin,
             source_fields: BTreeMap::new(),
             target_fields: BTreeMap::new(),
@@ -546,10 +551,12 @@ impl<'a> Planner<'a> {
                 source: Some(TicketRef {
                     id: link.source.clone(),
                     number: link.source_number.clone(),
+                    title: link.title.clone(),
                 }),
                 target: Some(TicketRef {
                     id: link.target.clone(),
                     number: link.target_number.clone(),
+                    title: link.title.clone(),
                 }),
                 origin: link.origin,
                 link: Some(link.clone()),
@@ -566,10 +573,12 @@ impl<'a> Planner<'a> {
                 source: Some(TicketRef {
                     id: link.source.clone(),
                     number: link.source_number.clone(),
+                    title: link.title.clone(),
                 }),
                 target: Some(TicketRef {
                     id: link.target.clone(),
                     number: link.target_number.clone(),
+                    title: link.title.clone(),
                 }),
                 origin: link.origin,
                 link: Some(link.clone()),

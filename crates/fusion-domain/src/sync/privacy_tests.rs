@@ -135,6 +135,7 @@ fn link(relationship: RelationshipId, customer: &TicketState, msp: &TicketState)
         target: msp.ticket.id.clone(),
         source_number: customer.ticket.number.clone(),
         target_number: msp.ticket.number.clone(),
+        title: String::new(),
         origin: Role::Source,
         source_fields: BTreeMap::new(),
         target_fields: BTreeMap::new(),

@@ -117,6 +117,7 @@ impl ConfigurationService {
         self.relationships
             .save_description_composition(scope.relationship.id, Some(composition))
             .await?;
+        self.configuration_changed(scope.relationship.id).await;
         Ok(())
     }
 
@@ -128,6 +129,7 @@ impl ConfigurationService {
         self.relationships
             .save_description_composition(scope.relationship.id, None)
             .await?;
+        self.configuration_changed(scope.relationship.id).await;
         Ok(())
     }
 

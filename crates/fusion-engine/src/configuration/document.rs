@@ -153,6 +153,7 @@ impl ConfigurationService {
         self.relationships
             .save_integration_config(relationship, scope.org_id, &side)
             .await?;
+        self.configuration_changed(relationship).await;
         tracing::info!(%relationship, org = %scope.org_id, mappings = mappings.len(), "configuration imported");
         let choices = self.my_choices(scope, Freshness::Cached).await;
         Ok(ImportOutcome {

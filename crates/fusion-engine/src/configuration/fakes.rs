@@ -396,6 +396,14 @@ impl PlatformTenants for FakeTenants {
         "Ticket"
     }
 
+    fn ticket_web_url(
+        &self,
+        api_url: &str,
+        ticket: &fusion_domain::sync::TicketId,
+    ) -> Option<String> {
+        Some(format!("{api_url}tickets/{}", ticket.as_str()))
+    }
+
     async fn preview(
         &self,
         _credentials: &TenantCredentials,

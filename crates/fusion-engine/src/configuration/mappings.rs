@@ -262,6 +262,7 @@ impl ConfigurationService {
         sides.validate(&draft)?;
         let mapping = draft.into_mapping(FieldMappingId::new(), scope.relationship.id);
         self.relationships.save_field_mapping(&mapping).await?;
+        self.configuration_changed(scope.relationship.id).await;
         Ok(sides.view(mapping))
     }
 
@@ -276,6 +277,7 @@ impl ConfigurationService {
         sides.validate(&draft)?;
         let mapping = draft.into_mapping(existing.id, scope.relationship.id);
         self.relationships.save_field_mapping(&mapping).await?;
+        self.configuration_changed(scope.relationship.id).await;
         Ok(sides.view(mapping))
     }
 
@@ -288,6 +290,7 @@ impl ConfigurationService {
         self.relationships
             .delete_field_mapping(scope.relationship.id, existing.id)
             .await?;
+        self.configuration_changed(scope.relationship.id).await;
         Ok(())
     }
 
@@ -354,6 +357,7 @@ impl ConfigurationService {
         let suggested = self.suggested_values(&mapping, &sides);
         let added = merge_suggestions(&mut mapping, suggested);
         self.relationships.save_field_mapping(&mapping).await?;
+        self.configuration_changed(scope.relationship.id).await;
         Ok((sides.view(mapping), added))
     }
 
@@ -379,6 +383,7 @@ impl ConfigurationService {
         self.relationships
             .replace_field_mappings(scope.relationship.id, &created)
             .await?;
+        self.configuration_changed(scope.relationship.id).await;
         Ok(created
             .into_iter()
             .map(|mapping| sides.view(mapping))

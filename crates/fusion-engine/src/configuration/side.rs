@@ -155,6 +155,7 @@ impl ConfigurationService {
         self.relationships
             .save_integration_config(scope.relationship.id, scope.org_id, &side)
             .await?;
+        self.configuration_changed(scope.relationship.id).await;
         tracing::info!(relationship = %scope.relationship.id, org = %scope.org_id, "integration configuration saved");
         let choices = self.my_choices(scope, Freshness::Cached).await;
         let warnings = warnings(&side, &choices);

@@ -14,8 +14,8 @@ use async_trait::async_trait;
 use fusion_domain::RelationshipId;
 use fusion_domain::Role;
 use fusion_domain::sync::{
-    PendingRetry, RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun, SyncRunId,
-    SyncSchedule, TicketId, TicketLink, TicketMarker,
+    AttentionItem, AttentionState, PendingRetry, RunCounts, RunStatus, RunTrigger, SyncCursor,
+    SyncRecord, SyncRun, SyncRunId, SyncSchedule, TicketId, TicketLink, TicketMarker,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -67,6 +67,25 @@ pub struct RunFilter {
     /// Runs started before this time.
     pub started_before: Option<OffsetDateTime>,
     /// At most this many runs, newest first.
+    pub limit: u32,
+}
+
+/// Which attention items to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AttentionFilter {
+    /// Empty: every state.
+    pub states: Vec<AttentionState>,
+    /// Only the items of this original ticket (side it lives on, its id).
+    pub origin_ticket: Option<(Role, TicketId)>,
+}
+
+/// Which links the Tickets page lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkQuery {
+    /// Words that must all appear in the title, or a ticket number (either side), or a ticket id;
+    /// case-insensitive. `None` or empty: every link.
+    pub search: Option<String>,
+    /// At most this many links, most recently synced first.
     pub limit: u32,
 }
 
@@ -151,6 +170,7 @@ pub trait SyncStore: Send + Sync {
         trigger: RunTrigger,
         since: Option<OffsetDateTime>,
         now: OffsetDateTime,
+        started_by: Option<&str>,
     ) -> StoreResult<SyncRun>;
 
     /// Writes how the run ended. `NotFound` for an unknown run.
@@ -224,4 +244,32 @@ pub trait SyncStore: Send + Sync {
     /// Every relationship whose automatic sync is switched on, with its schedule (one query;
     /// whether it is Active and has its baseline is the caller's to check).
     async fn automatic_schedules(&self) -> StoreResult<Vec<(RelationshipId, SyncSchedule)>>;
+
+    // ---- attention items ----
+
+    /// The relationship's attention items matching `filter`, most recently seen first.
+    async fn attention_items(
+        &self,
+        relationship: RelationshipId,
+        filter: &AttentionFilter,
+    ) -> StoreResult<Vec<AttentionItem>>;
+
+    /// Inserts the item or replaces the one with the same key.
+    async fn save_attention_item(&self, item: &AttentionItem) -> StoreResult<()>;
+
+    /// Marks the open items of the relationship (of one original ticket when `ticket` is given)
+    /// to be retried by the next run: a person asked, or the configuration, mappings or
+    /// credentials changed. Returns how many.
+    async fn request_attention_retry(
+        &self,
+        relationship: RelationshipId,
+        ticket: Option<(Role, TicketId)>,
+    ) -> StoreResult<u64>;
+
+    /// Links of the relationship for the Tickets page (see [`LinkQuery`]).
+    async fn links(
+        &self,
+        relationship: RelationshipId,
+        query: &LinkQuery,
+    ) -> StoreResult<Vec<TicketLink>>;
 }

@@ -252,6 +252,12 @@ impl FakePlatform {
     }
 
     /// People here raise tickets for `company` (100 unless set).
+    /// The largest attachment this platform takes.
+    pub fn with_max_attachment_bytes(mut self, bytes: u64) -> Self {
+        self.max_attachment_bytes = bytes;
+        self
+    }
+
     pub fn with_company(mut self, company: i64) -> Self {
         self.company = company;
         self
@@ -293,6 +299,15 @@ impl FakePlatform {
             },
         );
         TicketId::from(id as i64)
+    }
+
+    /// A person raises a ticket for another company of the tenant.
+    pub fn person_creates_ticket_for(&self, company: i64, title: &str) -> TicketId {
+        let id = self.person_creates_ticket(title, "");
+        self.person_edit(&id, |ticket| {
+            ticket.company = Some(ChoiceValue::from(company));
+        });
+        id
     }
 
     fn person_edit(&self, id: &TicketId, edit: impl FnOnce(&mut TicketSnapshot)) {
@@ -467,6 +482,20 @@ impl Platform for FakePlatform {
             Ok(parse_id(id)
                 .ok()
                 .and_then(|key| tenant.tickets.get(&key))
+                .map(|stored| stored.ticket.clone()))
+        })
+        .await
+    }
+
+    async fn ticket_by_number(
+        &self,
+        number: &str,
+    ) -> Result<Option<TicketSnapshot>, PlatformError> {
+        self.call(Operation::Ticket, |tenant, _| {
+            Ok(tenant
+                .tickets
+                .values()
+                .find(|stored| stored.ticket.number == number)
                 .map(|stored| stored.ticket.clone()))
         })
         .await

@@ -8,12 +8,13 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use fusion_domain::sync::{
-    PendingRetry, RecordOutcome, RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun,
-    SyncRunId, SyncSchedule, TicketId, TicketLink,
+    AttentionItem, AttentionKey, PendingRetry, RecordOutcome, RunCounts, RunStatus, RunTrigger,
+    SyncCursor, SyncRecord, SyncRun, SyncRunId, SyncSchedule, TicketId, TicketLink,
 };
 use fusion_domain::{RelationshipId, Role};
 use fusion_engine::ports::{
-    Lease, LeaseKey, PendingCreate, RunFilter, RunFinish, StoreError, StoreResult, SyncStore,
+    AttentionFilter, Lease, LeaseKey, LinkQuery, PendingCreate, RunFilter, RunFinish, StoreError,
+    StoreResult, SyncStore,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -26,6 +27,7 @@ struct State {
     records: Vec<SyncRecord>,
     leases: Vec<Lease>,
     schedules: BTreeMap<RelationshipId, SyncSchedule>,
+    attention: BTreeMap<AttentionKey, AttentionItem>,
     next_token: u64,
 }
 
@@ -47,6 +49,10 @@ impl FakeStore {
 
     pub fn runs(&self) -> Vec<SyncRun> {
         self.lock().runs.clone()
+    }
+
+    pub fn attention(&self) -> Vec<AttentionItem> {
+        self.lock().attention.values().cloned().collect()
     }
 
     pub fn records(&self) -> Vec<SyncRecord> {
@@ -193,6 +199,7 @@ impl SyncStore for FakeStore {
         trigger: RunTrigger,
         since: Option<OffsetDateTime>,
         now: OffsetDateTime,
+        started_by: Option<&str>,
     ) -> StoreResult<SyncRun> {
         let run = SyncRun {
             id: SyncRunId::new(),
@@ -205,6 +212,7 @@ impl SyncStore for FakeStore {
             finished_at: None,
             calls_used: 0,
             error: None,
+            started_by: started_by.map(str::to_owned),
         };
         self.lock().runs.push(run.clone());
         Ok(run)
@@ -416,6 +424,80 @@ impl SyncStore for FakeStore {
             .iter()
             .filter(|(_, schedule)| schedule.automatic)
             .map(|(relationship, schedule)| (*relationship, *schedule))
+            .collect())
+    }
+
+    async fn attention_items(
+        &self,
+        relationship: RelationshipId,
+        filter: &AttentionFilter,
+    ) -> StoreResult<Vec<AttentionItem>> {
+        Ok(self
+            .lock()
+            .attention
+            .values()
+            .filter(|item| item.key.relationship == relationship)
+            .filter(|item| filter.states.is_empty() || filter.states.contains(&item.state))
+            .filter(|item| {
+                filter.origin_ticket.as_ref().is_none_or(|(side, ticket)| {
+                    item.key.origin == *side && &item.key.origin_ticket == ticket
+                })
+            })
+            .cloned()
+            .collect())
+    }
+
+    async fn save_attention_item(&self, item: &AttentionItem) -> StoreResult<()> {
+        self.lock().attention.insert(item.key.clone(), item.clone());
+        Ok(())
+    }
+
+    async fn request_attention_retry(
+        &self,
+        relationship: RelationshipId,
+        ticket: Option<(Role, TicketId)>,
+    ) -> StoreResult<u64> {
+        let mut count = 0;
+        for item in self.lock().attention.values_mut() {
+            let matches = item.key.relationship == relationship
+                && item.state == fusion_domain::sync::AttentionState::Open
+                && ticket.as_ref().is_none_or(|(side, id)| {
+                    item.key.origin == *side && &item.key.origin_ticket == id
+                });
+            if matches {
+                item.retry_requested = true;
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
+
+    async fn links(
+        &self,
+        relationship: RelationshipId,
+        query: &LinkQuery,
+    ) -> StoreResult<Vec<TicketLink>> {
+        let words: Vec<String> = query
+            .search
+            .as_deref()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_lowercase)
+            .collect();
+        Ok(self
+            .lock()
+            .links
+            .iter()
+            .filter(|link| link.relationship == relationship)
+            .filter(|link| {
+                words.iter().all(|word| {
+                    link.title.to_lowercase().contains(word)
+                        || link.source_number.to_lowercase().contains(word)
+                        || link.target_number.to_lowercase().contains(word)
+                })
+            })
+            .take(query.limit as usize)
+            .cloned()
             .collect())
     }
 }

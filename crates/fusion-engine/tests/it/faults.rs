@@ -193,7 +193,7 @@ async fn credentials_revoked_mid_run_give_a_failed_run_with_the_reason_and_the_n
 }
 
 #[tokio::test]
-async fn a_rejected_ticket_is_recorded_as_failed_and_retried_by_the_next_run() {
+async fn a_rejected_ticket_is_recorded_as_failed_and_retried_once_it_changes() {
     let world = World::new();
     let rejected = world.source.person_creates_ticket("Odd ticket", "");
     world.target.inject(
@@ -214,11 +214,22 @@ async fn a_rejected_ticket_is_recorded_as_failed_and_retried_by_the_next_run() {
         "a recorded failure does not hold the cursor"
     );
 
-    // Much later, an unrelated change moves the window past the failed ticket.
+    // Much later, an unrelated change moves the window past the failed ticket: the rejection is
+    // permanent, so the ticket waits for a change (it needs attention) instead of failing again.
     world.clock.advance(Duration::hours(2));
     let later = world.source.person_creates_ticket("Later", "");
     let summary = world.automatic().await;
-    assert_eq!(summary.counts.created, 2, "{:#?}", summary.records);
+    assert_eq!(summary.counts.created, 1, "{:#?}", summary.records);
+    assert_eq!(summary.status, RunStatus::Success);
+    assert_eq!(summary.counts.attention, 1);
+
+    // Someone fixes the ticket: it is tried again and goes through.
+    world
+        .source
+        .person_sets_title(&rejected, "Odd ticket (queue fixed)");
+    let summary = world.automatic().await;
+    assert_eq!(summary.counts.created, 1, "{:#?}", summary.records);
+    assert_eq!(summary.counts.attention, 0);
     assert_converged(&world, &[rejected, later]);
 }
 

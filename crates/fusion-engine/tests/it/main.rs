@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod attention;
 mod connections;
 mod fake_platform;
 mod fake_relationships;

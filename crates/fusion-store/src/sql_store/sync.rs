@@ -10,8 +10,8 @@
 
 use async_trait::async_trait;
 use fusion_domain::sync::{
-    PendingRetry, RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun, SyncRunId,
-    SyncSchedule, TicketId, TicketLink,
+    AttentionItem, PendingRetry, RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun,
+    SyncRunId, SyncSchedule, TicketId, TicketLink,
 };
 use fusion_domain::{RelationshipId, Role};
 use sqlx::Transaction;
@@ -24,22 +24,25 @@ use crate::sync_rows::{
     CursorColumns, LINK_COLUMNS, LinkColumns, PendingCreateColumns, RECORD_COLUMNS, RUN_COLUMNS,
     RecordColumns, RetryChange, RetryColumns, RunColumns, calls_used_column, count_columns,
     lease_key_text, new_lease_token, schedule_from_columns, schedule_interval_seconds,
-    ticket_column,
+    ticket_column, trigger_columns,
 };
 use crate::timestamps::to_storage_precision;
 use crate::{StoreError, StoreResult};
-use fusion_engine::ports::{Lease, LeaseKey, PendingCreate, RunFilter, RunFinish, SyncStore};
+use fusion_engine::ports::{
+    AttentionFilter, Lease, LeaseKey, LinkQuery, PendingCreate, RunFilter, RunFinish, SyncStore,
+};
 
 const DOUBLE_TARGET: &str = "the target ticket is already linked to another ticket of this relationship; \
      a ticket is never linked twice";
 
-fn link_from_row(row: &impl Columns) -> StoreResult<TicketLink> {
+pub(super) fn link_from_row(row: &impl Columns) -> StoreResult<TicketLink> {
     LinkColumns {
         relationship: row.uuid("relationship_id")?,
         source_ticket: row.column("source_ticket")?,
         target_ticket: row.column("target_ticket")?,
         source_number: row.column("source_number")?,
         target_number: row.column("target_number")?,
+        title: row.column("title")?,
         origin: row.column("origin")?,
         document: row.column("document")?,
         created_at: row.time("created_at")?,
@@ -65,6 +68,9 @@ fn run_from_row(row: &impl Columns) -> StoreResult<SyncRun> {
         finished_at: row.optional_time("finished_at")?,
         calls_used: row.column("calls_used")?,
         error: row.column("error")?,
+        started_by: row.column("started_by")?,
+        trigger_detail: row.column("trigger_detail")?,
+        attention: row.column("attention_count")?,
     }
     .into_run()
 }
@@ -84,6 +90,7 @@ fn record_from_row(row: &impl Columns) -> StoreResult<SyncRecord> {
         failed_attachments: row.column("failed_attachments")?,
         notes: row.column("notes")?,
         recorded_at: row.time("recorded_at")?,
+        title: row.column("title")?,
     }
     .into_record()
 }
@@ -214,11 +221,12 @@ impl<B: Backend> SyncStore for SqlStore<B> {
         let columns = LinkColumns::from_link(link)?;
         sqlx::query::<B>(
             "INSERT INTO ticket_links (relationship_id, source_ticket, target_ticket, \
-                 source_number, target_number, origin, document, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 source_number, target_number, origin, document, created_at, updated_at, title) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
              ON CONFLICT (relationship_id, source_ticket) DO UPDATE SET \
                  target_ticket = excluded.target_ticket, source_number = excluded.source_number, \
                  target_number = excluded.target_number, origin = excluded.origin, \
+                 title = excluded.title, \
                  document = excluded.document, created_at = excluded.created_at, \
                  updated_at = excluded.updated_at",
         )
@@ -231,6 +239,7 @@ impl<B: Backend> SyncStore for SqlStore<B> {
         .bind_value(columns.document.as_str())
         .bind_time(columns.created_at)
         .bind_time(columns.updated_at)
+        .bind_value(columns.title.as_str())
         .execute(self.pool())
         .await
         .map(drop)
@@ -353,6 +362,7 @@ impl<B: Backend> SyncStore for SqlStore<B> {
         trigger: RunTrigger,
         since: Option<OffsetDateTime>,
         now: OffsetDateTime,
+        started_by: Option<&str>,
     ) -> StoreResult<SyncRun> {
         let run = SyncRun {
             id: SyncRunId::new(),
@@ -365,17 +375,22 @@ impl<B: Backend> SyncStore for SqlStore<B> {
             finished_at: None,
             calls_used: 0,
             error: None,
+            started_by: started_by.map(str::to_owned),
         };
+        let (run_trigger, trigger_detail) = trigger_columns(trigger);
         sqlx::query::<B>(
-            "INSERT INTO sync_runs (id, relationship_id, run_trigger, since, status, started_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO sync_runs (id, relationship_id, run_trigger, since, status, started_at, \
+                 started_by, trigger_detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind_id(run.id)
         .bind_id(relationship)
-        .bind_value(trigger.as_str())
+        .bind_value(run_trigger)
         .bind_optional_time(run.since)
         .bind_value(run.status.as_str())
         .bind_time(run.started_at)
+        .bind_value(started_by)
+        .bind_value(trigger_detail)
         .execute(self.pool())
         .await
         .map_err(|error| insert_error(error, "a run with this id already exists"))?;
@@ -390,11 +405,19 @@ impl<B: Backend> SyncStore for SqlStore<B> {
             calls_used,
             error,
         } = finish;
-        let [created, updated, closed, failed, skipped, conflicts] = count_columns(counts);
+        let [
+            created,
+            updated,
+            closed,
+            failed,
+            skipped,
+            conflicts,
+            attention,
+        ] = count_columns(counts);
         let done = sqlx::query::<B>(
             "UPDATE sync_runs SET status = $1, created_count = $2, updated_count = $3, \
                  closed_count = $4, failed_count = $5, skipped_count = $6, conflict_count = $7, \
-                 finished_at = $8, calls_used = $9, error = $10 \
+                 finished_at = $8, calls_used = $9, error = $10, attention_count = $12 \
              WHERE id = $11",
         )
         .bind_value(status.as_str())
@@ -408,6 +431,7 @@ impl<B: Backend> SyncStore for SqlStore<B> {
         .bind_value(calls_used_column(*calls_used)?)
         .bind_value(error.as_deref())
         .bind_id(run)
+        .bind_value(attention)
         .execute(self.pool())
         .await
         .map_err(database_error)?;
@@ -423,8 +447,8 @@ impl<B: Backend> SyncStore for SqlStore<B> {
         sqlx::query::<B>(
             "INSERT INTO sync_records (run_id, relationship_id, origin, source_ticket, \
                  source_number, target_ticket, target_number, outcome, error, failed_comments, \
-                 failed_attachments, notes, recorded_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                 failed_attachments, notes, recorded_at, title) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind_id(columns.run)
         .bind_id(columns.relationship)
@@ -439,6 +463,7 @@ impl<B: Backend> SyncStore for SqlStore<B> {
         .bind_value(columns.failed_attachments)
         .bind_value(columns.notes.as_str())
         .bind_time(columns.recorded_at)
+        .bind_value(columns.title.as_str())
         .execute(B::connection(&mut transaction))
         .await
         .map_err(|error| insert_error(error, "record conflict"))?;
@@ -672,5 +697,33 @@ impl<B: Backend> SyncStore for SqlStore<B> {
         .iter()
         .map(|row| Ok((row.id("relationship_id")?, schedule_from_row(row)?)))
         .collect()
+    }
+
+    async fn attention_items(
+        &self,
+        relationship: RelationshipId,
+        filter: &AttentionFilter,
+    ) -> StoreResult<Vec<AttentionItem>> {
+        self.list_attention_items(relationship, filter).await
+    }
+
+    async fn save_attention_item(&self, item: &AttentionItem) -> StoreResult<()> {
+        self.upsert_attention_item(item).await
+    }
+
+    async fn request_attention_retry(
+        &self,
+        relationship: RelationshipId,
+        ticket: Option<(Role, TicketId)>,
+    ) -> StoreResult<u64> {
+        self.mark_attention_retry(relationship, ticket).await
+    }
+
+    async fn links(
+        &self,
+        relationship: RelationshipId,
+        query: &LinkQuery,
+    ) -> StoreResult<Vec<TicketLink>> {
+        self.search_links(relationship, query).await
     }
 }

@@ -63,6 +63,7 @@ fn full_link(relationship: RelationshipId, source: &str, target: &str) -> Ticket
         target: ticket(target),
         source_number: format!("T20261127.{source}"),
         target_number: format!("T20261127.{target}"),
+        title: String::new(),
         origin: Role::Source,
         source_fields: BTreeMap::from([
             ("title".to_owned(), Fingerprint::of_text("Printer offline")),
@@ -125,6 +126,7 @@ fn record(
         source_number: source.map(|id| format!("T20261127.{id}")),
         target_ticket: target.map(ticket),
         target_number: target.map(|id| format!("T20261127.{id}")),
+        title: format!("Ticket {}", source.or(target).unwrap_or("?")),
         outcome,
         error: (outcome == RecordOutcome::Failed)
             .then(|| format!("ticket {} failed", source.or(target).unwrap_or("?"))),
@@ -153,7 +155,7 @@ async fn finished_run(
     started_at: OffsetDateTime,
 ) -> SyncRun {
     let run = store
-        .start_run(relationship, RunTrigger::Automatic, None, started_at)
+        .start_run(relationship, RunTrigger::Automatic, None, started_at, None)
         .await
         .expect("starts");
     let finished_at = started_at + Duration::minutes(1);
@@ -532,7 +534,7 @@ async fn a_run_starts_running_and_finishes_with_its_counts_and_records_in_order(
         let relationship = relationship(&store).await;
         let since = NOW - Duration::days(3);
         let run = store
-            .start_run(relationship, RunTrigger::Manual, Some(since), NOW)
+            .start_run(relationship, RunTrigger::Manual, Some(since), NOW, None)
             .await
             .expect("starts");
         assert_eq!(run.status, RunStatus::Running);
@@ -578,6 +580,7 @@ async fn a_run_starts_running_and_finishes_with_its_counts_and_records_in_order(
             failed: 1,
             skipped: 7,
             conflicts: 1,
+            attention: 2,
         };
         let finished_at = NOW + Duration::seconds(42);
         store
@@ -649,7 +652,13 @@ async fn a_run_starts_running_and_finishes_with_its_counts_and_records_in_order(
             Vec::new()
         );
         let start_unknown = store
-            .start_run(RelationshipId::new(), RunTrigger::Automatic, None, NOW)
+            .start_run(
+                RelationshipId::new(),
+                RunTrigger::Automatic,
+                None,
+                NOW,
+                None,
+            )
             .await
             .expect_err("no such relationship");
         assert!(
@@ -682,7 +691,7 @@ async fn a_ticket_whose_latest_record_failed_is_retried_until_a_later_success_cl
         let at = |minutes: i64| NOW + Duration::minutes(minutes);
 
         let first = store
-            .start_run(relationship, RunTrigger::Automatic, None, at(0))
+            .start_run(relationship, RunTrigger::Automatic, None, at(0), None)
             .await
             .expect("starts");
         store
@@ -716,7 +725,7 @@ async fn a_ticket_whose_latest_record_failed_is_retried_until_a_later_success_cl
             .await
             .expect("adds");
         let other_run = store
-            .start_run(other_relationship, RunTrigger::Automatic, None, at(0))
+            .start_run(other_relationship, RunTrigger::Automatic, None, at(0), None)
             .await
             .expect("starts");
         store
@@ -741,7 +750,7 @@ async fn a_ticket_whose_latest_record_failed_is_retried_until_a_later_success_cl
 
         // Second run: A fails again (two in a row), B is created, C fails for the first time.
         let second = store
-            .start_run(relationship, RunTrigger::Automatic, None, at(10))
+            .start_run(relationship, RunTrigger::Automatic, None, at(10), None)
             .await
             .expect("starts");
         store
@@ -784,7 +793,7 @@ async fn a_ticket_whose_latest_record_failed_is_retried_until_a_later_success_cl
 
         // Third run: A succeeds; a failure after a success starts counting again.
         let third = store
-            .start_run(relationship, RunTrigger::Automatic, None, at(20))
+            .start_run(relationship, RunTrigger::Automatic, None, at(20), None)
             .await
             .expect("starts");
         store
@@ -885,7 +894,7 @@ async fn history_filters_by_relationship_status_and_period_newest_first_within_t
         let other = finished_run(&store, other_relationship, RunStatus::Success, day(2)).await;
         let nothing = finished_run(&store, relationship, RunStatus::NoTicketsFound, day(1)).await;
         let running = store
-            .start_run(relationship, RunTrigger::Manual, Some(day(30)), NOW)
+            .start_run(relationship, RunTrigger::Manual, Some(day(30)), NOW, None)
             .await
             .expect("starts");
 
@@ -1035,7 +1044,7 @@ async fn retention_deletes_only_runs_that_finished_before_the_cutoff() {
             .expect("adds");
         // Started long ago and never finished (its process died): not history yet, kept.
         let stuck = store
-            .start_run(relationship, RunTrigger::Automatic, None, day(50))
+            .start_run(relationship, RunTrigger::Automatic, None, day(50), None)
             .await
             .expect("starts");
         let link = full_link(relationship, "A", "a");
@@ -1432,6 +1441,7 @@ fn any_ticket_link_loads_exactly_as_saved() {
                         target: TicketId::new(format!("{target}-{source}")),
                         source_number,
                         target_number,
+                        title: "Printer jam ✓ «quoted»".to_owned(),
                         origin,
                         source_fields,
                         target_fields,

@@ -52,6 +52,8 @@ pub(crate) struct CountsDto {
     pub failed: u32,
     pub skipped: u32,
     pub conflicts: u32,
+    /// Tickets needing a person's attention as the run ended.
+    pub needs_attention: u32,
 }
 
 /// One run as history shows it.
@@ -60,8 +62,10 @@ pub(crate) struct RunDto {
     pub id: String,
     pub relationship_id: String,
     pub contract_name: String,
-    /// "manual" or "automatic".
+    /// "manual", "automatic" or "repair".
     pub trigger: &'static str,
+    /// Who started a manual or repair run (their email).
+    pub started_by: Option<String>,
     /// "running", "success", "partial", "failed" or "no_tickets_found".
     pub status: &'static str,
     /// E.g. "No tickets found to sync".
@@ -84,6 +88,7 @@ impl RunDto {
             relationship_id: run.relationship.to_string(),
             contract_name: contract_name.to_owned(),
             trigger: run.trigger.as_str(),
+            started_by: run.started_by.clone(),
             status: run.status.as_str(),
             status_label: run.status.label(),
             since: run.since.map(api_timestamp),
@@ -99,6 +104,7 @@ impl RunDto {
                 failed: run.counts.failed,
                 skipped: run.counts.skipped,
                 conflicts: run.counts.conflicts,
+                needs_attention: run.counts.attention,
             },
             calls_used: run.calls_used,
             error: run.error.clone(),
@@ -111,6 +117,8 @@ impl RunDto {
 pub(crate) struct RecordDto {
     /// "source" or "target": the side the change was read from.
     pub origin: &'static str,
+    /// The original ticket's title.
+    pub title: String,
     pub source_ticket_number: Option<String>,
     pub target_ticket_number: Option<String>,
     /// "created", "updated", "closed", "failed" or "held" (outside the relationship's company
@@ -128,6 +136,7 @@ impl From<&SyncRecord> for RecordDto {
     fn from(record: &SyncRecord) -> Self {
         Self {
             origin: record.origin.as_str(),
+            title: record.title.clone(),
             source_ticket_number: record.source_number.clone(),
             target_ticket_number: record.target_number.clone(),
             outcome: record.outcome.as_str(),
@@ -269,6 +278,8 @@ pub(crate) struct DashboardRowDto {
     pub failed_tickets_24h: u32,
     /// Autotask calls this connection's runs made in the last hour (both sides).
     pub autotask_calls_last_hour: u64,
+    /// Tickets that need a person's attention now (`GET …/tickets?state=needs_attention`).
+    pub needs_attention: u32,
 }
 
 #[derive(Serialize)]
@@ -314,7 +325,7 @@ async fn save_schedule(
 
 async fn run_now(
     State(state): State<AppState>,
-    OrgApiCaller { org_id, .. }: OrgApiCaller,
+    OrgApiCaller { org_id, caller }: OrgApiCaller,
     Path((_, id)): Path<(String, String)>,
     ApiJson(request): ApiJson<RunRequest>,
 ) -> Result<(StatusCode, Json<StartedRunDto>), SyncError> {
@@ -323,7 +334,7 @@ async fn run_now(
         request.since.as_deref().unwrap_or_default(),
         state.clock().now(),
     )?;
-    let run = start_manual_run(&state, org_id, id, since).await?;
+    let run = start_manual_run(&state, org_id, id, since, &caller.person.email).await?;
     let seen = connection(&state, org_id, id).await?;
     Ok((
         StatusCode::ACCEPTED,
@@ -512,6 +523,7 @@ pub(crate) fn dashboard_row(overview: &SyncOverview) -> DashboardRowDto {
         failed_runs_24h: overview.failed_runs_24h,
         failed_tickets_24h: overview.failed_tickets_24h,
         autotask_calls_last_hour: overview.calls_last_hour,
+        needs_attention: overview.needs_attention,
     }
 }
 

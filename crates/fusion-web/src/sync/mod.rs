@@ -29,13 +29,15 @@ mod api;
 mod error;
 mod pages;
 mod plan_words;
+pub(crate) mod tickets;
+mod tickets_page;
 
 use axum::Router;
 use fusion_domain::sync::{RunStatus, SyncRecord, SyncRun, SyncRunId, SyncSchedule};
 use fusion_domain::{OrgId, RelationshipId, RelationshipState, SyncReadiness};
 use fusion_engine::{
-    EngineError, HistoryRun, RunControl, RunSummary, ScheduleChangeError, ServiceError, SetupError,
-    SyncMode, SyncStatus, parse_start_date,
+    EngineError, HistoryRun, RepairError, RunControl, RunSummary, ScheduleChangeError,
+    ServiceError, SetupError, SyncMode, SyncStatus, parse_start_date,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -48,12 +50,12 @@ pub(crate) use error::SyncError;
 
 /// The `/api/v1` routes (to be nested under `/api/v1`).
 pub(crate) fn api_routes() -> Router<AppState> {
-    api::routes()
+    api::routes().merge(tickets::api_routes())
 }
 
 /// The page routes.
 pub(crate) fn page_routes() -> Router<AppState> {
-    pages::routes()
+    pages::routes().merge(tickets_page::routes())
 }
 
 /// How far back history looks when no period is given.
@@ -100,6 +102,8 @@ pub(crate) struct SyncOverview {
     pub failed_runs_24h: u32,
     pub failed_tickets_24h: u32,
     pub calls_last_hour: u64,
+    /// Tickets that need a person's attention now.
+    pub needs_attention: u32,
 }
 
 impl SyncOverview {
@@ -111,6 +115,7 @@ impl SyncOverview {
             failed_runs_24h,
             failed_tickets_24h,
             calls_last_hour,
+            needs_attention,
         } = status;
         Self {
             connection,
@@ -120,6 +125,7 @@ impl SyncOverview {
             failed_runs_24h,
             failed_tickets_24h,
             calls_last_hour,
+            needs_attention,
         }
     }
 
@@ -233,11 +239,14 @@ pub(crate) async fn start_manual_run(
     org: OrgId,
     id: RelationshipId,
     since: OffsetDateTime,
+    started_by: &str,
 ) -> Result<SyncRun, SyncError> {
     let service = state.sync().cloned().ok_or(SyncError::NotRunning)?;
     // Scope first: another organisation's connection is 404 before anything runs.
     connection(state, org, id).await?;
-    Ok(service.start_manual_run(id, since).await?)
+    Ok(service
+        .start_manual_run(id, since, Some(started_by))
+        .await?)
 }
 
 /// What a run since `since` (or since the cursors) would do, writing nothing.
@@ -276,6 +285,18 @@ impl From<ServiceError> for SyncError {
                     .to_owned(),
             },
             ServiceError::Engine(EngineError::Store(error)) => SyncError::Api(error.into()),
+            ServiceError::Engine(EngineError::Repair(RepairError::NotFound(message))) => {
+                SyncError::Conflict {
+                    code: "repair_not_found",
+                    message: upper_first(&message),
+                }
+            }
+            ServiceError::Engine(EngineError::Repair(RepairError::Refused(message))) => {
+                SyncError::Conflict {
+                    code: "repair_refused",
+                    message: upper_first(&message),
+                }
+            }
             ServiceError::Internal(message) => SyncError::Api(ApiError::Internal(message)),
         }
     }
@@ -355,6 +376,15 @@ pub(crate) fn duration_words(duration: Duration) -> String {
 /// "the interval must be …" → "The interval must be …".
 fn capitalised(message: &str) -> String {
     let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// A sentence from the core, capitalised for people.
+pub(crate) fn upper_first(text: &str) -> String {
+    let mut chars = text.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),

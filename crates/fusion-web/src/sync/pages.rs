@@ -90,6 +90,10 @@ pub(crate) struct RunRow {
     pub failed: u32,
     pub calls_used: u64,
     pub error: Option<String>,
+    /// Who started a manual or repair run.
+    pub started_by: Option<String>,
+    /// Tickets needing a person's attention as the run ended.
+    pub attention: u32,
 }
 
 fn status_class(status: RunStatus) -> &'static str {
@@ -119,6 +123,8 @@ fn run_row(org: &Organisation, run: &SyncRun, contract_name: &str) -> RunRow {
         failed: run.counts.failed,
         calls_used: run.calls_used,
         error: run.error.clone(),
+        started_by: run.started_by.clone(),
+        attention: run.counts.attention,
     }
 }
 
@@ -141,6 +147,8 @@ pub(crate) struct SelectedConnection {
     pub next_run: String,
     pub running_url: Option<String>,
     pub sync_available: bool,
+    pub tickets_url: String,
+    pub needs_attention: u32,
 }
 
 /// A dry run's result.
@@ -173,6 +181,7 @@ pub(crate) struct SyncPage {
 
 /// One run's details.
 pub(crate) struct RecordRow {
+    pub title: String,
     pub source_number: String,
     pub target_number: String,
     pub origin_label: &'static str,
@@ -186,6 +195,7 @@ pub(crate) struct RecordRow {
 
 fn record_row(record: &SyncRecord) -> RecordRow {
     RecordRow {
+        title: record.title.clone(),
         source_number: record
             .source_number
             .clone()
@@ -200,7 +210,7 @@ fn record_row(record: &SyncRecord) -> RecordRow {
             RecordOutcome::Failed => "failed",
             RecordOutcome::Closed => "ended",
             RecordOutcome::Created | RecordOutcome::Updated => "active",
-            RecordOutcome::Held => "paused",
+            RecordOutcome::Held | RecordOutcome::Skipped => "paused",
         },
         error: record.error.clone(),
         failed_comments: record.failed_comments,
@@ -216,6 +226,7 @@ pub(crate) struct RunPage {
     pub active: &'static str,
     pub nav: Option<Nav>,
     pub sync_url: String,
+    pub tickets_url: String,
     pub run: RunRow,
     pub running: bool,
     pub since: Option<String>,
@@ -237,6 +248,8 @@ pub(crate) struct DashboardRow {
     pub failed_runs_24h: u32,
     pub failed_tickets_24h: u32,
     pub calls_last_hour: u64,
+    pub tickets_url: String,
+    pub needs_attention: u32,
 }
 
 #[derive(Template)]
@@ -397,6 +410,8 @@ async fn render_sync_page(
                 .filter(|run| run.status == RunStatus::Running)
                 .map(|run| run_url(org, run.id)),
             sync_available: state.sync().is_some(),
+            tickets_url: crate::sync::tickets::tickets_page_url(org, relationship.id),
+            needs_attention: overview.needs_attention,
         }
     });
     let mut relationship_choices = vec![Choice {
@@ -523,7 +538,7 @@ async fn run_now(
         return not_found_page();
     };
     let started = match parse_since(&form.since, state.clock().now()) {
-        Ok(since) => start_manual_run(&state, org.id, id, since).await,
+        Ok(since) => start_manual_run(&state, org.id, id, since, &caller.person.email).await,
         Err(error) => Err(error),
     };
     match started {
@@ -664,6 +679,7 @@ async fn run_page(
         active: "sync",
         nav: nav_for(&caller, &org),
         sync_url: format!("{}?relationship={}", sync_url(&org), seen.relationship.id),
+        tickets_url: crate::sync::tickets::tickets_page_url(&org, seen.relationship.id),
         running: run.status == RunStatus::Running,
         since: run.since.map(human_date),
         finished: run.finished_at.map(human_date),
@@ -710,6 +726,8 @@ async fn dashboard_page(
                 failed_runs_24h: overview.failed_runs_24h,
                 failed_tickets_24h: overview.failed_tickets_24h,
                 calls_last_hour: overview.calls_last_hour,
+                tickets_url: crate::sync::tickets::tickets_page_url(&org, relationship.id),
+                needs_attention: overview.needs_attention,
             }
         })
         .collect();
@@ -735,6 +753,7 @@ mod tests {
             active: "sync",
             nav: None,
             sync_url: "/orgs/o/sync".to_owned(),
+            tickets_url: "/orgs/o/sync/r/tickets".to_owned(),
             run: RunRow {
                 details_url: "/orgs/o/sync/runs/r".to_owned(),
                 contract_name: "Contoso ⇄ Northwind".to_owned(),
@@ -749,6 +768,8 @@ mod tests {
                 failed: 0,
                 calls_used: 0,
                 error: None,
+                started_by: Some("jane@northwind.example".to_owned()),
+                attention: 0,
             },
             running,
             since: None,

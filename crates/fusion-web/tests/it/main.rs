@@ -18,6 +18,7 @@ mod secret_exposure;
 mod sign_in;
 mod support;
 mod sync;
+mod tickets;
 
 // The sync tests run the binary's own sync directory and the demo's connection set-up in-process;
 // both files depend only on library crates, so they are compiled in here as they are.

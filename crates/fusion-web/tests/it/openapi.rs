@@ -17,7 +17,7 @@ use crate::support::TestApp;
 const DOCUMENT: &str = include_str!("../../openapi.json");
 
 /// The source files holding the `/api/v1` route tables (nested under `/api/v1` in `lib.rs`).
-const ROUTE_TABLES: [(&str, &str); 6] = [
+const ROUTE_TABLES: [(&str, &str); 7] = [
     ("src/api.rs", include_str!("../../src/api.rs")),
     (
         "src/relationships/api.rs",
@@ -29,6 +29,10 @@ const ROUTE_TABLES: [(&str, &str); 6] = [
     ),
     ("src/openapi.rs", include_str!("../../src/openapi.rs")),
     ("src/sync/api.rs", include_str!("../../src/sync/api.rs")),
+    (
+        "src/sync/tickets.rs",
+        include_str!("../../src/sync/tickets.rs"),
+    ),
     (
         "src/notifications/api.rs",
         include_str!("../../src/notifications/api.rs"),

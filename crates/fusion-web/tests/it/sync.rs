@@ -49,11 +49,11 @@ pub(crate) fn sync_service(store: Arc<dyn Store>, service: AutotaskService) -> S
 
 /// A server that runs syncs, with Alice's Contoso (Source) and Bob's Northwind IT (Target)
 /// connected and configured, and signed-in browsers for both.
-struct SyncApp {
-    app: TestApp,
-    alice: Browser,
-    bob: Browser,
-    relationship: RelationshipId,
+pub(crate) struct SyncApp {
+    pub(crate) app: TestApp,
+    pub(crate) alice: Browser,
+    pub(crate) bob: Browser,
+    pub(crate) relationship: RelationshipId,
 }
 
 fn tenant(tenants: &[TenantInfo], name: &str) -> TenantInfo {
@@ -140,20 +140,20 @@ impl SyncApp {
         }
     }
 
-    async fn spawn() -> SyncApp {
+    pub(crate) async fn spawn() -> SyncApp {
         Self::spawn_with(true).await
     }
 
-    fn alice_api(&self, rest: &str) -> String {
+    pub(crate) fn alice_api(&self, rest: &str) -> String {
         format!("/api/v1/orgs/{}{rest}", self.app.alice.org.id)
     }
 
-    fn sync_api(&self) -> String {
+    pub(crate) fn sync_api(&self) -> String {
         self.alice_api(&format!("/relationships/{}/sync", self.relationship))
     }
 
     /// A person at Contoso raises a ticket for the provider (matches the send filter).
-    fn raise_in_contoso(&self, title: &str) -> i64 {
+    pub(crate) fn raise_in_contoso(&self, title: &str) -> i64 {
         let simulator = self.app.simulator.simulator();
         let provider = simulator
             .records(CONTOSO, EntityKind::Companies)
@@ -189,7 +189,7 @@ impl SyncApp {
 
     /// Waits (bounded) until the connection is "Ready for automatic sync": a manual run's record
     /// is finished a moment before the service moves the connection there.
-    async fn wait_until_ready(&mut self) -> Value {
+    pub(crate) async fn wait_until_ready(&mut self) -> Value {
         let url = self.sync_api();
         for _ in 0..1_500 {
             let state = self.alice.get(&url).await.json();
@@ -202,7 +202,7 @@ impl SyncApp {
     }
 
     /// Waits (bounded) until the run is no longer Running and returns its details.
-    async fn finished_run(&mut self, run_id: &str) -> Value {
+    pub(crate) async fn finished_run(&mut self, run_id: &str) -> Value {
         let url = self.alice_api(&format!("/sync/runs/{run_id}"));
         for _ in 0..1_500 {
             let reply = self.alice.get(&url).await;
@@ -218,7 +218,7 @@ impl SyncApp {
 }
 
 /// Checks `body` against the document's schema `name`.
-fn assert_matches_schema(body: &Value, name: &str) {
+pub(crate) fn assert_matches_schema(body: &Value, name: &str) {
     let document = document();
     let mut problems = Vec::new();
     validate(
@@ -231,7 +231,7 @@ fn assert_matches_schema(body: &Value, name: &str) {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-fn minutes_ago(minutes: i64) -> String {
+pub(crate) fn minutes_ago(minutes: i64) -> String {
     (OffsetDateTime::now_utc() - time::Duration::minutes(minutes))
         .format(&time::format_description::well_known::Rfc3339)
         .expect("formats")
@@ -889,7 +889,7 @@ async fn a_held_record_reads_held_back_on_the_run_page_and_in_the_api() {
     let store = app.app.store.clone();
     let now = OffsetDateTime::now_utc();
     let run = store
-        .start_run(app.relationship, RunTrigger::Manual, None, now)
+        .start_run(app.relationship, RunTrigger::Manual, None, now, None)
         .await
         .unwrap();
     store
@@ -901,6 +901,7 @@ async fn a_held_record_reads_held_back_on_the_run_page_and_in_the_api() {
             source_number: Some("T20261127.0101".to_owned()),
             target_ticket: Some(TicketId::new("29000202")),
             target_number: Some("T20261127.0202".to_owned()),
+            title: "Printer jam".to_owned(),
             outcome: RecordOutcome::Held,
             error: None,
             failed_comments: 0,

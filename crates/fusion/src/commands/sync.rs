@@ -79,7 +79,7 @@ pub async fn run(
         Some(progress) => RunControl::observed(progress.clone()),
         None => RunControl::default(),
     };
-    let run = sync.run_with(relationship, mode, &control);
+    let run = sync.run_with(relationship, mode.clone(), &control);
     tokio::pin!(run);
     // Ctrl-C: stop after the ticket in hand, so the run is recorded as stopped (not abandoned).
     let interrupted = shutdown_signal();

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod api_url_command;
+mod attention_end_to_end;
 mod autotask_test_command;
 mod autotask_zone_command;
 mod bench_command;

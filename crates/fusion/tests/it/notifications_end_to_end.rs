@@ -482,6 +482,9 @@ impl fusion_engine::PlatformTenants for BudgetOnly {
     ) -> Result<fusion_engine::TicketPreview, fusion_engine::TenantError> {
         unreachable!("the notifier only asks for the budget")
     }
+    fn ticket_web_url(&self, _: &str, _: &fusion_domain::sync::TicketId) -> Option<String> {
+        unreachable!("the notifier only asks for the budget")
+    }
     fn hourly_request_limit(&self) -> Option<u32> {
         Some(self.limit)
     }

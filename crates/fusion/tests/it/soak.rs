@@ -1056,7 +1056,7 @@ async fn killed_and_faulty_runs_converge_without_duplicates_or_gaps() {
         soak.figures.attempts += 1;
         let (requests_before, started) = (soak.total_requests(), Instant::now());
         let edit_after = soak.rng.between(1, run_requests.max(2));
-        let attempt = soak.attempt(mode, kill, edit_after).await;
+        let attempt = soak.attempt(mode.clone(), kill, edit_after).await;
         if matches!(attempt, Attempt::Finished(_)) {
             run_requests = soak.total_requests() - requests_before;
             run_millis = started.elapsed().as_millis() as u64;
@@ -1103,7 +1103,10 @@ async fn killed_and_faulty_runs_converge_without_duplicates_or_gaps() {
     let mut totals = BTreeMap::new();
     for _ in 0..2 {
         let mode = soak.mode(baseline);
-        let summary = soak.run(mode).await.expect("the run after the soak runs");
+        let summary = soak
+            .run(mode.clone())
+            .await
+            .expect("the run after the soak runs");
         if matches!(mode, SyncMode::Manual { .. }) && summary.cursors_advanced {
             baseline = true;
         }

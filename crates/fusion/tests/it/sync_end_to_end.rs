@@ -138,7 +138,7 @@ impl Harness {
     }
 
     /// The first, manual run: since just before the test began (sets the baseline).
-    async fn manual_run(&self) -> RunSummary {
+    pub(crate) async fn manual_run(&self) -> RunSummary {
         self.sync
             .run(
                 self.relationship,
@@ -151,7 +151,7 @@ impl Harness {
     }
 
     /// A later run, since where the last one stopped.
-    async fn automatic_run(&self) -> RunSummary {
+    pub(crate) async fn automatic_run(&self) -> RunSummary {
         self.sync
             .run(self.relationship, SyncMode::Automatic)
             .await
@@ -560,6 +560,12 @@ impl Platform for TimeoutOnNextCreate {
     }
     async fn tickets(&self, ids: &[TicketId]) -> Result<Vec<TicketSnapshot>, PlatformError> {
         self.inner.tickets(ids).await
+    }
+    async fn ticket_by_number(
+        &self,
+        number: &str,
+    ) -> Result<Option<TicketSnapshot>, PlatformError> {
+        self.inner.ticket_by_number(number).await
     }
     async fn find_by_marker(
         &self,

@@ -90,10 +90,12 @@ impl Planner<'_> {
             source: Some(TicketRef {
                 id: link.source.clone(),
                 number: link.source_number.clone(),
+                title: link.title.clone(),
             }),
             target: Some(TicketRef {
                 id: link.target.clone(),
                 number: link.target_number.clone(),
+                title: link.title.clone(),
             }),
             origin: link.origin,
             link: Some(link.clone()),
