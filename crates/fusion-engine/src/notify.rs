@@ -9,6 +9,9 @@
 //!   when it is resolved, however many times it is seen in between. Which organisations: both
 //!   sides of a connection for connection events (each through its own settings), the tenant's
 //!   organisation for its API budget.
+//! - New attention items: after every run the notifier reads the connection's open attention
+//!   items from the store (`attention.rs`), opens a problem per item needing attention and
+//!   resolves those of items that were cleared.
 //! - [`NotificationSettingsService`]: the per-organisation settings (recipients, webhook URL,
 //!   events, the webhook signing secret shown once) and "Send test".
 //!
@@ -21,6 +24,7 @@
 //! - The notifier never fails its caller: a delivery or store failure is logged and the sync
 //!   goes on.
 
+mod attention;
 mod channels;
 mod checks;
 mod event;

@@ -450,9 +450,7 @@ impl Notifier {
     }
 }
 
-fn attention_key(relationship: RelationshipId, item: &str) -> String {
-    format!("{}:{relationship}:{item}", EventKind::AttentionItem.code())
-}
+use super::attention::attention_key;
 
 #[async_trait]
 impl SyncHooks for Notifier {
@@ -470,6 +468,7 @@ impl SyncHooks for Notifier {
             Ok(summary) => {
                 self.run_finished(relationship, summary.status, summary.error.as_deref())
                     .await;
+                self.reconcile_attention_items(relationship).await;
             }
             // An Active connection that could not even be set up (its credentials are
             // rejected or gone, …). A paused or ended one is not ready on purpose.
