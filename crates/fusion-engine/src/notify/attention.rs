@@ -71,7 +71,8 @@ impl Notifier {
         let needing: Vec<&AttentionItem> =
             items.iter().filter(|item| item.needs_attention()).collect();
         for item in &needing {
-            self.attention_item_opened(&notice(relationship, item)).await;
+            self.attention_item_opened(&notice(relationship, item))
+                .await;
         }
         let still_open: BTreeSet<String> = needing
             .iter()

@@ -631,3 +631,113 @@ async fn a_new_attention_item_is_told_once_with_both_ticket_numbers_and_once_whe
     assert_eq!(hooks.len(), 1);
     assert_eq!(hooks[0]["status"], "resolved");
 }
+
+#[tokio::test]
+async fn an_oversized_attachment_is_told_once_as_needing_attention_and_once_when_skipped() {
+    use fusion_domain::Role;
+    use fusion_domain::sync::{AttentionState, TicketId};
+    use fusion_engine::RepairStep;
+    use fusion_engine::ports::AttentionFilter;
+
+    let mut notified = Notified::start().await;
+    let sync = notified
+        .harness
+        .sync
+        .clone()
+        .with_hooks(Arc::new(notified.notifier(Arc::new(SystemClock))));
+    let relationship = notified.harness.relationship;
+    let raised = notified
+        .harness
+        .raise_in_contoso("CAD drawings for the new line");
+    sync.run(
+        relationship,
+        SyncMode::Manual {
+            since: notified.harness.started,
+        },
+    )
+    .await
+    .expect("the first run runs");
+    let (mails, hooks) = notified.pending();
+    assert!(
+        mails.is_empty() && hooks.is_empty(),
+        "a synced ticket tells nothing"
+    );
+
+    notified
+        .harness
+        .simulator()
+        .ui_add_attachment(
+            crate::demo_connection::SOURCE_ORGANISATION,
+            "alex.morgan@contoso.example",
+            raised,
+            "line-3.dwg",
+            &vec![b'x'; 7_500_000],
+            1,
+        )
+        .expect("attached in Contoso");
+    for _ in 0..3 {
+        sync.run(relationship, SyncMode::Automatic)
+            .await
+            .expect("runs");
+    }
+    let (mails, hooks) = notified.pending();
+    assert_eq!(
+        recipients(&mails),
+        ["<noc@northwind.example>", "<ops@contoso.example>"],
+        "one email per organisation for the new attention item, not one per run"
+    );
+    let text = mails[0].decoded();
+    assert!(text.contains("needs attention"), "{text}");
+    assert!(text.contains("line-3.dwg"), "{text}");
+    assert!(
+        text.contains("Source ticket: T"),
+        "both ticket numbers: {text}"
+    );
+    assert!(
+        text.contains("Target ticket: T"),
+        "both ticket numbers: {text}"
+    );
+    assert!(text.contains("What to do: "), "{text}");
+    assert_eq!(hooks.len(), 1, "{hooks:?}");
+    assert_eq!(hooks[0]["event"], "attention_item");
+    assert_eq!(hooks[0]["status"], "opened");
+
+    let items = notified
+        .harness
+        .store
+        .attention_items(
+            relationship,
+            &AttentionFilter {
+                states: vec![AttentionState::Open],
+                origin_ticket: None,
+            },
+        )
+        .await
+        .expect("reads");
+    assert_eq!(items.len(), 1);
+    sync.repair(
+        relationship,
+        Role::Source,
+        TicketId::new(raised.to_string()),
+        RepairStep::Skip {
+            subject: items[0].key.subject.clone(),
+        },
+        "jane.doe@northwindit.example",
+    )
+    .await
+    .expect("skipped");
+    sync.run(relationship, SyncMode::Automatic)
+        .await
+        .expect("runs");
+    let (mails, hooks) = notified.pending();
+    assert_eq!(mails.len(), 2, "one 'resolved' per organisation: {mails:?}");
+    assert!(
+        mails[0]
+            .decoded()
+            .contains("Resolved: A ticket needs attention"),
+        "{}",
+        mails[0].decoded()
+    );
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(hooks[0]["status"], "resolved");
+}
