@@ -475,6 +475,7 @@ impl Simulator {
             resource_id,
             denied: Default::default(),
             denied_verbs: Default::default(),
+            can_create_webhooks: true,
         };
         let info = api_user_info(&user);
         data.api_users.push(user);
@@ -536,6 +537,22 @@ impl Simulator {
                 } else {
                     user.denied_verbs.insert((kind, verb));
                 }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Grants or withdraws "Can create WebHooks" on the user's security level: without it, writing
+    /// any webhook configuration entity answers the permission error (reading still works).
+    pub fn set_webhook_permission(&self, tenant: &str, username: &str, allowed: bool) -> bool {
+        let Some(tenant) = self.tenant(tenant) else {
+            return false;
+        };
+        let mut data = write_lock(&tenant.data);
+        match data.api_user_mut(username) {
+            Some(user) => {
+                user.can_create_webhooks = allowed;
                 true
             }
             None => false,

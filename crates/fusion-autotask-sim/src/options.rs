@@ -67,6 +67,10 @@ pub struct SimOptions {
     pub max_body_bytes: usize,
     /// Multiplies the webhook waits (30 s between attempts, 10 s response timeout; see WEBHOOKS.md).
     pub webhook_time_scale: f64,
+    /// Signs callouts over the body's .NET-escaped form (`&`, `<`, `>`, `'`, `"`, `` ` ``, `+` and
+    /// non-ASCII inside strings as upper-case `\uXXXX`) instead of the bytes sent — the quirk
+    /// reported of Autotask (API-NOTES §9.3). Off by default.
+    pub webhook_sign_dotnet_escaped: bool,
 }
 
 impl Default for SimOptions {
@@ -93,6 +97,7 @@ impl Default for SimOptions {
             timeout_fault_hold: Duration::from_secs(30),
             max_body_bytes: 32 * 1024 * 1024,
             webhook_time_scale: 1.0,
+            webhook_sign_dotnet_escaped: false,
         }
     }
 }

@@ -397,6 +397,20 @@ impl ApiRequest<'_> {
                         Err(response) => return response,
                     };
                     self.tenant_name = Some(caller.tenant.name.clone());
+                    let reads = self.method == Method::GET || webhook_route.is_read();
+                    if !caller.user.can_create_webhooks && !reads {
+                        let verb = match self.method {
+                            Method::DELETE => "delete",
+                            Method::PATCH | Method::PUT => "update",
+                            _ => "create",
+                        };
+                        return error_response(
+                            status_from_code(self.simulator.inner.options.permission_denied_status),
+                            &format!(
+                                "User does not have adequate permissions to {verb} this entity."
+                            ),
+                        );
+                    }
                     let call = crate::webhooks::WebhookCall {
                         simulator: self.simulator,
                         tenant: &caller.tenant,

@@ -74,6 +74,9 @@ pub(crate) struct ApiUser {
     /// an entity the user may otherwise use, as Autotask's per-entity add/edit/delete/view
     /// permissions do.
     pub denied_verbs: HashSet<(EntityKind, &'static str)>,
+    /// The security level's "Can create WebHooks" (API-NOTES §12.1). Off by default in Autotask;
+    /// seeded worlds grant it unless `set_webhook_permission` withdraws it.
+    pub can_create_webhooks: bool,
 }
 
 impl ApiUser {
@@ -541,6 +544,7 @@ pub(crate) fn seed_tenant(
             resource_id,
             denied,
             denied_verbs: HashSet::new(),
+            can_create_webhooks: true,
         });
     }
     Ok(data)

@@ -422,6 +422,31 @@ impl AutotaskClient {
             .await
     }
 
+    /// `GET /V1.0/{parent}/{parent_id}/{child}`: every child record (`{"items":[…]}`), e.g. a
+    /// webhook's fields.
+    pub async fn list_children<T: DeserializeOwned>(
+        &self,
+        parent: &str,
+        parent_id: i64,
+        child: &str,
+    ) -> Result<Vec<T>, AutotaskError> {
+        #[derive(serde::Deserialize)]
+        struct Items<T> {
+            #[serde(default = "Vec::new")]
+            items: Vec<T>,
+        }
+        let listed: Items<T> = self
+            .send_json(RequestSpec {
+                method: Method::GET,
+                endpoint: parent,
+                path: format!("{parent}/{parent_id}/{child}"),
+                body: None,
+                idempotency: Idempotency::Read,
+            })
+            .await?;
+        Ok(listed.items)
+    }
+
     async fn get_at<T: DeserializeOwned>(
         &self,
         endpoint: &str,
@@ -496,6 +521,24 @@ impl AutotaskClient {
             record,
         )
         .await
+    }
+
+    /// `DELETE /V1.0/{endpoint}/{id}`. A record already gone is not an error.
+    pub async fn delete(&self, endpoint: &str, id: i64) -> Result<(), AutotaskError> {
+        let outcome: Result<serde_json::Value, AutotaskError> = self
+            .send_json(RequestSpec {
+                method: Method::DELETE,
+                endpoint,
+                path: format!("{endpoint}/{id}"),
+                body: None,
+                // Deleting twice leaves the same state.
+                idempotency: Idempotency::Read,
+            })
+            .await;
+        match outcome {
+            Ok(_) | Err(AutotaskError::NotFound { .. }) => Ok(()),
+            Err(error) => Err(error),
+        }
     }
 
     /// `GET /V1.0/{endpoint}/entityInformation/fields` (picklists, required flags).

@@ -21,6 +21,8 @@ pub mod telemetry;
 pub mod tenants;
 pub mod ticket_fields;
 pub mod transport;
+pub mod webhook_signature;
+pub mod webhooks;
 pub mod wire;
 pub mod zone;
 

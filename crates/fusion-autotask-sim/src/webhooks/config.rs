@@ -114,6 +114,14 @@ impl WebhookRoute {
         }
     }
 
+    /// Whether the route only reads (queries and entity information, whatever the verb).
+    pub(crate) fn is_read(&self) -> bool {
+        matches!(
+            self,
+            WebhookRoute::Query { .. } | WebhookRoute::EntityInformation(..)
+        )
+    }
+
     /// The verbs the Swagger lists for this URL.
     pub(crate) fn allows(&self, method: &Method) -> bool {
         match *self {

@@ -60,6 +60,56 @@ struct Callout {
     signature: Option<String>,
 }
 
+/// The signature of a callout: over the exact body, or over its .NET-escaped form when the
+/// simulator is set to reproduce that quirk.
+fn callout_signature(simulator: &Simulator, secret_key: &str, body: &[u8]) -> Option<String> {
+    if simulator.inner.options.webhook_sign_dotnet_escaped {
+        signature(secret_key, &dotnet_escaped(body)?)
+    } else {
+        signature(secret_key, body)
+    }
+}
+
+/// `body` with `&`, `<`, `>`, `'`, `"` (written `\"`), `` ` ``, `+` and every non-ASCII character
+/// inside JSON string values as upper-case `\uXXXX` — what .NET's default JSON encoder emits.
+fn dotnet_escaped(body: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(body).ok()?;
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut in_string = false;
+    let mut chars = text.chars();
+    let escape = |out: &mut String, c: char| {
+        let mut units = [0_u16; 2];
+        for unit in c.encode_utf16(&mut units) {
+            out.push_str(&format!("\\u{unit:04X}"));
+        }
+    };
+    while let Some(c) = chars.next() {
+        match (in_string, c) {
+            (false, '"') => {
+                in_string = true;
+                out.push(c);
+            }
+            (false, c) => out.push(c),
+            (true, '"') => {
+                in_string = false;
+                out.push(c);
+            }
+            (true, '\\') => match chars.next() {
+                Some('"') => out.push_str("\\u0022"),
+                Some(other) => {
+                    out.push('\\');
+                    out.push(other);
+                }
+                None => out.push('\\'),
+            },
+            (true, '&' | '<' | '>' | '\'' | '`' | '+') => escape(&mut out, c),
+            (true, c) if !c.is_ascii() => escape(&mut out, c),
+            (true, c) => out.push(c),
+        }
+    }
+    Some(out.into_bytes())
+}
+
 /// `sha1=<base64(HMAC-SHA1(secretKey, body))>`.
 fn signature(secret_key: &str, body: &[u8]) -> Option<String> {
     let mut mac = <Hmac<Sha1> as Mac>::new_from_slice(secret_key.as_bytes()).ok()?;
@@ -361,7 +411,7 @@ fn plan(simulator: &Simulator, event: &ChangeEvent) -> Vec<Callout> {
             let signature = target
                 .secret_key
                 .as_deref()
-                .and_then(|key| signature(key, &body));
+                .and_then(|key| callout_signature(simulator, key, &body));
             Callout {
                 tenant: tenant.name.clone(),
                 kind,
@@ -566,7 +616,7 @@ async fn notify_deactivation(
         .secret_key
         .as_deref()
         .filter(|key| !key.is_empty())
-        .and_then(|key| signature(key, &body));
+        .and_then(|key| callout_signature(&simulator, key, &body));
     let timeout = scaled(&simulator, RESPONSE_TIMEOUT).max(MINIMUM_RESPONSE_TIMEOUT);
     let result = post(&client, &notice.url, &body, signature.as_deref(), timeout).await;
     let (status, outcome, error) = match result {
@@ -599,7 +649,18 @@ async fn notify_deactivation(
 
 #[cfg(test)]
 mod tests {
-    use super::signature;
+    use super::{dotnet_escaped, signature};
+
+    #[test]
+    fn the_dotnet_escaped_form_escapes_only_inside_strings() {
+        let body = r#"{"Fields":{"title":"A & B <c> \"d\" + é"},"Id":7}"#;
+        let escaped =
+            String::from_utf8(dotnet_escaped(body.as_bytes()).expect("UTF-8")).expect("UTF-8");
+        assert_eq!(
+            escaped,
+            r#"{"Fields":{"title":"A \u0026 B \u003Cc\u003E \u0022d\u0022 \u002B \u00E9"},"Id":7}"#
+        );
+    }
 
     #[test]
     fn signature_matches_a_known_hmac_sha1_vector() {

@@ -8,6 +8,7 @@ mod connection;
 mod platform;
 mod secrets;
 mod tenants;
+mod webhooks;
 
 use std::time::Duration;
 

@@ -132,9 +132,19 @@ impl TestDatabase {
     /// that version 5 ran and drops what it created, so the next open runs it again over the
     /// data written since (how an upgrade from version 4 meets stored configurations).
     pub async fn forget_privacy_migration(&self) {
+        // Version 5 is run again on a database that is otherwise current: undo what came after it
+        // that version 5 cannot run over (version 7's columns and table) and forget that too, so the
+        // upgrade replays 5 and then 7 as a real one from version 4 would.
         let statements = [
             "DROP TABLE configuration_audit",
+            "DROP TABLE attention_items",
+            "ALTER TABLE sync_records DROP COLUMN title",
+            "ALTER TABLE ticket_links DROP COLUMN title",
+            "ALTER TABLE sync_runs DROP COLUMN started_by",
+            "ALTER TABLE sync_runs DROP COLUMN trigger_detail",
+            "ALTER TABLE sync_runs DROP COLUMN attention_count",
             "DELETE FROM _sqlx_migrations WHERE version = 5",
+            "DELETE FROM _sqlx_migrations WHERE version = 7",
         ];
         match self.backend {
             Backend::Sqlite => {
