@@ -314,6 +314,8 @@ pub struct Connections {
     organisations: Arc<dyn OrganisationNames>,
     clock: Arc<dyn Clock>,
     throttle: WrongCodeThrottle,
+    /// Told when a connection is paused, resumed or ended (set once by the binary).
+    notifier: std::sync::OnceLock<crate::notify::Notifier>,
 }
 
 impl fmt::Debug for Connections {
@@ -339,7 +341,14 @@ impl Connections {
             organisations,
             clock,
             throttle,
+            notifier: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Tells `notifier` when a connection is paused, resumed or ended (both organisations hear
+    /// about it through their notification settings). The first notifier given wins.
+    pub fn set_notifier(&self, notifier: crate::notify::Notifier) {
+        let _first_notifier_wins = self.notifier.set(notifier);
     }
 
     /// Every connection `org` is part of, newest first.
@@ -472,6 +481,12 @@ impl Connections {
             _ => {
                 let next = relationship.state.change_to(action.target_state())?;
                 let relationship = self.relationships.set_relationship_state(id, next).await?;
+                if let Some(notifier) = self.notifier.get() {
+                    // In its own task: the person's request does not wait for a mail server.
+                    let notifier = notifier.clone();
+                    let changed = relationship.clone();
+                    tokio::spawn(async move { notifier.connection_changed(&changed, org).await });
+                }
                 (relationship, None)
             }
         };

@@ -686,10 +686,10 @@ struct RunWindow {
     only: Option<(Role, TicketId)>,
 }
 
-const STOPPED: &str = "stopped because the process was shutting down; the tickets done so far \
+pub(crate) const STOPPED: &str = "stopped because the process was shutting down; the tickets done so far \
      are recorded and the next run carries on from here";
 
-const LEASE_LOST: &str =
+pub(crate) const LEASE_LOST: &str =
     "the run lost its lease to another process; the rest is left to the next run";
 
 fn side_error(setup: &SyncSetup, side: Role, error: &PlatformError) -> String {

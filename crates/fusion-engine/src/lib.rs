@@ -13,6 +13,12 @@
 //! storage ports: a side's configuration under the privacy rule, field mappings, the
 //! description composition and its preview, the configuration history, export and import.
 //!
+//! [`notify`] holds the notification policy: the [`notify::Notifier`] opens and resolves
+//! problems (a run failed, an attention item, a connection not synced, the API budget, a
+//! connection paused or ended) and tells each organisation once per problem through the
+//! [`notify::NotificationChannels`] port; [`notify::NotificationSettingsService`] holds the
+//! per-organisation settings.
+//!
 //! The engine is the core: it owns the ports its adapters implement — [`Platform`] and
 //! [`PlatformTenants`] (the Autotask adapter), the storage ports in [`ports`] (the store),
 //! [`SyncDirectory`] (the binary) — and knows no HTTP and no SQL, and no adapter.
@@ -25,6 +31,7 @@ mod control;
 mod engine;
 mod gather;
 mod lease_keeper;
+pub mod notify;
 mod overview;
 mod platform;
 pub mod ports;
@@ -49,7 +56,8 @@ pub use repair::{RepairError, RepairStep};
 pub use service::{
     SYNC_DUE_RELATIONSHIPS, SYNC_NOT_RUN_TOTAL, SYNC_RECORDS_TOTAL,
     SYNC_RUN_DURATION_BUCKETS_SECONDS, SYNC_RUN_DURATION_SECONDS, SYNC_RUNS_TOTAL,
-    ScheduledOutcome, ScheduledRelationship, ServiceError, SetupError, SyncDirectory, SyncService,
+    ScheduledOutcome, ScheduledRelationship, ServiceError, SetupError, SyncDirectory, SyncHooks,
+    SyncService,
 };
 pub use setup::{EngineSettings, SideSetup, SyncSetup};
 pub use tenant::{

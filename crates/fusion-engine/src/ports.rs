@@ -5,7 +5,8 @@
 //! (an organisation's own credentials, as its tenant is reached), [`Identity`] (organisations,
 //! people and the password check, sessions, API tokens), [`OrganisationSettings`] (an
 //! organisation's own credentials with their audit log, connection-test results), [`StoreHealth`]
-//! (ping, schema versions) and the [`StoreError`] they answer with; [`AppStore`] is all of them
+//! (ping, schema versions), [`NotificationStore`] (notification settings and the open
+//! problems that deduplicate notifications) and the [`StoreError`] they answer with; [`AppStore`] is all of them
 //! behind one handle, for the web layer. The platform port is [`crate::Platform`]; the binary
 //! implements [`crate::SyncDirectory`].
 //!
@@ -14,6 +15,7 @@
 
 mod app_store;
 mod identity;
+mod notification_store;
 mod organisation_credentials;
 mod organisation_names;
 mod organisation_settings;
@@ -24,6 +26,9 @@ mod sync_store;
 
 pub use app_store::AppStore;
 pub use identity::{ApiTokenInfo, Identity, NewApiToken, NewSession};
+pub use notification_store::{
+    NotificationSettingsRecord, NotificationStore, OpenProblem, StoredNotificationSettings,
+};
 
 pub use organisation_credentials::OrganisationCredentials;
 pub use organisation_names::OrganisationNames;

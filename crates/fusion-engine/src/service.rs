@@ -95,6 +95,35 @@ pub struct ScheduledOutcome {
     pub result: Result<RunSummary, ServiceError>,
 }
 
+/// What the service tells after every run it finished or could not start, and on every
+/// scheduler tick (the notifier, `crate::notify::Notifier`). Called from the task that ran the
+/// sync; dry runs are not told.
+#[async_trait]
+pub trait SyncHooks: Send + Sync {
+    /// A run of `relationship` ended with `result`. `interrupted`: it stopped because the process
+    /// is shutting down or lost its lease to another process, which is not the connection's
+    /// problem.
+    async fn run_finished(
+        &self,
+        relationship: RelationshipId,
+        result: &Result<RunSummary, ServiceError>,
+        interrupted: bool,
+    );
+
+    /// The scheduler ticked (after the due runs).
+    async fn scheduler_tick(&self) {}
+
+    /// A run of `relationship` opened attention items (`opened`) and cleared others (their item
+    /// ids in `cleared`). Not called by the service yet: for the engine's attention items.
+    async fn attention_items(
+        &self,
+        _relationship: RelationshipId,
+        _opened: &[crate::notify::AttentionNotice],
+        _cleared: &[String],
+    ) {
+    }
+}
+
 /// The engine with its directory.
 #[derive(Clone)]
 pub struct SyncService {
@@ -105,6 +134,7 @@ pub struct SyncService {
     /// Process-wide: once stopped, no run starts and runs in flight stop after their ticket.
     stop: StopSignal,
     in_flight: Arc<InFlight>,
+    hooks: Option<Arc<dyn SyncHooks>>,
 }
 
 /// Runs going through the service right now, and a wake-up when the last one ends.
@@ -154,7 +184,15 @@ impl SyncService {
             clock,
             stop: StopSignal::new(),
             in_flight: Arc::default(),
+            hooks: None,
         }
+    }
+
+    /// Tells `hooks` about every finished run and scheduler tick (the binary passes its
+    /// notifier).
+    pub fn with_hooks(mut self, hooks: Arc<dyn SyncHooks>) -> Self {
+        self.hooks = Some(hooks);
+        self
     }
 
     /// Graceful shutdown, step one: from now on no run starts, and runs in flight (scheduled or
@@ -217,6 +255,14 @@ impl SyncService {
         let started = std::time::Instant::now();
         let result = self.run_inner(relationship, mode.clone(), &control).await;
         record_metrics(&mode, &result, started.elapsed());
+        if let Some(hooks) = &self.hooks
+            && !matches!(mode, SyncMode::DryRun { .. })
+        {
+            let interrupted = control.is_stopped()
+                || matches!(&result, Ok(summary) if summary.error.as_deref()
+                    .is_some_and(|error| error == crate::engine::LEASE_LOST || error == crate::engine::STOPPED));
+            hooks.run_finished(relationship, &result, interrupted).await;
+        }
         result
     }
 
@@ -472,6 +518,9 @@ impl SyncService {
             }
             heartbeat();
             log_outcomes(self.run_due_with(&control).await);
+            if let Some(hooks) = &self.hooks {
+                hooks.scheduler_tick().await;
+            }
             heartbeat();
         }
     }

@@ -5,7 +5,7 @@
 //! and tag`. The associated data binds a blob to its place ([`SecretPlace`]):
 //! `platform_credentials/api_secret/<org id>` for an organisation's credentials and
 //! `relationship_credentials/api_secret/<relationship id>/<org id>` for a relationship's override
-//! credentials, so a ciphertext copied onto another row does not decrypt. XChaCha20's 192-bit nonce is large enough to draw at random for every
+//! credentials, `notification_settings/signing_secret/<org id>` for a webhook signing secret, so a ciphertext copied onto another row does not decrypt. XChaCha20's 192-bit nonce is large enough to draw at random for every
 //! write without a counter.
 //!
 //! The key-id byte exists for key rotation. Key files and `FUSION_SECRET_KEY` hold no id, so every
@@ -265,6 +265,8 @@ pub(crate) enum SecretPlace {
     Organisation(OrgId),
     /// `relationship_credentials` of one organisation in one relationship.
     Relationship(RelationshipId, OrgId),
+    /// The webhook signing secret in `notification_settings` of an organisation.
+    WebhookSigning(OrgId),
 }
 
 impl SecretPlace {
@@ -275,6 +277,9 @@ impl SecretPlace {
             }
             SecretPlace::Relationship(relationship_id, org_id) => {
                 format!("relationship_credentials/api_secret/{relationship_id}/{org_id}")
+            }
+            SecretPlace::WebhookSigning(org_id) => {
+                format!("notification_settings/signing_secret/{org_id}")
             }
         }
     }

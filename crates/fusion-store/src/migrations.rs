@@ -61,6 +61,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "security",
         include_str!("../migrations/sqlite/0008_security.sql"),
     ),
+    (
+        9,
+        "notifications",
+        include_str!("../migrations/sqlite/0009_notifications.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -103,6 +108,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         8,
         "security",
         include_str!("../migrations/postgres/0008_security.sql"),
+    ),
+    (
+        9,
+        "notifications",
+        include_str!("../migrations/postgres/0009_notifications.sql"),
     ),
 ];
 

@@ -36,6 +36,7 @@ use crate::{Store, StoreError, StoreResult, normalise_email};
 
 mod attention;
 mod key_rotation;
+mod notifications;
 mod relationships;
 mod sync;
 

@@ -22,6 +22,7 @@
 //! | `…/orgs/{org_id}/connections…`, `/api/v1/orgs/{org_id}/relationships…` | organisation connections (see `relationships`) |
 //! | `/orgs/{org_id}/{sync,dashboard}…`, `/api/v1/orgs/{org_id}/{sync,dashboard}…`, `/api/v1/orgs/{org_id}/relationships/{id}/sync…` | Sync page, run details, Dashboard and their API (see `sync`) |
 //! | `…/connections/{id}/{configuration,mappings,description}`, `/api/v1/orgs/{org_id}/relationships/{id}/{configuration,configuration/history,choices,mappings,description,export,import}…` | integration configuration per relationship and its change history (see `configuration`) |
+//! | `GET/POST /orgs/{org_id}/settings/notifications…`, `/api/v1/orgs/{org_id}/notifications…` | notification settings, signing secret, Send test (see `notifications`) |
 //!
 //! Invariants:
 //! - This crate holds no business logic: URL rules, credential cleaning, the connection test,
@@ -44,6 +45,7 @@ mod demo;
 mod dto;
 mod error;
 pub mod metrics;
+mod notifications;
 mod openapi;
 mod page_chrome;
 mod pages;
@@ -171,6 +173,12 @@ struct AppStateInner {
     sync: std::sync::OnceLock<fusion_engine::SyncService>,
     /// The core's sync-status use cases (status, schedule, history, run details).
     sync_overviews: fusion_engine::SyncOverviews,
+    /// The notification-settings use cases; without channels from the binary (see
+    /// [`AppState::with_notifications`]) email is unavailable and webhook URLs are refused.
+    notifications: fusion_engine::notify::NotificationSettingsService,
+    /// The same over the binary's delivery channels.
+    notifications_with_channels:
+        std::sync::OnceLock<fusion_engine::notify::NotificationSettingsService>,
     /// Checks `/readyz` runs after the database's, by name, in registration order.
     readiness_checks: std::sync::RwLock<Vec<(String, readiness::ReadinessCheck)>>,
     /// `fusion demo` only: raises test tickets in the simulated tenants (the Sync page's form).
@@ -217,6 +225,11 @@ impl AppState {
             settings.connection_tests_per_minute_per_organisation,
             settings.connection_tests_per_minute_per_person,
         );
+        let notifications = fusion_engine::notify::NotificationSettingsService::new(
+            store.clone(),
+            Arc::new(fusion_engine::notify::NoChannels),
+            clock.clone(),
+        );
         Self {
             inner: Arc::new(AppStateInner {
                 connection_tests,
@@ -230,6 +243,8 @@ impl AppState {
                 clock,
                 metrics: std::sync::OnceLock::new(),
                 sync: std::sync::OnceLock::new(),
+                notifications,
+                notifications_with_channels: std::sync::OnceLock::new(),
                 readiness_checks: std::sync::RwLock::new(Vec::new()),
                 demo_tickets: std::sync::OnceLock::new(),
             }),
@@ -290,6 +305,34 @@ impl AppState {
 
     pub(crate) fn demo_tickets(&self) -> Option<&Arc<dyn DemoTickets>> {
         self.inner.demo_tickets.get()
+    }
+
+    /// Notification settings deliver "Send test" and check webhook URLs through `channels`
+    /// (the binary's email and webhook adapter), and connections paused, resumed or ended are
+    /// told to `notifier`. The first call wins.
+    pub fn with_notifications(
+        self,
+        channels: Arc<dyn fusion_engine::notify::NotificationChannels>,
+        notifier: Option<fusion_engine::notify::Notifier>,
+    ) -> Self {
+        let service = fusion_engine::notify::NotificationSettingsService::new(
+            self.inner.store.clone(),
+            channels,
+            self.inner.clock.clone(),
+        );
+        if self.inner.notifications_with_channels.set(service).is_ok()
+            && let Some(notifier) = notifier
+        {
+            self.inner.connections.set_notifier(notifier);
+        }
+        self
+    }
+
+    pub(crate) fn notifications(&self) -> &fusion_engine::notify::NotificationSettingsService {
+        self.inner
+            .notifications_with_channels
+            .get()
+            .unwrap_or(&self.inner.notifications)
     }
 
     pub(crate) fn sync(&self) -> Option<&fusion_engine::SyncService> {
@@ -376,6 +419,7 @@ pub fn router(state: AppState) -> Router {
         .merge(configuration::page_routes())
         .merge(sync::page_routes())
         .merge(demo::routes())
+        .merge(notifications::page_routes())
         .merge(metrics::routes())
         .nest(
             "/api/v1",
@@ -384,6 +428,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(relationships::api_routes())
                 .merge(configuration::api_routes())
                 .merge(sync::api_routes())
+                .merge(notifications::api_routes())
                 .merge(openapi::routes()),
         )
         .fallback(page_chrome::not_found_fallback)

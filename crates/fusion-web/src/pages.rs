@@ -391,6 +391,7 @@ async fn render_settings(
         result,
         api_tokens_url: format!("/orgs/{}/api-tokens", org.id),
         api_tokens_page_url: crate::api_tokens::tokens_page_url(org),
+        notifications_url: format!("{}/notifications", settings_url(org)),
         new_api_token: view.new_api_token,
         history,
         budget: crate::sync::budget_sentence(None, state.tenants().hourly_request_limit()),

@@ -93,12 +93,57 @@ pub(crate) struct SettingsPage {
     pub api_tokens_url: String,
     /// The API tokens page: list, expiry, revoke.
     pub api_tokens_page_url: String,
+    /// Settings › Notifications.
+    pub notifications_url: String,
     /// A token just created, shown this once.
     pub new_api_token: Option<String>,
     /// The most recent credential changes, newest first.
     pub history: Vec<HistoryRow>,
     /// This server's request budget in the Dashboard's words.
     pub budget: String,
+}
+
+/// One event checkbox of the notifications page.
+pub(crate) struct EventCheckbox {
+    pub name: String,
+    pub label: &'static str,
+    pub checked: bool,
+}
+
+/// One problem the organisation was told about and that is not resolved yet.
+pub(crate) struct OpenProblemRow {
+    pub event: &'static str,
+    pub summary: String,
+    pub since: String,
+}
+
+#[derive(Template)]
+#[template(path = "notifications.html")]
+pub(crate) struct NotificationsPage {
+    pub title: &'static str,
+    pub active: &'static str,
+    pub nav: Option<Nav>,
+    pub org_name: String,
+    pub csrf_token: String,
+    pub settings_url: String,
+    pub save_url: String,
+    pub test_email_url: String,
+    pub test_webhook_url: String,
+    pub signing_secret_url: String,
+    /// Whether this server has an SMTP server configured.
+    pub email_available: bool,
+    /// One address per line.
+    pub email_recipients: String,
+    pub webhook_url: String,
+    pub recipients_invalid: bool,
+    pub webhook_invalid: bool,
+    pub events: Vec<EventCheckbox>,
+    pub signing_secret_status: String,
+    /// A signing secret just created, shown this once.
+    pub new_signing_secret: Option<String>,
+    pub signing_secret_note: &'static str,
+    pub banner: Option<Banner>,
+    pub open_problems: Vec<OpenProblemRow>,
 }
 
 /// Renders a template with a status code.

@@ -35,7 +35,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the web app and API against a real database.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Try Support Fusion in one command: a simulated Autotask with two demo organisations.
     Demo(DemoArgs),
     /// Run only the Autotask simulator (prints one JSON ready line on stdout).
@@ -189,6 +189,53 @@ pub struct ConfigArgs {
     pub file: Option<PathBuf>,
 }
 
+/// Notifications: the SMTP server notification email goes through, webhook hosts allowed to be
+/// internal addresses, and when the notifier speaks up. Shared by `serve` and `demo`. The SMTP
+/// password is never a flag: `FUSION_SMTP_PASSWORD` or `--smtp-password-file`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct NotificationArgs {
+    /// SMTP server for notification email; without one no email is sent.
+    #[arg(long, env = "FUSION_SMTP_HOST", value_name = "HOST")]
+    pub smtp_host: Option<String>,
+
+    /// SMTP port [default: 587 for starttls, 465 for tls, 25 for none].
+    #[arg(long, env = "FUSION_SMTP_PORT", value_name = "PORT")]
+    pub smtp_port: Option<u16>,
+
+    /// How the SMTP connection is protected: starttls, tls or none [default: starttls].
+    #[arg(long, env = "FUSION_SMTP_SECURITY", value_name = "starttls|tls|none")]
+    pub smtp_security: Option<String>,
+
+    /// SMTP user name (the password from FUSION_SMTP_PASSWORD or --smtp-password-file).
+    #[arg(long, env = "FUSION_SMTP_USERNAME", value_name = "USER")]
+    pub smtp_username: Option<String>,
+
+    /// A file holding the SMTP password (one line).
+    #[arg(long, env = "FUSION_SMTP_PASSWORD_FILE", value_name = "FILE")]
+    pub smtp_password_file: Option<PathBuf>,
+
+    /// Sender of notification email, e.g. "Support Fusion <fusion@example.com>".
+    #[arg(long, env = "FUSION_SMTP_FROM", value_name = "ADDRESS")]
+    pub smtp_from: Option<String>,
+
+    /// Webhook hosts that may resolve to internal addresses (comma-separated).
+    #[arg(
+        long,
+        env = "FUSION_NOTIFY_WEBHOOK_ALLOW_HOSTS",
+        value_name = "HOSTS",
+        value_delimiter = ','
+    )]
+    pub webhook_allow_hosts: Vec<String>,
+
+    /// "Not synced" after this many automatic sync intervals without a successful run [default: 3].
+    #[arg(long, env = "FUSION_NOTIFY_NOT_SYNCED_INTERVALS", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub not_synced_intervals: Option<u32>,
+
+    /// "API budget nearly used up" at this per cent of the hourly requests [default: 80].
+    #[arg(long, env = "FUSION_NOTIFY_BUDGET_WARNING_PERCENT", value_name = "PERCENT", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub budget_warning_percent: Option<u32>,
+}
+
 /// Where the data lives. Shared by `serve` and `admin`, which must agree on it.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
@@ -259,6 +306,9 @@ pub struct ServeArgs {
     /// Seconds between two looks for connections whose automatic sync is due [default: 15].
     #[arg(long, env = "FUSION_SCHEDULER_TICK_SECONDS", value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub scheduler_tick_seconds: Option<u64>,
+
+    #[command(flatten)]
+    pub notifications: NotificationArgs,
 }
 
 #[derive(Debug, Args)]
@@ -319,6 +369,9 @@ pub struct DemoArgs {
     /// automatic sync off and no simulated people at work.
     #[arg(long)]
     pub manual_sync: bool,
+
+    #[command(flatten)]
+    pub notifications: NotificationArgs,
 }
 
 #[derive(Debug, Args)]

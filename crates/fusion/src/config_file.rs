@@ -24,6 +24,25 @@ pub struct ConfigFile {
     pub secure_cookies: Option<bool>,
     #[serde(default)]
     pub autotask: AutotaskSection,
+    #[serde(default)]
+    pub notifications: NotificationsSection,
+}
+
+/// `[notifications]`: the SMTP server notification email goes through, the webhook hosts
+/// allowed to be internal addresses, and when the notifier speaks up. The SMTP password is
+/// never here: `FUSION_SMTP_PASSWORD` or the file named by `smtp_password_file`.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationsSection {
+    pub smtp_host: Option<String>,
+    pub smtp_port: Option<u16>,
+    pub smtp_security: Option<String>,
+    pub smtp_username: Option<String>,
+    pub smtp_password_file: Option<PathBuf>,
+    pub smtp_from: Option<String>,
+    pub webhook_allow_hosts: Option<Vec<String>>,
+    pub not_synced_intervals: Option<u32>,
+    pub budget_warning_percent: Option<u32>,
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
@@ -33,7 +52,14 @@ pub struct AutotaskSection {
 }
 
 /// Setting names that would hold a secret; refused with a pointer to where secrets go.
-const SECRET_SETTINGS: &[&str] = &["secret_key", "secret", "api_secret", "password", "key"];
+const SECRET_SETTINGS: &[&str] = &[
+    "secret_key",
+    "secret",
+    "api_secret",
+    "password",
+    "key",
+    "smtp_password",
+];
 
 /// Every setting the file may hold, by its dotted name (a test checks each one parses).
 pub const FILE_SETTINGS: &[&str] = &[
@@ -42,7 +68,19 @@ pub const FILE_SETTINGS: &[&str] = &[
     "data_dir",
     "secure_cookies",
     "autotask.integration_code",
+    "notifications.smtp_host",
+    "notifications.smtp_port",
+    "notifications.smtp_security",
+    "notifications.smtp_username",
+    "notifications.smtp_password_file",
+    "notifications.smtp_from",
+    "notifications.webhook_allow_hosts",
+    "notifications.not_synced_intervals",
+    "notifications.budget_warning_percent",
 ];
+
+/// The sections of the file, besides its top level.
+const SECTIONS: &[&str] = &["autotask", "notifications"];
 
 /// What is wrong with a configuration file: the setting (dotted, e.g. `autotask.integration_code`)
 /// and line when known, and why. Never holds a value from the file.
@@ -95,9 +133,11 @@ impl ConfigFile {
     /// Parses the file's text. Problems name the setting and line, never a value.
     pub fn parse(text: &str) -> Result<ConfigFile, ConfigProblem> {
         if let Ok(table) = text.parse::<toml::Table>() {
-            let mut tables = vec![("", &table)];
-            if let Some(toml::Value::Table(autotask)) = table.get("autotask") {
-                tables.push(("autotask.", autotask));
+            let mut tables = vec![(String::new(), &table)];
+            for section in SECTIONS {
+                if let Some(toml::Value::Table(inner)) = table.get(*section) {
+                    tables.push((format!("{section}."), inner));
+                }
             }
             for (prefix, table) in &tables {
                 if let Some(name) = table
@@ -109,7 +149,8 @@ impl ConfigFile {
                         line: line_of_setting(text, prefix, name),
                         reason: "secrets are never read from the configuration file. \
                          Remove it; the encryption key comes from FUSION_SECRET_KEY or the key file fusion.key, \
-                         and Autotask secrets are entered in Settings"
+                         Autotask secrets are entered in Settings, and the SMTP password comes from \
+                         FUSION_SMTP_PASSWORD or notifications.smtp_password_file"
                             .to_owned(),
                     });
                 }
@@ -117,7 +158,7 @@ impl ConfigFile {
             for (prefix, table) in &tables {
                 for name in table.keys() {
                     let dotted = format!("{prefix}{name}");
-                    let is_section = prefix.is_empty() && name == "autotask";
+                    let is_section = prefix.is_empty() && SECTIONS.contains(&name.as_str());
                     if is_section || FILE_SETTINGS.contains(&dotted.as_str()) {
                         continue;
                     }
@@ -270,6 +311,29 @@ secure_cookies = false
 # This deployment's Autotask integration code, the API tracking identifier
 # (FUSION_AUTOTASK_INTEGRATION_CODE). An organisation may override it in Settings.
 # integration_code = "YOURTRACKINGIDENTIFIER"
+
+[notifications]
+# The SMTP server that sends notification email (FUSION_SMTP_HOST); without it no email is sent
+# and Settings > Notifications says so. The password is never written here: set
+# FUSION_SMTP_PASSWORD, or name a file holding it (FUSION_SMTP_PASSWORD_FILE).
+# smtp_host = "smtp.example.com"
+# smtp_port = 587                  # default: 587 for starttls, 465 for tls, 25 for none
+# smtp_security = "starttls"       # starttls (default), tls or none (FUSION_SMTP_SECURITY)
+# smtp_username = "fusion@example.com"
+# smtp_password_file = "/run/secrets/smtp_password"
+# smtp_from = "Support Fusion <fusion@example.com>"
+#
+# Webhook hosts that may resolve to internal addresses (loopback, private, link-local, …), for
+# receivers on your own network (FUSION_NOTIFY_WEBHOOK_ALLOW_HOSTS, comma-separated). Every other
+# webhook URL must be https:// and resolve to public addresses only.
+# webhook_allow_hosts = ["alerts.internal.example"]
+#
+# "Not synced" is told once a connection's last successful run started more than this many
+# automatic sync intervals ago (FUSION_NOTIFY_NOT_SYNCED_INTERVALS).
+# not_synced_intervals = 3
+# "API budget nearly used up" at this per cent of this server's hourly requests to a tenant
+# (FUSION_NOTIFY_BUDGET_WARNING_PERCENT).
+# budget_warning_percent = 80
 "#;
 
 #[cfg(test)]
@@ -360,19 +424,32 @@ mod tests {
     #[test]
     fn every_listed_setting_is_accepted() {
         let mut top = String::new();
-        let mut autotask = String::from("[autotask]\n");
+        let mut sections: Vec<(String, String)> = Vec::new();
         for setting in FILE_SETTINGS {
             let value = match *setting {
                 "listen" => "\"127.0.0.1:1\"",
                 "secure_cookies" => "true",
+                "notifications.smtp_port"
+                | "notifications.not_synced_intervals"
+                | "notifications.budget_warning_percent" => "3",
+                "notifications.webhook_allow_hosts" => "[\"x\"]",
                 _ => "\"x\"",
             };
             match setting.split_once('.') {
-                Some((_, name)) => autotask.push_str(&format!("{name} = {value}\n")),
+                Some((section, name)) => {
+                    let line = format!("{name} = {value}\n");
+                    match sections.iter_mut().find(|(known, _)| known == section) {
+                        Some((_, body)) => body.push_str(&line),
+                        None => sections.push((section.to_owned(), line)),
+                    }
+                }
                 None => top.push_str(&format!("{setting} = {value}\n")),
             }
         }
-        ConfigFile::parse(&format!("{top}{autotask}")).expect("every listed setting parses");
+        for (section, body) in sections {
+            top.push_str(&format!("[{section}]\n{body}"));
+        }
+        ConfigFile::parse(&top).expect("every listed setting parses");
     }
 
     #[test]

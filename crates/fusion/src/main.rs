@@ -11,6 +11,7 @@ mod commands;
 mod config_file;
 mod database_location;
 mod exit_status;
+mod notifications;
 mod scheduler;
 mod secrets_from_environment;
 mod shutdown;
@@ -77,9 +78,17 @@ fn default_log_filter(command: &Command) -> &'static str {
 async fn run(command: Command, secrets: SecretsFromEnvironment) -> anyhow::Result<Completion> {
     match command {
         Command::Serve(args) => {
-            commands::serve::run(args, secrets.secret_key, secrets.metrics_token).await
+            commands::serve::run(
+                *args,
+                secrets.secret_key,
+                secrets.metrics_token,
+                secrets.smtp_password,
+            )
+            .await
         }
-        Command::Demo(args) => commands::demo::run(args, secrets.secret_key).await,
+        Command::Demo(args) => {
+            commands::demo::run(args, secrets.secret_key, secrets.smtp_password).await
+        }
         Command::Sim(args) => commands::sim::run(args).await,
         Command::Sync(args) => commands::sync::run(args, secrets.secret_key).await,
         Command::Autotask(AutotaskCommand::ApiUrl(args)) => Ok(commands::autotask::api_url(&args)),

@@ -14,6 +14,7 @@ pub const VARIABLES_READ_DIRECTLY: &[&str] = &[
     "FUSION_AUTOTASK_SECRET",
     "FUSION_ADMIN_PASSWORD",
     "FUSION_METRICS_TOKEN",
+    "FUSION_SMTP_PASSWORD",
     "FUSION_BENCH_PYTHON",
     "FUSION_TEST_POSTGRES_URL",
     "FUSION_BIN",
@@ -21,8 +22,8 @@ pub const VARIABLES_READ_DIRECTLY: &[&str] = &[
     "FUSION_SOAK_TICKETS",
 ];
 
-/// `FUSION_SECRET_KEY` (when set), `FUSION_AUTOTASK_SECRET` and `FUSION_ADMIN_PASSWORD` (when set
-/// and not empty).
+/// `FUSION_SECRET_KEY` (when set), `FUSION_AUTOTASK_SECRET`, `FUSION_ADMIN_PASSWORD` and
+/// `FUSION_SMTP_PASSWORD` (when set and not empty).
 #[derive(Debug, Default)]
 pub struct SecretsFromEnvironment {
     /// Base64 key that encrypts stored API secrets (else the key file is used).
@@ -33,6 +34,8 @@ pub struct SecretsFromEnvironment {
     pub admin_password: Option<SecretString>,
     /// The bearer token `/metrics` asks for (`fusion serve`), when set.
     pub metrics_token: Option<SecretString>,
+    /// The SMTP server's password for notification email (`serve`, `demo`).
+    pub smtp_password: Option<SecretString>,
 }
 
 impl SecretsFromEnvironment {
@@ -46,6 +49,7 @@ impl SecretsFromEnvironment {
             autotask_secret: non_empty_variable("FUSION_AUTOTASK_SECRET"),
             admin_password: non_empty_variable("FUSION_ADMIN_PASSWORD"),
             metrics_token: non_empty_variable("FUSION_METRICS_TOKEN"),
+            smtp_password: non_empty_variable("FUSION_SMTP_PASSWORD"),
         }
     }
 }

@@ -49,11 +49,20 @@ pub(crate) const RULES: Rules = Rules {
             dependency: "reqwest",
             owner: "fusion-autotask",
             invariant: "only the Autotask adapter makes HTTP calls",
-            allowed: &[Exception {
-                name: "fusion-autotask-sim",
-                reason: "the simulator delivers webhook callouts to subscribers' URLs, as Autotask \
-                         does (`webhooks/delivery.rs`); it shares no code with the adapter on purpose",
-            }],
+            allowed: &[
+                Exception {
+                    name: "fusion-autotask-sim",
+                    reason: "the simulator delivers webhook callouts to subscribers' URLs, as \
+                             Autotask does (`webhooks/delivery.rs`); it shares no code with the \
+                             adapter on purpose",
+                },
+                Exception {
+                    name: "fusion-notify",
+                    reason: "the notification adapter posts organisations' outgoing webhooks \
+                             (`webhook.rs`), behind its own SSRF guard; it is an adapter of the \
+                             core's `NotificationChannels` port, not of a platform",
+                },
+            ],
         },
     ],
     // The product's files tail off below 1,000 lines (the largest within the limit is the planner,

@@ -4,8 +4,8 @@
 //! `Arc<dyn AppStore>`, and an `Arc<dyn AppStore>` coerces to an `Arc` of each port.
 
 use super::{
-    Identity, OrganisationCredentials, OrganisationNames, OrganisationSettings, RelationshipStore,
-    StoreHealth, SyncStore,
+    Identity, NotificationStore, OrganisationCredentials, OrganisationNames, OrganisationSettings,
+    RelationshipStore, StoreHealth, SyncStore,
 };
 
 /// All storage ports behind one handle.
@@ -17,6 +17,7 @@ pub trait AppStore:
     + SyncStore
     + OrganisationNames
     + OrganisationCredentials
+    + NotificationStore
     + Send
     + Sync
     + std::fmt::Debug
@@ -31,6 +32,7 @@ impl<T> AppStore for T where
         + SyncStore
         + OrganisationNames
         + OrganisationCredentials
+        + NotificationStore
         + Send
         + Sync
         + std::fmt::Debug

@@ -1,5 +1,5 @@
-//! Key rotation in the database: every stored API secret (organisation credentials and
-//! relationship override credentials) re-sealed under a new key in one write transaction that
+//! Key rotation in the database: every stored secret (organisation credentials, relationship
+//! override credentials and webhook signing secrets) re-sealed under a new key in one write transaction that
 //! locks the rows it rewrites, so a failure leaves every row as it was.
 
 use fusion_domain::{OrgId, RelationshipId};
@@ -64,6 +64,32 @@ impl<B: Backend> SqlStore<B> {
             )
             .bind_value(encrypt_api_secret(new_key, place, &secret)?)
             .bind_id(relationship_id)
+            .bind_id(org_id)
+            .execute(B::connection(&mut transaction))
+            .await
+            .map_err(database_error)?;
+            count += 1;
+        }
+
+        let signing_rows = sqlx::query::<B>(B::locking(
+            "SELECT org_id, signing_secret_ciphertext FROM notification_settings \
+             WHERE signing_secret_ciphertext IS NOT NULL ORDER BY org_id",
+        ))
+        .fetch_all(B::connection(&mut transaction))
+        .await
+        .map_err(database_error)?;
+        for row in signing_rows {
+            let org_id: OrgId = row.id("org_id")?;
+            let place = SecretPlace::WebhookSigning(org_id);
+            let secret = decrypt_api_secret_with_ring(
+                &ring,
+                place,
+                &row.column::<Vec<u8>>("signing_secret_ciphertext")?,
+            )?;
+            sqlx::query::<B>(
+                "UPDATE notification_settings SET signing_secret_ciphertext = $1 WHERE org_id = $2",
+            )
+            .bind_value(encrypt_api_secret(new_key, place, &secret)?)
             .bind_id(org_id)
             .execute(B::connection(&mut transaction))
             .await

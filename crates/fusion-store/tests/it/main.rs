@@ -9,6 +9,7 @@ mod isolation;
 mod key_rotation;
 mod maintenance;
 mod migrations;
+mod notifications;
 mod people;
 mod relationships;
 mod secret_key;

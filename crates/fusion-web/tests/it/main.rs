@@ -8,6 +8,7 @@ mod configuration_audit;
 mod configuration_scope;
 mod csrf;
 mod metrics;
+mod notifications;
 mod openapi;
 mod org_isolation;
 mod pages;
@@ -29,3 +30,6 @@ mod demo_connection;
 #[allow(dead_code)]
 #[path = "../../../fusion/src/sync_directory.rs"]
 mod sync_directory;
+// The in-process SMTP sink and HTTP receiver of the delivery adapter's tests.
+#[path = "../../../fusion-notify/tests/it/sinks.rs"]
+mod sinks;

@@ -17,7 +17,7 @@ use crate::support::TestApp;
 const DOCUMENT: &str = include_str!("../../openapi.json");
 
 /// The source files holding the `/api/v1` route tables (nested under `/api/v1` in `lib.rs`).
-const ROUTE_TABLES: [(&str, &str); 7] = [
+const ROUTE_TABLES: [(&str, &str); 8] = [
     ("src/api.rs", include_str!("../../src/api.rs")),
     ("src/api_tokens.rs", include_str!("../../src/api_tokens.rs")),
     (
@@ -33,6 +33,10 @@ const ROUTE_TABLES: [(&str, &str); 7] = [
     (
         "src/sync/tickets.rs",
         include_str!("../../src/sync/tickets.rs"),
+    ),
+    (
+        "src/notifications/api.rs",
+        include_str!("../../src/notifications/api.rs"),
     ),
 ];
 

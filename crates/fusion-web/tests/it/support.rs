@@ -97,6 +97,8 @@ pub struct AppOptions {
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// Runs syncs in the server (`AppState::with_sync`, see `sync::sync_service`).
     pub sync: bool,
+    /// Delivers notifications through these channels (`AppState::with_notifications`).
+    pub notification_channels: Option<Arc<dyn fusion_engine::notify::NotificationChannels>>,
 }
 
 impl Default for AppOptions {
@@ -107,6 +109,7 @@ impl Default for AppOptions {
             clock: None,
             metrics: None,
             sync: false,
+            notification_channels: None,
         }
     }
 }
@@ -176,6 +179,9 @@ impl TestApp {
         let mut state = AppState::with_clock(store.clone(), Arc::new(tenants), options.web, clock);
         if let Some(handle) = options.metrics {
             state = state.with_metrics(handle);
+        }
+        if let Some(channels) = options.notification_channels {
+            state = state.with_notifications(channels, None);
         }
         if options.sync {
             state = state.with_sync(crate::sync::sync_service(store.clone(), autotask_service));

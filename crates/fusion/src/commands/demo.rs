@@ -51,6 +51,7 @@ pub(crate) struct DemoOrganisation {
 pub async fn run(
     args: DemoArgs,
     secret_key_from_environment: Option<SecretString>,
+    smtp_password: Option<SecretString>,
 ) -> anyhow::Result<Completion> {
     if args.check {
         return check::run().await;
@@ -90,8 +91,19 @@ pub async fn run(
     let connection = connect(&store, &autotask, &organisations).await?;
     let autotask_service =
         AutotaskService::new(autotask).context("cannot set up the Autotask client")?;
+    let notification_config = crate::notifications::NotificationConfig::resolve(
+        args.notifications.clone(),
+        &crate::config_file::NotificationsSection::default(),
+        smtp_password,
+    )?;
+    let notifications = crate::notifications::Notifications::build(
+        &notification_config,
+        store.clone(),
+        crate::commands::web_app::tenants(autotask_service.clone()),
+    )?;
     let runtime = SyncRuntime::start(
-        sync_service(store.clone(), autotask_service.clone()),
+        sync_service(store.clone(), autotask_service.clone())
+            .with_hooks(Arc::new(notifications.notifier.clone())),
         store.clone(),
         SchedulerSettings {
             tick: DEMO_SCHEDULER_TICK,
@@ -118,6 +130,7 @@ pub async fn run(
         },
         &runtime,
         Some(Arc::new(activity::DemoTicketDesk::new(simulator.clone()))),
+        Some(&notifications),
     );
     let shutdown = stop_sync_on(shutdown_signal(), runtime.service().clone());
     let (stop_people, people_stopped) = tokio::sync::watch::channel(false);

@@ -18,6 +18,7 @@ use crate::cli::ServeArgs;
 use crate::config_file::ConfigFile;
 use crate::database_location::DatabaseLocation;
 use crate::exit_status::{Completion, InvalidInput};
+use crate::notifications::{NotificationConfig, Notifications};
 use crate::scheduler::{SchedulerSettings, SyncRuntime, sync_service};
 use crate::shutdown::shutdown_signal;
 
@@ -37,6 +38,7 @@ pub struct ServeConfig {
     /// `FUSION_METRICS_LISTEN`: `/metrics` on its own listener.
     pub metrics_listen: Option<SocketAddr>,
     pub scheduler: SchedulerSettings,
+    pub notifications: NotificationConfig,
 }
 
 /// Where the web app listens unless told otherwise: loopback only, so a first start exposes
@@ -46,9 +48,17 @@ pub const DEFAULT_LISTEN: SocketAddr =
 
 impl ServeConfig {
     /// Flags and environment (already merged by clap) over the configuration file over defaults.
-    pub fn from_args(args: ServeArgs) -> Result<Self, InvalidInput> {
+    pub fn from_args(
+        args: ServeArgs,
+        smtp_password: Option<SecretString>,
+    ) -> Result<Self, InvalidInput> {
         let file = ConfigFile::load(args.config.file.as_deref())?;
         Ok(Self {
+            notifications: NotificationConfig::resolve(
+                args.notifications,
+                &file.notifications,
+                smtp_password,
+            )?,
             listen: args.listen.or(file.listen).unwrap_or(DEFAULT_LISTEN),
             database: DatabaseLocation::resolve(&file.database_args(&args.database))?,
             autotask: autotask_settings(
@@ -189,8 +199,9 @@ pub async fn run(
     args: ServeArgs,
     secret_key_from_environment: Option<SecretString>,
     metrics_token: Option<SecretString>,
+    smtp_password: Option<SecretString>,
 ) -> anyhow::Result<Completion> {
-    let config = ServeConfig::from_args(args)?;
+    let config = ServeConfig::from_args(args, smtp_password)?;
     let store = open_store(&config.database, secret_key_from_environment.as_ref()).await?;
     if config.autotask.integration_code.is_none() {
         tracing::warn!(
@@ -227,8 +238,14 @@ pub async fn run(
     }
     let autotask =
         AutotaskService::new(config.autotask).context("cannot set up the Autotask client")?;
+    let notifications = Notifications::build(
+        &config.notifications,
+        store.clone(),
+        crate::commands::web_app::tenants(autotask.clone()),
+    )?;
     let runtime = SyncRuntime::start(
-        sync_service(store.clone(), autotask.clone()),
+        sync_service(store.clone(), autotask.clone())
+            .with_hooks(Arc::new(notifications.notifier.clone())),
         store.clone(),
         config.scheduler,
     );
@@ -239,7 +256,14 @@ pub async fn run(
         metrics_on_main_listener: config.metrics_listen.is_none(),
         metrics_token: metrics_token.clone(),
     };
-    let router = crate::commands::web_app::router(store.clone(), autotask, web, &runtime, None);
+    let router = crate::commands::web_app::router(
+        store.clone(),
+        autotask,
+        web,
+        &runtime,
+        None,
+        Some(&notifications),
+    );
     let metrics_server = match config.metrics_listen {
         None => None,
         Some(metrics_address) => {

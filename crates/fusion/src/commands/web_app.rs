@@ -9,6 +9,7 @@ use fusion_domain::SystemClock;
 use fusion_store::Store;
 use fusion_web::{AppState, WebSettings};
 
+use crate::notifications::Notifications;
 use crate::scheduler::SyncRuntime;
 
 /// What the deployment says about the web surface (see `fusion_web::WebSettings`).
@@ -21,6 +22,15 @@ pub struct WebOptions {
     pub metrics_token: Option<secrecy::SecretString>,
 }
 
+/// The process's `PlatformTenants` (Settings, the configuration screens, the notifier's budget
+/// check), answered by the Autotask adapter over the process's service.
+pub fn tenants(autotask: AutotaskService) -> Arc<dyn fusion_engine::PlatformTenants> {
+    Arc::new(AutotaskTenants::new(
+        ConnectionTester::with_service(autotask),
+        Arc::new(SystemClock),
+    ))
+}
+
 /// The full HTTP surface for this store, sharing the process's Autotask service (one limiter and
 /// request budget) and sync runtime with the rest of the process.
 pub fn router(
@@ -29,6 +39,7 @@ pub fn router(
     web: WebOptions,
     sync: &SyncRuntime,
     demo_tickets: Option<Arc<dyn fusion_web::DemoTickets>>,
+    notifications: Option<&Notifications>,
 ) -> Router {
     let settings = WebSettings {
         secure_cookies: web.secure_cookies,
@@ -41,17 +52,19 @@ pub fn router(
     let scheduler = sync.state();
     // Settings and the configuration screens reach Autotask through the engine's
     // `PlatformTenants` port, answered by the adapter with the process's service.
-    let tenants = AutotaskTenants::new(
-        ConnectionTester::with_service(autotask),
-        Arc::new(SystemClock),
-    );
-    let state = AppState::new(store, Arc::new(tenants), settings)
+    let mut state = AppState::new(store, tenants(autotask), settings)
         .with_sync(sync.service().clone())
         .with_readiness_check("scheduler", Arc::new(move || scheduler.check()));
-    let state = match demo_tickets {
-        Some(demo) => state.with_demo_tickets(demo),
-        None => state,
-    };
+    if let Some(demo) = demo_tickets {
+        state = state.with_demo_tickets(demo);
+    }
+    if let Some(notifications) = notifications {
+        // Settings' "Send test" and URL checks, and connections paused, resumed or ended.
+        state = state.with_notifications(
+            notifications.channels.clone(),
+            Some(notifications.notifier.clone()),
+        );
+    }
     // The process-wide Prometheus recorder, installed once; `/metrics` renders from it.
     let state = match fusion_web::metrics::install_global_recorder() {
         Ok(handle) => state.with_metrics(handle),

@@ -14,6 +14,7 @@ mod demo_command;
 mod graceful_shutdown;
 mod live_key_rotation;
 mod maintenance_commands;
+mod notifications_end_to_end;
 mod postgres_schema;
 mod privacy_end_to_end;
 mod process;
@@ -35,3 +36,6 @@ mod scheduler;
 #[allow(dead_code)]
 #[path = "../../src/sync_directory.rs"]
 mod sync_directory;
+// The in-process SMTP sink and HTTP receiver of the delivery adapter's tests.
+#[path = "../../../fusion-notify/tests/it/sinks.rs"]
+mod sinks;

@@ -273,3 +273,85 @@ fn serve_refuses_a_missing_configuration_file_with_exit_2_and_says_how_to_make_o
         "{result:?}"
     );
 }
+
+#[test]
+fn serve_refuses_incomplete_smtp_settings_with_exit_2_and_says_what_is_missing() {
+    let data_dir = fresh_data_dir("smtp");
+    let data_dir_text = data_dir.display().to_string();
+    let without_sender = run(
+        fusion(
+            &[
+                "serve",
+                "--data-dir",
+                &data_dir_text,
+                "--listen",
+                "127.0.0.1:0",
+            ],
+            &[("FUSION_SMTP_HOST", "smtp.example.com")],
+        ),
+        None,
+    );
+    assert_eq!(without_sender.code, Some(2), "{without_sender:?}");
+    assert!(
+        without_sender.stderr.contains("FUSION_SMTP_FROM"),
+        "{without_sender:?}"
+    );
+
+    let bad_security = run(
+        fusion(
+            &[
+                "serve",
+                "--data-dir",
+                &data_dir_text,
+                "--listen",
+                "127.0.0.1:0",
+            ],
+            &[
+                ("FUSION_SMTP_HOST", "smtp.example.com"),
+                ("FUSION_SMTP_FROM", "Support Fusion <fusion@example.com>"),
+                ("FUSION_SMTP_SECURITY", "ssl3"),
+            ],
+        ),
+        None,
+    );
+    assert_eq!(bad_security.code, Some(2), "{bad_security:?}");
+    assert!(
+        bad_security
+            .stderr
+            .contains("unknown SMTP security \"ssl3\"; use starttls, tls or none"),
+        "{bad_security:?}"
+    );
+
+    let password_without_user = run(
+        fusion(
+            &[
+                "serve",
+                "--data-dir",
+                &data_dir_text,
+                "--listen",
+                "127.0.0.1:0",
+            ],
+            &[
+                ("FUSION_SMTP_HOST", "smtp.example.com"),
+                ("FUSION_SMTP_FROM", "fusion@example.com"),
+                ("FUSION_SMTP_PASSWORD", "hunter2-smtp-password"),
+            ],
+        ),
+        None,
+    );
+    assert_eq!(
+        password_without_user.code,
+        Some(2),
+        "{password_without_user:?}"
+    );
+    assert!(
+        password_without_user
+            .stderr
+            .contains("FUSION_SMTP_USERNAME"),
+        "{password_without_user:?}"
+    );
+    assert!(
+        !password_without_user.all_output().contains("hunter2"),
+        "the password is never echoed"
+    );
+}
