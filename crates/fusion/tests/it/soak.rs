@@ -910,12 +910,36 @@ fn mismatches(
                     .filter(|note| note["publish"].as_i64() == Some(1))
                     .map(|note| note["description"].as_str().unwrap_or("").to_owned())
                     .collect();
+                // Time entries arrive as notes of their own (ending in "[… time entry N]"):
+                // each at most once, however the runs were killed.
+                let is_time_note = |note: &&Value| {
+                    let body = note["description"].as_str().unwrap_or("").trim_end();
+                    body.ends_with(']') && body.contains(" time entry ")
+                };
+                let time_notes: Vec<&str> = view
+                    .notes
+                    .get(&(to, to_id))
+                    .unwrap_or(&empty)
+                    .iter()
+                    .filter(|note| is_sync(to, note["creatorResourceID"].as_i64()))
+                    .filter(is_time_note)
+                    .map(|note| note["description"].as_str().unwrap_or(""))
+                    .collect();
+                let distinct: std::collections::BTreeSet<&str> =
+                    time_notes.iter().copied().collect();
+                if distinct.len() != time_notes.len() {
+                    problems.push(format!(
+                        "time entry notes of {from} {from_id} arrived twice on {to} {to_id}: {time_notes:?}"
+                    ));
+                }
+                *totals.entry("time entry notes").or_default() += time_notes.len();
                 let mut received: Vec<String> = view
                     .notes
                     .get(&(to, to_id))
                     .unwrap_or(&empty)
                     .iter()
                     .filter(|note| is_sync(to, note["creatorResourceID"].as_i64()))
+                    .filter(|note| !is_time_note(note))
                     .map(|note| {
                         let body = note["description"].as_str().unwrap_or("");
                         body.split_once('\n')
