@@ -12,7 +12,8 @@
 //! | `POST /_sim/tenants/{tenant}/api-users` | `{"username","security_level"?}` | `ApiUserInfo` |
 //! | `POST /_sim/tenants/{tenant}/api-users/{user}/regenerate-secret` | | `{"secret"}` |
 //! | `POST /_sim/tenants/{tenant}/api-users/{user}/active` | `{"active":bool}` | `{"ok":true}` |
-//! | `POST /_sim/tenants/{tenant}/api-users/{user}/permissions` | `{"entity","allowed"}` | `{"ok":true}` |
+//! | `POST /_sim/tenants/{tenant}/api-users/{user}/permissions` | `{"entity","allowed","verb"?}` (verb: create, update, delete or query; without it the whole entity) | `{"ok":true}` |
+//! | `POST /_sim/tenants/{tenant}/api-users/{user}/webhook-permission` | `{"allowed"}` ("Can create WebHooks") | `{"ok":true}` |
 //! | `POST /_sim/tenants/{tenant}/api-users/{user}/security-level` | `{"security_level"}` | `{"ok":true}` |
 //! | `POST /_sim/tenants/{tenant}/tickets` | `{"as_resource"` or `"as_contact","fields"}` | `{"id"}` |
 //! | `PATCH /_sim/tenants/{tenant}/tickets/{id}` | `{"as_resource","fields"}` | `{"ok":true}` |
@@ -197,10 +198,30 @@ pub(crate) fn handle(
             ) else {
                 return bad_request("entity and allowed are required");
             };
-            if simulator.set_entity_permission(tenant, user, entity, allowed) {
+            let done = match text_field(&body, "verb") {
+                // One verb (create, update, delete, query) of the entity, as unticking "Add" does.
+                Some(verb) => {
+                    simulator.set_entity_verb_permission(tenant, user, entity, verb, allowed)
+                }
+                None => simulator.set_entity_permission(tenant, user, entity, allowed),
+            };
+            if done {
                 ok()
             } else {
-                error_response(StatusCode::NOT_FOUND, "no such tenant, API user or entity")
+                error_response(
+                    StatusCode::NOT_FOUND,
+                    "no such tenant, API user, entity or verb (create, update, delete, query)",
+                )
+            }
+        }
+        ("POST", ["tenants", tenant, "api-users", user, "webhook-permission"]) => {
+            let Some(allowed) = body.get("allowed").and_then(Value::as_bool) else {
+                return bad_request("allowed is required");
+            };
+            if simulator.set_webhook_permission(tenant, user, allowed) {
+                ok()
+            } else {
+                error_response(StatusCode::NOT_FOUND, "no such tenant or API user")
             }
         }
         ("POST", ["tenants", tenant, "api-users", user, "security-level"]) => {

@@ -193,6 +193,75 @@ async fn api_users_are_administered_over_http() {
 }
 
 #[tokio::test]
+async fn one_verb_and_the_webhook_permission_are_withdrawn_over_http() {
+    let sim = TestSim::start().await;
+    let created = sim
+        .control(
+            Method::POST,
+            "tenants/northwind-it/api-users",
+            Some(json!({ "username": "VERBKEY000000AB@NORTHWINDIT.EXAMPLE" })),
+        )
+        .await;
+    let credentials = Credentials {
+        username: created["username"].as_str().unwrap().to_owned(),
+        secret: created["secret"].as_str().unwrap().to_owned(),
+        integration_code: sim.northwind().integration_code,
+    };
+    let user = "VERBKEY000000AB@NORTHWINDIT.EXAMPLE";
+    sim.control(
+        Method::POST,
+        &format!("tenants/northwind-it/api-users/{user}/permissions"),
+        Some(json!({ "entity": "TicketNotes", "verb": "create", "allowed": false })),
+    )
+    .await;
+    let notes = sim.url(2, &format!("Tickets/{PRINTER_TICKET}/Notes"));
+    expect_error(
+        sim.authed(Method::POST, &notes, &credentials)
+            .json(&json!({"title": "t", "description": "d", "noteType": 1, "publish": 1}))
+            .send()
+            .await
+            .unwrap(),
+        500,
+        "adequate permissions to create",
+    )
+    .await;
+    // Reading notes is still allowed.
+    expect_ok(
+        sim.authed(
+            Method::GET,
+            &sim.url(
+                2,
+                &format!(
+                    "TicketNotes/query?search={}",
+                    json!({"filter": [{"op": "eq", "field": "ticketID", "value": PRINTER_TICKET}]})
+                ),
+            ),
+            &credentials,
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    sim.control(
+        Method::POST,
+        &format!("tenants/northwind-it/api-users/{user}/webhook-permission"),
+        Some(json!({ "allowed": false })),
+    )
+    .await;
+    expect_error(
+        sim.authed(Method::POST, &sim.url(2, "TicketWebhooks"), &credentials)
+            .json(&json!({"name": "x", "webhookUrl": "https://example.com/h", "deactivationUrl": "https://example.com/d", "isActive": true}))
+            .send()
+            .await
+            .unwrap(),
+        500,
+        "adequate permissions to create",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn ui_like_edits_over_http_are_attributed_to_the_named_resource() {
     let sim = TestSim::start().await;
     let jane = sim
