@@ -55,6 +55,16 @@ pub enum RepairError {
     Refused(String),
 }
 
+/// A ticket the connection cannot link: unknown on `side`, or another company's (the same words,
+/// so nothing is revealed about tickets outside the connection's companies).
+pub(crate) fn not_found_on(number: &str, side: Role) -> RepairError {
+    RepairError::NotFound(format!(
+        "no ticket {} of this connection's company was found on the {} side",
+        number.trim(),
+        side.label().to_lowercase()
+    ))
+}
+
 /// The side and id of the original of the pair `ticket` belongs to (itself when unlinked).
 pub(crate) async fn original_of(
     store: &dyn SyncStore,
@@ -217,15 +227,11 @@ impl SyncEngine {
                     side.label().to_lowercase()
                 ))));
             };
+            // Another company's ticket answers exactly like a number that does not exist: the
+            // connection never learns whether other companies' tickets exist.
             let config = &setup.side(side).config;
             if !config.in_scope(ticket.company.as_ref()) {
-                return Ok(Err(RepairError::Refused(format!(
-                    "{} belongs to another company than the one this connection carries on the \
-                     {} side ({}); only tickets of the connection's companies can be linked",
-                    ticket.number,
-                    side.label().to_lowercase(),
-                    setup.side(side).organisation_name
-                ))));
+                return Ok(Err(not_found_on(&ticket.number, side)));
             }
             if let Some(existing) = store.link_by_ticket(relationship, side, id).await?
                 && existing.ended.is_none()

@@ -19,7 +19,7 @@ use tokio::sync::{Notify, oneshot};
 
 use crate::control::{RunControl, RunObserver, StopSignal};
 use crate::engine::{EngineError, RunSummary, SyncEngine, SyncMode};
-use crate::repair::{RepairError, RepairStep};
+use crate::repair::RepairStep;
 use crate::setup::SyncSetup;
 
 /// Counter `fusion_sync_runs_total{trigger,status}`: finished runs (dry runs excluded).
@@ -388,12 +388,9 @@ impl SyncService {
             match self.find_ticket(relationship, side, wanted).await? {
                 Some(ticket) => ids.push(ticket.id),
                 None => {
-                    return Err(EngineError::Repair(RepairError::NotFound(format!(
-                        "no ticket {} was found on the {} side",
-                        wanted.trim(),
-                        side.label().to_lowercase()
-                    )))
-                    .into());
+                    return Err(
+                        EngineError::Repair(crate::repair::not_found_on(wanted, side)).into(),
+                    );
                 }
             }
         }
