@@ -65,4 +65,6 @@ pub use tenant::{
     PlatformTenants, PreviewTicket, TenantCredentials, TenantError, TicketFact, TicketField,
     TicketPreview,
 };
-pub use tickets::{TicketRow, TicketSyncState, TicketsQuery, attention_count, ticket_rows};
+pub use tickets::{
+    TicketRow, TicketSyncState, TicketsQuery, attention_count, ticket_rows, upper_first,
+};

@@ -159,7 +159,9 @@ fn state_of(
     (TicketSyncState::InSync, None)
 }
 
-fn upper_first(text: &str) -> String {
+/// `text` with its first letter capitalised: the core's sentences (lower-case so they can be
+/// embedded) as a sentence of their own.
+pub fn upper_first(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),

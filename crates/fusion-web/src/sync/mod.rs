@@ -39,7 +39,7 @@ use fusion_domain::sync::{RunStatus, SyncRecord, SyncRun, SyncRunId, SyncSchedul
 use fusion_domain::{OrgId, RelationshipId, RelationshipState, SyncReadiness};
 use fusion_engine::{
     EngineError, HistoryRun, RepairError, RunControl, RunSummary, ScheduleChangeError,
-    ServiceError, SetupError, SyncMode, SyncStatus, parse_start_date,
+    ServiceError, SetupError, SyncMode, SyncStatus, parse_start_date, upper_first,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -378,15 +378,6 @@ pub(crate) fn duration_words(duration: Duration) -> String {
 /// "the interval must be …" → "The interval must be …".
 fn capitalised(message: &str) -> String {
     let mut chars = message.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
-/// A sentence from the core, capitalised for people.
-pub(crate) fn upper_first(text: &str) -> String {
-    let mut chars = text.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
