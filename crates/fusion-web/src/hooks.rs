@@ -47,7 +47,9 @@ async fn callout(
         .get(SIGNATURE_HEADER)
         .and_then(|value| value.to_str().ok());
     match webhooks.receive(&id, signature, &body).await {
-        Ok(Receipt::Queued | Receipt::Replay | Receipt::Deactivated) => StatusCode::OK.into_response(),
+        Ok(Receipt::Queued | Receipt::Replay | Receipt::Deactivated) => {
+            StatusCode::OK.into_response()
+        }
         Err(ReceiveError::Refused) => refused(),
         Err(ReceiveError::Malformed(reason)) => {
             tracing::info!(%reason, "a signed webhook callout could not be read");

@@ -258,7 +258,9 @@ async fn dispatch_loop(webhooks: WebhookService, mut stopped: watch::Receiver<bo
                 "webhook events dispatched"
             ),
             Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "could not dispatch webhook events; tried again shortly"),
+            Err(error) => {
+                tracing::warn!(%error, "could not dispatch webhook events; tried again shortly")
+            }
         }
     }
 }

@@ -20,8 +20,8 @@ use crate::database_location::DatabaseLocation;
 use crate::exit_status::{Completion, InvalidInput};
 use crate::notifications::{NotificationConfig, Notifications};
 use crate::scheduler::{SchedulerSettings, SyncRuntime, sync_with_webhooks};
-use fusion_engine::webhooks::WebhookSettings;
 use crate::shutdown::shutdown_signal;
+use fusion_engine::webhooks::WebhookSettings;
 
 /// How long one Autotask request may take before the test or sync gives up on it.
 pub const AUTOTASK_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
