@@ -340,6 +340,39 @@ async fn a_change_on_either_side_arrives_in_seconds_through_a_webhook_run() {
     assert_eq!(status.state, "Active");
     assert!(status.events_last_hour >= 1, "{status:?}");
     assert!(status.p95_delay_s.is_some(), "{status:?}");
+
+    // The API says the same to the organisation's people.
+    let contoso = hooked.org(CONTOSO).await;
+    let person = hooked
+        .harness
+        .store
+        .create_person(
+            contoso,
+            "ops@contoso.example",
+            "Ops",
+            &"a long passphrase 1".to_owned().into(),
+        )
+        .await
+        .expect("a person");
+    let token = hooked
+        .harness
+        .store
+        .create_api_token(person.id, "monitoring", None)
+        .await
+        .expect("a token");
+    let answer: Value = crate::process::client()
+        .get(format!("{}/api/v1/orgs/{contoso}/webhooks", hooked.base))
+        .bearer_auth(token.token.expose_secret())
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(answer["state"], "active", "{answer}");
+    assert_eq!(answer["healthy"], true, "{answer}");
+    assert_eq!(answer["safety_poll_minutes"], 30, "{answer}");
+    assert!(answer["events_last_hour"].as_u64() >= Some(1), "{answer}");
     hooked.stop().await;
 }
 
