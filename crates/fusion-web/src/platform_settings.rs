@@ -321,6 +321,10 @@ pub(crate) async fn save(
 /// New credentials may cure failures that wait for a change (a revoked permission, another API
 /// user): the next run of each of the organisation's connections retries them.
 pub(crate) async fn credentials_changed(state: &AppState, org_id: OrgId) {
+    // New credentials may reach another tenant: its webhooks are looked at on the next pass.
+    if let Some(webhooks) = state.webhooks() {
+        webhooks.credentials_changed(org_id);
+    }
     let relationships = match state.store().relationships_of(org_id).await {
         Ok(relationships) => relationships,
         Err(error) => {

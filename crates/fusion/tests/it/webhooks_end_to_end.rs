@@ -377,6 +377,46 @@ async fn a_change_on_either_side_arrives_in_seconds_through_a_webhook_run() {
 }
 
 #[tokio::test]
+async fn a_ticket_deleted_with_webhooks_on_closes_its_copy_in_seconds() {
+    let hooked = Hooked::start(true).await;
+    hooked.wait_for_state(CONTOSO, HookState::Active).await;
+    let raised = hooked.harness.raise_in_contoso("Conveyor belt squeaks");
+    let copy = eventually("the copy", async || {
+        hooked
+            .harness
+            .copies_in_northwind(raised)
+            .into_iter()
+            .next()
+    })
+    .await;
+    let copy_id = copy["id"].as_i64().expect("an id");
+    hooked
+        .harness
+        .simulator()
+        .ui_delete_ticket(CONTOSO, CONTOSO_PERSON, raised)
+        .expect("deleted in Contoso");
+    eventually("the copy says the original was deleted", async || {
+        hooked
+            .harness
+            .notes(NORTHWIND, copy_id)
+            .into_iter()
+            .find(|note| {
+                note["description"]
+                    .as_str()
+                    .is_some_and(|text| text.contains("was deleted"))
+            })
+    })
+    .await;
+    let runs = hooked.runs().await;
+    assert!(
+        runs.iter()
+            .all(|run| run.status != RunStatus::Failed && run.status != RunStatus::Partial),
+        "{runs:#?}"
+    );
+    hooked.stop().await;
+}
+
+#[tokio::test]
 async fn callouts_that_are_not_ours_are_refused_replays_and_floods_cost_nothing_and_other_companies_stay_unseen()
  {
     let hooked = Hooked::start(true).await;
