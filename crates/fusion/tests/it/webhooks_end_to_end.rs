@@ -53,7 +53,10 @@ impl Hooked {
     /// The demo connection after its first sync, on automatic sync every 5 minutes, with the
     /// receiver served and — when `loops` — the keeper and dispatcher running.
     async fn start(loops: bool) -> Hooked {
-        let harness = Harness::demo().await;
+        Hooked::start_on(Harness::demo().await, loops).await
+    }
+
+    async fn start_on(harness: Harness, loops: bool) -> Hooked {
         // The baseline (nothing new since the test began).
         assert!(harness.manual_run().await.error.is_none());
         harness
@@ -373,6 +376,35 @@ async fn a_change_on_either_side_arrives_in_seconds_through_a_webhook_run() {
     assert_eq!(answer["healthy"], true, "{answer}");
     assert_eq!(answer["safety_poll_minutes"], 30, "{answer}");
     assert!(answer["events_last_hour"].as_u64() >= Some(1), "{answer}");
+    hooked.stop().await;
+}
+
+#[tokio::test]
+async fn callouts_signed_over_the_dotnet_escaped_body_are_taken_too() {
+    // Autotask has been reported to sign the body with `&`, `<`, `'`, `+` and non-ASCII characters
+    // escaped as `\uXXXX`, while sending them as they are (API-NOTES §9.3).
+    let harness = Harness::demo_with(fusion_autotask_sim::SimOptions {
+        webhook_sign_dotnet_escaped: true,
+        ..fusion_autotask_sim::SimOptions::for_tests()
+    })
+    .await;
+    let hooked = Hooked::start_on(harness, true).await;
+    hooked.wait_for_state(CONTOSO, HookState::Active).await;
+    let raised = hooked
+        .harness
+        .raise_in_contoso("Café & bakery: \"oven\" <3> + 'fan' — ✓");
+    let copy = eventually("the copy", async || {
+        hooked
+            .harness
+            .copies_in_northwind(raised)
+            .into_iter()
+            .next()
+    })
+    .await;
+    assert_eq!(
+        copy["title"].as_str(),
+        Some("Café & bakery: \"oven\" <3> + 'fan' — ✓")
+    );
     hooked.stop().await;
 }
 
