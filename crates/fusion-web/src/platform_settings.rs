@@ -310,6 +310,11 @@ pub(crate) async fn save(
     person_id: PersonId,
     valid: ValidSave,
 ) -> Result<PlatformCredentials, ApiError> {
+    if let Some(webhooks) = state.webhooks() {
+        webhooks
+            .before_credentials_change(org_id, &valid.update.api_url, &valid.update.username)
+            .await;
+    }
     let saved = state
         .store()
         .save_platform_credentials(org_id, Some(person_id), valid.update)

@@ -808,3 +808,42 @@ async fn changes_autotask_could_not_deliver_are_noticed_and_recovered_by_the_saf
     assert_eq!(hooked.harness.copies_in_northwind(raised).len(), 1);
     hooked.stop().await;
 }
+
+#[tokio::test]
+async fn credentials_for_another_tenant_remove_the_webhooks_from_the_old_one() {
+    let hooked = Hooked::start(false).await;
+    hooked.webhooks.keep_registrations().await.expect("keeps");
+    assert_eq!(
+        hooked.registration_state(CONTOSO).await,
+        Some(HookState::Active)
+    );
+    let contoso = hooked.org(CONTOSO).await;
+    let name = hooked.webhooks.settings().hook_name();
+    let saved = hooked
+        .harness
+        .store
+        .organisation_tenant_credentials(contoso)
+        .await
+        .expect("reads")
+        .expect("saved");
+    // The same tenant and user again (a new secret, say): nothing changes.
+    hooked
+        .webhooks
+        .before_credentials_change(contoso, &saved.api_url, &saved.username)
+        .await;
+    assert_eq!(
+        hooked.registration_state(CONTOSO).await,
+        Some(HookState::Active)
+    );
+    // Another API user (another tenant): the old tenant's webhooks go.
+    hooked
+        .webhooks
+        .before_credentials_change(contoso, &saved.api_url, "someone.else@other.example")
+        .await;
+    assert_eq!(hooked.registration_state(CONTOSO).await, None);
+    let left = fusion_autotask::webhooks::webhooks_state(&hooked.client(CONTOSO), &name)
+        .await
+        .expect("reads");
+    assert!(left.is_none(), "{left:?}");
+    hooked.stop().await;
+}
