@@ -19,7 +19,7 @@ use fusion_autotask::Credentials;
 use fusion_autotask_sim::EntityKind;
 use fusion_domain::sync::{RunStatus, RunTrigger, SyncSchedule};
 use fusion_domain::{Clock, OrgId, SystemClock};
-use fusion_engine::ports::{AppStore, RunFilter};
+use fusion_engine::ports::{AppStore, RunFilter, WebhookRegistration};
 use fusion_engine::webhooks::{
     HookState, PollingPolicy, WebhookHealth, WebhookService, WebhookSettings,
 };
@@ -143,8 +143,8 @@ impl Hooked {
         self.harness.organisation(name).await
     }
 
-    async fn registration_state(&self, name: &str) -> Option<HookState> {
-        let org = self.org(name).await;
+    /// The organisation's webhook registration, if it has one.
+    async fn registration_of(&self, org: OrgId) -> Option<WebhookRegistration> {
         self.harness
             .store
             .webhook_registrations()
@@ -152,6 +152,12 @@ impl Hooked {
             .expect("registrations")
             .into_iter()
             .find(|registration| registration.org == org)
+    }
+
+    async fn registration_state(&self, name: &str) -> Option<HookState> {
+        let org = self.org(name).await;
+        self.registration_of(org)
+            .await
             .map(|registration| registration.state)
     }
 
@@ -203,15 +209,7 @@ impl Hooked {
 
     /// A callout body as Autotask sends it, signed with `org`'s key.
     async fn signed(&self, org: OrgId, body: &Value) -> (String, Vec<u8>, String) {
-        let registration = self
-            .harness
-            .store
-            .webhook_registrations()
-            .await
-            .expect("registrations")
-            .into_iter()
-            .find(|registration| registration.org == org)
-            .expect("a registration");
+        let registration = self.registration_of(org).await.expect("a registration");
         let key = self
             .harness
             .store
@@ -472,13 +470,8 @@ async fn callouts_that_are_not_ours_are_refused_replays_and_floods_cost_nothing_
         })
     };
     let registration = hooked
-        .harness
-        .store
-        .webhook_registrations()
+        .registration_of(contoso)
         .await
-        .expect("registrations")
-        .into_iter()
-        .find(|registration| registration.org == contoso)
         .expect("Contoso's registration");
     let with_guid = |sequence: i64| {
         let mut body = callout(sequence);
@@ -653,13 +646,8 @@ async fn deactivated_webhooks_poll_at_the_normal_interval_until_reactivated() {
     // Someone deactivates Contoso's ticket webhook in Autotask: it tells our deactivation URL.
     let contoso = hooked.org(CONTOSO).await;
     let registration = hooked
-        .harness
-        .store
-        .webhook_registrations()
+        .registration_of(contoso)
         .await
-        .expect("registrations")
-        .into_iter()
-        .find(|registration| registration.org == contoso)
         .expect("Contoso's registration");
     let ticket_hook: i64 = registration.platform_ids[0].parse().expect("a number");
     hooked
