@@ -119,7 +119,7 @@ impl AttentionSubject {
                 AttentionSubject::Attachment(attachment.as_str().to_owned())
             }
             SyncAction::Close { .. } => AttentionSubject::Closure,
-            SyncAction::AddTimeNote { from, .. } => {
+            SyncAction::AddTimeNote { from, .. } | SyncAction::CopyTimeEntry { from, .. } => {
                 AttentionSubject::TimeEntry(from.as_str().to_owned())
             }
             _ => return None,
@@ -283,6 +283,13 @@ pub fn what_to_do(subject: &AttentionSubject, class: FailureClass, why: &str) ->
         AttentionSubject::Field(_) if lower.contains("mapping") || lower.contains("mapped") => {
             "Add the missing value mapping in the connection's Field mappings; the ticket is \
              retried when the mappings change. Or Skip this field."
+                .into()
+        }
+        AttentionSubject::TimeEntry(_) if lower.contains("time entr") && !lower.contains("note") => {
+            "Your Autotask refused the copy of this time entry: check the fallback resource, the \
+             role (the resource must hold it) and the work type (an active general allocation \
+             code) under \"Time entries\" in the Integration configuration, then Retry. Or Skip \
+             this time entry."
                 .into()
         }
         AttentionSubject::TimeEntry(_) => {

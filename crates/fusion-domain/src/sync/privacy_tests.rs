@@ -133,6 +133,7 @@ fn snapshot(side: &str, index: usize, company: i64, generated: &Generated) -> Ti
                     ticket: id.clone(),
                     resource: Some(ActorId::new("person")),
                     resource_name: "Someone".into(),
+                    resource_email: String::new(),
                     date_worked: at(1).date(),
                     start: None,
                     end: None,
@@ -140,6 +141,7 @@ fn snapshot(side: &str, index: usize, company: i64, generated: &Generated) -> Ti
                     summary: format!("work for company {company}"),
                     summary_public: true,
                     created_at: at(1),
+                    marker: None,
                 })
                 .into_iter()
                 .collect(),
@@ -279,6 +281,7 @@ proptest! {
                         | SyncAction::AddComment { on, .. }
                         | SyncAction::AddAttachment { on, .. }
                         | SyncAction::AddTimeNote { on, .. }
+                        | SyncAction::CopyTimeEntry { on, .. }
                         | SyncAction::Close { on, .. } => *on,
                         _ => continue,
                     };
