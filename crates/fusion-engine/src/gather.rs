@@ -484,9 +484,11 @@ pub(crate) async fn gather(request: GatherRequest<'_, '_>) -> Result<Gathered, G
             keep(keeper).await?;
         }
         // Time entries (Autotask has no webhook for them: always read here), only when the
-        // partner receives time.
+        // partner receives time, or when this side receives time entries (to find its copies).
         let mut time_entries =
-            if input.side(side.opposite()).config.time_entries.arrive_as == TimeArrival::Off {
+            if input.side(side.opposite()).config.time_entries.arrive_as == TimeArrival::Off
+                && input.side(side).config.time_entries.arrive_as != TimeArrival::TimeEntries
+            {
                 BTreeMap::new()
             } else {
                 let found = platform

@@ -90,14 +90,26 @@ fn full_link(relationship: RelationshipId, source: &str, target: &str) -> Ticket
             original: AttachmentId::new("77"),
             copy: AttachmentId::new("88"),
         }],
-        time_entries: vec![fusion_domain::sync::CopiedTimeEntry {
+        time_entries: vec![
+            fusion_domain::sync::CopiedTimeEntry {
+                from: Role::Source,
+                original: fusion_domain::sync::TimeEntryId::new("702"),
+                notes: Vec::new(),
+                fingerprint: Fingerprint::of_text("time:2026-12-04|200"),
+                described: "2.00 h by Alex Morgan on 2026-12-04".to_owned(),
+                deleted: false,
+                copy: Some(fusion_domain::sync::TimeEntryId::new("31009001")),
+            },
+            fusion_domain::sync::CopiedTimeEntry {
             from: Role::Target,
             original: fusion_domain::sync::TimeEntryId::new("701"),
             notes: vec![CommentId::new("9101"), CommentId::new("9102")],
             fingerprint: Fingerprint::of_text("time:2026-12-04|150"),
             described: "1.50 h by Jane Doe on 2026-12-04".to_owned(),
             deleted: true,
-        }],
+            copy: None,
+        },
+        ],
         source_closed: true,
         target_closed: false,
         created_at: NOW,
