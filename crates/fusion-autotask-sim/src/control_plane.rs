@@ -225,7 +225,16 @@ pub(crate) fn handle(
                 error_response(StatusCode::NOT_FOUND, "no such tenant or API user")
             }
         }
-        ("POST", ["tenants", tenant, "api-users", user, "non-billable-time-permission"]) => {
+        (
+            "POST",
+            [
+                "tenants",
+                tenant,
+                "api-users",
+                user,
+                "non-billable-time-permission",
+            ],
+        ) => {
             let Some(allowed) = body.get("allowed").and_then(Value::as_bool) else {
                 return bad_request("allowed is required");
             };

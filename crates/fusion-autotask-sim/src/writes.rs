@@ -663,13 +663,18 @@ fn validate_time_entry_references(
         && let Some(code) = record.get(entity, "billingCodeID").as_i64()
     {
         let codes = definition(EntityKind::BillingCodes);
-        let work_type = data.table(EntityKind::BillingCodes).get(&code).is_some_and(|row| {
-            row.get(codes, "isActive").as_bool() == Some(true)
-                && row.get(codes, "billingCodeType").as_i64().unwrap_or(0) == 0
-                && row.get(codes, "useType").as_i64() == Some(1)
-        });
+        let work_type = data
+            .table(EntityKind::BillingCodes)
+            .get(&code)
+            .is_some_and(|row| {
+                row.get(codes, "isActive").as_bool() == Some(true)
+                    && row.get(codes, "billingCodeType").as_i64().unwrap_or(0) == 0
+                    && row.get(codes, "useType").as_i64() == Some(1)
+            });
         if !work_type {
-            errors.push("The given allocation code is not an active general allocation code.".to_owned());
+            errors.push(
+                "The given allocation code is not an active general allocation code.".to_owned(),
+            );
         }
     }
     if on_ticket

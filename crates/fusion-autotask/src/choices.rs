@@ -329,7 +329,10 @@ impl<const ROLE: bool> NamedRow<ROLE> {
             .and_then(serde_json::Value::as_str)
             .map(str::trim)
             .filter(|name| !name.is_empty())
-            .map_or_else(|| format!("{} {id}", <Self as crate::wire::AutotaskEntity>::ENDPOINT), str::to_owned);
+            .map_or_else(
+                || format!("{} {id}", <Self as crate::wire::AutotaskEntity>::ENDPOINT),
+                str::to_owned,
+            );
         Some(plain_choice(id, name))
     }
 }

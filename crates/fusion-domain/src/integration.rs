@@ -425,7 +425,10 @@ impl SideConfig {
                 match options.iter().find(|c| &c.value == value) {
                     None => warnings.push(ConfigWarning {
                         setting,
-                        message: format!("value {} no longer exists in your tenant", value.as_str()),
+                        message: format!(
+                            "value {} no longer exists in your tenant",
+                            value.as_str()
+                        ),
                     }),
                     Some(choice) if !choice.is_active => warnings.push(ConfigWarning {
                         setting,

@@ -90,7 +90,9 @@ async fn a_tenant_that_requires_start_and_stop_refuses_service_ticket_time_witho
         .sim()
         .resource_id(CONTOSO, "alex.morgan@contoso.example")
         .unwrap();
-    let ticket = sim.sim().records(CONTOSO, fusion_autotask_sim::EntityKind::Tickets)[0]["id"]
+    let ticket = sim
+        .sim()
+        .records(CONTOSO, fusion_autotask_sim::EntityKind::Tickets)[0]["id"]
         .as_i64()
         .unwrap();
     let mut entry = json!({
@@ -147,7 +149,11 @@ async fn non_billable_time_is_silently_missing_without_the_permission() {
     );
     let after = ids(&sim.nw_query("TimeEntries", query).await);
     assert!(!after.contains(&hidden), "{after:?}");
-    assert_eq!(after.len(), before.len() - 1, "billable time is still there");
+    assert_eq!(
+        after.len(),
+        before.len() - 1,
+        "billable time is still there"
+    );
     let response = sim
         .nw(Method::GET, &format!("TimeEntries/{hidden}"))
         .send()
@@ -173,7 +179,11 @@ async fn roles_and_work_types_are_readable_without_their_rates_when_costs_are_hi
         .map(|role| role["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["Technician", "Senior Engineer"]);
-    assert!(roles["items"][0].get("hourlyRate").is_none_or(Value::is_null));
+    assert!(
+        roles["items"][0]
+            .get("hourlyRate")
+            .is_none_or(Value::is_null)
+    );
     let codes = sim
         .nw_query(
             "BillingCodes",
@@ -181,7 +191,11 @@ async fn roles_and_work_types_are_readable_without_their_rates_when_costs_are_hi
         )
         .await;
     assert_eq!(codes["items"].as_array().unwrap().len(), 3);
-    assert!(codes["items"][0].get("unitPrice").is_none_or(Value::is_null));
+    assert!(
+        codes["items"][0]
+            .get("unitPrice")
+            .is_none_or(Value::is_null)
+    );
     let held = sim
         .nw_query(
             "ResourceRoles",

@@ -191,21 +191,32 @@ fn strings(fields: &[&str]) -> Vec<String> {
     fields.iter().map(|field| (*field).to_owned()).collect()
 }
 
-fn choice_number(value: Option<&fusion_domain::ChoiceValue>, what: &str) -> Result<i64, PlatformError> {
-    value.and_then(fusion_domain::ChoiceValue::as_i64).ok_or_else(|| {
-        PlatformError::Rejected(format!(
-            "no {what} is chosen for time entries received from your partner: choose one under \
+fn choice_number(
+    value: Option<&fusion_domain::ChoiceValue>,
+    what: &str,
+) -> Result<i64, PlatformError> {
+    value
+        .and_then(fusion_domain::ChoiceValue::as_i64)
+        .ok_or_else(|| {
+            PlatformError::Rejected(format!(
+                "no {what} is chosen for time entries received from your partner: choose one under \
              \"Time entries\" in the Integration configuration"
-        ))
-    })
+            ))
+        })
 }
 
 /// The wire body of a copy's day, times, hours and summary (create and change alike).
 fn timing(body: &mut Map<String, Value>, draft: &TimeEntryDraft) {
     let day = draft.date_worked.midnight().assume_utc();
     body.insert("dateWorked".into(), Value::from(datetime::format(day)));
-    body.insert("startDateTime".into(), Value::from(datetime::format(draft.start)));
-    body.insert("endDateTime".into(), Value::from(datetime::format(draft.end)));
+    body.insert(
+        "startDateTime".into(),
+        Value::from(datetime::format(draft.start)),
+    );
+    body.insert(
+        "endDateTime".into(),
+        Value::from(datetime::format(draft.end)),
+    );
     body.insert("hoursWorked".into(), Value::from(draft.hours.as_decimal()));
     body.insert("summaryNotes".into(), Value::from(draft.summary.as_str()));
 }
@@ -229,7 +240,10 @@ impl AutotaskPlatform {
                 crate::wire::Filter::compare("in", "id", Value::from(chunk.to_vec()))
             };
             let rows: Vec<RawResource> = self
-                .query_rows(vec![filter], &strings(&["id", "firstName", "lastName", "email"]))
+                .query_rows(
+                    vec![filter],
+                    &strings(&["id", "firstName", "lastName", "email"]),
+                )
                 .await?;
             for row in rows {
                 let Some(id) = row.id() else { continue };
@@ -291,7 +305,11 @@ impl AutotaskPlatform {
                     "no active resource here with the e-mail {} holds the chosen role, and no \
                      fallback resource is chosen: choose one under \"Time entries\" in the \
                      Integration configuration",
-                    if email.is_empty() { "(none known)" } else { email }
+                    if email.is_empty() {
+                        "(none known)"
+                    } else {
+                        email
+                    }
                 ))
             })
     }
@@ -315,13 +333,21 @@ impl AutotaskPlatform {
         body.insert("billingCodeID".into(), Value::from(billing_code));
         body.insert("isNonBillable".into(), Value::from(!draft.billable));
         timing(&mut body, draft);
-        body.insert("internalNotes".into(), Value::from(draft.origin_note.as_str()));
+        body.insert(
+            "internalNotes".into(),
+            Value::from(draft.origin_note.as_str()),
+        );
         self.count_call();
         self.client
             .create("TimeEntries", &Value::Object(body))
             .await
             .map(TimeEntryId::from)
-            .map_err(|error| super::error_mapping::to_platform_error(error, super::error_mapping::CallKind::Write))
+            .map_err(|error| {
+                super::error_mapping::to_platform_error(
+                    error,
+                    super::error_mapping::CallKind::Write,
+                )
+            })
     }
 
     /// `PATCH TimeEntries`: the copy follows a change of its original.
@@ -341,7 +367,12 @@ impl AutotaskPlatform {
             .update("TimeEntries", &Value::Object(body))
             .await
             .map(|_| ())
-            .map_err(|error| super::error_mapping::to_platform_error(error, super::error_mapping::CallKind::Write))
+            .map_err(|error| {
+                super::error_mapping::to_platform_error(
+                    error,
+                    super::error_mapping::CallKind::Write,
+                )
+            })
     }
 
     /// `DELETE TimeEntries/{id}`: the original was deleted (one already gone is fine).
@@ -353,6 +384,11 @@ impl AutotaskPlatform {
         self.client
             .delete("TimeEntries", id)
             .await
-            .map_err(|error| super::error_mapping::to_platform_error(error, super::error_mapping::CallKind::Write))
+            .map_err(|error| {
+                super::error_mapping::to_platform_error(
+                    error,
+                    super::error_mapping::CallKind::Write,
+                )
+            })
     }
 }

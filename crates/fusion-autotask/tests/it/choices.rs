@@ -28,6 +28,8 @@ const LIST_NAMES: &[&str] = &[
     "note_publish",
     "attachment_publish",
     "resource",
+    "time_role",
+    "time_work_type",
 ];
 
 async fn choices_of(harness: &Harness, tenant: &str) -> TenantChoices {

@@ -252,7 +252,10 @@ mod tests {
         assert_eq!(side, Role::Source);
         assert_eq!(original, TimeEntryId::new("4711"));
         assert_eq!(TimeEntryMarker::find_in("sf-time: nothing here"), None);
-        assert_eq!(TimeEntryMarker::find_in(marker.as_str().replace("sf-time:", "sf:").as_str()), None);
+        assert_eq!(
+            TimeEntryMarker::find_in(marker.as_str().replace("sf-time:", "sf:").as_str()),
+            None
+        );
     }
 
     #[test]

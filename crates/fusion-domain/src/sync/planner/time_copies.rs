@@ -104,7 +104,8 @@ impl Planner<'_> {
             if known.is_none() && link.is_some_and(|link| link.withheld(entry.created_at)) {
                 continue;
             }
-            if sender.config.time_entries.send == crate::integration::TimeSendFilter::PublicSummaryOnly
+            if sender.config.time_entries.send
+                == crate::integration::TimeSendFilter::PublicSummaryOnly
                 && !entry.summary_public
             {
                 continue;

@@ -66,9 +66,14 @@ fn after_applying(input: &PlanInput, plan: &TicketPlan) -> TicketLink {
             }
             _ => ActionOutcome::Applied,
         };
-        if let Some(next) =
-            link_after_success(input.relationship, plan, Some(&link), action, &outcome, at(99))
-        {
+        if let Some(next) = link_after_success(
+            input.relationship,
+            plan,
+            Some(&link),
+            action,
+            &outcome,
+            at(99),
+        ) {
             link = next;
         }
     }
@@ -77,7 +82,10 @@ fn after_applying(input: &PlanInput, plan: &TicketPlan) -> TicketLink {
 
 #[test]
 fn a_logged_entry_becomes_one_time_entry_with_the_receivers_choices_and_no_money() {
-    let input = pair_with_time(vec![entry("701", "T1", 150, "Replaced the fuser unit")], vec![]);
+    let input = pair_with_time(
+        vec![entry("701", "T1", 150, "Replaced the fuser unit")],
+        vec![],
+    );
     let plan = only_plan(&input);
     let copies = copies(&plan);
     assert_eq!(copies.len(), 1, "{plan:#?}");
@@ -171,22 +179,26 @@ fn a_copy_is_never_sent_back_even_when_both_sides_receive_time() {
     both.source.tickets[0].time_entries = Some(vec![copy.clone()]);
     let plan = only_plan(&both);
     assert!(
-        !plan
-            .actions
-            .iter()
-            .any(|action| matches!(action, SyncAction::CopyTimeEntry { on: Role::Target, .. })),
+        !plan.actions.iter().any(|action| matches!(
+            action,
+            SyncAction::CopyTimeEntry {
+                on: Role::Target,
+                ..
+            }
+        )),
         "{plan:#?}"
     );
     // Known to the link by id, even if someone removed the marker: still not sent back.
     copy.marker = None;
     both.source.tickets[0].time_entries = Some(vec![copy]);
     let plan = only_plan(&both);
-    assert!(
-        !plan
-            .actions
-            .iter()
-            .any(|action| matches!(action, SyncAction::CopyTimeEntry { on: Role::Target, .. }))
-    );
+    assert!(!plan.actions.iter().any(|action| matches!(
+        action,
+        SyncAction::CopyTimeEntry {
+            on: Role::Target,
+            ..
+        }
+    )));
 }
 
 #[test]
