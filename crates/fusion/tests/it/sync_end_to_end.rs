@@ -54,11 +54,16 @@ pub(crate) struct Harness {
 
 impl Harness {
     pub(crate) async fn demo() -> Harness {
+        Self::with_world(World::demo()).await
+    }
+
+    /// The same over another world shaped like the demo's (same tenants and people).
+    pub(crate) async fn with_world(world: World) -> Harness {
         let options = SimOptions {
             timeout_fault_hold: Duration::from_millis(20),
             ..SimOptions::for_tests()
         };
-        let simulator = Simulator::new(World::demo(), options).expect("the demo world seeds");
+        let simulator = Simulator::new(world, options).expect("the world seeds");
         let running = simulator
             .spawn("127.0.0.1:0".parse().expect("address"))
             .await
