@@ -3,7 +3,7 @@
 //! the domain's named lists of [`Choice`]s ("queue", "status", "company", …).
 //!
 //! Cost of [`load_choices`] (what the tests check against the simulator's request log): at most
-//! one `ZoneInformation` lookup (skipped when the zone is cached), then exactly six requests for a
+//! one `ZoneInformation` lookup (skipped when the zone is cached), then exactly eight requests for a
 //! tenant with up to 500 active companies and 500 active resources, all in flight at once:
 //! - `GET Tickets/entityInformation/fields` (eight ticket picklists, required/read-only flags),
 //! - `GET Tickets/entityInformation/userDefinedFields` (ticket UDFs for the mappable field list),
@@ -180,9 +180,9 @@ impl TenantChoices {
     }
 }
 
-/// Loads every choice list of the client's tenant (six concurrent requests; see the module docs).
+/// Loads every choice list of the client's tenant (eight concurrent requests; see the module docs).
 pub async fn load_choices(client: &AutotaskClient) -> Result<TenantChoices, AutotaskError> {
-    // Resolve (and cache) the zone first: six concurrent calls on a cold cache would each ask.
+    // Resolve (and cache) the zone first: eight concurrent calls on a cold cache would each ask.
     client.zone().await?;
     let (
         ticket_fields,
