@@ -282,7 +282,10 @@ async fn roles_and_work_types_are_listed_active_only_and_work_types_are_general_
             .collect()
     };
     assert_eq!(labels("time_role"), ["Senior Engineer", "Technician"]);
-    assert_eq!(labels("time_work_type"), ["On-site Support", "Remote Support"]);
+    assert_eq!(
+        labels("time_work_type"),
+        ["On-site Support", "Remote Support"]
+    );
     assert_eq!(
         choices.list("time_role")[1].value,
         ChoiceValue::from(fusion_autotask_sim::TECHNICIAN_ROLE)
@@ -301,7 +304,11 @@ async fn a_security_level_without_roles_or_billing_codes_still_loads_its_other_c
         .username
         .clone();
     for entity in ["Roles", "BillingCodes"] {
-        assert!(harness.simulator().set_entity_permission(CONTOSO, &user, entity, false));
+        assert!(
+            harness
+                .simulator()
+                .set_entity_permission(CONTOSO, &user, entity, false)
+        );
     }
     let choices = choices_of(&harness, CONTOSO).await;
     assert!(choices.list("time_role").is_empty());

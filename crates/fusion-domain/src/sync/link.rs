@@ -237,6 +237,29 @@ impl TicketLink {
             .find(|item| item.from == from && &item.original == original)
     }
 
+    /// The time entries carried from side `from` and not deleted, and their hours as last
+    /// carried (for the Tickets view): `None` when none.
+    pub fn time_carried(&self, from: Role) -> Option<(usize, crate::sync::snapshot::Hours)> {
+        let carried: Vec<&CopiedTimeEntry> = self
+            .time_entries
+            .iter()
+            .filter(|item| item.from == from && !item.deleted)
+            .collect();
+        if carried.is_empty() {
+            return None;
+        }
+        let hundredths = carried
+            .iter()
+            .map(|item| {
+                crate::sync::snapshot::Hours::from_description(&item.described).hundredths()
+            })
+            .sum();
+        Some((
+            carried.len(),
+            crate::sync::snapshot::Hours::from_hundredths(hundredths),
+        ))
+    }
+
     /// Whether time entry `entry` on side `side` is a copy the sync made.
     pub fn knows_time_entry_copy(&self, side: Role, entry: &TimeEntryId) -> bool {
         self.time_entries

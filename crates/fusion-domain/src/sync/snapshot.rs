@@ -178,6 +178,13 @@ impl Hours {
     pub fn as_decimal(self) -> f64 {
         f64::from(self.0) / 100.0
     }
+
+    /// The hours at the start of a time entry's description ("1.50 h by …"), 0 when it cannot
+    /// be read.
+    pub fn from_description(described: &str) -> Self {
+        let number = described.split(' ').next().unwrap_or_default();
+        Self::from_decimal(number.parse().unwrap_or(0.0))
+    }
 }
 
 impl fmt::Display for Hours {

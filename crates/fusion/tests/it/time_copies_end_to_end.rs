@@ -248,6 +248,27 @@ async fn time_logged_on_the_msps_copy_reaches_the_customer_as_a_time_entry_and_e
     assert!(quiet(after.status), "{:#?}", after.records);
     assert_eq!(entries(&harness, CONTOSO, raised).len(), 1);
     assert_eq!(entries(&harness, NORTHWIND, copy).len(), 1);
+
+    // The Tickets view says what was carried, with the hours.
+    let rows = fusion_engine::ticket_rows(
+        harness.store.as_ref(),
+        harness.relationship,
+        &fusion_engine::TicketsQuery {
+            search: None,
+            state: None,
+            limit: 50,
+        },
+    )
+    .await
+    .expect("the store answers");
+    let row = rows
+        .iter()
+        .find(|row| row.source_ticket.as_ref().map(TicketId::as_str) == Some(&raised.to_string()))
+        .expect("the pair is listed");
+    assert_eq!(
+        row.time_carried,
+        ["Target \u{2192} Source: 1 time entry, 2.25 h"]
+    );
 }
 
 /// Contoso's platform, on which the next time entry is logged and then the run stops at once
@@ -413,7 +434,11 @@ async fn a_run_that_stops_right_after_logging_a_time_entry_copy_duplicates_nothi
         .await
         .expect("the run runs");
     assert_eq!(stopped.status, RunStatus::Failed, "{:#?}", stopped.records);
-    assert_eq!(entries(&harness, CONTOSO, raised).len(), 1, "the copy landed");
+    assert_eq!(
+        entries(&harness, CONTOSO, raised).len(),
+        1,
+        "the copy landed"
+    );
 
     // The next runs find the copy by its marker and link it: never a second one, and an edit
     // after that still reaches the one copy.
@@ -439,7 +464,13 @@ async fn a_time_entry_the_customers_autotask_refuses_is_a_recorded_failure_with_
     // Priya is no Senior Engineer: Contoso's Autotask refuses the pair for Sam's time.
     receive_time_entries(&harness, Role::Source, PRIYA, ENGINEER_ROLE).await;
     let (raised, copy) = synced_ticket(&harness, "Wi-Fi in the warehouse").await;
-    let entry = log_time(&harness, OTHER_TECHNICIAN, copy, 3.0, "Surveyed the access points");
+    let entry = log_time(
+        &harness,
+        OTHER_TECHNICIAN,
+        copy,
+        3.0,
+        "Surveyed the access points",
+    );
 
     let run = harness.automatic_run().await;
     assert_eq!(run.status, RunStatus::Partial, "{:#?}", run.records);

@@ -242,6 +242,5 @@ impl Planner<'_> {
 
 /// The hours at the start of a description ("1.50 h by …"), 0 when it cannot be read.
 pub(super) fn hours_of(described: &str) -> crate::sync::snapshot::Hours {
-    let number = described.split(' ').next().unwrap_or_default();
-    crate::sync::snapshot::Hours::from_decimal(number.parse().unwrap_or(0.0))
+    crate::sync::snapshot::Hours::from_description(described)
 }
