@@ -40,7 +40,15 @@ fn config(company: i64) -> SideConfig {
     config.send.public_publish_levels = vec![1.into()];
     config.options.internal_comments = true;
     config.reverse_sync.enabled = true;
-    config.time_entries.arrive_as = crate::integration::TimeArrival::Notes;
+    // Half the sides take time as notes, half as time entries: both go through the scope.
+    if company % 2 == 0 {
+        config.time_entries.arrive_as = crate::integration::TimeArrival::Notes;
+    } else {
+        config.time_entries.arrive_as = crate::integration::TimeArrival::TimeEntries;
+        config.time_entries.role = Some(7.into());
+        config.time_entries.billing_code = Some(8.into());
+        config.time_entries.fallback_resource = Some(9.into());
+    }
     config
 }
 
