@@ -201,26 +201,6 @@ pub struct TimeEntrySettings {
     pub billable: bool,
 }
 
-impl TimeEntrySettings {
-    /// What receiving time as time entries still lacks, as "role, work type" (empty when ready).
-    pub fn missing_for_time_entries(&self) -> Vec<&'static str> {
-        if self.arrive_as != TimeArrival::TimeEntries {
-            return Vec::new();
-        }
-        let mut missing = Vec::new();
-        if self.fallback_resource.is_none() {
-            missing.push("fallback resource");
-        }
-        if self.role.is_none() {
-            missing.push("role");
-        }
-        if self.billing_code.is_none() {
-            missing.push("work type");
-        }
-        missing
-    }
-}
-
 /// Send tickets created on the target side back to the source.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReverseSync {
@@ -482,6 +462,34 @@ mod tests {
         let warnings = side.warnings(&lists);
         assert_eq!(warnings.len(), 1);
         assert_eq!(warnings[0].setting, "Sub-issue type");
+    }
+
+    #[test]
+    fn time_as_time_entries_names_each_missing_or_inactive_choice() {
+        let mut side = SideConfig::default();
+        side.time_entries.arrive_as = TimeArrival::TimeEntries;
+        side.time_entries.role = Some(40.into());
+        let mut retired = choice(40, "Retired role", None);
+        retired.is_active = false;
+        let lists = move |list: &str| match list {
+            "time_role" => vec![retired.clone()],
+            _ => vec![],
+        };
+        let warnings = side.warnings(&lists);
+        let settings: Vec<&str> = warnings.iter().map(|warning| warning.setting).collect();
+        assert_eq!(
+            settings,
+            [
+                "Fallback resource",
+                "Time entry role",
+                "Time entry work type"
+            ]
+        );
+        assert!(warnings[1].message.contains("\"Retired role\" is inactive"));
+        assert!(warnings[2].message.contains("choose one"));
+        // As notes, none of them is needed.
+        side.time_entries.arrive_as = TimeArrival::Notes;
+        assert!(side.warnings(&lists).is_empty());
     }
 
     #[test]
