@@ -352,6 +352,12 @@ fn tenant(shape: &TenantShape<'_>, first_id: i64, now: OffsetDateTime) -> Tenant
             "dateWorked": stamp(now, 24 * 60), "startDateTime": stamp(now, 200), "endDateTime": stamp(now, 170),
             "hoursWorked": 0.5, "hoursToBill": 0.5, "summaryNotes": "Cleared the paper jam.",
             "isNonBillable": false, "createDateTime": stamp(now, 170),
+        })), object(json!({
+            // Goodwill time: visible only to API users with "Can view non-billable time entries".
+            "id": first_id + 601, "ticketID": ticket_base + 1, "resourceID": person_ids[0], "roleID": TECHNICIAN_ROLE,
+            "billingCodeID": REMOTE_SUPPORT, "dateWorked": stamp(now, 24 * 60), "startDateTime": stamp(now, 140),
+            "endDateTime": stamp(now, 125), "hoursWorked": 0.25, "summaryNotes": "Checked the VPN client version.",
+            "isNonBillable": true, "createDateTime": stamp(now, 125),
         }))],
     );
     records.insert(
