@@ -40,6 +40,7 @@ mod service;
 mod setup;
 mod tenant;
 mod tickets;
+pub mod webhooks;
 
 pub use connections::{
     ActionOutcome, CONTRACT_NAME_MAX_CHARS, ConnectionError, ConnectionSeen, Connections,

@@ -240,12 +240,33 @@ impl SyncDirectory for StoreSyncDirectory {
             let Some(relationship) = self.store.relationship(id).await.map_err(unavailable)? else {
                 continue;
             };
-            if schedule.is_scheduled(relationship.state, relationship.readiness) {
-                scheduled.push(ScheduledRelationship {
-                    relationship: id,
-                    interval: schedule.interval(),
+            if !schedule.is_scheduled(relationship.state, relationship.readiness) {
+                continue;
+            }
+            let (Some(source_org), Some(target_org)) =
+                (relationship.source_org(), relationship.target_org())
+            else {
+                continue;
+            };
+            // Time entries have no webhook: a connection carrying them keeps its own interval.
+            let mut carries_time_entries = false;
+            for org in [source_org, target_org] {
+                let config = self
+                    .store
+                    .integration_config(id, org)
+                    .await
+                    .map_err(unavailable)?;
+                carries_time_entries |= config.is_some_and(|config| {
+                    config.time_entries.arrive_as != fusion_domain::TimeArrival::Off
                 });
             }
+            scheduled.push(ScheduledRelationship {
+                relationship: id,
+                interval: schedule.interval(),
+                source_org,
+                target_org,
+                carries_time_entries,
+            });
         }
         Ok(scheduled)
     }

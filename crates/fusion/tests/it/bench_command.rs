@@ -78,6 +78,26 @@ fn bench_quick_json_prints_one_object_with_every_figure_and_says_why_py_autotask
     }
     assert_eq!(report["relationships_1000"]["relationships"], 4);
     assert_eq!(report["relationships_1000"]["runs_ok"], 4);
+    // Every edit of the webhooks phase reached the other side (none missed), each figure there.
+    for key in [
+        "changes",
+        "p50_s",
+        "p95_s",
+        "max_s",
+        "calls_per_change",
+        "missed",
+    ] {
+        assert!(
+            report["webhooks"].get(key).is_some(),
+            "webhooks.{key}: {report}"
+        );
+    }
+    assert_eq!(report["webhooks"]["missed"], 0, "{report}");
+    assert!(
+        report["webhooks"]["quiet_hour"]["with_webhooks"].as_u64()
+            < report["webhooks"]["quiet_hour"]["polling"].as_u64(),
+        "a quiet hour costs less with webhooks: {report}"
+    );
     assert!(report["vs_py_autotask"].is_null(), "{report}");
     let reason = report["vs_py_autotask_skipped"]
         .as_str()

@@ -9,7 +9,10 @@
 //! 3. queries and a small sync with every request held 150 ms under the 3-per-endpoint limit —
 //!    achieved request rate against the theoretical maximum, thread-threshold rejections;
 //! 4. 1,000 active relationships polled by the scheduler (`SyncService::run_due`) — CPU, RSS;
-//! 5. every ticket fetched with our client and with py-autotask — requests and wall time.
+//! 5. every ticket fetched with our client and with py-autotask — requests and wall time;
+//! 6. webhooks: edits on both sides spread over time under 150 ms latency, carried by the
+//!    simulator's callouts to the product's receiver — edit-to-visible delay, requests per
+//!    change, missed changes, and a quiet hour with webhooks against polling every 5 minutes.
 //!
 //! Every sync is checked: both tenants must agree at the end, or the benchmark fails (exit 1)
 //! saying how they differ. `--quick` runs a small world (for smoke tests and CI).
@@ -20,6 +23,7 @@ mod phases;
 mod py_autotask;
 mod relationships;
 mod verify;
+mod webhooks;
 mod world;
 
 use std::time::Duration;
@@ -45,6 +49,9 @@ struct Sizes {
     relationships: usize,
     latency_requests_per_endpoint: usize,
     latency_sync_tickets: usize,
+    /// Edits in the webhooks phase, and the time they are spread over.
+    webhook_changes: usize,
+    webhook_spread: Duration,
 }
 
 impl Sizes {
@@ -63,6 +70,8 @@ impl Sizes {
             relationships: args.relationships.unwrap_or(relationships),
             latency_requests_per_endpoint: latency_requests,
             latency_sync_tickets: latency_tickets,
+            webhook_changes: if args.quick { 40 } else { 300 },
+            webhook_spread: Duration::from_secs(if args.quick { 20 } else { 300 }),
         }
     }
 }
@@ -78,6 +87,7 @@ struct Report {
     incremental: SyncFigures,
     latency: LatencyFigures,
     relationships_1000: PollingFigures,
+    webhooks: webhooks::WebhookFigures,
     vs_py_autotask: Option<Comparison>,
     /// Why `vs_py_autotask` is null, and how to enable it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -122,6 +132,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Completion> {
         sizes.relationships
     ));
     let polling = relationships::polling(sizes.relationships).await?;
+    progress(&format!(
+        "{} edits carried by webhooks under {} ms latency…",
+        sizes.webhook_changes,
+        LATENCY.as_millis()
+    ));
+    let webhooks = webhooks::webhooks(sizes.webhook_changes, sizes.webhook_spread, LATENCY).await?;
 
     progress(&format!(
         "initial sync of {} tickets ({} notes, {} attachments)…",
@@ -176,6 +192,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Completion> {
         incremental,
         latency,
         relationships_1000: polling,
+        webhooks,
         vs_py_autotask,
         vs_py_autotask_skipped,
     };
@@ -285,6 +302,24 @@ fn table(report: &Report) -> String {
         number(polling.rss_mb, 1),
         number(polling.peak_rss_mb, 1),
         polling.idle_tick_ms,
+    ));
+
+    let hooks = &report.webhooks;
+    text.push_str(&format!(
+        "\nwebhooks: {} edits under {} ms latency reached the other side in {:.2} s median, {:.2} s p95, {:.2} s max; \
+         {} missed; {:.1} requests per change\n  a quiet hour: {} requests with webhooks (2 safety sweeps of {}, 2 checks of {}) \
+         against {} polling every 5 minutes\n",
+        hooks.changes,
+        hooks.latency_ms,
+        hooks.p50_s,
+        hooks.p95_s,
+        hooks.max_s,
+        hooks.missed,
+        hooks.calls_per_change,
+        hooks.quiet_hour.with_webhooks,
+        hooks.quiet_hour.sweep_requests,
+        hooks.quiet_hour.check_requests,
+        hooks.quiet_hour.polling,
     ));
 
     match (&report.vs_py_autotask, &report.vs_py_autotask_skipped) {
