@@ -285,7 +285,25 @@ pub fn what_to_do(subject: &AttentionSubject, class: FailureClass, why: &str) ->
              retried when the mappings change. Or Skip this field."
                 .into()
         }
-        AttentionSubject::TimeEntry(_) if lower.contains("time entr") && !lower.contains("note") => {
+        AttentionSubject::TimeEntry(_) if !lower.contains("note") && lower.contains("not found") => {
+            "The copy of this time entry no longer exists in your Autotask (someone deleted it \
+             there), so the change to the original cannot follow: Skip this time entry."
+                .into()
+        }
+        AttentionSubject::TimeEntry(_)
+            if !lower.contains("note")
+                && [
+                    "role",
+                    "resource",
+                    "allocation code",
+                    "work type",
+                    "start and stop",
+                    "hoursworked",
+                    "time entr",
+                ]
+                .iter()
+                .any(|word| lower.contains(word)) =>
+        {
             "Your Autotask refused the copy of this time entry: check the fallback resource, the \
              role (the resource must hold it) and the work type (an active general allocation \
              code) under \"Time entries\" in the Integration configuration, then Retry. Or Skip \
@@ -406,5 +424,28 @@ mod tests {
             "permission denied: TicketNotes create",
         );
         assert!(permission.contains("permission"), "{permission}");
+        let entry = AttentionSubject::TimeEntry("701".into());
+        let role = what_to_do(
+            &entry,
+            FailureClass::Permanent,
+            "rejected by the platform: The specified AssignedResourceID and AssignedRoleID \
+             combination is not currently defined.",
+        );
+        assert!(
+            role.contains("the role (the resource must hold it)"),
+            "{role}"
+        );
+        let gone = what_to_do(
+            &entry,
+            FailureClass::Permanent,
+            "not found: TimeEntries 9001",
+        );
+        assert!(gone.contains("no longer exists"), "{gone}");
+        let note = what_to_do(
+            &entry,
+            FailureClass::Permanent,
+            "Picklist value [9] does not exist for noteType.",
+        );
+        assert!(note.contains("refused the note"), "{note}");
     }
 }
