@@ -35,7 +35,7 @@ use crate::ticket_fields::{
 };
 
 /// How long loaded choices are used before they are loaded again (by the injected clock):
-/// picklists change rarely, and each load costs six requests of the tenant's budget.
+/// picklists change rarely, and each load costs eight requests of the tenant's budget.
 pub const CHOICES_TTL: time::Duration = time::Duration::minutes(10);
 
 /// Which tenant and API user an entry was loaded for (a changed API user is a new entry).

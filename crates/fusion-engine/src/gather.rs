@@ -484,20 +484,22 @@ pub(crate) async fn gather(request: GatherRequest<'_, '_>) -> Result<Gathered, G
             keep(keeper).await?;
         }
         // Time entries (Autotask has no webhook for them: always read here), only when the
-        // partner receives time.
-        let mut time_entries =
-            if input.side(side.opposite()).config.time_entries.arrive_as == TimeArrival::Off {
-                BTreeMap::new()
-            } else {
-                let found = platform
-                    .time_entries_of_tickets(wanted)
-                    .await
-                    .map_err(platform_error(side))?;
-                if let Access::Leased(keeper) = &mut access {
-                    keep(keeper).await?;
-                }
-                found
-            };
+        // partner receives time, or when this side receives time entries (to find its copies).
+        let mut time_entries = if input.side(side.opposite()).config.time_entries.arrive_as
+            == TimeArrival::Off
+            && input.side(side).config.time_entries.arrive_as != TimeArrival::TimeEntries
+        {
+            BTreeMap::new()
+        } else {
+            let found = platform
+                .time_entries_of_tickets(wanted)
+                .await
+                .map_err(platform_error(side))?;
+            if let Access::Leased(keeper) = &mut access {
+                keep(keeper).await?;
+            }
+            found
+        };
         let side_input = match side {
             Role::Source => &mut input.source,
             Role::Target => &mut input.target,

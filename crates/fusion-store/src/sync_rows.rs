@@ -313,6 +313,9 @@ struct TimeEntryDocument {
     described: String,
     #[serde(default)]
     deleted: bool,
+    /// The time-entry copy (absent when carried as notes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    copy: Option<String>,
 }
 
 impl TimeEntryDocument {
@@ -324,6 +327,7 @@ impl TimeEntryDocument {
             fingerprint,
             described,
             deleted,
+            copy,
         } = item;
         Self {
             from: from.as_str().to_owned(),
@@ -332,6 +336,7 @@ impl TimeEntryDocument {
             fingerprint: fingerprint.as_str().to_owned(),
             described: described.clone(),
             deleted: *deleted,
+            copy: copy.as_ref().map(|copy| copy.as_str().to_owned()),
         }
     }
 
@@ -343,6 +348,7 @@ impl TimeEntryDocument {
             fingerprint: Fingerprint::from_stored(self.fingerprint),
             described: self.described,
             deleted: self.deleted,
+            copy: self.copy.map(TimeEntryId::new),
         })
     }
 }

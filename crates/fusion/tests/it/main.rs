@@ -22,6 +22,7 @@ mod serve_command;
 mod sim_command;
 mod soak;
 mod sync_end_to_end;
+mod time_copies_end_to_end;
 mod time_end_to_end;
 mod trace_logs;
 mod webhooks_end_to_end;

@@ -65,7 +65,23 @@ impl Harness {
 
     /// The demo world on a simulator with these options.
     pub(crate) async fn demo_with(options: SimOptions) -> Harness {
-        let simulator = Simulator::new(World::demo(), options).expect("the demo world seeds");
+        Harness::world_with(World::demo(), options).await
+    }
+
+    /// Another world shaped like the demo's (same tenants and people), with the demo's options.
+    pub(crate) async fn with_world(world: World) -> Harness {
+        Harness::world_with(
+            world,
+            SimOptions {
+                timeout_fault_hold: Duration::from_millis(20),
+                ..SimOptions::for_tests()
+            },
+        )
+        .await
+    }
+
+    async fn world_with(world: World, options: SimOptions) -> Harness {
+        let simulator = Simulator::new(world, options).expect("the world seeds");
         let running = simulator
             .spawn("127.0.0.1:0".parse().expect("address"))
             .await
