@@ -19,7 +19,7 @@ use crate::config_file::ConfigFile;
 use crate::database_location::DatabaseLocation;
 use crate::exit_status::{Completion, InvalidInput};
 use crate::notifications::{NotificationConfig, Notifications};
-use crate::scheduler::{SchedulerSettings, SyncRuntime, sync_service};
+use crate::scheduler::{SchedulerSettings, SyncRuntime, sync_service_with};
 use crate::shutdown::shutdown_signal;
 
 /// How long one Autotask request may take before the test or sync gives up on it.
@@ -82,6 +82,11 @@ impl ServeConfig {
                 tick: args
                     .scheduler_tick_seconds
                     .map_or(crate::scheduler::DEFAULT_TICK, Duration::from_secs),
+                lease_ttl: args
+                    .lease_seconds
+                    .map_or(crate::scheduler::DEFAULT_LEASE_TTL, |seconds| {
+                        time::Duration::seconds(i64::try_from(seconds).unwrap_or(i64::MAX))
+                    }),
                 history_retention: time::Duration::days(i64::from(
                     args.history_retention_days
                         .unwrap_or(crate::scheduler::DEFAULT_HISTORY_RETENTION_DAYS),
@@ -244,7 +249,7 @@ pub async fn run(
         crate::commands::web_app::tenants(autotask.clone()),
     )?;
     let runtime = SyncRuntime::start(
-        sync_service(store.clone(), autotask.clone())
+        sync_service_with(store.clone(), autotask.clone(), config.scheduler.engine_settings())
             .with_hooks(Arc::new(notifications.notifier.clone())),
         store.clone(),
         config.scheduler,
