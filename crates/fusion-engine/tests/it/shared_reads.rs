@@ -151,7 +151,8 @@ async fn a_relationship_further_behind_reads_again_wider_and_a_new_sweep_reads_a
         tenant_key: "hub|api".into(),
         config: scope(COMPANY_A),
     };
-    let platform = |relationship| shared.platform(side(relationship), Arc::new(hub.clone()), links.clone());
+    let platform =
+        |relationship| shared.platform(side(relationship), Arc::new(hub.clone()), links.clone());
     let recent_only = platform(a)
         .changed_tickets(&everything_since(start + Duration::minutes(20)))
         .await

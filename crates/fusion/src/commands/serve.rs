@@ -249,8 +249,12 @@ pub async fn run(
         crate::commands::web_app::tenants(autotask.clone()),
     )?;
     let runtime = SyncRuntime::start(
-        sync_service_with(store.clone(), autotask.clone(), config.scheduler.engine_settings())
-            .with_hooks(Arc::new(notifications.notifier.clone())),
+        sync_service_with(
+            store.clone(),
+            autotask.clone(),
+            config.scheduler.engine_settings(),
+        )
+        .with_hooks(Arc::new(notifications.notifier.clone())),
         store.clone(),
         config.scheduler,
     );

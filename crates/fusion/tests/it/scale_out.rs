@@ -59,7 +59,10 @@ async fn serve_processes_on_one_postgres_database_share_the_connections_and_take
     let mut raised = Vec::new();
     for round in 0..FIRST_ROUND {
         for pair in 0..PAIRS {
-            raised.push(bed.raise(pair, &format!("Scale-out ticket {round} of customer {pair}")));
+            raised.push(bed.raise(
+                pair,
+                &format!("Scale-out ticket {round} of customer {pair}"),
+            ));
         }
     }
     // Every create takes a while, so a process can be killed in the middle of a run.
@@ -146,7 +149,10 @@ async fn serve_processes_on_one_postgres_database_share_the_connections_and_take
     let joined = Worker::start(&database.url, &bed.base_url(), &bed.integration_code);
     workers.push(joined);
     for pair in 0..PAIRS {
-        raised.push(bed.raise(pair, &format!("Scale-out ticket after the join, customer {pair}")));
+        raised.push(bed.raise(
+            pair,
+            &format!("Scale-out ticket after the join, customer {pair}"),
+        ));
     }
     let waited = Instant::now();
     while !bed.missing(&raised).is_empty()
@@ -191,9 +197,9 @@ async fn serve_processes_on_one_postgres_database_share_the_connections_and_take
     let runs = bed.runs().await;
     for (relationship, runs) in &runs {
         for pair in runs.windows(2) {
-            let finished = pair[0].finished_at.unwrap_or_else(|| {
-                panic!("a run of {relationship} never finished: {:?}", pair[0])
-            });
+            let finished = pair[0]
+                .finished_at
+                .unwrap_or_else(|| panic!("a run of {relationship} never finished: {:?}", pair[0]));
             assert!(
                 finished <= pair[1].started_at,
                 "two runs of {relationship} overlapped: {pair:?}"
