@@ -86,7 +86,10 @@ impl AutotaskTenants {
         })
     }
 
-    fn client(&self, credentials: &TenantCredentials) -> Result<AutotaskClient, TenantError> {
+    pub(crate) fn client(
+        &self,
+        credentials: &TenantCredentials,
+    ) -> Result<AutotaskClient, TenantError> {
         Ok(self.service()?.client(Credentials {
             username: credentials.username.clone(),
             secret: credentials.secret.clone(),

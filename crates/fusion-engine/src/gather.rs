@@ -63,9 +63,9 @@ pub(crate) struct GatherRequest<'a, 'k> {
     pub windows: BySide<OffsetDateTime>,
     pub now: OffsetDateTime,
     pub access: Access<'a, 'k>,
-    /// A repair of one ticket: only it (with its partner and content) is read — no changed
-    /// tickets, retries or deletions — and no cursor moves.
-    pub only: Option<(Role, TicketId)>,
+    /// A repair's one ticket, or the tickets a webhook named: only they (with their partners and
+    /// content) are read — no changed tickets, retries or deletions — and no cursor moves.
+    pub only: Option<Vec<(Role, TicketId)>>,
 }
 
 struct Reader<'a> {
@@ -170,7 +170,7 @@ pub(crate) async fn gather(request: GatherRequest<'_, '_>) -> Result<Gathered, G
     // Tickets to read even when quiet: a repair's one ticket, or those whose failures a person
     // or a change asked to retry.
     let wanted: Vec<(Role, TicketId)> = match &only {
-        Some(ticket) => vec![ticket.clone()],
+        Some(tickets) => tickets.clone(),
         None => attention.retry_requested(),
     };
 

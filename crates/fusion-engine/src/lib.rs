@@ -41,6 +41,7 @@ mod setup;
 mod shared_reads;
 mod tenant;
 mod tickets;
+pub mod webhooks;
 
 pub use connections::{
     ActionOutcome, CONTRACT_NAME_MAX_CHARS, ConnectionError, ConnectionSeen, Connections,

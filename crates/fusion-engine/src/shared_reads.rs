@@ -14,8 +14,9 @@
 //! read did not include (the read happened before the run, and later changes are later), so
 //! reading at the start of the sweep only delays, never loses.
 //!
-//! A sweep begins when the scheduler lists the relationships it may run
-//! ([`SharedReads::begin_sweep`]); each of them reads through the sweep once
+//! A sweep begins when the scheduler has the relationships that are due
+//! (`SyncDirectory::sweep_begins` calls [`SharedReads::begin_sweep`]); each of them reads through
+//! the sweep once
 //! ([`SharedReads::take_turn`]); reads are kept for that sweep only and never longer than
 //! [`SWEEP_READS_FRESH_FOR`]. Runs people start, repairs and dry runs read afresh. A read serves
 //! every later request of the sweep whose window starts at or after its own; an earlier start

@@ -466,6 +466,7 @@ impl RunColumns {
             relationship: RelationshipId::from_uuid(self.relationship),
             trigger: match self.trigger_detail.as_deref() {
                 Some("repair") => RunTrigger::Repair,
+                Some("webhook") => RunTrigger::Webhook,
                 _ => RunTrigger::parse(&self.trigger)
                     .ok_or_else(|| unknown_value("run trigger", &self.trigger))?,
             },
@@ -496,10 +497,12 @@ impl RunColumns {
 }
 
 /// How a trigger is stored: the `run_trigger` column keeps manual/automatic (its CHECK constraint
-/// predates repairs) and `trigger_detail` says 'repair' for a person's repair of one ticket.
+/// predates repairs) and `trigger_detail` says 'repair' for a person's repair of one ticket and
+/// 'webhook' for a run a platform's webhook triggered.
 pub(crate) fn trigger_columns(trigger: RunTrigger) -> (&'static str, Option<&'static str>) {
     match trigger {
         RunTrigger::Repair => ("manual", Some("repair")),
+        RunTrigger::Webhook => ("automatic", Some("webhook")),
         other => (other.as_str(), None),
     }
 }

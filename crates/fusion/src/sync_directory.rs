@@ -12,8 +12,8 @@
 //! A relationship is scheduled when its stored automatic sync is switched on (with its own
 //! interval), it is Active, and its baseline is set ("Ready for automatic sync").
 //!
-//! Reads per tenant: listing the scheduled relationships begins a sweep of the process's
-//! `SharedReads`, and an automatic run's setup (`setup_automatic`) reads each side's changed
+//! Reads per tenant: a scheduler sweep (`sweep_begins`, with the relationships due) begins a
+//! sweep of the process's `SharedReads`, and an automatic run's setup (`setup_automatic`) reads each side's changed
 //! tickets and deletions through that sweep — once per tenant (database and API user) for all
 //! its relationships, handed to each filtered to its own company scope. Runs people start read
 //! afresh.
@@ -313,21 +313,45 @@ impl SyncDirectory for StoreSyncDirectory {
             let Some(relationship) = self.store.relationship(id).await.map_err(unavailable)? else {
                 continue;
             };
-            if schedule.is_scheduled(relationship.state, relationship.readiness) {
-                scheduled.push(ScheduledRelationship {
-                    relationship: id,
-                    interval: schedule.interval(),
+            if !schedule.is_scheduled(relationship.state, relationship.readiness) {
+                continue;
+            }
+            let (Some(source_org), Some(target_org)) =
+                (relationship.source_org(), relationship.target_org())
+            else {
+                continue;
+            };
+            // Time entries have no webhook: a connection carrying them keeps its own interval.
+            let mut carries_time_entries = false;
+            for org in [source_org, target_org] {
+                let config = self
+                    .store
+                    .integration_config(id, org)
+                    .await
+                    .map_err(unavailable)?;
+                carries_time_entries |= config.is_some_and(|config| {
+                    config.time_entries.arrive_as != fusion_domain::TimeArrival::Off
                 });
             }
-        }
-        if let Some(shared) = &self.shared {
-            shared.begin_sweep(scheduled.iter().map(|due| due.relationship));
+            scheduled.push(ScheduledRelationship {
+                relationship: id,
+                interval: schedule.interval(),
+                source_org,
+                target_org,
+                carries_time_entries,
+            });
         }
         Ok(scheduled)
     }
 
     async fn setup(&self, relationship: RelationshipId) -> Result<SyncSetup, SetupError> {
         Ok(self.setup_with_keys(relationship).await?.0)
+    }
+
+    async fn sweep_begins(&self, due: &[RelationshipId]) {
+        if let Some(shared) = &self.shared {
+            shared.begin_sweep(due.iter().copied());
+        }
     }
 
     async fn setup_automatic(&self, relationship: RelationshipId) -> Result<SyncSetup, SetupError> {
