@@ -97,7 +97,8 @@ pub struct BenchArgs {
     #[arg(long)]
     pub tickets: Option<usize>,
 
-    /// Relationships the scheduler polls [default: 1000, or 20 with --quick].
+    /// Relationships the scheduler polls [default: 1000, or 20 with --quick]; also caps the hub
+    /// phase's partners [default: 300, or 20 with --quick].
     #[arg(long)]
     pub relationships: Option<usize>,
 }

@@ -67,7 +67,10 @@ impl Sizes {
                 attachment_every: 5,
             },
             relationships: args.relationships.unwrap_or(relationships),
-            hub_partners,
+            // `--relationships` caps the hub phase too (smoke tests keep it small).
+            hub_partners: args
+                .relationships
+                .map_or(hub_partners, |count| count.min(hub_partners)),
             latency_requests_per_endpoint: latency_requests,
             latency_sync_tickets: latency_tickets,
         }
