@@ -241,7 +241,7 @@ mod tests {
     #[test]
     fn a_note_callout_names_its_ticket_and_a_ticket_callout_its_id() {
         let note = br#"{"Action":"Create","EntityType":"TicketNote","EventTime":"2026-11-27T01:43:57.123","Fields":{"ticketID":29000300,"description":"x"},"Guid":"G","Id":5,"PersonID":1,"SequenceNumber":42}"#;
-        match read_callout(note).unwrap() {
+        match read_callout(note).expect("reads") {
             Callout::Change {
                 ticket,
                 sequence_number,
@@ -254,11 +254,11 @@ mod tests {
         }
         let ticket = br#"{"Action":"Update","EntityType":"Ticket","EventTime":"2026-11-27T01:43:57Z","Fields":{},"Guid":"G","Id":7,"SequenceNumber":1}"#;
         assert!(
-            matches!(read_callout(ticket).unwrap(), Callout::Change { ticket, .. } if ticket == TicketId::new("7"))
+            matches!(read_callout(ticket).expect("reads"), Callout::Change { ticket, .. } if ticket == TicketId::new("7"))
         );
         let gone = br#"{"Action":"Deactivated","EntityType":"Ticket","Guid":"G","Id":3,"EventTime":"2026-11-27T01:43:57"}"#;
         assert_eq!(
-            read_callout(gone).unwrap(),
+            read_callout(gone).expect("reads"),
             Callout::Deactivated { guid: "G".into() }
         );
         assert!(read_callout(b"{}").is_err());

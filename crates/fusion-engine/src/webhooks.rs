@@ -234,9 +234,9 @@ impl WebhookSettings {
             public_url: Some(public_url.trim_end_matches('/').to_owned()),
             off_reason: String::new(),
             safety_interval: Duration::minutes(DEFAULT_SAFETY_INTERVAL_MINUTES),
-            debounce: Duration::milliseconds(750),
+            debounce: Duration::milliseconds(500),
             max_debounce: Duration::seconds(10),
-            check_every: Duration::minutes(10),
+            check_every: Duration::minutes(30),
             retry_every: Duration::minutes(2),
             give_up_after: Duration::hours(1),
         }

@@ -444,6 +444,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(configuration::api_routes())
                 .merge(sync::api_routes())
                 .merge(notifications::api_routes())
+                .merge(hooks::api_routes())
                 .merge(openapi::routes()),
         )
         .layer(DefaultBodyLimit::max(max_body_bytes))

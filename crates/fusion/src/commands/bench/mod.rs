@@ -11,7 +11,10 @@
 //! 4. 1,000 active relationships polled by the scheduler (`SyncService::run_due`) — CPU, RSS;
 //!    and one hub tenant in 300 relationships (`hub`): its requests per quiet hour with shared
 //!    reads per tenant and without;
-//! 5. every ticket fetched with our client and with py-autotask — requests and wall time.
+//! 5. every ticket fetched with our client and with py-autotask — requests and wall time;
+//! 6. webhooks: edits on both sides spread over time under 150 ms latency, carried by the
+//!    simulator's callouts to the product's receiver — edit-to-visible delay, requests per
+//!    change, missed changes, and a quiet hour with webhooks against polling every 5 minutes.
 //!
 //! Every sync is checked: both tenants must agree at the end, or the benchmark fails (exit 1)
 //! saying how they differ. `--quick` runs a small world (for smoke tests and CI).
@@ -23,6 +26,7 @@ mod phases;
 mod py_autotask;
 mod relationships;
 mod verify;
+mod webhooks;
 mod world;
 
 use std::time::Duration;
@@ -50,6 +54,9 @@ struct Sizes {
     hub_partners: usize,
     latency_requests_per_endpoint: usize,
     latency_sync_tickets: usize,
+    /// Edits in the webhooks phase, and the time they are spread over.
+    webhook_changes: usize,
+    webhook_spread: Duration,
 }
 
 impl Sizes {
@@ -73,6 +80,8 @@ impl Sizes {
                 .map_or(hub_partners, |count| count.min(hub_partners)),
             latency_requests_per_endpoint: latency_requests,
             latency_sync_tickets: latency_tickets,
+            webhook_changes: if args.quick { 40 } else { 300 },
+            webhook_spread: Duration::from_secs(if args.quick { 20 } else { 300 }),
         }
     }
 }
@@ -89,6 +98,7 @@ struct Report {
     latency: LatencyFigures,
     relationships_1000: PollingFigures,
     hub: HubFigures,
+    webhooks: webhooks::WebhookFigures,
     vs_py_autotask: Option<Comparison>,
     /// Why `vs_py_autotask` is null, and how to enable it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -138,6 +148,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Completion> {
         sizes.hub_partners
     ));
     let hub = hub::hub(sizes.hub_partners).await?;
+    progress(&format!(
+        "{} edits carried by webhooks under {} ms latency…",
+        sizes.webhook_changes,
+        LATENCY.as_millis()
+    ));
+    let webhooks = webhooks::webhooks(sizes.webhook_changes, sizes.webhook_spread, LATENCY).await?;
 
     progress(&format!(
         "initial sync of {} tickets ({} notes, {} attachments)…",
@@ -193,6 +209,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Completion> {
         latency,
         relationships_1000: polling,
         hub,
+        webhooks,
         vs_py_autotask,
         vs_py_autotask_skipped,
     };
@@ -315,6 +332,23 @@ fn table(report: &Report) -> String {
         hub.sweep_s,
         hub.sweep_unshared_s,
         number(hub.rss_mb, 1),
+    ));
+    let hooks = &report.webhooks;
+    text.push_str(&format!(
+        "\nwebhooks: {} edits under {} ms latency reached the other side in {:.2} s median, {:.2} s p95, {:.2} s max; \
+         {} missed; {:.1} requests per change\n  a quiet hour: {} requests with webhooks (2 safety sweeps of {}, 2 checks of {}) \
+         against {} polling every 5 minutes\n",
+        hooks.changes,
+        hooks.latency_ms,
+        hooks.p50_s,
+        hooks.p95_s,
+        hooks.max_s,
+        hooks.missed,
+        hooks.calls_per_change,
+        hooks.quiet_hour.with_webhooks,
+        hooks.quiet_hour.sweep_requests,
+        hooks.quiet_hour.check_requests,
+        hooks.quiet_hour.polling,
     ));
 
     match (&report.vs_py_autotask, &report.vs_py_autotask_skipped) {
