@@ -124,6 +124,16 @@ pub fn webhook_service(
 pub fn sync_with_webhooks(
     store: Arc<dyn Store>,
     autotask: AutotaskService,
+    settings: WebhookSettings,
+    hooks: Option<Arc<dyn fusion_engine::SyncHooks>>,
+) -> (SyncService, WebhookService) {
+    sync_with_webhooks_using(store, autotask, EngineSettings::default(), settings, hooks)
+}
+
+/// [`sync_with_webhooks`] with the engine's settings (`serve` sets the lease lifetime).
+pub fn sync_with_webhooks_using(
+    store: Arc<dyn Store>,
+    autotask: AutotaskService,
     engine: EngineSettings,
     settings: WebhookSettings,
     hooks: Option<Arc<dyn fusion_engine::SyncHooks>>,

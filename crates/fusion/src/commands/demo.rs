@@ -115,7 +115,6 @@ pub async fn run(
     let (sync, webhooks) = sync_with_webhooks(
         store.clone(),
         autotask_service.clone(),
-        fusion_engine::EngineSettings::default(),
         webhook_settings,
         Some(Arc::new(notifications.notifier.clone())),
     );

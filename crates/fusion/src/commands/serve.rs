@@ -19,7 +19,7 @@ use crate::config_file::ConfigFile;
 use crate::database_location::DatabaseLocation;
 use crate::exit_status::{Completion, InvalidInput};
 use crate::notifications::{NotificationConfig, Notifications};
-use crate::scheduler::{SchedulerSettings, SyncRuntime, sync_with_webhooks};
+use crate::scheduler::{SchedulerSettings, SyncRuntime, sync_with_webhooks_using};
 use crate::shutdown::shutdown_signal;
 use fusion_engine::webhooks::WebhookSettings;
 
@@ -306,7 +306,7 @@ pub async fn run(
         store.clone(),
         crate::commands::web_app::tenants(autotask.clone()),
     )?;
-    let (sync, webhooks) = sync_with_webhooks(
+    let (sync, webhooks) = sync_with_webhooks_using(
         store.clone(),
         autotask.clone(),
         config.scheduler.engine_settings(),
