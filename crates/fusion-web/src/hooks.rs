@@ -67,17 +67,39 @@ async fn read_status(
         }));
     };
     let status = webhooks.status(org_id).await?;
-    Ok(Json(WebhookStatusDto {
-        state: status.state.to_lowercase().replace(' ', "_"),
-        healthy: status.healthy,
-        detail: status.detail,
-        last_event_at: status.last_event_at.map(api_timestamp),
-        events_last_hour: status.events_last_hour,
-        waiting: status.waiting,
-        p50_delay_s: status.p50_delay_s,
-        p95_delay_s: status.p95_delay_s,
-        safety_poll_minutes: status.safety_interval_minutes,
-    }))
+    Ok(Json(WebhookStatusDto::from(status)))
+}
+
+impl From<fusion_engine::webhooks::TenantWebhookStatus> for WebhookStatusDto {
+    fn from(status: fusion_engine::webhooks::TenantWebhookStatus) -> Self {
+        WebhookStatusDto {
+            state: status.state.to_lowercase().replace(' ', "_"),
+            healthy: status.healthy,
+            detail: status.detail,
+            last_event_at: status.last_event_at.map(api_timestamp),
+            events_last_hour: status.events_last_hour,
+            waiting: status.waiting,
+            p50_delay_s: status.p50_delay_s,
+            p95_delay_s: status.p95_delay_s,
+            safety_poll_minutes: status.safety_interval_minutes,
+        }
+    }
+}
+
+/// After a passing test of the saved credentials: the organisation's webhooks made or checked
+/// now, as the test's answer reports them (`None` without a webhook service).
+pub(crate) async fn after_passing_test(
+    state: &AppState,
+    org: fusion_domain::OrgId,
+) -> Option<WebhookStatusDto> {
+    let webhooks = state.webhooks()?;
+    match webhooks.register_now(org).await {
+        Ok(status) => Some(WebhookStatusDto::from(status)),
+        Err(error) => {
+            tracing::warn!(%org, %error, "could not set up webhooks after the connection test");
+            None
+        }
+    }
 }
 
 pub(crate) fn routes() -> Router<AppState> {

@@ -336,10 +336,10 @@ async fn render_settings(
         Ok(credentials) => credentials,
         Err(error) => return internal_error_page(error.into()),
     };
-    let tested_now = view
-        .fresh_result
-        .as_ref()
-        .is_some_and(|run| run.report.is_success());
+    let tested_now = view.fresh_result.as_ref().is_some_and(|run| {
+        run.report.is_success()
+            && run.tested_values == crate::platform_settings::TestedValues::Saved
+    });
     let result = match view.fresh_result {
         Some(run) => Some(result_view(
             &run.report,

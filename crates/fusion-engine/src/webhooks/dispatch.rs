@@ -99,12 +99,19 @@ impl WebhookService {
                 .collect();
             tickets.sort();
             tickets.dedup();
+            // A deleted ticket cannot be read: a sweep (which reads the deletion log, and every
+            // change since its cursor, so the other named tickets too) carries it at once.
+            let deleted = named.iter().any(|(_, _, index)| {
+                let event = &events[*index].event;
+                event.entity == "Ticket" && event.action.eq_ignore_ascii_case("Delete")
+            });
+            let mode = if deleted {
+                SyncMode::Automatic
+            } else {
+                SyncMode::Webhook { tickets }
+            };
             dispatched.runs += 1;
-            match self
-                .sync
-                .run_with(relationship, SyncMode::Webhook { tickets }, control)
-                .await
-            {
+            match self.sync.run_with(relationship, mode, control).await {
                 Ok(summary) => {
                     for record in &summary.records {
                         if !matches!(

@@ -180,6 +180,31 @@ impl WebhookService {
         })
     }
 
+    /// The organisation is about to save credentials for `api_url` and `username`: when they
+    /// reach another tenant (or API user) than its webhooks were made in, those webhooks are
+    /// removed now — with the credentials still saved, the last moment they can be — and the
+    /// registration forgotten; the next pass makes new ones in the new tenant.
+    pub async fn before_credentials_change(&self, org: OrgId, api_url: &str, username: &str) {
+        let Ok(registrations) = self.store.webhook_registrations().await else {
+            return;
+        };
+        let Some(registration) = registrations.into_iter().find(|r| r.org == org) else {
+            return;
+        };
+        let Ok(Some(current)) = self.store.organisation_tenant_credentials(org).await else {
+            return;
+        };
+        let next = TenantCredentials {
+            api_url: api_url.to_owned(),
+            username: username.to_owned(),
+            ..current.clone()
+        };
+        if self.platform.tenant_of(&next) == registration.tenant {
+            return;
+        }
+        self.retire(&registration).await;
+    }
+
     /// Removes the webhooks of an organisation no automatic connection needs any more.
     async fn retire(&self, registration: &WebhookRegistration) {
         let credentials = match self

@@ -56,10 +56,15 @@ pub(crate) struct Harness {
 
 impl Harness {
     pub(crate) async fn demo() -> Harness {
-        let options = SimOptions {
+        Harness::demo_with(SimOptions {
             timeout_fault_hold: Duration::from_millis(20),
             ..SimOptions::for_tests()
-        };
+        })
+        .await
+    }
+
+    /// The demo world on a simulator with these options.
+    pub(crate) async fn demo_with(options: SimOptions) -> Harness {
         let simulator = Simulator::new(World::demo(), options).expect("the demo world seeds");
         let running = simulator
             .spawn("127.0.0.1:0".parse().expect("address"))

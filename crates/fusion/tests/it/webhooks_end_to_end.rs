@@ -19,7 +19,7 @@ use fusion_autotask::Credentials;
 use fusion_autotask_sim::EntityKind;
 use fusion_domain::sync::{RunStatus, RunTrigger, SyncSchedule};
 use fusion_domain::{Clock, OrgId, SystemClock};
-use fusion_engine::ports::{AppStore, RunFilter};
+use fusion_engine::ports::{AppStore, RunFilter, WebhookRegistration};
 use fusion_engine::webhooks::{
     HookState, PollingPolicy, WebhookHealth, WebhookService, WebhookSettings,
 };
@@ -53,7 +53,10 @@ impl Hooked {
     /// The demo connection after its first sync, on automatic sync every 5 minutes, with the
     /// receiver served and — when `loops` — the keeper and dispatcher running.
     async fn start(loops: bool) -> Hooked {
-        let harness = Harness::demo().await;
+        Hooked::start_on(Harness::demo().await, loops).await
+    }
+
+    async fn start_on(harness: Harness, loops: bool) -> Hooked {
         // The baseline (nothing new since the test began).
         assert!(harness.manual_run().await.error.is_none());
         harness
@@ -140,8 +143,8 @@ impl Hooked {
         self.harness.organisation(name).await
     }
 
-    async fn registration_state(&self, name: &str) -> Option<HookState> {
-        let org = self.org(name).await;
+    /// The organisation's webhook registration, if it has one.
+    async fn registration_of(&self, org: OrgId) -> Option<WebhookRegistration> {
         self.harness
             .store
             .webhook_registrations()
@@ -149,6 +152,12 @@ impl Hooked {
             .expect("registrations")
             .into_iter()
             .find(|registration| registration.org == org)
+    }
+
+    async fn registration_state(&self, name: &str) -> Option<HookState> {
+        let org = self.org(name).await;
+        self.registration_of(org)
+            .await
             .map(|registration| registration.state)
     }
 
@@ -200,15 +209,7 @@ impl Hooked {
 
     /// A callout body as Autotask sends it, signed with `org`'s key.
     async fn signed(&self, org: OrgId, body: &Value) -> (String, Vec<u8>, String) {
-        let registration = self
-            .harness
-            .store
-            .webhook_registrations()
-            .await
-            .expect("registrations")
-            .into_iter()
-            .find(|registration| registration.org == org)
-            .expect("a registration");
+        let registration = self.registration_of(org).await.expect("a registration");
         let key = self
             .harness
             .store
@@ -340,6 +341,108 @@ async fn a_change_on_either_side_arrives_in_seconds_through_a_webhook_run() {
     assert_eq!(status.state, "Active");
     assert!(status.events_last_hour >= 1, "{status:?}");
     assert!(status.p95_delay_s.is_some(), "{status:?}");
+
+    // The API says the same to the organisation's people.
+    let contoso = hooked.org(CONTOSO).await;
+    let person = hooked
+        .harness
+        .store
+        .create_person(
+            contoso,
+            "ops@contoso.example",
+            "Ops",
+            &"a long passphrase 1".to_owned().into(),
+        )
+        .await
+        .expect("a person");
+    let token = hooked
+        .harness
+        .store
+        .create_api_token(person.id, "monitoring", None)
+        .await
+        .expect("a token");
+    let answer: Value = crate::process::client()
+        .get(format!("{}/api/v1/orgs/{contoso}/webhooks", hooked.base))
+        .bearer_auth(token.token.expose_secret())
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(answer["state"], "active", "{answer}");
+    assert_eq!(answer["healthy"], true, "{answer}");
+    assert_eq!(answer["safety_poll_minutes"], 30, "{answer}");
+    assert!(answer["events_last_hour"].as_u64() >= Some(1), "{answer}");
+    hooked.stop().await;
+}
+
+#[tokio::test]
+async fn callouts_signed_over_the_dotnet_escaped_body_are_taken_too() {
+    // Autotask has been reported to sign the body with `&`, `<`, `'`, `+` and non-ASCII characters
+    // escaped as `\uXXXX`, while sending them as they are (API-NOTES §9.3).
+    let harness = Harness::demo_with(fusion_autotask_sim::SimOptions {
+        webhook_sign_dotnet_escaped: true,
+        ..fusion_autotask_sim::SimOptions::for_tests()
+    })
+    .await;
+    let hooked = Hooked::start_on(harness, true).await;
+    hooked.wait_for_state(CONTOSO, HookState::Active).await;
+    let raised = hooked
+        .harness
+        .raise_in_contoso("Café & bakery: \"oven\" <3> + 'fan' — ✓");
+    let copy = eventually("the copy", async || {
+        hooked
+            .harness
+            .copies_in_northwind(raised)
+            .into_iter()
+            .next()
+    })
+    .await;
+    assert_eq!(
+        copy["title"].as_str(),
+        Some("Café & bakery: \"oven\" <3> + 'fan' — ✓")
+    );
+    hooked.stop().await;
+}
+
+#[tokio::test]
+async fn a_ticket_deleted_with_webhooks_on_closes_its_copy_in_seconds() {
+    let hooked = Hooked::start(true).await;
+    hooked.wait_for_state(CONTOSO, HookState::Active).await;
+    let raised = hooked.harness.raise_in_contoso("Conveyor belt squeaks");
+    let copy = eventually("the copy", async || {
+        hooked
+            .harness
+            .copies_in_northwind(raised)
+            .into_iter()
+            .next()
+    })
+    .await;
+    let copy_id = copy["id"].as_i64().expect("an id");
+    hooked
+        .harness
+        .simulator()
+        .ui_delete_ticket(CONTOSO, CONTOSO_PERSON, raised)
+        .expect("deleted in Contoso");
+    eventually("the copy says the original was deleted", async || {
+        hooked
+            .harness
+            .notes(NORTHWIND, copy_id)
+            .into_iter()
+            .find(|note| {
+                note["description"]
+                    .as_str()
+                    .is_some_and(|text| text.contains("was deleted"))
+            })
+    })
+    .await;
+    let runs = hooked.runs().await;
+    assert!(
+        runs.iter()
+            .all(|run| run.status != RunStatus::Failed && run.status != RunStatus::Partial),
+        "{runs:#?}"
+    );
     hooked.stop().await;
 }
 
@@ -367,13 +470,8 @@ async fn callouts_that_are_not_ours_are_refused_replays_and_floods_cost_nothing_
         })
     };
     let registration = hooked
-        .harness
-        .store
-        .webhook_registrations()
+        .registration_of(contoso)
         .await
-        .expect("registrations")
-        .into_iter()
-        .find(|registration| registration.org == contoso)
         .expect("Contoso's registration");
     let with_guid = |sequence: i64| {
         let mut body = callout(sequence);
@@ -548,13 +646,8 @@ async fn deactivated_webhooks_poll_at_the_normal_interval_until_reactivated() {
     // Someone deactivates Contoso's ticket webhook in Autotask: it tells our deactivation URL.
     let contoso = hooked.org(CONTOSO).await;
     let registration = hooked
-        .harness
-        .store
-        .webhook_registrations()
+        .registration_of(contoso)
         .await
-        .expect("registrations")
-        .into_iter()
-        .find(|registration| registration.org == contoso)
         .expect("Contoso's registration");
     let ticket_hook: i64 = registration.platform_ids[0].parse().expect("a number");
     hooked
@@ -701,5 +794,44 @@ async fn changes_autotask_could_not_deliver_are_noticed_and_recovered_by_the_saf
         .expect("runs");
     assert_eq!(run.status, RunStatus::Success, "{:#?}", run.records);
     assert_eq!(hooked.harness.copies_in_northwind(raised).len(), 1);
+    hooked.stop().await;
+}
+
+#[tokio::test]
+async fn credentials_for_another_tenant_remove_the_webhooks_from_the_old_one() {
+    let hooked = Hooked::start(false).await;
+    hooked.webhooks.keep_registrations().await.expect("keeps");
+    assert_eq!(
+        hooked.registration_state(CONTOSO).await,
+        Some(HookState::Active)
+    );
+    let contoso = hooked.org(CONTOSO).await;
+    let name = hooked.webhooks.settings().hook_name();
+    let saved = hooked
+        .harness
+        .store
+        .organisation_tenant_credentials(contoso)
+        .await
+        .expect("reads")
+        .expect("saved");
+    // The same tenant and user again (a new secret, say): nothing changes.
+    hooked
+        .webhooks
+        .before_credentials_change(contoso, &saved.api_url, &saved.username)
+        .await;
+    assert_eq!(
+        hooked.registration_state(CONTOSO).await,
+        Some(HookState::Active)
+    );
+    // Another API user (another tenant): the old tenant's webhooks go.
+    hooked
+        .webhooks
+        .before_credentials_change(contoso, &saved.api_url, "someone.else@other.example")
+        .await;
+    assert_eq!(hooked.registration_state(CONTOSO).await, None);
+    let left = fusion_autotask::webhooks::webhooks_state(&hooked.client(CONTOSO), &name)
+        .await
+        .expect("reads");
+    assert!(left.is_none(), "{left:?}");
     hooked.stop().await;
 }
