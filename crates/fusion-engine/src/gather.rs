@@ -201,6 +201,13 @@ pub(crate) async fn gather(request: GatherRequest<'_, '_>) -> Result<Gathered, G
                     .get_mut(side)
                     .insert(ticket.id.clone(), ticket);
             }
+            // Read, but another relationship's: the cursor moves past it all the same.
+            if let Some((at, id)) = page.read_through {
+                let cursor = cursors.get_mut(side);
+                if cursor.as_ref().is_none_or(|(seen, _)| at > *seen) {
+                    *cursor = Some((at, id));
+                }
+            }
             if let Access::Leased(keeper) = &mut access {
                 keep(keeper).await?;
             }

@@ -38,6 +38,7 @@ pub mod ports;
 mod repair;
 mod service;
 mod setup;
+mod shared_reads;
 mod tenant;
 mod tickets;
 pub mod webhooks;
@@ -61,6 +62,9 @@ pub use service::{
     SyncService,
 };
 pub use setup::{EngineSettings, SideSetup, SyncSetup};
+pub use shared_reads::{
+    LinkedTickets, SWEEP_READS_FRESH_FOR, SharedReads, SharedSide, StoreLinkedTickets,
+};
 pub use tenant::{
     ApiUrlProblem, CleanedInput, CredentialField, CredentialHelp, Freshness, LiveChoices,
     PlatformTenants, PreviewTicket, TenantCredentials, TenantError, TicketFact, TicketField,

@@ -94,6 +94,12 @@ pub struct TicketPage {
     pub tickets: Vec<TicketSnapshot>,
     /// Pass as `after` to get the next page; `None` when this was the last page.
     pub next: Option<TicketId>,
+    /// The latest last activity (and its ticket) read for this page when that ticket is not in
+    /// `tickets`: a tenant's changes read once for several relationships and handed to each
+    /// filtered to its companies (`crate::SharedReads`) leave the others' tickets out, yet the
+    /// relationship's cursor may move past them as if it had read them. `None` from a platform
+    /// that hands over everything it read.
+    pub read_through: Option<(OffsetDateTime, TicketId)>,
 }
 
 /// Which changed tickets to list.

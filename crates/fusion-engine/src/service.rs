@@ -79,6 +79,19 @@ pub trait SyncDirectory: Send + Sync {
     /// Everything a run of `relationship` needs, with a platform client per side.
     async fn setup(&self, relationship: RelationshipId) -> Result<SyncSetup, SetupError>;
 
+    /// The setup of an automatic (scheduled) run. A directory may hand over platforms that read
+    /// each tenant's changes once per scheduler sweep for all its relationships
+    /// (`crate::SharedReads`); runs people start always read afresh through [`Self::setup`].
+    async fn setup_automatic(&self, relationship: RelationshipId) -> Result<SyncSetup, SetupError> {
+        self.setup(relationship).await
+    }
+
+    /// A scheduler sweep is about to run `due`, one after the other, each through
+    /// [`Self::setup_automatic`]: a directory that shares reads begins a new sweep here.
+    async fn sweep_begins(&self, due: &[RelationshipId]) {
+        let _ = due;
+    }
+
     /// A manual run set the baseline: move the relationship to "Ready for automatic sync".
     async fn baseline_set(&self, relationship: RelationshipId) -> Result<(), SetupError>;
 }
@@ -338,7 +351,10 @@ impl SyncService {
         mode: SyncMode,
         control: &RunControl,
     ) -> Result<RunSummary, ServiceError> {
-        let setup = self.directory.setup(relationship).await?;
+        let setup = match mode {
+            SyncMode::Automatic => self.directory.setup_automatic(relationship).await?,
+            _ => self.directory.setup(relationship).await?,
+        };
         let mut control = control.clone();
         if matches!(mode, SyncMode::Manual { .. }) {
             control.cursors_saved = Some(Arc::new(SetBaseline {
@@ -467,6 +483,8 @@ impl SyncService {
         }
         let mut waiting = due.len();
         metrics::gauge!(SYNC_DUE_RELATIONSHIPS).set(waiting as f64);
+        let due_ids: Vec<RelationshipId> = due.iter().map(|due| due.relationship).collect();
+        self.directory.sweep_begins(&due_ids).await;
         for scheduled in due {
             if control.is_stopped() || self.stop.is_stopped() {
                 break;

@@ -97,7 +97,8 @@ pub struct BenchArgs {
     #[arg(long)]
     pub tickets: Option<usize>,
 
-    /// Relationships the scheduler polls [default: 1000, or 20 with --quick].
+    /// Relationships the scheduler polls [default: 1000, or 20 with --quick]; also caps the hub
+    /// phase's partners [default: 300, or 20 with --quick].
     #[arg(long)]
     pub relationships: Option<usize>,
 }
@@ -316,6 +317,11 @@ pub struct ServeArgs {
     /// Seconds between two looks for connections whose automatic sync is due [default: 15].
     #[arg(long, env = "FUSION_SCHEDULER_TICK_SECONDS", value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub scheduler_tick_seconds: Option<u64>,
+
+    /// Seconds a sync run's lease lasts without renewal: when a process dies, its connections
+    /// wait at most this long before another process takes them over [default: 600].
+    #[arg(long, env = "FUSION_LEASE_SECONDS", value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(15..=3600))]
+    pub lease_seconds: Option<u64>,
 
     #[command(flatten)]
     pub notifications: NotificationArgs,

@@ -29,6 +29,22 @@ pub struct SchedulerSettings {
     pub grace: Duration,
     /// Sync history older than this is deleted (links, cursors and pending retries are kept).
     pub history_retention: time::Duration,
+    /// How long a run's leases last without renewal: the longest a dead process's connections
+    /// wait before another process (sharing the PostgreSQL database) takes them over.
+    pub lease_ttl: time::Duration,
+}
+
+/// Default lease lifetime: the engine's.
+pub const DEFAULT_LEASE_TTL: time::Duration = time::Duration::minutes(10);
+
+impl SchedulerSettings {
+    /// The engine's settings with this process's lease lifetime.
+    pub fn engine_settings(&self) -> EngineSettings {
+        EngineSettings {
+            lease_ttl: self.lease_ttl,
+            ..EngineSettings::default()
+        }
+    }
 }
 
 /// Default time between two looks for due relationships.
@@ -46,6 +62,7 @@ impl Default for SchedulerSettings {
             tick: DEFAULT_TICK,
             grace: DEFAULT_GRACE,
             history_retention: time::Duration::days(i64::from(DEFAULT_HISTORY_RETENTION_DAYS)),
+            lease_ttl: DEFAULT_LEASE_TTL,
         }
     }
 }
@@ -69,8 +86,17 @@ impl SchedulerState {
 
 /// The sync service of a process, built over the store and the process's Autotask service.
 pub fn sync_service(store: Arc<dyn Store>, autotask: AutotaskService) -> SyncService {
+    sync_service_with(store, autotask, EngineSettings::default())
+}
+
+/// [`sync_service`] with the engine's settings (`serve` sets the lease lifetime).
+pub fn sync_service_with(
+    store: Arc<dyn Store>,
+    autotask: AutotaskService,
+    settings: EngineSettings,
+) -> SyncService {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let engine = SyncEngine::new(store.clone(), clock.clone(), EngineSettings::default());
+    let engine = SyncEngine::new(store.clone(), clock.clone(), settings);
     let directory = Arc::new(StoreSyncDirectory::new(store.clone(), autotask));
     SyncService::new(engine, directory, store, clock)
 }
@@ -101,8 +127,20 @@ pub fn sync_with_webhooks(
     settings: WebhookSettings,
     hooks: Option<Arc<dyn fusion_engine::SyncHooks>>,
 ) -> (SyncService, WebhookService) {
+    sync_with_webhooks_using(store, autotask, EngineSettings::default(), settings, hooks)
+}
+
+/// [`sync_with_webhooks`] with the engine's settings (`serve` sets the lease lifetime).
+pub fn sync_with_webhooks_using(
+    store: Arc<dyn Store>,
+    autotask: AutotaskService,
+    engine: EngineSettings,
+    settings: WebhookSettings,
+    hooks: Option<Arc<dyn fusion_engine::SyncHooks>>,
+) -> (SyncService, WebhookService) {
     let health = Arc::new(WebhookHealth::default());
-    let mut sync = sync_service(store.clone(), autotask.clone()).with_polling(health.clone());
+    let mut sync =
+        sync_service_with(store.clone(), autotask.clone(), engine).with_polling(health.clone());
     if let Some(hooks) = hooks {
         sync = sync.with_hooks(hooks);
     }

@@ -683,7 +683,11 @@ impl Platform for AutotaskPlatform {
             None
         };
         self.remember_page(&tickets).await;
-        Ok(TicketPage { tickets, next })
+        Ok(TicketPage {
+            tickets,
+            next,
+            read_through: None,
+        })
     }
 
     async fn tickets(&self, ids: &[TicketId]) -> Result<Vec<TicketSnapshot>, PlatformError> {

@@ -14,5 +14,6 @@ mod faults;
 mod harness;
 mod idempotence;
 mod service;
+mod shared_reads;
 mod soak;
 mod sync_runs;

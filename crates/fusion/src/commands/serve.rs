@@ -19,7 +19,7 @@ use crate::config_file::ConfigFile;
 use crate::database_location::DatabaseLocation;
 use crate::exit_status::{Completion, InvalidInput};
 use crate::notifications::{NotificationConfig, Notifications};
-use crate::scheduler::{SchedulerSettings, SyncRuntime, sync_with_webhooks};
+use crate::scheduler::{SchedulerSettings, SyncRuntime, sync_with_webhooks_using};
 use crate::shutdown::shutdown_signal;
 use fusion_engine::webhooks::WebhookSettings;
 
@@ -90,6 +90,11 @@ impl ServeConfig {
                 tick: args
                     .scheduler_tick_seconds
                     .map_or(crate::scheduler::DEFAULT_TICK, Duration::from_secs),
+                lease_ttl: args
+                    .lease_seconds
+                    .map_or(crate::scheduler::DEFAULT_LEASE_TTL, |seconds| {
+                        time::Duration::seconds(i64::try_from(seconds).unwrap_or(i64::MAX))
+                    }),
                 history_retention: time::Duration::days(i64::from(
                     args.history_retention_days
                         .unwrap_or(crate::scheduler::DEFAULT_HISTORY_RETENTION_DAYS),
@@ -301,9 +306,10 @@ pub async fn run(
         store.clone(),
         crate::commands::web_app::tenants(autotask.clone()),
     )?;
-    let (sync, webhooks) = sync_with_webhooks(
+    let (sync, webhooks) = sync_with_webhooks_using(
         store.clone(),
         autotask.clone(),
+        config.scheduler.engine_settings(),
         config.webhooks,
         Some(Arc::new(notifications.notifier.clone())),
     );

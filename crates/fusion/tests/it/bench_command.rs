@@ -78,6 +78,25 @@ fn bench_quick_json_prints_one_object_with_every_figure_and_says_why_py_autotask
     }
     assert_eq!(report["relationships_1000"]["relationships"], 4);
     assert_eq!(report["relationships_1000"]["runs_ok"], 4);
+    // One hub tenant in four relationships: a quiet sweep reads the hub once (its changes and its
+    // deletions), where every relationship read it itself before (issue 15).
+    let hub = &report["hub"];
+    assert_eq!(hub["partners"], 4, "{report}");
+    let shared = hub["hub_requests_per_hour_quiet"]
+        .as_f64()
+        .expect("a number");
+    let unshared = hub["hub_requests_per_hour_quiet_unshared"]
+        .as_f64()
+        .expect("a number");
+    assert_eq!(shared, 24.0, "2 requests a sweep, 12 sweeps an hour: {hub}");
+    assert_eq!(
+        unshared,
+        4.0 * 24.0,
+        "each relationship reading for itself: {hub}"
+    );
+    for key in ["partner_requests_per_hour_quiet", "sweep_s", "rss_mb"] {
+        assert!(hub.get(key).is_some(), "hub.{key}: {report}");
+    }
     // Every edit of the webhooks phase reached the other side (none missed), each figure there.
     for key in [
         "changes",

@@ -18,6 +18,7 @@ mod notifications_end_to_end;
 mod postgres_schema;
 mod privacy_end_to_end;
 mod process;
+mod scale_out;
 mod serve_command;
 mod sim_command;
 mod soak;

@@ -9,6 +9,8 @@
 //! 3. queries and a small sync with every request held 150 ms under the 3-per-endpoint limit —
 //!    achieved request rate against the theoretical maximum, thread-threshold rejections;
 //! 4. 1,000 active relationships polled by the scheduler (`SyncService::run_due`) — CPU, RSS;
+//!    and one hub tenant in 300 relationships (`hub`): its requests per quiet hour with shared
+//!    reads per tenant and without;
 //! 5. every ticket fetched with our client and with py-autotask — requests and wall time;
 //! 6. webhooks: edits on both sides spread over time under 150 ms latency, carried by the
 //!    simulator's callouts to the product's receiver — edit-to-visible delay, requests per
@@ -18,6 +20,7 @@
 //! saying how they differ. `--quick` runs a small world (for smoke tests and CI).
 
 mod bed;
+mod hub;
 mod measure;
 mod phases;
 mod py_autotask;
@@ -34,6 +37,7 @@ use crate::cli::BenchArgs;
 use crate::exit_status::Completion;
 
 use self::bed::{Bed, bench_sim_options};
+use self::hub::HubFigures;
 use self::phases::{LatencyFigures, SyncFigures};
 use self::py_autotask::Comparison;
 use self::relationships::PollingFigures;
@@ -47,6 +51,7 @@ const LATENCY: Duration = Duration::from_millis(150);
 struct Sizes {
     world: WorldShape,
     relationships: usize,
+    hub_partners: usize,
     latency_requests_per_endpoint: usize,
     latency_sync_tickets: usize,
     /// Edits in the webhooks phase, and the time they are spread over.
@@ -56,11 +61,12 @@ struct Sizes {
 
 impl Sizes {
     fn for_args(args: &BenchArgs) -> Sizes {
-        let (tickets, relationships, latency_requests, latency_tickets) = if args.quick {
-            (200, 20, 15, 1)
-        } else {
-            (10_000, 1_000, 300, 20)
-        };
+        let (tickets, relationships, latency_requests, latency_tickets, hub_partners) =
+            if args.quick {
+                (200, 20, 15, 1, 20)
+            } else {
+                (10_000, 1_000, 300, 20, 300)
+            };
         Sizes {
             world: WorldShape {
                 tickets: args.tickets.unwrap_or(tickets),
@@ -68,6 +74,10 @@ impl Sizes {
                 attachment_every: 5,
             },
             relationships: args.relationships.unwrap_or(relationships),
+            // `--relationships` caps the hub phase too (smoke tests keep it small).
+            hub_partners: args
+                .relationships
+                .map_or(hub_partners, |count| count.min(hub_partners)),
             latency_requests_per_endpoint: latency_requests,
             latency_sync_tickets: latency_tickets,
             webhook_changes: if args.quick { 40 } else { 300 },
@@ -87,6 +97,7 @@ struct Report {
     incremental: SyncFigures,
     latency: LatencyFigures,
     relationships_1000: PollingFigures,
+    hub: HubFigures,
     webhooks: webhooks::WebhookFigures,
     vs_py_autotask: Option<Comparison>,
     /// Why `vs_py_autotask` is null, and how to enable it.
@@ -132,6 +143,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Completion> {
         sizes.relationships
     ));
     let polling = relationships::polling(sizes.relationships).await?;
+    progress(&format!(
+        "one hub tenant in {} relationships, quiet sweeps with and without shared reads…",
+        sizes.hub_partners
+    ));
+    let hub = hub::hub(sizes.hub_partners).await?;
     progress(&format!(
         "{} edits carried by webhooks under {} ms latency…",
         sizes.webhook_changes,
@@ -192,6 +208,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Completion> {
         incremental,
         latency,
         relationships_1000: polling,
+        hub,
         webhooks,
         vs_py_autotask,
         vs_py_autotask_skipped,
@@ -304,6 +321,18 @@ fn table(report: &Report) -> String {
         polling.idle_tick_ms,
     ));
 
+    let hub = &report.hub;
+    text.push_str(&format!(
+        "one hub tenant, {} partners, quiet 5-minute sweeps: {:.0} hub requests/hour ({:.0} without \
+         shared reads), {:.0} per partner; sweep {:.1} s ({:.1} s unshared), RSS {} MB\n",
+        hub.partners,
+        hub.hub_requests_per_hour_quiet,
+        hub.hub_requests_per_hour_quiet_unshared,
+        hub.partner_requests_per_hour_quiet,
+        hub.sweep_s,
+        hub.sweep_unshared_s,
+        number(hub.rss_mb, 1),
+    ));
     let hooks = &report.webhooks;
     text.push_str(&format!(
         "\nwebhooks: {} edits under {} ms latency reached the other side in {:.2} s median, {:.2} s p95, {:.2} s max; \
