@@ -9,7 +9,7 @@ use std::sync::Arc;
 use fusion_domain::sync::{
     RunStatus, ScheduleError, SyncRecord, SyncRun, SyncRunId, SyncSchedule, next_run_at,
 };
-use fusion_domain::{Clock, Relationship, RelationshipId, SyncReadiness};
+use fusion_domain::{Clock, Relationship, RelationshipId, Role, SyncReadiness};
 use time::{Duration, OffsetDateTime};
 
 use crate::ports::{RunFilter, StoreError, StoreResult, SyncStore};
@@ -84,6 +84,9 @@ pub struct SyncActivity {
     /// Platform calls per hour.
     pub hours: Vec<u64>,
     pub linked_tickets: u64,
+    /// Time entries carried each way and still standing, as "Target → Source: 3 time entries,
+    /// 4.50 h" (one line per direction that carried any).
+    pub time_carried: Vec<String>,
 }
 
 /// Why a typed start date was refused (the message says what to do).
@@ -244,6 +247,18 @@ impl SyncOverviews {
             first_hour,
             hours,
             linked_tickets: self.store.linked_ticket_count(relationship).await?,
+            time_carried: time_carried(
+                &self
+                    .store
+                    .links(
+                        relationship,
+                        &crate::ports::LinkQuery {
+                            search: None,
+                            limit: u32::MAX,
+                        },
+                    )
+                    .await?,
+            ),
         })
     }
 
@@ -308,6 +323,29 @@ pub fn parse_start_date(raw: &str, now: OffsetDateTime) -> Result<OffsetDateTime
         ));
     }
     Ok(since)
+}
+
+/// The time entries the links carried each way (and not deleted since), in the Tickets view's
+/// words, one line per direction that carried any.
+fn time_carried(links: &[fusion_domain::sync::TicketLink]) -> Vec<String> {
+    [Role::Source, Role::Target]
+        .into_iter()
+        .filter_map(|from| {
+            let (count, hundredths) = links
+                .iter()
+                .filter_map(|link| link.time_carried(from))
+                .fold((0usize, 0u32), |(count, hundredths), (n, hours)| {
+                    (count + n, hundredths + hours.hundredths())
+                });
+            (count > 0).then(|| {
+                crate::tickets::time_carried_words(
+                    from,
+                    count,
+                    fusion_domain::sync::Hours::from_hundredths(hundredths),
+                )
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -290,15 +290,25 @@ fn row_of_link(link: &TicketLink, items: Vec<AttentionItem>) -> TicketRow {
             .into_iter()
             .filter_map(|from| {
                 let (count, hours) = link.time_carried(from)?;
-                Some(format!(
-                    "{} \u{2192} {}: {count} time {}, {hours}",
-                    from.label(),
-                    from.opposite().label(),
-                    if count == 1 { "entry" } else { "entries" }
-                ))
+                Some(time_carried_words(from, count, hours))
             })
             .collect(),
     }
+}
+
+/// "Target → Source: 3 time entries, 4.50 h": time carried one way (the Tickets view and the
+/// Dashboard).
+pub(crate) fn time_carried_words(
+    from: Role,
+    count: usize,
+    hours: fusion_domain::sync::Hours,
+) -> String {
+    format!(
+        "{} \u{2192} {}: {count} time {}, {hours}",
+        from.label(),
+        from.opposite().label(),
+        if count == 1 { "entry" } else { "entries" }
+    )
 }
 
 /// How many of the relationship's tickets need a person's attention now (for the Dashboard).

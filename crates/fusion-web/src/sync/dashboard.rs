@@ -48,6 +48,9 @@ pub(crate) struct DashboardRow {
     pub chart: Chart,
     pub tickets_url: String,
     pub needs_attention: u32,
+    /// Time entries carried each way, one line per direction ("Target → Source: 3 time entries,
+    /// 4.50 h"); empty when none.
+    pub time_carried: Vec<String>,
 }
 
 #[derive(Template)]
@@ -180,6 +183,7 @@ async fn dashboard_page(
             ),
             tickets_url: crate::sync::tickets::tickets_page_url(&org, relationship.id),
             needs_attention: overview.needs_attention,
+            time_carried: activity.time_carried.clone(),
         });
     }
     let limit = autotask_hourly_limit(&state);

@@ -269,6 +269,18 @@ async fn time_logged_on_the_msps_copy_reaches_the_customer_as_a_time_entry_and_e
         row.time_carried,
         ["Target \u{2192} Source: 1 time entry, 2.25 h"]
     );
+    // The Dashboard counts the connection's time, in the same words.
+    let activity = fusion_engine::SyncOverviews::new(
+        harness.store.clone(),
+        Arc::new(fusion_domain::SystemClock),
+    )
+    .activity(harness.relationship)
+    .await
+    .expect("the store answers");
+    assert_eq!(
+        activity.time_carried,
+        ["Target \u{2192} Source: 1 time entry, 2.25 h"]
+    );
 }
 
 /// Contoso's platform, on which the next time entry is logged and then the run stops at once
