@@ -17,16 +17,20 @@ use std::collections::HashMap;
 use crate::ports::{PendingCreate, StoreError, SyncStore};
 use fusion_domain::sync::{
     ActionOutcome, ActorId, AttentionSubject, CommentDraft, FailureClass, FieldRules, Fitting,
-    HeldPeriod, PlannedTicket, RecordOutcome, SyncAction, SyncRecord, SyncRunId, TicketId,
+    HeldPeriod, PlannedTicket, RecordOutcome, SyncAction, SyncRecord, SyncRunId, TicketDraft,
+    TicketId,
     TicketLink, TicketPlan, link_after_success, split_text,
 };
 use fusion_domain::{BySide, ChoiceValue, Clock, Role, SideConfig};
 use time::OffsetDateTime;
 
-use crate::platform::{Platform, PlatformError};
+use crate::platform::{CreatedTicket, Platform, PlatformError};
 use crate::setup::SyncSetup;
 
+mod read_back;
 mod time_notes;
+
+pub(crate) use read_back::{ReadBack, complete_link};
 
 /// Applies ticket plans for one run.
 pub(crate) struct TicketApplier<'a> {
@@ -57,6 +61,11 @@ pub(crate) struct TicketResult {
     pub stop: Option<String>,
     /// Every failure (and every field warning a person should act on), by what it concerns.
     pub failures: Vec<Failure>,
+    /// The pair's link as this ticket left it (`None` when it has none).
+    pub link: Option<TicketLink>,
+    /// A copy created without being read back: the run reads it with the others of its page
+    /// and then completes the link (`read_back.rs`).
+    pub read_back: Option<ReadBack>,
 }
 
 /// One failure of one part of a ticket, classified.
@@ -478,13 +487,42 @@ impl TicketApplier<'_> {
             let action = &action;
             notes.extend(fittings.iter().map(|fitting| fitting.message.clone()));
             match self.write(link.as_ref(), action).await {
-                Ok(outcome) => {
+                Ok((outcome, unread)) => {
                     let now = self.clock.now();
+                    // An unread copy's baseline fields are taken when it is read back.
+                    let without_baseline;
+                    let linked_action = match action {
+                        SyncAction::CreateTicket {
+                            on,
+                            from,
+                            baseline_fields,
+                            ..
+                        } if unread => {
+                            if let ActionOutcome::TicketCreated(copy) = &outcome {
+                                result.read_back = Some(ReadBack {
+                                    on: *on,
+                                    copy: copy.id.clone(),
+                                    original: from.clone(),
+                                    baseline_fields: baseline_fields.clone(),
+                                });
+                            }
+                            let mut stripped = action.clone();
+                            if let SyncAction::CreateTicket {
+                                baseline_fields, ..
+                            } = &mut stripped
+                            {
+                                baseline_fields.clear();
+                            }
+                            without_baseline = stripped;
+                            &without_baseline
+                        }
+                        _ => action,
+                    };
                     if let Some(new_link) = link_after_success(
                         self.setup.relationship,
                         plan,
                         link.as_ref(),
-                        action,
+                        linked_action,
                         &outcome,
                         now,
                     ) {
@@ -515,9 +553,17 @@ impl TicketApplier<'_> {
                     }
                     match action {
                         SyncAction::CreateTicket { on, from, .. } => {
-                            self.store
-                                .clear_pending_create(self.setup.relationship, on.opposite(), from)
-                                .await?;
+                            // Read back later: the pending create stays until the link is
+                            // complete, so a crash before then is finished by the next run.
+                            if !unread {
+                                self.store
+                                    .clear_pending_create(
+                                        self.setup.relationship,
+                                        on.opposite(),
+                                        from,
+                                    )
+                                    .await?;
+                            }
                             created = true;
                         }
                         SyncAction::LinkExisting {
@@ -607,6 +653,7 @@ impl TicketApplier<'_> {
                 link = Some(seen);
             }
         }
+        result.link = link.clone();
         let outcome = if !errors.is_empty() {
             Some(RecordOutcome::Failed)
         } else if created {
@@ -728,7 +775,73 @@ impl TicketApplier<'_> {
         }
     }
 
+    /// Sends one action. A ticket created but not read back yet comes with `true`: its snapshot
+    /// holds only what the draft said (see [`read_back::unread_copy`]).
     async fn write(
+        &self,
+        link: Option<&TicketLink>,
+        action: &SyncAction,
+    ) -> Result<(ActionOutcome, bool), ApplyError> {
+        match action {
+            SyncAction::CreateTicket {
+                on, from, draft, ..
+            } => self.create(*on, from, draft).await,
+            other => self
+                .write_other(link, other)
+                .await
+                .map(|outcome| (outcome, false)),
+        }
+    }
+
+    /// The pending create, then the create; after an ambiguous failure the marker is looked up
+    /// first.
+    async fn create(
+        &self,
+        on: Role,
+        from: &TicketId,
+        draft: &TicketDraft,
+    ) -> Result<(ActionOutcome, bool), ApplyError> {
+        let platform = self.platform(on);
+        self.store
+            .record_pending_create(&PendingCreate {
+                relationship: self.setup.relationship,
+                origin: on.opposite(),
+                origin_ticket: from.clone(),
+                marker: draft.marker.clone(),
+                started_at: self.clock.now(),
+            })
+            .await?;
+        let created = match platform.create_ticket_unread(draft).await {
+            Ok(created) => created,
+            Err(error) if error.is_ambiguous_write() => {
+                match platform.find_by_marker(&draft.marker).await? {
+                    Some(ticket) => CreatedTicket::Read(Box::new(ticket)),
+                    // Not there: the create never happened; send it once more (a second
+                    // ambiguous failure leaves the pending create for the next run).
+                    None => platform.create_ticket_unread(draft).await?,
+                }
+            }
+            Err(error) => {
+                self.store
+                    .clear_pending_create(self.setup.relationship, on.opposite(), from)
+                    .await?;
+                return Err(error.into());
+            }
+        };
+        Ok(match created {
+            CreatedTicket::Read(ticket) => (ActionOutcome::TicketCreated(ticket), false),
+            CreatedTicket::Unread(id) => (
+                ActionOutcome::TicketCreated(Box::new(read_back::unread_copy(
+                    id,
+                    draft,
+                    self.clock.now(),
+                ))),
+                true,
+            ),
+        })
+    }
+
+    async fn write_other(
         &self,
         link: Option<&TicketLink>,
         action: &SyncAction,
@@ -736,36 +849,10 @@ impl TicketApplier<'_> {
         match action {
             SyncAction::CreateTicket {
                 on, from, draft, ..
-            } => {
-                let platform = self.platform(*on);
-                self.store
-                    .record_pending_create(&PendingCreate {
-                        relationship: self.setup.relationship,
-                        origin: on.opposite(),
-                        origin_ticket: from.clone(),
-                        marker: draft.marker.clone(),
-                        started_at: self.clock.now(),
-                    })
-                    .await?;
-                let created = match platform.create_ticket(draft).await {
-                    Ok(ticket) => ticket,
-                    Err(error) if error.is_ambiguous_write() => {
-                        match platform.find_by_marker(&draft.marker).await? {
-                            Some(ticket) => ticket,
-                            // Not there: the create never happened; send it once more (a second
-                            // ambiguous failure leaves the pending create for the next run).
-                            None => platform.create_ticket(draft).await?,
-                        }
-                    }
-                    Err(error) => {
-                        self.store
-                            .clear_pending_create(self.setup.relationship, on.opposite(), from)
-                            .await?;
-                        return Err(error.into());
-                    }
-                };
-                Ok(ActionOutcome::TicketCreated(Box::new(created)))
-            }
+            } => self
+                .create(*on, from, draft)
+                .await
+                .map(|(outcome, _)| outcome),
             SyncAction::UpdateFields {
                 on,
                 ticket,
