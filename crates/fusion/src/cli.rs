@@ -100,6 +100,11 @@ pub struct BenchArgs {
     /// Relationships the scheduler polls [default: 1000, or 20 with --quick].
     #[arg(long)]
     pub relationships: Option<usize>,
+
+    /// Run every phase on PostgreSQL (postgres://USER@HOST/DATABASE): each phase in a fresh
+    /// schema of that database, dropped afterwards [default: a throw-away SQLite file].
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -15,6 +15,7 @@
 //! saying how they differ. `--quick` runs a small world (for smoke tests and CI).
 
 mod bed;
+mod initial_latency;
 mod measure;
 mod phases;
 mod py_autotask;
@@ -45,15 +46,17 @@ struct Sizes {
     relationships: usize,
     latency_requests_per_endpoint: usize,
     latency_sync_tickets: usize,
+    initial_latency_tickets: usize,
 }
 
 impl Sizes {
     fn for_args(args: &BenchArgs) -> Sizes {
-        let (tickets, relationships, latency_requests, latency_tickets) = if args.quick {
-            (200, 20, 15, 1)
-        } else {
-            (10_000, 1_000, 300, 20)
-        };
+        let (tickets, relationships, latency_requests, latency_tickets, initial_latency) =
+            if args.quick {
+                (200, 20, 15, 1, 30)
+            } else {
+                (10_000, 1_000, 300, 20, 150)
+            };
         Sizes {
             world: WorldShape {
                 tickets: args.tickets.unwrap_or(tickets),
@@ -63,6 +66,7 @@ impl Sizes {
             relationships: args.relationships.unwrap_or(relationships),
             latency_requests_per_endpoint: latency_requests,
             latency_sync_tickets: latency_tickets,
+            initial_latency_tickets: initial_latency,
         }
     }
 }
@@ -72,11 +76,14 @@ struct Report {
     ok: bool,
     quick: bool,
     build: &'static str,
+    /// The store every phase ran on: `sqlite` or `postgres`.
+    database: &'static str,
     machine: Machine,
     world: World,
     initial: SyncFigures,
     incremental: SyncFigures,
     latency: LatencyFigures,
+    initial_latency: initial_latency::InitialLatencyFigures,
     relationships_1000: PollingFigures,
     vs_py_autotask: Option<Comparison>,
     /// Why `vs_py_autotask` is null, and how to enable it.
@@ -99,6 +106,16 @@ struct World {
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<Completion> {
     let sizes = Sizes::for_args(&args);
+    let database_url = match args.database_url.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Some(url),
+        Some(_) => {
+            return Err(crate::exit_status::InvalidInput(
+                "--database-url must be a PostgreSQL URL (postgres://USER@HOST/DATABASE); without it the benchmark uses a throw-away SQLite file".into(),
+            )
+            .into());
+        }
+    };
     let shape = sizes.world;
     let progress = |text: &str| {
         if !args.json {
@@ -115,13 +132,25 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Completion> {
         LATENCY,
         sizes.latency_requests_per_endpoint,
         sizes.latency_sync_tickets,
+        database_url,
+    )
+    .await?;
+    progress(&format!(
+        "initial sync of {} tickets under {} ms latency…",
+        sizes.initial_latency_tickets,
+        LATENCY.as_millis()
+    ));
+    let initial_latency = initial_latency::initial_latency(
+        LATENCY,
+        sizes.initial_latency_tickets,
+        database_url,
     )
     .await?;
     progress(&format!(
         "{} relationships polled by the scheduler…",
         sizes.relationships
     ));
-    let polling = relationships::polling(sizes.relationships).await?;
+    let polling = relationships::polling(sizes.relationships, database_url).await?;
 
     progress(&format!(
         "initial sync of {} tickets ({} notes, {} attachments)…",
@@ -129,7 +158,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Completion> {
         shape.notes(),
         shape.attachments()
     ));
-    let bed = Bed::start(generated_world(shape)?, bench_sim_options()).await?;
+    let bed = Bed::start_on(generated_world(shape)?, bench_sim_options(), database_url).await?;
     let sync_figures = async {
         let initial = phases::initial(&bed, shape).await?;
         progress("incremental sweep after 1 % changed on each side…");
@@ -161,6 +190,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Completion> {
     let report = Report {
         ok: true,
         quick: args.quick,
+        database: if database_url.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        },
         build: if cfg!(debug_assertions) {
             "debug"
         } else {
@@ -175,6 +209,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Completion> {
         initial,
         incremental,
         latency,
+        initial_latency,
         relationships_1000: polling,
         vs_py_autotask,
         vs_py_autotask_skipped,
@@ -217,9 +252,10 @@ fn endpoint_rows(text: &mut String, label: &str, figures: &SyncFigures) {
 fn table(report: &Report) -> String {
     let mut text = String::new();
     text.push_str(&format!(
-        "fusion bench ({} build{}) on {} cores, {}\nworld: {} tickets, {} notes each, an attachment on every {}th\n\n",
+        "fusion bench ({} build{}, {}) on {} cores, {}\nworld: {} tickets, {} notes each, an attachment on every {}th\n\n",
         report.build,
         if report.quick { ", --quick" } else { "" },
+        report.database,
         report.machine.cores,
         report.machine.cpu_model,
         report.world.tickets,
@@ -271,6 +307,18 @@ fn table(report: &Report) -> String {
         latency.sync.requests_per_s,
         latency.sync.rate_ratio * 100.0,
         latency.zero_latency_rate,
+    ));
+
+    let initial_latency = &report.initial_latency;
+    text.push_str(&format!(
+        "  initial sync of {} tickets under it: {:.2} tickets/s of {:.2} the limit allows ({:.0} %; bound by {} with {} requests), {} calls\n",
+        initial_latency.tickets,
+        initial_latency.tickets_per_s,
+        initial_latency.theoretical_tickets_per_s,
+        initial_latency.ratio * 100.0,
+        initial_latency.busiest_endpoint,
+        initial_latency.busiest_endpoint_calls,
+        initial_latency.calls,
     ));
 
     let polling = &report.relationships_1000;
