@@ -1,9 +1,12 @@
 //! Applying one ticket's plan: each action through the platform of the side it writes to, the
-//! link saved after every successful write, and the ticket's record built from what happened.
+//! link saved once the ticket's actions are done (one write to the store per ticket, not one per
+//! action), and the ticket's record built from what happened.
 //!
 //! Safety rules:
 //! - A create is announced to the store (pending create) before it is sent and the link is saved
-//!   right after it succeeds; the pending entry is cleared only then.
+//!   when the ticket is done; the pending entry is cleared only then (for a copy not read back
+//!   yet, only once it is read back: `apply/read_back.rs`). A stop in between loses nothing: the
+//!   next run finds the copy by its marker, and what was written to it by content.
 //! - After an ambiguous failure (`PlatformError::is_ambiguous_write`) a ticket is looked up by its
 //!   marker, a comment by its body among our own comments, an attachment by name and size among
 //!   our own attachments — found means done. A ticket not found is created once more; a comment or
@@ -376,6 +379,9 @@ impl TicketApplier<'_> {
         let mut notes: Vec<String> = Vec::new();
         let mut create_failed = false;
         let mut held: Option<String> = None;
+        let mut link_changed = false;
+        // Pending creates the link now records, cleared once it is saved.
+        let mut cleared: Vec<(Role, TicketId)> = Vec::new();
         for action in &plan.actions {
             match action {
                 SyncAction::Skip { .. } => continue,
@@ -391,7 +397,7 @@ impl TicketApplier<'_> {
                             from: current.updated_at,
                             until: None,
                         });
-                        self.store.upsert_link(&holding).await?;
+                        link_changed = true;
                         link = Some(holding);
                     }
                     continue;
@@ -532,7 +538,7 @@ impl TicketApplier<'_> {
                         {
                             new_link.title = original.title.clone();
                         }
-                        self.store.upsert_link(&new_link).await?;
+                        link_changed = true;
                         link = Some(new_link);
                     }
                     if fittings.iter().any(|fitting| fitting.full_text.is_some())
@@ -556,13 +562,7 @@ impl TicketApplier<'_> {
                             // Read back later: the pending create stays until the link is
                             // complete, so a crash before then is finished by the next run.
                             if !unread {
-                                self.store
-                                    .clear_pending_create(
-                                        self.setup.relationship,
-                                        on.opposite(),
-                                        from,
-                                    )
-                                    .await?;
+                                cleared.push((on.opposite(), from.clone()));
                             }
                             created = true;
                         }
@@ -576,9 +576,7 @@ impl TicketApplier<'_> {
                                 Role::Source => source,
                                 Role::Target => target,
                             };
-                            self.store
-                                .clear_pending_create(self.setup.relationship, *origin, original)
-                                .await?;
+                            cleared.push((*origin, original.clone()));
                             created = true;
                         }
                         SyncAction::Close { .. } => closed = true,
@@ -649,9 +647,21 @@ impl TicketApplier<'_> {
                 }
             }
             if &seen != current {
-                self.store.upsert_link(&seen).await?;
+                link_changed = true;
                 link = Some(seen);
             }
+        }
+        // The ticket's link, saved once with everything its writes did. A stop in the middle of
+        // the ticket loses no write: the next run finds a copy by its marker (the pending create
+        // is still there) and comments and attachments by content, and links them.
+        if link_changed && let Some(current) = &link {
+            self.store.upsert_link(current).await?;
+        }
+        // Only now that the link is saved are the creates it records no longer pending.
+        for (origin, original) in &cleared {
+            self.store
+                .clear_pending_create(self.setup.relationship, *origin, original)
+                .await?;
         }
         result.link = link.clone();
         let outcome = if !errors.is_empty() {

@@ -571,6 +571,7 @@ impl SyncEngine {
                     }
                     drop(in_flight);
                     applier.complete_read_backs(&mut done).await?;
+                    let mut records = Vec::with_capacity(done.len());
                     for (index, mut result) in done {
                         let ticket_plan = &plan.tickets[index];
                         summary.counts.conflicts += result.conflicts;
@@ -621,17 +622,19 @@ impl SyncEngine {
                                         summary.counts.skipped += 1
                                     }
                                 }
-                                self.store.add_record(&record).await?;
                                 if summary.error.is_none() {
                                     summary.error = record
                                         .error
                                         .clone()
                                         .or_else(|| record.notes.first().cloned());
                                 }
-                                summary.records.push(record);
+                                records.push(record);
                             }
                         }
                     }
+                    // The page's records in one store transaction.
+                    self.store.add_records(&records).await?;
+                    summary.records.extend(records);
                     if let Some(reason) = stop_reason {
                         summary.error = Some(reason);
                     }

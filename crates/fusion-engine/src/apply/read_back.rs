@@ -78,8 +78,8 @@ pub(crate) fn complete_link<'f>(
 
 impl TicketApplier<'_> {
     /// Reads back every copy the tickets of `results` created unread (per side, in one call),
-    /// completes their links, clears their pending creates and puts the numbers in their
-    /// records. A copy that cannot be read now is left to the next run (its pending create
+    /// completes their links and clears their pending creates (in one store transaction) and
+    /// puts the numbers in their records. A copy that cannot be read now is left to the next run (its pending create
     /// stays), with a note on the record. Store failures end the run.
     pub async fn complete_read_backs(
         &self,
@@ -105,6 +105,8 @@ impl TicketApplier<'_> {
                         .map(|ticket| (ticket.id.clone(), ticket))
                         .collect()
                 });
+            let mut links = Vec::new();
+            let mut cleared = Vec::new();
             for (_, result) in results.iter_mut() {
                 if result.read_back.as_ref().is_none_or(|rb| rb.on != side) {
                     continue;
@@ -129,14 +131,8 @@ impl TicketApplier<'_> {
                     copy,
                     read_back.baseline_fields.iter().map(String::as_str),
                 );
-                self.store.upsert_link(link).await?;
-                self.store
-                    .clear_pending_create(
-                        self.setup.relationship,
-                        side.opposite(),
-                        &read_back.original,
-                    )
-                    .await?;
+                links.push(link.clone());
+                cleared.push((side.opposite(), read_back.original.clone()));
                 if let Some(record) = &mut result.record {
                     let number = Some(copy.number.clone());
                     match side {
@@ -145,6 +141,9 @@ impl TicketApplier<'_> {
                     }
                 }
             }
+            self.store
+                .complete_links(self.setup.relationship, &links, &cleared)
+                .await?;
         }
         Ok(())
     }
