@@ -21,8 +21,7 @@ use crate::ports::{PendingCreate, StoreError, SyncStore};
 use fusion_domain::sync::{
     ActionOutcome, ActorId, AttentionSubject, CommentDraft, FailureClass, FieldRules, Fitting,
     HeldPeriod, PlannedTicket, RecordOutcome, SyncAction, SyncRecord, SyncRunId, TicketDraft,
-    TicketId,
-    TicketLink, TicketPlan, link_after_success, split_text,
+    TicketId, TicketLink, TicketPlan, link_after_success, split_text,
 };
 use fusion_domain::{BySide, ChoiceValue, Clock, Role, SideConfig};
 use time::OffsetDateTime;

@@ -32,8 +32,6 @@ use fusion_domain::{BySide, Clock, RelationshipId, Role};
 use time::OffsetDateTime;
 
 use crate::apply::{TicketApplier, TicketResult};
-use futures_util::StreamExt;
-use futures_util::stream::FuturesOrdered;
 use crate::attention::AppliedTicket;
 use crate::control::RunControl;
 use crate::gather::{Access, GatherFailure, GatherRequest, gather};
@@ -41,6 +39,8 @@ use crate::lease_keeper::LeaseKeeper;
 use crate::platform::PlatformError;
 use crate::repair::{RepairError, RepairStep};
 use crate::setup::{EngineSettings, SyncSetup};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesOrdered;
 
 /// What kind of run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -507,6 +507,10 @@ impl SyncEngine {
                 let total = plan.tickets.len();
                 control.planned(total);
                 let concurrency = self.settings.apply_concurrency.max(1);
+                // Slow start: one ticket first, twice as many after each one done, up to
+                // `concurrency` — a run that cannot work (credentials, budget) fails on its first
+                // ticket, and a stop early in a run leaves little in flight.
+                let mut allowed = 1;
                 let page_size = self.settings.apply_page.max(1);
                 // Once set, no further ticket starts; those in flight finish (a stop falls
                 // between tickets). A queued ticket starts only when it is first polled, so
@@ -520,7 +524,7 @@ impl SyncEngine {
                     let mut in_flight = FuturesOrdered::new();
                     let mut next = 0;
                     loop {
-                        while !halted && in_flight.len() < concurrency && next < page.len() {
+                        while !halted && in_flight.len() < allowed && next < page.len() {
                             if control.is_stopped() {
                                 summary.error = Some(STOPPED.into());
                                 stopped = true;
@@ -552,6 +556,7 @@ impl SyncEngine {
                             continue;
                         };
                         let result = result?;
+                        allowed = (allowed * 2).min(concurrency);
                         control.ticket_done(index + 1, total);
                         if let Some(reason) = &result.stop
                             && stop_reason.is_none()
@@ -576,9 +581,10 @@ impl SyncEngine {
                         let ticket_plan = &plan.tickets[index];
                         summary.counts.conflicts += result.conflicts;
                         let held = held_back.get(&index).map(Vec::as_slice).unwrap_or_default();
-                        let original_activity = ticket_plan.ticket(ticket_plan.origin).and_then(
-                            |t| activity.get(&(ticket_plan.origin, t.id.clone())).copied(),
-                        );
+                        let original_activity =
+                            ticket_plan.ticket(ticket_plan.origin).and_then(|t| {
+                                activity.get(&(ticket_plan.origin, t.id.clone())).copied()
+                            });
                         // Where the pair stands now (a copy created in this run has its number).
                         let link_now = if result.failures.is_empty() {
                             None
@@ -607,8 +613,7 @@ impl SyncEngine {
                             }
                         }
                         if result.record.is_none() {
-                            result.record =
-                                applier.skipped_record(ticket_plan, !held.is_empty());
+                            result.record = applier.skipped_record(ticket_plan, !held.is_empty());
                         }
                         match result.record {
                             None => summary.counts.skipped += 1,

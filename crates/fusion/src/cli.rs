@@ -105,6 +105,11 @@ pub struct BenchArgs {
     /// schema of that database, dropped afterwards [default: a throw-away SQLite file].
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
+
+    /// Internal: the sync of the `initial_own_process` phase, run by `fusion bench` itself in a
+    /// process of its own (the argument is its JSON description).
+    #[arg(long, hide = true, value_name = "SPEC")]
+    pub child_sync: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -815,7 +815,6 @@ impl Platform for AutotaskPlatform {
         self.post_ticket(draft).await.map(CreatedTicket::Unread)
     }
 
-
     async fn update_ticket(
         &self,
         id: &TicketId,

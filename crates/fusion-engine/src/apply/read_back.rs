@@ -36,7 +36,11 @@ pub(crate) struct ReadBack {
 /// What is known of a copy the platform has not returned yet: its id and what the draft said.
 /// Its number is empty (the mark of a link not read back) and its baseline fields are not
 /// trusted: they are taken when the copy is read back.
-pub(crate) fn unread_copy(id: TicketId, draft: &TicketDraft, now: OffsetDateTime) -> TicketSnapshot {
+pub(crate) fn unread_copy(
+    id: TicketId,
+    draft: &TicketDraft,
+    now: OffsetDateTime,
+) -> TicketSnapshot {
     TicketSnapshot {
         id,
         number: String::new(),
@@ -95,11 +99,8 @@ impl TicketApplier<'_> {
             if ids.is_empty() {
                 continue;
             }
-            let read: Result<HashMap<TicketId, TicketSnapshot>, _> = self
-                .platform(side)
-                .tickets(&ids)
-                .await
-                .map(|found| {
+            let read: Result<HashMap<TicketId, TicketSnapshot>, _> =
+                self.platform(side).tickets(&ids).await.map(|found| {
                     found
                         .into_iter()
                         .map(|ticket| (ticket.id.clone(), ticket))

@@ -140,7 +140,8 @@ pub trait SyncStore: Send + Sync {
             self.upsert_link(link).await?;
         }
         for (origin, ticket) in cleared {
-            self.clear_pending_create(relationship, *origin, ticket).await?;
+            self.clear_pending_create(relationship, *origin, ticket)
+                .await?;
         }
         Ok(())
     }

@@ -46,14 +46,21 @@ fn assert_complete(world: &World, raised: &[TicketId]) {
     let api = ActorId::new("api-contoso");
     for ticket in raised {
         let original = world.source.ticket_now(ticket);
-        assert_eq!(original.status, Some(2.into()), "the customer's status stays");
-        assert_ne!(original.last_activity_by, Some(api.clone()), "nothing written back");
+        assert_eq!(
+            original.status,
+            Some(2.into()),
+            "the customer's status stays"
+        );
+        assert_ne!(
+            original.last_activity_by,
+            Some(api.clone()),
+            "nothing written back"
+        );
     }
 }
 
 #[tokio::test]
-async fn copies_answered_with_their_id_only_are_read_back_together_and_linked_with_their_numbers()
-{
+async fn copies_answered_with_their_id_only_are_read_back_together_and_linked_with_their_numbers() {
     let world = World::new();
     world.target.answer_creates_unread();
     let raised: Vec<TicketId> = (0..3)
@@ -64,7 +71,10 @@ async fn copies_answered_with_their_id_only_are_read_back_together_and_linked_wi
     assert_eq!(summary.status, RunStatus::Success, "{:?}", summary.error);
     // Per copy: the create, a note, an attachment; once: the own actor, the changed tickets and
     // the one read-back of all three copies.
-    assert_eq!(Platform::calls_used(&world.target) - calls_before, 3 * 3 + 3);
+    assert_eq!(
+        Platform::calls_used(&world.target) - calls_before,
+        3 * 3 + 3
+    );
     for record in &summary.records {
         assert_eq!(record.outcome, RecordOutcome::Created);
         let copy = world.copy_on_target(record.source_ticket.as_ref().expect("a source"));
@@ -97,7 +107,11 @@ async fn a_copy_whose_read_back_failed_is_completed_by_the_next_run_without_a_se
         "{:?}",
         summary.records[0].notes
     );
-    assert_eq!(world.store.pending().len(), 1, "kept until the copy is read");
+    assert_eq!(
+        world.store.pending().len(),
+        1,
+        "kept until the copy is read"
+    );
     world.tick();
     world.automatic().await;
     assert_complete(&world, &raised);

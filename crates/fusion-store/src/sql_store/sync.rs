@@ -116,29 +116,28 @@ async fn insert_record<B: Backend>(
 ) -> StoreResult<()> {
     let columns = RecordColumns::from_record(record)?;
     sqlx::query::<B>(
-
-            "INSERT INTO sync_records (run_id, relationship_id, origin, source_ticket, \
+        "INSERT INTO sync_records (run_id, relationship_id, origin, source_ticket, \
                  source_number, target_ticket, target_number, outcome, error, failed_comments, \
                  failed_attachments, notes, recorded_at, title) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind_id(columns.run)
-        .bind_id(columns.relationship)
-        .bind_value(columns.origin.as_str())
-        .bind_value(columns.source_ticket.as_deref())
-        .bind_value(columns.source_number.as_deref())
-        .bind_value(columns.target_ticket.as_deref())
-        .bind_value(columns.target_number.as_deref())
-        .bind_value(columns.outcome.as_str())
-        .bind_value(columns.error.as_deref())
-        .bind_value(columns.failed_comments)
-        .bind_value(columns.failed_attachments)
-        .bind_value(columns.notes.as_str())
-        .bind_time(columns.recorded_at)
-        .bind_value(columns.title.as_str())
-        .execute(B::connection(transaction))
-        .await
-        .map_err(|error| insert_error(error, "record conflict"))?;
+    )
+    .bind_id(columns.run)
+    .bind_id(columns.relationship)
+    .bind_value(columns.origin.as_str())
+    .bind_value(columns.source_ticket.as_deref())
+    .bind_value(columns.source_number.as_deref())
+    .bind_value(columns.target_ticket.as_deref())
+    .bind_value(columns.target_number.as_deref())
+    .bind_value(columns.outcome.as_str())
+    .bind_value(columns.error.as_deref())
+    .bind_value(columns.failed_comments)
+    .bind_value(columns.failed_attachments)
+    .bind_value(columns.notes.as_str())
+    .bind_time(columns.recorded_at)
+    .bind_value(columns.title.as_str())
+    .execute(B::connection(transaction))
+    .await
+    .map_err(|error| insert_error(error, "record conflict"))?;
     apply_retry_change(transaction, record).await
 }
 
@@ -387,13 +386,13 @@ impl<B: Backend> SyncStore for SqlStore<B> {
         origin_ticket: &TicketId,
     ) -> StoreResult<()> {
         sqlx::query::<B>(CLEAR_PENDING_CREATE)
-        .bind_id(relationship)
-        .bind_value(origin.as_str())
-        .bind_value(origin_ticket.as_str())
-        .execute(self.pool())
-        .await
-        .map(drop)
-        .map_err(database_error)
+            .bind_id(relationship)
+            .bind_value(origin.as_str())
+            .bind_value(origin_ticket.as_str())
+            .execute(self.pool())
+            .await
+            .map(drop)
+            .map_err(database_error)
     }
 
     async fn cursor(

@@ -49,6 +49,8 @@ pub struct Bed {
     pub simulator_rss_mb: Option<f64>,
     /// The PostgreSQL schema the store lives in, when not SQLite.
     scratch: Option<ScratchSchema>,
+    /// Where the store is (a child process opens it too: `own_process.rs`).
+    location: DatabaseLocation,
 }
 
 impl Bed {
@@ -157,7 +159,12 @@ impl Bed {
             data_dir,
             simulator_rss_mb,
             scratch: None,
+            location: location.clone(),
         })
+    }
+
+    pub fn location(&self) -> &DatabaseLocation {
+        &self.location
     }
 
     pub fn base_url(&self) -> &str {
@@ -186,7 +193,7 @@ impl Bed {
 }
 
 /// The sync service exactly as `fusion serve` builds it.
-fn sync_service(
+pub(super) fn sync_service(
     store: &Arc<dyn Store>,
     autotask: &AutotaskSettings,
 ) -> anyhow::Result<SyncService> {

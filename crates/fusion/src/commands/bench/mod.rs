@@ -17,6 +17,7 @@
 mod bed;
 mod initial_latency;
 mod measure;
+mod own_process;
 mod phases;
 mod py_autotask;
 mod relationships;
@@ -84,6 +85,8 @@ struct Report {
     incremental: SyncFigures,
     latency: LatencyFigures,
     initial_latency: initial_latency::InitialLatencyFigures,
+    /// The initial sync again, with the product in a process of its own (its memory alone).
+    initial_own_process: own_process::OwnProcessFigures,
     relationships_1000: PollingFigures,
     vs_py_autotask: Option<Comparison>,
     /// Why `vs_py_autotask` is null, and how to enable it.
@@ -105,10 +108,16 @@ struct World {
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<Completion> {
+    if let Some(spec) = &args.child_sync {
+        own_process::child(spec).await?;
+        return Ok(Completion::Succeeded);
+    }
     let sizes = Sizes::for_args(&args);
     let database_url = match args.database_url.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Some(url),
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Some(url)
+        }
         Some(_) => {
             return Err(crate::exit_status::InvalidInput(
                 "--database-url must be a PostgreSQL URL (postgres://USER@HOST/DATABASE); without it the benchmark uses a throw-away SQLite file".into(),
@@ -140,12 +149,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Completion> {
         sizes.initial_latency_tickets,
         LATENCY.as_millis()
     ));
-    let initial_latency = initial_latency::initial_latency(
-        LATENCY,
-        sizes.initial_latency_tickets,
-        database_url,
-    )
-    .await?;
+    let initial_latency =
+        initial_latency::initial_latency(LATENCY, sizes.initial_latency_tickets, database_url)
+            .await?;
     progress(&format!(
         "{} relationships polled by the scheduler…",
         sizes.relationships
@@ -175,6 +181,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Completion> {
     .await;
     bed.stop().await;
     let (initial, incremental, comparison) = sync_figures?;
+    progress("the initial sync again, the product in a process of its own…");
+    let initial_own_process = own_process::initial_own_process(shape, database_url).await?;
 
     let (cores, cpu_model) = measure::machine();
     let (vs_py_autotask, vs_py_autotask_skipped) = match comparison {
@@ -210,6 +218,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Completion> {
         incremental,
         latency,
         initial_latency,
+        initial_own_process,
         relationships_1000: polling,
         vs_py_autotask,
         vs_py_autotask_skipped,
@@ -279,6 +288,14 @@ fn table(report: &Report) -> String {
     text.push_str(&format!(
         "(peak RSS is the whole process, simulator included; the seeded simulator alone took {} MB)\n",
         number(report.initial.simulator_rss_mb, 1)
+    ));
+    let own = &report.initial_own_process;
+    text.push_str(&format!(
+        "initial sync with the product in its own process: {:.2} s, {:.0} tickets/s, peak RSS {} MB (before {} MB), the product alone\n",
+        own.wall_s,
+        own.tickets_per_s,
+        number(own.peak_rss_mb, 1),
+        number(own.rss_before_mb, 1),
     ));
     if let Some(settling) = &report.incremental.settling_run {
         text.push_str(&format!(
