@@ -7,7 +7,10 @@
 //!    its cursor minus the overlap (all pages), tickets to retry, the partners of linked tickets,
 //!    then comments and attachments of the tickets that can need them;
 //! 4. plan (pure); a dry run stops here and returns the plan;
-//! 5. apply ticket by ticket (see `apply`), saving the link after every write;
+//! 5. apply the plan in pages of `EngineSettings::apply_page` tickets, several tickets at once
+//!    (`apply_concurrency`, after a slow start; each ticket's actions in order, its link saved
+//!    when it is done — see `apply`); at the end of a page, read back the copies it created
+//!    together and complete their links (`apply/read_back.rs`), then record the page's tickets;
 //! 6. advance each side's cursor to the latest activity seen — only when every ticket of the
 //!    window was applied or recorded as failed (a run stopped by an authentication failure or a
 //!    used-up budget keeps the old cursors);
