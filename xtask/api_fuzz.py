@@ -105,6 +105,9 @@ def fuzz(schemathesis: str, ready: dict, work_dir: str, max_examples: str) -> in
         "run", f"{base}/api/v1/openapi.json",
         "--url", f"{base}/api/v1",
         "--checks", "not_a_server_error,response_schema_conformance",
+        # The webhook receiver lives outside /api/v1 (its own server entry) and answers only
+        # Autotask's signed callouts: webhooks_end_to_end tests it.
+        "--exclude-path-regex", "^/hooks/",
         "--max-examples", max_examples,
         "--workers", "1",
         "--seed", "1",

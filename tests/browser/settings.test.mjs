@@ -9,103 +9,31 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import readline from 'node:readline';
-import { chromium } from 'playwright-core';
+import {
+  organisationIn,
+  screenshot,
+  screenshotDirectory,
+  startDemoAndBrowser,
+  stopDemoAndBrowser,
+  tenantIn,
+} from './harness.mjs';
 
-const repositoryRoot = path.resolve(import.meta.dirname, '..', '..');
-const fusionBinary = process.env.FUSION_BIN
-  ? path.resolve(process.env.FUSION_BIN)
-  : path.join(repositoryRoot, 'target', 'debug', 'fusion');
-const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const screenshotDirectory = process.env.FUSION_SCREENSHOT_DIR
-  ? path.resolve(process.env.FUSION_SCREENSHOT_DIR)
-  : mkdtempSync(path.join(tmpdir(), 'fusion-browser-screenshots-'));
-mkdirSync(screenshotDirectory, { recursive: true });
-
-/** The running `fusion demo` child, its parsed ready line, and what it wrote on stderr. */
+/** The running `fusion demo` (child, ready line, stderr) and the browser. */
 let demo;
 let browser;
 
-/** Starts `fusion demo` on a free port with a fresh data directory; resolves with its ready line. */
-function startDemo() {
-  const dataDirectory = mkdtempSync(path.join(tmpdir(), 'fusion-browser-demo-'));
-  const child = spawn(fusionBinary, ['demo', '--listen', '127.0.0.1:0', '--data-dir', dataDirectory], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
-  });
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  const lines = readline.createInterface({ input: child.stdout });
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    exited.then(({ code, signal }) =>
-      reject(new Error(`fusion demo exited before it was ready (code ${code}, signal ${signal}):\n${stderr}`)),
-    );
-    lines.once('line', (line) => {
-      let ready;
-      try {
-        ready = JSON.parse(line);
-      } catch (error) {
-        reject(new Error(`the first stdout line of fusion demo is not JSON: ${line}\n${stderr}`));
-        return;
-      }
-      // Keep draining stdout (the banner) so the child never blocks on a full pipe.
-      lines.on('line', () => {});
-      resolve({ child, ready, exited, stderr: () => stderr });
-    });
-  });
-}
-
 before(async () => {
-  assert.ok(existsSync(fusionBinary), `build the binary first (cargo build -p fusion): ${fusionBinary} is missing`);
-  assert.ok(existsSync(chromiumPath), `install Chromium first (apt-get install chromium): ${chromiumPath} is missing`);
-  demo = await startDemo();
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  ({ demo, browser } = await startDemoAndBrowser({ label: 'settings' }));
 });
 
-after(async () => {
-  await browser?.close();
-  if (demo && demo.child.exitCode === null && demo.child.signalCode === null) {
-    demo.child.kill('SIGTERM');
-    const { code } = await demo.exited;
-    assert.equal(code, 0, `fusion demo stops cleanly on SIGTERM:\n${demo.stderr()}`);
-  }
-});
+after(() => stopDemoAndBrowser(demo, browser));
 
 /** The demo organisation to use, and its tenant's credentials from the ready line. */
 function demoOrganisation(index) {
-  const organisation = demo.ready.orgs[index];
-  const tenant = demo.ready.simulator.tenants.find((candidate) => candidate.org === organisation.name);
-  assert.ok(tenant, `the ready line lists the simulator tenant of ${organisation.name}`);
-  return { organisation, tenant };
+  const organisation = organisationIn(demo, index);
+  return { organisation, tenant: tenantIn(demo, organisation.name) };
 }
 
-async function screenshot(page, name) {
-  const file = path.join(screenshotDirectory, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  return file;
-}
 
 test('a person saves and tests Autotask credentials in Settings, then sees why a wrong secret fails', async (t) => {
   t.diagnostic(`screenshots: ${screenshotDirectory}`);

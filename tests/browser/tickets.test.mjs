@@ -10,119 +10,34 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import readline from 'node:readline';
-import { chromium } from 'playwright-core';
-
-const repositoryRoot = path.resolve(import.meta.dirname, '..', '..');
-const fusionBinary = process.env.FUSION_BIN
-  ? path.resolve(process.env.FUSION_BIN)
-  : path.join(repositoryRoot, 'target', 'debug', 'fusion');
-const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const screenshotDirectory = process.env.FUSION_SCREENSHOT_DIR
-  ? path.resolve(process.env.FUSION_SCREENSHOT_DIR)
-  : mkdtempSync(path.join(tmpdir(), 'fusion-browser-screenshots-'));
-mkdirSync(screenshotDirectory, { recursive: true });
+import {
+  organisationIn,
+  screenshot,
+  screenshotDirectory,
+  signIn as signInAs,
+  startDemoAndBrowser,
+  stopDemoAndBrowser,
+} from './harness.mjs';
 
 /** Before every ticket of the demo world, so the first sync copies them all. */
 const START_DATE = '2000-01-01';
 /** How long a run may take to finish on a slow machine. */
 const RUN_TIMEOUT_MS = 120_000;
 
-/** The running `fusion demo` child, its parsed ready line, and what it wrote on stderr. */
+/** The running `fusion demo` (child, ready line, stderr) and the browser. */
 let demo;
 let browser;
 
-/** Starts `fusion demo --manual-sync` on a free port with a fresh data directory. */
-function startDemo() {
-  const dataDirectory = mkdtempSync(path.join(tmpdir(), 'fusion-browser-tickets-demo-'));
-  const child = spawn(
-    fusionBinary,
-    ['demo', '--manual-sync', '--listen', '127.0.0.1:0', '--data-dir', dataDirectory],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
-    },
-  );
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  const lines = readline.createInterface({ input: child.stdout });
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    exited.then(({ code, signal }) =>
-      reject(new Error(`fusion demo exited before it was ready (code ${code}, signal ${signal}):\n${stderr}`)),
-    );
-    lines.once('line', (line) => {
-      let ready;
-      try {
-        ready = JSON.parse(line);
-      } catch (error) {
-        reject(new Error(`the first stdout line of fusion demo is not JSON: ${line}\n${stderr}`));
-        return;
-      }
-      // Keep draining stdout (the banner) so the child never blocks on a full pipe.
-      lines.on('line', () => {});
-      resolve({ child, ready, exited, stderr: () => stderr });
-    });
-  });
-}
-
 before(async () => {
-  assert.ok(existsSync(fusionBinary), `build the binary first (cargo build -p fusion): ${fusionBinary} is missing`);
-  assert.ok(existsSync(chromiumPath), `install Chromium first (apt-get install chromium): ${chromiumPath} is missing`);
-  demo = await startDemo();
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  ({ demo, browser } = await startDemoAndBrowser({ label: 'tickets', args: ['--manual-sync'] }));
 });
 
-after(async () => {
-  await browser?.close();
-  if (demo && demo.child.exitCode === null && demo.child.signalCode === null) {
-    demo.child.kill('SIGTERM');
-    const { code } = await demo.exited;
-    assert.equal(code, 0, `fusion demo stops cleanly on SIGTERM:\n${demo.stderr()}`);
-  }
-});
+after(() => stopDemoAndBrowser(demo, browser));
 
-function demoOrganisation(name) {
-  const organisation = demo.ready.orgs.find((candidate) => candidate.name === name);
-  assert.ok(organisation, `the ready line lists ${name}`);
-  return organisation;
-}
+const demoOrganisation = (name) => organisationIn(demo, name);
 
-async function screenshot(page, name) {
-  const file = path.join(screenshotDirectory, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  return file;
-}
 
-async function signIn(page, organisation) {
-  await page.goto(demo.ready.url);
-  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-  await page.getByLabel('Email').fill(organisation.email);
-  await page.getByLabel('Password').fill(organisation.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Settings', exact: true }).waitFor();
-}
+const signIn = (page, organisation) => signInAs(page, demo, organisation);
 
 /** Waits on the run details page (which reloads itself while Running) until the run has ended. */
 async function waitForRunToEnd(page) {

@@ -13,26 +13,21 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
-import { chromium } from 'playwright-core';
+import {
+  organisationIn,
+  repositoryRoot,
+  screenshot,
+  startDemoAndBrowser,
+  stopDemoAndBrowser,
+  tenantIn,
+} from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
-const repositoryRoot = path.resolve(import.meta.dirname, '..', '..');
-const fusionBinary = process.env.FUSION_BIN
-  ? path.resolve(process.env.FUSION_BIN)
-  : path.join(repositoryRoot, 'target', 'debug', 'fusion');
-const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const screenshotDirectory = process.env.FUSION_SCREENSHOT_DIR
-  ? path.resolve(process.env.FUSION_SCREENSHOT_DIR)
-  : mkdtempSync(path.join(tmpdir(), 'fusion-browser-ui-'));
-mkdirSync(screenshotDirectory, { recursive: true });
 const docsScreenshots = process.env.FUSION_DOCS_SCREENSHOTS === '1'
   ? path.join(repositoryRoot, 'docs', 'screenshots')
   : null;
@@ -40,76 +35,20 @@ const docsScreenshots = process.env.FUSION_DOCS_SCREENSHOTS === '1'
 const SMALL = { width: 390, height: 844 };
 const WIDE = { width: 1366, height: 900 };
 
+/** The running `fusion demo` (child, ready line, banner, stderr) and the browser. */
 let demo;
 let browser;
 
-function startDemo() {
-  const dataDirectory = mkdtempSync(path.join(tmpdir(), 'fusion-browser-ui-demo-'));
-  const child = spawn(fusionBinary, ['demo', '--listen', '127.0.0.1:0', '--data-dir', dataDirectory], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
-  });
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  const lines = readline.createInterface({ input: child.stdout });
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    exited.then(({ code, signal }) =>
-      reject(new Error(`fusion demo exited before it was ready (code ${code}, signal ${signal}):\n${stderr}`)),
-    );
-    lines.once('line', (line) => {
-      let ready;
-      try {
-        ready = JSON.parse(line);
-      } catch {
-        reject(new Error(`the first stdout line of fusion demo is not JSON: ${line}\n${stderr}`));
-        return;
-      }
-      const banner = [];
-      lines.on('line', (rest) => banner.push(rest));
-      resolve({ child, ready, exited, banner, stderr: () => stderr });
-    });
-  });
-}
-
 before(async () => {
-  assert.ok(existsSync(fusionBinary), `build the binary first (cargo build -p fusion): ${fusionBinary} is missing`);
-  assert.ok(existsSync(chromiumPath), `install Chromium first (apt-get install chromium): ${chromiumPath} is missing`);
-  demo = await startDemo();
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  ({ demo, browser } = await startDemoAndBrowser({ label: 'ui' }));
 });
 
-after(async () => {
-  await browser?.close();
-  if (demo && demo.child.exitCode === null && demo.child.signalCode === null) {
-    demo.child.kill('SIGTERM');
-    const { code } = await demo.exited;
-    assert.equal(code, 0, `fusion demo stops cleanly on SIGTERM:\n${demo.stderr()}`);
-  }
-});
+after(() => stopDemoAndBrowser(demo, browser));
 
-function organisation(name) {
-  const found = demo.ready.orgs.find((candidate) => candidate.name === name);
-  assert.ok(found, `the ready line lists ${name}`);
-  return found;
-}
+const organisation = (name) => organisationIn(demo, name);
 
-function tenantOf(name) {
-  return demo.ready.simulator.tenants.find((tenant) => tenant.org === name);
-}
+const tenantOf = (name) => tenantIn(demo, name);
 
-async function screenshot(page, name) {
-  await page.screenshot({ path: path.join(screenshotDirectory, `${name}.png`), fullPage: true });
-}
 
 /** A signed-in page; returns it with the organisation's base path (`/orgs/<id>`). */
 async function signedIn(context, name) {

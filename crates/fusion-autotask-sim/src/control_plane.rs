@@ -14,6 +14,7 @@
 //! | `POST /_sim/tenants/{tenant}/api-users/{user}/active` | `{"active":bool}` | `{"ok":true}` |
 //! | `POST /_sim/tenants/{tenant}/api-users/{user}/permissions` | `{"entity","allowed","verb"?}` (verb: create, update, delete or query; without it the whole entity) | `{"ok":true}` |
 //! | `POST /_sim/tenants/{tenant}/api-users/{user}/webhook-permission` | `{"allowed"}` ("Can create WebHooks") | `{"ok":true}` |
+//! | `POST /_sim/tenants/{tenant}/api-users/{user}/non-billable-time-permission` | `{"allowed"}` ("Can view non-billable time entries") | `{"ok":true}` |
 //! | `POST /_sim/tenants/{tenant}/api-users/{user}/security-level` | `{"security_level"}` | `{"ok":true}` |
 //! | `POST /_sim/tenants/{tenant}/tickets` | `{"as_resource"` or `"as_contact","fields"}` | `{"id"}` |
 //! | `PATCH /_sim/tenants/{tenant}/tickets/{id}` | `{"as_resource","fields"}` | `{"ok":true}` |
@@ -219,6 +220,25 @@ pub(crate) fn handle(
                 return bad_request("allowed is required");
             };
             if simulator.set_webhook_permission(tenant, user, allowed) {
+                ok()
+            } else {
+                error_response(StatusCode::NOT_FOUND, "no such tenant or API user")
+            }
+        }
+        (
+            "POST",
+            [
+                "tenants",
+                tenant,
+                "api-users",
+                user,
+                "non-billable-time-permission",
+            ],
+        ) => {
+            let Some(allowed) = body.get("allowed").and_then(Value::as_bool) else {
+                return bad_request("allowed is required");
+            };
+            if simulator.set_non_billable_time_permission(tenant, user, allowed) {
                 ok()
             } else {
                 error_response(StatusCode::NOT_FOUND, "no such tenant or API user")

@@ -67,6 +67,20 @@ fn stamp(now: OffsetDateTime, minutes_ago: i64) -> String {
     format_date_time(now - time::Duration::minutes(minutes_ago))
 }
 
+/// The demo tenants' roles (`Roles`): every person holds Technician.
+pub const TECHNICIAN_ROLE: i64 = 29_683_461;
+/// Held by each tenant's first person only.
+pub const ENGINEER_ROLE: i64 = 29_683_462;
+/// Inactive.
+pub const RETIRED_ROLE: i64 = 29_683_463;
+/// The demo tenants' work types (`BillingCodes` with `useType` 1).
+pub const REMOTE_SUPPORT: i64 = 29_682_801;
+pub const ONSITE_SUPPORT: i64 = 29_682_802;
+/// Inactive.
+pub const RETIRED_WORK_TYPE: i64 = 29_682_803;
+/// A recurring-service code (`useType` 2): not a work type.
+pub const MANAGED_SERVICES: i64 = 29_682_810;
+
 struct TenantShape<'a> {
     name: &'a str,
     zone: u32,
@@ -201,6 +215,33 @@ fn tenant(shape: &TenantShape<'_>, first_id: i64, now: OffsetDateTime) -> Tenant
         })
         .collect();
     records.insert("Resources".to_owned(), resources);
+    records.insert(
+        "Roles".to_owned(),
+        vec![
+            object(json!({ "id": TECHNICIAN_ROLE, "name": "Technician", "isActive": true, "hourlyRate": 95.0, "hourlyFactor": 1.0, "roleType": 1, "isSystemRole": false })),
+            object(json!({ "id": ENGINEER_ROLE, "name": "Senior Engineer", "isActive": true, "hourlyRate": 140.0, "hourlyFactor": 1.0, "roleType": 1, "isSystemRole": false })),
+            object(json!({ "id": RETIRED_ROLE, "name": "Field Technician (retired)", "isActive": false, "hourlyRate": 80.0, "hourlyFactor": 1.0, "roleType": 1, "isSystemRole": false })),
+        ],
+    );
+    // Everyone holds Technician; the first person is also a Senior Engineer.
+    let mut resource_roles: Vec<Map<String, Value>> = person_ids
+        .iter()
+        .enumerate()
+        .map(|(index, id)| {
+            object(json!({ "id": first_id + 700 + index as i64, "resourceID": id, "roleID": TECHNICIAN_ROLE, "isActive": true }))
+        })
+        .collect();
+    resource_roles.push(object(json!({ "id": first_id + 690, "resourceID": person_ids[0], "roleID": ENGINEER_ROLE, "isActive": true })));
+    records.insert("ResourceRoles".to_owned(), resource_roles);
+    records.insert(
+        "BillingCodes".to_owned(),
+        vec![
+            object(json!({ "id": REMOTE_SUPPORT, "name": "Remote Support", "billingCodeType": 0, "useType": 1, "isActive": true, "unitPrice": 120.0, "unitCost": 40.0 })),
+            object(json!({ "id": ONSITE_SUPPORT, "name": "On-site Support", "billingCodeType": 0, "useType": 1, "isActive": true, "unitPrice": 150.0, "unitCost": 55.0 })),
+            object(json!({ "id": RETIRED_WORK_TYPE, "name": "Legacy Support (retired)", "billingCodeType": 0, "useType": 1, "isActive": false })),
+            object(json!({ "id": MANAGED_SERVICES, "name": "Monthly Managed Services", "billingCodeType": 0, "useType": 2, "isActive": true, "unitPrice": 900.0 })),
+        ],
+    );
     let own_company = first_id + 100;
     let customer_company = first_id + 101;
     records.insert(
@@ -306,10 +347,17 @@ fn tenant(shape: &TenantShape<'_>, first_id: i64, now: OffsetDateTime) -> Tenant
     records.insert(
         "TimeEntries".to_owned(),
         vec![object(json!({
-            "id": first_id + 600, "ticketID": ticket_base, "resourceID": person_ids[0], "roleID": 1,
+            "id": first_id + 600, "ticketID": ticket_base, "resourceID": person_ids[0], "roleID": TECHNICIAN_ROLE,
+            "billingCodeID": REMOTE_SUPPORT,
             "dateWorked": stamp(now, 24 * 60), "startDateTime": stamp(now, 200), "endDateTime": stamp(now, 170),
             "hoursWorked": 0.5, "hoursToBill": 0.5, "summaryNotes": "Cleared the paper jam.",
             "isNonBillable": false, "createDateTime": stamp(now, 170),
+        })), object(json!({
+            // Goodwill time: visible only to API users with "Can view non-billable time entries".
+            "id": first_id + 601, "ticketID": ticket_base + 1, "resourceID": person_ids[0], "roleID": TECHNICIAN_ROLE,
+            "billingCodeID": REMOTE_SUPPORT, "dateWorked": stamp(now, 24 * 60), "startDateTime": stamp(now, 140),
+            "endDateTime": stamp(now, 125), "hoursWorked": 0.25, "summaryNotes": "Checked the VPN client version.",
+            "isNonBillable": true, "createDateTime": stamp(now, 125),
         }))],
     );
     records.insert(
@@ -334,6 +382,7 @@ fn tenant(shape: &TenantShape<'_>, first_id: i64, now: OffsetDateTime) -> Tenant
                 security_level: shape.security_level.to_owned(),
                 denied_entities: Vec::new(),
                 resource_id: None,
+                can_view_non_billable_time: true,
             },
             ApiUserSeed {
                 username: shape.inactive_key.to_owned(),
@@ -342,6 +391,7 @@ fn tenant(shape: &TenantShape<'_>, first_id: i64, now: OffsetDateTime) -> Tenant
                 security_level: SECURITY_LEVEL_FULL.to_owned(),
                 denied_entities: Vec::new(),
                 resource_id: None,
+                can_view_non_billable_time: true,
             },
         ],
         picklists,
@@ -355,6 +405,7 @@ fn tenant(shape: &TenantShape<'_>, first_id: i64, now: OffsetDateTime) -> Tenant
         }],
         required_fields: Vec::new(),
         modules: Vec::new(),
+        time_entries_need_start_and_stop: false,
         records,
     }
 }
@@ -427,10 +478,12 @@ impl World {
         };
         World {
             integration_codes: vec![DEMO_INTEGRATION_CODE.to_owned()],
-            tenants: vec![
-                tenant(&northwind, 29_000_000, now),
-                tenant(&contoso, 31_000_000, now),
-            ],
+            tenants: vec![tenant(&northwind, 29_000_000, now), {
+                // Contoso's Autotask wants start and stop times on service-ticket time.
+                let mut contoso = tenant(&contoso, 31_000_000, now);
+                contoso.time_entries_need_start_and_stop = true;
+                contoso
+            }],
         }
     }
 

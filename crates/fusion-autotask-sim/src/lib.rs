@@ -60,7 +60,10 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use tokio::sync::{broadcast, watch};
 
-pub use demo_world::DEMO_INTEGRATION_CODE;
+pub use demo_world::{
+    DEMO_INTEGRATION_CODE, ENGINEER_ROLE, MANAGED_SERVICES, ONSITE_SUPPORT, REMOTE_SUPPORT,
+    RETIRED_ROLE, RETIRED_WORK_TYPE, TECHNICIAN_ROLE,
+};
 pub use events::{ChangeAction, ChangeEvent};
 pub use faults::{FaultKind, FaultRule};
 pub use options::{AuthFailureMode, MissingItemMode, SimOptions};
@@ -476,6 +479,7 @@ impl Simulator {
             denied: Default::default(),
             denied_verbs: Default::default(),
             can_create_webhooks: true,
+            can_view_non_billable_time: true,
         };
         let info = api_user_info(&user);
         data.api_users.push(user);
@@ -537,6 +541,27 @@ impl Simulator {
                 } else {
                     user.denied_verbs.insert((kind, verb));
                 }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Grants or withdraws "Can view non-billable time entries" on the user's security level:
+    /// without it, queries and reads of `TimeEntries` leave non-billable entries out, silently.
+    pub fn set_non_billable_time_permission(
+        &self,
+        tenant: &str,
+        username: &str,
+        allowed: bool,
+    ) -> bool {
+        let Some(tenant) = self.tenant(tenant) else {
+            return false;
+        };
+        let mut data = write_lock(&tenant.data);
+        match data.api_user_mut(username) {
+            Some(user) => {
+                user.can_view_non_billable_time = allowed;
                 true
             }
             None => false,

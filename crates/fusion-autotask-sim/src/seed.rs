@@ -47,8 +47,13 @@ pub struct TenantSeed {
     /// `GET /V1.0/Modules` answer; defaults to a typical list.
     #[serde(default)]
     pub modules: Vec<ModuleSeed>,
+    /// The tenant's "Require start and stop times for time entries on service tickets" (API-NOTES
+    /// §12.2): a ticket time entry without both is refused.
+    #[serde(default)]
+    pub time_entries_need_start_and_stop: bool,
     /// Records by entity path name (`Tickets`, `TicketNotes`, `TicketAttachments`, `Companies`, `Contacts`,
-    /// `Resources`, `TimeEntries`, `TicketCategories`, `DeletedTicketLogs`), with wire (camelCase) property names.
+    /// `Resources`, `TimeEntries`, `TicketCategories`, `DeletedTicketLogs`, `Roles`, `ResourceRoles`,
+    /// `BillingCodes`), with wire (camelCase) property names.
     #[serde(default)]
     pub records: BTreeMap<String, Vec<Map<String, Value>>>,
 }
@@ -70,6 +75,10 @@ pub struct ApiUserSeed {
     /// Id of the user's Resource record; allocated when absent.
     #[serde(default)]
     pub resource_id: Option<i64>,
+    /// "Can view non-billable time entries" (default on): without it, non-billable time
+    /// entries are left out of every answer.
+    #[serde(default = "default_true")]
+    pub can_view_non_billable_time: bool,
 }
 
 /// The values of one picklist field of one entity.

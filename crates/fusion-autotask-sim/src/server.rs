@@ -795,8 +795,8 @@ impl ApiRequest<'_> {
     ) -> Response {
         let entity = definition(kind);
         let data = read_lock(&caller.tenant.data);
-        let record = data
-            .table(kind)
+        let visible = query::visible_rows(&data, kind, caller);
+        let record = visible
             .get(&id)
             .filter(|record| match (&entity.parent, parent_id) {
                 (Some(link), Some(parent)) => {

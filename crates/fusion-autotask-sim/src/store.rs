@@ -77,6 +77,9 @@ pub(crate) struct ApiUser {
     /// The security level's "Can create WebHooks" (API-NOTES §12.1). Off by default in Autotask;
     /// seeded worlds grant it unless `set_webhook_permission` withdraws it.
     pub can_create_webhooks: bool,
+    /// The security level's "Can view non-billable time entries": without it, non-billable
+    /// time entries are simply not returned (API-NOTES §12.2) — no error says so.
+    pub can_view_non_billable_time: bool,
 }
 
 impl ApiUser {
@@ -99,6 +102,8 @@ pub(crate) struct TenantData {
     pub ticket_sequence: (time::Date, u32),
     pub last_activity: OffsetDateTime,
     pub modules: Vec<(i32, bool)>,
+    /// Ticket time entries need `startDateTime` and `endDateTime` (a tenant setting).
+    pub time_entries_need_start_and_stop: bool,
 }
 
 impl TenantData {
@@ -378,6 +383,7 @@ pub(crate) fn seed_tenant(
         next_ids: vec![first_id; EntityKind::ALL.len()],
         ticket_sequence: (now.date(), 0),
         last_activity: now - time::Duration::days(30),
+        time_entries_need_start_and_stop: seed.time_entries_need_start_and_stop,
         modules: if seed.modules.is_empty() {
             vec![(1, true), (2, true), (3, false), (4, true), (24, true)]
         } else {
@@ -451,6 +457,9 @@ pub(crate) fn seed_tenant(
     // Records in dependency order, whatever order the seed lists them in.
     for kind in [
         EntityKind::Resources,
+        EntityKind::Roles,
+        EntityKind::ResourceRoles,
+        EntityKind::BillingCodes,
         EntityKind::Companies,
         EntityKind::Contacts,
         EntityKind::TicketCategories,
@@ -545,6 +554,7 @@ pub(crate) fn seed_tenant(
             denied,
             denied_verbs: HashSet::new(),
             can_create_webhooks: true,
+            can_view_non_billable_time: user.can_view_non_billable_time,
         });
     }
     Ok(data)

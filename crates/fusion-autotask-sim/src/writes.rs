@@ -616,8 +616,73 @@ fn validate(
             {
                 errors.push("dateWorked is required when no startDateTime is given.".to_owned());
             }
+            validate_time_entry_references(data, entity, record, touched, errors);
         }
         _ => {}
+    }
+}
+
+/// The rules Autotask applies to a ticket time entry's resource, role and work type, with the
+/// messages practitioners saw (API-NOTES §3.7, §12.2): the resource must hold the role, the
+/// billing code must be an active general allocation code, and service-ticket time needs start
+/// and stop times where the tenant requires them.
+fn validate_time_entry_references(
+    data: &TenantData,
+    entity: &'static EntityDefinition,
+    record: &Record,
+    touched: &HashSet<&'static str>,
+    errors: &mut Vec<String>,
+) {
+    let on_ticket = !record.get(entity, "ticketID").is_null();
+    let resource = record.get(entity, "resourceID").as_i64();
+    let role = record.get(entity, "roleID").as_i64();
+    if on_ticket
+        && (touched.contains("resourceID") || touched.contains("roleID"))
+        && let (Some(resource), Some(role)) = (resource, role)
+    {
+        let roles = definition(EntityKind::Roles);
+        let role_active = data
+            .table(EntityKind::Roles)
+            .get(&role)
+            .is_some_and(|row| row.get(roles, "isActive").as_bool() == Some(true));
+        let holds = definition(EntityKind::ResourceRoles);
+        let held = data.table(EntityKind::ResourceRoles).values().any(|row| {
+            row.get(holds, "resourceID").as_i64() == Some(resource)
+                && row.get(holds, "roleID").as_i64() == Some(role)
+                && row.get(holds, "isActive").as_bool() != Some(false)
+        });
+        if !role_active || !held {
+            errors.push(
+                "The specified AssignedResourceID and AssignedRoleID combination is not currently \
+                 defined."
+                    .to_owned(),
+            );
+        }
+    }
+    if touched.contains("billingCodeID")
+        && let Some(code) = record.get(entity, "billingCodeID").as_i64()
+    {
+        let codes = definition(EntityKind::BillingCodes);
+        let work_type = data
+            .table(EntityKind::BillingCodes)
+            .get(&code)
+            .is_some_and(|row| {
+                row.get(codes, "isActive").as_bool() == Some(true)
+                    && row.get(codes, "billingCodeType").as_i64().unwrap_or(0) == 0
+                    && row.get(codes, "useType").as_i64() == Some(1)
+            });
+        if !work_type {
+            errors.push(
+                "The given allocation code is not an active general allocation code.".to_owned(),
+            );
+        }
+    }
+    if on_ticket
+        && data.time_entries_need_start_and_stop
+        && (record.get(entity, "startDateTime").is_null()
+            || record.get(entity, "endDateTime").is_null())
+    {
+        errors.push("TimeEntries for Service tickets require a start and stop time.".to_owned());
     }
 }
 

@@ -3,14 +3,19 @@
 //! the domain's named lists of [`Choice`]s ("queue", "status", "company", …).
 //!
 //! Cost of [`load_choices`] (what the tests check against the simulator's request log): at most
-//! one `ZoneInformation` lookup (skipped when the zone is cached), then exactly six requests for a
+//! one `ZoneInformation` lookup (skipped when the zone is cached), then exactly eight requests for a
 //! tenant with up to 500 active companies and 500 active resources, all in flight at once:
 //! - `GET Tickets/entityInformation/fields` (eight ticket picklists, required/read-only flags),
 //! - `GET Tickets/entityInformation/userDefinedFields` (ticket UDFs for the mappable field list),
 //! - `GET TicketNotes/entityInformation/fields` (note type, note publish, note lengths),
 //! - `GET TicketAttachments/entityInformation/fields` (attachment publish),
 //! - `POST Companies/query` (`isActive eq true`, `includeFields` id and name; one more page per 500),
-//! - `POST Resources/query` (`isActive eq true`, `includeFields` id and names; same paging).
+//! - `POST Resources/query` (`isActive eq true`, `includeFields` id and names; same paging),
+//! - `POST Roles/query` (`isActive eq true`, id and name: the roles time entries are logged under),
+//! - `POST BillingCodes/query` (`useType eq 1`, active, `billingCodeType` 0: the work types).
+//!
+//! Roles and work types are read without their rates or prices, and a security level that may not
+//! read them gives empty lists rather than failing the whole load. Eight requests in all.
 //!
 //! Only two of them share an endpoint bucket (`Tickets`), so the burst stays within Autotask's
 //! three-threads-per-endpoint rule and goes through the crate's [`EndpointLimiter`] like any call.
@@ -27,6 +32,7 @@ use time::OffsetDateTime;
 
 use crate::client::AutotaskClient;
 use crate::error::AutotaskError;
+use crate::wire::AutotaskEntity as _;
 use crate::wire::{
     Company, FieldInformation, Filter, PicklistValue, Resource, UserDefinedFieldInformation,
 };
@@ -35,6 +41,10 @@ use crate::wire::{
 pub const COMPANY: &str = "company";
 /// List name: the tenant's active resources (value = resource id, label = "First Last").
 pub const RESOURCE: &str = "resource";
+/// List name: the tenant's active roles (value = role id, label = role name).
+pub const TIME_ROLE: &str = "time_role";
+/// List name: the tenant's work types — active general allocation codes (value = billing code id).
+pub const TIME_WORK_TYPE: &str = "time_work_type";
 
 /// Ticket picklist fields (Autotask wire name → list name).
 pub const TICKET_PICKLISTS: &[(&str, &str)] = &[
@@ -170,17 +180,28 @@ impl TenantChoices {
     }
 }
 
-/// Loads every choice list of the client's tenant (six concurrent requests; see the module docs).
+/// Loads every choice list of the client's tenant (eight concurrent requests; see the module docs).
 pub async fn load_choices(client: &AutotaskClient) -> Result<TenantChoices, AutotaskError> {
-    // Resolve (and cache) the zone first: six concurrent calls on a cold cache would each ask.
+    // Resolve (and cache) the zone first: eight concurrent calls on a cold cache would each ask.
     client.zone().await?;
-    let (ticket_fields, ticket_udfs, note_fields, attachment_fields, companies, resources) = tokio::try_join!(
+    let (
+        ticket_fields,
+        ticket_udfs,
+        note_fields,
+        attachment_fields,
+        companies,
+        resources,
+        roles,
+        work_types,
+    ) = tokio::try_join!(
         client.field_information("Tickets"),
         client.user_defined_fields("Tickets"),
         client.field_information("TicketNotes"),
         client.field_information("TicketAttachments"),
         active_companies(client),
         active_resources(client),
+        unless_denied(active_roles(client)),
+        unless_denied(work_types(client)),
     )?;
     let mut lists = BTreeMap::new();
     for (fields, picklists) in [
@@ -199,6 +220,8 @@ pub async fn load_choices(client: &AutotaskClient) -> Result<TenantChoices, Auto
     }
     lists.insert(COMPANY.to_owned(), companies);
     lists.insert(RESOURCE.to_owned(), resources);
+    lists.insert(TIME_ROLE.to_owned(), roles);
+    lists.insert(TIME_WORK_TYPE.to_owned(), work_types);
     Ok(TenantChoices {
         lists,
         ticket_field_information: ticket_fields,
@@ -281,6 +304,73 @@ async fn active_resources(client: &AutotaskClient) -> Result<Vec<Choice>, Autota
             let id = resource.id?;
             Some(plain_choice(id, resource_name(&resource, id)))
         }));
+    }
+    Ok(sorted_by_label(choices))
+}
+
+/// A row of a list entity (roles, billing codes) as raw JSON.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(transparent)]
+struct NamedRow<const ROLE: bool>(serde_json::Map<String, serde_json::Value>);
+
+impl<const ROLE: bool> crate::wire::AutotaskEntity for NamedRow<ROLE> {
+    const ENDPOINT: &'static str = if ROLE { "Roles" } else { "BillingCodes" };
+    fn id(&self) -> Option<i64> {
+        self.0.get("id").and_then(serde_json::Value::as_i64)
+    }
+}
+
+impl<const ROLE: bool> NamedRow<ROLE> {
+    fn choice(&self) -> Option<Choice> {
+        let id = self.id()?;
+        let name = self
+            .0
+            .get("name")
+            .and_then(serde_json::Value::as_str)
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map_or_else(
+                || format!("{} {id}", <Self as crate::wire::AutotaskEntity>::ENDPOINT),
+                str::to_owned,
+            );
+        Some(plain_choice(id, name))
+    }
+}
+
+/// An empty list when the API user's security level may not read the entity.
+async fn unless_denied(
+    load: impl std::future::Future<Output = Result<Vec<Choice>, AutotaskError>>,
+) -> Result<Vec<Choice>, AutotaskError> {
+    match load.await {
+        Err(AutotaskError::PermissionDenied { .. }) => Ok(Vec::new()),
+        other => other,
+    }
+}
+
+async fn active_roles(client: &AutotaskClient) -> Result<Vec<Choice>, AutotaskError> {
+    let mut pages = client
+        .query_pages::<NamedRow<true>>(vec![Filter::eq("isActive", true)])
+        .include_fields(&["id", "name"]);
+    let mut choices = Vec::new();
+    while let Some(page) = pages.next_page().await? {
+        choices.extend(page.iter().filter_map(NamedRow::choice));
+    }
+    Ok(sorted_by_label(choices))
+}
+
+/// Work types: active general allocation codes (`billingCodeType` 0, `useType` 1), the only
+/// billing codes a time entry takes.
+async fn work_types(client: &AutotaskClient) -> Result<Vec<Choice>, AutotaskError> {
+    let mut pages = client
+        .query_pages::<NamedRow<false>>(vec![
+            Filter::eq("useType", 1),
+            Filter::eq("isActive", true),
+            Filter::eq("billingCodeType", 0),
+        ])
+        .include_fields(&["id", "name"]);
+    let mut choices = Vec::new();
+    while let Some(page) = pages.next_page().await? {
+        choices.extend(page.iter().filter_map(NamedRow::choice));
     }
     Ok(sorted_by_label(choices))
 }

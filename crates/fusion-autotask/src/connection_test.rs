@@ -3,7 +3,9 @@
 //!
 //! Order, stopping at the first failure: URL rules → missing values → ZoneInformation for the
 //! username → zone vs. entered region → an authenticated call (`ThresholdInformation`) → a
-//! one-row read of every entity the sync needs. Network trouble is always `Unreachable`, never
+//! one-row read of every entity the sync needs; then notes that fail nothing (cost fields
+//! readable; time entries unreadable, or no non-billable one visible — Autotask hides those
+//! silently without "Can view non-billable time entries"). Network trouble is always `Unreachable`, never
 //! an authentication failure; Autotask's own errors are `PlatformError` with its message.
 //!
 //! The secret never appears in a report, a log line or Debug output.
@@ -231,8 +233,39 @@ impl ConnectionTester {
             ));
         }
 
+        // 8. Whether time a partner may receive is visible: Autotask silently leaves out
+        // non-billable entries without "Can view non-billable time entries" (API-NOTES §12.2),
+        // so a tenant with time but no visible non-billable entry gets a note, not a failure.
+        if let Some(note) = time_entry_visibility(&client).await {
+            run.notes.push(note);
+        }
+
         Ok(api_usage)
     }
+}
+
+/// A note when this user cannot read time entries, or reads some but no non-billable one (two
+/// `TimeEntries/query/count` calls); `None` when all looks visible or the counts cannot be had.
+async fn time_entry_visibility(client: &AutotaskClient) -> Option<String> {
+    let all = match client.count("TimeEntries", vec![Filter::gt("id", 0)]).await {
+        Ok(count) => count,
+        Err(AutotaskError::PermissionDenied { .. }) => {
+            return Some(format!(
+                "This API user cannot read time entries: a partner that receives your time (as notes or time entries) gets none of it. In Autotask, {WHERE_TO_FIND_API_USER} and allow its security level to view Time Entries if you want to share time."
+            ));
+        }
+        Err(_) => return None,
+    };
+    if all == 0 {
+        return None;
+    }
+    let non_billable = client
+        .count("TimeEntries", vec![Filter::eq("isNonBillable", true)])
+        .await
+        .ok()?;
+    (non_billable == 0).then(|| format!(
+        "This API user sees {all} time entries but no non-billable one. If your technicians log non-billable time, the security level lacks \"Can view non-billable time entries\": Autotask then leaves that time out without an error, and a partner that receives your time never gets it. In Autotask, {WHERE_TO_FIND_API_USER} and turn that setting on."
+    ))
 }
 
 /// What the local checks let through.

@@ -20,6 +20,7 @@ pub mod platform;
 mod retry;
 pub mod settings;
 pub mod telemetry;
+pub mod tenant_webhooks;
 pub mod tenants;
 pub mod ticket_fields;
 pub mod transport;

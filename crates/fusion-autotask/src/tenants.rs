@@ -35,7 +35,7 @@ use crate::ticket_fields::{
 };
 
 /// How long loaded choices are used before they are loaded again (by the injected clock):
-/// picklists change rarely, and each load costs six requests of the tenant's budget.
+/// picklists change rarely, and each load costs eight requests of the tenant's budget.
 pub const CHOICES_TTL: time::Duration = time::Duration::minutes(10);
 
 /// Which tenant and API user an entry was loaded for (a changed API user is a new entry).
@@ -86,7 +86,10 @@ impl AutotaskTenants {
         })
     }
 
-    fn client(&self, credentials: &TenantCredentials) -> Result<AutotaskClient, TenantError> {
+    pub(crate) fn client(
+        &self,
+        credentials: &TenantCredentials,
+    ) -> Result<AutotaskClient, TenantError> {
         Ok(self.service()?.client(Credentials {
             username: credentials.username.clone(),
             secret: credentials.secret.clone(),

@@ -116,6 +116,10 @@ pub enum TimeArrival {
     /// One note per time entry (who, when, hours, summary) with the public note defaults; an
     /// edit or a deletion arrives as a follow-up note.
     Notes,
+    /// A real time entry on the linked ticket, by the resource with the worker's e-mail (else
+    /// the fallback resource), under the chosen role and work type; an edit or a deletion of the
+    /// original changes or deletes the copy.
+    TimeEntries,
 }
 
 impl TimeArrival {
@@ -123,6 +127,7 @@ impl TimeArrival {
         match self {
             TimeArrival::Off => "off",
             TimeArrival::Notes => "notes",
+            TimeArrival::TimeEntries => "time_entries",
         }
     }
 
@@ -130,15 +135,17 @@ impl TimeArrival {
         match text.trim() {
             "off" => Some(TimeArrival::Off),
             "notes" => Some(TimeArrival::Notes),
+            "time_entries" => Some(TimeArrival::TimeEntries),
             _ => None,
         }
     }
 
-    /// For people: "Off", "As notes".
+    /// For people: "Off", "As notes", "As time entries".
     pub fn label(self) -> &'static str {
         match self {
             TimeArrival::Off => "Off",
             TimeArrival::Notes => "As notes",
+            TimeArrival::TimeEntries => "As time entries",
         }
     }
 }
@@ -179,10 +186,19 @@ impl TimeSendFilter {
 
 /// Time entries: how the partner's arrive here, and which of ours are sent. Rates, costs and
 /// billing amounts never cross, whatever is chosen.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TimeEntrySettings {
     pub arrive_as: TimeArrival,
     pub send: TimeSendFilter,
+    /// For [`TimeArrival::TimeEntries`]: the resource that logs a partner's entry when no active
+    /// resource here has the worker's e-mail (or the one that has it does not hold `role`).
+    pub fallback_resource: Option<ChoiceValue>,
+    /// The role the copies are logged under (Autotask needs one the resource holds).
+    pub role: Option<ChoiceValue>,
+    /// The work type (Autotask billing code: an active general allocation code).
+    pub billing_code: Option<ChoiceValue>,
+    /// Whether the partner's hours count as billable here (off: logged as non-billable).
+    pub billable: bool,
 }
 
 /// Send tickets created on the target side back to the source.
@@ -368,6 +384,40 @@ impl SideConfig {
                 });
             }
         }
+        let time = &self.time_entries;
+        if time.arrive_as == TimeArrival::TimeEntries {
+            let lists = [
+                ("resource", "Fallback resource", &time.fallback_resource),
+                ("time_role", "Time entry role", &time.role),
+                ("time_work_type", "Time entry work type", &time.billing_code),
+            ];
+            for (list, setting, value) in lists {
+                let Some(value) = value else {
+                    warnings.push(ConfigWarning {
+                        setting,
+                        message: "choose one: time entries received from your partner are \
+                                  recorded as failures until then"
+                            .into(),
+                    });
+                    continue;
+                };
+                let options = choices(list);
+                match options.iter().find(|c| &c.value == value) {
+                    None => warnings.push(ConfigWarning {
+                        setting,
+                        message: format!(
+                            "value {} no longer exists in your tenant",
+                            value.as_str()
+                        ),
+                    }),
+                    Some(choice) if !choice.is_active => warnings.push(ConfigWarning {
+                        setting,
+                        message: format!("\"{}\" is inactive in your tenant", choice.label),
+                    }),
+                    Some(_) => {}
+                }
+            }
+        }
         if receive.sub_issue_type.is_some() && receive.issue_type.is_none() {
             warnings.push(ConfigWarning {
                 setting: "Sub-issue type",
@@ -412,6 +462,34 @@ mod tests {
         let warnings = side.warnings(&lists);
         assert_eq!(warnings.len(), 1);
         assert_eq!(warnings[0].setting, "Sub-issue type");
+    }
+
+    #[test]
+    fn time_as_time_entries_names_each_missing_or_inactive_choice() {
+        let mut side = SideConfig::default();
+        side.time_entries.arrive_as = TimeArrival::TimeEntries;
+        side.time_entries.role = Some(40.into());
+        let mut retired = choice(40, "Retired role", None);
+        retired.is_active = false;
+        let lists = move |list: &str| match list {
+            "time_role" => vec![retired.clone()],
+            _ => vec![],
+        };
+        let warnings = side.warnings(&lists);
+        let settings: Vec<&str> = warnings.iter().map(|warning| warning.setting).collect();
+        assert_eq!(
+            settings,
+            [
+                "Fallback resource",
+                "Time entry role",
+                "Time entry work type"
+            ]
+        );
+        assert!(warnings[1].message.contains("\"Retired role\" is inactive"));
+        assert!(warnings[2].message.contains("choose one"));
+        // As notes, none of them is needed.
+        side.time_entries.arrive_as = TimeArrival::Notes;
+        assert!(side.warnings(&lists).is_empty());
     }
 
     #[test]

@@ -30,6 +30,7 @@ use crate::platform::{CreatedTicket, Platform, PlatformError};
 use crate::setup::SyncSetup;
 
 mod read_back;
+mod time_entries;
 mod time_notes;
 
 pub(crate) use read_back::{ReadBack, complete_link};
@@ -135,6 +136,7 @@ pub(crate) fn what_failed(action: &SyncAction) -> String {
             carried.described,
             carried.change.as_str()
         ),
+        SyncAction::CopyTimeEntry { carried, .. } => time_entries::what_failed(carried),
         SyncAction::AddAttachment { draft, .. } => {
             format!("copying the attachment {}", draft.name)
         }
@@ -172,6 +174,7 @@ fn written_side(action: &SyncAction) -> Option<Role> {
         | SyncAction::AddComment { on, .. }
         | SyncAction::AddAttachment { on, .. }
         | SyncAction::AddTimeNote { on, .. }
+        | SyncAction::CopyTimeEntry { on, .. }
         | SyncAction::Close { on, .. } => Some(*on),
         _ => None,
     }
@@ -184,6 +187,7 @@ fn describe(action: &SyncAction) -> &'static str {
         SyncAction::AddComment { .. } => "adding a comment",
         SyncAction::AddAttachment { .. } => "adding an attachment",
         SyncAction::AddTimeNote { .. } => "adding a time entry note",
+        SyncAction::CopyTimeEntry { .. } => "copying a time entry",
         SyncAction::Close { .. } => "closing the ticket",
         SyncAction::EndLink { .. } => "ending the link",
         _ => "recording the link",
@@ -270,6 +274,7 @@ pub(crate) fn privacy_guard(
         SyncAction::AddComment { ticket, .. }
         | SyncAction::AddAttachment { ticket, .. }
         | SyncAction::AddTimeNote { ticket, .. }
+        | SyncAction::CopyTimeEntry { ticket, .. }
         | SyncAction::Close { ticket, .. } => match ticket {
             PlannedTicket::Existing(id) => Some(id.clone()),
             // Created in this plan, stamped with the scope company (checked at its create).
@@ -452,6 +457,9 @@ impl TicketApplier<'_> {
                 } | SyncAction::AddTimeNote {
                     ticket: PlannedTicket::Created,
                     ..
+                } | SyncAction::CopyTimeEntry {
+                    ticket: PlannedTicket::Created,
+                    ..
                 } | SyncAction::Close {
                     ticket: PlannedTicket::Created,
                     ..
@@ -600,6 +608,13 @@ impl TicketApplier<'_> {
                         }
                         SyncAction::LinkTimeNote { from, carried, .. } => {
                             notes.push(time_notes::sent_note(from.opposite(), carried));
+                        }
+                        SyncAction::CopyTimeEntry { on, carried, .. } => {
+                            notes.push(time_entries::copied_note(*on, carried));
+                            updated = true;
+                        }
+                        SyncAction::LinkTimeEntry { from, carried, .. } => {
+                            notes.push(time_entries::copied_note(from.opposite(), carried));
                         }
                         _ => {}
                     }
@@ -899,6 +914,12 @@ impl TicketApplier<'_> {
                 let id = self.resolve(ticket, link, *on)?;
                 self.add_note_once(*on, &id, draft, link).await
             }
+            SyncAction::CopyTimeEntry {
+                on, ticket, write, ..
+            } => {
+                let id = self.resolve(ticket, link, *on)?;
+                self.write_time_entry_once(*on, &id, write).await
+            }
             SyncAction::AddAttachment {
                 on,
                 ticket,
@@ -936,6 +957,7 @@ impl TicketApplier<'_> {
             SyncAction::LinkExisting { .. }
             | SyncAction::LinkComment { .. }
             | SyncAction::LinkTimeNote { .. }
+            | SyncAction::LinkTimeEntry { .. }
             | SyncAction::LinkAttachment { .. }
             | SyncAction::ClosedState { .. }
             | SyncAction::Resume { .. }

@@ -65,6 +65,11 @@ pub enum SyncMode {
         ticket: TicketId,
         step: RepairStep,
     },
+    /// A platform's webhook named these tickets (each on its side): only they are read (with
+    /// their partners and content), planned and applied under the same leases and rules as any
+    /// run — the company scope, the mappings, the privacy guard. No cursor moves: the sweeps
+    /// (now the safety net) keep reading windows.
+    Webhook { tickets: Vec<(Role, TicketId)> },
 }
 
 /// Why a run could not be carried out at all (a run that ran and failed is a `RunSummary` with
@@ -308,8 +313,9 @@ impl SyncEngine {
         let (trigger, since, only) = match mode.clone() {
             SyncMode::Manual { since } => (RunTrigger::Manual, Some(since), None),
             SyncMode::Repair { side, ticket, .. } => {
-                (RunTrigger::Repair, None, Some((side, ticket)))
+                (RunTrigger::Repair, None, Some(vec![(side, ticket)]))
             }
+            SyncMode::Webhook { tickets } => (RunTrigger::Webhook, None, Some(tickets)),
             _ => (RunTrigger::Automatic, None, None),
         };
         let repair_notes = match &mode {
@@ -323,7 +329,7 @@ impl SyncEngine {
             _ => None,
         };
         let windows = match only {
-            // A repair reads no window.
+            // A repair or a webhook's run reads no window.
             Some(_) => BySide::new(self.clock.now(), self.clock.now()),
             None => self.windows(setup, since).await?,
         };
@@ -340,9 +346,7 @@ impl SyncEngine {
             )
             .await?;
         control.run_started(&run);
-        if let (Some(notes), Some((side, ticket)), SyncMode::Repair { step, .. }) =
-            (repair_notes, &only, &mode)
-        {
+        if let (Some(notes), SyncMode::Repair { side, ticket, step }) = (repair_notes, &mode) {
             let link = self
                 .store
                 .link_by_ticket(setup.relationship, *side, ticket)
@@ -455,7 +459,9 @@ impl SyncEngine {
         let mut stopped = false;
         let mut partial = false;
         let mut known_failures = false;
-        let repair = only.is_some();
+        // Only the named tickets are read: no window, so no cursor moves.
+        let targeted = only.is_some();
+        let repair = matches!(run.trigger, RunTrigger::Repair);
         let mut keeper = LeaseKeeper::new(
             self.store.as_ref(),
             self.clock.as_ref(),
@@ -651,7 +657,7 @@ impl SyncEngine {
                     }
                 }
                 summary.counts.attention = attention.tickets_needing_attention();
-                if !stopped && !repair {
+                if !stopped && !targeted {
                     for (side, seen) in gathered.cursors.into_sides() {
                         self.advance_cursor(setup.relationship, side, seen, since)
                             .await?;
@@ -746,8 +752,8 @@ impl SyncEngine {
 struct RunWindow {
     since: Option<OffsetDateTime>,
     windows: BySide<OffsetDateTime>,
-    /// A repair's one ticket.
-    only: Option<(Role, TicketId)>,
+    /// A repair's one ticket, or the tickets a webhook named.
+    only: Option<Vec<(Role, TicketId)>>,
 }
 
 pub(crate) const STOPPED: &str = "stopped because the process was shutting down; the tickets done so far \

@@ -64,9 +64,9 @@ pub(crate) struct GatherRequest<'a, 'k> {
     pub windows: BySide<OffsetDateTime>,
     pub now: OffsetDateTime,
     pub access: Access<'a, 'k>,
-    /// A repair of one ticket: only it (with its partner and content) is read — no changed
-    /// tickets, retries or deletions — and no cursor moves.
-    pub only: Option<(Role, TicketId)>,
+    /// A repair's one ticket, or the tickets a webhook named: only they (with their partners and
+    /// content) are read — no changed tickets, retries or deletions — and no cursor moves.
+    pub only: Option<Vec<(Role, TicketId)>>,
 }
 
 struct Reader<'a> {
@@ -171,7 +171,7 @@ pub(crate) async fn gather(request: GatherRequest<'_, '_>) -> Result<Gathered, G
     // Tickets to read even when quiet: a repair's one ticket, or those whose failures a person
     // or a change asked to retry.
     let wanted: Vec<(Role, TicketId)> = match &only {
-        Some(ticket) => vec![ticket.clone()],
+        Some(tickets) => tickets.clone(),
         None => attention.retry_requested(),
     };
 
@@ -201,6 +201,13 @@ pub(crate) async fn gather(request: GatherRequest<'_, '_>) -> Result<Gathered, G
                     .tickets
                     .get_mut(side)
                     .insert(ticket.id.clone(), ticket);
+            }
+            // Read, but another relationship's: the cursor moves past it all the same.
+            if let Some((at, id)) = page.read_through {
+                let cursor = cursors.get_mut(side);
+                if cursor.as_ref().is_none_or(|(seen, _)| at > *seen) {
+                    *cursor = Some((at, id));
+                }
             }
             if let Access::Leased(keeper) = &mut access {
                 keep(keeper).await?;
@@ -492,20 +499,22 @@ pub(crate) async fn gather(request: GatherRequest<'_, '_>) -> Result<Gathered, G
             keep(keeper).await?;
         }
         // Time entries (Autotask has no webhook for them: always read here), only when the
-        // partner receives time.
-        let mut time_entries =
-            if input.side(side.opposite()).config.time_entries.arrive_as == TimeArrival::Off {
-                BTreeMap::new()
-            } else {
-                let found = platform
-                    .time_entries_of_tickets(wanted)
-                    .await
-                    .map_err(platform_error(side))?;
-                if let Access::Leased(keeper) = &mut access {
-                    keep(keeper).await?;
-                }
-                found
-            };
+        // partner receives time, or when this side receives time entries (to find its copies).
+        let mut time_entries = if input.side(side.opposite()).config.time_entries.arrive_as
+            == TimeArrival::Off
+            && input.side(side).config.time_entries.arrive_as != TimeArrival::TimeEntries
+        {
+            BTreeMap::new()
+        } else {
+            let found = platform
+                .time_entries_of_tickets(wanted)
+                .await
+                .map_err(platform_error(side))?;
+            if let Access::Leased(keeper) = &mut access {
+                keep(keeper).await?;
+            }
+            found
+        };
         let side_input = match side {
             Role::Source => &mut input.source,
             Role::Target => &mut input.target,

@@ -38,8 +38,10 @@ pub mod ports;
 mod repair;
 mod service;
 mod setup;
+mod shared_reads;
 mod tenant;
 mod tickets;
+pub mod webhooks;
 
 pub use connections::{
     ActionOutcome, CONTRACT_NAME_MAX_CHARS, ConnectionError, ConnectionSeen, Connections,
@@ -60,6 +62,9 @@ pub use service::{
     SyncService,
 };
 pub use setup::{EngineSettings, SideSetup, SyncSetup};
+pub use shared_reads::{
+    LinkedTickets, SWEEP_READS_FRESH_FOR, SharedReads, SharedSide, StoreLinkedTickets,
+};
 pub use tenant::{
     ApiUrlProblem, CleanedInput, CredentialField, CredentialHelp, Freshness, LiveChoices,
     PlatformTenants, PreviewTicket, TenantCredentials, TenantError, TicketFact, TicketField,

@@ -19,7 +19,7 @@ use fusion_domain::ChoiceValue;
 use fusion_domain::sync::{
     ActorId, AttachmentDraft, AttachmentId, AttachmentSnapshot, CommentDraft, CommentId,
     CommentSnapshot, DeletedTicket, FieldChange, FieldRules, TicketDraft, TicketId, TicketMarker,
-    TicketSnapshot, TimeEntrySnapshot,
+    TicketSnapshot, TimeEntryDraft, TimeEntryId, TimeEntrySnapshot,
 };
 use time::OffsetDateTime;
 
@@ -94,6 +94,12 @@ pub struct TicketPage {
     pub tickets: Vec<TicketSnapshot>,
     /// Pass as `after` to get the next page; `None` when this was the last page.
     pub next: Option<TicketId>,
+    /// The latest last activity (and its ticket) read for this page when that ticket is not in
+    /// `tickets`: a tenant's changes read once for several relationships and handed to each
+    /// filtered to its companies (`crate::SharedReads`) leave the others' tickets out, yet the
+    /// relationship's cursor may move past them as if it had read them. `None` from a platform
+    /// that hands over everything it read.
+    pub read_through: Option<(OffsetDateTime, TicketId)>,
 }
 
 /// What [`Platform::create_ticket_unread`] gave.
@@ -265,6 +271,44 @@ pub trait Platform: Send + Sync + fmt::Debug {
     ) -> Result<BTreeMap<TicketId, Vec<TimeEntrySnapshot>>, PlatformError> {
         let _ = tickets;
         Ok(BTreeMap::new())
+    }
+
+    /// Logs `draft` on `ticket` as a time entry: by the active resource with the draft's worker
+    /// e-mail when it holds the draft's role, else by the fallback resource; with the role, work
+    /// type, billable flag, day, start, end, hours and summary, and the marker where it can be
+    /// read back. Never a rate, cost or billing amount. Refused data is `Rejected` with the
+    /// platform's reason; an ambiguous failure is `OutcomeUnknown` (the engine then looks for
+    /// the marker among the ticket's entries). A platform without time entries refuses.
+    async fn create_time_entry(
+        &self,
+        ticket: &TicketId,
+        draft: &TimeEntryDraft,
+    ) -> Result<TimeEntryId, PlatformError> {
+        let _ = (ticket, draft);
+        Err(PlatformError::Rejected(
+            "this platform does not take time entries".into(),
+        ))
+    }
+
+    /// Changes the copy `entry` to the draft's day, start, end, hours and summary (who logged
+    /// it, its role and work type stay).
+    async fn update_time_entry(
+        &self,
+        entry: &TimeEntryId,
+        draft: &TimeEntryDraft,
+    ) -> Result<(), PlatformError> {
+        let _ = (entry, draft);
+        Err(PlatformError::Rejected(
+            "this platform does not take time entries".into(),
+        ))
+    }
+
+    /// Deletes the copy `entry`; one already gone counts as deleted.
+    async fn delete_time_entry(&self, entry: &TimeEntryId) -> Result<(), PlatformError> {
+        let _ = entry;
+        Err(PlatformError::Rejected(
+            "this platform does not take time entries".into(),
+        ))
     }
 
     /// One attachment's content.

@@ -6,7 +6,8 @@
 //! people and the password check, sessions, API tokens), [`OrganisationSettings`] (an
 //! organisation's own credentials with their audit log, connection-test results), [`StoreHealth`]
 //! (ping, schema versions), [`NotificationStore`] (notification settings and the open
-//! problems that deduplicate notifications) and the [`StoreError`] they answer with; [`AppStore`] is all of them
+//! problems that deduplicate notifications), [`WebhookStore`] (webhook registrations and the
+//! queue of their events) and the [`StoreError`] they answer with; [`AppStore`] is all of them
 //! behind one handle, for the web layer. The platform port is [`crate::Platform`]; the binary
 //! implements [`crate::SyncDirectory`].
 //!
@@ -23,6 +24,7 @@ mod relationship_store;
 mod store_error;
 mod store_health;
 mod sync_store;
+mod webhook_store;
 
 pub use app_store::AppStore;
 pub use identity::{ApiTokenInfo, Identity, NewApiToken, NewSession};
@@ -41,4 +43,8 @@ pub use store_error::{StoreError, StoreResult};
 pub use store_health::{SchemaVersions, StoreHealth};
 pub use sync_store::{
     AttentionFilter, Lease, LeaseKey, LinkQuery, PendingCreate, RunFilter, RunFinish, SyncStore,
+};
+pub use webhook_store::{
+    QueuedWebhookEvent, WebhookActivity, WebhookEvent, WebhookEventDone, WebhookRegistration,
+    WebhookStore,
 };

@@ -10,10 +10,10 @@ use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::ports::{RunFilter, SyncStore};
+use crate::ports::SyncStore;
 use async_trait::async_trait;
 use fusion_domain::sync::{SyncRun, TicketId, TicketSnapshot};
-use fusion_domain::{Clock, RelationshipId, Role};
+use fusion_domain::{Clock, OrgId, RelationshipId, Role};
 use time::Duration;
 use tokio::sync::{Notify, oneshot};
 
@@ -21,6 +21,7 @@ use crate::control::{RunControl, RunObserver, StopSignal};
 use crate::engine::{EngineError, RunSummary, SyncEngine, SyncMode};
 use crate::repair::RepairStep;
 use crate::setup::SyncSetup;
+use crate::webhooks::PollingPolicy;
 
 /// Counter `fusion_sync_runs_total{trigger,status}`: finished runs (dry runs excluded).
 pub const SYNC_RUNS_TOTAL: &str = "fusion_sync_runs_total";
@@ -46,6 +47,12 @@ pub struct ScheduledRelationship {
     pub relationship: RelationshipId,
     /// Time between the starts of two automatic runs (5 minutes by default).
     pub interval: Duration,
+    /// The organisations of its two sides (whose webhooks may trigger it).
+    pub source_org: OrgId,
+    pub target_org: OrgId,
+    /// Either side receives the partner's time entries, which no webhook announces: the
+    /// connection keeps its own interval even while webhooks are healthy.
+    pub carries_time_entries: bool,
 }
 
 /// Why a relationship's setup could not be loaded.
@@ -71,6 +78,19 @@ pub trait SyncDirectory: Send + Sync {
 
     /// Everything a run of `relationship` needs, with a platform client per side.
     async fn setup(&self, relationship: RelationshipId) -> Result<SyncSetup, SetupError>;
+
+    /// The setup of an automatic (scheduled) run. A directory may hand over platforms that read
+    /// each tenant's changes once per scheduler sweep for all its relationships
+    /// (`crate::SharedReads`); runs people start always read afresh through [`Self::setup`].
+    async fn setup_automatic(&self, relationship: RelationshipId) -> Result<SyncSetup, SetupError> {
+        self.setup(relationship).await
+    }
+
+    /// A scheduler sweep is about to run `due`, one after the other, each through
+    /// [`Self::setup_automatic`]: a directory that shares reads begins a new sweep here.
+    async fn sweep_begins(&self, due: &[RelationshipId]) {
+        let _ = due;
+    }
 
     /// A manual run set the baseline: move the relationship to "Ready for automatic sync".
     async fn baseline_set(&self, relationship: RelationshipId) -> Result<(), SetupError>;
@@ -135,6 +155,8 @@ pub struct SyncService {
     stop: StopSignal,
     in_flight: Arc<InFlight>,
     hooks: Option<Arc<dyn SyncHooks>>,
+    /// How long between sweeps (the relationship's own interval unless set: webhooks stretch it).
+    polling: Option<Arc<dyn PollingPolicy>>,
 }
 
 /// Runs going through the service right now, and a wake-up when the last one ends.
@@ -185,7 +207,15 @@ impl SyncService {
             stop: StopSignal::new(),
             in_flight: Arc::default(),
             hooks: None,
+            polling: None,
         }
+    }
+
+    /// Judges "due" by `policy`'s interval (webhooks' safety net) instead of each
+    /// relationship's own.
+    pub fn with_polling(mut self, policy: Arc<dyn PollingPolicy>) -> Self {
+        self.polling = Some(policy);
+        self
     }
 
     /// Tells `hooks` about every finished run and scheduler tick (the binary passes its
@@ -321,7 +351,10 @@ impl SyncService {
         mode: SyncMode,
         control: &RunControl,
     ) -> Result<RunSummary, ServiceError> {
-        let setup = self.directory.setup(relationship).await?;
+        let setup = match mode {
+            SyncMode::Automatic => self.directory.setup_automatic(relationship).await?,
+            _ => self.directory.setup(relationship).await?,
+        };
         let mut control = control.clone();
         if matches!(mode, SyncMode::Manual { .. }) {
             control.cursors_saved = Some(Arc::new(SetBaseline {
@@ -406,21 +439,20 @@ impl SyncService {
         .await
     }
 
-    /// Whether the relationship's last run started at least `interval` ago (or it never ran).
+    /// Whether the relationship's last sweep started at least `interval` ago (or it never
+    /// ran). Repairs and webhook-triggered runs read only named tickets and do not count.
     async fn is_due(&self, scheduled: &ScheduledRelationship) -> Result<bool, EngineError> {
         let last = self
             .store
-            .sync_runs(&RunFilter {
-                relationship: Some(scheduled.relationship),
-                status: None,
-                started_from: None,
-                started_before: None,
-                limit: 1,
-            })
+            .last_sweep_started(scheduled.relationship)
             .await?;
+        let interval = self
+            .polling
+            .as_ref()
+            .map_or(scheduled.interval, |policy| policy.interval(scheduled));
         Ok(fusion_domain::sync::is_due(
-            scheduled.interval,
-            last.first().map(|run| run.started_at),
+            interval,
+            last,
             self.clock.now(),
         ))
     }
@@ -451,6 +483,8 @@ impl SyncService {
         }
         let mut waiting = due.len();
         metrics::gauge!(SYNC_DUE_RELATIONSHIPS).set(waiting as f64);
+        let due_ids: Vec<RelationshipId> = due.iter().map(|due| due.relationship).collect();
+        self.directory.sweep_begins(&due_ids).await;
         for scheduled in due {
             if control.is_stopped() || self.stop.is_stopped() {
                 break;
@@ -550,6 +584,7 @@ fn record_metrics(
         SyncMode::Manual { .. } => "manual",
         SyncMode::Automatic => "automatic",
         SyncMode::Repair { .. } => "repair",
+        SyncMode::Webhook { .. } => "webhook",
     };
     match result {
         Ok(summary) => {

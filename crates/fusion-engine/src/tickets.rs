@@ -86,6 +86,9 @@ pub struct TicketRow {
     pub last_synced: Option<OffsetDateTime>,
     /// Its open and skipped failures, most recent first.
     pub items: Vec<AttentionItem>,
+    /// Time carried to the partner (notes or time entries, not deleted), in words: "Source → Target:
+    /// 2 time entries, 3.75 h" per side that sent some; empty when none (links only).
+    pub time_carried: Vec<String>,
 }
 
 impl TicketRow {
@@ -226,6 +229,7 @@ pub async fn ticket_rows(
                     reason,
                     last_synced: None,
                     items: items.clone(),
+                    time_carried: Vec::new(),
                 }
             }
         };
@@ -282,6 +286,18 @@ fn row_of_link(link: &TicketLink, items: Vec<AttentionItem>) -> TicketRow {
         reason,
         last_synced: Some(link.updated_at),
         items,
+        time_carried: [Role::Source, Role::Target]
+            .into_iter()
+            .filter_map(|from| {
+                let (count, hours) = link.time_carried(from)?;
+                Some(format!(
+                    "{} \u{2192} {}: {count} time {}, {hours}",
+                    from.label(),
+                    from.opposite().label(),
+                    if count == 1 { "entry" } else { "entries" }
+                ))
+            })
+            .collect(),
     }
 }
 

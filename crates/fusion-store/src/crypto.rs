@@ -267,6 +267,8 @@ pub(crate) enum SecretPlace {
     Relationship(RelationshipId, OrgId),
     /// The webhook signing secret in `notification_settings` of an organisation.
     WebhookSigning(OrgId),
+    /// The callout key of a registration in `webhook_registrations`.
+    WebhookCallout(fusion_engine::webhooks::WebhookId),
 }
 
 impl SecretPlace {
@@ -280,6 +282,9 @@ impl SecretPlace {
             }
             SecretPlace::WebhookSigning(org_id) => {
                 format!("notification_settings/signing_secret/{org_id}")
+            }
+            SecretPlace::WebhookCallout(id) => {
+                format!("webhook_registrations/secret/{id}")
             }
         }
     }

@@ -66,6 +66,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "notifications",
         include_str!("../migrations/sqlite/0009_notifications.sql"),
     ),
+    (
+        10,
+        "webhooks",
+        include_str!("../migrations/sqlite/0010_webhooks.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -113,6 +118,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         9,
         "notifications",
         include_str!("../migrations/postgres/0009_notifications.sql"),
+    ),
+    (
+        10,
+        "webhooks",
+        include_str!("../migrations/postgres/0010_webhooks.sql"),
     ),
 ];
 

@@ -262,21 +262,41 @@ struct SideConfigDocument {
     override_api_settings: bool,
 }
 
-/// `TimeEntrySettings`: the settings' own codes ("off"/"notes", "all"/"public_summary"); a code
-/// this version does not know loads as the default (nothing received, everything sent).
+/// `TimeEntrySettings`: the settings' own codes ("off"/"notes"/"time_entries",
+/// "all"/"public_summary"); a code this version does not know loads as the default (nothing
+/// received, everything sent). The time-entry choices are absent until chosen.
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
 struct TimeEntriesDocument {
     arrive_as: String,
     send: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fallback_resource: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    billing_code: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    billable: bool,
 }
 
 impl From<&TimeEntrySettings> for TimeEntriesDocument {
     fn from(settings: &TimeEntrySettings) -> Self {
-        let TimeEntrySettings { arrive_as, send } = *settings;
+        let TimeEntrySettings {
+            arrive_as,
+            send,
+            fallback_resource,
+            role,
+            billing_code,
+            billable,
+        } = settings;
         Self {
             arrive_as: arrive_as.as_str().to_owned(),
             send: send.as_str().to_owned(),
+            fallback_resource: choice_text(fallback_resource),
+            role: choice_text(role),
+            billing_code: choice_text(billing_code),
+            billable: *billable,
         }
     }
 }
@@ -286,6 +306,10 @@ impl From<TimeEntriesDocument> for TimeEntrySettings {
         Self {
             arrive_as: TimeArrival::parse(&document.arrive_as).unwrap_or_default(),
             send: TimeSendFilter::parse(&document.send).unwrap_or_default(),
+            fallback_resource: choice(document.fallback_resource),
+            role: choice(document.role),
+            billing_code: choice(document.billing_code),
+            billable: document.billable,
         }
     }
 }

@@ -39,6 +39,7 @@ mod key_rotation;
 mod notifications;
 mod relationships;
 mod sync;
+mod webhooks;
 
 /// The columns every credentials query selects (organisation and relationship credentials).
 pub(crate) const CREDENTIAL_COLUMNS: &str = "platform, api_url, username, secret_ciphertext, \

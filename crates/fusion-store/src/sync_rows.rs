@@ -313,6 +313,9 @@ struct TimeEntryDocument {
     described: String,
     #[serde(default)]
     deleted: bool,
+    /// The time-entry copy (absent when carried as notes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    copy: Option<String>,
 }
 
 impl TimeEntryDocument {
@@ -324,6 +327,7 @@ impl TimeEntryDocument {
             fingerprint,
             described,
             deleted,
+            copy,
         } = item;
         Self {
             from: from.as_str().to_owned(),
@@ -332,6 +336,7 @@ impl TimeEntryDocument {
             fingerprint: fingerprint.as_str().to_owned(),
             described: described.clone(),
             deleted: *deleted,
+            copy: copy.as_ref().map(|copy| copy.as_str().to_owned()),
         }
     }
 
@@ -343,6 +348,7 @@ impl TimeEntryDocument {
             fingerprint: Fingerprint::from_stored(self.fingerprint),
             described: self.described,
             deleted: self.deleted,
+            copy: self.copy.map(TimeEntryId::new),
         })
     }
 }
@@ -466,6 +472,7 @@ impl RunColumns {
             relationship: RelationshipId::from_uuid(self.relationship),
             trigger: match self.trigger_detail.as_deref() {
                 Some("repair") => RunTrigger::Repair,
+                Some("webhook") => RunTrigger::Webhook,
                 _ => RunTrigger::parse(&self.trigger)
                     .ok_or_else(|| unknown_value("run trigger", &self.trigger))?,
             },
@@ -496,10 +503,12 @@ impl RunColumns {
 }
 
 /// How a trigger is stored: the `run_trigger` column keeps manual/automatic (its CHECK constraint
-/// predates repairs) and `trigger_detail` says 'repair' for a person's repair of one ticket.
+/// predates repairs) and `trigger_detail` says 'repair' for a person's repair of one ticket and
+/// 'webhook' for a run a platform's webhook triggered.
 pub(crate) fn trigger_columns(trigger: RunTrigger) -> (&'static str, Option<&'static str>) {
     match trigger {
         RunTrigger::Repair => ("manual", Some("repair")),
+        RunTrigger::Webhook => ("automatic", Some("webhook")),
         other => (other.as_str(), None),
     }
 }

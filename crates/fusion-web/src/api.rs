@@ -155,7 +155,12 @@ async fn test_platform(
         Some(request.clean(state.tenants())),
     )
     .await?;
-    Ok(Json(TestResponse::from(&run)))
+    let mut response = TestResponse::from(&run);
+    if run.report.is_success() && run.tested_values == crate::platform_settings::TestedValues::Saved
+    {
+        response.webhooks = crate::hooks::after_passing_test(&state, org_id).await;
+    }
+    Ok(Json(response))
 }
 
 async fn platform_audit(

@@ -236,6 +236,10 @@ pub(crate) struct TestResponse {
     pub result: TestResultDto,
     /// "saved" (stored as the last test result) or "unsaved" (values from the request, not stored).
     pub tested_values: &'static str,
+    /// After a passing test of the saved credentials: the organisation's webhooks, made or checked
+    /// at once ("Webhooks: available" or why not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhooks: Option<crate::hooks::WebhookStatusDto>,
 }
 
 impl From<&TestRun> for TestResponse {
@@ -243,6 +247,7 @@ impl From<&TestRun> for TestResponse {
         Self {
             result: TestResultDto::from_report(&run.report),
             tested_values: run.tested_values.as_str(),
+            webhooks: None,
         }
     }
 }

@@ -44,6 +44,7 @@ mod configuration;
 mod demo;
 mod dto;
 mod error;
+pub mod hooks;
 pub mod metrics;
 mod notifications;
 mod openapi;
@@ -173,6 +174,8 @@ struct AppStateInner {
     sync: std::sync::OnceLock<fusion_engine::SyncService>,
     /// The core's sync-status use cases (status, schedule, history, run details).
     sync_overviews: fusion_engine::SyncOverviews,
+    /// Receives webhook callouts; without it `/hooks/…` answers 401 to everything.
+    webhooks: std::sync::OnceLock<fusion_engine::webhooks::WebhookService>,
     /// The notification-settings use cases; without channels from the binary (see
     /// [`AppState::with_notifications`]) email is unavailable and webhook URLs are refused.
     notifications: fusion_engine::notify::NotificationSettingsService,
@@ -247,6 +250,7 @@ impl AppState {
                 notifications_with_channels: std::sync::OnceLock::new(),
                 readiness_checks: std::sync::RwLock::new(Vec::new()),
                 demo_tickets: std::sync::OnceLock::new(),
+                webhooks: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -294,6 +298,17 @@ impl AppState {
     pub fn with_sync(self, sync: fusion_engine::SyncService) -> Self {
         let _first_service_wins = self.inner.sync.set(sync);
         self
+    }
+
+    /// Takes webhook callouts with `webhooks` (the binary's, sharing the sync service) and shows
+    /// where each organisation's webhooks stand. The first one given wins.
+    pub fn with_webhooks(self, webhooks: fusion_engine::webhooks::WebhookService) -> Self {
+        let _first_wins = self.inner.webhooks.set(webhooks);
+        self
+    }
+
+    pub(crate) fn webhooks(&self) -> Option<&fusion_engine::webhooks::WebhookService> {
+        self.inner.webhooks.get()
     }
 
     /// In `fusion demo`: the Sync page offers a form that raises a test ticket through `demo`
@@ -429,12 +444,15 @@ pub fn router(state: AppState) -> Router {
                 .merge(configuration::api_routes())
                 .merge(sync::api_routes())
                 .merge(notifications::api_routes())
+                .merge(hooks::api_routes())
                 .merge(openapi::routes()),
         )
-        .fallback(page_chrome::not_found_fallback)
-        .layer(axum::middleware::from_fn(metrics::record_http_request))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(RequestBodyLimitLayer::new(max_body_bytes))
+        // The webhook receiver has its own, larger body limit (a note's text can be long).
+        .merge(hooks::routes())
+        .fallback(page_chrome::not_found_fallback)
+        .layer(axum::middleware::from_fn(metrics::record_http_request))
         // Method, path and status of every request; never headers or bodies (they carry
         // cookies, tokens and secrets).
         .layer(TraceLayer::new_for_http())

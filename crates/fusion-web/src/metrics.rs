@@ -55,6 +55,14 @@ pub fn install_global_recorder() -> Result<PrometheusHandle, MetricsError> {
                         fusion_engine::SYNC_RUN_DURATION_BUCKETS_SECONDS,
                     )
                 })
+                .and_then(|builder| {
+                    builder.set_buckets_for_metric(
+                        Matcher::Full(
+                            fusion_engine::webhooks::WEBHOOK_PROPAGATION_SECONDS.to_owned(),
+                        ),
+                        fusion_engine::webhooks::WEBHOOK_PROPAGATION_BUCKETS_SECONDS,
+                    )
+                })
                 .and_then(PrometheusBuilder::install_recorder)
                 .map_err(|error: BuildError| error.to_string())
         })

@@ -336,6 +336,10 @@ async fn render_settings(
         Ok(credentials) => credentials,
         Err(error) => return internal_error_page(error.into()),
     };
+    let tested_now = view.fresh_result.as_ref().is_some_and(|run| {
+        run.report.is_success()
+            && run.tested_values == crate::platform_settings::TestedValues::Saved
+    });
     let result = match view.fresh_result {
         Some(run) => Some(result_view(
             &run.report,
@@ -395,6 +399,7 @@ async fn render_settings(
         new_api_token: view.new_api_token,
         history,
         budget: crate::sync::budget_sentence(None, state.tenants().hourly_request_limit()),
+        webhooks: crate::hooks::webhook_panel(state, org.id, tested_now).await,
     };
     render(status, &page)
 }

@@ -310,6 +310,11 @@ pub(crate) async fn save(
     person_id: PersonId,
     valid: ValidSave,
 ) -> Result<PlatformCredentials, ApiError> {
+    if let Some(webhooks) = state.webhooks() {
+        webhooks
+            .before_credentials_change(org_id, &valid.update.api_url, &valid.update.username)
+            .await;
+    }
     let saved = state
         .store()
         .save_platform_credentials(org_id, Some(person_id), valid.update)
@@ -321,6 +326,10 @@ pub(crate) async fn save(
 /// New credentials may cure failures that wait for a change (a revoked permission, another API
 /// user): the next run of each of the organisation's connections retries them.
 pub(crate) async fn credentials_changed(state: &AppState, org_id: OrgId) {
+    // New credentials may reach another tenant: its webhooks are looked at on the next pass.
+    if let Some(webhooks) = state.webhooks() {
+        webhooks.credentials_changed(org_id);
+    }
     let relationships = match state.store().relationships_of(org_id).await {
         Ok(relationships) => relationships,
         Err(error) => {

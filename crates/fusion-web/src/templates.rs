@@ -101,6 +101,8 @@ pub(crate) struct SettingsPage {
     pub history: Vec<HistoryRow>,
     /// This server's request budget in the Dashboard's words.
     pub budget: String,
+    /// This organisation's Autotask webhooks (made or checked at once after a passing test).
+    pub webhooks: Option<crate::hooks::WebhookPanel>,
 }
 
 /// One event checkbox of the notifications page.

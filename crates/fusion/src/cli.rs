@@ -97,7 +97,8 @@ pub struct BenchArgs {
     #[arg(long)]
     pub tickets: Option<usize>,
 
-    /// Relationships the scheduler polls [default: 1000, or 20 with --quick].
+    /// Relationships the scheduler polls [default: 1000, or 20 with --quick]; also caps the hub
+    /// phase's partners [default: 300, or 20 with --quick].
     #[arg(long)]
     pub relationships: Option<usize>,
 
@@ -313,9 +314,24 @@ pub struct ServeArgs {
     #[arg(long, env = "FUSION_HISTORY_RETENTION_DAYS", value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub history_retention_days: Option<u32>,
 
+    /// Use Autotask webhooks for near-real-time sync when FUSION_PUBLIC_URL is an https address
+    /// Autotask can reach [default: true]; polling stays as the safety net either way.
+    #[arg(long, env = "FUSION_WEBHOOKS", action = clap::ArgAction::Set, value_name = "true|false")]
+    pub webhooks: Option<bool>,
+
+    /// While a connection's webhooks are healthy, poll it only this often, to catch anything
+    /// missed [default: 30].
+    #[arg(long, env = "FUSION_WEBHOOK_SAFETY_POLL_MINUTES", value_name = "MINUTES", value_parser = clap::value_parser!(u32).range(1..=1440))]
+    pub webhook_safety_poll_minutes: Option<u32>,
+
     /// Seconds between two looks for connections whose automatic sync is due [default: 15].
     #[arg(long, env = "FUSION_SCHEDULER_TICK_SECONDS", value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub scheduler_tick_seconds: Option<u64>,
+
+    /// Seconds a sync run's lease lasts without renewal: when a process dies, its connections
+    /// wait at most this long before another process takes them over [default: 600].
+    #[arg(long, env = "FUSION_LEASE_SECONDS", value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(15..=3600))]
+    pub lease_seconds: Option<u64>,
 
     #[command(flatten)]
     pub notifications: NotificationArgs,
@@ -379,6 +395,10 @@ pub struct DemoArgs {
     /// automatic sync off and no simulated people at work.
     #[arg(long)]
     pub manual_sync: bool,
+
+    /// Poll only: do not let the simulated Autotask call this demo's webhooks.
+    #[arg(long)]
+    pub no_webhooks: bool,
 
     #[command(flatten)]
     pub notifications: NotificationArgs,

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use fusion_autotask::AutotaskService;
 use fusion_domain::{Clock, SystemClock};
-use fusion_engine::{EngineSettings, SyncEngine, SyncService};
+use fusion_engine::webhooks::{WebhookHealth, WebhookService, WebhookSettings};
+use fusion_engine::{EngineSettings, RunControl, SyncEngine, SyncService};
 use fusion_store::Store;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -28,6 +29,22 @@ pub struct SchedulerSettings {
     pub grace: Duration,
     /// Sync history older than this is deleted (links, cursors and pending retries are kept).
     pub history_retention: time::Duration,
+    /// How long a run's leases last without renewal: the longest a dead process's connections
+    /// wait before another process (sharing the PostgreSQL database) takes them over.
+    pub lease_ttl: time::Duration,
+}
+
+/// Default lease lifetime: the engine's.
+pub const DEFAULT_LEASE_TTL: time::Duration = time::Duration::minutes(10);
+
+impl SchedulerSettings {
+    /// The engine's settings with this process's lease lifetime.
+    pub fn engine_settings(&self) -> EngineSettings {
+        EngineSettings {
+            lease_ttl: self.lease_ttl,
+            ..EngineSettings::default()
+        }
+    }
 }
 
 /// Default time between two looks for due relationships.
@@ -45,6 +62,7 @@ impl Default for SchedulerSettings {
             tick: DEFAULT_TICK,
             grace: DEFAULT_GRACE,
             history_retention: time::Duration::days(i64::from(DEFAULT_HISTORY_RETENTION_DAYS)),
+            lease_ttl: DEFAULT_LEASE_TTL,
         }
     }
 }
@@ -68,11 +86,70 @@ impl SchedulerState {
 
 /// The sync service of a process, built over the store and the process's Autotask service.
 pub fn sync_service(store: Arc<dyn Store>, autotask: AutotaskService) -> SyncService {
+    sync_service_with(store, autotask, EngineSettings::default())
+}
+
+/// [`sync_service`] with the engine's settings (`serve` sets the lease lifetime).
+pub fn sync_service_with(
+    store: Arc<dyn Store>,
+    autotask: AutotaskService,
+    settings: EngineSettings,
+) -> SyncService {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let engine = SyncEngine::new(store.clone(), clock.clone(), EngineSettings::default());
+    let engine = SyncEngine::new(store.clone(), clock.clone(), settings);
     let directory = Arc::new(StoreSyncDirectory::new(store.clone(), autotask));
     SyncService::new(engine, directory, store, clock)
 }
+
+/// The process's webhooks over `sync` (which must poll by `health`, see
+/// [`SyncService::with_polling`]).
+pub fn webhook_service(
+    store: Arc<dyn Store>,
+    autotask: AutotaskService,
+    sync: SyncService,
+    settings: WebhookSettings,
+    health: Arc<WebhookHealth>,
+) -> WebhookService {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let directory = Arc::new(StoreSyncDirectory::new(store.clone(), autotask.clone()));
+    let platform = Arc::new(fusion_autotask::AutotaskTenants::new(
+        fusion_autotask::ConnectionTester::with_service(autotask),
+        clock.clone(),
+    ));
+    WebhookService::new(store, platform, directory, sync, clock, settings, health)
+}
+
+/// The sync service with its webhooks: the service polls at the webhooks' safety interval while
+/// they are healthy. `hooks` hears about every run.
+pub fn sync_with_webhooks(
+    store: Arc<dyn Store>,
+    autotask: AutotaskService,
+    settings: WebhookSettings,
+    hooks: Option<Arc<dyn fusion_engine::SyncHooks>>,
+) -> (SyncService, WebhookService) {
+    sync_with_webhooks_using(store, autotask, EngineSettings::default(), settings, hooks)
+}
+
+/// [`sync_with_webhooks`] with the engine's settings (`serve` sets the lease lifetime).
+pub fn sync_with_webhooks_using(
+    store: Arc<dyn Store>,
+    autotask: AutotaskService,
+    engine: EngineSettings,
+    settings: WebhookSettings,
+    hooks: Option<Arc<dyn fusion_engine::SyncHooks>>,
+) -> (SyncService, WebhookService) {
+    let health = Arc::new(WebhookHealth::default());
+    let mut sync =
+        sync_service_with(store.clone(), autotask.clone(), engine).with_polling(health.clone());
+    if let Some(hooks) = hooks {
+        sync = sync.with_hooks(hooks);
+    }
+    let webhooks = webhook_service(store, autotask, sync.clone(), settings, health);
+    (sync, webhooks)
+}
+
+/// How often the dispatcher looks for settled webhook events.
+const DISPATCH_EVERY: Duration = Duration::from_millis(250);
 
 /// The running scheduler and retention tasks.
 #[derive(Debug)]
@@ -83,11 +160,21 @@ pub struct SyncRuntime {
     stop: watch::Sender<bool>,
     scheduler: JoinHandle<()>,
     retention: JoinHandle<()>,
+    webhooks: Option<WebhookService>,
+    /// The webhook keeper and dispatcher, when webhooks are on.
+    webhook_tasks: Vec<JoinHandle<()>>,
 }
 
 impl SyncRuntime {
-    /// Starts the scheduler loop and hourly retention for `service`.
-    pub fn start(service: SyncService, store: Arc<dyn Store>, settings: SchedulerSettings) -> Self {
+    /// Starts the scheduler loop and hourly retention for `service`, and with `webhooks` their
+    /// registration keeper (each scheduler tick, or at once when one needs it) and dispatcher
+    /// (settled events become targeted runs within a second).
+    pub fn start(
+        service: SyncService,
+        store: Arc<dyn Store>,
+        settings: SchedulerSettings,
+        webhooks: Option<WebhookService>,
+    ) -> Self {
         let state = Arc::new(SchedulerState::default());
         let (stop, stopped) = watch::channel(false);
         state.running.store(true, Ordering::SeqCst);
@@ -110,7 +197,20 @@ impl SyncRuntime {
                 state.running.store(false, Ordering::SeqCst);
             }
         });
-        let retention = tokio::spawn(retention_loop(store, settings.history_retention, stopped));
+        let retention = tokio::spawn(retention_loop(
+            store,
+            settings.history_retention,
+            stopped.clone(),
+        ));
+        let mut webhook_tasks = Vec::new();
+        if let Some(webhooks) = webhooks.as_ref().filter(|webhooks| webhooks.enabled()) {
+            webhook_tasks.push(tokio::spawn(keeper_loop(
+                webhooks.clone(),
+                settings.tick,
+                stopped.clone(),
+            )));
+            webhook_tasks.push(tokio::spawn(dispatch_loop(webhooks.clone(), stopped)));
+        }
         Self {
             service,
             state,
@@ -118,7 +218,14 @@ impl SyncRuntime {
             stop,
             scheduler,
             retention,
+            webhooks,
+            webhook_tasks,
         }
+    }
+
+    /// The process's webhooks (also when they are off: Settings says why).
+    pub fn webhooks(&self) -> Option<&WebhookService> {
+        self.webhooks.as_ref()
     }
 
     pub fn service(&self) -> &SyncService {
@@ -149,6 +256,50 @@ impl SyncRuntime {
             tracing::warn!("the scheduler did not stop in time");
         }
         self.retention.abort();
+        for task in self.webhook_tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Keeps every organisation's webhooks (made, checked, re-activated, removed) on each tick, or
+/// at once when one needs it, until stopped.
+async fn keeper_loop(webhooks: WebhookService, tick: Duration, mut stopped: watch::Receiver<bool>) {
+    loop {
+        if let Err(error) = webhooks.keep_registrations().await {
+            tracing::warn!(%error, "could not keep the webhooks; tried again on the next tick");
+        }
+        tokio::select! {
+            _ = webhooks.registration_due_or(tick) => {}
+            _ = stopped.wait_for(|stop| *stop) => return,
+        }
+    }
+}
+
+/// Turns settled webhook events into targeted runs, until stopped (a run in flight stops after
+/// its ticket, like any run at shutdown).
+async fn dispatch_loop(webhooks: WebhookService, mut stopped: watch::Receiver<bool>) {
+    let control = RunControl::default();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(DISPATCH_EVERY) => {}
+            _ = stopped.wait_for(|stop| *stop) => {
+                control.stop.stop();
+                return;
+            }
+        }
+        match webhooks.dispatch_once(&control).await {
+            Ok(done) if done.events > 0 => tracing::debug!(
+                events = done.events,
+                runs = done.runs,
+                released = done.released,
+                "webhook events dispatched"
+            ),
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(%error, "could not dispatch webhook events; tried again shortly")
+            }
+        }
     }
 }
 
@@ -166,6 +317,11 @@ async fn retention_loop(
             _ = stopped.wait_for(|stop| *stop) => return,
         }
         let cutoff = time::OffsetDateTime::now_utc() - retention;
+        // Worked webhook events are kept a week (the Dashboard shows the last hour).
+        let events_cutoff = time::OffsetDateTime::now_utc() - time::Duration::days(7);
+        if let Err(error) = store.delete_webhook_events_before(events_cutoff).await {
+            tracing::warn!(%error, "could not delete old webhook events");
+        }
         match store.delete_runs_before(cutoff).await {
             Ok(0) => {}
             Ok(deleted) => tracing::info!(

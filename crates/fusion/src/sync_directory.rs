@@ -12,6 +12,12 @@
 //! A relationship is scheduled when its stored automatic sync is switched on (with its own
 //! interval), it is Active, and its baseline is set ("Ready for automatic sync").
 //!
+//! Reads per tenant: a scheduler sweep (`sweep_begins`, with the relationships due) begins a
+//! sweep of the process's `SharedReads`, and an automatic run's setup (`setup_automatic`) reads each side's changed
+//! tickets and deletions through that sweep — once per tenant (database and API user) for all
+//! its relationships, handed to each filtered to its own company scope. Runs people start read
+//! afresh.
+//!
 //! This file depends on nothing else in the binary (only on library crates), so the end-to-end
 //! tests can include it as it is.
 
@@ -29,7 +35,8 @@ use fusion_domain::{
     OrgId, Relationship, RelationshipId, RelationshipState, Role, SideConfig, SyncReadiness,
 };
 use fusion_engine::{
-    Platform as _, ScheduledRelationship, SetupError, SideSetup, SyncDirectory, SyncSetup,
+    LinkedTickets, Platform as _, ScheduledRelationship, SetupError, SharedReads, SharedSide,
+    SideSetup, StoreLinkedTickets, SyncDirectory, SyncSetup,
 };
 use fusion_store::{Store, StoreError};
 
@@ -47,6 +54,8 @@ pub struct StoreSyncDirectory {
     /// The API user's own resource id by API username (lower case): it never changes for a
     /// user, and looking it up costs a request per side per run otherwise.
     own_actors: Arc<Mutex<HashMap<String, ActorId>>>,
+    /// Each tenant's changes read once per scheduler sweep (`None`: every run reads its own).
+    shared: Option<Arc<SharedReads>>,
 }
 
 impl std::fmt::Debug for StoreSyncDirectory {
@@ -62,7 +71,15 @@ impl StoreSyncDirectory {
             autotask,
             choices: Arc::default(),
             own_actors: Arc::default(),
+            shared: Some(Arc::default()),
         }
+    }
+
+    /// Every automatic run reads its tenants' changes itself, as before shared reads (the
+    /// benchmark's comparison).
+    pub fn without_shared_reads(mut self) -> Self {
+        self.shared = None;
+        self
     }
 
     /// The tenant's choices, from the cache while fresh.
@@ -115,7 +132,7 @@ impl StoreSyncDirectory {
         relationship: &Relationship,
         role: Role,
         contact_names: bool,
-    ) -> Result<SideSetup, SetupError> {
+    ) -> Result<(SideSetup, String), SetupError> {
         let role_name = role.label();
         let org = relationship.org_in_role(role).ok_or_else(|| {
             SetupError::NotReady(format!(
@@ -166,16 +183,72 @@ impl StoreSyncDirectory {
                 ))
             })?;
         let platform = self.with_own_actor(platform).await;
+        // The tenant as this API user reads it.
+        let tenant_key = format!(
+            "{}|{}",
+            platform.database_key(),
+            platform.username().trim().to_ascii_lowercase()
+        );
         let platform = if contact_names {
             platform.with_contact_names()
         } else {
             platform
         };
-        Ok(SideSetup {
-            platform: Arc::new(platform),
-            config,
-            organisation_name: organisation.name,
-        })
+        Ok((
+            SideSetup {
+                platform: Arc::new(platform),
+                config,
+                organisation_name: organisation.name,
+            },
+            tenant_key,
+        ))
+    }
+
+    /// The setup and each side's tenant key.
+    async fn setup_with_keys(
+        &self,
+        relationship: RelationshipId,
+    ) -> Result<(SyncSetup, [String; 2]), SetupError> {
+        let relationship = self.relationship(relationship).await?;
+        if relationship.state != RelationshipState::Active {
+            return Err(SetupError::NotReady(format!(
+                "the connection is {}; only an Active connection syncs",
+                relationship.state.label()
+            )));
+        }
+        let composition = self
+            .store
+            .description_composition(relationship.id)
+            .await
+            .map_err(unavailable)?
+            .unwrap_or_default();
+        // A "Contact" line needs the contact's name, one extra query per page of tickets.
+        let contact_names = composition
+            .fields
+            .iter()
+            .any(|line| line.field == "contactID");
+        let (source, source_key) = self
+            .side(&relationship, Role::Source, contact_names)
+            .await?;
+        let (target, target_key) = self
+            .side(&relationship, Role::Target, contact_names)
+            .await?;
+        let mappings = self
+            .store
+            .field_mappings(relationship.id)
+            .await
+            .map_err(unavailable)?;
+        Ok((
+            SyncSetup {
+                relationship: relationship.id,
+                source,
+                target,
+                mappings,
+                composition,
+                conflict_rule: ConflictRule::default(),
+            },
+            [source_key, target_key],
+        ))
     }
 
     /// The side's API user: the relationship's own credentials when the side overrides the
@@ -240,54 +313,73 @@ impl SyncDirectory for StoreSyncDirectory {
             let Some(relationship) = self.store.relationship(id).await.map_err(unavailable)? else {
                 continue;
             };
-            if schedule.is_scheduled(relationship.state, relationship.readiness) {
-                scheduled.push(ScheduledRelationship {
-                    relationship: id,
-                    interval: schedule.interval(),
+            if !schedule.is_scheduled(relationship.state, relationship.readiness) {
+                continue;
+            }
+            let (Some(source_org), Some(target_org)) =
+                (relationship.source_org(), relationship.target_org())
+            else {
+                continue;
+            };
+            // Time entries have no webhook: a connection carrying them keeps its own interval.
+            let mut carries_time_entries = false;
+            for org in [source_org, target_org] {
+                let config = self
+                    .store
+                    .integration_config(id, org)
+                    .await
+                    .map_err(unavailable)?;
+                carries_time_entries |= config.is_some_and(|config| {
+                    config.time_entries.arrive_as != fusion_domain::TimeArrival::Off
                 });
             }
+            scheduled.push(ScheduledRelationship {
+                relationship: id,
+                interval: schedule.interval(),
+                source_org,
+                target_org,
+                carries_time_entries,
+            });
         }
         Ok(scheduled)
     }
 
     async fn setup(&self, relationship: RelationshipId) -> Result<SyncSetup, SetupError> {
-        let relationship = self.relationship(relationship).await?;
-        if relationship.state != RelationshipState::Active {
-            return Err(SetupError::NotReady(format!(
-                "the connection is {}; only an Active connection syncs",
-                relationship.state.label()
-            )));
+        Ok(self.setup_with_keys(relationship).await?.0)
+    }
+
+    async fn sweep_begins(&self, due: &[RelationshipId]) {
+        if let Some(shared) = &self.shared {
+            shared.begin_sweep(due.iter().copied());
         }
-        let composition = self
-            .store
-            .description_composition(relationship.id)
-            .await
-            .map_err(unavailable)?
-            .unwrap_or_default();
-        // A "Contact" line needs the contact's name, one extra query per page of tickets.
-        let contact_names = composition
-            .fields
-            .iter()
-            .any(|line| line.field == "contactID");
-        let source = self
-            .side(&relationship, Role::Source, contact_names)
-            .await?;
-        let target = self
-            .side(&relationship, Role::Target, contact_names)
-            .await?;
-        let mappings = self
-            .store
-            .field_mappings(relationship.id)
-            .await
-            .map_err(unavailable)?;
-        Ok(SyncSetup {
-            relationship: relationship.id,
-            source,
-            target,
-            mappings,
-            composition,
-            conflict_rule: ConflictRule::default(),
-        })
+    }
+
+    async fn setup_automatic(&self, relationship: RelationshipId) -> Result<SyncSetup, SetupError> {
+        let (mut setup, [source_key, target_key]) = self.setup_with_keys(relationship).await?;
+        let Some(shared) = &self.shared else {
+            return Ok(setup);
+        };
+        if !shared.take_turn(relationship) {
+            return Ok(setup);
+        }
+        let links: Arc<dyn LinkedTickets> = Arc::new(StoreLinkedTickets(self.store.clone()));
+        for (side, tenant_key) in [(Role::Source, source_key), (Role::Target, target_key)] {
+            let side_setup = match side {
+                Role::Source => &mut setup.source,
+                Role::Target => &mut setup.target,
+            };
+            side_setup.platform = shared.platform(
+                SharedSide {
+                    relationship,
+                    side,
+                    tenant_key,
+                    config: side_setup.config.clone(),
+                },
+                side_setup.platform.clone(),
+                links.clone(),
+            );
+        }
+        Ok(setup)
     }
 
     async fn baseline_set(&self, relationship: RelationshipId) -> Result<(), SetupError> {

@@ -47,10 +47,17 @@ pub enum EntityKind {
     TicketCategories,
     /// Tickets deleted in the UI (the only way a poller learns about deletions).
     DeletedTicketLogs,
+    /// Roles (a time entry's `roleID`); read-only here.
+    Roles,
+    /// Which roles each resource holds (a time entry's resource must hold its role).
+    ResourceRoles,
+    /// Billing codes: work types are the active general allocation codes (`billingCodeType` 0,
+    /// `useType` 1), the only ones a time entry's `billingCodeID` may name.
+    BillingCodes,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 9] = [
+    pub const ALL: [EntityKind; 12] = [
         EntityKind::Tickets,
         EntityKind::TicketNotes,
         EntityKind::TicketAttachments,
@@ -60,6 +67,9 @@ impl EntityKind {
         EntityKind::TimeEntries,
         EntityKind::TicketCategories,
         EntityKind::DeletedTicketLogs,
+        EntityKind::Roles,
+        EntityKind::ResourceRoles,
+        EntityKind::BillingCodes,
     ];
 
     /// The URL segment as the Swagger spells it, e.g. `TicketNotes`.
@@ -529,6 +539,60 @@ static DEFINITIONS: LazyLock<Vec<EntityDefinition>> = LazyLock::new(|| {
                 picklists: &[],
                 lengths: &[("ticketTitle", 255), ("ticketNumber", 50)],
                 cost: &[],
+            },
+            READ_ONLY_ROOT,
+            None,
+        ),
+        build(
+            EntityKind::Roles,
+            "Roles",
+            "Role",
+            swagger_fields::ROLE,
+            Overlay {
+                required: &["name", "hourlyFactor", "hourlyRate", "isActive"],
+                read_only: &["isSystemRole"],
+                not_queryable: &[],
+                references: &[],
+                picklists: &[],
+                lengths: &[("name", 200), ("description", 200)],
+                cost: &["hourlyRate", "hourlyFactor"],
+            },
+            READ_ONLY_ROOT,
+            None,
+        ),
+        build(
+            EntityKind::ResourceRoles,
+            "ResourceRoles",
+            "ResourceRole",
+            swagger_fields::RESOURCE_ROLE,
+            Overlay {
+                required: &["resourceID", "roleID"],
+                read_only: &[],
+                not_queryable: &[],
+                references: &[
+                    ("resourceID", EntityKind::Resources),
+                    ("roleID", EntityKind::Roles),
+                ],
+                picklists: &[],
+                lengths: &[],
+                cost: &[],
+            },
+            READ_ONLY_ROOT,
+            None,
+        ),
+        build(
+            EntityKind::BillingCodes,
+            "BillingCodes",
+            "BillingCode",
+            swagger_fields::BILLING_CODE,
+            Overlay {
+                required: &["name", "billingCodeType", "useType", "isActive"],
+                read_only: &[],
+                not_queryable: &[],
+                references: &[],
+                picklists: &[],
+                lengths: &[("name", 200), ("description", 500), ("externalNumber", 100)],
+                cost: &["unitCost", "unitPrice", "markupRate"],
             },
             READ_ONLY_ROOT,
             None,

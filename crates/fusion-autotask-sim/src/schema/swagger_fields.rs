@@ -336,3 +336,46 @@ pub(crate) const DELETED_TICKET_LOG: &[(&str, WireType)] = &[
     ("deletedByResourceID", WireType::Integer),
     ("deletedDateTime", WireType::DateTime),
 ];
+
+/// Properties of `RoleModel`.
+pub(crate) const ROLE: &[(&str, WireType)] = &[
+    ("id", WireType::Long),
+    ("description", WireType::String),
+    ("hourlyFactor", WireType::Double),
+    ("hourlyRate", WireType::Double),
+    ("isActive", WireType::Boolean),
+    ("isExcludedFromNewContracts", WireType::Boolean),
+    ("isSystemRole", WireType::Boolean),
+    ("name", WireType::String),
+    ("quoteItemDefaultTaxCategoryId", WireType::Integer),
+    ("roleType", WireType::Integer),
+];
+
+/// Properties of `ResourceRoleModel`.
+pub(crate) const RESOURCE_ROLE: &[(&str, WireType)] = &[
+    ("id", WireType::Long),
+    ("departmentID", WireType::Long),
+    ("isActive", WireType::Boolean),
+    ("queueID", WireType::Long),
+    ("resourceID", WireType::Long),
+    ("roleID", WireType::Long),
+];
+
+/// Properties of `BillingCodeModel`.
+pub(crate) const BILLING_CODE: &[(&str, WireType)] = &[
+    ("id", WireType::Long),
+    ("afterHoursWorkType", WireType::Integer),
+    ("billingCodeType", WireType::Integer),
+    ("department", WireType::Integer),
+    ("description", WireType::String),
+    ("externalNumber", WireType::String),
+    ("generalLedgerAccount", WireType::Integer),
+    ("isActive", WireType::Boolean),
+    ("isExcludedFromNewContracts", WireType::Boolean),
+    ("markupRate", WireType::Double),
+    ("name", WireType::String),
+    ("taxCategoryID", WireType::Integer),
+    ("unitCost", WireType::Double),
+    ("unitPrice", WireType::Double),
+    ("useType", WireType::Integer),
+];

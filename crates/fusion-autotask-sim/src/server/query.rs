@@ -8,10 +8,34 @@ use serde_json::{Value, json};
 use crate::query::{PageToken, parse_query};
 use crate::read_lock;
 use crate::schema::{EntityDefinition, EntityKind, definition};
-use crate::store::{RecordView, RenderOptions};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use crate::store::{Record, RecordView, RenderOptions, TenantData};
 use crate::wire::{error_response, json_response, json_text_response, method_not_allowed};
 
 use super::{ApiRequest, Caller, PageDetails, QueryPage, QueryStyle};
+
+/// The rows of `kind` the caller may see: without "Can view non-billable time entries",
+/// non-billable time entries are left out — silently, as Autotask does (API-NOTES §12.2).
+pub(super) fn visible_rows<'a>(
+    data: &'a TenantData,
+    kind: EntityKind,
+    caller: &Caller,
+) -> Cow<'a, BTreeMap<i64, Record>> {
+    let table = data.table(kind);
+    if kind != EntityKind::TimeEntries || caller.user.can_view_non_billable_time {
+        return Cow::Borrowed(table);
+    }
+    let entity = definition(kind);
+    Cow::Owned(
+        table
+            .iter()
+            .filter(|(_, record)| record.get(entity, "isNonBillable").as_bool() != Some(true))
+            .map(|(id, record)| (*id, record.clone()))
+            .collect(),
+    )
+}
 
 impl ApiRequest<'_> {
     pub(super) fn query(&self, caller: &Caller, kind: EntityKind, style: QueryStyle) -> Response {
@@ -62,10 +86,11 @@ impl ApiRequest<'_> {
             Ok(query) => query,
             Err(message) => return error_response(StatusCode::INTERNAL_SERVER_ERROR, &message),
         };
+        let table = visible_rows(&data, kind, caller);
         if style == QueryStyle::Count {
             return json_response(
                 StatusCode::OK,
-                &json!({ "queryCount": query.count(data.table(kind)) }),
+                &json!({ "queryCount": query.count(&table) }),
             );
         }
         let (page_size, after, previous) = match &token {
@@ -78,7 +103,7 @@ impl ApiRequest<'_> {
         };
         let mut query = query;
         query.max_records = page_size;
-        let (rows, more) = query.page(data.table(kind), after);
+        let (rows, more) = query.page(&table, after);
         let (hide_costs, include_data, dates_with_z) = self.render_options(caller, false);
         let render = RenderOptions {
             projection: query.projection.as_ref(),

@@ -340,7 +340,7 @@ async fn ui_like_edits_over_http_are_attributed_to_the_named_resource() {
             Method::POST,
             &format!("tenants/northwind-it/tickets/{id}/time-entries"),
             Some(json!({ "as_resource": "jane.doe@northwindit.example",
-                         "fields": { "hoursWorked": 0.75, "dateWorked": "2026-12-04T00:00:00", "roleID": 1, "summaryNotes": "Remote session" } })),
+                         "fields": { "hoursWorked": 0.75, "dateWorked": "2026-12-04T00:00:00", "roleID": 29683461, "summaryNotes": "Remote session" } })),
         )
         .await;
     let entry_id = entry["id"].as_i64().unwrap();

@@ -9,6 +9,7 @@ mod limits;
 mod queries;
 mod seeds;
 mod swagger_shape;
+mod time_entries;
 mod webhooks;
 mod writes;
 mod zones;

@@ -556,7 +556,7 @@ async fn contacts_are_written_through_their_company_and_time_entries_at_the_root
     expect_error(response, 500, "TimeEntries for Tickets must have a roleID").await;
     let response = sim
         .nw(Method::POST, "TimeEntries")
-        .json(&json!({ "ticketID": PRINTER_TICKET, "resourceID": jane, "roleID": 1, "hoursWorked": 1.5, "summaryNotes": "Fixed" }))
+        .json(&json!({ "ticketID": PRINTER_TICKET, "resourceID": jane, "roleID": 29683461, "hoursWorked": 1.5, "summaryNotes": "Fixed" }))
         .send()
         .await
         .unwrap();
@@ -570,7 +570,7 @@ async fn contacts_are_written_through_their_company_and_time_entries_at_the_root
     for hours in [0.0, 24.5] {
         let response = sim
             .nw(Method::POST, "TimeEntries")
-            .json(&json!({ "ticketID": PRINTER_TICKET, "resourceID": jane, "roleID": 1, "hoursWorked": hours, "dateWorked": "2026-12-04T00:00:00" }))
+            .json(&json!({ "ticketID": PRINTER_TICKET, "resourceID": jane, "roleID": 29683461, "hoursWorked": hours, "dateWorked": "2026-12-04T00:00:00" }))
             .send()
             .await
             .unwrap();
@@ -587,7 +587,7 @@ async fn contacts_are_written_through_their_company_and_time_entries_at_the_root
         .expect("the API user is a resource");
     let response = sim
         .nw(Method::POST, "TimeEntries")
-        .json(&json!({ "ticketID": PRINTER_TICKET, "resourceID": api_user, "roleID": 1, "hoursWorked": 1.0, "dateWorked": "2026-12-04T00:00:00" }))
+        .json(&json!({ "ticketID": PRINTER_TICKET, "resourceID": api_user, "roleID": 29683461, "hoursWorked": 1.0, "dateWorked": "2026-12-04T00:00:00" }))
         .send()
         .await
         .unwrap();
@@ -599,7 +599,7 @@ async fn contacts_are_written_through_their_company_and_time_entries_at_the_root
     .await;
     let response = sim
         .nw(Method::POST, "TimeEntries")
-        .json(&json!({ "ticketID": PRINTER_TICKET, "resourceID": jane, "roleID": 1, "hoursWorked": 1.5, "dateWorked": "2026-12-04T00:00:00", "summaryNotes": "Fixed" }))
+        .json(&json!({ "ticketID": PRINTER_TICKET, "resourceID": jane, "roleID": 29683461, "hoursWorked": 1.5, "dateWorked": "2026-12-04T00:00:00", "summaryNotes": "Fixed" }))
         .send()
         .await
         .unwrap();

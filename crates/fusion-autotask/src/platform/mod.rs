@@ -731,7 +731,11 @@ impl Platform for AutotaskPlatform {
             None
         };
         self.remember_page(&tickets).await;
-        Ok(TicketPage { tickets, next })
+        Ok(TicketPage {
+            tickets,
+            next,
+            read_through: None,
+        })
     }
 
     async fn tickets(&self, ids: &[TicketId]) -> Result<Vec<TicketSnapshot>, PlatformError> {
@@ -922,6 +926,30 @@ impl Platform for AutotaskPlatform {
     ) -> Result<BTreeMap<TicketId, Vec<fusion_domain::sync::TimeEntrySnapshot>>, PlatformError>
     {
         self.time_entries_for_tickets(tickets).await
+    }
+
+    async fn create_time_entry(
+        &self,
+        ticket: &TicketId,
+        draft: &fusion_domain::sync::TimeEntryDraft,
+    ) -> Result<fusion_domain::sync::TimeEntryId, PlatformError> {
+        self.forget_prefetched(ticket).await;
+        self.create_time_entry_copy(ticket, draft).await
+    }
+
+    async fn update_time_entry(
+        &self,
+        entry: &fusion_domain::sync::TimeEntryId,
+        draft: &fusion_domain::sync::TimeEntryDraft,
+    ) -> Result<(), PlatformError> {
+        self.update_time_entry_copy(entry, draft).await
+    }
+
+    async fn delete_time_entry(
+        &self,
+        entry: &fusion_domain::sync::TimeEntryId,
+    ) -> Result<(), PlatformError> {
+        self.delete_time_entry_copy(entry).await
     }
 
     async fn add_comment(

@@ -28,6 +28,8 @@ const LIST_NAMES: &[&str] = &[
     "note_publish",
     "attachment_publish",
     "resource",
+    "time_role",
+    "time_work_type",
 ];
 
 async fn choices_of(harness: &Harness, tenant: &str) -> TenantChoices {
@@ -235,7 +237,7 @@ fn calls_of(harness: &Harness, tenant: &str) -> Vec<(String, String)> {
 }
 
 #[tokio::test]
-async fn loading_choices_costs_one_zone_lookup_and_six_requests() {
+async fn loading_choices_costs_one_zone_lookup_and_eight_requests() {
     let harness = Harness::demo().await;
     harness.simulator().clear_request_log();
     let choices = choices_of(&harness, CONTOSO).await;
@@ -249,20 +251,69 @@ async fn loading_choices_costs_one_zone_lookup_and_six_requests() {
         ("GET", "Tickets/entityInformation/fields"),
         ("GET", "Tickets/entityInformation/userDefinedFields"),
         ("GET", "ZoneInformation"),
+        ("POST", "BillingCodes/query"),
         ("POST", "Companies/query"),
         ("POST", "Resources/query"),
+        ("POST", "Roles/query"),
     ]
     .into_iter()
     .map(|(method, path)| (method.to_owned(), path.to_owned()))
     .collect();
     assert_eq!(calls, expected);
 
-    // With the zone cached, a refresh is exactly six requests.
+    // With the zone cached, a refresh is exactly eight requests.
     let client = harness.client_for(CONTOSO);
     client.zone().await.expect("zone");
     harness.simulator().clear_request_log();
     load_choices(&client).await.expect("refresh");
-    assert_eq!(calls_of(&harness, CONTOSO).len(), 6);
+    assert_eq!(calls_of(&harness, CONTOSO).len(), 8);
+}
+
+#[tokio::test]
+async fn roles_and_work_types_are_listed_active_only_and_work_types_are_general_allocation_codes() {
+    let harness = Harness::demo().await;
+    // Northwind's API user cannot read costs: the lists still load (names only).
+    let choices = choices_of(&harness, NORTHWIND).await;
+    let labels = |list: &str| -> Vec<String> {
+        choices
+            .list(list)
+            .into_iter()
+            .map(|choice| choice.label)
+            .collect()
+    };
+    assert_eq!(labels("time_role"), ["Senior Engineer", "Technician"]);
+    assert_eq!(
+        labels("time_work_type"),
+        ["On-site Support", "Remote Support"]
+    );
+    assert_eq!(
+        choices.list("time_role")[1].value,
+        ChoiceValue::from(fusion_autotask_sim::TECHNICIAN_ROLE)
+    );
+}
+
+#[tokio::test]
+async fn a_security_level_without_roles_or_billing_codes_still_loads_its_other_choices() {
+    let harness = Harness::demo().await;
+    let tenants = harness.simulator().tenants();
+    let user = tenants
+        .iter()
+        .find(|tenant| tenant.name == CONTOSO)
+        .and_then(|tenant| tenant.api_users.iter().find(|user| user.active))
+        .expect("an active Contoso user")
+        .username
+        .clone();
+    for entity in ["Roles", "BillingCodes"] {
+        assert!(
+            harness
+                .simulator()
+                .set_entity_permission(CONTOSO, &user, entity, false)
+        );
+    }
+    let choices = choices_of(&harness, CONTOSO).await;
+    assert!(choices.list("time_role").is_empty());
+    assert!(choices.list("time_work_type").is_empty());
+    assert!(!choices.list(COMPANY).is_empty());
 }
 
 #[tokio::test]
@@ -293,7 +344,7 @@ async fn more_than_500_active_companies_cost_one_more_page_and_all_are_listed() 
         .filter(|(_, path)| path == "Companies/query")
         .count();
     assert_eq!(company_pages, 2);
-    assert_eq!(calls_of(&harness, NORTHWIND).len(), 7);
+    assert_eq!(calls_of(&harness, NORTHWIND).len(), 9);
 }
 
 #[tokio::test]

@@ -63,6 +63,46 @@ async fn correct_values_are_reported_as_connection_tested_with_zone_and_usage() 
 }
 
 #[tokio::test]
+async fn a_user_who_cannot_see_non_billable_time_is_told_so_and_the_test_still_passes() {
+    let harness = Harness::demo().await;
+    let username = harness.correct_input(NORTHWIND).username;
+    assert!(
+        harness
+            .simulator()
+            .set_non_billable_time_permission(NORTHWIND, &username, false)
+    );
+    let report = harness
+        .tester()
+        .test(harness.correct_input(NORTHWIND))
+        .await;
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!(report.notes.len(), 1, "{:?}", report.notes);
+    assert!(
+        report.notes[0].contains("no non-billable one")
+            && report.notes[0].contains("\"Can view non-billable time entries\""),
+        "{:?}",
+        report.notes
+    );
+
+    // Without any access to time entries, the note says a partner gets none of this side's time.
+    assert!(
+        harness
+            .simulator()
+            .set_entity_permission(NORTHWIND, &username, "TimeEntries", false)
+    );
+    let report = harness
+        .tester()
+        .test(harness.correct_input(NORTHWIND))
+        .await;
+    assert!(report.is_success(), "{report:?}");
+    assert!(
+        report.notes[0].starts_with("This API user cannot read time entries"),
+        "{:?}",
+        report.notes
+    );
+}
+
+#[tokio::test]
 async fn the_msp_tenant_in_the_pre_release_zone_tests_fine_too() {
     let harness = Harness::demo().await;
     let report = harness

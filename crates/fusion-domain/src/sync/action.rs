@@ -9,7 +9,9 @@ use time::OffsetDateTime;
 use crate::integration::ChoiceValue;
 use crate::relationship::Role;
 use crate::sync::fingerprint::Fingerprint;
-use crate::sync::ids::{AttachmentId, CommentId, TicketId, TicketMarker, TimeEntryId};
+use crate::sync::ids::{
+    AttachmentId, CommentId, TicketId, TicketMarker, TimeEntryId, TimeEntryMarker,
+};
 use crate::sync::link::TicketLink;
 use crate::sync::snapshot::FieldValue;
 
@@ -96,6 +98,51 @@ impl TimeChange {
     }
 }
 
+/// A time entry to write on the receiving side as the copy of the partner's: who (matched by
+/// e-mail, else the fallback resource), under which role and work type, when and how long, and
+/// the customer-visible summary. Rates, costs and billing amounts are never part of it: the
+/// receiving tenant prices its own time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeEntryDraft {
+    /// The worker's e-mail on the sending side: the receiving side's active resource with the
+    /// same address logs the copy (when it holds `role`).
+    pub worker_email: String,
+    /// The worker's name, for the copy's internal note.
+    pub worker_name: String,
+    /// The receiving side's resource when no resource matches the e-mail.
+    pub fallback_resource: Option<ChoiceValue>,
+    pub role: Option<ChoiceValue>,
+    /// The work type (Autotask billing code).
+    pub billing_code: Option<ChoiceValue>,
+    /// Whether the hours count as billable on the receiving side.
+    pub billable: bool,
+    pub date_worked: time::Date,
+    /// Start and end (Autotask requires both on service tickets): the original's when it has
+    /// them, else 09:00 UTC of the day worked and that plus the hours.
+    pub start: OffsetDateTime,
+    pub end: OffsetDateTime,
+    pub hours: crate::sync::snapshot::Hours,
+    pub summary: String,
+    /// Written with the copy (Autotask: in its internal notes) so it is found again and never sent back.
+    pub marker: TimeEntryMarker,
+    /// The copy's internal note for people: where it comes from.
+    pub origin_note: String,
+}
+
+/// What is written to the copy of a time entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimeEntryWrite {
+    /// Log the copy (the original is new).
+    Create(Box<TimeEntryDraft>),
+    /// The original changed (day, times, hours, worker or summary): change the copy to match.
+    Update {
+        copy: TimeEntryId,
+        draft: Box<TimeEntryDraft>,
+    },
+    /// The original was deleted: delete the copy.
+    Delete { copy: TimeEntryId },
+}
+
 /// What a time-entry note carries, remembered in the link when it is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CarriedTimeEntry {
@@ -179,6 +226,23 @@ pub enum SyncAction {
         from: Role,
         original: TimeEntryId,
         note: CommentId,
+        carried: CarriedTimeEntry,
+    },
+    /// Create, change or delete on side `on` the time-entry copy of entry `from` (logged on the
+    /// other side), when that side receives time as time entries.
+    CopyTimeEntry {
+        on: Role,
+        ticket: PlannedTicket,
+        from: TimeEntryId,
+        write: TimeEntryWrite,
+        carried: CarriedTimeEntry,
+    },
+    /// A copy made earlier (found by its marker, e.g. after a crash) is not in the link yet:
+    /// record it, write nothing.
+    LinkTimeEntry {
+        from: Role,
+        original: TimeEntryId,
+        copy: TimeEntryId,
         carried: CarriedTimeEntry,
     },
     /// Carry the partner's closure across: set `status` on side `on`. On success both sides count

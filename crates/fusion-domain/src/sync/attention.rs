@@ -119,7 +119,7 @@ impl AttentionSubject {
                 AttentionSubject::Attachment(attachment.as_str().to_owned())
             }
             SyncAction::Close { .. } => AttentionSubject::Closure,
-            SyncAction::AddTimeNote { from, .. } => {
+            SyncAction::AddTimeNote { from, .. } | SyncAction::CopyTimeEntry { from, .. } => {
                 AttentionSubject::TimeEntry(from.as_str().to_owned())
             }
             _ => return None,
@@ -285,6 +285,31 @@ pub fn what_to_do(subject: &AttentionSubject, class: FailureClass, why: &str) ->
              retried when the mappings change. Or Skip this field."
                 .into()
         }
+        AttentionSubject::TimeEntry(_) if !lower.contains("note") && lower.contains("not found") => {
+            "The copy of this time entry no longer exists in your Autotask (someone deleted it \
+             there), so the change to the original cannot follow: Skip this time entry."
+                .into()
+        }
+        AttentionSubject::TimeEntry(_)
+            if !lower.contains("note")
+                && [
+                    "role",
+                    "resource",
+                    "allocation code",
+                    "work type",
+                    "start and stop",
+                    "hoursworked",
+                    "time entr",
+                ]
+                .iter()
+                .any(|word| lower.contains(word)) =>
+        {
+            "Your Autotask refused the copy of this time entry: check the fallback resource, the \
+             role (the resource must hold it) and the work type (an active general allocation \
+             code) under \"Time entries\" in the Integration configuration, then Retry. Or Skip \
+             this time entry."
+                .into()
+        }
         AttentionSubject::TimeEntry(_) => {
             "The partner's Autotask refused the note for this time entry: check the public note \
              type and publish level under \"Tickets you receive\" (time entries arrive with them) \
@@ -399,5 +424,28 @@ mod tests {
             "permission denied: TicketNotes create",
         );
         assert!(permission.contains("permission"), "{permission}");
+        let entry = AttentionSubject::TimeEntry("701".into());
+        let role = what_to_do(
+            &entry,
+            FailureClass::Permanent,
+            "rejected by the platform: The specified AssignedResourceID and AssignedRoleID \
+             combination is not currently defined.",
+        );
+        assert!(
+            role.contains("the role (the resource must hold it)"),
+            "{role}"
+        );
+        let gone = what_to_do(
+            &entry,
+            FailureClass::Permanent,
+            "not found: TimeEntries 9001",
+        );
+        assert!(gone.contains("no longer exists"), "{gone}");
+        let note = what_to_do(
+            &entry,
+            FailureClass::Permanent,
+            "Picklist value [9] does not exist for noteType.",
+        );
+        assert!(note.contains("refused the note"), "{note}");
     }
 }

@@ -25,6 +25,8 @@ pub enum RunTrigger {
     Automatic,
     /// A person's repair of one ticket (Retry now, Resync, Link): only that ticket is read.
     Repair,
+    /// A platform's webhook named changed tickets: only they are read (seconds after the change).
+    Webhook,
 }
 
 impl RunTrigger {
@@ -33,6 +35,7 @@ impl RunTrigger {
             RunTrigger::Manual => "Manual",
             RunTrigger::Automatic => "Automatic",
             RunTrigger::Repair => "Repair",
+            RunTrigger::Webhook => "Webhook",
         }
     }
 
@@ -41,6 +44,7 @@ impl RunTrigger {
             RunTrigger::Manual => "manual",
             RunTrigger::Automatic => "automatic",
             RunTrigger::Repair => "repair",
+            RunTrigger::Webhook => "webhook",
         }
     }
 
@@ -49,6 +53,7 @@ impl RunTrigger {
             "manual" => Some(RunTrigger::Manual),
             "automatic" => Some(RunTrigger::Automatic),
             "repair" => Some(RunTrigger::Repair),
+            "webhook" => Some(RunTrigger::Webhook),
             _ => None,
         }
     }

@@ -151,6 +151,77 @@ impl fmt::Display for TicketMarker {
     }
 }
 
+/// The marker written on every time entry the sync copies (Autotask: in the copy's internal
+/// notes, which the customer never sees and the sync never sends): it names the relationship, the
+/// side the original was logged on and the original entry, so a copy made before a crash is found
+/// again instead of written twice, and a copy is never sent back.
+///
+/// Form: `sf-time:` + the relationship's UUID as 32 hex digits + `S`/`T` + the original entry id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TimeEntryMarker(String);
+
+impl TimeEntryMarker {
+    const PREFIX: &'static str = "sf-time:";
+
+    /// The marker for the copy of `original` (logged on side `origin`) in `relationship`.
+    pub fn for_copy_of(relationship: RelationshipId, origin: Role, original: &TimeEntryId) -> Self {
+        let side = match origin {
+            Role::Source => 'S',
+            Role::Target => 'T',
+        };
+        Self(format!(
+            "{}{}{}{}",
+            Self::PREFIX,
+            relationship.as_uuid().simple(),
+            side,
+            original.as_str()
+        ))
+    }
+
+    /// The first marker in `text` (e.g. a time entry's internal notes), whoever wrote the rest.
+    pub fn find_in(text: &str) -> Option<TimeEntryMarker> {
+        let start = text.find(Self::PREFIX)?;
+        let token: String = text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == ':' || *c == '-')
+            .collect();
+        Self::parse(&token).map(|_| TimeEntryMarker(token))
+    }
+
+    /// What a marker says: the relationship, the side of the original and its id.
+    pub fn parse(text: &str) -> Option<(RelationshipId, Role, TimeEntryId)> {
+        let rest = text.trim().strip_prefix(Self::PREFIX)?;
+        let uuid = rest.get(..32)?;
+        let side = rest.get(32..33)?;
+        let entry = rest.get(33..)?;
+        if entry.is_empty() {
+            return None;
+        }
+        let relationship = RelationshipId::from_uuid(Uuid::try_parse(uuid).ok()?);
+        let origin = match side {
+            "S" => Role::Source,
+            "T" => Role::Target,
+            _ => return None,
+        };
+        Some((relationship, origin, TimeEntryId::new(entry)))
+    }
+
+    /// A marker as read back from a platform (already checked with [`TimeEntryMarker::find_in`]).
+    pub fn from_found(text: impl Into<String>) -> Self {
+        Self(text.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TimeEntryMarker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +236,26 @@ mod tests {
         assert_eq!(parts.relationship, relationship);
         assert_eq!(parts.origin, Role::Target);
         assert_eq!(parts.origin_ticket, TicketId::new("1234567890"));
+    }
+
+    #[test]
+    fn a_time_entry_marker_is_found_inside_other_text_and_names_its_original() {
+        let relationship = RelationshipId::new();
+        let marker =
+            TimeEntryMarker::for_copy_of(relationship, Role::Source, &TimeEntryId::new("4711"));
+        let text = format!("Logged by Jane Doe at Northwind IT.\n{marker}\nmore");
+        let found = TimeEntryMarker::find_in(&text).expect("found");
+        assert_eq!(found, marker);
+        let (found_relationship, side, original) =
+            TimeEntryMarker::parse(found.as_str()).expect("parses");
+        assert_eq!(found_relationship, relationship);
+        assert_eq!(side, Role::Source);
+        assert_eq!(original, TimeEntryId::new("4711"));
+        assert_eq!(TimeEntryMarker::find_in("sf-time: nothing here"), None);
+        assert_eq!(
+            TimeEntryMarker::find_in(marker.as_str().replace("sf-time:", "sf:").as_str()),
+            None
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::ids::RelationshipId;
 use crate::relationship::Role;
 use crate::sync::action::{
     CarriedTimeEntry, FieldFingerprint, SyncAction, TicketPlan, TicketRef, TimeChange,
+    TimeEntryWrite,
 };
 use crate::sync::fingerprint::Fingerprint;
 use crate::sync::ids::{AttachmentId, CommentId, TicketId, TimeEntryId};
@@ -42,6 +43,9 @@ pub struct CopiedTimeEntry {
     pub described: String,
     /// The original was deleted and the deletion was carried: nothing more follows.
     pub deleted: bool,
+    /// The time-entry copy on the other side, when the entry was carried as a time entry (then
+    /// `notes` is empty); `None` when it was carried as notes.
+    pub copy: Option<TimeEntryId>,
 }
 
 /// Source ticket ↔ target ticket for one relationship.
@@ -233,6 +237,36 @@ impl TicketLink {
             .find(|item| item.from == from && &item.original == original)
     }
 
+    /// The time entries carried from side `from` and not deleted, and their hours as last
+    /// carried (for the Tickets view): `None` when none.
+    pub fn time_carried(&self, from: Role) -> Option<(usize, crate::sync::snapshot::Hours)> {
+        let carried: Vec<&CopiedTimeEntry> = self
+            .time_entries
+            .iter()
+            .filter(|item| item.from == from && !item.deleted)
+            .collect();
+        if carried.is_empty() {
+            return None;
+        }
+        let hundredths = carried
+            .iter()
+            .map(|item| {
+                crate::sync::snapshot::Hours::from_description(&item.described).hundredths()
+            })
+            .sum();
+        Some((
+            carried.len(),
+            crate::sync::snapshot::Hours::from_hundredths(hundredths),
+        ))
+    }
+
+    /// Whether time entry `entry` on side `side` is a copy the sync made.
+    pub fn knows_time_entry_copy(&self, side: Role, entry: &TimeEntryId) -> bool {
+        self.time_entries
+            .iter()
+            .any(|item| item.from != side && item.copy.as_ref() == Some(entry))
+    }
+
     /// Whether `comment` on side `side` is a note the sync wrote for a time entry.
     pub fn knows_time_note(&self, side: Role, comment: &CommentId) -> bool {
         self.time_entries
@@ -258,6 +292,8 @@ pub enum ActionOutcome {
     CommentAdded(CommentId),
     /// `AddAttachment` made this attachment.
     AttachmentAdded(AttachmentId),
+    /// `CopyTimeEntry` created (or found) this time entry.
+    TimeEntryWritten(TimeEntryId),
     /// Any other action succeeded.
     Applied,
 }
@@ -284,12 +320,48 @@ fn record_time_note(
                 fingerprint: carried.fingerprint.clone(),
                 described: carried.described.clone(),
                 deleted: false,
+                copy: None,
             });
             link.time_entries.last_mut().expect("just pushed")
         }
     };
     if !item.notes.contains(note) {
         item.notes.push(note.clone());
+    }
+    item.fingerprint = carried.fingerprint.clone();
+    item.described = carried.described.clone();
+    item.deleted = carried.change == TimeChange::Deleted;
+}
+
+/// Remembers a time-entry copy written (created, changed, deleted) or found, with what it carried.
+fn record_time_entry_copy(
+    link: &mut TicketLink,
+    from: Role,
+    original: &TimeEntryId,
+    copy: Option<&TimeEntryId>,
+    carried: &CarriedTimeEntry,
+) {
+    let position = link
+        .time_entries
+        .iter()
+        .position(|item| item.from == from && &item.original == original);
+    let item = match position {
+        Some(index) => &mut link.time_entries[index],
+        None => {
+            link.time_entries.push(CopiedTimeEntry {
+                from,
+                original: original.clone(),
+                notes: Vec::new(),
+                fingerprint: carried.fingerprint.clone(),
+                described: carried.described.clone(),
+                deleted: false,
+                copy: None,
+            });
+            link.time_entries.last_mut().expect("just pushed")
+        }
+    };
+    if let Some(copy) = copy {
+        item.copy = Some(copy.clone());
     }
     item.fingerprint = carried.fingerprint.clone();
     item.described = carried.described.clone();
@@ -457,6 +529,32 @@ pub fn link_after_success(
             },
             _,
         ) => record_time_note(&mut updated, *from, original, note, carried),
+        (
+            SyncAction::CopyTimeEntry {
+                on,
+                from,
+                write,
+                carried,
+                ..
+            },
+            outcome,
+        ) => {
+            let copy = match (write, outcome) {
+                (TimeEntryWrite::Create(_), ActionOutcome::TimeEntryWritten(copy)) => Some(copy),
+                (TimeEntryWrite::Create(_), _) => return None,
+                _ => None,
+            };
+            record_time_entry_copy(&mut updated, on.opposite(), from, copy, carried)
+        }
+        (
+            SyncAction::LinkTimeEntry {
+                from,
+                original,
+                copy,
+                carried,
+            },
+            _,
+        ) => record_time_entry_copy(&mut updated, *from, original, Some(copy), carried),
         (SyncAction::Close { fingerprints, .. }, _) => {
             store_fingerprints(&mut updated, fingerprints);
             updated.source_closed = true;

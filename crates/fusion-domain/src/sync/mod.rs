@@ -16,7 +16,8 @@ mod snapshot;
 
 pub use action::{
     AttachmentDraft, CarriedTimeEntry, CommentDraft, FieldChange, FieldFingerprint, Plan,
-    PlannedTicket, SyncAction, TicketDraft, TicketPlan, TicketRef, TimeChange,
+    PlannedTicket, SyncAction, TicketDraft, TicketPlan, TicketRef, TimeChange, TimeEntryDraft,
+    TimeEntryWrite,
 };
 pub use attention::{
     AttentionItem, AttentionKey, AttentionState, AttentionSubject, FailureClass,
@@ -30,7 +31,10 @@ pub use history::{
     PendingRetry, RecordOutcome, RunCounts, RunStatus, RunTrigger, SyncCursor, SyncRecord, SyncRun,
     SyncRunId, SyncRunKind,
 };
-pub use ids::{ActorId, AttachmentId, CommentId, MarkerParts, TicketId, TicketMarker, TimeEntryId};
+pub use ids::{
+    ActorId, AttachmentId, CommentId, MarkerParts, TicketId, TicketMarker, TimeEntryId,
+    TimeEntryMarker,
+};
 pub use link::{
     ActionOutcome, CopiedItem, CopiedTimeEntry, HeldPeriod, LinkEnd, SEEN_ACTIVITY, TicketLink,
     link_after_success,

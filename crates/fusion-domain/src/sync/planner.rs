@@ -19,6 +19,7 @@ use crate::sync::link::TicketLink;
 mod content;
 mod deletion;
 mod time;
+mod time_copies;
 use crate::sync::snapshot::{
     AttachmentSnapshot, CommentSnapshot, DESCRIPTION, DeletedTicket, FieldValue, STATUS, TITLE,
     TicketSnapshot, TimeEntrySnapshot,

@@ -896,3 +896,4 @@ fn the_same_input_always_gives_the_same_plan() {
 mod scope_and_deletion;
 #[cfg(test)]
 mod time_entries;
+mod time_entry_copies;

@@ -40,7 +40,15 @@ fn config(company: i64) -> SideConfig {
     config.send.public_publish_levels = vec![1.into()];
     config.options.internal_comments = true;
     config.reverse_sync.enabled = true;
-    config.time_entries.arrive_as = crate::integration::TimeArrival::Notes;
+    // Half the sides take time as notes, half as time entries: both go through the scope.
+    if company % 2 == 0 {
+        config.time_entries.arrive_as = crate::integration::TimeArrival::Notes;
+    } else {
+        config.time_entries.arrive_as = crate::integration::TimeArrival::TimeEntries;
+        config.time_entries.role = Some(7.into());
+        config.time_entries.billing_code = Some(8.into());
+        config.time_entries.fallback_resource = Some(9.into());
+    }
     config
 }
 
@@ -133,6 +141,7 @@ fn snapshot(side: &str, index: usize, company: i64, generated: &Generated) -> Ti
                     ticket: id.clone(),
                     resource: Some(ActorId::new("person")),
                     resource_name: "Someone".into(),
+                    resource_email: String::new(),
                     date_worked: at(1).date(),
                     start: None,
                     end: None,
@@ -140,6 +149,7 @@ fn snapshot(side: &str, index: usize, company: i64, generated: &Generated) -> Ti
                     summary: format!("work for company {company}"),
                     summary_public: true,
                     created_at: at(1),
+                    marker: None,
                 })
                 .into_iter()
                 .collect(),
@@ -279,6 +289,7 @@ proptest! {
                         | SyncAction::AddComment { on, .. }
                         | SyncAction::AddAttachment { on, .. }
                         | SyncAction::AddTimeNote { on, .. }
+                        | SyncAction::CopyTimeEntry { on, .. }
                         | SyncAction::Close { on, .. } => *on,
                         _ => continue,
                     };

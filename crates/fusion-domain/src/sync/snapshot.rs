@@ -178,6 +178,13 @@ impl Hours {
     pub fn as_decimal(self) -> f64 {
         f64::from(self.0) / 100.0
     }
+
+    /// The hours at the start of a time entry's description ("1.50 h by …"), 0 when it cannot
+    /// be read.
+    pub fn from_description(described: &str) -> Self {
+        let number = described.split(' ').next().unwrap_or_default();
+        Self::from_decimal(number.parse().unwrap_or(0.0))
+    }
 }
 
 impl fmt::Display for Hours {
@@ -198,6 +205,9 @@ pub struct TimeEntrySnapshot {
     pub resource: Option<ActorId>,
     /// The worker's name as people know it ("Jane Doe"); empty when unknown.
     pub resource_name: String,
+    /// The worker's e-mail address (matched to a resource on the receiving side when time
+    /// arrives as time entries); empty when unknown.
+    pub resource_email: String,
     /// The day worked (Autotask `dateWorked`, or the start's day).
     pub date_worked: time::Date,
     pub start: Option<OffsetDateTime>,
@@ -209,6 +219,10 @@ pub struct TimeEntrySnapshot {
     /// "public summaries only" send filter keeps only these.
     pub summary_public: bool,
     pub created_at: OffsetDateTime,
+    /// The sync's marker when this entry is a copy the sync made ([`crate::sync::TimeEntryMarker`],
+    /// found in the entry's internal notes): a copy is never sent back. Nothing else of the
+    /// internal notes is kept.
+    pub marker: Option<crate::sync::TimeEntryMarker>,
 }
 
 /// A ticket deleted in its tenant (Autotask `DeletedTicketLogs`): deletion is only learnt by

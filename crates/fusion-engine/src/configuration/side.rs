@@ -29,6 +29,8 @@ pub const LIST_NAMES: &[&str] = &[
     "note_publish",
     "attachment_publish",
     "resource",
+    "time_role",
+    "time_work_type",
 ];
 
 /// A tenant's choices, or why they could not be loaded (screens still show what they can).

@@ -5,7 +5,7 @@
 
 use super::{
     Identity, NotificationStore, OrganisationCredentials, OrganisationNames, OrganisationSettings,
-    RelationshipStore, StoreHealth, SyncStore,
+    RelationshipStore, StoreHealth, SyncStore, WebhookStore,
 };
 
 /// All storage ports behind one handle.
@@ -18,6 +18,7 @@ pub trait AppStore:
     + OrganisationNames
     + OrganisationCredentials
     + NotificationStore
+    + WebhookStore
     + Send
     + Sync
     + std::fmt::Debug
@@ -33,6 +34,7 @@ impl<T> AppStore for T where
         + OrganisationNames
         + OrganisationCredentials
         + NotificationStore
+        + WebhookStore
         + Send
         + Sync
         + std::fmt::Debug

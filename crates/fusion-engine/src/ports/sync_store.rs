@@ -226,6 +226,14 @@ pub trait SyncStore: Send + Sync {
 
     async fn sync_run(&self, run: SyncRunId) -> StoreResult<Option<SyncRun>>;
 
+    /// When the relationship's latest sweep started: a manual or automatic run that read a
+    /// window. Repairs and webhook-triggered runs read only named tickets and do not count (the
+    /// scheduler judges "due" by this).
+    async fn last_sweep_started(
+        &self,
+        relationship: RelationshipId,
+    ) -> StoreResult<Option<OffsetDateTime>>;
+
     /// The records of one run in the order they were added.
     async fn sync_records(&self, run: SyncRunId) -> StoreResult<Vec<SyncRecord>>;
 

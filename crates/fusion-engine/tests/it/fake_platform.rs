@@ -484,7 +484,11 @@ impl Platform for FakePlatform {
             let next = (tickets.len() == query.page_size as usize)
                 .then(|| tickets.last().map(|ticket| ticket.id.clone()))
                 .flatten();
-            Ok(TicketPage { tickets, next })
+            Ok(TicketPage {
+                tickets,
+                next,
+                read_through: None,
+            })
         })
         .await
     }

@@ -321,6 +321,20 @@ impl SyncStore for FakeStore {
         Ok(runs)
     }
 
+    async fn last_sweep_started(
+        &self,
+        relationship: RelationshipId,
+    ) -> StoreResult<Option<OffsetDateTime>> {
+        Ok(self
+            .lock()
+            .runs
+            .iter()
+            .filter(|run| run.relationship == relationship)
+            .filter(|run| matches!(run.trigger, RunTrigger::Manual | RunTrigger::Automatic))
+            .map(|run| run.started_at)
+            .max())
+    }
+
     async fn sync_run(&self, run: SyncRunId) -> StoreResult<Option<SyncRun>> {
         Ok(self
             .lock()

@@ -15,5 +15,6 @@ mod harness;
 mod idempotence;
 mod read_back;
 mod service;
+mod shared_reads;
 mod soak;
 mod sync_runs;

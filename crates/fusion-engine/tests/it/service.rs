@@ -32,6 +32,9 @@ impl SyncDirectory for FakeDirectory {
             .then(|| ScheduledRelationship {
                 relationship: self.setup.relationship,
                 interval: Duration::minutes(5),
+                source_org: fusion_domain::OrgId::new(),
+                target_org: fusion_domain::OrgId::new(),
+                carries_time_entries: false,
             })
             .into_iter()
             .collect())

@@ -97,6 +97,32 @@ impl<B: Backend> SqlStore<B> {
             count += 1;
         }
 
+        let callout_rows = sqlx::query::<B>(B::locking(
+            "SELECT id, secret_ciphertext FROM webhook_registrations \
+             WHERE secret_ciphertext IS NOT NULL ORDER BY id",
+        ))
+        .fetch_all(B::connection(&mut transaction))
+        .await
+        .map_err(database_error)?;
+        for row in callout_rows {
+            let id: fusion_engine::webhooks::WebhookId = row.id("id")?;
+            let place = SecretPlace::WebhookCallout(id);
+            let secret = decrypt_api_secret_with_ring(
+                &ring,
+                place,
+                &row.column::<Vec<u8>>("secret_ciphertext")?,
+            )?;
+            sqlx::query::<B>(
+                "UPDATE webhook_registrations SET secret_ciphertext = $1 WHERE id = $2",
+            )
+            .bind_value(encrypt_api_secret(new_key, place, &secret)?)
+            .bind_id(id)
+            .execute(B::connection(&mut transaction))
+            .await
+            .map_err(database_error)?;
+            count += 1;
+        }
+
         transaction.commit().await.map_err(database_error)?;
         Ok(count)
     }

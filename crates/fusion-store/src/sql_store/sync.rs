@@ -637,6 +637,23 @@ impl<B: Backend> SyncStore for SqlStore<B> {
         .transpose()
     }
 
+    async fn last_sweep_started(
+        &self,
+        relationship: RelationshipId,
+    ) -> StoreResult<Option<OffsetDateTime>> {
+        // Sweeps are the runs without a trigger detail (repairs and webhook runs have one).
+        sqlx::query::<B>(
+            "SELECT started_at FROM sync_runs WHERE relationship_id = $1 \
+             AND trigger_detail IS NULL ORDER BY started_at DESC LIMIT 1",
+        )
+        .bind_id(relationship)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(database_error)?
+        .map(|row| row.time("started_at"))
+        .transpose()
+    }
+
     async fn sync_records(&self, run: SyncRunId) -> StoreResult<Vec<SyncRecord>> {
         sqlx::query::<B>(sqlx::AssertSqlSafe(format!(
             "SELECT {RECORD_COLUMNS} FROM sync_records WHERE run_id = $1 ORDER BY id"

@@ -17,3 +17,4 @@ mod sessions;
 mod sqlite_file;
 mod sync;
 mod test_results;
+mod webhooks;

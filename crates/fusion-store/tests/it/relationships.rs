@@ -746,20 +746,32 @@ fn side_config() -> impl Strategy<Value = SideConfig> {
             status_when_partner_closes,
         },
     );
-    let time_entries = (any::<bool>(), any::<bool>()).prop_map(|(notes, public_only)| {
-        fusion_domain::TimeEntrySettings {
-            arrive_as: if notes {
-                fusion_domain::TimeArrival::Notes
-            } else {
-                fusion_domain::TimeArrival::Off
+    let time_entries = (
+        0..3_u8,
+        any::<bool>(),
+        (optional_choice(), optional_choice(), optional_choice()),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(arrival, public_only, (fallback_resource, role, billing_code), billable)| {
+                fusion_domain::TimeEntrySettings {
+                    arrive_as: match arrival {
+                        0 => fusion_domain::TimeArrival::Off,
+                        1 => fusion_domain::TimeArrival::Notes,
+                        _ => fusion_domain::TimeArrival::TimeEntries,
+                    },
+                    send: if public_only {
+                        fusion_domain::TimeSendFilter::PublicSummaryOnly
+                    } else {
+                        fusion_domain::TimeSendFilter::All
+                    },
+                    fallback_resource,
+                    role,
+                    billing_code,
+                    billable,
+                }
             },
-            send: if public_only {
-                fusion_domain::TimeSendFilter::PublicSummaryOnly
-            } else {
-                fusion_domain::TimeSendFilter::All
-            },
-        }
-    });
+        );
     (
         receive,
         send,

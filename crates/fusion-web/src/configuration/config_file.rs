@@ -30,8 +30,12 @@
 //! attachments = true
 //!
 //! [side.time_entries]
-//! arrive_as = "notes"  # the partner's time entries arrive as notes ("off" or "notes")
+//! arrive_as = "time_entries"  # the partner's time: "off", "notes" or "time_entries"
 //! send = "all"  # which of ours are sent ("all" or "public_summary")
+//! fallback_resource = 29682885  # Jane Doe (logs the partner's time when no e-mail matches)
+//! role = 29683461  # Technician
+//! billing_code = 29682801  # Remote Support (the work type)
+//! billable = false  # the partner's hours are logged as non-billable
 //!
 //! [[mappings]]
 //! ticket_type = "Ticket"
@@ -176,7 +180,7 @@ impl<'de> Deserialize<'de> for DirectionText {
     }
 }
 
-/// How the partner's time entries arrive: `"off"` or `"notes"`.
+/// How the partner's time entries arrive: `"off"`, `"notes"` or `"time_entries"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct ArrivalText(pub TimeArrival);
 
@@ -191,7 +195,7 @@ impl<'de> Deserialize<'de> for ArrivalText {
         let text = String::deserialize(deserializer)?;
         TimeArrival::parse(&text).map(ArrivalText).ok_or_else(|| {
             de::Error::custom(format!(
-                "unknown way for time entries to arrive \"{text}\": use \"off\" or \"notes\""
+                "unknown way for time entries to arrive \"{text}\": use \"off\", \"notes\" or \"time_entries\""
             ))
         })
     }
@@ -280,12 +284,20 @@ pub(crate) struct SideSection {
     pub time_entries: TimeEntriesSection,
 }
 
-/// `[side.time_entries]`: how the partner's time entries arrive here, and which of ours are sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// `[side.time_entries]`: how the partner's time entries arrive here, and which of ours are sent;
+/// for time entries, who logs them, under which role and work type, and whether billable.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct TimeEntriesSection {
     pub arrive_as: ArrivalText,
     pub send: TimeSendText,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback_resource: Option<Code>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<Code>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub billing_code: Option<Code>,
+    pub billable: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -475,6 +487,10 @@ impl SideSection {
             time_entries: TimeEntriesSection {
                 arrive_as: ArrivalText(side.time_entries.arrive_as),
                 send: TimeSendText(side.time_entries.send),
+                fallback_resource: code(&side.time_entries.fallback_resource),
+                role: code(&side.time_entries.role),
+                billing_code: code(&side.time_entries.billing_code),
+                billable: side.time_entries.billable,
             },
         }
     }
@@ -526,6 +542,10 @@ impl SideSection {
             time_entries: TimeEntrySettings {
                 arrive_as: self.time_entries.arrive_as.0,
                 send: self.time_entries.send.0,
+                fallback_resource: choice(self.time_entries.fallback_resource),
+                role: choice(self.time_entries.role),
+                billing_code: choice(self.time_entries.billing_code),
+                billable: self.time_entries.billable,
             },
             override_api_settings: self.override_api_settings,
         }
@@ -746,6 +766,9 @@ fn list_for(table: &str, key: &str) -> Option<&'static str> {
         ("side.send", "categories") => "ticket_category",
         ("side.send", "public_publish_levels" | "internal_publish_levels") => "note_publish",
         ("side.closure", "closed_statuses" | "status_when_partner_closes") => "status",
+        ("side.time_entries", "fallback_resource") => "resource",
+        ("side.time_entries", "role") => "time_role",
+        ("side.time_entries", "billing_code") => "time_work_type",
         _ => return None,
     })
 }

@@ -62,6 +62,8 @@ pub(crate) struct DashboardPage {
     pub requests_chart: Option<Chart>,
     /// The budget in one sentence, worded the same way as on Settings.
     pub budget: String,
+    /// This organisation's Autotask webhooks.
+    pub webhooks: Option<crate::hooks::WebhookPanel>,
 }
 
 fn automatic_words(automatic: bool, minutes: i64) -> String {
@@ -198,6 +200,7 @@ async fn dashboard_page(
         rows,
         requests_chart,
         budget: budget_sentence(autotask_budget_used(&state, org.id).await, limit),
+        webhooks: crate::hooks::webhook_panel(&state, org.id, false).await,
     };
     render(StatusCode::OK, &page)
 }

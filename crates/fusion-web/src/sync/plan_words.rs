@@ -117,6 +117,28 @@ fn describe(plan: &TicketPlan, action: &SyncAction) -> Described {
             carried.described,
             carried.change.as_str()
         )),
+        SyncAction::CopyTimeEntry {
+            on,
+            ticket,
+            write,
+            carried,
+            ..
+        } => Described::Write(format!(
+            "{} the time entry {} on {} in the {} ({} there)",
+            match write {
+                fusion_domain::sync::TimeEntryWrite::Create(_) => "Log",
+                fusion_domain::sync::TimeEntryWrite::Update { .. } => "Change",
+                fusion_domain::sync::TimeEntryWrite::Delete { .. } => "Delete",
+            },
+            carried.described,
+            planned(plan, ticket, *on),
+            on.label(),
+            carried.change.as_str()
+        )),
+        SyncAction::LinkTimeEntry { carried, .. } => Described::Write(format!(
+            "Record the time entry {} as copied already, found by its marker",
+            carried.described
+        )),
         SyncAction::Close { on, ticket, .. } => Described::Write(format!(
             "Close {} in the {}",
             planned(plan, ticket, *on),

@@ -236,6 +236,8 @@ struct TicketDto {
     state_label: &'static str,
     reason: Option<String>,
     last_synced_at: Option<String>,
+    /// Time carried to the partner each way, in words ("Target → Source: 2 time entries, 3.75 h").
+    time_carried: Vec<String>,
     failures: Vec<FailureDto>,
 }
 
@@ -259,6 +261,7 @@ impl From<&TicketView> for TicketDto {
             state_label: row.state.label(),
             reason: row.reason.clone(),
             last_synced_at: row.last_synced.map(api_timestamp),
+            time_carried: row.time_carried.clone(),
             failures: row.items.iter().map(FailureDto::from).collect(),
         }
     }

@@ -61,6 +61,8 @@ pub(crate) struct TicketLine {
     pub state_class: &'static str,
     pub reason: Option<String>,
     pub last_synced: String,
+    /// Time carried each way ("Target → Source: 2 time entries, 3.75 h").
+    pub time_carried: Vec<String>,
     /// The side and id the repair forms name.
     pub side: &'static str,
     pub ticket: String,
@@ -126,6 +128,7 @@ fn line(view: TicketView) -> TicketLine {
         state_class: state_class(row.state),
         reason: row.reason.clone(),
         last_synced: row.last_synced.map_or_else(|| "Never".into(), human_date),
+        time_carried: row.time_carried.clone(),
         side,
         ticket,
         linked,

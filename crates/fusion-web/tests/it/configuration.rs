@@ -1589,3 +1589,99 @@ async fn no_secret_of_either_organisation_appears_in_any_response_or_the_log() {
     }
     connected.stop().await;
 }
+
+#[tokio::test]
+async fn time_entries_can_arrive_as_time_entries_with_a_role_work_type_and_fallback_from_the_tenant()
+ {
+    let connected = Connected::spawn().await;
+    let alice = &connected.app.alice.org;
+    let mut browser = connected.alice().await;
+    // The choices come live from Contoso's tenant: its active roles and work types only.
+    let choices = browser.get(&connected.api(alice, "choices")).await.json();
+    assert_eq!(
+        labels(&choices, "time_role"),
+        ["Senior Engineer", "Technician"]
+    );
+    assert_eq!(
+        labels(&choices, "time_work_type"),
+        ["On-site Support", "Remote Support"]
+    );
+    let page = browser.get(&connected.page(alice, "configuration")).await;
+    for text in [
+        "time entries arrive</label>",
+        "<option value=\"time_entries\">As time entries</option>",
+        "Role (as time entries)",
+        "Remote Support",
+        "Alex Morgan",
+    ] {
+        assert!(page.body.contains(text), "{text} missing");
+    }
+
+    // The form: as time entries, Technician, Remote Support, Alex as fallback, billable.
+    let text = |value: Value| {
+        value
+            .as_i64()
+            .map(|number| number.to_string())
+            .or_else(|| value.as_str().map(str::to_owned))
+            .expect("a code")
+    };
+    let role = text(choice_value(&choices, "time_role", "Technician"));
+    let work_type = text(choice_value(&choices, "time_work_type", "Remote Support"));
+    let alex = text(choice_value(&choices, "resource", "Alex Morgan"));
+    let saved = browser
+        .submit_form(
+            &connected.page(alice, "configuration"),
+            &[
+                ("time_arrive_as", "time_entries"),
+                ("time_role", &role),
+                ("time_work_type", &work_type),
+                ("time_fallback_resource", &alex),
+                ("time_billable", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    assert!(
+        saved
+            .body
+            .contains("<option value=\"time_entries\" selected>As time entries</option>"),
+        "{}",
+        saved.body
+    );
+    let config = browser
+        .get(&connected.api(alice, "configuration"))
+        .await
+        .json();
+    assert_eq!(
+        config["config"]["time_entries"],
+        json!({"arrive_as": "time_entries", "send": "all", "fallback_resource": alex.parse::<i64>().unwrap(),
+               "role": role.parse::<i64>().unwrap(), "billing_code": work_type.parse::<i64>().unwrap(), "billable": true})
+    );
+    assert_eq!(config["warnings"], json!([]));
+
+    // Through the API, without a work type: saved, with a warning saying what is missing.
+    let saved = browser
+        .put_json(
+            &connected.api(alice, "configuration"),
+            &json!({"time_entries": {"arrive_as": "time_entries", "role": 424242}}),
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let warnings = saved.json()["warnings"].to_string();
+    assert!(warnings.contains("Time entry work type"), "{warnings}");
+    assert!(warnings.contains("Fallback resource"), "{warnings}");
+    assert!(
+        warnings.contains("value 424242 no longer exists"),
+        "{warnings}"
+    );
+    // An unknown way to arrive is refused with the ways there are.
+    let refused = browser
+        .put_json(
+            &connected.api(alice, "configuration"),
+            &json!({"time_entries": {"arrive_as": "invoices"}}),
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.body.contains("time_entries"), "{}", refused.body);
+    connected.stop().await;
+}

@@ -30,7 +30,7 @@ use crate::cli::DemoArgs;
 use crate::commands::serve::{DEFAULT_LISTEN, autotask_settings, open_store, stop_sync_on};
 use crate::database_location::DatabaseLocation;
 use crate::exit_status::Completion;
-use crate::scheduler::{SchedulerSettings, SyncRuntime, sync_service};
+use crate::scheduler::{SchedulerSettings, SyncRuntime, sync_with_webhooks};
 use crate::shutdown::shutdown_signal;
 
 use self::connection::{DemoConnection, DemoSide};
@@ -101,25 +101,38 @@ pub async fn run(
         store.clone(),
         crate::commands::web_app::tenants(autotask_service.clone()),
     )?;
+    // The web listener first: its address is where the simulated Autotask sends webhooks.
+    let listener = bind_web_listener(args.listen).await?;
+    let address = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
+    let url = format!("http://{address}/");
+    let webhook_settings = crate::commands::serve::webhook_settings(
+        Some(&format!("http://{address}")),
+        !args.no_webhooks,
+        None,
+    )?;
+    let (sync, webhooks) = sync_with_webhooks(
+        store.clone(),
+        autotask_service.clone(),
+        webhook_settings,
+        Some(Arc::new(notifications.notifier.clone())),
+    );
+    let webhooks_on = webhooks.enabled();
     let runtime = SyncRuntime::start(
-        sync_service(store.clone(), autotask_service.clone())
-            .with_hooks(Arc::new(notifications.notifier.clone())),
+        sync,
         store.clone(),
         SchedulerSettings {
             tick: DEMO_SCHEDULER_TICK,
             ..SchedulerSettings::default()
         },
+        Some(webhooks),
     );
     let first_sync = if args.manual_sync {
         FirstSync::LeftToYou
     } else {
         start_syncing(store.as_ref(), &runtime, &connection).await
     };
-    let listener = bind_web_listener(args.listen).await?;
-    let address = listener
-        .local_addr()
-        .context("cannot read the listening address")?;
-    let url = format!("http://{address}/");
 
     let router = crate::commands::web_app::router(
         store.clone(),
@@ -160,6 +173,7 @@ pub async fn run(
             &organisations,
             &connection,
             &first_sync,
+            webhooks_on,
         )
     ));
 
@@ -475,6 +489,7 @@ fn banner(
     organisations: &[DemoOrganisation],
     connection: &DemoConnection,
     first_sync: &FirstSync,
+    webhooks_on: bool,
 ) -> String {
     let mut text = String::new();
     text.push('\n');
@@ -530,6 +545,11 @@ fn banner(
         FirstSync::Failed(reason) => text.push_str(&format!(
             "    - Sync: the first sync could not run ({reason}); run it from the Sync page.\n"
         )),
+    }
+    if webhooks_on {
+        text.push_str(
+            "    - Webhooks are on: the simulated Autotask calls this server on every ticket and note\n      change, so a change reaches the other tenant within seconds (runs marked \"Webhook\");\n      polling stays as the safety net. The Dashboard shows events and delays.\n",
+        );
     }
     text.push_str(&format!(
         "    - Raise a test ticket yourself: sign in as {}, open Sync and use \"Raise test\n      ticket\" (just a title); the sync carries it to {} — watch it arrive in the history.\n",

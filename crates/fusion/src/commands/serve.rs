@@ -19,8 +19,9 @@ use crate::config_file::ConfigFile;
 use crate::database_location::DatabaseLocation;
 use crate::exit_status::{Completion, InvalidInput};
 use crate::notifications::{NotificationConfig, Notifications};
-use crate::scheduler::{SchedulerSettings, SyncRuntime, sync_service};
+use crate::scheduler::{SchedulerSettings, SyncRuntime, sync_with_webhooks_using};
 use crate::shutdown::shutdown_signal;
+use fusion_engine::webhooks::WebhookSettings;
 
 /// How long one Autotask request may take before the test or sync gives up on it.
 pub const AUTOTASK_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -39,6 +40,8 @@ pub struct ServeConfig {
     pub metrics_listen: Option<SocketAddr>,
     pub scheduler: SchedulerSettings,
     pub notifications: NotificationConfig,
+    /// Webhooks on (with the public address) or off (with the reason).
+    pub webhooks: WebhookSettings,
 }
 
 /// Where the web app listens unless told otherwise: loopback only, so a first start exposes
@@ -67,6 +70,11 @@ impl ServeConfig {
             )?,
             secure_cookies: args.secure_cookies.or(file.secure_cookies).unwrap_or(false),
             public_origin: args.public_url.as_deref().map(public_origin).transpose()?,
+            webhooks: webhook_settings(
+                args.public_url.as_deref(),
+                args.webhooks.unwrap_or(true),
+                args.webhook_safety_poll_minutes,
+            )?,
             trusted_proxies: args
                 .trusted_proxies
                 .as_deref()
@@ -82,6 +90,11 @@ impl ServeConfig {
                 tick: args
                     .scheduler_tick_seconds
                     .map_or(crate::scheduler::DEFAULT_TICK, Duration::from_secs),
+                lease_ttl: args
+                    .lease_seconds
+                    .map_or(crate::scheduler::DEFAULT_LEASE_TTL, |seconds| {
+                        time::Duration::seconds(i64::try_from(seconds).unwrap_or(i64::MAX))
+                    }),
                 history_retention: time::Duration::days(i64::from(
                     args.history_retention_days
                         .unwrap_or(crate::scheduler::DEFAULT_HISTORY_RETENTION_DAYS),
@@ -105,6 +118,56 @@ pub fn public_origin(raw: &str) -> Result<String, InvalidInput> {
         return Err(refused());
     }
     Ok(url.origin().ascii_serialization())
+}
+
+/// Webhooks from `FUSION_PUBLIC_URL`, `FUSION_WEBHOOKS` and the safety-net interval: on for an
+/// https address (or a loopback one, which only a local simulator can call), off with the reason
+/// people see on Settings and the Dashboard otherwise.
+pub fn webhook_settings(
+    public_url: Option<&str>,
+    enabled: bool,
+    safety_poll_minutes: Option<u32>,
+) -> Result<WebhookSettings, InvalidInput> {
+    let mut settings = if !enabled {
+        WebhookSettings::off(
+            "webhooks are switched off on this server (FUSION_WEBHOOKS=false); connections poll",
+        )
+    } else {
+        match public_url.map(str::trim).filter(|url| !url.is_empty()) {
+            None => WebhookSettings::off(
+                "this server has no public address: set FUSION_PUBLIC_URL to the https address \
+                 Autotask can reach (e.g. https://fusion.example.com) to receive changes in \
+                 seconds; until then connections poll",
+            ),
+            Some(raw) => {
+                let url = url::Url::parse(raw).map_err(|_| {
+                    InvalidInput(format!(
+                        "FUSION_PUBLIC_URL {:?} is not a web address; set it to the address people open, e.g. https://fusion.example.com",
+                        raw.escape_debug().to_string()
+                    ))
+                })?;
+                let loopback = url.host_str().is_some_and(|host| {
+                    host == "localhost"
+                        || host
+                            .trim_matches(['[', ']'])
+                            .parse::<std::net::IpAddr>()
+                            .is_ok_and(|ip| ip.is_loopback())
+                });
+                if url.scheme() == "https" || loopback {
+                    WebhookSettings::on(url.as_str().to_owned())
+                } else {
+                    WebhookSettings::off(
+                        "FUSION_PUBLIC_URL is not https: Autotask's callouts carry ticket changes \
+                         and are only sent to an https address; connections poll",
+                    )
+                }
+            }
+        }
+    };
+    if let Some(minutes) = safety_poll_minutes {
+        settings.safety_interval = time::Duration::minutes(i64::from(minutes));
+    }
+    Ok(settings)
 }
 
 /// `FUSION_TRUSTED_PROXIES`: comma-separated addresses or networks.
@@ -243,12 +306,17 @@ pub async fn run(
         store.clone(),
         crate::commands::web_app::tenants(autotask.clone()),
     )?;
-    let runtime = SyncRuntime::start(
-        sync_service(store.clone(), autotask.clone())
-            .with_hooks(Arc::new(notifications.notifier.clone())),
+    let (sync, webhooks) = sync_with_webhooks_using(
         store.clone(),
-        config.scheduler,
+        autotask.clone(),
+        config.scheduler.engine_settings(),
+        config.webhooks,
+        Some(Arc::new(notifications.notifier.clone())),
     );
+    if !webhooks.enabled() {
+        tracing::info!(reason = %webhooks.settings().off_reason, "webhooks are off");
+    }
+    let runtime = SyncRuntime::start(sync, store.clone(), config.scheduler, Some(webhooks));
     let web = crate::commands::web_app::WebOptions {
         secure_cookies: config.secure_cookies,
         public_origin: config.public_origin.clone(),

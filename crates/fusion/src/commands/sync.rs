@@ -331,6 +331,28 @@ fn describe(action: &SyncAction) -> Described {
             carried.described,
             carried.change.as_str()
         )),
+        SyncAction::CopyTimeEntry {
+            on,
+            ticket,
+            write,
+            carried,
+            ..
+        } => Described::Write(format!(
+            "{} the time entry {} on {} in the {} ({} there)",
+            match write {
+                fusion_domain::sync::TimeEntryWrite::Create(_) => "log",
+                fusion_domain::sync::TimeEntryWrite::Update { .. } => "change",
+                fusion_domain::sync::TimeEntryWrite::Delete { .. } => "delete",
+            },
+            carried.described,
+            planned(ticket),
+            on.label(),
+            carried.change.as_str()
+        )),
+        SyncAction::LinkTimeEntry { carried, .. } => Described::Write(format!(
+            "record the time entry {} as copied already (found by its marker)",
+            carried.described
+        )),
         SyncAction::Close { on, ticket, .. } => {
             Described::Write(format!("close {} in the {}", planned(ticket), on.label()))
         }

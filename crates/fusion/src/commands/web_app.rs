@@ -58,6 +58,9 @@ pub fn router(
     if let Some(demo) = demo_tickets {
         state = state.with_demo_tickets(demo);
     }
+    if let Some(webhooks) = sync.webhooks() {
+        state = state.with_webhooks(webhooks.clone());
+    }
     if let Some(notifications) = notifications {
         // Settings' "Send test" and URL checks, and connections paused, resumed or ended.
         state = state.with_notifications(

@@ -37,6 +37,7 @@ async fn a_shutdown_during_a_run_leaves_no_half_written_run_and_the_next_run_doe
             grace: Duration::from_secs(20),
             ..SchedulerSettings::default()
         },
+        None,
     );
     // A person pressed "Sync now".
     let run = tokio::spawn({

@@ -18,12 +18,15 @@ mod notifications_end_to_end;
 mod postgres_schema;
 mod privacy_end_to_end;
 mod process;
+mod scale_out;
 mod serve_command;
 mod sim_command;
 mod soak;
 mod sync_end_to_end;
+mod time_copies_end_to_end;
 mod time_end_to_end;
 mod trace_logs;
+mod webhooks_end_to_end;
 
 // The end-to-end sync tests run the binary's own sync directory and the demo's connection set-up
 // in-process; both files depend only on library crates, so they are compiled in here as they are.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use fusion_autotask::{AutotaskService, AutotaskSettings, RetryPolicy, TransportOverride};
 use fusion_autotask_sim::{EntityKind, RunningSimulator, SimOptions, Simulator, World};
 use fusion_domain::sync::{RecordOutcome, RunStatus, TicketId, TicketMarker};
-use fusion_domain::{OrgId, RelationshipId, Role, SystemClock};
+use fusion_domain::{Clock as _, OrgId, RelationshipId, Role, SystemClock};
 use fusion_engine::{EngineSettings, RunSummary, SyncEngine, SyncMode, SyncService};
 use fusion_store::{SecretKey, Store, StoreOptions};
 use serde_json::{Value, json};
@@ -28,6 +28,7 @@ const CUSTOMER_PERSON: &str = "alex.morgan@contoso.example";
 struct MspWorld {
     running: RunningSimulator,
     sync: SyncService,
+    store: Arc<dyn Store>,
     /// One relationship per customer, in the order of [`CUSTOMERS`].
     relationships: Vec<RelationshipId>,
     started: OffsetDateTime,
@@ -36,6 +37,11 @@ struct MspWorld {
 
 impl MspWorld {
     async fn start() -> MspWorld {
+        Self::start_with(Arc::new(SystemClock)).await
+    }
+
+    /// The world with the sync service's clock (which says when automatic runs are due).
+    async fn start_with(clock: Arc<dyn fusion_domain::Clock>) -> MspWorld {
         let world = World::msp_with_customers(&CUSTOMERS[1..]);
         let simulator = Simulator::new(world, SimOptions::for_tests()).expect("the world seeds");
         let running = simulator
@@ -109,12 +115,12 @@ impl MspWorld {
         }
         let service = AutotaskService::new(settings).expect("the Autotask service builds");
         let directory = Arc::new(StoreSyncDirectory::new(store.clone(), service));
-        let clock = Arc::new(SystemClock);
         let engine = SyncEngine::new(store.clone(), clock.clone(), EngineSettings::default());
-        let sync = SyncService::new(engine, directory, store as Arc<dyn Store>, clock);
+        let sync = SyncService::new(engine, directory, store.clone(), clock);
         MspWorld {
             running,
             sync,
+            store,
             relationships,
             started: OffsetDateTime::now_utc() - time::Duration::minutes(1),
             _data: data,
@@ -432,4 +438,165 @@ async fn a_ticket_moved_to_another_customers_company_stops_flowing_and_resumes_w
         !texts.iter().any(|text| text.contains("warehouse layout")),
         "what was written while it belonged to Fabrikam stays withheld: {texts:#?}"
     );
+}
+
+/// The real time, moved ahead on request: the scheduler's next sweep comes due without waiting.
+#[derive(Debug, Default)]
+struct AheadClock(std::sync::Mutex<time::Duration>);
+
+impl AheadClock {
+    fn jump(&self, by: time::Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl fusion_domain::Clock for AheadClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc() + *self.0.lock().unwrap()
+    }
+}
+
+/// Scheduler sweeps read Northwind's changes once for its three relationships (issue 15) — and
+/// each relationship still carries exactly its own company's tickets, both ways.
+#[tokio::test]
+async fn a_sweep_reads_the_msps_tenant_once_for_its_three_relationships_and_each_gets_only_its_own()
+{
+    let clock = Arc::new(AheadClock::default());
+    let world = MspWorld::start_with(clock.clone()).await;
+    world.run_all(true).await;
+    for relationship in &world.relationships {
+        world
+            .store
+            .set_sync_schedule(
+                *relationship,
+                &fusion_domain::sync::SyncSchedule::new(true, time::Duration::minutes(1))
+                    .expect("a valid interval"),
+                clock.now(),
+            )
+            .await
+            .expect("automatic sync on");
+    }
+    let mut msp_tickets = Vec::new();
+    for customer in CUSTOMERS {
+        let company = world.company(MSP, customer);
+        msp_tickets.push(world.raise(
+            MSP,
+            TECHNICIAN,
+            company,
+            &format!("Patch night for {customer}"),
+        ));
+    }
+    let internal = world.raise(
+        MSP,
+        TECHNICIAN,
+        world.company(MSP, MSP),
+        "Internal: renew certificates",
+    );
+    let mut customer_tickets = Vec::new();
+    for customer in CUSTOMERS {
+        customer_tickets.push(world.raise(
+            customer,
+            CUSTOMER_PERSON,
+            world.company(customer, MSP),
+            &format!("{customer}: label printer jams"),
+        ));
+    }
+
+    clock.jump(time::Duration::minutes(2));
+    world.simulator().clear_request_log();
+    let outcomes = world
+        .sync
+        .run_due()
+        .await
+        .expect("the sweep lists its relationships");
+    assert_eq!(
+        outcomes.len(),
+        CUSTOMERS.len(),
+        "every relationship ran once"
+    );
+    for outcome in &outcomes {
+        let summary = outcome.result.as_ref().expect("the run ran");
+        assert_eq!(summary.status, RunStatus::Success, "{summary:?}");
+    }
+    let deletion_reads = |tenant: &str| {
+        world
+            .simulator()
+            .request_log()
+            .iter()
+            .filter(|request| request.tenant.as_deref() == Some(tenant))
+            .filter(|request| request.route.contains("DeletedTicketLogs"))
+            .count()
+    };
+    assert_eq!(
+        deletion_reads(MSP),
+        1,
+        "Northwind's deletions read once for three relationships"
+    );
+    for (index, customer) in CUSTOMERS.iter().enumerate() {
+        let relationship = world.relationships[index];
+        for (other, ticket) in msp_tickets.iter().enumerate() {
+            let copies = world.copies_of(relationship, Role::Target, *ticket, customer);
+            let expected = usize::from(other == index);
+            assert_eq!(
+                copies.len(),
+                expected,
+                "{customer} has {} copies of Northwind's ticket for {}",
+                copies.len(),
+                CUSTOMERS[other]
+            );
+        }
+        assert!(
+            world
+                .copies_of(relationship, Role::Target, internal, customer)
+                .is_empty(),
+            "Northwind's internal ticket reached {customer}"
+        );
+        assert_eq!(
+            world
+                .copies_of(relationship, Role::Source, customer_tickets[index], MSP)
+                .len(),
+            1,
+            "{customer}'s ticket reached Northwind once"
+        );
+        for text in world.texts(customer) {
+            for (other, other_customer) in CUSTOMERS.iter().enumerate() {
+                assert!(
+                    other == index || !text.contains(&format!("for {other_customer}")),
+                    "{customer} sees {text:?}"
+                );
+            }
+        }
+    }
+
+    // The next sweep reads the copies it wrote once more (the overlap window; see README ›
+    // Performance); the one after it is quiet: two requests to Northwind for all three
+    // relationships (its changed tickets and its deletions, once each), where each relationship
+    // used to make both itself.
+    clock.jump(time::Duration::minutes(2));
+    let settling = world
+        .sync
+        .run_due()
+        .await
+        .expect("the sweep lists its relationships");
+    assert_eq!(settling.len(), CUSTOMERS.len());
+    clock.jump(time::Duration::minutes(2));
+    world.simulator().clear_request_log();
+    let quiet = world
+        .sync
+        .run_due()
+        .await
+        .expect("the sweep lists its relationships");
+    assert_eq!(quiet.len(), CUSTOMERS.len());
+    let msp_requests: Vec<String> = world
+        .simulator()
+        .request_log()
+        .iter()
+        .filter(|request| request.tenant.as_deref() == Some(MSP))
+        .map(|request| request.route.clone())
+        .collect();
+    assert_eq!(msp_requests.len(), 2, "{msp_requests:#?}");
+    for outcome in &quiet {
+        let summary = outcome.result.as_ref().expect("the run ran");
+        assert_eq!(summary.status, RunStatus::NoTicketsFound, "{summary:?}");
+    }
 }

@@ -49,16 +49,39 @@ pub(crate) struct Harness {
     pub(crate) relationship: RelationshipId,
     /// Changes made in the tests are newer than this; the demo world's own tickets are older.
     pub(crate) started: OffsetDateTime,
+    /// The process's Autotask service (one limiter and budget), for services built in tests.
+    pub(crate) autotask: AutotaskService,
     _data: tempfile::TempDir,
 }
 
 impl Harness {
     pub(crate) async fn demo() -> Harness {
-        let options = SimOptions {
+        Harness::demo_with(SimOptions {
             timeout_fault_hold: Duration::from_millis(20),
             ..SimOptions::for_tests()
-        };
-        let simulator = Simulator::new(World::demo(), options).expect("the demo world seeds");
+        })
+        .await
+    }
+
+    /// The demo world on a simulator with these options.
+    pub(crate) async fn demo_with(options: SimOptions) -> Harness {
+        Harness::world_with(World::demo(), options).await
+    }
+
+    /// Another world shaped like the demo's (same tenants and people), with the demo's options.
+    pub(crate) async fn with_world(world: World) -> Harness {
+        Harness::world_with(
+            world,
+            SimOptions {
+                timeout_fault_hold: Duration::from_millis(20),
+                ..SimOptions::for_tests()
+            },
+        )
+        .await
+    }
+
+    async fn world_with(world: World, options: SimOptions) -> Harness {
+        let simulator = Simulator::new(world, options).expect("the world seeds");
         let running = simulator
             .spawn("127.0.0.1:0".parse().expect("address"))
             .await
@@ -117,7 +140,7 @@ impl Harness {
         assert_eq!(connection.relationship.state, RelationshipState::Active);
 
         let service = AutotaskService::new(settings).expect("the Autotask service builds");
-        let directory = Arc::new(StoreSyncDirectory::new(store.clone(), service));
+        let directory = Arc::new(StoreSyncDirectory::new(store.clone(), service.clone()));
         let clock = Arc::new(SystemClock);
         let engine = SyncEngine::new(store.clone(), clock.clone(), EngineSettings::default());
         let sync = SyncService::new(engine.clone(), directory.clone(), store.clone(), clock);
@@ -129,8 +152,21 @@ impl Harness {
             sync,
             relationship: connection.relationship.id,
             started: OffsetDateTime::now_utc() - time::Duration::minutes(1),
+            autotask: service,
             _data: data,
         }
+    }
+
+    /// The organisation registered for `name`'s tenant.
+    pub(crate) async fn organisation(&self, name: &str) -> OrgId {
+        self.store
+            .organisations()
+            .await
+            .expect("organisations")
+            .into_iter()
+            .find(|org| org.name == name)
+            .map(|org| org.id)
+            .expect("the organisation exists")
     }
 
     pub(crate) fn simulator(&self) -> &Simulator {
@@ -199,7 +235,7 @@ impl Harness {
         counts
     }
 
-    fn ticket(&self, tenant: &str, id: i64) -> Value {
+    pub(crate) fn ticket(&self, tenant: &str, id: i64) -> Value {
         self.simulator()
             .record(tenant, EntityKind::Tickets, id)
             .expect("the ticket exists")
@@ -225,7 +261,7 @@ impl Harness {
         copies.into_iter().next().expect("one copy")
     }
 
-    fn notes(&self, tenant: &str, ticket: i64) -> Vec<Value> {
+    pub(crate) fn notes(&self, tenant: &str, ticket: i64) -> Vec<Value> {
         self.simulator()
             .records(tenant, EntityKind::TicketNotes)
             .into_iter()

@@ -73,8 +73,13 @@ impl Planner<'_> {
     ) {
         let sender = self.input.side(from);
         let receiver = self.input.side(from.opposite());
-        if receiver.config.time_entries.arrive_as == TimeArrival::Off {
-            return;
+        match receiver.config.time_entries.arrive_as {
+            TimeArrival::Off => return,
+            TimeArrival::TimeEntries => {
+                self.plan_time_entry_copies(from, state, partner, ticket, link, actions);
+                return;
+            }
+            TimeArrival::Notes => {}
         }
         // Not read in this run (the sending side's entries were not needed): nothing is known,
         // so nothing is planned — above all, no entry counts as deleted.
@@ -88,6 +93,12 @@ impl Planner<'_> {
         let mut notes = Vec::new();
         for entry in entries {
             if entry.resource.is_some() && entry.resource == sender.own_actor {
+                continue;
+            }
+            // A copy the sync made is never sent back.
+            if entry.marker.is_some()
+                || link.is_some_and(|link| link.knows_time_entry_copy(from, &entry.id))
+            {
                 continue;
             }
             let known = link.and_then(|link| link.time_entry(from, &entry.id));
@@ -161,6 +172,7 @@ impl Planner<'_> {
             link.time_entries.iter().filter(|item| {
                 item.from == from
                     && !item.deleted
+                    && item.copy.is_none()
                     && !entries.iter().any(|entry| entry.id == item.original)
             })
         });
@@ -229,7 +241,6 @@ impl Planner<'_> {
 }
 
 /// The hours at the start of a description ("1.50 h by …"), 0 when it cannot be read.
-fn hours_of(described: &str) -> crate::sync::snapshot::Hours {
-    let number = described.split(' ').next().unwrap_or_default();
-    crate::sync::snapshot::Hours::from_decimal(number.parse().unwrap_or(0.0))
+pub(super) fn hours_of(described: &str) -> crate::sync::snapshot::Hours {
+    crate::sync::snapshot::Hours::from_description(described)
 }

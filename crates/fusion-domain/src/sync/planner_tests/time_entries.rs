@@ -12,6 +12,7 @@ fn entry(id: &str, ticket: &str, hundredths: u32, summary: &str) -> TimeEntrySna
         ticket: TicketId::new(ticket),
         resource: Some(ActorId::new("29682885")),
         resource_name: "Jane Doe".into(),
+        resource_email: "jane.doe@northwindit.example".into(),
         date_worked: at(60).date(),
         start: Some(at(60)),
         end: Some(at(60 + i64::from(hundredths) * 60 / 100)),
@@ -19,6 +20,7 @@ fn entry(id: &str, ticket: &str, hundredths: u32, summary: &str) -> TimeEntrySna
         summary: summary.into(),
         summary_public: true,
         created_at: at(60),
+        marker: None,
     }
 }
 

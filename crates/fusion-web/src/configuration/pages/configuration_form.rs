@@ -341,14 +341,17 @@ pub(super) fn sections(
             title: "Time entries",
             help: "Time your partner logs on its copy of a synced ticket can arrive here as notes \
                    (who, when, hours and summary, with the note type and publish level for public \
-                   comments above); an edit or a deletion arrives as a follow-up note. Internal \
-                   notes, rates, costs and billing amounts never cross.",
+                   comments above; an edit or a deletion arrives as a follow-up note) or as real \
+                   time entries on your ticket (logged by the resource with the worker's e-mail, \
+                   else the fallback resource, under the role and work type below; an edit or a \
+                   deletion changes or deletes it). Internal notes, rates, costs and billing \
+                   amounts never cross.",
             scope: None,
             checkboxes: vec![
                 CheckboxView {
-                    name: "time_as_notes",
-                    label: "Receive the partner's time entries as notes",
-                    checked: side.time_entries.arrive_as == TimeArrival::Notes,
+                    name: "time_billable",
+                    label: "The partner's hours are billable here (as time entries)",
+                    checked: side.time_entries.billable,
                 },
                 CheckboxView {
                     name: "time_public_only",
@@ -356,7 +359,52 @@ pub(super) fn sections(
                     checked: side.time_entries.send == TimeSendFilter::PublicSummaryOnly,
                 },
             ],
-            selects: Vec::new(),
+            selects: vec![
+                SelectView {
+                    name: "time_arrive_as",
+                    label: "The partner's time entries arrive",
+                    help: "",
+                    multiple: false,
+                    options: [
+                        TimeArrival::Off,
+                        TimeArrival::Notes,
+                        TimeArrival::TimeEntries,
+                    ]
+                    .into_iter()
+                    .map(|arrival| OptionView {
+                        value: arrival.as_str().to_owned(),
+                        label: arrival.label().to_owned(),
+                        selected: side.time_entries.arrive_as == arrival,
+                    })
+                    .collect(),
+                    groups: Vec::new(),
+                },
+                single(
+                    choices,
+                    "resource",
+                    "time_fallback_resource",
+                    "Fallback resource (as time entries)",
+                    "Logs the partner's time when none of your active resources has the \
+                     worker's e-mail address and holds the role.",
+                    &side.time_entries.fallback_resource,
+                ),
+                single(
+                    choices,
+                    "time_role",
+                    "time_role",
+                    "Role (as time entries)",
+                    "The resource must hold it (Autotask refuses the entry otherwise).",
+                    &side.time_entries.role,
+                ),
+                single(
+                    choices,
+                    "time_work_type",
+                    "time_work_type",
+                    "Work type (as time entries)",
+                    "An active general allocation code of your tenant.",
+                    &side.time_entries.billing_code,
+                ),
+            ],
         },
         SectionView {
             id: "reverse",
@@ -467,8 +515,19 @@ pub(super) struct ConfigurationForm {
     status_when_partner_closes: String,
     #[serde(default)]
     override_api_settings: Option<String>,
+    /// An older form's checkbox ("as notes"); `time_arrive_as` wins when posted.
     #[serde(default)]
     time_as_notes: Option<String>,
+    #[serde(default)]
+    time_arrive_as: String,
+    #[serde(default)]
+    time_fallback_resource: String,
+    #[serde(default)]
+    time_role: String,
+    #[serde(default)]
+    time_work_type: String,
+    #[serde(default)]
+    time_billable: Option<String>,
     #[serde(default)]
     time_public_only: Option<String>,
 }
@@ -524,11 +583,15 @@ impl ConfigurationForm {
                 status_when_partner_closes: value(&self.status_when_partner_closes),
             },
             time_entries: TimeEntrySettings {
-                arrive_as: if self.time_as_notes.is_some() {
-                    TimeArrival::Notes
-                } else {
-                    TimeArrival::Off
+                arrive_as: match TimeArrival::parse(&self.time_arrive_as) {
+                    Some(arrival) => arrival,
+                    None if self.time_as_notes.is_some() => TimeArrival::Notes,
+                    None => TimeArrival::Off,
                 },
+                fallback_resource: value(&self.time_fallback_resource),
+                role: value(&self.time_role),
+                billing_code: value(&self.time_work_type),
+                billable: self.time_billable.is_some(),
                 send: if self.time_public_only.is_some() {
                     TimeSendFilter::PublicSummaryOnly
                 } else {

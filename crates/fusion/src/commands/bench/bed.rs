@@ -54,6 +54,11 @@ pub struct Bed {
 }
 
 impl Bed {
+    /// A bed on a throw-away SQLite store.
+    pub async fn start(world: World, options: SimOptions) -> anyhow::Result<Bed> {
+        Self::start_on(world, options, None).await
+    }
+
     /// A bed on a throw-away store: SQLite, or with `database_url` (`postgres://…`) a fresh
     /// schema in that PostgreSQL database, dropped when the bed stops.
     pub async fn start_on(

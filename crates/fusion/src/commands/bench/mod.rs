@@ -9,12 +9,18 @@
 //! 3. queries and a small sync with every request held 150 ms under the 3-per-endpoint limit —
 //!    achieved request rate against the theoretical maximum, thread-threshold rejections;
 //! 4. 1,000 active relationships polled by the scheduler (`SyncService::run_due`) — CPU, RSS;
-//! 5. every ticket fetched with our client and with py-autotask — requests and wall time.
+//!    and one hub tenant in 300 relationships (`hub`): its requests per quiet hour with shared
+//!    reads per tenant and without;
+//! 5. every ticket fetched with our client and with py-autotask — requests and wall time;
+//! 6. webhooks: edits on both sides spread over time under 150 ms latency, carried by the
+//!    simulator's callouts to the product's receiver — edit-to-visible delay, requests per
+//!    change, missed changes, and a quiet hour with webhooks against polling every 5 minutes.
 //!
 //! Every sync is checked: both tenants must agree at the end, or the benchmark fails (exit 1)
 //! saying how they differ. `--quick` runs a small world (for smoke tests and CI).
 
 mod bed;
+mod hub;
 mod initial_latency;
 mod measure;
 mod own_process;
@@ -22,6 +28,7 @@ mod phases;
 mod py_autotask;
 mod relationships;
 mod verify;
+mod webhooks;
 mod world;
 
 use std::time::Duration;
@@ -32,6 +39,7 @@ use crate::cli::BenchArgs;
 use crate::exit_status::Completion;
 
 use self::bed::{Bed, bench_sim_options};
+use self::hub::HubFigures;
 use self::phases::{LatencyFigures, SyncFigures};
 use self::py_autotask::Comparison;
 use self::relationships::PollingFigures;
@@ -45,19 +53,24 @@ const LATENCY: Duration = Duration::from_millis(150);
 struct Sizes {
     world: WorldShape,
     relationships: usize,
+    hub_partners: usize,
     latency_requests_per_endpoint: usize,
     latency_sync_tickets: usize,
     initial_latency_tickets: usize,
+    /// Edits in the webhooks phase, and the time they are spread over.
+    webhook_changes: usize,
+    webhook_spread: Duration,
 }
 
 impl Sizes {
     fn for_args(args: &BenchArgs) -> Sizes {
-        let (tickets, relationships, latency_requests, latency_tickets, initial_latency) =
+        let (tickets, relationships, latency_requests, latency_tickets, hub_partners) =
             if args.quick {
-                (200, 20, 15, 1, 30)
+                (200, 20, 15, 1, 20)
             } else {
-                (10_000, 1_000, 300, 20, 150)
+                (10_000, 1_000, 300, 20, 300)
             };
+        let initial_latency = if args.quick { 30 } else { 150 };
         Sizes {
             world: WorldShape {
                 tickets: args.tickets.unwrap_or(tickets),
@@ -65,9 +78,15 @@ impl Sizes {
                 attachment_every: 5,
             },
             relationships: args.relationships.unwrap_or(relationships),
+            // `--relationships` caps the hub phase too (smoke tests keep it small).
+            hub_partners: args
+                .relationships
+                .map_or(hub_partners, |count| count.min(hub_partners)),
             latency_requests_per_endpoint: latency_requests,
             latency_sync_tickets: latency_tickets,
             initial_latency_tickets: initial_latency,
+            webhook_changes: if args.quick { 40 } else { 300 },
+            webhook_spread: Duration::from_secs(if args.quick { 20 } else { 300 }),
         }
     }
 }
@@ -88,6 +107,8 @@ struct Report {
     /// The initial sync again, with the product in a process of its own (its memory alone).
     initial_own_process: own_process::OwnProcessFigures,
     relationships_1000: PollingFigures,
+    hub: HubFigures,
+    webhooks: webhooks::WebhookFigures,
     vs_py_autotask: Option<Comparison>,
     /// Why `vs_py_autotask` is null, and how to enable it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -157,6 +178,17 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Completion> {
         sizes.relationships
     ));
     let polling = relationships::polling(sizes.relationships, database_url).await?;
+    progress(&format!(
+        "one hub tenant in {} relationships, quiet sweeps with and without shared reads…",
+        sizes.hub_partners
+    ));
+    let hub = hub::hub(sizes.hub_partners).await?;
+    progress(&format!(
+        "{} edits carried by webhooks under {} ms latency…",
+        sizes.webhook_changes,
+        LATENCY.as_millis()
+    ));
+    let webhooks = webhooks::webhooks(sizes.webhook_changes, sizes.webhook_spread, LATENCY).await?;
 
     progress(&format!(
         "initial sync of {} tickets ({} notes, {} attachments)…",
@@ -220,6 +252,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Completion> {
         initial_latency,
         initial_own_process,
         relationships_1000: polling,
+        hub,
+        webhooks,
         vs_py_autotask,
         vs_py_autotask_skipped,
     };
@@ -350,6 +384,36 @@ fn table(report: &Report) -> String {
         number(polling.rss_mb, 1),
         number(polling.peak_rss_mb, 1),
         polling.idle_tick_ms,
+    ));
+
+    let hub = &report.hub;
+    text.push_str(&format!(
+        "one hub tenant, {} partners, quiet 5-minute sweeps: {:.0} hub requests/hour ({:.0} without \
+         shared reads), {:.0} per partner; sweep {:.1} s ({:.1} s unshared), RSS {} MB\n",
+        hub.partners,
+        hub.hub_requests_per_hour_quiet,
+        hub.hub_requests_per_hour_quiet_unshared,
+        hub.partner_requests_per_hour_quiet,
+        hub.sweep_s,
+        hub.sweep_unshared_s,
+        number(hub.rss_mb, 1),
+    ));
+    let hooks = &report.webhooks;
+    text.push_str(&format!(
+        "\nwebhooks: {} edits under {} ms latency reached the other side in {:.2} s median, {:.2} s p95, {:.2} s max; \
+         {} missed; {:.1} requests per change\n  a quiet hour: {} requests with webhooks (2 safety sweeps of {}, 2 checks of {}) \
+         against {} polling every 5 minutes\n",
+        hooks.changes,
+        hooks.latency_ms,
+        hooks.p50_s,
+        hooks.p95_s,
+        hooks.max_s,
+        hooks.missed,
+        hooks.calls_per_change,
+        hooks.quiet_hour.with_webhooks,
+        hooks.quiet_hour.sweep_requests,
+        hooks.quiet_hour.check_requests,
+        hooks.quiet_hour.polling,
     ));
 
     match (&report.vs_py_autotask, &report.vs_py_autotask_skipped) {

@@ -27,8 +27,8 @@ const TECHNICIAN: &str = "jane.doe@northwindit.example";
 const WITH_PROVIDER: i64 = 12;
 const LOW: i64 = 5;
 const CONTOSO_QUEUE: i64 = 30_100_001;
-/// The role the technician logs time under in Northwind's tenant.
-const TECHNICIAN_ROLE: i64 = 29_683_461;
+/// The role the technician logs time under in Northwind's tenant (one the technician holds).
+const TECHNICIAN_ROLE: i64 = fusion_autotask_sim::TECHNICIAN_ROLE;
 
 const TITLES: &[&str] = &[
     "Label printer on line 2 prints blank labels",
