@@ -1724,7 +1724,11 @@ async fn links_completed_after_read_back_are_saved_and_their_pending_creates_cle
             .expect_err("a target ticket is never linked twice");
         assert!(matches!(error, StoreError::Conflict(_)), "{error:?}");
         assert_eq!(
-            store.pending_creates(relationship).await.expect("reads").len(),
+            store
+                .pending_creates(relationship)
+                .await
+                .expect("reads")
+                .len(),
             1
         );
     })
