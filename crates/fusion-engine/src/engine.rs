@@ -37,7 +37,7 @@ use time::OffsetDateTime;
 use crate::apply::{TicketApplier, TicketResult};
 use crate::attention::AppliedTicket;
 use crate::control::RunControl;
-use crate::gather::{Access, GatherFailure, GatherRequest, gather};
+use crate::gather::{Access, GatherFailure, GatherRequest, Gathered, gather};
 use crate::lease_keeper::LeaseKeeper;
 use crate::platform::PlatformError;
 use crate::repair::{RepairError, RepairStep};
@@ -488,22 +488,26 @@ impl SyncEngine {
                 summary.error = Some(side_error(setup, side, &error));
                 stopped = true;
             }
-            Ok(gathered) => {
-                let mut plan = fusion_domain::sync::plan(&gathered.input);
-                let activity = activity_of(&gathered.input);
-                let mut attention = gathered.attention;
+            Ok(Gathered {
+                input,
+                cursors,
+                attention,
+            }) => {
+                let mut plan = fusion_domain::sync::plan(&input);
+                let activity = activity_of(&input);
+                let mut attention = attention;
                 let held_back = attention.hold_back(&mut plan, &activity);
                 let applier = TicketApplier {
                     store: self.store.as_ref(),
                     clock: self.clock.as_ref(),
                     setup,
                     run: run.id,
-                    own_actors: BySide::from_fn(|side| gathered.input.side(side).own_actor.clone()),
+                    own_actors: BySide::from_fn(|side| input.side(side).own_actor.clone()),
                     activity: activity.clone(),
                     companies: [Role::Source, Role::Target]
                         .into_iter()
                         .flat_map(|side| {
-                            gathered.input.side(side).tickets.iter().map(move |state| {
+                            input.side(side).tickets.iter().map(move |state| {
                                 (
                                     (side, state.ticket.id.clone()),
                                     state.ticket.company.clone(),
@@ -513,6 +517,10 @@ impl SyncEngine {
                         .collect(),
                     field_rules: BySide::from_fn(|side| setup.side(side).platform.field_rules()),
                 };
+                // The plan carries everything the writes need: the snapshots, comments and
+                // attachment lists read for planning go before the apply starts, so a big run
+                // holds its input and its plan at the same time only while planning.
+                drop(input);
                 let total = plan.tickets.len();
                 control.planned(total);
                 let concurrency = self.settings.apply_concurrency.max(1);
@@ -658,7 +666,7 @@ impl SyncEngine {
                 }
                 summary.counts.attention = attention.tickets_needing_attention();
                 if !stopped && !targeted {
-                    for (side, seen) in gathered.cursors.into_sides() {
+                    for (side, seen) in cursors.into_sides() {
                         self.advance_cursor(setup.relationship, side, seen, since)
                             .await?;
                     }
