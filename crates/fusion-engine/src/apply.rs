@@ -1,9 +1,12 @@
 //! Applying one ticket's plan: each action through the platform of the side it writes to, the
-//! link saved after every successful write, and the ticket's record built from what happened.
+//! link saved once the ticket's actions are done (one write to the store per ticket, not one per
+//! action), and the ticket's record built from what happened.
 //!
 //! Safety rules:
 //! - A create is announced to the store (pending create) before it is sent and the link is saved
-//!   right after it succeeds; the pending entry is cleared only then.
+//!   when the ticket is done; the pending entry is cleared only then (for a copy not read back
+//!   yet, only once it is read back: `apply/read_back.rs`). A stop in between loses nothing: the
+//!   next run finds the copy by its marker, and what was written to it by content.
 //! - After an ambiguous failure (`PlatformError::is_ambiguous_write`) a ticket is looked up by its
 //!   marker, a comment by its body among our own comments, an attachment by name and size among
 //!   our own attachments — found means done. A ticket not found is created once more; a comment or
@@ -17,17 +20,20 @@ use std::collections::HashMap;
 use crate::ports::{PendingCreate, StoreError, SyncStore};
 use fusion_domain::sync::{
     ActionOutcome, ActorId, AttentionSubject, CommentDraft, FailureClass, FieldRules, Fitting,
-    HeldPeriod, PlannedTicket, RecordOutcome, SyncAction, SyncRecord, SyncRunId, TicketId,
-    TicketLink, TicketPlan, link_after_success, split_text,
+    HeldPeriod, PlannedTicket, RecordOutcome, SyncAction, SyncRecord, SyncRunId, TicketDraft,
+    TicketId, TicketLink, TicketPlan, link_after_success, split_text,
 };
 use fusion_domain::{BySide, ChoiceValue, Clock, Role, SideConfig};
 use time::OffsetDateTime;
 
-use crate::platform::{Platform, PlatformError};
+use crate::platform::{CreatedTicket, Platform, PlatformError};
 use crate::setup::SyncSetup;
 
+mod read_back;
 mod time_entries;
 mod time_notes;
+
+pub(crate) use read_back::{ReadBack, complete_link};
 
 /// Applies ticket plans for one run.
 pub(crate) struct TicketApplier<'a> {
@@ -58,6 +64,11 @@ pub(crate) struct TicketResult {
     pub stop: Option<String>,
     /// Every failure (and every field warning a person should act on), by what it concerns.
     pub failures: Vec<Failure>,
+    /// The pair's link as this ticket left it (`None` when it has none).
+    pub link: Option<TicketLink>,
+    /// A copy created without being read back: the run reads it with the others of its page
+    /// and then completes the link (`read_back.rs`).
+    pub read_back: Option<ReadBack>,
 }
 
 /// One failure of one part of a ticket, classified.
@@ -372,6 +383,9 @@ impl TicketApplier<'_> {
         let mut notes: Vec<String> = Vec::new();
         let mut create_failed = false;
         let mut held: Option<String> = None;
+        let mut link_changed = false;
+        // Pending creates the link now records, cleared once it is saved.
+        let mut cleared: Vec<(Role, TicketId)> = Vec::new();
         for action in &plan.actions {
             match action {
                 SyncAction::Skip { .. } => continue,
@@ -387,7 +401,7 @@ impl TicketApplier<'_> {
                             from: current.updated_at,
                             until: None,
                         });
-                        self.store.upsert_link(&holding).await?;
+                        link_changed = true;
                         link = Some(holding);
                     }
                     continue;
@@ -486,13 +500,42 @@ impl TicketApplier<'_> {
             let action = &action;
             notes.extend(fittings.iter().map(|fitting| fitting.message.clone()));
             match self.write(link.as_ref(), action).await {
-                Ok(outcome) => {
+                Ok((outcome, unread)) => {
                     let now = self.clock.now();
+                    // An unread copy's baseline fields are taken when it is read back.
+                    let without_baseline;
+                    let linked_action = match action {
+                        SyncAction::CreateTicket {
+                            on,
+                            from,
+                            baseline_fields,
+                            ..
+                        } if unread => {
+                            if let ActionOutcome::TicketCreated(copy) = &outcome {
+                                result.read_back = Some(ReadBack {
+                                    on: *on,
+                                    copy: copy.id.clone(),
+                                    original: from.clone(),
+                                    baseline_fields: baseline_fields.clone(),
+                                });
+                            }
+                            let mut stripped = action.clone();
+                            if let SyncAction::CreateTicket {
+                                baseline_fields, ..
+                            } = &mut stripped
+                            {
+                                baseline_fields.clear();
+                            }
+                            without_baseline = stripped;
+                            &without_baseline
+                        }
+                        _ => action,
+                    };
                     if let Some(new_link) = link_after_success(
                         self.setup.relationship,
                         plan,
                         link.as_ref(),
-                        action,
+                        linked_action,
                         &outcome,
                         now,
                     ) {
@@ -502,7 +545,7 @@ impl TicketApplier<'_> {
                         {
                             new_link.title = original.title.clone();
                         }
-                        self.store.upsert_link(&new_link).await?;
+                        link_changed = true;
                         link = Some(new_link);
                     }
                     if fittings.iter().any(|fitting| fitting.full_text.is_some())
@@ -523,9 +566,11 @@ impl TicketApplier<'_> {
                     }
                     match action {
                         SyncAction::CreateTicket { on, from, .. } => {
-                            self.store
-                                .clear_pending_create(self.setup.relationship, on.opposite(), from)
-                                .await?;
+                            // Read back later: the pending create stays until the link is
+                            // complete, so a crash before then is finished by the next run.
+                            if !unread {
+                                cleared.push((on.opposite(), from.clone()));
+                            }
                             created = true;
                         }
                         SyncAction::LinkExisting {
@@ -538,9 +583,7 @@ impl TicketApplier<'_> {
                                 Role::Source => source,
                                 Role::Target => target,
                             };
-                            self.store
-                                .clear_pending_create(self.setup.relationship, *origin, original)
-                                .await?;
+                            cleared.push((*origin, original.clone()));
                             created = true;
                         }
                         SyncAction::Close { .. } => closed = true,
@@ -618,10 +661,23 @@ impl TicketApplier<'_> {
                 }
             }
             if &seen != current {
-                self.store.upsert_link(&seen).await?;
+                link_changed = true;
                 link = Some(seen);
             }
         }
+        // The ticket's link, saved once with everything its writes did. A stop in the middle of
+        // the ticket loses no write: the next run finds a copy by its marker (the pending create
+        // is still there) and comments and attachments by content, and links them.
+        if link_changed && let Some(current) = &link {
+            self.store.upsert_link(current).await?;
+        }
+        // Only now that the link is saved are the creates it records no longer pending.
+        for (origin, original) in &cleared {
+            self.store
+                .clear_pending_create(self.setup.relationship, *origin, original)
+                .await?;
+        }
+        result.link = link.clone();
         let outcome = if !errors.is_empty() {
             Some(RecordOutcome::Failed)
         } else if created {
@@ -743,7 +799,73 @@ impl TicketApplier<'_> {
         }
     }
 
+    /// Sends one action. A ticket created but not read back yet comes with `true`: its snapshot
+    /// holds only what the draft said (see [`read_back::unread_copy`]).
     async fn write(
+        &self,
+        link: Option<&TicketLink>,
+        action: &SyncAction,
+    ) -> Result<(ActionOutcome, bool), ApplyError> {
+        match action {
+            SyncAction::CreateTicket {
+                on, from, draft, ..
+            } => self.create(*on, from, draft).await,
+            other => self
+                .write_other(link, other)
+                .await
+                .map(|outcome| (outcome, false)),
+        }
+    }
+
+    /// The pending create, then the create; after an ambiguous failure the marker is looked up
+    /// first.
+    async fn create(
+        &self,
+        on: Role,
+        from: &TicketId,
+        draft: &TicketDraft,
+    ) -> Result<(ActionOutcome, bool), ApplyError> {
+        let platform = self.platform(on);
+        self.store
+            .record_pending_create(&PendingCreate {
+                relationship: self.setup.relationship,
+                origin: on.opposite(),
+                origin_ticket: from.clone(),
+                marker: draft.marker.clone(),
+                started_at: self.clock.now(),
+            })
+            .await?;
+        let created = match platform.create_ticket_unread(draft).await {
+            Ok(created) => created,
+            Err(error) if error.is_ambiguous_write() => {
+                match platform.find_by_marker(&draft.marker).await? {
+                    Some(ticket) => CreatedTicket::Read(Box::new(ticket)),
+                    // Not there: the create never happened; send it once more (a second
+                    // ambiguous failure leaves the pending create for the next run).
+                    None => platform.create_ticket_unread(draft).await?,
+                }
+            }
+            Err(error) => {
+                self.store
+                    .clear_pending_create(self.setup.relationship, on.opposite(), from)
+                    .await?;
+                return Err(error.into());
+            }
+        };
+        Ok(match created {
+            CreatedTicket::Read(ticket) => (ActionOutcome::TicketCreated(ticket), false),
+            CreatedTicket::Unread(id) => (
+                ActionOutcome::TicketCreated(Box::new(read_back::unread_copy(
+                    id,
+                    draft,
+                    self.clock.now(),
+                ))),
+                true,
+            ),
+        })
+    }
+
+    async fn write_other(
         &self,
         link: Option<&TicketLink>,
         action: &SyncAction,
@@ -751,36 +873,10 @@ impl TicketApplier<'_> {
         match action {
             SyncAction::CreateTicket {
                 on, from, draft, ..
-            } => {
-                let platform = self.platform(*on);
-                self.store
-                    .record_pending_create(&PendingCreate {
-                        relationship: self.setup.relationship,
-                        origin: on.opposite(),
-                        origin_ticket: from.clone(),
-                        marker: draft.marker.clone(),
-                        started_at: self.clock.now(),
-                    })
-                    .await?;
-                let created = match platform.create_ticket(draft).await {
-                    Ok(ticket) => ticket,
-                    Err(error) if error.is_ambiguous_write() => {
-                        match platform.find_by_marker(&draft.marker).await? {
-                            Some(ticket) => ticket,
-                            // Not there: the create never happened; send it once more (a second
-                            // ambiguous failure leaves the pending create for the next run).
-                            None => platform.create_ticket(draft).await?,
-                        }
-                    }
-                    Err(error) => {
-                        self.store
-                            .clear_pending_create(self.setup.relationship, on.opposite(), from)
-                            .await?;
-                        return Err(error.into());
-                    }
-                };
-                Ok(ActionOutcome::TicketCreated(Box::new(created)))
-            }
+            } => self
+                .create(*on, from, draft)
+                .await
+                .map(|(outcome, _)| outcome),
             SyncAction::UpdateFields {
                 on,
                 ticket,

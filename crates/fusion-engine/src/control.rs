@@ -1,11 +1,11 @@
 //! How a caller follows and stops a run: a [`RunObserver`] hears the run start, the size of its
 //! plan and each ticket done (the web's "Sync now" learns the run id, `fusion sync` draws its
-//! progress bar), and a [`StopSignal`] asks the run to stop after the ticket in hand (graceful
-//! shutdown of `fusion serve`).
+//! progress bar), and a [`StopSignal`] asks the run to stop after the tickets in hand (graceful
+//! shutdown of `fusion serve`): no further ticket starts, and those in flight finish.
 //!
 //! Stopping between tickets is always safe: every write of a ticket is recorded in its link
-//! before the next ticket starts, and a stopped run keeps the old cursors, so the next run
-//! carries on where this one stopped.
+//! when the ticket is done (and a create in its pending create until its copy is read back), and
+//! a stopped run keeps the old cursors, so the next run carries on where this one stopped.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,7 +24,7 @@ pub trait RunObserver: Send + Sync {
     fn ticket_done(&self, _done: usize, _total: usize) {}
 }
 
-/// Asks runs to stop after the ticket in hand. Cheap to clone; every clone shares the signal.
+/// Asks runs to stop after the tickets in hand. Cheap to clone; every clone shares the signal.
 #[derive(Debug, Clone, Default)]
 pub struct StopSignal(Arc<StopState>);
 

@@ -7,7 +7,10 @@
 //!    its cursor minus the overlap (all pages), tickets to retry, the partners of linked tickets,
 //!    then comments and attachments of the tickets that can need them;
 //! 4. plan (pure); a dry run stops here and returns the plan;
-//! 5. apply ticket by ticket (see `apply`), saving the link after every write;
+//! 5. apply the plan in pages of `EngineSettings::apply_page` tickets, several tickets at once
+//!    (`apply_concurrency`, after a slow start; each ticket's actions in order, its link saved
+//!    when it is done — see `apply`); at the end of a page, read back the copies it created
+//!    together and complete their links (`apply/read_back.rs`), then record the page's tickets;
 //! 6. advance each side's cursor to the latest activity seen — only when every ticket of the
 //!    window was applied or recorded as failed (a run stopped by an authentication failure or a
 //!    used-up budget keeps the old cursors);
@@ -21,6 +24,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::ports::{Lease, LeaseKey, RunFilter, RunFinish, StoreError, SyncStore};
 use fusion_domain::sync::{
@@ -30,14 +34,16 @@ use fusion_domain::sync::{
 use fusion_domain::{BySide, Clock, RelationshipId, Role};
 use time::OffsetDateTime;
 
-use crate::apply::TicketApplier;
+use crate::apply::{TicketApplier, TicketResult};
 use crate::attention::AppliedTicket;
 use crate::control::RunControl;
-use crate::gather::{Access, GatherFailure, GatherRequest, gather};
+use crate::gather::{Access, GatherFailure, GatherRequest, Gathered, gather};
 use crate::lease_keeper::LeaseKeeper;
 use crate::platform::PlatformError;
 use crate::repair::{RepairError, RepairStep};
 use crate::setup::{EngineSettings, SyncSetup};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesOrdered;
 
 /// What kind of run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -482,22 +488,26 @@ impl SyncEngine {
                 summary.error = Some(side_error(setup, side, &error));
                 stopped = true;
             }
-            Ok(gathered) => {
-                let mut plan = fusion_domain::sync::plan(&gathered.input);
-                let activity = activity_of(&gathered.input);
-                let mut attention = gathered.attention;
+            Ok(Gathered {
+                input,
+                cursors,
+                attention,
+            }) => {
+                let mut plan = fusion_domain::sync::plan(&input);
+                let activity = activity_of(&input);
+                let mut attention = attention;
                 let held_back = attention.hold_back(&mut plan, &activity);
                 let applier = TicketApplier {
                     store: self.store.as_ref(),
                     clock: self.clock.as_ref(),
                     setup,
                     run: run.id,
-                    own_actors: BySide::from_fn(|side| gathered.input.side(side).own_actor.clone()),
+                    own_actors: BySide::from_fn(|side| input.side(side).own_actor.clone()),
                     activity: activity.clone(),
                     companies: [Role::Source, Role::Target]
                         .into_iter()
                         .flat_map(|side| {
-                            gathered.input.side(side).tickets.iter().map(move |state| {
+                            input.side(side).tickets.iter().map(move |state| {
                                 (
                                     (side, state.ticket.id.clone()),
                                     state.ticket.company.clone(),
@@ -507,94 +517,156 @@ impl SyncEngine {
                         .collect(),
                     field_rules: BySide::from_fn(|side| setup.side(side).platform.field_rules()),
                 };
+                // The plan carries everything the writes need: the snapshots, comments and
+                // attachment lists read for planning go before the apply starts, so a big run
+                // holds its input and its plan at the same time only while planning.
+                drop(input);
                 let total = plan.tickets.len();
                 control.planned(total);
-                for (index, ticket_plan) in plan.tickets.iter().enumerate() {
-                    if control.is_stopped() {
-                        summary.error = Some(STOPPED.into());
-                        stopped = true;
-                        break;
-                    }
-                    let mut result = applier.apply(ticket_plan).await?;
-                    control.ticket_done(index + 1, total);
-                    summary.counts.conflicts += result.conflicts;
-                    let held = held_back.get(&index).map(Vec::as_slice).unwrap_or_default();
-                    let original_activity = ticket_plan
-                        .ticket(ticket_plan.origin)
-                        .and_then(|t| activity.get(&(ticket_plan.origin, t.id.clone())).copied());
-                    // Where the pair stands now (a copy created in this run has its number).
-                    let link_now = match ticket_plan.ticket(ticket_plan.origin) {
-                        Some(original) if !result.failures.is_empty() => {
-                            self.store
-                                .link_by_ticket(
-                                    setup.relationship,
-                                    ticket_plan.origin,
-                                    &original.id,
-                                )
-                                .await?
-                        }
-                        _ => None,
-                    };
-                    let news = attention
-                        .after_ticket(
-                            self.store.as_ref(),
-                            AppliedTicket {
-                                plan: ticket_plan,
-                                link: link_now.as_ref(),
-                                held,
-                                failures: &result.failures,
-                                activity: original_activity,
-                                stopped: result.stop.is_some(),
-                            },
-                            self.clock.now(),
-                        )
-                        .await?;
-                    if result.partial {
-                        if news || result.failures.is_empty() {
-                            partial = true;
-                        } else {
-                            known_failures = true;
-                        }
-                    }
-                    if result.record.is_none() {
-                        result.record = applier.skipped_record(ticket_plan, !held.is_empty());
-                    }
-                    match &result.record {
-                        None => summary.counts.skipped += 1,
-                        Some(record) => {
-                            match record.outcome {
-                                RecordOutcome::Created => summary.counts.created += 1,
-                                RecordOutcome::Updated => summary.counts.updated += 1,
-                                RecordOutcome::Closed => summary.counts.closed += 1,
-                                RecordOutcome::Failed => summary.counts.failed += 1,
-                                RecordOutcome::Held | RecordOutcome::Skipped => {
-                                    summary.counts.skipped += 1
+                let concurrency = self.settings.apply_concurrency.max(1);
+                // Slow start: one ticket first, twice as many after each one done, up to
+                // `concurrency` — a run that cannot work (credentials, budget) fails on its first
+                // ticket, and a stop early in a run leaves little in flight.
+                let mut allowed = 1;
+                let page_size = self.settings.apply_page.max(1);
+                // Once set, no further ticket starts; those in flight finish (a stop falls
+                // between tickets). A queued ticket starts only when it is first polled, so
+                // one queued behind a stop or a lost lease never does (`halt`).
+                let mut halted = false;
+                let halt = AtomicBool::new(false);
+                for (page_number, page) in plan.tickets.chunks(page_size).enumerate() {
+                    let base = page_number * page_size;
+                    let mut done: Vec<(usize, TicketResult)> = Vec::with_capacity(page.len());
+                    let mut stop_reason: Option<String> = None;
+                    let mut in_flight = FuturesOrdered::new();
+                    let mut next = 0;
+                    loop {
+                        while !halted && in_flight.len() < allowed && next < page.len() {
+                            if control.is_stopped() {
+                                summary.error = Some(STOPPED.into());
+                                stopped = true;
+                                halted = true;
+                                halt.store(true, Ordering::Relaxed);
+                                break;
+                            }
+                            let (applier, halt) = (&applier, &halt);
+                            let ticket_plan = &page[next];
+                            let index = base + next;
+                            in_flight.push_back(async move {
+                                if halt.load(Ordering::Relaxed) || control.is_stopped() {
+                                    return (index, None);
                                 }
+                                (index, Some(applier.apply(ticket_plan).await))
+                            });
+                            next += 1;
+                        }
+                        let Some((index, result)) = in_flight.next().await else {
+                            break;
+                        };
+                        let Some(result) = result else {
+                            // Not started: stopped (or halted) before its turn.
+                            if !halted {
+                                summary.error = Some(STOPPED.into());
+                                stopped = true;
+                                halted = true;
                             }
-                            self.store.add_record(record).await?;
-                            if summary.error.is_none() {
-                                summary.error = record
-                                    .error
-                                    .clone()
-                                    .or_else(|| record.notes.first().cloned());
-                            }
-                            summary.records.push(record.clone());
+                            continue;
+                        };
+                        let result = result?;
+                        allowed = (allowed * 2).min(concurrency);
+                        control.ticket_done(index + 1, total);
+                        if let Some(reason) = &result.stop
+                            && stop_reason.is_none()
+                        {
+                            stop_reason = Some(reason.clone());
+                            stopped = true;
+                            halted = true;
+                            halt.store(true, Ordering::Relaxed);
+                        }
+                        done.push((index, result));
+                        if !halted && keeper.keep().await?.is_err() {
+                            summary.error = Some(LEASE_LOST.into());
+                            stopped = true;
+                            halted = true;
+                            halt.store(true, Ordering::Relaxed);
                         }
                     }
-                    if let Some(reason) = result.stop {
-                        summary.error = Some(reason);
-                        stopped = true;
-                        break;
+                    drop(in_flight);
+                    applier.complete_read_backs(&mut done).await?;
+                    let mut records = Vec::with_capacity(done.len());
+                    for (index, mut result) in done {
+                        let ticket_plan = &plan.tickets[index];
+                        summary.counts.conflicts += result.conflicts;
+                        let held = held_back.get(&index).map(Vec::as_slice).unwrap_or_default();
+                        let original_activity =
+                            ticket_plan.ticket(ticket_plan.origin).and_then(|t| {
+                                activity.get(&(ticket_plan.origin, t.id.clone())).copied()
+                            });
+                        // Where the pair stands now (a copy created in this run has its number).
+                        let link_now = if result.failures.is_empty() {
+                            None
+                        } else {
+                            result.link.as_ref()
+                        };
+                        let news = attention
+                            .after_ticket(
+                                self.store.as_ref(),
+                                AppliedTicket {
+                                    plan: ticket_plan,
+                                    link: link_now,
+                                    held,
+                                    failures: &result.failures,
+                                    activity: original_activity,
+                                    stopped: result.stop.is_some(),
+                                },
+                                self.clock.now(),
+                            )
+                            .await?;
+                        if result.partial {
+                            if news || result.failures.is_empty() {
+                                partial = true;
+                            } else {
+                                known_failures = true;
+                            }
+                        }
+                        if result.record.is_none() {
+                            result.record = applier.skipped_record(ticket_plan, !held.is_empty());
+                        }
+                        match result.record {
+                            None => summary.counts.skipped += 1,
+                            Some(record) => {
+                                match record.outcome {
+                                    RecordOutcome::Created => summary.counts.created += 1,
+                                    RecordOutcome::Updated => summary.counts.updated += 1,
+                                    RecordOutcome::Closed => summary.counts.closed += 1,
+                                    RecordOutcome::Failed => summary.counts.failed += 1,
+                                    RecordOutcome::Held | RecordOutcome::Skipped => {
+                                        summary.counts.skipped += 1
+                                    }
+                                }
+                                if summary.error.is_none() {
+                                    summary.error = record
+                                        .error
+                                        .clone()
+                                        .or_else(|| record.notes.first().cloned());
+                                }
+                                records.push(record);
+                            }
+                        }
                     }
-                    if keeper.keep().await?.is_err() {
-                        summary.error = Some(LEASE_LOST.into());
-                        stopped = true;
+                    // The page's records in one store transaction.
+                    self.store.add_records(&records).await?;
+                    summary.records.extend(records);
+                    if let Some(reason) = stop_reason {
+                        summary.error = Some(reason);
+                    }
+                    if halted {
                         break;
                     }
                 }
                 summary.counts.attention = attention.tickets_needing_attention();
                 if !stopped && !targeted {
-                    for (side, seen) in gathered.cursors.into_sides() {
+                    for (side, seen) in cursors.into_sides() {
                         self.advance_cursor(setup.relationship, side, seen, since)
                             .await?;
                     }

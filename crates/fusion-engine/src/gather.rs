@@ -17,7 +17,8 @@ use fusion_domain::sync::{
 };
 use fusion_domain::{BySide, Role, TimeArrival};
 
-use crate::ports::{AttentionFilter, StoreError, SyncStore};
+use crate::apply::complete_link;
+use crate::ports::{AttentionFilter, PendingCreate, StoreError, SyncStore};
 use time::OffsetDateTime;
 
 use crate::attention::AttentionBook;
@@ -228,18 +229,23 @@ pub(crate) async fn gather(request: GatherRequest<'_, '_>) -> Result<Gathered, G
             .await
             .map_err(GatherFailure::Store)?
     };
+    let mut unread: Vec<(TicketLink, PendingCreate)> = Vec::new();
     for pending in pending_creates {
         let copy_side = pending.origin.opposite();
-        let already_linked = store
+        let link = store
             .link_by_ticket(relationship, pending.origin, &pending.origin_ticket)
             .await
-            .map_err(GatherFailure::Store)?
-            .is_some();
-        if already_linked {
-            // The link was saved; only clearing the entry was lost.
+            .map_err(GatherFailure::Store)?;
+        if let Some(link) = link {
             if dry_run {
                 continue;
             }
+            if link.number(copy_side).is_empty() {
+                // Created and linked, but a stop came before it was read back.
+                unread.push((link, pending));
+                continue;
+            }
+            // The link was saved; only clearing the entry was lost.
             store
                 .clear_pending_create(relationship, pending.origin, &pending.origin_ticket)
                 .await
@@ -277,6 +283,8 @@ pub(crate) async fn gather(request: GatherRequest<'_, '_>) -> Result<Gathered, G
             }
         }
     }
+
+    complete_unread_copies(store, setup, unread).await?;
 
     // 3. Tickets whose last record failed (with a growing pause between attempts; not those
     // waiting for a change or a person), and those wanted.
@@ -526,6 +534,59 @@ pub(crate) async fn gather(request: GatherRequest<'_, '_>) -> Result<Gathered, G
         cursors,
         attention,
     })
+}
+
+/// Copies a stopped run created and linked but did not read back (`apply/read_back.rs`): read
+/// them (per side, in one call), complete their links — number, and the fingerprint of every
+/// mapped field of the copy that has none, i.e. the values the copy got from its defaults — and
+/// clear their pending creates, before anything is planned. A copy that no longer exists keeps
+/// its link as it is (the deletion is handled like any other).
+async fn complete_unread_copies(
+    store: &dyn SyncStore,
+    setup: &SyncSetup,
+    unread: Vec<(TicketLink, PendingCreate)>,
+) -> Result<(), GatherFailure> {
+    for copy_side in [Role::Source, Role::Target] {
+        let ids: Vec<TicketId> = unread
+            .iter()
+            .filter(|(_, pending)| pending.origin.opposite() == copy_side)
+            .map(|(link, _)| link.ticket(copy_side).clone())
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
+        let read: BTreeMap<TicketId, TicketSnapshot> = setup
+            .side(copy_side)
+            .platform
+            .tickets(&ids)
+            .await
+            .map_err(platform_error(copy_side))?
+            .into_iter()
+            .map(|ticket| (ticket.id.clone(), ticket))
+            .collect();
+        for (mut link, pending) in unread
+            .iter()
+            .filter(|(_, pending)| pending.origin.opposite() == copy_side)
+            .cloned()
+        {
+            if let Some(copy) = read.get(link.ticket(copy_side)) {
+                let mapped = setup.mappings.iter().map(|mapping| match copy_side {
+                    Role::Source => mapping.source_field.as_str(),
+                    Role::Target => mapping.target_field.as_str(),
+                });
+                complete_link(&mut link, copy_side, copy, mapped);
+                store
+                    .upsert_link(&link)
+                    .await
+                    .map_err(GatherFailure::Store)?;
+            }
+            store
+                .clear_pending_create(setup.relationship, pending.origin, &pending.origin_ticket)
+                .await
+                .map_err(GatherFailure::Store)?;
+        }
+    }
+    Ok(())
 }
 
 /// The pause before a failed ticket is read again on its own: none after the first failure, then

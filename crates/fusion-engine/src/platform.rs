@@ -102,6 +102,15 @@ pub struct TicketPage {
     pub read_through: Option<(OffsetDateTime, TicketId)>,
 }
 
+/// What [`Platform::create_ticket_unread`] gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreatedTicket {
+    /// The created ticket as the platform now has it.
+    Read(Box<TicketSnapshot>),
+    /// Only the id: the caller reads the ticket back (its number, the platform's defaults).
+    Unread(TicketId),
+}
+
 /// Which changed tickets to list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangedTicketsQuery {
@@ -173,6 +182,21 @@ pub trait Platform: Send + Sync + fmt::Debug {
     /// update in a later run).
     /// An ambiguous failure is `OutcomeUnknown`.
     async fn create_ticket(&self, draft: &TicketDraft) -> Result<TicketSnapshot, PlatformError>;
+
+    /// Creates the ticket like [`Platform::create_ticket`], but may answer with only its id and
+    /// leave the read-back (number, platform defaults) to the engine, which reads the tickets it
+    /// created together (with [`Platform::tickets`]: for Autotask one query per 500 instead of
+    /// one per ticket). Once this returns, the ticket exists: failing to read it later changes
+    /// nothing about that. The default creates and reads back.
+    /// An ambiguous failure is `OutcomeUnknown`.
+    async fn create_ticket_unread(
+        &self,
+        draft: &TicketDraft,
+    ) -> Result<CreatedTicket, PlatformError> {
+        self.create_ticket(draft)
+            .await
+            .map(|ticket| CreatedTicket::Read(Box::new(ticket)))
+    }
 
     /// Writes the changed fields only (Autotask: PATCH with id and the fields), leaving every
     /// other field as it is. Applying the same changes twice is harmless.

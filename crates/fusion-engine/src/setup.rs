@@ -62,6 +62,15 @@ pub struct EngineSettings {
     /// Nor is one whose last failure is older than this (a retry that finds nothing left to do
     /// records nothing, so its failure would otherwise stay pending).
     pub max_retry_age: Duration,
+    /// Tickets applied at once (each ticket's actions stay in order, and a stop still falls
+    /// between tickets). Autotask allows 3 requests in flight per endpoint; a ticket moves
+    /// between endpoints (ticket, notes, attachments, the other side's content), so a few more
+    /// tickets than that keep every endpoint's 3 busy under latency. The adapter's limiter
+    /// holds each endpoint to its 3 whatever this says.
+    pub apply_concurrency: usize,
+    /// Tickets applied per page: the copies a page created are read back together (one query
+    /// per 500 for Autotask) and its records written, before the next page starts.
+    pub apply_page: usize,
 }
 
 impl Default for EngineSettings {
@@ -73,6 +82,8 @@ impl Default for EngineSettings {
             holder: format!("fusion-{}", std::process::id()),
             max_retry_attempts: 20,
             max_retry_age: Duration::days(3),
+            apply_concurrency: 9,
+            apply_page: 500,
         }
     }
 }

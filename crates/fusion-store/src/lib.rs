@@ -29,6 +29,7 @@ mod migrations;
 mod password;
 mod postgres;
 mod relationship_rows;
+mod scratch;
 mod sql_store;
 mod sqlite;
 mod sync_rows;
@@ -44,6 +45,7 @@ pub use fusion_engine::ports::{NewSession, SchemaVersions};
 /// [`Store`] answers with it.
 pub use fusion_engine::ports::{StoreError, StoreResult};
 pub use password::PasswordHashing;
+pub use scratch::ScratchSchema;
 
 /// Choices made when opening a store. `StoreOptions::default()` is right for production.
 #[derive(Debug, Clone, Default)]

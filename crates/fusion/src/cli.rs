@@ -101,6 +101,16 @@ pub struct BenchArgs {
     /// phase's partners [default: 300, or 20 with --quick].
     #[arg(long)]
     pub relationships: Option<usize>,
+
+    /// Run every phase on PostgreSQL (postgres://USER@HOST/DATABASE): each phase in a fresh
+    /// schema of that database, dropped afterwards [default: a throw-away SQLite file].
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+
+    /// Internal: the sync of the `initial_own_process` phase, run by `fusion bench` itself in a
+    /// process of its own (the argument is its JSON description).
+    #[arg(long, hide = true, value_name = "SPEC")]
+    pub child_sync: Option<String>,
 }
 
 #[derive(Debug, Args)]

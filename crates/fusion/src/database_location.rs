@@ -163,7 +163,7 @@ fn sqlite_path(url: &str) -> Option<PathBuf> {
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`; anything else unchanged.
-fn redact_url_password(url: &str) -> String {
+pub(crate) fn redact_url_password(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) if parsed.password().is_some() => {
             // Cannot fail for URLs that already carry a password.

@@ -67,7 +67,7 @@ use fusion_domain::sync::{
     CommentSnapshot, DeletedTicket, FieldChange, FieldRules, FieldValue, TicketDraft, TicketId,
     TicketMarker, TicketSnapshot,
 };
-use fusion_engine::{ChangedTicketsQuery, Platform, PlatformError, TicketPage};
+use fusion_engine::{ChangedTicketsQuery, CreatedTicket, Platform, PlatformError, TicketPage};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
@@ -620,6 +620,54 @@ impl AutotaskPlatform {
             .map(|_| ())
             .map_err(|error| to_platform_error(error, CallKind::Write))
     }
+
+    /// `POST Tickets` with the draft: the new ticket's id.
+    async fn post_ticket(&self, draft: &TicketDraft) -> Result<TicketId, PlatformError> {
+        let mut body = Map::new();
+        body.insert("title".into(), Value::from(draft.title.as_str()));
+        body.insert(
+            "description".into(),
+            Value::from(draft.description.as_str()),
+        );
+        body.insert(MARKER_FIELD.into(), Value::from(draft.marker.as_str()));
+        for (field, value) in [
+            ("companyID", &draft.company),
+            ("queueID", &draft.queue),
+            ("status", &draft.status),
+            ("priority", &draft.priority),
+            ("ticketType", &draft.ticket_type),
+            ("ticketCategory", &draft.category),
+            ("source", &draft.source),
+            ("issueType", &draft.issue_type),
+            ("subIssueType", &draft.sub_issue_type),
+        ] {
+            if let Some(value) = value {
+                body.insert(
+                    field.into(),
+                    self.schema
+                        .wire_value(field, &FieldValue::Choice(value.clone())),
+                );
+            }
+        }
+        for (field, value) in &draft.fields {
+            if value.is_empty() && !body.contains_key(field) {
+                continue;
+            }
+            self.schema
+                .put(&mut body, field, value)
+                .map_err(PlatformError::Rejected)?;
+        }
+        self.schema
+            .check_create(&body)
+            .map_err(PlatformError::Rejected)?;
+        self.count_call();
+        let id = self
+            .client
+            .create("Tickets", &Value::Object(body))
+            .await
+            .map_err(|error| to_platform_error(error, CallKind::Write))?;
+        Ok(TicketId::from(id))
+    }
 }
 
 #[async_trait]
@@ -750,50 +798,8 @@ impl Platform for AutotaskPlatform {
     }
 
     async fn create_ticket(&self, draft: &TicketDraft) -> Result<TicketSnapshot, PlatformError> {
-        let mut body = Map::new();
-        body.insert("title".into(), Value::from(draft.title.as_str()));
-        body.insert(
-            "description".into(),
-            Value::from(draft.description.as_str()),
-        );
-        body.insert(MARKER_FIELD.into(), Value::from(draft.marker.as_str()));
-        for (field, value) in [
-            ("companyID", &draft.company),
-            ("queueID", &draft.queue),
-            ("status", &draft.status),
-            ("priority", &draft.priority),
-            ("ticketType", &draft.ticket_type),
-            ("ticketCategory", &draft.category),
-            ("source", &draft.source),
-            ("issueType", &draft.issue_type),
-            ("subIssueType", &draft.sub_issue_type),
-        ] {
-            if let Some(value) = value {
-                body.insert(
-                    field.into(),
-                    self.schema
-                        .wire_value(field, &FieldValue::Choice(value.clone())),
-                );
-            }
-        }
-        for (field, value) in &draft.fields {
-            if value.is_empty() && !body.contains_key(field) {
-                continue;
-            }
-            self.schema
-                .put(&mut body, field, value)
-                .map_err(PlatformError::Rejected)?;
-        }
-        self.schema
-            .check_create(&body)
-            .map_err(PlatformError::Rejected)?;
-        self.count_call();
-        let id = self
-            .client
-            .create("Tickets", &Value::Object(body))
-            .await
-            .map_err(|error| to_platform_error(error, CallKind::Write))?;
-        match self.ticket(&TicketId::from(id)).await {
+        let id = self.post_ticket(draft).await?;
+        match self.ticket(&id).await {
             Ok(Some(ticket)) => Ok(ticket),
             Ok(None) => Err(PlatformError::OutcomeUnknown(format!(
                 "Autotask answered the create with ticket {id} but does not return it"
@@ -802,6 +808,15 @@ impl Platform for AutotaskPlatform {
                 "ticket {id} was created but could not be read back: {error}"
             ))),
         }
+    }
+
+    /// `POST Tickets` answers only the id: the engine reads what it created in 500-id queries
+    /// (`Platform::tickets`) instead of one query per ticket.
+    async fn create_ticket_unread(
+        &self,
+        draft: &TicketDraft,
+    ) -> Result<CreatedTicket, PlatformError> {
+        self.post_ticket(draft).await.map(CreatedTicket::Unread)
     }
 
     async fn update_ticket(

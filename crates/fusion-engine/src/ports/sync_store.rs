@@ -128,6 +128,24 @@ pub trait SyncStore: Send + Sync {
     /// relationship already holds the same target ticket (a ticket is never linked twice).
     async fn upsert_link(&self, link: &TicketLink) -> StoreResult<()>;
 
+    /// Saves the links of copies just read back and clears their pending creates (by origin side
+    /// and original ticket), together: the SQL store in one transaction.
+    async fn complete_links(
+        &self,
+        relationship: RelationshipId,
+        links: &[TicketLink],
+        cleared: &[(Role, TicketId)],
+    ) -> StoreResult<()> {
+        for link in links {
+            self.upsert_link(link).await?;
+        }
+        for (origin, ticket) in cleared {
+            self.clear_pending_create(relationship, *origin, ticket)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// How many tickets the relationship has linked (pairs kept in step, ended ones included):
     /// the Dashboard's "N tickets in sync".
     async fn linked_ticket_count(&self, relationship: RelationshipId) -> StoreResult<u64>;
@@ -182,6 +200,15 @@ pub trait SyncStore: Send + Sync {
 
     /// Appends one ticket's record to its run. `NotFound` for an unknown run.
     async fn add_record(&self, record: &SyncRecord) -> StoreResult<()>;
+
+    /// Adds several records, in order, as [`SyncStore::add_record`] does each; the SQL store
+    /// writes them in one transaction (a run records a page of tickets at once).
+    async fn add_records(&self, records: &[SyncRecord]) -> StoreResult<()> {
+        for record in records {
+            self.add_record(record).await?;
+        }
+        Ok(())
+    }
 
     /// Tickets whose latest record (over every run of the relationship) is Failed, oldest failure
     /// first; `attempts` counts the consecutive Failed records of that ticket pair. A ticket is

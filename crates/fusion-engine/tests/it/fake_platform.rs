@@ -16,6 +16,8 @@
 //! - Writes are atomic: a fault either happens before anything is applied or after the write was
 //!   fully applied (then the response is lost).
 //! - `tickets` reads any number of tickets in one call (the adapter: one per 500 ids).
+//! - `create_ticket_unread` answers with the whole ticket, or (after `answer_creates_unread`)
+//!   with its id only, as the Autotask adapter does.
 //! - `calls_used` counts every call, failed ones included.
 
 use std::collections::BTreeMap;
@@ -29,7 +31,7 @@ use fusion_domain::sync::{
     TicketMarker, TicketSnapshot,
 };
 use fusion_domain::{ChoiceValue, Clock, ManualClock};
-use fusion_engine::{ChangedTicketsQuery, Platform, PlatformError, TicketPage};
+use fusion_engine::{ChangedTicketsQuery, CreatedTicket, Platform, PlatformError, TicketPage};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 
@@ -136,6 +138,9 @@ pub struct FakePlatform {
     max_attachment_bytes: u64,
     /// The company people here raise tickets for (the partner's company in this tenant).
     company: i64,
+    /// Answer creates with the id only, as Autotask's `POST Tickets` does (the engine then reads
+    /// the copies back together).
+    creates_unread: Arc<std::sync::atomic::AtomicBool>,
 }
 
 fn number_of(id: u64) -> String {
@@ -165,7 +170,14 @@ impl FakePlatform {
             hung: Arc::new(Notify::new()),
             max_attachment_bytes: 7_000_000,
             company: 100,
+            creates_unread: Arc::default(),
         }
+    }
+
+    /// From now on creates answer with the new ticket's id only (see
+    /// `Platform::create_ticket_unread`).
+    pub fn answer_creates_unread(&self) {
+        self.creates_unread.store(true, Ordering::SeqCst);
     }
 
     fn lock(&self) -> MutexGuard<'_, Tenant> {
@@ -572,6 +584,18 @@ impl Platform for FakePlatform {
             Ok(ticket)
         })
         .await
+    }
+
+    async fn create_ticket_unread(
+        &self,
+        draft: &TicketDraft,
+    ) -> Result<CreatedTicket, PlatformError> {
+        let created = self.create_ticket(draft).await?;
+        Ok(if self.creates_unread.load(Ordering::SeqCst) {
+            CreatedTicket::Unread(created.id)
+        } else {
+            CreatedTicket::Read(Box::new(created))
+        })
     }
 
     async fn update_ticket(

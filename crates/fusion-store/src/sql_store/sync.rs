@@ -109,6 +109,68 @@ fn schedule_from_row(row: &impl Columns) -> StoreResult<SyncSchedule> {
 }
 
 /// Brings the pending retries up to date with one record just added (inside its transaction).
+/// Inserts one record and updates the pending retries it settles or continues, in `transaction`.
+async fn insert_record<B: Backend>(
+    transaction: &mut Transaction<'static, B>,
+    record: &SyncRecord,
+) -> StoreResult<()> {
+    let columns = RecordColumns::from_record(record)?;
+    sqlx::query::<B>(
+        "INSERT INTO sync_records (run_id, relationship_id, origin, source_ticket, \
+                 source_number, target_ticket, target_number, outcome, error, failed_comments, \
+                 failed_attachments, notes, recorded_at, title) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind_id(columns.run)
+    .bind_id(columns.relationship)
+    .bind_value(columns.origin.as_str())
+    .bind_value(columns.source_ticket.as_deref())
+    .bind_value(columns.source_number.as_deref())
+    .bind_value(columns.target_ticket.as_deref())
+    .bind_value(columns.target_number.as_deref())
+    .bind_value(columns.outcome.as_str())
+    .bind_value(columns.error.as_deref())
+    .bind_value(columns.failed_comments)
+    .bind_value(columns.failed_attachments)
+    .bind_value(columns.notes.as_str())
+    .bind_time(columns.recorded_at)
+    .bind_value(columns.title.as_str())
+    .execute(B::connection(transaction))
+    .await
+    .map_err(|error| insert_error(error, "record conflict"))?;
+    apply_retry_change(transaction, record).await
+}
+
+const UPSERT_LINK: &str = "INSERT INTO ticket_links (relationship_id, source_ticket, target_ticket, \
+         source_number, target_number, origin, document, created_at, updated_at, title) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+     ON CONFLICT (relationship_id, source_ticket) DO UPDATE SET \
+         target_ticket = excluded.target_ticket, source_number = excluded.source_number, \
+         target_number = excluded.target_number, origin = excluded.origin, \
+         title = excluded.title, \
+         document = excluded.document, created_at = excluded.created_at, \
+         updated_at = excluded.updated_at";
+
+const CLEAR_PENDING_CREATE: &str = "DELETE FROM pending_creates \
+     WHERE relationship_id = $1 AND origin = $2 AND origin_ticket = $3";
+
+fn bind_link<'q, B: Backend>(
+    query: sqlx::query::Query<'q, B, B::Arguments>,
+    columns: &'q LinkColumns,
+) -> sqlx::query::Query<'q, B, B::Arguments> {
+    query
+        .bind_id(columns.relationship)
+        .bind_value(columns.source_ticket.as_str())
+        .bind_value(columns.target_ticket.as_str())
+        .bind_value(columns.source_number.as_str())
+        .bind_value(columns.target_number.as_str())
+        .bind_value(columns.origin.as_str())
+        .bind_value(columns.document.as_str())
+        .bind_time(columns.created_at)
+        .bind_time(columns.updated_at)
+        .bind_value(columns.title.as_str())
+}
+
 async fn apply_retry_change<B: Backend>(
     transaction: &mut Transaction<'static, B>,
     record: &SyncRecord,
@@ -231,31 +293,43 @@ impl<B: Backend> SyncStore for SqlStore<B> {
 
     async fn upsert_link(&self, link: &TicketLink) -> StoreResult<()> {
         let columns = LinkColumns::from_link(link)?;
-        sqlx::query::<B>(
-            "INSERT INTO ticket_links (relationship_id, source_ticket, target_ticket, \
-                 source_number, target_number, origin, document, created_at, updated_at, title) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-             ON CONFLICT (relationship_id, source_ticket) DO UPDATE SET \
-                 target_ticket = excluded.target_ticket, source_number = excluded.source_number, \
-                 target_number = excluded.target_number, origin = excluded.origin, \
-                 title = excluded.title, \
-                 document = excluded.document, created_at = excluded.created_at, \
-                 updated_at = excluded.updated_at",
-        )
-        .bind_id(columns.relationship)
-        .bind_value(columns.source_ticket.as_str())
-        .bind_value(columns.target_ticket.as_str())
-        .bind_value(columns.source_number.as_str())
-        .bind_value(columns.target_number.as_str())
-        .bind_value(columns.origin.as_str())
-        .bind_value(columns.document.as_str())
-        .bind_time(columns.created_at)
-        .bind_time(columns.updated_at)
-        .bind_value(columns.title.as_str())
-        .execute(self.pool())
-        .await
-        .map(drop)
-        .map_err(|error| insert_error(error, DOUBLE_TARGET))
+        bind_link(sqlx::query::<B>(UPSERT_LINK), &columns)
+            .execute(self.pool())
+            .await
+            .map(drop)
+            .map_err(|error| insert_error(error, DOUBLE_TARGET))
+    }
+
+    async fn complete_links(
+        &self,
+        relationship: RelationshipId,
+        links: &[TicketLink],
+        cleared: &[(Role, TicketId)],
+    ) -> StoreResult<()> {
+        if links.is_empty() && cleared.is_empty() {
+            return Ok(());
+        }
+        let columns = links
+            .iter()
+            .map(LinkColumns::from_link)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let mut transaction = self.begin_write().await?;
+        for columns in &columns {
+            bind_link(sqlx::query::<B>(UPSERT_LINK), columns)
+                .execute(B::connection(&mut transaction))
+                .await
+                .map_err(|error| insert_error(error, DOUBLE_TARGET))?;
+        }
+        for (origin, origin_ticket) in cleared {
+            sqlx::query::<B>(CLEAR_PENDING_CREATE)
+                .bind_id(relationship)
+                .bind_value(origin.as_str())
+                .bind_value(origin_ticket.as_str())
+                .execute(B::connection(&mut transaction))
+                .await
+                .map_err(database_error)?;
+        }
+        transaction.commit().await.map_err(database_error)
     }
 
     async fn record_pending_create(&self, pending: &PendingCreate) -> StoreResult<()> {
@@ -311,17 +385,14 @@ impl<B: Backend> SyncStore for SqlStore<B> {
         origin: Role,
         origin_ticket: &TicketId,
     ) -> StoreResult<()> {
-        sqlx::query::<B>(
-            "DELETE FROM pending_creates \
-             WHERE relationship_id = $1 AND origin = $2 AND origin_ticket = $3",
-        )
-        .bind_id(relationship)
-        .bind_value(origin.as_str())
-        .bind_value(origin_ticket.as_str())
-        .execute(self.pool())
-        .await
-        .map(drop)
-        .map_err(database_error)
+        sqlx::query::<B>(CLEAR_PENDING_CREATE)
+            .bind_id(relationship)
+            .bind_value(origin.as_str())
+            .bind_value(origin_ticket.as_str())
+            .execute(self.pool())
+            .await
+            .map(drop)
+            .map_err(database_error)
     }
 
     async fn cursor(
@@ -454,32 +525,17 @@ impl<B: Backend> SyncStore for SqlStore<B> {
     }
 
     async fn add_record(&self, record: &SyncRecord) -> StoreResult<()> {
-        let columns = RecordColumns::from_record(record)?;
+        self.add_records(std::slice::from_ref(record)).await
+    }
+
+    async fn add_records(&self, records: &[SyncRecord]) -> StoreResult<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
         let mut transaction = self.begin_write().await?;
-        sqlx::query::<B>(
-            "INSERT INTO sync_records (run_id, relationship_id, origin, source_ticket, \
-                 source_number, target_ticket, target_number, outcome, error, failed_comments, \
-                 failed_attachments, notes, recorded_at, title) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind_id(columns.run)
-        .bind_id(columns.relationship)
-        .bind_value(columns.origin.as_str())
-        .bind_value(columns.source_ticket.as_deref())
-        .bind_value(columns.source_number.as_deref())
-        .bind_value(columns.target_ticket.as_deref())
-        .bind_value(columns.target_number.as_deref())
-        .bind_value(columns.outcome.as_str())
-        .bind_value(columns.error.as_deref())
-        .bind_value(columns.failed_comments)
-        .bind_value(columns.failed_attachments)
-        .bind_value(columns.notes.as_str())
-        .bind_time(columns.recorded_at)
-        .bind_value(columns.title.as_str())
-        .execute(B::connection(&mut transaction))
-        .await
-        .map_err(|error| insert_error(error, "record conflict"))?;
-        apply_retry_change(&mut transaction, record).await?;
+        for record in records {
+            insert_record(&mut transaction, record).await?;
+        }
         transaction.commit().await.map_err(database_error)
     }
 

@@ -1616,3 +1616,121 @@ async fn automatic_sync_is_off_until_switched_on_and_keeps_its_interval() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_page_of_records_is_added_at_once_in_order_and_settles_retries_like_one_by_one() {
+    for_each_backend(async |database| {
+        let store = database.store(&SecretKey::generate()).await;
+        let relationship = relationship(&store).await;
+        let run = store
+            .start_run(relationship, RunTrigger::Manual, None, NOW, None)
+            .await
+            .expect("starts");
+        let records = vec![
+            record(&run, Some("9"), Some("90"), RecordOutcome::Created, NOW),
+            record(&run, Some("3"), None, RecordOutcome::Failed, NOW),
+            record(&run, Some("5"), Some("50"), RecordOutcome::Updated, NOW),
+        ];
+        store.add_records(&records).await.expect("adds");
+        store.add_records(&[]).await.expect("nothing to add");
+        assert_eq!(store.sync_records(run.id).await.expect("reads"), records);
+        let retries = store.pending_retries(relationship).await.expect("reads");
+        assert_eq!(retries.len(), 1, "{retries:?}");
+        assert_eq!(retries[0].source_ticket, Some(ticket("3")));
+
+        // A later page settles it.
+        let later = store
+            .start_run(relationship, RunTrigger::Automatic, None, NOW, None)
+            .await
+            .expect("starts");
+        store
+            .add_records(&[record(
+                &later,
+                Some("3"),
+                Some("30"),
+                RecordOutcome::Created,
+                NOW + Duration::minutes(5),
+            )])
+            .await
+            .expect("adds");
+        assert!(
+            store
+                .pending_retries(relationship)
+                .await
+                .expect("reads")
+                .is_empty()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn links_completed_after_read_back_are_saved_and_their_pending_creates_cleared_together() {
+    for_each_backend(async |database| {
+        let store = database.store(&SecretKey::generate()).await;
+        let relationship = relationship(&store).await;
+        for (source, target) in [("11", "811"), ("12", "812")] {
+            store
+                .record_pending_create(&pending_create(relationship, Role::Source, source, NOW))
+                .await
+                .expect("records");
+            let mut unread = full_link(relationship, source, target);
+            unread.target_number = String::new();
+            store.upsert_link(&unread).await.expect("links");
+        }
+        let completed: Vec<TicketLink> = [("11", "811"), ("12", "812")]
+            .into_iter()
+            .map(|(source, target)| full_link(relationship, source, target))
+            .collect();
+        store
+            .complete_links(
+                relationship,
+                &completed,
+                &[(Role::Source, ticket("11")), (Role::Source, ticket("12"))],
+            )
+            .await
+            .expect("completes");
+        for link in &completed {
+            assert_eq!(
+                store
+                    .link_by_ticket(relationship, Role::Source, &link.source)
+                    .await
+                    .expect("reads")
+                    .as_ref(),
+                Some(link)
+            );
+        }
+        assert!(
+            store
+                .pending_creates(relationship)
+                .await
+                .expect("reads")
+                .is_empty()
+        );
+
+        // A link that would pair a target ticket twice is refused, and nothing of the batch is
+        // kept: the pending create stays for the next run.
+        store
+            .record_pending_create(&pending_create(relationship, Role::Source, "13", NOW))
+            .await
+            .expect("records");
+        let error = store
+            .complete_links(
+                relationship,
+                &[full_link(relationship, "13", "811")],
+                &[(Role::Source, ticket("13"))],
+            )
+            .await
+            .expect_err("a target ticket is never linked twice");
+        assert!(matches!(error, StoreError::Conflict(_)), "{error:?}");
+        assert_eq!(
+            store
+                .pending_creates(relationship)
+                .await
+                .expect("reads")
+                .len(),
+            1
+        );
+    })
+    .await;
+}

@@ -16,7 +16,7 @@ use fusion_autotask::{AutotaskService, AutotaskSettings};
 use fusion_autotask_sim::{RunningSimulator, SimOptions, Simulator, World};
 use fusion_domain::{OrgId, RelationshipId, Role, SystemClock};
 use fusion_engine::{EngineSettings, SyncEngine, SyncService};
-use fusion_store::Store;
+use fusion_store::{ScratchSchema, Store};
 
 use crate::commands::demo;
 use crate::commands::serve::{autotask_settings, open_store};
@@ -47,10 +47,25 @@ pub struct Bed {
     data_dir: PathBuf,
     /// Resident memory the seeded simulator added before any sync (MiB).
     pub simulator_rss_mb: Option<f64>,
+    /// The PostgreSQL schema the store lives in, when not SQLite.
+    scratch: Option<ScratchSchema>,
+    /// Where the store is (a child process opens it too: `own_process.rs`).
+    location: DatabaseLocation,
 }
 
 impl Bed {
+    /// A bed on a throw-away SQLite store.
     pub async fn start(world: World, options: SimOptions) -> anyhow::Result<Bed> {
+        Self::start_on(world, options, None).await
+    }
+
+    /// A bed on a throw-away store: SQLite, or with `database_url` (`postgres://…`) a fresh
+    /// schema in that PostgreSQL database, dropped when the bed stops.
+    pub async fn start_on(
+        world: World,
+        options: SimOptions,
+        database_url: Option<&str>,
+    ) -> anyhow::Result<Bed> {
         let before = measure::rss_mb();
         let simulator = Simulator::new(world, options)
             .map_err(|error| anyhow::anyhow!("the benchmark world is invalid: {error}"))?;
@@ -62,9 +77,45 @@ impl Bed {
             (Some(before), Some(after)) => Some((after - before).max(0.0)),
             _ => None,
         };
+        let scratch = match database_url {
+            Some(url) => Some(ScratchSchema::create(url).await.with_context(|| {
+                format!(
+                    "cannot create a scratch schema in the PostgreSQL database {}",
+                    crate::database_location::redact_url_password(url)
+                )
+            })?),
+            None => None,
+        };
         let data_dir = demo::fresh_temporary_directory()
             .context("cannot create a temporary directory for the benchmark")?;
-        let bed = Self::configure(simulator, running, data_dir.clone(), simulator_rss_mb).await;
+        let location = match &scratch {
+            Some(scratch) => DatabaseLocation {
+                database_url: scratch.url.clone(),
+                key_file: data_dir.join("fusion.key"),
+                sqlite_file: None,
+                allow_readable_key_file: false,
+            },
+            None => DatabaseLocation::sqlite_in(&data_dir),
+        };
+        let bed = Self::configure(
+            simulator,
+            running,
+            data_dir.clone(),
+            &location,
+            simulator_rss_mb,
+        )
+        .await;
+        let bed = match (bed, scratch) {
+            (Ok(mut bed), scratch) => {
+                bed.scratch = scratch;
+                Ok(bed)
+            }
+            (Err(error), Some(scratch)) => {
+                scratch.drop_schema().await;
+                Err(error)
+            }
+            (Err(error), None) => Err(error),
+        };
         if bed.is_err()
             && let Err(error) = std::fs::remove_dir_all(&data_dir)
         {
@@ -77,6 +128,7 @@ impl Bed {
         simulator: Simulator,
         running: RunningSimulator,
         data_dir: PathBuf,
+        location: &DatabaseLocation,
         simulator_rss_mb: Option<f64>,
     ) -> anyhow::Result<Bed> {
         let tenants = simulator.tenants();
@@ -84,7 +136,7 @@ impl Bed {
             .first()
             .map(|tenant| tenant.integration_code.clone())
             .context("the benchmark world has no tenants")?;
-        let store = open_store(&DatabaseLocation::sqlite_in(&data_dir), None).await?;
+        let store = open_store(location, None).await?;
         let mut organisations = Vec::new();
         for tenant in &tenants {
             organisations.push(demo::register(store.as_ref(), tenant).await?);
@@ -111,7 +163,13 @@ impl Bed {
             target_org,
             data_dir,
             simulator_rss_mb,
+            scratch: None,
+            location: location.clone(),
         })
+    }
+
+    pub fn location(&self) -> &DatabaseLocation {
+        &self.location
     }
 
     pub fn base_url(&self) -> &str {
@@ -130,6 +188,9 @@ impl Bed {
             running.shutdown().await;
         }
         self.store.close().await;
+        if let Some(scratch) = self.scratch.take() {
+            scratch.drop_schema().await;
+        }
         if let Err(error) = std::fs::remove_dir_all(&self.data_dir) {
             tracing::warn!("cannot remove {}: {error}", self.data_dir.display());
         }
@@ -137,7 +198,7 @@ impl Bed {
 }
 
 /// The sync service exactly as `fusion serve` builds it.
-fn sync_service(
+pub(super) fn sync_service(
     store: &Arc<dyn Store>,
     autotask: &AutotaskSettings,
 ) -> anyhow::Result<SyncService> {

@@ -21,7 +21,9 @@
 
 mod bed;
 mod hub;
+mod initial_latency;
 mod measure;
+mod own_process;
 mod phases;
 mod py_autotask;
 mod relationships;
@@ -54,6 +56,7 @@ struct Sizes {
     hub_partners: usize,
     latency_requests_per_endpoint: usize,
     latency_sync_tickets: usize,
+    initial_latency_tickets: usize,
     /// Edits in the webhooks phase, and the time they are spread over.
     webhook_changes: usize,
     webhook_spread: Duration,
@@ -67,6 +70,7 @@ impl Sizes {
             } else {
                 (10_000, 1_000, 300, 20, 300)
             };
+        let initial_latency = if args.quick { 30 } else { 150 };
         Sizes {
             world: WorldShape {
                 tickets: args.tickets.unwrap_or(tickets),
@@ -80,6 +84,7 @@ impl Sizes {
                 .map_or(hub_partners, |count| count.min(hub_partners)),
             latency_requests_per_endpoint: latency_requests,
             latency_sync_tickets: latency_tickets,
+            initial_latency_tickets: initial_latency,
             webhook_changes: if args.quick { 40 } else { 300 },
             webhook_spread: Duration::from_secs(if args.quick { 20 } else { 300 }),
         }
@@ -91,11 +96,16 @@ struct Report {
     ok: bool,
     quick: bool,
     build: &'static str,
+    /// The store every phase ran on: `sqlite` or `postgres`.
+    database: &'static str,
     machine: Machine,
     world: World,
     initial: SyncFigures,
     incremental: SyncFigures,
     latency: LatencyFigures,
+    initial_latency: initial_latency::InitialLatencyFigures,
+    /// The initial sync again, with the product in a process of its own (its memory alone).
+    initial_own_process: own_process::OwnProcessFigures,
     relationships_1000: PollingFigures,
     hub: HubFigures,
     webhooks: webhooks::WebhookFigures,
@@ -119,7 +129,23 @@ struct World {
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<Completion> {
+    if let Some(spec) = &args.child_sync {
+        own_process::child(spec).await?;
+        return Ok(Completion::Succeeded);
+    }
     let sizes = Sizes::for_args(&args);
+    let database_url = match args.database_url.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Some(url)
+        }
+        Some(_) => {
+            return Err(crate::exit_status::InvalidInput(
+                "--database-url must be a PostgreSQL URL (postgres://USER@HOST/DATABASE); without it the benchmark uses a throw-away SQLite file".into(),
+            )
+            .into());
+        }
+    };
     let shape = sizes.world;
     let progress = |text: &str| {
         if !args.json {
@@ -136,13 +162,22 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Completion> {
         LATENCY,
         sizes.latency_requests_per_endpoint,
         sizes.latency_sync_tickets,
+        database_url,
     )
     .await?;
+    progress(&format!(
+        "initial sync of {} tickets under {} ms latency…",
+        sizes.initial_latency_tickets,
+        LATENCY.as_millis()
+    ));
+    let initial_latency =
+        initial_latency::initial_latency(LATENCY, sizes.initial_latency_tickets, database_url)
+            .await?;
     progress(&format!(
         "{} relationships polled by the scheduler…",
         sizes.relationships
     ));
-    let polling = relationships::polling(sizes.relationships).await?;
+    let polling = relationships::polling(sizes.relationships, database_url).await?;
     progress(&format!(
         "one hub tenant in {} relationships, quiet sweeps with and without shared reads…",
         sizes.hub_partners
@@ -161,7 +196,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Completion> {
         shape.notes(),
         shape.attachments()
     ));
-    let bed = Bed::start(generated_world(shape)?, bench_sim_options()).await?;
+    let bed = Bed::start_on(generated_world(shape)?, bench_sim_options(), database_url).await?;
     let sync_figures = async {
         let initial = phases::initial(&bed, shape).await?;
         progress("incremental sweep after 1 % changed on each side…");
@@ -178,6 +213,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Completion> {
     .await;
     bed.stop().await;
     let (initial, incremental, comparison) = sync_figures?;
+    progress("the initial sync again, the product in a process of its own…");
+    let initial_own_process = own_process::initial_own_process(shape, database_url).await?;
 
     let (cores, cpu_model) = measure::machine();
     let (vs_py_autotask, vs_py_autotask_skipped) = match comparison {
@@ -193,6 +230,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Completion> {
     let report = Report {
         ok: true,
         quick: args.quick,
+        database: if database_url.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        },
         build: if cfg!(debug_assertions) {
             "debug"
         } else {
@@ -207,6 +249,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Completion> {
         initial,
         incremental,
         latency,
+        initial_latency,
+        initial_own_process,
         relationships_1000: polling,
         hub,
         webhooks,
@@ -251,9 +295,10 @@ fn endpoint_rows(text: &mut String, label: &str, figures: &SyncFigures) {
 fn table(report: &Report) -> String {
     let mut text = String::new();
     text.push_str(&format!(
-        "fusion bench ({} build{}) on {} cores, {}\nworld: {} tickets, {} notes each, an attachment on every {}th\n\n",
+        "fusion bench ({} build{}, {}) on {} cores, {}\nworld: {} tickets, {} notes each, an attachment on every {}th\n\n",
         report.build,
         if report.quick { ", --quick" } else { "" },
+        report.database,
         report.machine.cores,
         report.machine.cpu_model,
         report.world.tickets,
@@ -277,6 +322,14 @@ fn table(report: &Report) -> String {
     text.push_str(&format!(
         "(peak RSS is the whole process, simulator included; the seeded simulator alone took {} MB)\n",
         number(report.initial.simulator_rss_mb, 1)
+    ));
+    let own = &report.initial_own_process;
+    text.push_str(&format!(
+        "initial sync with the product in its own process: {:.2} s, {:.0} tickets/s, peak RSS {} MB (before {} MB), the product alone\n",
+        own.wall_s,
+        own.tickets_per_s,
+        number(own.peak_rss_mb, 1),
+        number(own.rss_before_mb, 1),
     ));
     if let Some(settling) = &report.incremental.settling_run {
         text.push_str(&format!(
@@ -305,6 +358,18 @@ fn table(report: &Report) -> String {
         latency.sync.requests_per_s,
         latency.sync.rate_ratio * 100.0,
         latency.zero_latency_rate,
+    ));
+
+    let initial_latency = &report.initial_latency;
+    text.push_str(&format!(
+        "  initial sync of {} tickets under it: {:.2} tickets/s of {:.2} the limit allows ({:.0} %; bound by {} with {} requests), {} calls\n",
+        initial_latency.tickets,
+        initial_latency.tickets_per_s,
+        initial_latency.theoretical_tickets_per_s,
+        initial_latency.ratio * 100.0,
+        initial_latency.busiest_endpoint,
+        initial_latency.busiest_endpoint_calls,
+        initial_latency.calls,
     ));
 
     let polling = &report.relationships_1000;

@@ -72,7 +72,7 @@ fn ceil_div(rows: usize) -> u64 {
     rows.div_ceil(ROWS_PER_QUERY) as u64
 }
 
-fn since_2000() -> anyhow::Result<OffsetDateTime> {
+pub(super) fn since_2000() -> anyhow::Result<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp(INITIAL_SINCE_UNIX)
         .context("the initial start date is valid")
 }
@@ -116,7 +116,7 @@ async fn measured_run(
     })
 }
 
-fn require_success(summary: &RunSummary, label: &str) -> anyhow::Result<()> {
+pub(super) fn require_success(summary: &RunSummary, label: &str) -> anyhow::Result<()> {
     if summary.status != RunStatus::Success {
         anyhow::bail!(
             "the {label} sync ended \"{}\" instead of Success (error: {}; failed tickets: {}); \
@@ -137,7 +137,11 @@ fn require_success_or_quiet(summary: &RunSummary, label: &str) -> anyhow::Result
     require_success(summary, label)
 }
 
-fn require_agreement(simulator: &Simulator, bed: &Bed, label: &str) -> anyhow::Result<()> {
+pub(super) fn require_agreement(
+    simulator: &Simulator,
+    bed: &Bed,
+    label: &str,
+) -> anyhow::Result<()> {
     let mismatches = verify::disagreements(simulator, bed.relationship);
     if !mismatches.is_empty() {
         anyhow::bail!(
@@ -304,6 +308,7 @@ pub async fn latency(
     latency: Duration,
     requests_per_endpoint: usize,
     sync_tickets: usize,
+    database_url: Option<&str>,
 ) -> anyhow::Result<LatencyFigures> {
     let shape = WorldShape {
         tickets: sync_tickets,
@@ -313,7 +318,7 @@ pub async fn latency(
     let options = bench_sim_options();
     let limit = options.thread_limit;
     let threshold_status = options.thread_threshold_status;
-    let bed = Bed::start(generated_world(shape)?, options).await?;
+    let bed = Bed::start_on(generated_world(shape)?, options, database_url).await?;
     let outcome = latency_on(
         &bed,
         latency,

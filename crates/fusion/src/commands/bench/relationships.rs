@@ -39,8 +39,8 @@ pub struct PollingFigures {
     pub idle_tick_ms: f64,
 }
 
-pub async fn polling(count: usize) -> anyhow::Result<PollingFigures> {
-    let bed = Bed::start(World::demo(), bench_sim_options()).await?;
+pub async fn polling(count: usize, database_url: Option<&str>) -> anyhow::Result<PollingFigures> {
+    let bed = Bed::start_on(World::demo(), bench_sim_options(), database_url).await?;
     let outcome = polling_on(&bed, count).await;
     bed.stop().await;
     outcome
