@@ -140,7 +140,10 @@ fn bench_quick_json_prints_one_object_with_every_figure_and_says_why_py_autotask
     let own = &report["initial_own_process"];
     assert_eq!(own["status"], "Success", "{report}");
     assert_eq!(own["tickets"], 30, "{report}");
-    assert!(own["peak_rss_mb"].as_f64().is_some_and(|mb| mb > 0.0), "{report}");
+    assert!(
+        own["peak_rss_mb"].as_f64().is_some_and(|mb| mb > 0.0),
+        "{report}"
+    );
     assert_eq!(report["database"], "sqlite", "{report}");
     assert!(report["vs_py_autotask"].is_null(), "{report}");
     let reason = report["vs_py_autotask_skipped"]
@@ -248,5 +251,8 @@ fn bench_on_postgresql_runs_the_sync_phases_there_when_a_server_is_given() {
     for phase in ["initial", "incremental"] {
         assert_eq!(report[phase]["status"], "Success", "{report}");
     }
-    assert_eq!(report["initial_own_process"]["status"], "Success", "{report}");
+    assert_eq!(
+        report["initial_own_process"]["status"], "Success",
+        "{report}"
+    );
 }
