@@ -117,6 +117,34 @@ fn bench_quick_json_prints_one_object_with_every_figure_and_says_why_py_autotask
             < report["webhooks"]["quiet_hour"]["polling"].as_u64(),
         "a quiet hour costs less with webhooks: {report}"
     );
+    // The initial sync under latency, against what 3 requests per endpoint allow (issue 17).
+    let initial_latency = &report["initial_latency"];
+    for key in [
+        "tickets",
+        "latency_ms",
+        "tickets_per_s",
+        "theoretical_tickets_per_s",
+        "ratio",
+    ] {
+        assert!(
+            initial_latency[key].as_f64().is_some(),
+            "initial_latency.{key}: {report}"
+        );
+    }
+    assert_eq!(initial_latency["latency_ms"], 150, "{report}");
+    assert_eq!(
+        initial_latency["thread_threshold_errors"], 0,
+        "several tickets at once stay under the per-endpoint limit: {report}"
+    );
+    // The same initial sync with the product in a process of its own: its memory alone.
+    let own = &report["initial_own_process"];
+    assert_eq!(own["status"], "Success", "{report}");
+    assert_eq!(own["tickets"], 30, "{report}");
+    assert!(
+        own["peak_rss_mb"].as_f64().is_some_and(|mb| mb > 0.0),
+        "{report}"
+    );
+    assert_eq!(report["database"], "sqlite", "{report}");
     assert!(report["vs_py_autotask"].is_null(), "{report}");
     let reason = report["vs_py_autotask_skipped"]
         .as_str()
@@ -161,5 +189,70 @@ fn bench_without_json_prints_a_table() {
         finished.stdout.contains("py-autotask comparison skipped"),
         "{}",
         finished.stdout
+    );
+}
+
+#[test]
+fn bench_refuses_a_database_url_that_is_not_postgresql_and_says_what_to_give() {
+    let finished = run(
+        fusion(
+            &[
+                "bench",
+                "--quick",
+                "--json",
+                "--database-url",
+                "sqlite://./bench.db",
+            ],
+            &[],
+        ),
+        None,
+    );
+    assert_eq!(finished.code, Some(2), "stderr: {}", finished.stderr);
+    assert!(
+        finished.stderr.contains("postgres://USER@HOST/DATABASE"),
+        "{}",
+        finished.stderr
+    );
+}
+
+#[test]
+fn bench_on_postgresql_runs_the_sync_phases_there_when_a_server_is_given() {
+    // Runs when FUSION_TEST_POSTGRES_URL names a server (as CI sets it); each phase gets its own
+    // schema, dropped afterwards.
+    let Ok(url) = std::env::var("FUSION_TEST_POSTGRES_URL") else {
+        return;
+    };
+    let finished = run(
+        fusion(
+            &[
+                "bench",
+                "--quick",
+                "--json",
+                "--tickets",
+                "20",
+                "--relationships",
+                "2",
+                "--database-url",
+                &url,
+            ],
+            &[("FUSION_BENCH_PYTHON", "/nonexistent/python")],
+        ),
+        None,
+    );
+    assert_eq!(
+        finished.code,
+        Some(0),
+        "stdout: {}\nstderr: {}",
+        finished.stdout,
+        finished.stderr
+    );
+    let report: Value = serde_json::from_str(finished.stdout.trim()).expect("one JSON object");
+    assert_eq!(report["database"], "postgres", "{report}");
+    for phase in ["initial", "incremental"] {
+        assert_eq!(report[phase]["status"], "Success", "{report}");
+    }
+    assert_eq!(
+        report["initial_own_process"]["status"], "Success",
+        "{report}"
     );
 }
