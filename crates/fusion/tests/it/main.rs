@@ -12,6 +12,7 @@ mod config_command;
 mod demo_check;
 mod demo_command;
 mod graceful_shutdown;
+mod interrupting_platform;
 mod live_key_rotation;
 mod maintenance_commands;
 mod notifications_end_to_end;

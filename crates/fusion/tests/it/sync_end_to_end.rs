@@ -7,30 +7,23 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use fusion_autotask::{AutotaskService, AutotaskSettings, RetryPolicy, TransportOverride};
 use fusion_autotask_sim::{
     EntityKind, FaultKind, FaultRule, RunningSimulator, SimOptions, Simulator, TenantInfo, World,
 };
-use fusion_domain::sync::{
-    ActorId, AttachmentDraft, AttachmentId, AttachmentSnapshot, CommentDraft, CommentId,
-    CommentSnapshot, FieldChange, RunStatus, SyncAction, TicketDraft, TicketId, TicketMarker,
-    TicketSnapshot,
-};
+use fusion_domain::sync::{RunStatus, SyncAction, TicketId, TicketMarker};
 use fusion_domain::{
     ChoiceValue, OrgId, PlatformKind, RelationshipId, RelationshipState, SyncReadiness, SystemClock,
 };
 use fusion_engine::ports::CredentialsUpdate;
-use fusion_engine::{
-    ChangedTicketsQuery, EngineSettings, Platform, PlatformError, RunSummary, SyncDirectory,
-    SyncEngine, SyncMode, SyncService, TicketPage,
-};
+use fusion_engine::{EngineSettings, RunSummary, SyncDirectory, SyncEngine, SyncMode, SyncService};
 use fusion_store::{SecretKey, Store, StoreOptions};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::demo_connection::{self, DemoSide, SOURCE_ORGANISATION, TARGET_ORGANISATION};
+use crate::interrupting_platform::{Interrupting, Write};
 use crate::sync_directory::StoreSyncDirectory;
 
 const CONTOSO: &str = SOURCE_ORGANISATION;
@@ -569,109 +562,6 @@ async fn closing_in_contoso_closes_the_copy_with_northwinds_complete() {
     );
 }
 
-/// Northwind's platform, with the simulator told to time out (after applying it) the very next
-/// `POST Tickets` — the create the engine is about to send.
-#[derive(Debug)]
-struct TimeoutOnNextCreate {
-    inner: Arc<dyn Platform>,
-    simulator: Simulator,
-}
-
-#[async_trait]
-impl Platform for TimeoutOnNextCreate {
-    fn database_key(&self) -> String {
-        self.inner.database_key()
-    }
-    async fn own_actor(&self) -> Result<ActorId, PlatformError> {
-        self.inner.own_actor().await
-    }
-    async fn changed_tickets(
-        &self,
-        query: &ChangedTicketsQuery,
-    ) -> Result<TicketPage, PlatformError> {
-        self.inner.changed_tickets(query).await
-    }
-    async fn ticket(&self, id: &TicketId) -> Result<Option<TicketSnapshot>, PlatformError> {
-        self.inner.ticket(id).await
-    }
-    async fn tickets(&self, ids: &[TicketId]) -> Result<Vec<TicketSnapshot>, PlatformError> {
-        self.inner.tickets(ids).await
-    }
-    async fn ticket_by_number(
-        &self,
-        number: &str,
-    ) -> Result<Option<TicketSnapshot>, PlatformError> {
-        self.inner.ticket_by_number(number).await
-    }
-    async fn find_by_marker(
-        &self,
-        marker: &TicketMarker,
-    ) -> Result<Option<TicketSnapshot>, PlatformError> {
-        self.inner.find_by_marker(marker).await
-    }
-    async fn create_ticket(&self, draft: &TicketDraft) -> Result<TicketSnapshot, PlatformError> {
-        self.simulator.inject_fault(
-            FaultRule::new(FaultKind::TimeoutAfterWrite)
-                .for_tenant(NORTHWIND)
-                .on_endpoint("Tickets")
-                .on_method("POST")
-                .times(1),
-        );
-        self.inner.create_ticket(draft).await
-    }
-    async fn update_ticket(
-        &self,
-        id: &TicketId,
-        changes: &[FieldChange],
-    ) -> Result<(), PlatformError> {
-        self.inner.update_ticket(id, changes).await
-    }
-    async fn close_ticket(&self, id: &TicketId, status: &ChoiceValue) -> Result<(), PlatformError> {
-        self.inner.close_ticket(id, status).await
-    }
-    async fn comments(
-        &self,
-        ticket: &TicketId,
-        since: Option<OffsetDateTime>,
-    ) -> Result<Vec<CommentSnapshot>, PlatformError> {
-        self.inner.comments(ticket, since).await
-    }
-    async fn add_comment(
-        &self,
-        ticket: &TicketId,
-        comment: &CommentDraft,
-    ) -> Result<CommentId, PlatformError> {
-        self.inner.add_comment(ticket, comment).await
-    }
-    async fn attachments(
-        &self,
-        ticket: &TicketId,
-    ) -> Result<Vec<AttachmentSnapshot>, PlatformError> {
-        self.inner.attachments(ticket).await
-    }
-    async fn attachment_data(
-        &self,
-        ticket: &TicketId,
-        attachment: &AttachmentId,
-    ) -> Result<Vec<u8>, PlatformError> {
-        self.inner.attachment_data(ticket, attachment).await
-    }
-    async fn add_attachment(
-        &self,
-        ticket: &TicketId,
-        attachment: &AttachmentDraft,
-        data: Vec<u8>,
-    ) -> Result<AttachmentId, PlatformError> {
-        self.inner.add_attachment(ticket, attachment, data).await
-    }
-    fn max_attachment_bytes(&self) -> u64 {
-        self.inner.max_attachment_bytes()
-    }
-    fn calls_used(&self) -> u64 {
-        self.inner.calls_used()
-    }
-}
-
 #[tokio::test]
 async fn a_create_that_timed_out_after_landing_is_not_created_again() {
     let harness = Harness::demo().await;
@@ -682,10 +572,22 @@ async fn a_create_that_timed_out_after_landing_is_not_created_again() {
         .setup(harness.relationship)
         .await
         .expect("the setup loads");
-    setup.target.platform = Arc::new(TimeoutOnNextCreate {
-        inner: setup.target.platform.clone(),
-        simulator: harness.simulator().clone(),
-    });
+    // Northwind's platform, with the simulator told to time out (after applying it) the very
+    // next `POST Tickets` — the create the engine is about to send.
+    let simulator = harness.simulator().clone();
+    setup.target.platform = Arc::new(Interrupting::before(
+        setup.target.platform.clone(),
+        Write::CreateTicket,
+        move || {
+            simulator.inject_fault(
+                FaultRule::new(FaultKind::TimeoutAfterWrite)
+                    .for_tenant(NORTHWIND)
+                    .on_endpoint("Tickets")
+                    .on_method("POST")
+                    .times(1),
+            );
+        },
+    ));
     harness.simulator().clear_request_log();
     let ambiguous = harness
         .engine

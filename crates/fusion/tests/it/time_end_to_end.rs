@@ -5,24 +5,16 @@
 //! writing a note duplicates nothing; a note Contoso's Autotask refuses is a recorded failure; with
 //! time entries off nothing arrives.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use fusion_autotask_sim::EntityKind;
-use fusion_domain::sync::{
-    ActorId, AttachmentDraft, AttachmentId, AttachmentSnapshot, AttentionState, AttentionSubject,
-    CommentDraft, CommentId, CommentSnapshot, DeletedTicket, FieldChange, FieldRules, RunStatus,
-    TicketDraft, TicketId, TicketMarker, TicketSnapshot, TimeEntrySnapshot,
-};
-use fusion_domain::{ChoiceValue, Role, TimeArrival};
+use fusion_domain::sync::{AttentionState, AttentionSubject, RunStatus};
+use fusion_domain::{Role, TimeArrival};
 use fusion_engine::ports::AttentionFilter;
-use fusion_engine::{
-    ChangedTicketsQuery, Platform, PlatformError, SyncDirectory, SyncMode, TicketPage,
-};
+use fusion_engine::{SyncDirectory, SyncMode};
 use serde_json::{Value, json};
-use time::OffsetDateTime;
 
+use crate::interrupting_platform::{Interrupting, Write};
 use crate::sync_end_to_end::{Harness, active_user, tenant};
 
 const CONTOSO: &str = crate::demo_connection::SOURCE_ORGANISATION;
@@ -195,131 +187,6 @@ async fn with_time_entries_off_the_customer_receives_no_time() {
     assert!(time_notes(&harness, raised).is_empty());
 }
 
-/// Contoso's platform, on which the next note lands and then the run stops at once (as if the
-/// process died right after the write, before the link was saved).
-#[derive(Debug)]
-struct StopAfterNextNote {
-    inner: Arc<dyn Platform>,
-}
-
-#[async_trait]
-impl Platform for StopAfterNextNote {
-    fn database_key(&self) -> String {
-        self.inner.database_key()
-    }
-    async fn own_actor(&self) -> Result<ActorId, PlatformError> {
-        self.inner.own_actor().await
-    }
-    async fn changed_tickets(
-        &self,
-        query: &ChangedTicketsQuery,
-    ) -> Result<TicketPage, PlatformError> {
-        self.inner.changed_tickets(query).await
-    }
-    async fn ticket(&self, id: &TicketId) -> Result<Option<TicketSnapshot>, PlatformError> {
-        self.inner.ticket(id).await
-    }
-    async fn tickets(&self, ids: &[TicketId]) -> Result<Vec<TicketSnapshot>, PlatformError> {
-        self.inner.tickets(ids).await
-    }
-    async fn ticket_by_number(
-        &self,
-        number: &str,
-    ) -> Result<Option<TicketSnapshot>, PlatformError> {
-        self.inner.ticket_by_number(number).await
-    }
-    async fn find_by_marker(
-        &self,
-        marker: &TicketMarker,
-    ) -> Result<Option<TicketSnapshot>, PlatformError> {
-        self.inner.find_by_marker(marker).await
-    }
-    async fn create_ticket(&self, draft: &TicketDraft) -> Result<TicketSnapshot, PlatformError> {
-        self.inner.create_ticket(draft).await
-    }
-    async fn update_ticket(
-        &self,
-        id: &TicketId,
-        changes: &[FieldChange],
-    ) -> Result<(), PlatformError> {
-        self.inner.update_ticket(id, changes).await
-    }
-    async fn close_ticket(&self, id: &TicketId, status: &ChoiceValue) -> Result<(), PlatformError> {
-        self.inner.close_ticket(id, status).await
-    }
-    async fn comments(
-        &self,
-        ticket: &TicketId,
-        since: Option<OffsetDateTime>,
-    ) -> Result<Vec<CommentSnapshot>, PlatformError> {
-        self.inner.comments(ticket, since).await
-    }
-    async fn comments_of_tickets(
-        &self,
-        tickets: &[TicketId],
-    ) -> Result<BTreeMap<TicketId, Vec<CommentSnapshot>>, PlatformError> {
-        self.inner.comments_of_tickets(tickets).await
-    }
-    async fn attachments_of_tickets(
-        &self,
-        tickets: &[TicketId],
-    ) -> Result<BTreeMap<TicketId, Vec<AttachmentSnapshot>>, PlatformError> {
-        self.inner.attachments_of_tickets(tickets).await
-    }
-    async fn time_entries_of_tickets(
-        &self,
-        tickets: &[TicketId],
-    ) -> Result<BTreeMap<TicketId, Vec<TimeEntrySnapshot>>, PlatformError> {
-        self.inner.time_entries_of_tickets(tickets).await
-    }
-    async fn add_comment(
-        &self,
-        ticket: &TicketId,
-        comment: &CommentDraft,
-    ) -> Result<CommentId, PlatformError> {
-        self.inner.add_comment(ticket, comment).await?;
-        Err(PlatformError::Authentication(
-            "the process stopped right after the note was written".into(),
-        ))
-    }
-    async fn attachments(
-        &self,
-        ticket: &TicketId,
-    ) -> Result<Vec<AttachmentSnapshot>, PlatformError> {
-        self.inner.attachments(ticket).await
-    }
-    async fn attachment_data(
-        &self,
-        ticket: &TicketId,
-        attachment: &AttachmentId,
-    ) -> Result<Vec<u8>, PlatformError> {
-        self.inner.attachment_data(ticket, attachment).await
-    }
-    async fn add_attachment(
-        &self,
-        ticket: &TicketId,
-        attachment: &AttachmentDraft,
-        data: Vec<u8>,
-    ) -> Result<AttachmentId, PlatformError> {
-        self.inner.add_attachment(ticket, attachment, data).await
-    }
-    async fn deleted_tickets(
-        &self,
-        since: OffsetDateTime,
-    ) -> Result<Vec<DeletedTicket>, PlatformError> {
-        self.inner.deleted_tickets(since).await
-    }
-    fn field_rules(&self) -> FieldRules {
-        self.inner.field_rules()
-    }
-    fn max_attachment_bytes(&self) -> u64 {
-        self.inner.max_attachment_bytes()
-    }
-    fn calls_used(&self) -> u64 {
-        self.inner.calls_used()
-    }
-}
-
 #[tokio::test]
 async fn a_run_that_stops_right_after_writing_a_time_note_duplicates_nothing() {
     let harness = Harness::demo().await;
@@ -331,9 +198,13 @@ async fn a_run_that_stops_right_after_writing_a_time_note_duplicates_nothing() {
         .setup(harness.relationship)
         .await
         .expect("the setup loads");
-    setup.source.platform = Arc::new(StopAfterNextNote {
-        inner: setup.source.platform.clone(),
-    });
+    // Contoso's platform, on which the next note lands and then the run stops at once (as if the
+    // process died right after the write, before the link was saved).
+    setup.source.platform = Arc::new(Interrupting::stop_after(
+        setup.source.platform.clone(),
+        Write::AddComment,
+        "the process stopped right after the note was written",
+    ));
     let stopped = harness
         .engine
         .sync_once(&setup, SyncMode::Automatic)
