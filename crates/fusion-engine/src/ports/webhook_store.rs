@@ -103,6 +103,15 @@ pub trait WebhookStore: Send + Sync {
         secret: Option<&SecretString>,
     ) -> StoreResult<()>;
 
+    /// Marks an existing registration inactive (the platform deactivated its webhooks) with
+    /// `detail`, to be checked again at once; a registration deleted meanwhile stays deleted.
+    async fn deactivate_webhook_registration(
+        &self,
+        id: WebhookId,
+        detail: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+
     /// The decrypted callout key; `None` when none was saved.
     async fn webhook_secret(&self, id: WebhookId) -> StoreResult<Option<SecretString>>;
 

@@ -4,7 +4,7 @@ use std::str::FromStr;
 
 use crate::ports::{StoreError, WebhookEvent};
 
-use super::{Callout, HookState, WEBHOOK_EVENTS_TOTAL, WebhookId, WebhookService};
+use super::{Callout, WEBHOOK_EVENTS_TOTAL, WebhookId, WebhookService};
 
 /// What became of a verified callout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,18 +93,13 @@ impl WebhookService {
         let now = self.clock.now();
         match callout {
             Callout::Deactivated { .. } => {
-                let mut registration = registration;
-                registration.state = HookState::Inactive;
-                registration.detail = Some(
-                    "Autotask deactivated the webhooks after failed callouts; the connections poll \
-                     at their own interval while Support Fusion re-activates them"
-                        .to_owned(),
-                );
-                registration.unhealthy_since.get_or_insert(now);
-                // Checked again at once.
-                registration.checked_at = None;
                 self.store
-                    .save_webhook_registration(&registration, None)
+                    .deactivate_webhook_registration(
+                        id,
+                        "Autotask deactivated the webhooks after failed callouts; the connections poll \
+                         at their own interval while Support Fusion re-activates them",
+                        now,
+                    )
                     .await?;
                 self.health.forget(registration.org);
                 self.registrations.notify_one();

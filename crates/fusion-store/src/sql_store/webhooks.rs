@@ -140,6 +140,28 @@ impl<B: Backend> WebhookStore for SqlStore<B> {
         Ok(())
     }
 
+    async fn deactivate_webhook_registration(
+        &self,
+        id: WebhookId,
+        detail: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        // An UPDATE, never an insert: a notice arriving after the registration was removed
+        // must not bring it back.
+        sqlx::query::<B>(
+            "UPDATE webhook_registrations SET state = $1, detail = $2, checked_at = NULL, \
+             unhealthy_since = COALESCE(unhealthy_since, $3) WHERE id = $4",
+        )
+        .bind_value(HookState::Inactive.code())
+        .bind_value(detail)
+        .bind_time(to_storage_precision(now))
+        .bind_id(id)
+        .execute(self.pool())
+        .await
+        .map_err(database_error)?;
+        Ok(())
+    }
+
     async fn webhook_secret(&self, id: WebhookId) -> StoreResult<Option<SecretString>> {
         let blob: Option<Vec<u8>> =
             sqlx::query::<B>("SELECT secret_ciphertext FROM webhook_registrations WHERE id = $1")
