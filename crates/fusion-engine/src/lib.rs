@@ -25,6 +25,7 @@
 
 mod apply;
 mod attention;
+pub mod budget;
 pub mod configuration;
 mod connections;
 mod control;

@@ -7,7 +7,8 @@
 //! organisation's own credentials with their audit log, connection-test results), [`StoreHealth`]
 //! (ping, schema versions), [`NotificationStore`] (notification settings and the open
 //! problems that deduplicate notifications), [`WebhookStore`] (webhook registrations and the
-//! queue of their events) and the [`StoreError`] they answer with; [`AppStore`] is all of them
+//! queue of their events), [`BudgetLedger`] (API requests counted per database, connection and
+//! minute; each database's share; manual runs waiting for budget) and the [`StoreError`] they answer with; [`AppStore`] is all of them
 //! behind one handle, for the web layer. The platform port is [`crate::Platform`]; the binary
 //! implements [`crate::SyncDirectory`].
 //!
@@ -15,6 +16,7 @@
 //! [`StoreError`]'s cases.
 
 mod app_store;
+mod budget_ledger;
 mod identity;
 mod notification_store;
 mod organisation_credentials;
@@ -27,6 +29,7 @@ mod sync_store;
 mod webhook_store;
 
 pub use app_store::AppStore;
+pub use budget_ledger::{ApiUsage, BudgetLedger, DeferredRun};
 pub use identity::{ApiTokenInfo, Identity, NewApiToken, NewSession};
 pub use notification_store::{
     NotificationSettingsRecord, NotificationStore, OpenProblem, StoredNotificationSettings,

@@ -4,7 +4,7 @@
 //! `Arc<dyn AppStore>`, and an `Arc<dyn AppStore>` coerces to an `Arc` of each port.
 
 use super::{
-    Identity, NotificationStore, OrganisationCredentials, OrganisationNames, OrganisationSettings,
+    BudgetLedger, Identity, NotificationStore, OrganisationCredentials, OrganisationNames, OrganisationSettings,
     RelationshipStore, StoreHealth, SyncStore, WebhookStore,
 };
 
@@ -19,6 +19,7 @@ pub trait AppStore:
     + OrganisationCredentials
     + NotificationStore
     + WebhookStore
+    + BudgetLedger
     + Send
     + Sync
     + std::fmt::Debug
@@ -35,6 +36,7 @@ impl<T> AppStore for T where
         + OrganisationCredentials
         + NotificationStore
         + WebhookStore
+        + BudgetLedger
         + Send
         + Sync
         + std::fmt::Debug
