@@ -71,6 +71,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "webhooks",
         include_str!("../migrations/sqlite/0010_webhooks.sql"),
     ),
+    (
+        11,
+        "api_budget",
+        include_str!("../migrations/sqlite/0011_api_budget.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -123,6 +128,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         10,
         "webhooks",
         include_str!("../migrations/postgres/0010_webhooks.sql"),
+    ),
+    (
+        11,
+        "api_budget",
+        include_str!("../migrations/postgres/0011_api_budget.sql"),
     ),
 ];
 

@@ -35,6 +35,7 @@ use crate::tokens::{issue_token, token_digest};
 use crate::{Store, StoreError, StoreResult, normalise_email};
 
 mod attention;
+mod budget;
 mod key_rotation;
 mod notifications;
 mod relationships;

@@ -2,6 +2,7 @@
 //! and, when `FUSION_TEST_POSTGRES_URL` is set, against PostgreSQL in a schema of its own.
 #![allow(clippy::unwrap_used)]
 
+mod budget;
 mod configuration_audit;
 mod credentials;
 mod harness;

@@ -35,7 +35,7 @@ fn new_code() -> VerificationCode {
 }
 
 /// A relationship to hang sync state on (its state does not matter to the store).
-async fn relationship(store: &Arc<dyn Store>) -> RelationshipId {
+pub(crate) async fn relationship(store: &Arc<dyn Store>) -> RelationshipId {
     let initiator = organisation(store, "Contoso Manufacturing").await;
     store
         .create_relationship(
