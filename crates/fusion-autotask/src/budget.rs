@@ -1,12 +1,10 @@
-//! The per-database request budget: our share of Autotask's hourly request threshold.
+//! The adapter's own request gate, for an `AutotaskService` given no governor (the command-line
+//! connection test, the adapter's tests): our share of Autotask's hourly request threshold,
+//! counted per database in one-minute buckets over a rolling hour in this process only.
 //!
-//! Autotask allows 10,000 requests per rolling hour per database, shared with every other
-//! integration of the tenant, and suspends the whole tenant's API when it is used up. We count
-//! our own requests per database in one-minute buckets over a rolling hour and refuse to send a
-//! request once our configured share is spent, with an error that says so (no call is made).
-//!
-//! The count lives in this process only; a multi-worker deployment divides the share between
-//! workers (or leases a tenant to one worker at a time).
+//! The product (`fusion serve`, `fusion demo`) hands the service the engine's
+//! `fusion_engine::budget::BudgetGovernor` instead, which shares the count between processes
+//! and divides it by connection and priority.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -14,7 +12,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::error::AutotaskError;
+use fusion_engine::budget::{BudgetWait, RequestGate, current_purpose};
+use time::OffsetDateTime;
 
 const WINDOW: Duration = Duration::from_secs(60 * 60);
 const BUCKET: Duration = Duration::from_secs(60);
@@ -37,7 +36,7 @@ impl RequestBudget {
     }
 
     /// Records one request for `database`, or refuses when the hourly share is spent.
-    pub fn try_spend(&self, database: &str) -> Result<(), AutotaskError> {
+    pub fn try_spend(&self, database: &str) -> Result<(), BudgetWait> {
         let now_bucket = self.current_bucket();
         let mut windows = self
             .windows
@@ -47,9 +46,18 @@ impl RequestBudget {
         Self::expire(window, now_bucket);
         let used: u32 = window.iter().map(|(_, count)| count).sum();
         if used >= self.hourly_limit {
-            return Err(AutotaskError::BudgetExhausted {
+            // The oldest minute leaves the hour first.
+            let oldest = window.front().map_or(now_bucket, |(bucket, _)| *bucket);
+            let buckets_in_window = WINDOW.as_secs() / BUCKET.as_secs();
+            let minutes_left = (oldest + buckets_in_window).saturating_sub(now_bucket);
+            return Err(BudgetWait {
+                database: database.to_owned(),
                 used,
-                limit: self.hourly_limit,
+                allowance: self.hourly_limit,
+                priority: current_purpose().priority,
+                fair_share: None,
+                resume_at: OffsetDateTime::now_utc()
+                    + time::Duration::minutes(minutes_left.max(1) as i64),
             });
         }
         match window.back_mut() {
@@ -113,6 +121,28 @@ impl RequestBudget {
     }
 }
 
+impl RequestGate for RequestBudget {
+    fn try_spend(&self, database: &str) -> Result<(), BudgetWait> {
+        RequestBudget::try_spend(self, database)
+    }
+
+    fn refund(&self, database: &str) {
+        RequestBudget::refund(self, database);
+    }
+
+    fn used(&self, database: &str) -> u32 {
+        RequestBudget::used(self, database)
+    }
+
+    fn allowance(&self, _database: &str) -> u32 {
+        self.hourly_limit
+    }
+
+    fn default_allowance(&self) -> u32 {
+        self.hourly_limit
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,15 +153,11 @@ mod tests {
         for _ in 0..3 {
             budget.try_spend("db1").expect("within budget");
         }
-        let refused = budget.try_spend("db1");
-        assert_eq!(
-            refused,
-            Err(AutotaskError::BudgetExhausted { used: 3, limit: 3 })
-        );
+        let refused = budget.try_spend("db1").expect_err("over the share");
+        assert_eq!((refused.used, refused.allowance), (3, 3));
         assert!(
-            refused
-                .err()
-                .is_some_and(|e| e.to_string().contains("no request was sent"))
+            refused.to_string().contains("Waiting for API budget"),
+            "{refused}"
         );
         budget
             .try_spend("db2")

@@ -31,6 +31,7 @@ use crate::wire::{
     OperationResult, QueryCount, QueryModel, QueryResponse, ThresholdInformation,
     UserDefinedFieldInformation, UserDefinedFieldInformationResult, ZoneInformation,
 };
+use fusion_engine::budget::RequestGate;
 
 /// Autotask's maximum (and our fixed) page size.
 pub const PAGE_SIZE: u32 = 500;
@@ -87,7 +88,7 @@ pub struct ResolvedZone {
 }
 
 impl ResolvedZone {
-    fn database_key(&self, username: &str) -> String {
+    pub(crate) fn database_key(&self, username: &str) -> String {
         match self.database {
             Some(ci) => format!("ci:{ci}"),
             None => format!("zone:{}:user:{}", self.zone, username.to_ascii_lowercase()),
@@ -100,7 +101,7 @@ struct ServiceInner {
     settings: AutotaskSettings,
     zones: Mutex<HashMap<String, ResolvedZone>>,
     limiter: EndpointLimiter,
-    budget: RequestBudget,
+    budget: Arc<dyn RequestGate>,
     /// Refused authentications per API username (never more than a few an hour are sent).
     auth_guard: FailedAuthGuard,
 }
@@ -120,7 +121,19 @@ impl fmt::Debug for AutotaskService {
 }
 
 impl AutotaskService {
+    /// The service with the adapter's own per-process request counter
+    /// ([`AutotaskSettings::hourly_request_budget`]).
     pub fn new(settings: AutotaskSettings) -> Result<AutotaskService, AutotaskError> {
+        let gate = Arc::new(RequestBudget::new(settings.hourly_request_budget));
+        AutotaskService::with_gate(settings, gate)
+    }
+
+    /// The service with `gate` judging every request instead
+    /// (`fusion_engine::budget::BudgetGovernor`: shared by processes, fair by connection).
+    pub fn with_gate(
+        settings: AutotaskSettings,
+        gate: Arc<dyn RequestGate>,
+    ) -> Result<AutotaskService, AutotaskError> {
         let http = HttpTransport::new(
             settings.transport_override.clone(),
             settings.request_timeout,
@@ -130,7 +143,7 @@ impl AutotaskService {
             inner: Arc::new(ServiceInner {
                 http,
                 limiter: EndpointLimiter::new(settings.max_concurrent_per_endpoint),
-                budget: RequestBudget::new(settings.hourly_request_budget),
+                budget: gate,
                 auth_guard: FailedAuthGuard::new(settings.failed_authentications_per_hour),
                 zones: Mutex::new(HashMap::new()),
                 settings,
@@ -154,8 +167,10 @@ impl AutotaskService {
         &self.inner.limiter
     }
 
-    pub fn budget(&self) -> &RequestBudget {
-        &self.inner.budget
+    /// What every request passes before it is sent: the adapter's own per-process counter
+    /// unless [`AutotaskService::with_gate`] gave the product's governor.
+    pub fn budget(&self) -> &dyn RequestGate {
+        self.inner.budget.as_ref()
     }
 
     /// Asks Autotask (without credentials) where `username` lives. Not cached.
@@ -282,9 +297,15 @@ impl AutotaskService {
     /// in (every API user of that database together), if that user's zone is known here yet.
     /// Costs no request.
     pub fn budget_used_by(&self, username: &str) -> Option<u32> {
+        Some(self.inner.budget.used(&self.budget_key_of(username)?))
+    }
+
+    /// The key requests to `username`'s database are counted under, if its zone is known here
+    /// yet. Costs no request.
+    pub fn budget_key_of(&self, username: &str) -> Option<String> {
         let username = username.trim();
         let zone = self.cached_zone(&username.to_ascii_lowercase())?;
-        Some(self.inner.budget.used(&zone.database_key(username)))
+        Some(zone.database_key(username))
     }
 
     fn cached_zone(&self, key: &str) -> Option<ResolvedZone> {
@@ -649,13 +670,13 @@ impl AutotaskClient {
                 self.credentials.secret.expose_secret(),
             )
             .await?;
-        if let Err(exhausted) = self.service.inner.budget.try_spend(&database) {
+        if let Err(wait) = self.service.inner.budget.try_spend(&database) {
             self.service.inner.auth_guard.finish(
                 &self.credentials.username,
                 admission,
                 AuthOutcome::Unknown,
             );
-            return Err(exhausted);
+            return Err(AutotaskError::BudgetExhausted(wait));
         }
         crate::telemetry::record_budget_used(
             &host,

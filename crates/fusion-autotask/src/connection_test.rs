@@ -527,7 +527,7 @@ fn general_failure(error: AutotaskError) -> Failure {
             reason: format!("Not tested: {error}"),
             fix: "Check the API username and secret in Autotask before testing again: the secret saved here was refused, and a secret Autotask already accepted for this user is still tried. If this is not your API user, someone may be trying to guess its secret".to_owned(),
         },
-        AutotaskError::BudgetExhausted { .. } => Failure {
+        AutotaskError::BudgetExhausted(_) => Failure {
             kind: TestFailureKind::PlatformError,
             reason: format!("Not tested: {error}"),
             fix: "Wait until the hourly request budget frees up (it is a rolling hour), or raise this server's Autotask request budget".to_owned(),

@@ -74,11 +74,10 @@ pub enum AutotaskError {
         "Autotask answered with something that is not its API's JSON (HTTP {status}): {detail}"
     )]
     Decode { status: u16, detail: String },
-    /// Our own per-database request budget for this hour is used up; no call was made.
-    #[error(
-        "the hourly Autotask request budget for this database is used up ({used} of {limit} requests); no request was sent"
-    )]
-    BudgetExhausted { used: u32, limit: u32 },
+    /// This server's share of the database's hourly requests does not allow the request now (it
+    /// says until when); no call was made.
+    #[error("{0}; no request was sent")]
+    BudgetExhausted(fusion_engine::budget::BudgetWait),
     /// This API username was refused by Autotask too often in the last hour; the request (with a
     /// secret not yet accepted for it) was not sent, so repeated guesses cannot lock the API user
     /// in Autotask or use up its database's allowance.
@@ -153,7 +152,7 @@ impl AutotaskError {
             AutotaskError::NotFound { .. } => "not_found",
             AutotaskError::Transport { .. } => "transport",
             AutotaskError::Decode { .. } => "decode",
-            AutotaskError::BudgetExhausted { .. } => "budget_exhausted",
+            AutotaskError::BudgetExhausted(_) => "budget_exhausted",
             AutotaskError::AuthenticationPaused { .. } => "authentication_paused",
             AutotaskError::UnexpectedZoneUrl { .. } => "unexpected_zone_url",
             AutotaskError::IntegrationCodeMissing => "integration_code_missing",

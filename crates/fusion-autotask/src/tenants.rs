@@ -193,7 +193,7 @@ fn tenant_error(error: AutotaskError) -> TenantError {
         | AutotaskError::Rejected { .. }
         | AutotaskError::Transport { .. }
         | AutotaskError::Decode { .. }
-        | AutotaskError::BudgetExhausted { .. }
+        | AutotaskError::BudgetExhausted(_)
         | AutotaskError::UnexpectedZoneUrl { .. } => TenantError::Unavailable { message },
     }
 }
@@ -351,11 +351,15 @@ impl PlatformTenants for AutotaskTenants {
     fn hourly_request_limit(&self) -> Option<u32> {
         self.tester
             .service()
-            .map(|service| service.budget().hourly_limit())
+            .map(|service| service.budget().default_allowance())
     }
 
     fn requests_last_hour(&self, username: &str) -> Option<u32> {
         self.tester.service()?.budget_used_by(username)
+    }
+
+    fn budget_key(&self, username: &str) -> Option<String> {
+        self.tester.service()?.budget_key_of(username)
     }
 }
 

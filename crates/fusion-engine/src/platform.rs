@@ -131,6 +131,10 @@ pub trait Platform: Send + Sync + fmt::Debug {
     /// it (lease key), e.g. `"autotask:webservices5.autotask.net:<API username's tenant>"`.
     fn database_key(&self) -> String;
 
+    /// The key the API budget counts this platform's requests under ([`crate::budget`]; Autotask:
+    /// `ci:<database number>`, what the adapter's request gate is asked with).
+    fn budget_key(&self) -> String;
+
     /// The API user the sync acts as (Autotask: the resource id of the API user, from
     /// `Resources` by the API username). Things it wrote are never echoed back.
     async fn own_actor(&self) -> Result<ActorId, PlatformError>;

@@ -295,6 +295,10 @@ impl Platform for SharedFeedPlatform {
         self.inner.database_key()
     }
 
+    fn budget_key(&self) -> String {
+        self.inner.budget_key()
+    }
+
     async fn own_actor(&self) -> Result<ActorId, PlatformError> {
         self.inner.own_actor().await
     }

@@ -323,13 +323,17 @@ pub trait PlatformTenants: Send + Sync {
         company: &ChoiceValue,
     ) -> Result<TicketPreview, TenantError>;
 
-    /// Requests per hour this server allows itself per tenant; `None` when it cannot call the
-    /// platform at all.
+    /// Requests per hour this server allows itself per tenant unless the tenant's organisation
+    /// set another share; `None` when it cannot call the platform at all.
     fn hourly_request_limit(&self) -> Option<u32>;
 
     /// Requests this server sent in the last hour to the tenant of API user `username`, once
     /// known (costs no request).
     fn requests_last_hour(&self, username: &str) -> Option<u32>;
+
+    /// The key the API budget counts the tenant of API user `username` under
+    /// ([`crate::budget`]), once known (costs no request).
+    fn budget_key(&self, username: &str) -> Option<String>;
 }
 
 #[cfg(test)]

@@ -41,7 +41,7 @@ pub(crate) fn to_platform_error(error: AutotaskError, call: CallKind) -> Platfor
         AutotaskError::ThreadThreshold { .. } | AutotaskError::RateLimited { .. } => {
             PlatformError::RateLimited(text)
         }
-        AutotaskError::BudgetExhausted { .. } => PlatformError::BudgetExhausted(text),
+        AutotaskError::BudgetExhausted(_) => PlatformError::BudgetExhausted(text),
         AutotaskError::NotFound { .. } => PlatformError::NotFound(text),
         AutotaskError::Rejected { status, messages } => {
             if messages

@@ -129,6 +129,8 @@ pub struct AutotaskPlatform {
     /// What the tenant's fields accept, derived once from the choices (no call).
     field_rules: FieldRules,
     database_key: String,
+    /// What the request gate counts this database's requests under.
+    budget_key: String,
     own_actor: tokio::sync::OnceCell<ActorId>,
     calls: AtomicU64,
     prefetch: tokio::sync::Mutex<VecDeque<PrefetchPage>>,
@@ -179,6 +181,7 @@ impl AutotaskPlatform {
             .to_owned();
         AutotaskPlatform {
             database_key: format!("autotask:{}:{tenant}", zone.api_url.host()),
+            budget_key: zone.database_key(client.username()),
             client,
             field_rules: field_rules::field_rules(&choices),
             schema: TicketSchema::new(choices),
@@ -479,6 +482,10 @@ impl AutotaskPlatform {
 impl Platform for AutotaskPlatform {
     fn database_key(&self) -> String {
         self.database_key.clone()
+    }
+
+    fn budget_key(&self) -> String {
+        self.budget_key.clone()
     }
 
     async fn own_actor(&self) -> Result<ActorId, PlatformError> {

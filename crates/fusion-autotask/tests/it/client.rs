@@ -161,7 +161,10 @@ async fn the_request_budget_refuses_with_a_clear_error_and_sends_nothing() {
         .threshold_information()
         .await
         .expect_err("budget spent");
-    assert_eq!(error, AutotaskError::BudgetExhausted { used: 2, limit: 2 });
+    let AutotaskError::BudgetExhausted(wait) = &error else {
+        panic!("expected the budget to refuse, got {error:?}");
+    };
+    assert_eq!((wait.used, wait.allowance), (2, 2));
     assert!(error.to_string().contains("no request was sent"));
     assert_eq!(
         route_statuses(&harness, "GET /V1.0/ThresholdInformation").len(),

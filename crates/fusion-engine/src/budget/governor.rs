@@ -68,7 +68,8 @@ struct Database {
 
 impl Database {
     fn window(&self, now_minute: i64) -> impl Iterator<Item = (&i64, &Counts)> {
-        self.minutes.range(now_minute - HOUR_MINUTES + 1..=now_minute)
+        self.minutes
+            .range(now_minute - HOUR_MINUTES + 1..=now_minute)
     }
 
     fn total(&self, now_minute: i64) -> u32 {
@@ -185,7 +186,8 @@ impl BudgetGovernor {
         let now = minute_of(self.clock.now());
         let mut longest: Option<BudgetWait> = None;
         for database in databases {
-            if let Err(wait) = self.judge(&state, database, purpose, now, self.settings.start_margin)
+            if let Err(wait) =
+                self.judge(&state, database, purpose, now, self.settings.start_margin)
                 && longest
                     .as_ref()
                     .is_none_or(|longest| wait.resume_at > longest.resume_at)
@@ -261,9 +263,8 @@ impl BudgetGovernor {
                     .copied()
                     .unwrap_or(0);
                 if own + margin >= fair {
-                    let mine = |counts: &Counts| {
-                        counts.get(&purpose.relationship).copied().unwrap_or(0)
-                    };
+                    let mine =
+                        |counts: &Counts| counts.get(&purpose.relationship).copied().unwrap_or(0);
                     let fair_again = db
                         .falls_below(now, fair.saturating_sub(margin).max(1), mine)
                         .unwrap_or(now + HOUR_MINUTES);
@@ -317,11 +318,7 @@ impl BudgetGovernor {
             for usage in pending {
                 *state
                     .unflushed
-                    .entry((
-                        usage.database,
-                        usage.relationship,
-                        minute_of(usage.minute),
-                    ))
+                    .entry((usage.database, usage.relationship, minute_of(usage.minute)))
                     .or_default() += usage.requests;
             }
             return Err(error);
@@ -364,7 +361,9 @@ impl BudgetGovernor {
             due
         };
         if prune {
-            self.ledger.prune_api_usage(now - Duration::hours(25)).await?;
+            self.ledger
+                .prune_api_usage(now - Duration::hours(25))
+                .await?;
         }
         Ok(())
     }

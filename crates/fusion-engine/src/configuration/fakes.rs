@@ -459,6 +459,10 @@ impl PlatformTenants for FakeTenants {
     fn requests_last_hour(&self, _username: &str) -> Option<u32> {
         None
     }
+
+    fn budget_key(&self, _username: &str) -> Option<String> {
+        None
+    }
 }
 
 /// One connected relationship (the source organisation initiated it) and the service over it.

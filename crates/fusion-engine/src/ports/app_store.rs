@@ -4,8 +4,8 @@
 //! `Arc<dyn AppStore>`, and an `Arc<dyn AppStore>` coerces to an `Arc` of each port.
 
 use super::{
-    BudgetLedger, Identity, NotificationStore, OrganisationCredentials, OrganisationNames, OrganisationSettings,
-    RelationshipStore, StoreHealth, SyncStore, WebhookStore,
+    BudgetLedger, Identity, NotificationStore, OrganisationCredentials, OrganisationNames,
+    OrganisationSettings, RelationshipStore, StoreHealth, SyncStore, WebhookStore,
 };
 
 /// All storage ports behind one handle.

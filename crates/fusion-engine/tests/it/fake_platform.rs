@@ -459,6 +459,10 @@ impl Platform for FakePlatform {
         format!("fake:{}", self.name)
     }
 
+    fn budget_key(&self) -> String {
+        format!("fake:{}", self.name)
+    }
+
     async fn own_actor(&self) -> Result<ActorId, PlatformError> {
         let actor = self.own_actor.clone();
         self.call(Operation::OwnActor, |_, _| Ok(actor)).await

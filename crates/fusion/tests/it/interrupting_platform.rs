@@ -97,6 +97,9 @@ impl Platform for Interrupting {
     fn database_key(&self) -> String {
         self.inner.database_key()
     }
+    fn budget_key(&self) -> String {
+        self.inner.budget_key()
+    }
     async fn own_actor(&self) -> Result<ActorId, PlatformError> {
         self.inner.own_actor().await
     }

@@ -498,6 +498,10 @@ impl fusion_engine::PlatformTenants for BudgetOnly {
                 .unwrap_or(0),
         )
     }
+
+    fn budget_key(&self, _username: &str) -> Option<String> {
+        None
+    }
 }
 
 #[tokio::test]
