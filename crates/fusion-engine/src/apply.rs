@@ -26,6 +26,7 @@ use fusion_domain::sync::{
 use fusion_domain::{BySide, ChoiceValue, Clock, Role, SideConfig};
 use time::OffsetDateTime;
 
+use crate::budget::{Priority, current_purpose, serving};
 use crate::platform::{CreatedTicket, Platform, PlatformError};
 use crate::setup::SyncSetup;
 
@@ -375,6 +376,19 @@ impl TicketApplier<'_> {
 
     /// Applies the plan's actions in order. Store failures end the run (returned as `Err`).
     pub async fn apply(&self, plan: &TicketPlan) -> Result<TicketResult, StoreError> {
+        // A closure goes first when the API budget runs low (crate::budget).
+        if plan
+            .actions
+            .iter()
+            .any(|action| matches!(action, SyncAction::Close { .. }))
+        {
+            let purpose = current_purpose().at(Priority::Person);
+            return serving(purpose, self.apply_actions(plan)).await;
+        }
+        self.apply_actions(plan).await
+    }
+
+    async fn apply_actions(&self, plan: &TicketPlan) -> Result<TicketResult, StoreError> {
         let mut result = TicketResult::default();
         let mut link = plan.link.clone();
         let (mut created, mut closed, mut updated) = (false, false, false);

@@ -36,6 +36,7 @@ use time::OffsetDateTime;
 
 use crate::apply::{TicketApplier, TicketResult};
 use crate::attention::AppliedTicket;
+use crate::budget::{BudgetGovernor, BudgetWait, current_purpose};
 use crate::control::RunControl;
 use crate::gather::{Access, GatherFailure, GatherRequest, Gathered, gather};
 use crate::lease_keeper::LeaseKeeper;
@@ -90,6 +91,10 @@ pub enum EngineError {
     /// A repair that does not apply (nothing was changed).
     #[error(transparent)]
     Repair(#[from] RepairError),
+    /// The API budget of a side's database does not allow this work now (nothing was read or
+    /// written; the scheduler starts it once the budget allows, see [`crate::budget`]).
+    #[error("{0}")]
+    WaitingForBudget(BudgetWait),
 }
 
 impl EngineError {
@@ -100,6 +105,7 @@ impl EngineError {
             EngineError::Stopped => true,
             EngineError::Store(error) => error.is_retryable(),
             EngineError::Repair(_) => false,
+            EngineError::WaitingForBudget(_) => true,
         }
     }
 }
@@ -116,6 +122,9 @@ pub struct RunSummary {
     pub plan: Plan,
     pub calls_used: u64,
     pub error: Option<String>,
+    /// The run stopped between tickets because the API budget ran low: the rest (cursors kept)
+    /// waits until then.
+    pub waiting_for_budget: Option<BudgetWait>,
     /// Whether the cursors were saved (the first manual run that does so sets the baseline: the
     /// caller then moves the relationship to "Ready for automatic sync").
     pub cursors_advanced: bool,
@@ -127,6 +136,7 @@ pub struct SyncEngine {
     store: Arc<dyn SyncStore>,
     clock: Arc<dyn Clock>,
     settings: EngineSettings,
+    budget: Option<Arc<BudgetGovernor>>,
 }
 
 impl std::fmt::Debug for SyncEngine {
@@ -144,11 +154,36 @@ impl SyncEngine {
             store,
             clock,
             settings,
+            budget: None,
         }
+    }
+
+    /// Runs judge `governor` before they start and between tickets: work the API budget does
+    /// not allow waits (see [`crate::budget`]).
+    pub fn with_budget(mut self, governor: Arc<BudgetGovernor>) -> Self {
+        self.budget = Some(governor);
+        self
+    }
+
+    /// Whether the API budget of both sides' databases lets the work in hand (its
+    /// [`crate::budget::Purpose`]) go on now.
+    fn budget_wait(&self, setup: &SyncSetup) -> Option<BudgetWait> {
+        let governor = self.budget.as_ref()?;
+        let databases: Vec<String> = BTreeSet::from([
+            setup.source.platform.budget_key(),
+            setup.target.platform.budget_key(),
+        ])
+        .into_iter()
+        .collect();
+        governor.admit(&databases, current_purpose()).err()
     }
 
     pub fn settings(&self) -> &EngineSettings {
         &self.settings
+    }
+
+    pub(crate) fn budget(&self) -> Option<&Arc<BudgetGovernor>> {
+        self.budget.as_ref()
     }
 
     pub(crate) fn store(&self) -> &dyn SyncStore {
@@ -179,6 +214,9 @@ impl SyncEngine {
         }
         if let SyncMode::DryRun { since } = mode {
             return self.dry_run(setup, since, control).await;
+        }
+        if let Some(wait) = self.budget_wait(setup) {
+            return Err(EngineError::WaitingForBudget(wait));
         }
         let leases = self.claim_leases(setup).await?;
         let result = self.run_with_leases(setup, mode, &leases, control).await;
@@ -286,6 +324,7 @@ impl SyncEngine {
                     calls_used,
                     error: None,
                     cursors_advanced: false,
+                    waiting_for_budget: None,
                 })
             }
             Err(GatherFailure::Store(error)) => Err(error.into()),
@@ -299,6 +338,7 @@ impl SyncEngine {
                 calls_used,
                 error: Some(side_error(setup, side, &error)),
                 cursors_advanced: false,
+                waiting_for_budget: None,
             }),
         }
     }
@@ -455,6 +495,7 @@ impl SyncEngine {
             calls_used: 0,
             error: None,
             cursors_advanced: false,
+            waiting_for_budget: None,
         };
         let mut stopped = false;
         let mut partial = false;
@@ -486,7 +527,13 @@ impl SyncEngine {
             }
             Err(GatherFailure::Platform(side, error)) => {
                 summary.error = Some(side_error(setup, side, &error));
-                stopped = true;
+                // Reading met the closed budget gate: the run waits, it did not fail.
+                match (&error, self.budget_wait(setup)) {
+                    (PlatformError::BudgetExhausted(_), Some(wait)) => {
+                        summary.waiting_for_budget = Some(wait);
+                    }
+                    _ => stopped = true,
+                }
             }
             Ok(Gathered {
                 input,
@@ -545,6 +592,14 @@ impl SyncEngine {
                             if control.is_stopped() {
                                 summary.error = Some(STOPPED.into());
                                 stopped = true;
+                                halted = true;
+                                halt.store(true, Ordering::Relaxed);
+                                break;
+                            }
+                            if let Some(wait) = self.budget_wait(setup) {
+                                // The rest waits for the budget; the cursors stay.
+                                summary.error = Some(wait.to_string());
+                                summary.waiting_for_budget = Some(wait);
                                 halted = true;
                                 halt.store(true, Ordering::Relaxed);
                                 break;
@@ -665,7 +720,7 @@ impl SyncEngine {
                     }
                 }
                 summary.counts.attention = attention.tickets_needing_attention();
-                if !stopped && !targeted {
+                if !stopped && !targeted && summary.waiting_for_budget.is_none() {
                     for (side, seen) in cursors.into_sides() {
                         self.advance_cursor(setup.relationship, side, seen, since)
                             .await?;
@@ -681,6 +736,9 @@ impl SyncEngine {
         summary.status =
             if stopped {
                 RunStatus::Failed
+            } else if summary.waiting_for_budget.is_some() {
+                // Part of the work is done (or none yet); the rest waits for the budget.
+                RunStatus::Partial
             } else if summary.records.iter().all(|record| {
                 matches!(record.outcome, RecordOutcome::Held | RecordOutcome::Skipped)
             }) && !partial

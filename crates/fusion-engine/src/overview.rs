@@ -12,7 +12,8 @@ use fusion_domain::sync::{
 use fusion_domain::{Clock, Relationship, RelationshipId, Role, SyncReadiness};
 use time::{Duration, OffsetDateTime};
 
-use crate::ports::{RunFilter, StoreError, StoreResult, SyncStore};
+use crate::budget::{BudgetGovernor, BudgetWait, Priority, Purpose};
+use crate::ports::{DeferredRun, RunFilter, StoreError, StoreResult, SyncStore};
 
 /// How far back the status counts failures.
 pub const FAILURE_WINDOW: Duration = Duration::hours(24);
@@ -33,6 +34,10 @@ pub struct SyncStatus {
     pub calls_last_hour: u64,
     /// Tickets that need a person's attention now (see the Tickets page).
     pub needs_attention: u32,
+    /// Automatic sync is on and the API budget holds its sweeps back until then.
+    pub waiting_for_budget: Option<BudgetWait>,
+    /// A person's manual run that waits for the API budget; the scheduler carries it on.
+    pub deferred_run: Option<DeferredRun>,
 }
 
 /// Why automatic sync could not be switched as asked.
@@ -99,6 +104,7 @@ pub struct StartDateError(pub String);
 pub struct SyncOverviews {
     store: Arc<dyn SyncStore>,
     clock: Arc<dyn Clock>,
+    budget: std::sync::OnceLock<Arc<BudgetGovernor>>,
 }
 
 impl std::fmt::Debug for SyncOverviews {
@@ -109,7 +115,45 @@ impl std::fmt::Debug for SyncOverviews {
 
 impl SyncOverviews {
     pub fn new(store: Arc<dyn SyncStore>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        Self {
+            store,
+            clock,
+            budget: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// From now on statuses say when the API budget holds a connection's work back. The first
+    /// governor given wins.
+    pub fn set_budget(&self, governor: Arc<BudgetGovernor>) {
+        let _first_wins = self.budget.set(governor);
+    }
+
+    /// What the API budget holds back of `relationship`: its sweeps (when `scheduled`) and a
+    /// person's manual run waiting to be carried on.
+    async fn budget_waits(
+        &self,
+        relationship: RelationshipId,
+        scheduled: bool,
+    ) -> StoreResult<(Option<BudgetWait>, Option<DeferredRun>)> {
+        let Some(governor) = self.budget.get() else {
+            return Ok((None, None));
+        };
+        let deferred = governor
+            .deferred_runs()
+            .await?
+            .into_iter()
+            .find(|run| run.relationship == relationship);
+        let sweeps = scheduled
+            .then(|| {
+                governor
+                    .admit(
+                        &governor.databases_of(relationship),
+                        Purpose::of(relationship, Priority::Sweep),
+                    )
+                    .err()
+            })
+            .flatten();
+        Ok((sweeps, deferred))
     }
 
     /// The status of `relationship`.
@@ -150,7 +194,11 @@ impl SyncOverviews {
                     now,
                 )
             });
+        let (waiting_for_budget, deferred_run) =
+            self.budget_waits(id, next_run_at.is_some()).await?;
         Ok(SyncStatus {
+            waiting_for_budget,
+            deferred_run,
             schedule,
             last_run,
             next_run_at,

@@ -10,13 +10,14 @@ use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::ports::SyncStore;
+use crate::ports::{DeferredRun, SyncStore};
 use async_trait::async_trait;
 use fusion_domain::sync::{SyncRun, TicketId, TicketSnapshot};
 use fusion_domain::{Clock, OrgId, RelationshipId, Role};
 use time::Duration;
 use tokio::sync::{Notify, oneshot};
 
+use crate::budget::{Priority, Purpose, serving};
 use crate::control::{RunControl, RunObserver, StopSignal};
 use crate::engine::{EngineError, RunSummary, SyncEngine, SyncMode};
 use crate::repair::RepairStep;
@@ -283,7 +284,14 @@ impl SyncService {
             ..control.clone()
         };
         let started = std::time::Instant::now();
-        let result = self.run_inner(relationship, mode.clone(), &control).await;
+        let purpose = Purpose::of(relationship, self.priority_of(relationship, &mode).await);
+        let result = serving(
+            purpose,
+            self.run_inner(relationship, mode.clone(), &control),
+        )
+        .await;
+        self.keep_manual_run_waiting_for_budget(relationship, &mode, &control, &result)
+            .await;
         record_metrics(&mode, &result, started.elapsed());
         if let Some(hooks) = &self.hooks
             && !matches!(mode, SyncMode::DryRun { .. })
@@ -342,6 +350,106 @@ impl SyncService {
                     "the sync task failed: {join}"
                 ))),
             },
+        }
+    }
+
+    /// Who comes first when the API budget runs low: a manual run that sets the baseline is an
+    /// initial sync (bulk), other manual runs, repairs and webhook runs are a person's, sweeps
+    /// are sweeps.
+    async fn priority_of(&self, relationship: RelationshipId, mode: &SyncMode) -> Priority {
+        match mode {
+            SyncMode::Automatic => Priority::Sweep,
+            SyncMode::Manual { .. } => match self.store.cursor(relationship, Role::Source).await {
+                Ok(None) => Priority::Bulk,
+                _ => Priority::Person,
+            },
+            SyncMode::DryRun { .. } | SyncMode::Repair { .. } | SyncMode::Webhook { .. } => {
+                Priority::Person
+            }
+        }
+    }
+
+    /// A person's manual run that waits for the API budget (refused at the start or stopped
+    /// between tickets) is kept for the scheduler to carry on once the budget allows; one that
+    /// ran to the end no longer waits.
+    async fn keep_manual_run_waiting_for_budget(
+        &self,
+        relationship: RelationshipId,
+        mode: &SyncMode,
+        control: &RunControl,
+        result: &Result<RunSummary, ServiceError>,
+    ) {
+        let (Some(governor), SyncMode::Manual { since }) = (self.engine.budget(), mode) else {
+            return;
+        };
+        let wait = match result {
+            Ok(summary) => summary.waiting_for_budget.as_ref(),
+            Err(ServiceError::Engine(EngineError::WaitingForBudget(wait))) => Some(wait),
+            Err(_) => return,
+        };
+        let kept = match wait {
+            Some(wait) => {
+                governor
+                    .defer_run(&DeferredRun {
+                        relationship,
+                        since: *since,
+                        started_by: control.started_by.clone(),
+                        deferred_at: self.clock.now(),
+                        resume_at: wait.resume_at,
+                    })
+                    .await
+            }
+            None => governor.clear_deferred_run(relationship).await,
+        };
+        if let Err(error) = kept {
+            tracing::warn!(relationship = %relationship, %error, "could not record a manual run waiting for API budget");
+        }
+    }
+
+    /// Carries on the manual runs that waited for the API budget and may go now.
+    async fn resume_deferred_runs(
+        &self,
+        control: &RunControl,
+        outcomes: &mut Vec<ScheduledOutcome>,
+    ) {
+        let Some(governor) = self.engine.budget() else {
+            return;
+        };
+        let deferred = match governor.deferred_runs().await {
+            Ok(deferred) => deferred,
+            Err(error) => {
+                tracing::warn!(%error, "could not read the manual runs waiting for API budget");
+                return;
+            }
+        };
+        for run in deferred {
+            if control.is_stopped() || self.stop.is_stopped() {
+                break;
+            }
+            if run.resume_at > self.clock.now() {
+                continue;
+            }
+            let mut carried = control.clone();
+            carried.started_by = run.started_by.clone();
+            let result = self
+                .run_with(
+                    run.relationship,
+                    SyncMode::Manual { since: run.since },
+                    &carried,
+                )
+                .await;
+            if matches!(
+                result,
+                Err(ServiceError::Engine(
+                    EngineError::Busy(_) | EngineError::WaitingForBudget(_)
+                ))
+            ) {
+                continue;
+            }
+            outcomes.push(ScheduledOutcome {
+                relationship: run.relationship,
+                result,
+            });
         }
     }
 
@@ -470,6 +578,7 @@ impl SyncService {
         control: &RunControl,
     ) -> Result<Vec<ScheduledOutcome>, SetupError> {
         let mut outcomes = Vec::new();
+        self.resume_deferred_runs(control, &mut outcomes).await;
         let mut due = Vec::new();
         for scheduled in self.directory.automatic_relationships().await? {
             match self.is_due(&scheduled).await {
@@ -494,7 +603,13 @@ impl SyncService {
                 .await;
             waiting -= 1;
             metrics::gauge!(SYNC_DUE_RELATIONSHIPS).set(waiting as f64);
-            if matches!(result, Err(ServiceError::Engine(EngineError::Busy(_)))) {
+            // Another process runs it, or the API budget holds it back (it shows as waiting).
+            if matches!(
+                result,
+                Err(ServiceError::Engine(
+                    EngineError::Busy(_) | EngineError::WaitingForBudget(_)
+                ))
+            ) {
                 continue;
             }
             outcomes.push(ScheduledOutcome {
@@ -612,6 +727,7 @@ fn record_metrics(
                 ServiceError::Engine(EngineError::InitialSyncRequired) => "initial_sync_required",
                 ServiceError::Engine(EngineError::Store(_)) => "store",
                 ServiceError::Engine(EngineError::Repair(_)) => "repair_refused",
+                ServiceError::Engine(EngineError::WaitingForBudget(_)) => "waiting_for_budget",
                 ServiceError::Setup(SetupError::NotFound) => "not_found",
                 ServiceError::Setup(SetupError::NotReady(_)) => "not_ready",
                 ServiceError::Setup(SetupError::Unavailable(_)) => "unavailable",

@@ -186,6 +186,9 @@ struct AppStateInner {
     readiness_checks: std::sync::RwLock<Vec<(String, readiness::ReadinessCheck)>>,
     /// `fusion demo` only: raises test tickets in the simulated tenants (the Sync page's form).
     demo_tickets: std::sync::OnceLock<Arc<dyn DemoTickets>>,
+    /// The API budget: each tenant's share and use by connection (Settings, the Dashboard) and
+    /// what it holds back (the Sync page); without it those parts say only the share.
+    budget: std::sync::OnceLock<Arc<fusion_engine::budget::BudgetGovernor>>,
 }
 
 impl AppState {
@@ -251,6 +254,7 @@ impl AppState {
                 readiness_checks: std::sync::RwLock::new(Vec::new()),
                 demo_tickets: std::sync::OnceLock::new(),
                 webhooks: std::sync::OnceLock::new(),
+                budget: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -290,6 +294,18 @@ impl AppState {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
+    }
+
+    /// Shows and sets each tenant's API budget with `governor` (the one the binary's sync engine
+    /// and Autotask service use). The first governor given wins.
+    pub fn with_budget(self, governor: Arc<fusion_engine::budget::BudgetGovernor>) -> Self {
+        self.inner.sync_overviews.set_budget(governor.clone());
+        let _first_wins = self.inner.budget.set(governor);
+        self
+    }
+
+    pub(crate) fn budget(&self) -> Option<&Arc<fusion_engine::budget::BudgetGovernor>> {
+        self.inner.budget.get()
     }
 
     /// Runs manual syncs and dry runs with `sync` (the binary's `SyncService`, the same one its

@@ -9,7 +9,7 @@ use fusion_domain::{Clock, RelationshipId};
 use time::{Duration, OffsetDateTime};
 
 use super::{BudgetWait, Priority, Purpose, RequestGate, current_purpose};
-use crate::ports::{ApiUsage, BudgetLedger, StoreError};
+use crate::ports::{ApiUsage, BudgetLedger, DeferredRun, StoreError};
 
 /// The rolling window the platform counts in.
 const HOUR_MINUTES: i64 = 60;
@@ -378,6 +378,21 @@ impl BudgetGovernor {
             None => state.shares.remove(database),
         };
         Ok(())
+    }
+
+    /// Keeps a person's manual run that waits for budget, for the scheduler to carry on.
+    pub async fn defer_run(&self, run: &DeferredRun) -> Result<(), StoreError> {
+        self.ledger.save_deferred_run(run).await
+    }
+
+    /// Manual runs waiting for budget, oldest first.
+    pub async fn deferred_runs(&self) -> Result<Vec<DeferredRun>, StoreError> {
+        self.ledger.deferred_runs().await
+    }
+
+    /// A relationship's manual run no longer waits (it ran to the end, or another replaced it).
+    pub async fn clear_deferred_run(&self, relationship: RelationshipId) -> Result<(), StoreError> {
+        self.ledger.clear_deferred_run(relationship).await
     }
 
     /// A database's use over the last 24 hours, by connection (from the ledger, with this

@@ -170,6 +170,9 @@ pub(crate) struct SyncStateDto {
     pub last_run: Option<RunDto>,
     /// When the scheduler starts the next automatic run (`null`: it will not).
     pub next_run_at: Option<String>,
+    /// "Waiting for API budget: …" with the time the work carries on, when the API budget holds
+    /// this connection's sweeps or a person's manual run back; `null` otherwise.
+    pub waiting_for_budget: Option<String>,
     /// Whether this server process runs syncs (manual runs and dry runs need it).
     pub sync_available: bool,
 }
@@ -194,6 +197,7 @@ impl SyncStateDto {
                 .as_ref()
                 .map(|run| RunDto::new(run, &relationship.contract_name)),
             next_run_at: overview.next_run_at.map(api_timestamp),
+            waiting_for_budget: overview.budget_note(),
             sync_available,
         }
     }
@@ -272,6 +276,8 @@ pub(crate) struct DashboardRowDto {
     pub interval_minutes: i64,
     pub last_run: Option<RunDto>,
     pub next_run_at: Option<String>,
+    /// As in the sync state: what the API budget holds back, and until when.
+    pub waiting_for_budget: Option<String>,
     /// Runs that Failed in the last 24 hours.
     pub failed_runs_24h: u32,
     /// Tickets recorded as Failed in runs of the last 24 hours.
@@ -520,6 +526,7 @@ pub(crate) fn dashboard_row(overview: &SyncOverview) -> DashboardRowDto {
             .as_ref()
             .map(|run| RunDto::new(run, &relationship.contract_name)),
         next_run_at: overview.next_run_at.map(api_timestamp),
+        waiting_for_budget: overview.budget_note(),
         failed_runs_24h: overview.failed_runs_24h,
         failed_tickets_24h: overview.failed_tickets_24h,
         autotask_calls_last_hour: overview.calls_last_hour,

@@ -37,6 +37,8 @@ mod tickets_page;
 use axum::Router;
 use fusion_domain::sync::{RunStatus, SyncRecord, SyncRun, SyncRunId, SyncSchedule};
 use fusion_domain::{OrgId, RelationshipId, RelationshipState, SyncReadiness};
+use fusion_engine::budget::BudgetWait;
+use fusion_engine::ports::DeferredRun;
 use fusion_engine::{
     EngineError, HistoryRun, RepairError, RunControl, RunSummary, ScheduleChangeError,
     ServiceError, SetupError, SyncMode, SyncStatus, parse_start_date, upper_first,
@@ -106,6 +108,10 @@ pub(crate) struct SyncOverview {
     pub calls_last_hour: u64,
     /// Tickets that need a person's attention now.
     pub needs_attention: u32,
+    /// Automatic sync waits for the API budget until then.
+    pub waiting_for_budget: Option<BudgetWait>,
+    /// A person's manual run waiting for the API budget.
+    pub deferred_run: Option<DeferredRun>,
 }
 
 impl SyncOverview {
@@ -118,6 +124,8 @@ impl SyncOverview {
             failed_tickets_24h,
             calls_last_hour,
             needs_attention,
+            waiting_for_budget,
+            deferred_run,
         } = status;
         Self {
             connection,
@@ -128,7 +136,29 @@ impl SyncOverview {
             failed_tickets_24h,
             calls_last_hour,
             needs_attention,
+            waiting_for_budget,
+            deferred_run,
         }
+    }
+
+    /// "Waiting for API budget…" when the budget holds this connection's work back: a person's
+    /// manual run first, then the sweeps.
+    pub fn budget_note(&self) -> Option<String> {
+        if let Some(run) = &self.deferred_run {
+            let by = run
+                .started_by
+                .as_deref()
+                .map(|by| format!(" started by {by}"))
+                .unwrap_or_default();
+            return Some(format!(
+                "Waiting for API budget: the sync{by} carries on by itself at about {:02}:{:02} UTC.",
+                run.resume_at.hour(),
+                run.resume_at.minute()
+            ));
+        }
+        self.waiting_for_budget
+            .as_ref()
+            .map(|wait| format!("{wait}."))
     }
 
     pub fn relationship_id(&self) -> RelationshipId {
@@ -299,6 +329,10 @@ impl From<ServiceError> for SyncError {
                     message: upper_first(&message),
                 }
             }
+            ServiceError::Engine(EngineError::WaitingForBudget(wait)) => SyncError::Conflict {
+                code: "waiting_for_budget",
+                message: format!("{wait}."),
+            },
             ServiceError::Internal(message) => SyncError::Api(ApiError::Internal(message)),
         }
     }

@@ -255,6 +255,9 @@ pub(super) fn partner_name(overview: &SyncOverview) -> String {
 }
 
 pub(super) fn next_run_words(overview: &SyncOverview, now: OffsetDateTime) -> String {
+    if let Some(note) = overview.budget_note() {
+        return note;
+    }
     match overview.next_run_at {
         Some(at) if at <= now => "Due now".to_owned(),
         Some(at) => human_date(at),
