@@ -38,6 +38,7 @@
 //! - An API secret is never written to a response, a page, an error message or the log.
 
 mod api;
+mod api_budget;
 mod api_tokens;
 mod charts;
 mod configuration;
@@ -446,6 +447,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::routes())
         .merge(api_tokens::page_routes())
+        .merge(api_budget::page_routes())
         .merge(relationships::page_routes())
         .merge(configuration::page_routes())
         .merge(sync::page_routes())
@@ -456,6 +458,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1",
             api::routes()
                 .merge(api_tokens::api_routes())
+                .merge(api_budget::api_routes())
                 .merge(relationships::api_routes())
                 .merge(configuration::api_routes())
                 .merge(sync::api_routes())

@@ -400,6 +400,7 @@ async fn render_settings(
         history,
         budget: crate::sync::budget_sentence(None, state.tenants().hourly_request_limit()),
         webhooks: crate::hooks::webhook_panel(state, org.id, tested_now).await,
+        api_budget: crate::api_budget::panel(state, org, caller.csrf_token()).await,
     };
     render(status, &page)
 }

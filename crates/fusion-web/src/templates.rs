@@ -103,6 +103,8 @@ pub(crate) struct SettingsPage {
     pub budget: String,
     /// This organisation's Autotask webhooks (made or checked at once after a passing test).
     pub webhooks: Option<crate::hooks::WebhookPanel>,
+    /// The API budget of the organisation's database, once known.
+    pub api_budget: Option<crate::api_budget::BudgetPanel>,
 }
 
 /// One event checkbox of the notifications page.

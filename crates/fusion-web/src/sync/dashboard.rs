@@ -67,6 +67,8 @@ pub(crate) struct DashboardPage {
     pub budget: String,
     /// This organisation's Autotask webhooks.
     pub webhooks: Option<crate::hooks::WebhookPanel>,
+    /// The API budget of the organisation's database by connection, once known.
+    pub api_budget: Option<crate::api_budget::BudgetPanel>,
 }
 
 fn automatic_words(automatic: bool, minutes: i64) -> String {
@@ -205,6 +207,7 @@ async fn dashboard_page(
         requests_chart,
         budget: budget_sentence(autotask_budget_used(&state, org.id).await, limit),
         webhooks: crate::hooks::webhook_panel(&state, org.id, false).await,
+        api_budget: crate::api_budget::panel(&state, &org, None).await,
     };
     render(StatusCode::OK, &page)
 }
