@@ -8,10 +8,8 @@
 //! names.
 
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::routing::get;
+use axum::{Json, Router};
 use fusion_domain::OrgId;
 use fusion_engine::budget::TenantUsage;
 use serde::{Deserialize, Serialize};
@@ -19,19 +17,18 @@ use serde::{Deserialize, Serialize};
 use crate::AppState;
 use crate::api::ApiJson;
 use crate::error::ApiError;
-use crate::page_chrome::{OrgPageWrite, PageForm, internal_error_page, settings_url};
+use crate::page_chrome::settings_url;
 use crate::relationships::connections_of;
 use crate::session::OrgApiCaller;
-use crate::templates::{MessagePage, render};
 use crate::wording::{counted, thousands};
 
 pub(crate) fn api_routes() -> Router<AppState> {
     Router::new().route("/orgs/{org_id}/api-budget", get(read).put(update))
 }
 
-pub(crate) fn page_routes() -> Router<AppState> {
-    Router::new().route("/orgs/{org_id}/settings/api-budget", post(save_share))
-}
+mod page;
+
+pub(crate) use page::page_routes;
 
 /// What the server's own work (Settings, connection tests, choices, webhooks) is called.
 const OWN_WORK: &str = "Settings, connection tests and webhooks";
@@ -223,7 +220,7 @@ pub(crate) struct ShareRequest {
 }
 
 /// Why a share cannot be set.
-fn share_problem(message: String) -> ApiError {
+pub(super) fn share_problem(message: String) -> ApiError {
     ApiError::Invalid {
         code: "invalid_share",
         field: Some("percent"),
@@ -236,7 +233,7 @@ fn share_problem(message: String) -> ApiError {
     }
 }
 
-fn checked_percent(percent: Option<i64>) -> Result<Option<u8>, ApiError> {
+pub(super) fn checked_percent(percent: Option<i64>) -> Result<Option<u8>, ApiError> {
     match percent {
         None => Ok(None),
         Some(percent @ 1..=100) => Ok(Some(percent as u8)),
@@ -248,7 +245,11 @@ fn checked_percent(percent: Option<i64>) -> Result<Option<u8>, ApiError> {
 
 /// Sets the share of the organisation's own database (known once a request or a connection
 /// test reached it).
-async fn set_share(state: &AppState, org: OrgId, percent: Option<u8>) -> Result<(), ApiError> {
+pub(super) async fn set_share(
+    state: &AppState,
+    org: OrgId,
+    percent: Option<u8>,
+) -> Result<(), ApiError> {
     let Some(governor) = state.budget() else {
         return Err(ApiError::Invalid {
             code: "budget_unavailable",
@@ -284,59 +285,6 @@ async fn update(
     let percent = checked_percent(request.percent)?;
     set_share(&state, org_id, percent).await?;
     Ok(Json(dto(&state, org_id).await?))
-}
-
-#[derive(Deserialize)]
-pub(crate) struct ShareForm {
-    #[serde(default)]
-    csrf_token: String,
-    /// Empty: the server's default.
-    #[serde(default)]
-    percent: String,
-}
-
-impl PageForm for ShareForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
-}
-
-async fn save_share(
-    State(state): State<AppState>,
-    OrgPageWrite { org, form, .. }: OrgPageWrite<Form<ShareForm>>,
-) -> Response {
-    let text = form.0.percent.trim();
-    let parsed = if text.is_empty() {
-        Ok(None)
-    } else {
-        text.trim_end_matches('%')
-            .trim()
-            .parse::<i64>()
-            .map_err(|_| share_problem(format!("\"{text}\" is not a whole number.")))
-            .and_then(|percent| checked_percent(Some(percent)))
-    };
-    let saved = match parsed {
-        Ok(percent) => set_share(&state, org.id, percent).await,
-        Err(problem) => Err(problem),
-    };
-    match saved {
-        Ok(()) => Redirect::to(&format!("{}#api-budget", settings_url(&org))).into_response(),
-        Err(ApiError::Invalid { message, fix, .. }) => render(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &MessagePage {
-                title: "The API budget was not changed",
-                active: "settings",
-                nav: None,
-                message: match fix {
-                    Some(fix) => format!("{message} {fix}"),
-                    None => message,
-                },
-                link_url: settings_url(&org),
-                link_text: "Back to Settings",
-            },
-        ),
-        Err(other) => internal_error_page(other),
-    }
 }
 
 #[cfg(test)]

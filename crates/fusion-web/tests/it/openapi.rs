@@ -17,7 +17,8 @@ use crate::support::TestApp;
 const DOCUMENT: &str = include_str!("../../openapi.json");
 
 /// The source files holding the `/api/v1` route tables (nested under `/api/v1` in `lib.rs`).
-const ROUTE_TABLES: [(&str, &str); 9] = [
+const ROUTE_TABLES: [(&str, &str); 10] = [
+    ("src/api_budget.rs", include_str!("../../src/api_budget.rs")),
     ("src/hooks.rs", include_str!("../../src/hooks.rs")),
     ("src/api.rs", include_str!("../../src/api.rs")),
     ("src/api_tokens.rs", include_str!("../../src/api_tokens.rs")),
