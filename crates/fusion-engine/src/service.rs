@@ -251,6 +251,12 @@ impl SyncService {
         tokio::time::timeout(grace, idle).await.is_ok()
     }
 
+    /// The API budget its runs wait for, when the binary gave one (see
+    /// [`SyncEngine::with_budget`]).
+    pub fn budget(&self) -> Option<&Arc<crate::budget::BudgetGovernor>> {
+        self.engine.budget()
+    }
+
     /// Runs going through the service right now.
     pub fn runs_in_flight(&self) -> usize {
         self.in_flight.count.load(Ordering::SeqCst)

@@ -333,6 +333,11 @@ pub struct ServeArgs {
     #[arg(long, env = "FUSION_LEASE_SECONDS", value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(15..=3600))]
     pub lease_seconds: Option<u64>,
 
+    /// This server's share of each Autotask database's 10,000 requests an hour, per cent, where
+    /// the organisation set none on Settings [default: 50].
+    #[arg(long, env = "FUSION_API_BUDGET_PERCENT", value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub api_budget_percent: Option<u8>,
+
     #[command(flatten)]
     pub notifications: NotificationArgs,
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use fusion_autotask::AutotaskService;
 use fusion_domain::{Clock, SystemClock};
+use fusion_engine::budget::{BudgetGovernor, BudgetSettings};
 use fusion_engine::webhooks::{WebhookHealth, WebhookService, WebhookSettings};
 use fusion_engine::{EngineSettings, RunControl, SyncEngine, SyncService};
 use fusion_store::Store;
@@ -84,19 +85,25 @@ impl SchedulerState {
     }
 }
 
-/// The sync service of a process, built over the store and the process's Autotask service.
-pub fn sync_service(store: Arc<dyn Store>, autotask: AutotaskService) -> SyncService {
-    sync_service_with(store, autotask, EngineSettings::default())
+/// The process's API budget over the store's ledger (hand the same one to the Autotask service
+/// with `AutotaskService::with_gate`, and to the sync service).
+pub fn budget_governor(store: Arc<dyn Store>, settings: BudgetSettings) -> Arc<BudgetGovernor> {
+    Arc::new(BudgetGovernor::new(store, Arc::new(SystemClock), settings))
 }
 
-/// [`sync_service`] with the engine's settings (`serve` sets the lease lifetime).
+/// The sync service of a process, over the store and the process's Autotask service, with the engine's settings (`serve` sets the lease lifetime) and the API
+/// budget `autotask` was built with (runs then wait for it instead of failing).
 pub fn sync_service_with(
     store: Arc<dyn Store>,
     autotask: AutotaskService,
     settings: EngineSettings,
+    budget: Option<Arc<BudgetGovernor>>,
 ) -> SyncService {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let engine = SyncEngine::new(store.clone(), clock.clone(), settings);
+    let mut engine = SyncEngine::new(store.clone(), clock.clone(), settings);
+    if let Some(budget) = budget {
+        engine = engine.with_budget(budget);
+    }
     let directory = Arc::new(StoreSyncDirectory::new(store.clone(), autotask));
     SyncService::new(engine, directory, store, clock)
 }
@@ -127,7 +134,14 @@ pub fn sync_with_webhooks(
     settings: WebhookSettings,
     hooks: Option<Arc<dyn fusion_engine::SyncHooks>>,
 ) -> (SyncService, WebhookService) {
-    sync_with_webhooks_using(store, autotask, EngineSettings::default(), settings, hooks)
+    sync_with_webhooks_using(
+        store,
+        autotask,
+        EngineSettings::default(),
+        None,
+        settings,
+        hooks,
+    )
 }
 
 /// [`sync_with_webhooks`] with the engine's settings (`serve` sets the lease lifetime).
@@ -135,12 +149,13 @@ pub fn sync_with_webhooks_using(
     store: Arc<dyn Store>,
     autotask: AutotaskService,
     engine: EngineSettings,
+    budget: Option<Arc<BudgetGovernor>>,
     settings: WebhookSettings,
     hooks: Option<Arc<dyn fusion_engine::SyncHooks>>,
 ) -> (SyncService, WebhookService) {
     let health = Arc::new(WebhookHealth::default());
-    let mut sync =
-        sync_service_with(store.clone(), autotask.clone(), engine).with_polling(health.clone());
+    let mut sync = sync_service_with(store.clone(), autotask.clone(), engine, budget)
+        .with_polling(health.clone());
     if let Some(hooks) = hooks {
         sync = sync.with_hooks(hooks);
     }
@@ -161,7 +176,7 @@ pub struct SyncRuntime {
     scheduler: JoinHandle<()>,
     retention: JoinHandle<()>,
     webhooks: Option<WebhookService>,
-    /// The webhook keeper and dispatcher, when webhooks are on.
+    /// The API budget's sharing loop, and the webhook keeper and dispatcher when webhooks are on.
     webhook_tasks: Vec<JoinHandle<()>>,
 }
 
@@ -203,6 +218,9 @@ impl SyncRuntime {
             stopped.clone(),
         ));
         let mut webhook_tasks = Vec::new();
+        if let Some(budget) = service.budget() {
+            webhook_tasks.push(tokio::spawn(budget_loop(budget.clone(), stopped.clone())));
+        }
         if let Some(webhooks) = webhooks.as_ref().filter(|webhooks| webhooks.enabled()) {
             webhook_tasks.push(tokio::spawn(keeper_loop(
                 webhooks.clone(),
@@ -304,6 +322,29 @@ async fn dispatch_loop(webhooks: WebhookService, mut stopped: watch::Receiver<bo
 }
 
 /// Deletes history older than `retention` now and then every hour, until stopped.
+/// How often the API budget's counts go to the store and every process's come back.
+const BUDGET_SYNC_EVERY: Duration = Duration::from_secs(5);
+
+/// Shares this process's API request counts with the others (see `fusion_engine::budget`).
+async fn budget_loop(governor: Arc<BudgetGovernor>, mut stopped: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(BUDGET_SYNC_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let stopping = tokio::select! {
+            _ = every.tick() => false,
+            _ = stopped.wait_for(|stop| *stop) => true,
+        };
+        if stopping {
+            // The last counts, so the other processes see them.
+            let _ = governor.sync().await;
+            return;
+        }
+        if let Err(error) = governor.sync().await {
+            tracing::warn!(%error, "could not share the API budget's counts through the database");
+        }
+    }
+}
+
 async fn retention_loop(
     store: Arc<dyn Store>,
     retention: time::Duration,

@@ -30,7 +30,7 @@ use crate::cli::DemoArgs;
 use crate::commands::serve::{DEFAULT_LISTEN, autotask_settings, open_store, stop_sync_on};
 use crate::database_location::DatabaseLocation;
 use crate::exit_status::Completion;
-use crate::scheduler::{SchedulerSettings, SyncRuntime, sync_with_webhooks};
+use crate::scheduler::{SchedulerSettings, SyncRuntime, sync_with_webhooks_using};
 use crate::shutdown::shutdown_signal;
 
 use self::connection::{DemoConnection, DemoSide};
@@ -89,8 +89,13 @@ pub async fn run(
         Some(running_simulator.base_url()),
     )?;
     let connection = connect(&store, &autotask, &organisations).await?;
-    let autotask_service =
-        AutotaskService::new(autotask).context("cannot set up the Autotask client")?;
+    // The demo keeps the API budget as `serve` does (the default share of each tenant).
+    let budget = crate::scheduler::budget_governor(
+        store.clone(),
+        fusion_engine::budget::BudgetSettings::default(),
+    );
+    let autotask_service = AutotaskService::with_gate(autotask, budget.clone())
+        .context("cannot set up the Autotask client")?;
     let notification_config = crate::notifications::NotificationConfig::resolve(
         args.notifications.clone(),
         &crate::config_file::NotificationsSection::default(),
@@ -112,9 +117,11 @@ pub async fn run(
         !args.no_webhooks,
         None,
     )?;
-    let (sync, webhooks) = sync_with_webhooks(
+    let (sync, webhooks) = sync_with_webhooks_using(
         store.clone(),
         autotask_service.clone(),
+        fusion_engine::EngineSettings::default(),
+        Some(budget),
         webhook_settings,
         Some(Arc::new(notifications.notifier.clone())),
     );

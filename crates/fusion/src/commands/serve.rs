@@ -21,6 +21,7 @@ use crate::exit_status::{Completion, InvalidInput};
 use crate::notifications::{NotificationConfig, Notifications};
 use crate::scheduler::{SchedulerSettings, SyncRuntime, sync_with_webhooks_using};
 use crate::shutdown::shutdown_signal;
+use fusion_engine::budget::BudgetSettings;
 use fusion_engine::webhooks::WebhookSettings;
 
 /// How long one Autotask request may take before the test or sync gives up on it.
@@ -42,6 +43,8 @@ pub struct ServeConfig {
     pub notifications: NotificationConfig,
     /// Webhooks on (with the public address) or off (with the reason).
     pub webhooks: WebhookSettings,
+    /// The API budget's default share (`FUSION_API_BUDGET_PERCENT`).
+    pub budget: BudgetSettings,
 }
 
 /// Where the web app listens unless told otherwise: loopback only, so a first start exposes
@@ -86,6 +89,12 @@ impl ServeConfig {
                 .as_deref()
                 .map(metrics_listen)
                 .transpose()?,
+            budget: BudgetSettings {
+                default_percent: args
+                    .api_budget_percent
+                    .unwrap_or(BudgetSettings::default().default_percent),
+                ..BudgetSettings::default()
+            },
             scheduler: SchedulerSettings {
                 tick: args
                     .scheduler_tick_seconds
@@ -299,8 +308,9 @@ pub async fn run(
              (directly or through a proxy), set FUSION_SECURE_COOKIES=true"
         );
     }
-    let autotask =
-        AutotaskService::new(config.autotask).context("cannot set up the Autotask client")?;
+    let budget = crate::scheduler::budget_governor(store.clone(), config.budget);
+    let autotask = AutotaskService::with_gate(config.autotask, budget.clone())
+        .context("cannot set up the Autotask client")?;
     let notifications = Notifications::build(
         &config.notifications,
         store.clone(),
@@ -310,6 +320,7 @@ pub async fn run(
         store.clone(),
         autotask.clone(),
         config.scheduler.engine_settings(),
+        Some(budget),
         config.webhooks,
         Some(Arc::new(notifications.notifier.clone())),
     );

@@ -22,7 +22,6 @@ use crate::commands::serve::{autotask_settings, open_store};
 use crate::config_file::ConfigFile;
 use crate::database_location::DatabaseLocation;
 use crate::exit_status::{Completion, InvalidInput};
-use crate::scheduler::sync_service;
 use crate::shutdown::shutdown_signal;
 
 pub async fn run(
@@ -69,9 +68,23 @@ pub async fn run(
         ))
         .into());
     }
-    let service = AutotaskService::new(autotask).context("cannot set up the Autotask client")?;
-
-    let sync = sync_service(store, service);
+    // The same API budget as the server's: this run counts towards each tenant's share and waits
+    // when it is used up.
+    let budget = crate::scheduler::budget_governor(
+        store.clone(),
+        fusion_engine::budget::BudgetSettings::default(),
+    );
+    if let Err(error) = budget.sync().await {
+        tracing::warn!(%error, "could not read the API budget's counts");
+    }
+    let service = AutotaskService::with_gate(autotask, budget.clone())
+        .context("cannot set up the Autotask client")?;
+    let sync = crate::scheduler::sync_service_with(
+        store,
+        service,
+        fusion_engine::EngineSettings::default(),
+        Some(budget.clone()),
+    );
 
     let started = Instant::now();
     let progress = (!args.json).then(|| Arc::new(Progress::new()));
@@ -96,6 +109,9 @@ pub async fn run(
     };
     if let Some(progress) = &progress {
         progress.bar.finish_and_clear();
+    }
+    if let Err(error) = budget.sync().await {
+        tracing::warn!(%error, "could not record this run's API requests in the budget");
     }
     let summary = outcome.context("the sync did not run")?;
     let report = SyncReport::new(&summary, matches!(mode, SyncMode::DryRun { .. }), started);

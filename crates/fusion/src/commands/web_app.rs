@@ -58,6 +58,9 @@ pub fn router(
     if let Some(demo) = demo_tickets {
         state = state.with_demo_tickets(demo);
     }
+    if let Some(budget) = sync.service().budget() {
+        state = state.with_budget(budget.clone());
+    }
     if let Some(webhooks) = sync.webhooks() {
         state = state.with_webhooks(webhooks.clone());
     }

@@ -28,7 +28,7 @@ use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use crate::scheduler::{SchedulerSettings, SyncRuntime, sync_service, webhook_service};
+use crate::scheduler::{SchedulerSettings, SyncRuntime, sync_service_with, webhook_service};
 use crate::sync_end_to_end::{Harness, active_user, tenant};
 
 const CONTOSO: &str = crate::demo_connection::SOURCE_ORGANISATION;
@@ -90,8 +90,13 @@ impl Hooked {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("listens");
         let base = format!("http://{}", listener.local_addr().expect("an address"));
         let health = Arc::new(WebhookHealth::default());
-        let sync = sync_service(harness.store.clone(), harness.autotask.clone())
-            .with_polling(health.clone());
+        let sync = sync_service_with(
+            harness.store.clone(),
+            harness.autotask.clone(),
+            fusion_engine::EngineSettings::default(),
+            None,
+        )
+        .with_polling(health.clone());
         let webhooks = webhook_service(
             harness.store.clone(),
             harness.autotask.clone(),
