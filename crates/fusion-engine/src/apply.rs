@@ -63,6 +63,8 @@ pub(crate) struct TicketResult {
     pub partial: bool,
     /// Set when the run must stop (authentication failed, budget used up): the reason.
     pub stop: Option<String>,
+    /// The stop is the API budget's: the run waits, nothing failed.
+    pub waits_for_budget: bool,
     /// Every failure (and every field warning a person should act on), by what it concerns.
     pub failures: Vec<Failure>,
     /// The pair's link as this ticket left it (`None` when it has none).
@@ -634,6 +636,13 @@ impl TicketApplier<'_> {
                     }
                 }
                 Err(ApplyError::Store(error)) => return Err(error),
+                Err(ApplyError::Platform(PlatformError::BudgetExhausted(reason))) => {
+                    // Refused before anything was sent: not a failure of this ticket. The run
+                    // waits; the next one plans the rest of it again from its link.
+                    result.stop = Some(reason);
+                    result.waits_for_budget = true;
+                    break;
+                }
                 Err(ApplyError::Platform(error)) => {
                     result.partial = true;
                     match action {

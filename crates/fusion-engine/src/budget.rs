@@ -55,11 +55,12 @@ impl Priority {
         }
     }
 
+    /// What work of this priority is, in the plural: "initial syncs".
     pub fn label(self) -> &'static str {
         match self {
-            Priority::Bulk => "initial sync",
-            Priority::Sweep => "scheduled sync",
-            Priority::Person => "a person's work",
+            Priority::Bulk => "initial syncs",
+            Priority::Sweep => "scheduled syncs",
+            Priority::Person => "people's work, webhooks and closures",
         }
     }
 }
@@ -149,12 +150,12 @@ impl fmt::Display for BudgetWait {
         match self.fair_share {
             Some((own, fair)) => write!(
                 f,
-                ", and this connection's {} used {own} of its fair part ({fair}) while others share the database",
+                ", and this connection used {own} of its fair part ({fair}) of what {} may use while other connections share the database",
                 self.priority.label()
             )?,
             None => write!(
                 f,
-                " (a {} may use {} %)",
+                " ({} may use {} % of them)",
                 self.priority.label(),
                 self.priority.ceiling_percent()
             )?,

@@ -498,6 +498,8 @@ impl SyncEngine {
             waiting_for_budget: None,
         };
         let mut stopped = false;
+        // The API budget stopped the run between tickets: the rest waits (cursors kept).
+        let mut budget_paused = false;
         let mut partial = false;
         let mut known_failures = false;
         // Only the named tickets are read: no window, so no cursor moves.
@@ -529,8 +531,9 @@ impl SyncEngine {
                 summary.error = Some(side_error(setup, side, &error));
                 // Reading met the closed budget gate: the run waits, it did not fail.
                 match (&error, self.budget_wait(setup)) {
-                    (PlatformError::BudgetExhausted(_), Some(wait)) => {
-                        summary.waiting_for_budget = Some(wait);
+                    (PlatformError::BudgetExhausted(_), wait) => {
+                        summary.waiting_for_budget = wait;
+                        budget_paused = true;
                     }
                     _ => stopped = true,
                 }
@@ -600,6 +603,7 @@ impl SyncEngine {
                                 // The rest waits for the budget; the cursors stay.
                                 summary.error = Some(wait.to_string());
                                 summary.waiting_for_budget = Some(wait);
+                                budget_paused = true;
                                 halted = true;
                                 halt.store(true, Ordering::Relaxed);
                                 break;
@@ -634,7 +638,12 @@ impl SyncEngine {
                             && stop_reason.is_none()
                         {
                             stop_reason = Some(reason.clone());
-                            stopped = true;
+                            if result.waits_for_budget {
+                                summary.waiting_for_budget = self.budget_wait(setup);
+                                budget_paused = true;
+                            } else {
+                                stopped = true;
+                            }
                             halted = true;
                             halt.store(true, Ordering::Relaxed);
                         }
@@ -720,7 +729,7 @@ impl SyncEngine {
                     }
                 }
                 summary.counts.attention = attention.tickets_needing_attention();
-                if !stopped && !targeted && summary.waiting_for_budget.is_none() {
+                if !stopped && !targeted && !budget_paused {
                     for (side, seen) in cursors.into_sides() {
                         self.advance_cursor(setup.relationship, side, seen, since)
                             .await?;
@@ -733,10 +742,13 @@ impl SyncEngine {
                 summary.plan = plan;
             }
         }
+        if budget_paused && let Some(wait) = &summary.waiting_for_budget {
+            summary.error = Some(wait.to_string());
+        }
         summary.status =
             if stopped {
                 RunStatus::Failed
-            } else if summary.waiting_for_budget.is_some() {
+            } else if budget_paused {
                 // Part of the work is done (or none yet); the rest waits for the budget.
                 RunStatus::Partial
             } else if summary.records.iter().all(|record| {

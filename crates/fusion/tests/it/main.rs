@@ -8,6 +8,7 @@ mod attention_end_to_end;
 mod autotask_test_command;
 mod autotask_zone_command;
 mod bench_command;
+mod budget_end_to_end;
 mod config_command;
 mod demo_check;
 mod demo_command;
