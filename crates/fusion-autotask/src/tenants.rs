@@ -358,6 +358,14 @@ impl PlatformTenants for AutotaskTenants {
         self.tester.service()?.budget_used_by(username)
     }
 
+    fn hourly_request_limit_for(&self, username: &str) -> Option<u32> {
+        let service = self.tester.service()?;
+        Some(match service.budget_key_of(username) {
+            Some(key) => service.budget().allowance(&key),
+            None => service.budget().default_allowance(),
+        })
+    }
+
     fn budget_key(&self, username: &str) -> Option<String> {
         self.tester.service()?.budget_key_of(username)
     }

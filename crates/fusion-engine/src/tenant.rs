@@ -331,6 +331,13 @@ pub trait PlatformTenants: Send + Sync {
     /// known (costs no request).
     fn requests_last_hour(&self, username: &str) -> Option<u32>;
 
+    /// This server's hourly share of the tenant of API user `username` — its organisation may have
+    /// set one (see [`crate::budget`]) — else [`Self::hourly_request_limit`].
+    fn hourly_request_limit_for(&self, username: &str) -> Option<u32> {
+        let _ = username;
+        self.hourly_request_limit()
+    }
+
     /// The key the API budget counts the tenant of API user `username` under
     /// ([`crate::budget`]), once known (costs no request).
     fn budget_key(&self, username: &str) -> Option<String>;

@@ -110,9 +110,9 @@ impl Notifier {
         let Some(tenants) = self.tenants() else {
             return;
         };
-        let Some(limit) = tenants.hourly_request_limit().filter(|limit| *limit > 0) else {
+        if tenants.hourly_request_limit().is_none() {
             return;
-        };
+        }
         let schedules = match self.store().automatic_schedules().await {
             Ok(schedules) => schedules,
             Err(error) => {
@@ -134,6 +134,12 @@ impl Notifier {
                 continue;
             };
             let Some(used) = tenants.requests_last_hour(&credentials.username) else {
+                continue;
+            };
+            let Some(limit) = tenants
+                .hourly_request_limit_for(&credentials.username)
+                .filter(|limit| *limit > 0)
+            else {
                 continue;
             };
             let percent = u64::from(used) * 100 / u64::from(limit);

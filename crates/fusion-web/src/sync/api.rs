@@ -291,7 +291,7 @@ pub(crate) struct DashboardRowDto {
 #[derive(Serialize)]
 pub(crate) struct DashboardDto {
     pub relationships: Vec<DashboardRowDto>,
-    /// This server's hourly share of each Autotask database's request threshold.
+    /// This server's hourly share of the caller's Autotask database's request threshold.
     pub autotask_hourly_limit: Option<u32>,
     /// Requests this server sent in the last hour to the caller's own Autotask database (every
     /// connection and connection test together); `null` before its first request.
@@ -543,9 +543,24 @@ pub(crate) async fn autotask_budget_used(
     state.tenants().requests_last_hour(&credentials.username)
 }
 
-/// This server's hourly request share per Autotask database, when it talks to Autotask.
-pub(crate) fn autotask_hourly_limit(state: &AppState) -> Option<u32> {
-    state.tenants().hourly_request_limit()
+/// This server's hourly request share of `org_id`'s Autotask database (the share the
+/// organisation set, else the server's default), when it talks to Autotask.
+pub(crate) async fn autotask_hourly_limit(
+    state: &AppState,
+    org_id: fusion_domain::OrgId,
+) -> Option<u32> {
+    match state
+        .store()
+        .platform_credentials(org_id)
+        .await
+        .ok()
+        .flatten()
+    {
+        Some(credentials) => state
+            .tenants()
+            .hourly_request_limit_for(&credentials.username),
+        None => state.tenants().hourly_request_limit(),
+    }
 }
 
 async fn dashboard(
@@ -555,7 +570,7 @@ async fn dashboard(
     let overviews = overviews(&state, org_id).await?;
     Ok(Json(DashboardDto {
         relationships: overviews.iter().map(dashboard_row).collect(),
-        autotask_hourly_limit: autotask_hourly_limit(&state),
+        autotask_hourly_limit: autotask_hourly_limit(&state, org_id).await,
         autotask_budget_used: autotask_budget_used(&state, org_id).await,
     }))
 }

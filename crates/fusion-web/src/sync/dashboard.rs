@@ -188,7 +188,7 @@ async fn dashboard_page(
             time_carried: activity.time_carried.clone(),
         });
     }
-    let limit = autotask_hourly_limit(&state);
+    let limit = autotask_hourly_limit(&state, org.id).await;
     let requests_chart = first_hour.map(|first_hour| {
         hourly_requests(
             "requests-chart",
