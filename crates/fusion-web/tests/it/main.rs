@@ -2,6 +2,7 @@
 //! store and a spawned Autotask simulator.
 #![allow(clippy::unwrap_used)]
 
+mod api_budget;
 mod api_tokens;
 mod configuration;
 mod configuration_audit;

@@ -99,6 +99,9 @@ pub struct AppOptions {
     pub sync: bool,
     /// Delivers notifications through these channels (`AppState::with_notifications`).
     pub notification_channels: Option<Arc<dyn fusion_engine::notify::NotificationChannels>>,
+    /// Keeps an API budget as `fusion serve` does (`AppState::with_budget`, the Autotask
+    /// service's request gate), on the app's clock.
+    pub budget: bool,
 }
 
 impl Default for AppOptions {
@@ -110,6 +113,7 @@ impl Default for AppOptions {
             metrics: None,
             sync: false,
             notification_channels: None,
+            budget: false,
         }
     }
 }
@@ -170,8 +174,18 @@ impl TestApp {
         } else {
             settings
         };
-        let autotask_service =
-            fusion_autotask::AutotaskService::new(settings).expect("the Autotask service builds");
+        let budget = options.budget.then(|| {
+            Arc::new(fusion_engine::budget::BudgetGovernor::new(
+                store.clone(),
+                clock.clone(),
+                fusion_engine::budget::BudgetSettings::default(),
+            ))
+        });
+        let autotask_service = match &budget {
+            Some(budget) => fusion_autotask::AutotaskService::with_gate(settings, budget.clone()),
+            None => fusion_autotask::AutotaskService::new(settings),
+        }
+        .expect("the Autotask service builds");
         let tenants = AutotaskTenants::new(
             ConnectionTester::with_service(autotask_service.clone()),
             clock.clone(),
@@ -182,6 +196,9 @@ impl TestApp {
         }
         if let Some(channels) = options.notification_channels {
             state = state.with_notifications(channels, None);
+        }
+        if let Some(budget) = budget {
+            state = state.with_budget(budget);
         }
         if options.sync {
             state = state.with_sync(crate::sync::sync_service(store.clone(), autotask_service));
