@@ -64,21 +64,80 @@ struct Database {
     /// Minute number (Unix minutes) → requests per connection: as last read from the ledger,
     /// plus this process's since.
     minutes: BTreeMap<i64, Counts>,
+    /// The sums over the window ending at `summed_to` (kept as requests come, so the gate
+    /// judges without walking the hour).
+    summed_to: Option<i64>,
+    total: u32,
+    by_connection: Counts,
 }
 
 impl Database {
+    /// The window's sums as of `now_minute`: minutes that left the hour are taken off (or, the
+    /// first time and after a reload, everything is summed afresh).
+    fn roll(&mut self, now_minute: i64) {
+        match self.summed_to {
+            Some(summed) if summed == now_minute => {}
+            Some(summed) if summed < now_minute => {
+                let left: Vec<i64> = self
+                    .minutes
+                    .range(summed - HOUR_MINUTES + 1..=now_minute - HOUR_MINUTES)
+                    .map(|(minute, _)| *minute)
+                    .collect();
+                for minute in left {
+                    if let Some(counts) = self.minutes.get(&minute) {
+                        for (relationship, count) in counts {
+                            self.total = self.total.saturating_sub(*count);
+                            if let Some(sum) = self.by_connection.get_mut(relationship) {
+                                *sum = sum.saturating_sub(*count);
+                                if *sum == 0 {
+                                    self.by_connection.remove(relationship);
+                                }
+                            }
+                        }
+                    }
+                }
+                self.summed_to = Some(now_minute);
+            }
+            _ => {
+                self.total = self.sum(now_minute);
+                self.by_connection = self.sum_by_connection(now_minute);
+                self.summed_to = Some(now_minute);
+            }
+        }
+    }
+
+    /// One request (or, with `delta` -1, one taken back) in minute `now_minute`.
+    fn add(&mut self, now_minute: i64, relationship: Option<RelationshipId>, delta: i64) {
+        self.roll(now_minute);
+        let count = self
+            .minutes
+            .entry(now_minute)
+            .or_default()
+            .entry(relationship)
+            .or_default();
+        let before = *count;
+        *count = u32::try_from((i64::from(*count) + delta).max(0)).unwrap_or(u32::MAX);
+        let change = i64::from(*count) - i64::from(before);
+        self.total = u32::try_from((i64::from(self.total) + change).max(0)).unwrap_or(0);
+        let sum = self.by_connection.entry(relationship).or_default();
+        *sum = u32::try_from((i64::from(*sum) + change).max(0)).unwrap_or(0);
+        if *sum == 0 {
+            self.by_connection.remove(&relationship);
+        }
+    }
+
     fn window(&self, now_minute: i64) -> impl Iterator<Item = (&i64, &Counts)> {
         self.minutes
             .range(now_minute - HOUR_MINUTES + 1..=now_minute)
     }
 
-    fn total(&self, now_minute: i64) -> u32 {
+    fn sum(&self, now_minute: i64) -> u32 {
         self.window(now_minute)
             .map(|(_, counts)| counts.values().sum::<u32>())
             .sum()
     }
 
-    fn by_connection(&self, now_minute: i64) -> Counts {
+    fn sum_by_connection(&self, now_minute: i64) -> Counts {
         let mut sums = Counts::new();
         for (_, counts) in self.window(now_minute) {
             for (relationship, count) in counts {
@@ -182,15 +241,19 @@ impl BudgetGovernor {
     /// Whether work of `purpose` may start on every one of `databases` now, keeping
     /// [`BudgetSettings::start_margin`] in hand; the longest wait when not.
     pub fn admit(&self, databases: &[String], purpose: Purpose) -> Result<(), BudgetWait> {
-        let state = self.state();
+        let mut state = self.state();
         let now = minute_of(self.clock.now());
         let mut longest: Option<BudgetWait> = None;
         for database in databases {
-            if let Err(wait) =
-                self.judge(&state, database, purpose, now, self.settings.start_margin)
-                && longest
-                    .as_ref()
-                    .is_none_or(|longest| wait.resume_at > longest.resume_at)
+            if let Err(wait) = self.judge(
+                &mut state,
+                database,
+                purpose,
+                now,
+                self.settings.start_margin,
+            ) && longest
+                .as_ref()
+                .is_none_or(|longest| wait.resume_at > longest.resume_at)
             {
                 longest = Some(wait);
             }
@@ -218,16 +281,17 @@ impl BudgetGovernor {
 
     fn judge(
         &self,
-        state: &State,
+        state: &mut State,
         database: &str,
         purpose: Purpose,
         now: i64,
         margin: u32,
     ) -> Result<(), BudgetWait> {
         let allowance = self.allowance_of(state, database);
-        let empty = Database::default();
-        let db = state.databases.get(database).unwrap_or(&empty);
-        let used = db.total(now);
+        let db = state.databases.entry(database.to_owned()).or_default();
+        db.roll(now);
+        let db = &*db;
+        let used = db.total;
         let ceiling =
             (u64::from(allowance) * u64::from(purpose.priority.ceiling_percent()) / 100) as u32;
         let wait = |resume: i64, fair_share: Option<(u32, u32)>| BudgetWait {
@@ -249,7 +313,7 @@ impl BudgetGovernor {
         if purpose.priority == Priority::Bulk {
             let half = (allowance / 2).saturating_sub(margin);
             if used >= half {
-                let by_connection = db.by_connection(now);
+                let by_connection = &db.by_connection;
                 let mut connections = by_connection
                     .iter()
                     .filter(|(relationship, count)| relationship.is_some() && **count > 0)
@@ -280,15 +344,11 @@ impl BudgetGovernor {
 
     fn count(&self, state: &mut State, database: &str, relationship: Option<RelationshipId>) {
         let now = minute_of(self.clock.now());
-        *state
+        state
             .databases
             .entry(database.to_owned())
             .or_default()
-            .minutes
-            .entry(now)
-            .or_default()
-            .entry(relationship)
-            .or_default() += 1;
+            .add(now, relationship, 1);
         *state
             .unflushed
             .entry((database.to_owned(), relationship, now))
@@ -450,7 +510,7 @@ impl RequestGate for BudgetGovernor {
         let purpose = current_purpose();
         let mut state = self.state();
         let now = minute_of(self.clock.now());
-        self.judge(&state, database, purpose, now, 0)?;
+        self.judge(&mut state, database, purpose, now, 0)?;
         self.count(&mut state, database, purpose.relationship);
         Ok(())
     }
@@ -459,13 +519,8 @@ impl RequestGate for BudgetGovernor {
         let relationship = current_purpose().relationship;
         let now = minute_of(self.clock.now());
         let mut state = self.state();
-        if let Some(count) = state
-            .databases
-            .get_mut(database)
-            .and_then(|db| db.minutes.get_mut(&now))
-            .and_then(|counts| counts.get_mut(&relationship))
-        {
-            *count = count.saturating_sub(1);
+        if let Some(db) = state.databases.get_mut(database) {
+            db.add(now, relationship, -1);
         }
         if let Some(count) = state
             .unflushed
@@ -476,9 +531,12 @@ impl RequestGate for BudgetGovernor {
     }
 
     fn used(&self, database: &str) -> u32 {
-        let state = self.state();
+        let mut state = self.state();
         let now = minute_of(self.clock.now());
-        state.databases.get(database).map_or(0, |db| db.total(now))
+        state.databases.get_mut(database).map_or(0, |db| {
+            db.roll(now);
+            db.total
+        })
     }
 
     fn allowance(&self, database: &str) -> u32 {
