@@ -174,6 +174,8 @@ struct State {
     shares: HashMap<String, u8>,
     /// Counted here and not yet in the ledger.
     unflushed: HashMap<(String, Option<RelationshipId>, i64), u32>,
+    /// The databases each connection's runs asked to start on (this process).
+    asked: HashMap<RelationshipId, Vec<String>>,
     last_prune_minute: Option<i64>,
 }
 
@@ -243,6 +245,9 @@ impl BudgetGovernor {
     pub fn admit(&self, databases: &[String], purpose: Purpose) -> Result<(), BudgetWait> {
         let mut state = self.state();
         let now = minute_of(self.clock.now());
+        if let Some(relationship) = purpose.relationship {
+            state.asked.insert(relationship, databases.to_vec());
+        }
         let mut longest: Option<BudgetWait> = None;
         for database in databases {
             if let Err(wait) = self.judge(
@@ -261,7 +266,8 @@ impl BudgetGovernor {
         longest.map_or(Ok(()), Err)
     }
 
-    /// Databases `relationship` sent requests to in the last hour (as this process knows).
+    /// Databases `relationship`'s runs asked to start on, or sent requests to in the last hour
+    /// (as this process knows).
     pub fn databases_of(&self, relationship: RelationshipId) -> Vec<String> {
         let state = self.state();
         let now = minute_of(self.clock.now());
@@ -274,8 +280,17 @@ impl BudgetGovernor {
                     .any(|(_, counts)| counts.contains_key(&Some(relationship)))
             })
             .map(|(key, _)| key.clone())
+            .chain(
+                state
+                    .asked
+                    .get(&relationship)
+                    .into_iter()
+                    .flatten()
+                    .cloned(),
+            )
             .collect();
         found.sort();
+        found.dedup();
         found
     }
 
