@@ -175,7 +175,6 @@ async fn dto(state: &AppState, org: OrgId) -> Result<ApiBudgetDto, ApiError> {
             platform_hourly_limit: usage.platform_hourly_limit,
             used_last_hour: usage.last_hour,
             connections: rows(state, org, &usage).await,
-            ..ApiBudgetDto::empty()
         },
         None => {
             let mut empty = ApiBudgetDto::empty();

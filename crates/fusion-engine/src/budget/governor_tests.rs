@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // test doubles and assertions
 use std::sync::Mutex;
 
 use async_trait::async_trait;
