@@ -159,6 +159,16 @@ test('Settings: Save and test is the main button, a result that no longer holds 
     assert.match(await page.getByTestId('test-result').innerText(), /Tested the saved settings/);
     assert.match(await page.getByTestId('budget').innerText(), /keeps to 5,000 of the 10,000/);
 
+    // The tenant's API budget: the share is set here, in per cent, and said in requests.
+    await page.getByLabel(/Share of Autotask's 10,000 requests an hour/).fill('30');
+    await page.getByRole('button', { name: 'Save share' }).click();
+    await page.waitForURL(/\/settings#api-budget$/);
+    assert.match(
+      await page.getByTestId('api-budget-sentence').innerText(),
+      /may send 3,000 requests an hour to your Autotask database — 30 % of the 10,000 Autotask allows, as set here/,
+    );
+    assert.match(await page.getByTestId('api-budget-use').innerText(), /Settings, connection tests and webhooks/);
+
     // A wrong username saved without testing: the green result is no longer shown as if it held.
     await page.getByLabel('API username').fill('jane.doe@northwindit.example');
     await page.getByRole('button', { name: 'Save', exact: true }).click();
@@ -270,6 +280,10 @@ test('the Dashboard draws the last 7 days as pictures that work without JavaScri
     assert.doesNotMatch(text, /Automatic: (On|Off)/);
     assert.match(text, /Automatic sync: (on, every|off)/);
     assert.match(await page.getByTestId('budget-used').innerText(), /keeps to 5,000 of the 10,000/);
+    // The database's use by connection: the demo's connection by its name and partner.
+    const use = await page.getByTestId('api-budget-use').locator('tbody tr').allInnerTexts();
+    assert.ok(use.some((row) => /\(Northwind IT\)\s+\d+\s+\d+/.test(row)), `a row for the connection: ${use.join(' | ')}`);
+    assert.equal(await page.getByRole('button', { name: 'Save share' }).count(), 0, 'the share is set on Settings');
     await screenshot(page, 'dashboard');
     if (docsScreenshots) {
       mkdirSync(docsScreenshots, { recursive: true });
