@@ -160,7 +160,7 @@ test('Settings: Save and test is the main button, a result that no longer holds 
     assert.match(await page.getByTestId('budget').innerText(), /keeps to 5,000 of the 10,000/);
 
     // The tenant's API budget: the share is set here, in per cent, and said in requests.
-    await page.getByLabel(/Share of Autotask's 10,000 requests an hour/).fill('30');
+    await page.getByLabel('Share this server may use, per cent').fill('30');
     await page.getByRole('button', { name: 'Save share' }).click();
     await page.waitForURL(/\/settings#api-budget$/);
     assert.match(
@@ -168,6 +168,8 @@ test('Settings: Save and test is the main button, a result that no longer holds 
       /may send 3,000 requests an hour to your Autotask database — 30 % of the 10,000 Autotask allows, as set here/,
     );
     assert.match(await page.getByTestId('api-budget-use').innerText(), /Settings, connection tests and webhooks/);
+    await page.getByTestId('api-budget').scrollIntoViewIfNeeded();
+    await screenshot(page, 'settings-api-budget');
 
     // A wrong username saved without testing: the green result is no longer shown as if it held.
     await page.getByLabel('API username').fill('jane.doe@northwindit.example');

@@ -398,7 +398,10 @@ async fn render_settings(
         notifications_url: format!("{}/notifications", settings_url(org)),
         new_api_token: view.new_api_token,
         history,
-        budget: crate::sync::budget_sentence(None, state.tenants().hourly_request_limit()),
+        budget: crate::sync::budget_sentence(
+            None,
+            crate::sync::autotask_hourly_limit(state, org.id).await,
+        ),
         webhooks: crate::hooks::webhook_panel(state, org.id, tested_now).await,
         api_budget: crate::api_budget::panel(state, org, caller.csrf_token()).await,
     };

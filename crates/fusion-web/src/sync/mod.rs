@@ -27,6 +27,7 @@
 
 mod api;
 mod dashboard;
+pub(crate) use api::autotask_hourly_limit;
 pub(crate) use dashboard::budget_sentence;
 mod error;
 mod pages;
