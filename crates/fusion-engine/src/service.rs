@@ -444,18 +444,9 @@ impl SyncService {
                     &carried,
                 )
                 .await;
-            if matches!(
-                result,
-                Err(ServiceError::Engine(
-                    EngineError::Busy(_) | EngineError::WaitingForBudget(_)
-                ))
-            ) {
-                continue;
+            if let Some(outcome) = scheduled_outcome(run.relationship, result) {
+                outcomes.push(outcome);
             }
-            outcomes.push(ScheduledOutcome {
-                relationship: run.relationship,
-                result,
-            });
         }
     }
 
@@ -609,19 +600,9 @@ impl SyncService {
                 .await;
             waiting -= 1;
             metrics::gauge!(SYNC_DUE_RELATIONSHIPS).set(waiting as f64);
-            // Another process runs it, or the API budget holds it back (it shows as waiting).
-            if matches!(
-                result,
-                Err(ServiceError::Engine(
-                    EngineError::Busy(_) | EngineError::WaitingForBudget(_)
-                ))
-            ) {
-                continue;
+            if let Some(outcome) = scheduled_outcome(scheduled.relationship, result) {
+                outcomes.push(outcome);
             }
-            outcomes.push(ScheduledOutcome {
-                relationship: scheduled.relationship,
-                result,
-            });
         }
         Ok(outcomes)
     }
@@ -742,6 +723,21 @@ fn record_metrics(
             metrics::counter!(SYNC_NOT_RUN_TOTAL, "trigger" => trigger, "reason" => reason)
                 .increment(1);
         }
+    }
+}
+
+/// A scheduler's run worth reporting: not one another process runs, nor one the API budget
+/// holds back (it shows as waiting).
+fn scheduled_outcome(
+    relationship: RelationshipId,
+    result: Result<RunSummary, ServiceError>,
+) -> Option<ScheduledOutcome> {
+    match result {
+        Err(ServiceError::Engine(EngineError::Busy(_) | EngineError::WaitingForBudget(_))) => None,
+        result => Some(ScheduledOutcome {
+            relationship,
+            result,
+        }),
     }
 }
 

@@ -117,17 +117,7 @@ async fn an_initial_sync_over_its_share_waits_and_is_carried_on_by_the_scheduler
             "exactly one copy of {ticket}"
         );
     }
-    let runs = harness
-        .store
-        .sync_runs(&RunFilter {
-            relationship: Some(harness.relationship),
-            status: None,
-            started_from: None,
-            started_before: None,
-            limit: 100,
-        })
-        .await
-        .expect("history");
+    let runs = runs(&harness).await;
     assert!(runs.len() >= 2, "it took more than one run: {runs:#?}");
     assert!(
         runs.iter().all(|run| run.status != RunStatus::Failed),
@@ -224,11 +214,15 @@ async fn a_scheduled_sync_over_its_share_is_not_started_shows_as_waiting_and_run
     })
     .await;
     clock.advance(time::Duration::minutes(10));
-    let runs_before = runs(&harness).await;
+    let runs_before = runs(&harness).await.len();
 
     let outcomes = sync.run_due().await.expect("a scheduler tick");
     assert!(outcomes.is_empty(), "nothing ran: {outcomes:#?}");
-    assert_eq!(runs(&harness).await, runs_before, "no run was recorded");
+    assert_eq!(
+        runs(&harness).await.len(),
+        runs_before,
+        "no run was recorded"
+    );
     assert!(harness.copies_in_northwind(raised).is_empty());
     let overviews = SyncOverviews::new(harness.store.clone(), clock.clone());
     overviews.set_budget(governor.clone());
@@ -259,7 +253,7 @@ async fn a_scheduled_sync_over_its_share_is_not_started_shows_as_waiting_and_run
     assert!(status.waiting_for_budget.is_none());
 }
 
-async fn runs(harness: &Harness) -> usize {
+async fn runs(harness: &Harness) -> Vec<fusion_domain::sync::SyncRun> {
     harness
         .store
         .sync_runs(&RunFilter {
@@ -271,7 +265,6 @@ async fn runs(harness: &Harness) -> usize {
         })
         .await
         .expect("history")
-        .len()
 }
 
 fn copies(harness: &Harness, raised: &[i64]) -> usize {
