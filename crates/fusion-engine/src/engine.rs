@@ -3,18 +3,27 @@
 //! Order of a run (each step's failure mode in brackets):
 //! 1. claim the relationship lease and both platform databases' leases [busy → `EngineError::Busy`];
 //! 2. close runs a stopped process left Running, start the run record (not for a dry run);
-//! 3. gather: own actors, pending creates (looked up by marker), each side's changed tickets since
-//!    its cursor minus the overlap (all pages), tickets to retry, the partners of linked tickets,
-//!    then comments and attachments of the tickets that can need them;
-//! 4. plan (pure); a dry run stops here and returns the plan;
-//! 5. apply the plan in pages of `EngineSettings::apply_page` tickets, several tickets at once
-//!    (`apply_concurrency`, after a slow start; each ticket's actions in order, its link saved
-//!    when it is done — see `apply`); at the end of a page, read back the copies it created
-//!    together and complete their links (`apply/read_back.rs`), then record the page's tickets;
-//! 6. advance each side's cursor to the latest activity seen — only when every ticket of the
+//! 3. read what the run reads once: own actors, attention items, every page of each side's
+//!    changed tickets since its cursor minus the overlap (the cursors come from this listing;
+//!    of each side the first group's snapshots are kept, of the rest only id and last activity),
+//!    and the deletions;
+//! 4. work the window a group at a time (`engine/paging.rs`): group 0 is what the run reads
+//!    besides its window (pending creates looked up by marker, tickets to retry) with the
+//!    deletions, then each side's listed tickets in groups of `EngineSettings::apply_page`
+//!    (read again by id beyond the kept ones; a ticket already planned in this run with that
+//!    activity or a later one is left out). Per group: its links, the partners of linked
+//!    tickets, copies of its unlinked tickets listed elsewhere, then comments, attachments and
+//!    time entries of the tickets that can need them; plan (pure); apply in pages of
+//!    `apply_page` tickets, several at once (`apply_concurrency`, after a slow start; each
+//!    ticket's actions in order, its link saved when it is done — see `apply`); at the end of a
+//!    page, read back the copies it created together and complete their links
+//!    (`apply/read_back.rs`), then record the page's tickets; drop the group. A dry run (which
+//!    returns the whole plan), a repair and a webhook's run plan their tickets as one group
+//!    (`gather::gather`);
+//! 5. advance each side's cursor to the latest activity seen — only when every ticket of the
 //!    window was applied or recorded as failed (a run stopped by an authentication failure or a
 //!    used-up budget keeps the old cursors);
-//! 7. finish the run record, release the leases.
+//! 6. finish the run record, release the leases.
 //!
 //! A crash (the future dropped) at any point leaves the leases to expire, the run `Running` (the
 //! next run closes it as Failed), the cursors where they were and every write already made
@@ -111,7 +120,9 @@ pub struct RunSummary {
     pub status: RunStatus,
     pub counts: RunCounts,
     pub records: Vec<SyncRecord>,
-    /// The plan (always for a dry run; also returned by real runs for logging).
+    /// The plan (always for a dry run; also returned by real runs for logging: their groups'
+    /// plans, in the order applied — the one part of a run's memory, with `records`, that grows
+    /// with its window).
     pub plan: Plan,
     pub calls_used: u64,
     pub error: Option<String>,

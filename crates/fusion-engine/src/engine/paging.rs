@@ -183,14 +183,14 @@ impl SyncEngine {
             ))
         }
         .await;
-        let (reads, mut attention, cursors, listed, marked, deleted, deleted_links) = match outcome
-        {
-            Ok(started) => started,
-            Err(failure) => {
-                state.gather_failed(setup, failure)?;
-                return Ok(None);
-            }
-        };
+        let (reads, mut attention, cursors, mut listed, marked, deleted, deleted_links) =
+            match outcome {
+                Ok(started) => started,
+                Err(failure) => {
+                    state.gather_failed(setup, failure)?;
+                    return Ok(None);
+                }
+            };
 
         // Group 0: what the run reads besides its window, with every deletion.
         let mut reader = reads.reader();
@@ -223,7 +223,14 @@ impl SyncEngine {
         // The listed tickets, a group at a time.
         let no_retries = BySide::default();
         'sides: for side in [Role::Source, Role::Target] {
-            let Listed { kept, rest } = listed.get(side);
+            // Taken: the kept snapshots go with their group.
+            let Listed { kept, rest } = std::mem::replace(
+                listed.get_mut(side),
+                Listed {
+                    kept: Vec::new(),
+                    rest: Vec::new(),
+                },
+            );
             let mut groups: Vec<GroupSource<'_>> = vec![GroupSource::Kept(kept)];
             groups.extend(rest.chunks(group_size).map(GroupSource::ById));
             for group in groups {
@@ -237,7 +244,7 @@ impl SyncEngine {
                     GroupSource::Kept(tickets) => {
                         for ticket in tickets {
                             if !state.planned_already(side, &ticket.id, ticket.last_activity_at) {
-                                reader.insert(side, ticket.clone());
+                                reader.insert(side, ticket);
                             }
                         }
                     }
@@ -485,7 +492,7 @@ impl SyncEngine {
 /// Where a group's tickets come from.
 enum GroupSource<'l> {
     /// Snapshots kept from the listing.
-    Kept(&'l [TicketSnapshot]),
+    Kept(Vec<TicketSnapshot>),
     /// Ids (with the last activity listed) to read again.
     ById(&'l [(TicketId, OffsetDateTime)]),
 }
