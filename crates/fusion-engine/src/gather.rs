@@ -281,6 +281,43 @@ impl<'a> RunReads<'a> {
         Ok(page)
     }
 
+    /// `tickets` (listed on `side`) without those whose pair was found in step at exactly this
+    /// last activity (the link's `@lastActivity`, typically our own writes read again through
+    /// the overlap window): they need no reading at all — the rule `RunReads::input` applies,
+    /// applied as they are listed (one store query per page) so that groups are formed of the
+    /// tickets that need work only.
+    pub async fn without_quiet(
+        &self,
+        side: Role,
+        tickets: Vec<TicketSnapshot>,
+    ) -> Result<Vec<TicketSnapshot>, GatherFailure> {
+        if tickets.is_empty() {
+            return Ok(tickets);
+        }
+        let ids: Vec<TicketId> = tickets.iter().map(|ticket| ticket.id.clone()).collect();
+        let links = self
+            .store
+            .links_by_tickets(self.setup.relationship, side, &ids)
+            .await?;
+        let activity: HashMap<&TicketId, OffsetDateTime> = tickets
+            .iter()
+            .map(|ticket| (&ticket.id, ticket.last_activity_at))
+            .collect();
+        let quiet: BTreeSet<TicketId> = links
+            .iter()
+            .filter(|link| {
+                activity
+                    .get(link.ticket(side))
+                    .is_some_and(|at| link.seen_activity(side, *at))
+            })
+            .map(|link| link.ticket(side).clone())
+            .collect();
+        Ok(tickets
+            .into_iter()
+            .filter(|ticket| !quiet.contains(&ticket.id))
+            .collect())
+    }
+
     /// What a run reads besides its window, into `reader`: copies of creates a stopped process
     /// may have made (by marker) with their originals — their unread links completed first —
     /// and the tickets to retry (or, for a repair or a webhook, `only`). Returns the tickets

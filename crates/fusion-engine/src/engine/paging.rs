@@ -5,15 +5,19 @@
 //! Order (a window run; a repair or a webhook's run is one group of the tickets it names):
 //! 1. every page of each side's changes is listed first, as the whole-window gather did — the
 //!    cursors come from this listing alone, so a change made while the run works (even to a
-//!    ticket already done) is later than the cursor and read by the next run. The first group's
-//!    worth of each side's snapshots is kept; of the rest only id and last activity;
+//!    ticket already done) is later than the cursor and read by the next run. Quiet pairs (found
+//!    in step at exactly the activity listed) are left out as each page is listed (one store
+//!    query per page); of the tickets left, the first group's snapshots are kept, of the rest
+//!    only id and last activity;
 //! 2. the deletions since the window start (linked tickets only);
 //! 3. group 0: what a run reads besides its window — pending creates (by marker, unread links
 //!    completed first), retries — with every deletion and its partner;
-//! 4. each side's listed tickets in groups of `apply_page` (source first): a group's tickets
-//!    beyond the kept ones are read again by id (one call per group), then its links,
-//!    partners, originals and content are read, it is planned, held back where attention says,
-//!    applied and recorded (`SyncEngine::apply_group`).
+//! 4. the listed tickets in groups of `apply_page` (source side first; a group may hold both
+//!    sides', so a small window is one group and costs the calls the whole-window gather did):
+//!    a group's tickets beyond the kept ones are read again by id (one call per side), then its
+//!    links, partners, copies of its unlinked tickets listed elsewhere, originals and content
+//!    are read, it is planned, held back where attention says, applied and recorded
+//!    (`SyncEngine::apply_group`), and dropped.
 //!
 //! A ticket is planned at most once per state: every ticket a group planned is remembered with
 //! the last activity it was planned with, and a listed ticket already planned with that activity
@@ -109,10 +113,12 @@ impl<'r> RunState<'r> {
     }
 }
 
-/// One side's listing: the first group's snapshots as read, then the rest by id.
-struct Listed {
-    kept: Vec<TicketSnapshot>,
-    rest: Vec<(TicketId, OffsetDateTime)>,
+/// A listed ticket that needs work (quiet pairs are left out as they are listed), in listing
+/// order: the first group's snapshots as read, then only id and last activity — read again with
+/// their group.
+enum Listed {
+    Kept(Role, TicketSnapshot),
+    ById(Role, TicketId, OffsetDateTime),
 }
 
 impl SyncEngine {
@@ -138,17 +144,14 @@ impl SyncEngine {
             )
             .await?;
             let mut cursors = Cursors::default();
-            let mut listed = BySide::from_fn(|_| Listed {
-                kept: Vec::new(),
-                rest: Vec::new(),
-            });
+            let mut listed: Vec<Listed> = Vec::new();
             let mut marked = MarkedCopies::new();
             for side in [Role::Source, Role::Target] {
-                let listing = listed.get_mut(side);
                 let mut after = None;
                 loop {
                     let page = reads.changed_page(side, after, &mut cursors).await?;
-                    for ticket in page.tickets {
+                    let next = page.next;
+                    for ticket in reads.without_quiet(side, page.tickets).await? {
                         if let Some(parts) = ticket.marker.as_deref().and_then(TicketMarker::parse)
                             && parts.relationship == setup.relationship
                             && parts.origin != side
@@ -158,14 +161,14 @@ impl SyncEngine {
                                 .or_default()
                                 .push(ticket.id.clone());
                         }
-                        if listing.kept.len() < group_size {
-                            listing.kept.push(ticket);
+                        listed.push(if listed.len() < group_size {
+                            Listed::Kept(side, ticket)
                         } else {
-                            listing.rest.push((ticket.id, ticket.last_activity_at));
-                        }
+                            Listed::ById(side, ticket.id, ticket.last_activity_at)
+                        });
                     }
                     keep(&mut state.keeper).await?;
-                    match page.next {
+                    match next {
                         Some(next) => after = Some(next),
                         None => break,
                     }
@@ -183,14 +186,14 @@ impl SyncEngine {
             ))
         }
         .await;
-        let (reads, mut attention, cursors, mut listed, marked, deleted, deleted_links) =
-            match outcome {
-                Ok(started) => started,
-                Err(failure) => {
-                    state.gather_failed(setup, failure)?;
-                    return Ok(None);
-                }
-            };
+        let (reads, mut attention, cursors, listed, marked, deleted, deleted_links) = match outcome
+        {
+            Ok(started) => started,
+            Err(failure) => {
+                state.gather_failed(setup, failure)?;
+                return Ok(None);
+            }
+        };
 
         // Group 0: what the run reads besides its window, with every deletion.
         let mut reader = reads.reader();
@@ -220,68 +223,57 @@ impl SyncEngine {
             }
         }
 
-        // The listed tickets, a group at a time.
+        // The listed tickets that need work, a group at a time (source first).
         let no_retries = BySide::default();
-        'sides: for side in [Role::Source, Role::Target] {
-            // Taken: the kept snapshots go with their group.
-            let Listed { kept, rest } = std::mem::replace(
-                listed.get_mut(side),
-                Listed {
-                    kept: Vec::new(),
-                    rest: Vec::new(),
-                },
-            );
-            let mut groups: Vec<GroupSource<'_>> = vec![GroupSource::Kept(kept)];
-            groups.extend(rest.chunks(group_size).map(GroupSource::ById));
-            for group in groups {
-                if state.halted {
-                    break 'sides;
-                }
-                // Tickets already planned with this state (or a later one) are left out.
-                let mut reader = reads.reader();
-                let mut ids = Vec::new();
-                match group {
-                    GroupSource::Kept(tickets) => {
-                        for ticket in tickets {
-                            if !state.planned_already(side, &ticket.id, ticket.last_activity_at) {
-                                reader.insert(side, ticket);
-                            }
+        let mut listed = listed.into_iter().peekable();
+        while listed.peek().is_some() {
+            if state.halted {
+                break;
+            }
+            // Tickets already planned with this state (or a later one) are left out.
+            let mut reader = reads.reader();
+            let mut ids: BySide<Vec<TicketId>> = BySide::default();
+            for entry in listed.by_ref().take(group_size) {
+                match entry {
+                    Listed::Kept(side, ticket) => {
+                        if !state.planned_already(side, &ticket.id, ticket.last_activity_at) {
+                            reader.insert(side, ticket);
                         }
                     }
-                    GroupSource::ById(tickets) => {
-                        ids = tickets
-                            .iter()
-                            .filter(|(id, at)| !state.planned_already(side, id, *at))
-                            .map(|(id, _)| id.clone())
-                            .collect();
+                    Listed::ById(side, id, at) => {
+                        if !state.planned_already(side, &id, at) {
+                            ids.get_mut(side).push(id);
+                        }
                     }
                 }
-                if reader.is_empty() && ids.is_empty() {
-                    continue;
+            }
+            if reader.is_empty() && ids.source.is_empty() && ids.target.is_empty() {
+                continue;
+            }
+            let keeper = &mut state.keeper;
+            let gathered = async {
+                for side in [Role::Source, Role::Target] {
+                    reader.read(side, ids.get(side)).await?;
                 }
-                let keeper = &mut state.keeper;
-                let gathered = async {
-                    reader.read(side, &ids).await?;
-                    reads
-                        .input(
-                            reader,
-                            &no_retries,
-                            GroupDeletions::OfPartners(&deleted),
-                            Some(&marked),
-                            Some(keeper),
-                        )
-                        .await
+                reads
+                    .input(
+                        reader,
+                        &no_retries,
+                        GroupDeletions::OfPartners(&deleted),
+                        Some(&marked),
+                        Some(keeper),
+                    )
+                    .await
+            }
+            .await;
+            match gathered {
+                Ok(input) => {
+                    self.apply_group(setup, run, input, &mut attention, state, control)
+                        .await?
                 }
-                .await;
-                match gathered {
-                    Ok(input) => {
-                        self.apply_group(setup, run, input, &mut attention, state, control)
-                            .await?
-                    }
-                    Err(failure) => {
-                        state.gather_failed(setup, failure)?;
-                        break 'sides;
-                    }
+                Err(failure) => {
+                    state.gather_failed(setup, failure)?;
+                    break;
                 }
             }
         }
@@ -487,14 +479,6 @@ impl SyncEngine {
         state.summary.plan.tickets.extend(plan.tickets);
         Ok(())
     }
-}
-
-/// Where a group's tickets come from.
-enum GroupSource<'l> {
-    /// Snapshots kept from the listing.
-    Kept(Vec<TicketSnapshot>),
-    /// Ids (with the last activity listed) to read again.
-    ById(&'l [(TicketId, OffsetDateTime)]),
 }
 
 async fn keep(keeper: &mut LeaseKeeper<'_>) -> Result<(), GatherFailure> {
