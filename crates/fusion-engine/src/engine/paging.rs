@@ -117,7 +117,8 @@ impl<'r> RunState<'r> {
 /// order: the first group's snapshots as read, then only id and last activity — read again with
 /// their group.
 enum Listed {
-    Kept(Role, TicketSnapshot),
+    /// Boxed: most entries of a big window are ids.
+    Kept(Role, Box<TicketSnapshot>),
     ById(Role, TicketId, OffsetDateTime),
 }
 
@@ -162,7 +163,7 @@ impl SyncEngine {
                                 .push(ticket.id.clone());
                         }
                         listed.push(if listed.len() < group_size {
-                            Listed::Kept(side, ticket)
+                            Listed::Kept(side, Box::new(ticket))
                         } else {
                             Listed::ById(side, ticket.id, ticket.last_activity_at)
                         });
@@ -237,7 +238,7 @@ impl SyncEngine {
                 match entry {
                     Listed::Kept(side, ticket) => {
                         if !state.planned_already(side, &ticket.id, ticket.last_activity_at) {
-                            reader.insert(side, ticket);
+                            reader.insert(side, *ticket);
                         }
                     }
                     Listed::ById(side, id, at) => {
