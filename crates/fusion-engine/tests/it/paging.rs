@@ -1,6 +1,7 @@
 //! A window run works a group of `EngineSettings::apply_page` tickets at a time: it plans and
-//! applies one group before it reads the next, plans a pair changed on both sides once, and
-//! keeps the cursors as safe as when the whole window was planned at once.
+//! applies one group before it reads the next, plans a pair changed on both sides once, links a
+//! copy to its original though they fall in different groups, and keeps the cursors as safe as
+//! when the whole window was planned at once.
 
 use std::sync::{Arc, Mutex};
 
@@ -173,4 +174,62 @@ async fn a_change_made_while_a_paged_run_works_is_read_by_the_next_run_even_on_a
         "Changed while the run was going",
         "the cursor did not move past a change to a ticket the run had done"
     );
+}
+
+#[tokio::test]
+async fn an_unlinked_copy_listed_in_a_later_group_is_linked_to_its_original_not_made_again() {
+    use fusion_domain::ChoiceValue;
+    use fusion_domain::Role;
+    use fusion_domain::sync::{SyncAction, TicketDraft, TicketMarker};
+    use fusion_engine::Platform;
+
+    let world = World::with_settings(|settings| settings.apply_page = 1);
+    world.source.person_creates_ticket("Scanner offline", "");
+    let original = world.source.person_creates_ticket("Printer jammed", "");
+    // A copy made earlier whose link and pending create were lost: only its marker says whose
+    // copy it is. The original's group comes before the copy's.
+    let draft = TicketDraft {
+        marker: TicketMarker::for_copy_of(world.setup.relationship, Role::Source, &original),
+        title: "Printer jammed".into(),
+        description: String::new(),
+        company: Some(ChoiceValue::from(900)),
+        queue: Some(ChoiceValue::from(30)),
+        status: None,
+        priority: None,
+        ticket_type: None,
+        category: None,
+        source: None,
+        issue_type: None,
+        sub_issue_type: None,
+        fields: Default::default(),
+    };
+    let stray = world.target.create_ticket(&draft).await.expect("created");
+    world.tick();
+
+    let run = world.manual().await;
+    assert_eq!(run.status, RunStatus::Success, "{:?}", run.error);
+    let created_from: Vec<&TicketId> = run
+        .plan
+        .actions()
+        .filter_map(|action| match action {
+            SyncAction::CreateTicket { from, .. } => Some(from),
+            _ => None,
+        })
+        .collect();
+    assert!(!created_from.contains(&&original), "{:#?}", run.plan);
+    assert!(
+        run.plan
+            .actions()
+            .any(|action| matches!(action, SyncAction::LinkExisting { .. })),
+        "{:#?}",
+        run.plan
+    );
+    assert_eq!(
+        world.target.copies().len(),
+        2,
+        "no second copy of the printer"
+    );
+    assert_eq!(world.copy_on_target(&original).id, stray.id);
+    let again = world.automatic().await;
+    assert!(!again.plan.writes(), "{:#?}", again.plan);
 }
