@@ -1,5 +1,5 @@
-//! How a caller follows and stops a run: a [`RunObserver`] hears the run start, the size of its
-//! plan and each ticket done (the web's "Sync now" learns the run id, `fusion sync` draws its
+//! How a caller follows and stops a run: a [`RunObserver`] hears the run start, its plan grow
+//! (a group at a time) and each ticket done (the web's "Sync now" learns the run id, `fusion sync` draws its
 //! progress bar), and a [`StopSignal`] asks the run to stop after the tickets in hand (graceful
 //! shutdown of `fusion serve`): no further ticket starts, and those in flight finish.
 //!
@@ -18,9 +18,11 @@ use tokio::sync::Notify;
 pub trait RunObserver: Send + Sync {
     /// The run record exists (not called for a dry run).
     fn run_started(&self, _run: &SyncRun) {}
-    /// The plan is made: `tickets` tickets will be looked at.
+    /// The plan grew: `tickets` tickets will have been looked at once those planned so far are
+    /// done. A window run plans a group at a time (`EngineSettings::apply_page` tickets), so this
+    /// is called again with a growing running total (once with 0 for a run that plans nothing).
     fn planned(&self, _tickets: usize) {}
-    /// `done` of `total` tickets are applied (or recorded as failed).
+    /// `done` of the `total` tickets planned so far are applied (or recorded as failed).
     fn ticket_done(&self, _done: usize, _total: usize) {}
 }
 

@@ -1,20 +1,33 @@
 //! `SyncEngine::sync_once`: one run of one relationship, from leases to history.
 //!
 //! Order of a run (each step's failure mode in brackets):
+//! 0. the API budget admits the work at its priority on both sides' databases
+//!    [`EngineError::WaitingForBudget`: nothing read or written; see `crate::budget`];
 //! 1. claim the relationship lease and both platform databases' leases [busy → `EngineError::Busy`];
 //! 2. close runs a stopped process left Running, start the run record (not for a dry run);
-//! 3. gather: own actors, pending creates (looked up by marker), each side's changed tickets since
-//!    its cursor minus the overlap (all pages), tickets to retry, the partners of linked tickets,
-//!    then comments and attachments of the tickets that can need them;
-//! 4. plan (pure); a dry run stops here and returns the plan;
-//! 5. apply the plan in pages of `EngineSettings::apply_page` tickets, several tickets at once
-//!    (`apply_concurrency`, after a slow start; each ticket's actions in order, its link saved
-//!    when it is done — see `apply`); at the end of a page, read back the copies it created
-//!    together and complete their links (`apply/read_back.rs`), then record the page's tickets;
-//! 6. advance each side's cursor to the latest activity seen — only when every ticket of the
+//! 3. read what the run reads once: own actors, attention items, every page of each side's
+//!    changed tickets since its cursor minus the overlap (the cursors come from this listing;
+//!    of each side the first group's snapshots are kept, of the rest only id and last activity),
+//!    and the deletions;
+//! 4. work the window a group at a time (`engine/paging.rs`): group 0 is what the run reads
+//!    besides its window (pending creates looked up by marker, tickets to retry) with the
+//!    deletions, then each side's listed tickets in groups of `EngineSettings::apply_page`
+//!    (read again by id beyond the kept ones; a ticket already planned in this run with that
+//!    activity or a later one is left out). Per group: its links, the partners of linked
+//!    tickets, copies of its unlinked tickets listed elsewhere, then comments, attachments and
+//!    time entries of the tickets that can need them; plan (pure); apply in pages of
+//!    `apply_page` tickets, several at once (`apply_concurrency`, after a slow start; each
+//!    ticket's actions in order, its link saved when it is done — see `apply`); at the end of a
+//!    page, read back the copies it created together and complete their links
+//!    (`apply/read_back.rs`), then record the page's tickets; drop the group. Before each
+//!    ticket the API budget is asked again: when it runs low no further ticket starts, the run
+//!    waits (Partial, "Waiting for API budget …", cursors kept — never Failed). A dry run (which
+//!    returns the whole plan), a repair and a webhook's run plan their tickets as one group
+//!    (`gather::gather`);
+//! 5. advance each side's cursor to the latest activity seen — only when every ticket of the
 //!    window was applied or recorded as failed (a run stopped by an authentication failure or a
 //!    used-up budget keeps the old cursors);
-//! 7. finish the run record, release the leases.
+//! 6. finish the run record, release the leases.
 //!
 //! A crash (the future dropped) at any point leaves the leases to expire, the run `Running` (the
 //! next run closes it as Failed), the cursors where they were and every write already made
@@ -24,7 +37,6 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::ports::{Lease, LeaseKey, RunFilter, RunFinish, StoreError, SyncStore};
 use fusion_domain::sync::{
@@ -34,8 +46,6 @@ use fusion_domain::sync::{
 use fusion_domain::{BySide, Clock, RelationshipId, Role};
 use time::OffsetDateTime;
 
-use crate::apply::{TicketApplier, TicketResult};
-use crate::attention::AppliedTicket;
 use crate::budget::{BudgetGovernor, BudgetWait, current_purpose};
 use crate::control::RunControl;
 use crate::gather::{Access, GatherFailure, GatherRequest, Gathered, gather};
@@ -43,8 +53,10 @@ use crate::lease_keeper::LeaseKeeper;
 use crate::platform::PlatformError;
 use crate::repair::{RepairError, RepairStep};
 use crate::setup::{EngineSettings, SyncSetup};
-use futures_util::StreamExt;
-use futures_util::stream::FuturesOrdered;
+
+mod paging;
+
+use paging::RunState;
 
 /// What kind of run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,7 +130,9 @@ pub struct RunSummary {
     pub status: RunStatus,
     pub counts: RunCounts,
     pub records: Vec<SyncRecord>,
-    /// The plan (always for a dry run; also returned by real runs for logging).
+    /// The plan (always for a dry run; also returned by real runs for logging: their groups'
+    /// plans, in the order applied — the one part of a run's memory, with `records`, that grows
+    /// with its window).
     pub plan: Plan,
     pub calls_used: u64,
     pub error: Option<String>,
@@ -167,7 +181,7 @@ impl SyncEngine {
 
     /// Whether the API budget of both sides' databases lets the work in hand (its
     /// [`crate::budget::Purpose`]) go on now.
-    fn budget_wait(&self, setup: &SyncSetup) -> Option<BudgetWait> {
+    pub(super) fn budget_wait(&self, setup: &SyncSetup) -> Option<BudgetWait> {
         let governor = self.budget.as_ref()?;
         let databases: Vec<String> = BTreeSet::from([
             setup.source.platform.budget_key(),
@@ -486,7 +500,7 @@ impl SyncEngine {
         calls_before: u64,
         control: &RunControl,
     ) -> Result<RunSummary, EngineError> {
-        let mut summary = RunSummary {
+        let summary = RunSummary {
             run: None,
             status: RunStatus::Running,
             counts: RunCounts::default(),
@@ -497,251 +511,68 @@ impl SyncEngine {
             cursors_advanced: false,
             waiting_for_budget: None,
         };
-        let mut stopped = false;
-        // The API budget stopped the run between tickets: the rest waits (cursors kept).
-        let mut budget_paused = false;
-        let mut partial = false;
-        let mut known_failures = false;
-        // Only the named tickets are read: no window, so no cursor moves.
-        let targeted = only.is_some();
         let repair = matches!(run.trigger, RunTrigger::Repair);
-        let mut keeper = LeaseKeeper::new(
+        let keeper = LeaseKeeper::new(
             self.store.as_ref(),
             self.clock.as_ref(),
             self.settings.lease_ttl,
             leases.to_vec(),
         );
-        match gather(GatherRequest {
-            store: self.store.as_ref(),
-            setup,
-            settings: &self.settings,
-            windows,
-            now: self.clock.now(),
-            access: Access::Leased(&mut keeper),
-            only,
-        })
-        .await
-        {
-            Err(GatherFailure::Store(error)) => return Err(error.into()),
-            Err(GatherFailure::LeaseLost) => {
-                summary.error = Some(LEASE_LOST.into());
-                stopped = true;
+        let mut state = RunState::new(summary, keeper);
+        let cursors = match only {
+            // A window: a group at a time (`engine/paging.rs`).
+            None => {
+                self.run_groups(setup, run, windows, &mut state, control)
+                    .await?
             }
-            Err(GatherFailure::Platform(side, error)) => {
-                summary.error = Some(side_error(setup, side, &error));
-                // Reading met the closed budget gate: the run waits, it did not fail.
-                match (&error, self.budget_wait(setup)) {
-                    (PlatformError::BudgetExhausted(_), wait) => {
-                        summary.waiting_for_budget = wait;
-                        budget_paused = true;
-                    }
-                    _ => stopped = true,
-                }
-            }
-            Ok(Gathered {
-                input,
-                cursors,
-                attention,
-            }) => {
-                let mut plan = fusion_domain::sync::plan(&input);
-                let activity = activity_of(&input);
-                let mut attention = attention;
-                let held_back = attention.hold_back(&mut plan, &activity);
-                let applier = TicketApplier {
+            // Only the named tickets are read, as one group: no window, so no cursor moves.
+            Some(only) => {
+                let gathered = gather(GatherRequest {
                     store: self.store.as_ref(),
-                    clock: self.clock.as_ref(),
                     setup,
-                    run: run.id,
-                    own_actors: BySide::from_fn(|side| input.side(side).own_actor.clone()),
-                    activity: activity.clone(),
-                    companies: [Role::Source, Role::Target]
-                        .into_iter()
-                        .flat_map(|side| {
-                            input.side(side).tickets.iter().map(move |state| {
-                                (
-                                    (side, state.ticket.id.clone()),
-                                    state.ticket.company.clone(),
-                                )
-                            })
-                        })
-                        .collect(),
-                    field_rules: BySide::from_fn(|side| setup.side(side).platform.field_rules()),
-                };
-                // The plan carries everything the writes need: the snapshots, comments and
-                // attachment lists read for planning go before the apply starts, so a big run
-                // holds its input and its plan at the same time only while planning.
-                drop(input);
-                let total = plan.tickets.len();
-                control.planned(total);
-                let concurrency = self.settings.apply_concurrency.max(1);
-                // Slow start: one ticket first, twice as many after each one done, up to
-                // `concurrency` — a run that cannot work (credentials, budget) fails on its first
-                // ticket, and a stop early in a run leaves little in flight.
-                let mut allowed = 1;
-                let page_size = self.settings.apply_page.max(1);
-                // Once set, no further ticket starts; those in flight finish (a stop falls
-                // between tickets). A queued ticket starts only when it is first polled, so
-                // one queued behind a stop or a lost lease never does (`halt`).
-                let mut halted = false;
-                let halt = AtomicBool::new(false);
-                for (page_number, page) in plan.tickets.chunks(page_size).enumerate() {
-                    let base = page_number * page_size;
-                    let mut done: Vec<(usize, TicketResult)> = Vec::with_capacity(page.len());
-                    let mut stop_reason: Option<String> = None;
-                    let mut in_flight = FuturesOrdered::new();
-                    let mut next = 0;
-                    loop {
-                        while !halted && in_flight.len() < allowed && next < page.len() {
-                            if control.is_stopped() {
-                                summary.error = Some(STOPPED.into());
-                                stopped = true;
-                                halted = true;
-                                halt.store(true, Ordering::Relaxed);
-                                break;
-                            }
-                            if let Some(wait) = self.budget_wait(setup) {
-                                // The rest waits for the budget; the cursors stay.
-                                summary.error = Some(wait.to_string());
-                                summary.waiting_for_budget = Some(wait);
-                                budget_paused = true;
-                                halted = true;
-                                halt.store(true, Ordering::Relaxed);
-                                break;
-                            }
-                            let (applier, halt) = (&applier, &halt);
-                            let ticket_plan = &page[next];
-                            let index = base + next;
-                            in_flight.push_back(async move {
-                                if halt.load(Ordering::Relaxed) || control.is_stopped() {
-                                    return (index, None);
-                                }
-                                (index, Some(applier.apply(ticket_plan).await))
-                            });
-                            next += 1;
-                        }
-                        let Some((index, result)) = in_flight.next().await else {
-                            break;
-                        };
-                        let Some(result) = result else {
-                            // Not started: stopped (or halted) before its turn.
-                            if !halted {
-                                summary.error = Some(STOPPED.into());
-                                stopped = true;
-                                halted = true;
-                            }
-                            continue;
-                        };
-                        let result = result?;
-                        allowed = (allowed * 2).min(concurrency);
-                        control.ticket_done(index + 1, total);
-                        if let Some(reason) = &result.stop
-                            && stop_reason.is_none()
-                        {
-                            stop_reason = Some(reason.clone());
-                            if result.waits_for_budget {
-                                summary.waiting_for_budget = self.budget_wait(setup);
-                                budget_paused = true;
-                            } else {
-                                stopped = true;
-                            }
-                            halted = true;
-                            halt.store(true, Ordering::Relaxed);
-                        }
-                        done.push((index, result));
-                        if !halted && keeper.keep().await?.is_err() {
-                            summary.error = Some(LEASE_LOST.into());
-                            stopped = true;
-                            halted = true;
-                            halt.store(true, Ordering::Relaxed);
-                        }
+                    settings: &self.settings,
+                    windows,
+                    now: self.clock.now(),
+                    access: Access::Leased(&mut state.keeper),
+                    only: Some(only),
+                })
+                .await;
+                match gathered {
+                    Ok(Gathered {
+                        input,
+                        mut attention,
+                        ..
+                    }) => {
+                        self.apply_group(setup, run, input, &mut attention, &mut state, control)
+                            .await?
                     }
-                    drop(in_flight);
-                    applier.complete_read_backs(&mut done).await?;
-                    let mut records = Vec::with_capacity(done.len());
-                    for (index, mut result) in done {
-                        let ticket_plan = &plan.tickets[index];
-                        summary.counts.conflicts += result.conflicts;
-                        let held = held_back.get(&index).map(Vec::as_slice).unwrap_or_default();
-                        let original_activity =
-                            ticket_plan.ticket(ticket_plan.origin).and_then(|t| {
-                                activity.get(&(ticket_plan.origin, t.id.clone())).copied()
-                            });
-                        // Where the pair stands now (a copy created in this run has its number).
-                        let link_now = if result.failures.is_empty() {
-                            None
-                        } else {
-                            result.link.as_ref()
-                        };
-                        let news = attention
-                            .after_ticket(
-                                self.store.as_ref(),
-                                AppliedTicket {
-                                    plan: ticket_plan,
-                                    link: link_now,
-                                    held,
-                                    failures: &result.failures,
-                                    activity: original_activity,
-                                    stopped: result.stop.is_some(),
-                                },
-                                self.clock.now(),
-                            )
-                            .await?;
-                        if result.partial {
-                            if news || result.failures.is_empty() {
-                                partial = true;
-                            } else {
-                                known_failures = true;
-                            }
-                        }
-                        if result.record.is_none() {
-                            result.record = applier.skipped_record(ticket_plan, !held.is_empty());
-                        }
-                        match result.record {
-                            None => summary.counts.skipped += 1,
-                            Some(record) => {
-                                match record.outcome {
-                                    RecordOutcome::Created => summary.counts.created += 1,
-                                    RecordOutcome::Updated => summary.counts.updated += 1,
-                                    RecordOutcome::Closed => summary.counts.closed += 1,
-                                    RecordOutcome::Failed => summary.counts.failed += 1,
-                                    RecordOutcome::Held | RecordOutcome::Skipped => {
-                                        summary.counts.skipped += 1
-                                    }
-                                }
-                                if summary.error.is_none() {
-                                    summary.error = record
-                                        .error
-                                        .clone()
-                                        .or_else(|| record.notes.first().cloned());
-                                }
-                                records.push(record);
-                            }
-                        }
-                    }
-                    // The page's records in one store transaction.
-                    self.store.add_records(&records).await?;
-                    summary.records.extend(records);
-                    if let Some(reason) = stop_reason {
-                        summary.error = Some(reason);
-                    }
-                    if halted {
-                        break;
-                    }
+                    Err(failure) => state.gather_failed(setup, failure, self.budget_wait(setup))?,
                 }
-                summary.counts.attention = attention.tickets_needing_attention();
-                if !stopped && !targeted && !budget_paused {
-                    for (side, seen) in cursors.into_sides() {
-                        self.advance_cursor(setup.relationship, side, seen, since)
-                            .await?;
-                    }
-                    summary.cursors_advanced = true;
-                    if let Some(hook) = &control.cursors_saved {
-                        hook.cursors_saved().await;
-                    }
-                }
-                summary.plan = plan;
+                None
+            }
+        };
+        state.nothing_planned(control);
+        if let Some(cursors) = cursors
+            && !state.stopped
+            && !state.budget_paused
+        {
+            for (side, seen) in cursors.into_sides() {
+                self.advance_cursor(setup.relationship, side, seen, since)
+                    .await?;
+            }
+            state.summary.cursors_advanced = true;
+            if let Some(hook) = &control.cursors_saved {
+                hook.cursors_saved().await;
             }
         }
+        let RunState {
+            mut summary,
+            stopped,
+            budget_paused,
+            partial,
+            known_failures,
+            ..
+        } = state;
         if budget_paused && let Some(wait) = &summary.waiting_for_budget {
             summary.error = Some(wait.to_string());
         }

@@ -13,6 +13,7 @@ mod fake_store;
 mod faults;
 mod harness;
 mod idempotence;
+mod paging;
 mod read_back;
 mod service;
 mod shared_reads;

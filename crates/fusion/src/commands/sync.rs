@@ -145,10 +145,10 @@ impl Progress {
 }
 
 impl RunObserver for Progress {
+    /// Called again as a run plans its next group: the bar grows, its position stays.
     fn planned(&self, tickets: usize) {
         self.bar.disable_steady_tick();
         self.bar.set_length(tickets as u64);
-        self.bar.set_position(0);
         if let Ok(style) =
             ProgressStyle::with_template("{bar:40} {pos}/{len} tickets  {elapsed_precise}  {msg}")
         {
