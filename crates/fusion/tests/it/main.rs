@@ -34,6 +34,9 @@ mod webhooks_end_to_end;
 #[allow(dead_code)]
 #[path = "../../src/commands/demo/connection.rs"]
 mod demo_connection;
+// Several `fusion serve` processes on one PostgreSQL database, shared with `fusion bench`.
+#[path = "../../src/commands/bench/cluster.rs"]
+mod cluster;
 #[allow(dead_code)]
 #[path = "../../src/scheduler.rs"]
 mod scheduler;
