@@ -12,8 +12,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use fusion_domain::sync::{
-    AttentionState, DeletedTicket, PlanInput, SideInput, TicketId, TicketLink, TicketMarker,
-    TicketSnapshot, TicketState, tickets_needing_content,
+    ActorId, AttentionState, DeletedTicket, PlanInput, SideInput, TicketId, TicketLink,
+    TicketMarker, TicketSnapshot, TicketState, tickets_needing_content,
 };
 use fusion_domain::{BySide, Role, TimeArrival};
 
@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 
 use crate::attention::AttentionBook;
 use crate::lease_keeper::LeaseKeeper;
-use crate::platform::{ChangedTicketsQuery, PlatformError};
+use crate::platform::{ChangedTicketsQuery, OwnActivityListed, PlatformError};
 use crate::setup::{EngineSettings, SyncSetup};
 
 /// The planner's input and where each side's cursor moves once the run completes.
@@ -62,6 +62,9 @@ pub(crate) struct GatherRequest<'a, 'k> {
     pub settings: &'a EngineSettings,
     /// Where each side's reading starts.
     pub windows: BySide<OffsetDateTime>,
+    /// Per side, before when tickets whose last activity is our own are left out of the listing
+    /// (`SyncEngine::own_activity_listed_before` says why that is safe); `None` lists them all.
+    pub own_listed: BySide<Option<OffsetDateTime>>,
     pub now: OffsetDateTime,
     pub access: Access<'a, 'k>,
     /// A repair's one ticket, or the tickets a webhook named: only they (with their partners and
@@ -121,6 +124,19 @@ async fn keep(keeper: &mut LeaseKeeper<'_>) -> Result<(), GatherFailure> {
     }
 }
 
+/// What the listing of `side` may leave out: our own activity before the side's bound, when both
+/// are known.
+fn own_activity_listed(
+    own_actors: &BySide<Option<ActorId>>,
+    own_listed: &BySide<Option<OffsetDateTime>>,
+    side: Role,
+) -> Option<OwnActivityListed> {
+    Some(OwnActivityListed {
+        actor: own_actors.get(side).clone()?,
+        before: (*own_listed.get(side))?,
+    })
+}
+
 fn platform_error(side: Role) -> impl Fn(PlatformError) -> GatherFailure {
     move |error| GatherFailure::Platform(side, error)
 }
@@ -131,6 +147,7 @@ pub(crate) async fn gather(request: GatherRequest<'_, '_>) -> Result<Gathered, G
         setup,
         settings,
         windows,
+        own_listed,
         now,
         mut access,
         only,
@@ -185,6 +202,7 @@ pub(crate) async fn gather(request: GatherRequest<'_, '_>) -> Result<Gathered, G
                     since: *windows.get(side),
                     after: after.clone(),
                     page_size: settings.page_size,
+                    own_activity_listed: own_activity_listed(&own_actors, &own_listed, side),
                 })
                 .await
                 .map_err(platform_error(side))?;

@@ -16,6 +16,7 @@ mod interrupting_platform;
 mod live_key_rotation;
 mod maintenance_commands;
 mod notifications_end_to_end;
+mod own_activity_end_to_end;
 mod postgres_schema;
 mod privacy_end_to_end;
 mod process;

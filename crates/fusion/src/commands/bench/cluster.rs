@@ -237,14 +237,14 @@ fn provider_name(pair: usize) -> String {
     format!("Provider {pair}")
 }
 
-fn tenant<'a>(tenants: &'a [TenantInfo], name: &str) -> anyhow::Result<&'a TenantInfo> {
+pub fn tenant<'a>(tenants: &'a [TenantInfo], name: &str) -> anyhow::Result<&'a TenantInfo> {
     tenants
         .iter()
         .find(|tenant| tenant.name == name)
         .with_context(|| format!("the simulator has no tenant {name}"))
 }
 
-fn active_user(tenant: &TenantInfo) -> anyhow::Result<(String, String)> {
+pub fn active_user(tenant: &TenantInfo) -> anyhow::Result<(String, String)> {
     let user = tenant
         .api_users
         .iter()
@@ -253,8 +253,9 @@ fn active_user(tenant: &TenantInfo) -> anyhow::Result<(String, String)> {
     Ok((user.username.clone(), user.secret.clone()))
 }
 
-/// The organisation for a tenant with its Autotask credentials, as `fusion demo` registers it.
-async fn register(store: &dyn Store, tenant: &TenantInfo) -> anyhow::Result<OrgId> {
+/// The organisation for a tenant with its Autotask credentials, as `fusion demo` registers it
+/// (without its administrator).
+pub async fn register(store: &dyn Store, tenant: &TenantInfo) -> anyhow::Result<OrgId> {
     let organisation = store.create_organisation(&tenant.name).await?;
     let (username, secret) = active_user(tenant)?;
     store
