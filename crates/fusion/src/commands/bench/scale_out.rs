@@ -25,10 +25,10 @@ use crate::commands::demo;
 const PAIRS: usize = 8;
 /// The processes sharing them.
 const WORKERS: usize = 3;
-/// The lease lifetime (`FUSION_LEASE_SECONDS`, at least 15): the takeover's upper bound; the
-/// shortest allowed with `--quick`.
-const LEASE_SECONDS: u64 = 30;
-const QUICK_LEASE_SECONDS: u64 = 15;
+/// The lease lifetime (`FUSION_LEASE_SECONDS`): the takeover's upper bound. Another process runs
+/// an orphaned connection once its lease expired *and* it is due (its interval, 1 minute here,
+/// after its last run started): a lease shorter than the interval would not make it sooner.
+const LEASE_SECONDS: u64 = 60;
 /// How long a create takes at the simulator, so that a process is killed mid-run.
 const CREATE_LATENCY_MS: u64 = 400;
 
@@ -64,11 +64,7 @@ pub async fn scale_out(database_url: &str, quick: bool) -> anyhow::Result<ScaleO
     let data_dir = demo::fresh_temporary_directory()
         .context("cannot create a temporary directory for the workers")?;
     let settings = WorkerSettings {
-        lease_seconds: if quick {
-            QUICK_LEASE_SECONDS
-        } else {
-            LEASE_SECONDS
-        },
+        lease_seconds: LEASE_SECONDS,
         tick_seconds: 1,
         patience: Duration::from_secs(600),
     };
