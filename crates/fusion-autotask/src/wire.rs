@@ -770,6 +770,13 @@ impl Filter {
             items: Vec::new(),
         }
     }
+    /// `notExist` on a field (no value): the field is empty.
+    pub fn not_exist(field: &str) -> Filter {
+        Filter {
+            op: "notExist".to_owned(),
+            ..Filter::exist(field)
+        }
+    }
     /// `and`/`or` group.
     pub fn group(op: &str, items: Vec<Filter>) -> Filter {
         Filter {

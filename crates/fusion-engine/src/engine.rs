@@ -295,6 +295,39 @@ impl SyncEngine {
         Ok(windows)
     }
 
+    /// Per side, before when the sync's own last activity need not be listed again
+    /// ([`crate::OwnActivityListed`]): the side's cursor, when a run read it from a ticket. The
+    /// cursor moves only when a run completed, to the latest activity that run listed; that run
+    /// listed every ticket whose activity is at or after the previous cursor (nothing is left out
+    /// from there on), so a ticket whose last activity is ours and earlier than the cursor was
+    /// listed after that activity — by that run or, inductively, an earlier one. Sound because a
+    /// run lists every page before its first write (order above, 3 before 5): our writes of a
+    /// run come after all it listed, so they are later than the cursor it saves and the next run
+    /// lists them. A run that wrote between pages would have to use the latest activity listed
+    /// before its first write instead. A person's edit between our read and our write is not at
+    /// risk: our write is later than the cursor, so the next run lists the ticket and sees it.
+    /// None for a run with a start date (it reads what the person asked for) and for a cursor
+    /// that is a start date rather than a ticket's activity (our clock, not the platform's).
+    async fn own_activity_listed_before(
+        &self,
+        setup: &SyncSetup,
+        since: Option<OffsetDateTime>,
+    ) -> Result<BySide<Option<OffsetDateTime>>, EngineError> {
+        let mut before = BySide::default();
+        if since.is_some() {
+            return Ok(before);
+        }
+        for side in [Role::Source, Role::Target] {
+            *before.get_mut(side) = self
+                .store
+                .cursor(setup.relationship, side)
+                .await?
+                .filter(|cursor| cursor.last_id.is_some())
+                .map(|cursor| cursor.last_activity_at);
+        }
+        Ok(before)
+    }
+
     async fn dry_run(
         &self,
         setup: &SyncSetup,
@@ -303,11 +336,13 @@ impl SyncEngine {
     ) -> Result<RunSummary, EngineError> {
         let calls_before = setup.calls_used();
         let windows = self.windows(setup, since).await?;
+        let own_listed = self.own_activity_listed_before(setup, since).await?;
         let outcome = gather(GatherRequest {
             store: self.store.as_ref(),
             setup,
             settings: &self.settings,
             windows,
+            own_listed,
             now: self.clock.now(),
             access: Access::DryRun,
             only: None,
@@ -382,10 +417,16 @@ impl SyncEngine {
             }
             _ => None,
         };
-        let windows = match only {
+        let (windows, own_listed) = match only {
             // A repair or a webhook's run reads no window.
-            Some(_) => BySide::new(self.clock.now(), self.clock.now()),
-            None => self.windows(setup, since).await?,
+            Some(_) => (
+                BySide::new(self.clock.now(), self.clock.now()),
+                BySide::default(),
+            ),
+            None => (
+                self.windows(setup, since).await?,
+                self.own_activity_listed_before(setup, since).await?,
+            ),
         };
         self.finish_abandoned_runs(setup.relationship).await?;
         let calls_before = setup.calls_used();
@@ -423,6 +464,7 @@ impl SyncEngine {
                 RunWindow {
                     since,
                     windows,
+                    own_listed,
                     only,
                 },
                 leases,
@@ -494,6 +536,7 @@ impl SyncEngine {
         RunWindow {
             since,
             windows,
+            own_listed,
             only,
         }: RunWindow,
         leases: &[Lease],
@@ -522,7 +565,7 @@ impl SyncEngine {
         let cursors = match only {
             // A window: a group at a time (`engine/paging.rs`).
             None => {
-                self.run_groups(setup, run, windows, &mut state, control)
+                self.run_groups(setup, run, windows, own_listed, &mut state, control)
                     .await?
             }
             // Only the named tickets are read, as one group: no window, so no cursor moves.
@@ -532,6 +575,7 @@ impl SyncEngine {
                     setup,
                     settings: &self.settings,
                     windows,
+                    own_listed,
                     now: self.clock.now(),
                     access: Access::Leased(&mut state.keeper),
                     only: Some(only),
@@ -661,6 +705,8 @@ impl SyncEngine {
 struct RunWindow {
     since: Option<OffsetDateTime>,
     windows: BySide<OffsetDateTime>,
+    /// Per side, before when our own last activity is not listed again.
+    own_listed: BySide<Option<OffsetDateTime>>,
     /// A repair's one ticket, or the tickets a webhook named.
     only: Option<Vec<(Role, TicketId)>>,
 }

@@ -31,7 +31,7 @@ use time::OffsetDateTime;
 
 use crate::attention::AttentionBook;
 use crate::lease_keeper::LeaseKeeper;
-use crate::platform::{ChangedTicketsQuery, PlatformError, TicketPage};
+use crate::platform::{ChangedTicketsQuery, OwnActivityListed, PlatformError, TicketPage};
 use crate::setup::{EngineSettings, SyncSetup};
 
 /// Per side: the latest last activity seen in the window and its ticket — where the side's
@@ -84,6 +84,9 @@ pub(crate) struct GatherRequest<'a, 'k> {
     pub settings: &'a EngineSettings,
     /// Where each side's reading starts.
     pub windows: BySide<OffsetDateTime>,
+    /// Per side, before when tickets whose last activity is our own are left out of the listing
+    /// (`SyncEngine::own_activity_listed_before` says why that is safe); `None` lists them all.
+    pub own_listed: BySide<Option<OffsetDateTime>>,
     pub now: OffsetDateTime,
     pub access: Access<'a, 'k>,
     /// A repair's one ticket, or the tickets a webhook named: only they (with their partners and
@@ -161,6 +164,19 @@ async fn keep(keeper: Option<&mut LeaseKeeper<'_>>) -> Result<(), GatherFailure>
     }
 }
 
+/// What the listing of `side` may leave out: our own activity before the side's bound, when both
+/// are known.
+fn own_activity_listed(
+    own_actors: &BySide<Option<ActorId>>,
+    own_listed: &BySide<Option<OffsetDateTime>>,
+    side: Role,
+) -> Option<OwnActivityListed> {
+    Some(OwnActivityListed {
+        actor: own_actors.get(side).clone()?,
+        before: (*own_listed.get(side))?,
+    })
+}
+
 fn platform_error(side: Role) -> impl Fn(PlatformError) -> GatherFailure {
     move |error| GatherFailure::Platform(side, error)
 }
@@ -186,6 +202,9 @@ pub(crate) struct RunReads<'a> {
     /// A dry run writes nothing to the store.
     dry_run: bool,
     own_actors: BySide<Option<ActorId>>,
+    /// Per side, before when tickets whose last activity is our own are left out of the listing
+    /// (`SyncEngine::own_activity_listed_before` says why that is safe); `None` lists them all.
+    own_listed: BySide<Option<OffsetDateTime>>,
 }
 
 impl<'a> RunReads<'a> {
@@ -195,6 +214,7 @@ impl<'a> RunReads<'a> {
         setup: &'a SyncSetup,
         settings: &'a EngineSettings,
         windows: BySide<OffsetDateTime>,
+        own_listed: BySide<Option<OffsetDateTime>>,
         now: OffsetDateTime,
         dry_run: bool,
     ) -> Result<(Self, AttentionBook), GatherFailure> {
@@ -230,6 +250,7 @@ impl<'a> RunReads<'a> {
             now,
             dry_run,
             own_actors,
+            own_listed,
         };
         Ok((reads, attention))
     }
@@ -259,6 +280,7 @@ impl<'a> RunReads<'a> {
                 since: *self.windows.get(side),
                 after,
                 page_size: self.settings.page_size,
+                own_activity_listed: own_activity_listed(&self.own_actors, &self.own_listed, side),
             })
             .await
             .map_err(platform_error(side))?;
@@ -722,6 +744,7 @@ pub(crate) async fn gather(request: GatherRequest<'_, '_>) -> Result<Gathered, G
         setup,
         settings,
         windows,
+        own_listed,
         now,
         access,
         only,
@@ -730,8 +753,16 @@ pub(crate) async fn gather(request: GatherRequest<'_, '_>) -> Result<Gathered, G
         Access::DryRun => None,
         Access::Leased(keeper) => Some(keeper),
     };
-    let (reads, attention) =
-        RunReads::start(store, setup, settings, windows, now, keeper.is_none()).await?;
+    let (reads, attention) = RunReads::start(
+        store,
+        setup,
+        settings,
+        windows,
+        own_listed,
+        now,
+        keeper.is_none(),
+    )
+    .await?;
     let mut reader = reads.reader();
     let mut cursors = Cursors::default();
     // Every page of changes since the window start (not for a repair or a webhook).

@@ -54,7 +54,9 @@ pub use overview::{
     ACTIVITY_WINDOW, CALLS_WINDOW, FAILURE_WINDOW, HistoryQuery, HistoryRun, ScheduleChangeError,
     StartDateError, SyncActivity, SyncOverviews, SyncStatus, parse_start_date,
 };
-pub use platform::{ChangedTicketsQuery, CreatedTicket, Platform, PlatformError, TicketPage};
+pub use platform::{
+    ChangedTicketsQuery, CreatedTicket, OwnActivityListed, Platform, PlatformError, TicketPage,
+};
 pub use repair::{RepairError, RepairStep};
 pub use service::{
     SYNC_DUE_RELATIONSHIPS, SYNC_NOT_RUN_TOTAL, SYNC_RECORDS_TOTAL,

@@ -122,6 +122,23 @@ pub struct ChangedTicketsQuery {
     pub after: Option<TicketId>,
     /// At most this many tickets per page (Autotask allows up to 500).
     pub page_size: u32,
+    /// Tickets that may be left out because a complete run already listed them as they are now
+    /// (see [`OwnActivityListed`]); `None` lists everything. A platform may ignore it: listing
+    /// more is always safe, only dearer.
+    pub own_activity_listed: Option<OwnActivityListed>,
+}
+
+/// Tickets whose last activity is the sync's own (`actor`) and earlier than `before`: the engine
+/// sets `before` to the cursor a complete run saved, so each of them was listed by that run (or an
+/// earlier one) after that activity, and nothing happened to it since — a person's edit would have
+/// made the person its last actor. Without it, the overlap window re-lists every copy the sync
+/// wrote in the minutes before the cursor, on every run in those minutes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnActivityListed {
+    /// The API user the sync acts as on this platform ([`Platform::own_actor`]).
+    pub actor: ActorId,
+    /// Only activity strictly earlier than this may be left out.
+    pub before: OffsetDateTime,
 }
 
 /// A PSA as the engine sees it. Object safe: the engine holds `Arc<dyn Platform>`, one per side.

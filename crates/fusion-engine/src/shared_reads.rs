@@ -201,6 +201,9 @@ impl TenantFeed {
                         since,
                         after: after.clone(),
                         page_size,
+                        // The read serves every relationship of the sweep, each with a cursor
+                        // of its own (and not necessarily one API user): it leaves nothing out.
+                        own_activity_listed: None,
                     })
                     .await?;
                 found.extend(page.tickets);

@@ -3,6 +3,8 @@
 //! tests isolate themselves), so the phases never see each other's rows and the operator's own
 //! tables are never touched; the schema is dropped afterwards.
 
+use std::collections::BTreeMap;
+
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 
@@ -36,6 +38,29 @@ impl ScratchSchema {
             admin_url: admin_url.to_owned(),
             schema,
         })
+    }
+
+    /// Leases in force in the schema whose key starts with `prefix`: the rest of the key → the
+    /// holder (a benchmark watching which process runs what, as `fusion serve` names itself).
+    pub async fn lease_holders(
+        &self,
+        prefix: &str,
+    ) -> Result<BTreeMap<String, String>, StoreError> {
+        let mut connection = PgConnection::connect(&self.url)
+            .await
+            .map_err(database_error)?;
+        let rows: Result<Vec<(String, String)>, _> = sqlx::query_as(
+            "SELECT lease_key, holder FROM leases WHERE expires_at > now() AND starts_with(lease_key, $1)",
+        )
+        .bind(prefix)
+        .fetch_all(&mut connection)
+        .await;
+        let _ = connection.close().await;
+        Ok(rows
+            .map_err(database_error)?
+            .into_iter()
+            .map(|(key, holder)| (key[prefix.len()..].to_owned(), holder))
+            .collect())
     }
 
     /// Drops the schema and everything in it (best effort: a leftover schema is only clutter).

@@ -68,7 +68,9 @@ use fusion_domain::sync::{
     CommentSnapshot, DeletedTicket, FieldChange, FieldRules, FieldValue, TicketDraft, TicketId,
     TicketMarker, TicketSnapshot,
 };
-use fusion_engine::{ChangedTicketsQuery, CreatedTicket, Platform, PlatformError, TicketPage};
+use fusion_engine::{
+    ChangedTicketsQuery, CreatedTicket, OwnActivityListed, Platform, PlatformError, TicketPage,
+};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
@@ -522,6 +524,12 @@ impl Platform for AutotaskPlatform {
         if let Some(after) = &query.after {
             filter.push(Filter::gt("id", numeric_id(after)?));
         }
+        filter.extend(
+            query
+                .own_activity_listed
+                .as_ref()
+                .and_then(own_activity_listed),
+        );
         let model = QueryModel {
             max_records: page_size,
             include_fields: self.schema.include_fields().to_vec(),
@@ -963,6 +971,23 @@ fn id_filter(ids: &[i64]) -> Filter {
 
 fn numeric(id: &str) -> i64 {
     id.parse().unwrap_or(i64::MAX)
+}
+
+/// Leaves out tickets whose last activity is the API user's own and earlier than `before`, as
+/// one OR group that keeps everything else — including tickets with no `lastActivityResourceID`
+/// (a contact's activity: `noteq` does not match an empty field). `lastActivityPersonType`
+/// cannot be queried, so a contact whose id equals our resource's id looks like us (see
+/// ARCHITECTURE.md, invariants). `None` (list everything) when the actor is not a number.
+fn own_activity_listed(listed: &OwnActivityListed) -> Option<Filter> {
+    let actor: i64 = listed.actor.as_str().parse().ok()?;
+    Some(Filter::group(
+        "or",
+        vec![
+            Filter::compare("noteq", "lastActivityResourceID", actor),
+            Filter::not_exist("lastActivityResourceID"),
+            Filter::gte("lastActivityDate", datetime::format(listed.before)),
+        ],
+    ))
 }
 
 fn numeric_id(ticket: &TicketId) -> Result<i64, PlatformError> {

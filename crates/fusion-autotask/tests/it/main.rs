@@ -5,6 +5,7 @@
 mod choices;
 mod client;
 mod connection;
+mod own_activity;
 mod platform;
 mod secrets;
 mod tenants;

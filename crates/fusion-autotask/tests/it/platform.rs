@@ -20,7 +20,7 @@ use crate::{CONTOSO, Harness, NORTHWIND};
 
 /// A platform for a tenant's active API user, with the request log cleared afterwards so that
 /// tests count only the platform's own calls.
-async fn platform_for(harness: &Harness, tenant: &str) -> AutotaskPlatform {
+pub(crate) async fn platform_for(harness: &Harness, tenant: &str) -> AutotaskPlatform {
     let client = harness.client_for(tenant);
     let choices = load_choices(&client).await.expect("choices load");
     let platform = AutotaskPlatform::connect(client, choices)
@@ -52,6 +52,7 @@ fn first_page(since: OffsetDateTime) -> ChangedTicketsQuery {
         since,
         after: None,
         page_size: 500,
+        own_activity_listed: None,
     }
 }
 

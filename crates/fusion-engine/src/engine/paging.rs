@@ -148,6 +148,7 @@ impl SyncEngine {
         setup: &SyncSetup,
         run: &SyncRun,
         windows: BySide<OffsetDateTime>,
+        own_listed: BySide<Option<OffsetDateTime>>,
         state: &mut RunState<'_>,
         control: &RunControl,
     ) -> Result<Option<Cursors>, EngineError> {
@@ -158,6 +159,7 @@ impl SyncEngine {
                 setup,
                 &self.settings,
                 windows,
+                own_listed,
                 self.clock.now(),
                 false,
             )

@@ -51,6 +51,7 @@ fn everything_since(since: OffsetDateTime) -> ChangedTicketsQuery {
         since,
         after: None,
         page_size: 2,
+        own_activity_listed: None,
     }
 }
 

@@ -153,6 +153,15 @@ fn bench_quick_json_prints_one_object_with_every_figure_and_says_why_py_autotask
         reason.contains("FUSION_BENCH_PYTHON") && reason.contains("cargo xtask py-autotask"),
         "the reason says how to enable it: {reason}"
     );
+    // Several processes share a database only on PostgreSQL.
+    assert!(report["scale_out"].is_null(), "{report}");
+    let reason = report["scale_out_skipped"]
+        .as_str()
+        .expect("a reason without PostgreSQL");
+    assert!(
+        reason.contains("--database-url postgres://"),
+        "the reason says how to enable it: {reason}"
+    );
 }
 
 #[test]
@@ -253,6 +262,15 @@ fn bench_on_postgresql_runs_the_sync_phases_there_when_a_server_is_given() {
     }
     assert_eq!(
         report["initial_own_process"]["status"], "Success",
+        "{report}"
+    );
+    // Three serve processes, one killed mid-run: nothing doubled, nothing lost.
+    let scale_out = &report["scale_out"];
+    assert_eq!(scale_out["workers"], 3, "{report}");
+    assert_eq!(scale_out["duplicates"], 0, "{report}");
+    assert_eq!(scale_out["missed"], 0, "{report}");
+    assert!(
+        scale_out["takeover_s"].as_f64().is_some_and(|s| s > 0.0),
         "{report}"
     );
 }

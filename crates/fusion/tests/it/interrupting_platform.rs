@@ -20,6 +20,7 @@ use time::OffsetDateTime;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Write {
     CreateTicket,
+    UpdateTicket,
     AddComment,
     CreateTimeEntry,
 }
@@ -145,7 +146,9 @@ impl Platform for Interrupting {
         id: &TicketId,
         changes: &[FieldChange],
     ) -> Result<(), PlatformError> {
-        self.inner.update_ticket(id, changes).await
+        self.about_to(Write::UpdateTicket);
+        let result = self.inner.update_ticket(id, changes).await;
+        self.landed(Write::UpdateTicket, result)
     }
     async fn close_ticket(&self, id: &TicketId, status: &ChoiceValue) -> Result<(), PlatformError> {
         self.inner.close_ticket(id, status).await

@@ -17,6 +17,7 @@ mod interrupting_platform;
 mod live_key_rotation;
 mod maintenance_commands;
 mod notifications_end_to_end;
+mod own_activity_end_to_end;
 mod postgres_schema;
 mod privacy_end_to_end;
 mod process;
@@ -35,6 +36,9 @@ mod webhooks_end_to_end;
 #[allow(dead_code)]
 #[path = "../../src/commands/demo/connection.rs"]
 mod demo_connection;
+// Several `fusion serve` processes on one PostgreSQL database, shared with `fusion bench`.
+#[path = "../../src/commands/bench/cluster.rs"]
+mod cluster;
 #[allow(dead_code)]
 #[path = "../../src/scheduler.rs"]
 mod scheduler;

@@ -248,7 +248,7 @@ impl Harness {
             .collect()
     }
 
-    fn the_copy_in_northwind(&self, contoso_ticket: i64) -> Value {
+    pub(crate) fn the_copy_in_northwind(&self, contoso_ticket: i64) -> Value {
         let copies = self.copies_in_northwind(contoso_ticket);
         assert_eq!(copies.len(), 1, "exactly one copy: {copies:#?}");
         copies.into_iter().next().expect("one copy")
@@ -286,43 +286,18 @@ impl Harness {
 }
 
 pub(super) fn tenant<'a>(tenants: &'a [TenantInfo], name: &str) -> &'a TenantInfo {
-    tenants
-        .iter()
-        .find(|tenant| tenant.name == name)
-        .expect("the demo tenant exists")
+    crate::cluster::tenant(tenants, name).expect("the demo tenant exists")
 }
 
 pub(super) fn active_user(tenant: &TenantInfo) -> (String, String) {
-    let user = tenant
-        .api_users
-        .iter()
-        .find(|user| user.active)
-        .expect("an active API user");
-    (user.username.clone(), user.secret.clone())
+    crate::cluster::active_user(tenant).expect("an active API user")
 }
 
 /// The organisation for a tenant with its Autotask credentials, as `fusion demo` registers it.
 pub(super) async fn register(store: &dyn Store, tenant: &TenantInfo) -> OrgId {
-    let organisation = store
-        .create_organisation(&tenant.name)
+    crate::cluster::register(store, tenant)
         .await
-        .expect("the organisation is created");
-    let (username, secret) = active_user(tenant);
-    store
-        .save_platform_credentials(
-            organisation.id,
-            None,
-            CredentialsUpdate {
-                platform: PlatformKind::Autotask,
-                api_url: tenant.api_url.clone(),
-                username,
-                secret: Some(SecretString::from(secret)),
-                integration_code_override: None,
-            },
-        )
-        .await
-        .expect("the credentials are saved");
-    organisation.id
+        .expect("the organisation is registered")
 }
 
 fn assert_status(summary: &RunSummary, expected: RunStatus) {

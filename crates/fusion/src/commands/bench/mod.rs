@@ -14,12 +14,16 @@
 //! 5. every ticket fetched with our client and with py-autotask — requests and wall time;
 //! 6. webhooks: edits on both sides spread over time under 150 ms latency, carried by the
 //!    simulator's callouts to the product's receiver — edit-to-visible delay, requests per
-//!    change, missed changes, and a quiet hour with webhooks against polling every 5 minutes.
+//!    change, missed changes, and a quiet hour with webhooks against polling every 5 minutes;
+//! 7. scale-out (`scale_out`, only with `--database-url postgres://…`): three `fusion serve`
+//!    processes on the database, one killed with SIGKILL mid-run — duplicates, missed tickets,
+//!    and how long until its connections ran elsewhere.
 //!
 //! Every sync is checked: both tenants must agree at the end, or the benchmark fails (exit 1)
 //! saying how they differ. `--quick` runs a small world (for smoke tests and CI).
 
 mod bed;
+mod cluster;
 mod hub;
 mod initial_latency;
 mod measure;
@@ -27,6 +31,7 @@ mod own_process;
 mod phases;
 mod py_autotask;
 mod relationships;
+mod scale_out;
 mod verify;
 mod webhooks;
 mod world;
@@ -36,6 +41,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::cli::BenchArgs;
+// `cluster.rs` names the demo's connection set-up so (the end-to-end test compiles it in too).
+use crate::commands::demo::connection as demo_connection;
 use crate::exit_status::Completion;
 
 use self::bed::{Bed, bench_sim_options};
@@ -113,6 +120,10 @@ struct Report {
     /// Why `vs_py_autotask` is null, and how to enable it.
     #[serde(skip_serializing_if = "Option::is_none")]
     vs_py_autotask_skipped: Option<String>,
+    scale_out: Option<scale_out::ScaleOutFigures>,
+    /// Why `scale_out` is null, and how to enable it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scale_out_skipped: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -215,6 +226,20 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Completion> {
     let (initial, incremental, comparison) = sync_figures?;
     progress("the initial sync again, the product in a process of its own…");
     let initial_own_process = own_process::initial_own_process(shape, database_url).await?;
+    let (scale_out, scale_out_skipped) = match database_url {
+        Some(url) => {
+            progress("three fusion serve processes on PostgreSQL, one killed mid-run…");
+            (Some(scale_out::scale_out(url, args.quick).await?), None)
+        }
+        None => (
+            None,
+            Some(
+                "scale-out skipped: several processes share a database only on PostgreSQL; to \
+                 enable it, pass --database-url postgres://USER@HOST/DATABASE"
+                    .to_owned(),
+            ),
+        ),
+    };
 
     let (cores, cpu_model) = measure::machine();
     let (vs_py_autotask, vs_py_autotask_skipped) = match comparison {
@@ -256,6 +281,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Completion> {
         webhooks,
         vs_py_autotask,
         vs_py_autotask_skipped,
+        scale_out,
+        scale_out_skipped,
     };
     let text = if args.json {
         format!("{}\n", serde_json::to_string(&report)?)
@@ -427,6 +454,23 @@ fn table(report: &Report) -> String {
             comparison.theirs.wall_s,
             comparison.calls_ratio,
             comparison.wall_ratio,
+        )),
+        (None, Some(reason)) => text.push_str(&format!("\n{reason}\n")),
+        (None, None) => {}
+    }
+    match (&report.scale_out, &report.scale_out_skipped) {
+        (Some(scale), _) => text.push_str(&format!(
+            "\nscale-out: {} serve processes, {} connections, {} tickets, one process killed (SIGKILL) \
+             holding {} of them: {} duplicates, {} missed, taken over after {:.1} s (lease {} s); {:.1} s in all\n",
+            scale.workers,
+            scale.connections,
+            scale.tickets,
+            scale.orphaned,
+            scale.duplicates,
+            scale.missed,
+            scale.takeover_s,
+            scale.lease_s,
+            scale.wall_s,
         )),
         (None, Some(reason)) => text.push_str(&format!("\n{reason}\n")),
         (None, None) => {}
