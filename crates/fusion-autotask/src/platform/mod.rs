@@ -51,8 +51,11 @@
 mod content;
 mod error_mapping;
 mod field_rules;
+mod filters;
 mod ticket_mapping;
 mod time_entries;
+
+use filters::{id_filter, numeric, numeric_id, numeric_ids, own_activity_listed, ticket_filter};
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
@@ -68,9 +71,7 @@ use fusion_domain::sync::{
     CommentSnapshot, DeletedTicket, FieldChange, FieldRules, FieldValue, TicketDraft, TicketId,
     TicketMarker, TicketSnapshot,
 };
-use fusion_engine::{
-    ChangedTicketsQuery, CreatedTicket, OwnActivityListed, Platform, PlatformError, TicketPage,
-};
+use fusion_engine::{ChangedTicketsQuery, CreatedTicket, Platform, PlatformError, TicketPage};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
@@ -953,50 +954,4 @@ fn choice_wire(value: &ChoiceValue) -> Value {
     value
         .as_i64()
         .map_or_else(|| Value::from(value.as_str()), Value::from)
-}
-
-fn ticket_filter(ids: &[i64]) -> Filter {
-    if let [single] = ids {
-        return Filter::eq("ticketID", *single);
-    }
-    Filter::compare("in", "ticketID", Value::from(ids.to_vec()))
-}
-
-fn id_filter(ids: &[i64]) -> Filter {
-    if let [single] = ids {
-        return Filter::eq("id", *single);
-    }
-    Filter::compare("in", "id", Value::from(ids.to_vec()))
-}
-
-fn numeric(id: &str) -> i64 {
-    id.parse().unwrap_or(i64::MAX)
-}
-
-/// Leaves out tickets whose last activity is the API user's own and earlier than `before`, as
-/// one OR group that keeps everything else — including tickets with no `lastActivityResourceID`
-/// (a contact's activity: `noteq` does not match an empty field). `lastActivityPersonType`
-/// cannot be queried, so a contact whose id equals our resource's id looks like us (see
-/// ARCHITECTURE.md, invariants). `None` (list everything) when the actor is not a number.
-fn own_activity_listed(listed: &OwnActivityListed) -> Option<Filter> {
-    let actor: i64 = listed.actor.as_str().parse().ok()?;
-    Some(Filter::group(
-        "or",
-        vec![
-            Filter::compare("noteq", "lastActivityResourceID", actor),
-            Filter::not_exist("lastActivityResourceID"),
-            Filter::gte("lastActivityDate", datetime::format(listed.before)),
-        ],
-    ))
-}
-
-fn numeric_id(ticket: &TicketId) -> Result<i64, PlatformError> {
-    ticket
-        .as_str()
-        .parse()
-        .map_err(|_| PlatformError::NotFound(format!("{ticket} is not an Autotask ticket id")))
-}
-
-fn numeric_ids(tickets: &[TicketId]) -> Result<Vec<i64>, PlatformError> {
-    tickets.iter().map(numeric_id).collect()
 }
