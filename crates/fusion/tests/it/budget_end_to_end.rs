@@ -75,15 +75,7 @@ async fn an_initial_sync_over_its_share_waits_and_is_carried_on_by_the_scheduler
     );
 
     // It shows as waiting, with who started it and when it carries on.
-    let overviews = SyncOverviews::new(harness.store.clone(), clock.clone());
-    overviews.set_budget(governor.clone());
-    let relationship = harness
-        .store
-        .relationship(harness.relationship)
-        .await
-        .expect("reads")
-        .expect("exists");
-    let status = overviews.status(&relationship).await.expect("a status");
+    let status = status(&harness, &clock, &governor).await;
     let deferred = status.deferred_run.expect("the manual run waits");
     assert_eq!(
         deferred.started_by.as_deref(),
@@ -224,18 +216,8 @@ async fn a_scheduled_sync_over_its_share_is_not_started_shows_as_waiting_and_run
         "no run was recorded"
     );
     assert!(harness.copies_in_northwind(raised).is_empty());
-    let overviews = SyncOverviews::new(harness.store.clone(), clock.clone());
-    overviews.set_budget(governor.clone());
-    let relationship = harness
-        .store
-        .relationship(harness.relationship)
+    let waiting = status(&harness, &clock, &governor)
         .await
-        .expect("reads")
-        .expect("exists");
-    let waiting = overviews
-        .status(&relationship)
-        .await
-        .expect("a status")
         .waiting_for_budget
         .expect("the sweep waits for the budget");
     assert_eq!(waiting.database, contoso);
@@ -249,8 +231,25 @@ async fn a_scheduled_sync_over_its_share_is_not_started_shows_as_waiting_and_run
     let outcomes = sync.run_due().await.expect("a scheduler tick");
     assert_eq!(outcomes.len(), 1, "{outcomes:#?}");
     assert_eq!(harness.copies_in_northwind(raised).len(), 1);
-    let status = overviews.status(&relationship).await.expect("a status");
+    let status = status(&harness, &clock, &governor).await;
     assert!(status.waiting_for_budget.is_none());
+}
+
+/// The connection's status as the Sync page shows it, with the budget's waits.
+async fn status(
+    harness: &Harness,
+    clock: &Arc<ManualClock>,
+    governor: &Arc<BudgetGovernor>,
+) -> fusion_engine::SyncStatus {
+    let overviews = SyncOverviews::new(harness.store.clone(), clock.clone());
+    overviews.set_budget(governor.clone());
+    let relationship = harness
+        .store
+        .relationship(harness.relationship)
+        .await
+        .expect("reads")
+        .expect("exists");
+    overviews.status(&relationship).await.expect("a status")
 }
 
 async fn runs(harness: &Harness) -> Vec<fusion_domain::sync::SyncRun> {
