@@ -193,8 +193,15 @@ fn tenant_error(error: AutotaskError) -> TenantError {
         | AutotaskError::Rejected { .. }
         | AutotaskError::Transport { .. }
         | AutotaskError::Decode { .. }
-        | AutotaskError::BudgetExhausted(_)
         | AutotaskError::UnexpectedZoneUrl { .. } => TenantError::Unavailable { message },
+        AutotaskError::BudgetExhausted(wait) => TenantError::WaitingForBudget {
+            message: format!("{wait}."),
+            retry_after_secs: u64::try_from(
+                (wait.resume_at - time::OffsetDateTime::now_utc()).whole_seconds(),
+            )
+            .unwrap_or(0)
+            .max(1),
+        },
     }
 }
 

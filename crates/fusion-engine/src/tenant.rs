@@ -225,6 +225,13 @@ pub enum TenantError {
     /// This server cannot talk to the platform at all (its platform settings are unusable).
     #[error("{message}")]
     NotSetUp { message: String },
+    /// This server's share of the tenant's API budget does not allow the request now (nothing
+    /// was sent; see [`crate::budget`]): try again in `retry_after_secs`.
+    #[error("{message}")]
+    WaitingForBudget {
+        message: String,
+        retry_after_secs: u64,
+    },
 }
 
 impl TenantError {
@@ -235,6 +242,7 @@ impl TenantError {
             TenantError::NotFound { .. } => "not_found",
             TenantError::Unavailable { .. } => "unavailable",
             TenantError::NotSetUp { .. } => "not_set_up",
+            TenantError::WaitingForBudget { .. } => "waiting_for_budget",
         }
     }
 }

@@ -185,8 +185,11 @@ impl ConfigurationService {
             .tenants
             .preview(&credentials, &ticket_id, &company)
             .await
-            .map_err(|error| ConfigurationError::Tenant {
-                reason: format!("Could not read the ticket from your Autotask tenant: {error}"),
+            .map_err(|error| {
+                ConfigurationError::tenant(
+                    "Could not read the ticket from your Autotask tenant",
+                    error,
+                )
             })?;
         let text = composition.compose(
             &|field| match field {

@@ -3,6 +3,7 @@
 //! message for people), a side outside its company scope, a refused value, a conflict with what
 //! is stored, and storage failures (whose details go to the log, never to people).
 
+use crate::TenantError;
 use crate::ports::StoreError;
 
 use super::side::ScopeProblem;
@@ -17,6 +18,13 @@ pub enum ConfigurationError {
     /// and what to do, in words for people.
     #[error("{reason}")]
     Tenant { reason: String },
+    /// The tenant's API budget does not allow reading it now (nothing was sent): try again in
+    /// `retry_after_secs`.
+    #[error("{reason}")]
+    WaitingForBudget {
+        reason: String,
+        retry_after_secs: u64,
+    },
     /// The side configuration names a company other than its scope, or turns reverse sync on
     /// without one: nothing is saved (privacy between relationships). Never empty.
     #[error("{}", joined(.0))]
@@ -57,6 +65,23 @@ pub(crate) fn joined(problems: &[ScopeProblem]) -> String {
 }
 
 impl ConfigurationError {
+    /// A tenant's failure in words for people, after `what` ("Could not read the ticket from your
+    /// Autotask tenant"); a wait for the API budget stays one.
+    pub(crate) fn tenant(what: &str, error: TenantError) -> Self {
+        match error {
+            TenantError::WaitingForBudget {
+                message,
+                retry_after_secs,
+            } => ConfigurationError::WaitingForBudget {
+                reason: format!("{what}: {message}"),
+                retry_after_secs,
+            },
+            error => ConfigurationError::Tenant {
+                reason: format!("{what}: {error}"),
+            },
+        }
+    }
+
     pub fn invalid(code: &'static str, field: &str, message: impl Into<String>) -> Self {
         ConfigurationError::Invalid {
             code,

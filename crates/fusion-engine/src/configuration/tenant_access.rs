@@ -101,15 +101,15 @@ impl ConfigurationService {
             .await
             .map_err(|error| {
                 tracing::warn!(%relationship, %org, kind = error.kind_name(), "loading tenant choices failed");
-                ConfigurationError::Tenant {
-                    reason: match error {
-                        // Not about this tenant: the server cannot reach the platform at all.
-                        TenantError::NotSetUp { message } => message,
-                        error => format!(
-                            "Could not load the choices from {}: {error}",
-                            whose.tenant()
-                        ),
-                    },
+                match error {
+                    // Not about this tenant: the server cannot reach the platform at all.
+                    TenantError::NotSetUp { message } => {
+                        ConfigurationError::Tenant { reason: message }
+                    }
+                    error => ConfigurationError::tenant(
+                        &format!("Could not load the choices from {}", whose.tenant()),
+                        error,
+                    ),
                 }
             })
     }

@@ -57,6 +57,14 @@ impl From<CoreError> for ConfigurationError {
         match error {
             CoreError::NotFound => ConfigurationError::Api(ApiError::NotFound),
             CoreError::Tenant { reason } => ConfigurationError::Autotask { reason },
+            CoreError::WaitingForBudget {
+                reason,
+                retry_after_secs,
+            } => ConfigurationError::Api(ApiError::RateLimited {
+                code: "waiting_for_budget",
+                message: reason,
+                retry_after_secs,
+            }),
             CoreError::OutsideScope(problems) => ConfigurationError::OutsideScope(problems),
             CoreError::Invalid {
                 code,

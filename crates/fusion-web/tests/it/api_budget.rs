@@ -5,6 +5,7 @@
 
 use serde_json::json;
 
+use crate::configuration::Connected;
 use crate::support::{AppOptions, TestApp};
 use crate::sync::assert_matches_schema;
 
@@ -127,4 +128,43 @@ async fn the_share_and_the_use_show_once_the_database_is_known_and_the_share_can
     assert_eq!(alice_as_bob.status, 404);
 
     app.stop().await;
+}
+
+#[tokio::test]
+async fn a_tenant_read_the_budget_does_not_allow_is_429_with_when_to_try_again_not_a_server_error()
+{
+    // 20 requests an hour for each database: a few choice loads use it up.
+    let connected = Connected::spawn_with(Some(fusion_engine::budget::BudgetSettings {
+        platform_hourly_limit: 1_000,
+        default_percent: 2,
+        start_margin: 0,
+    }))
+    .await;
+    let alice = &connected.app.alice.org;
+    let mut browser = connected.app.signed_in(&connected.app.alice).await;
+    let refresh = connected.api(alice, "choices/refresh");
+    let mut refused = None;
+    for _ in 0..10 {
+        let reply = browser.post_json(&refresh, &json!({})).await;
+        if reply.status != 200 {
+            refused = Some(reply);
+            break;
+        }
+    }
+    let refused = refused.expect("the share runs out within 10 loads");
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    let error = refused.json();
+    assert_eq!(error["error"]["code"], "waiting_for_budget");
+    let message = error["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("Waiting for API budget"), "{message}");
+    let retry_after: u64 = refused
+        .header("retry-after")
+        .and_then(|value| value.parse().ok())
+        .expect("a Retry-After header");
+    assert!((1..=3_600).contains(&retry_after), "{retry_after}");
+
+    // Once the hour has rolled on, the same request works.
+    connected.clock_advance(time::Duration::minutes(61));
+    let again = browser.post_json(&refresh, &json!({})).await;
+    assert_eq!(again.status, 200, "{}", again.body);
 }

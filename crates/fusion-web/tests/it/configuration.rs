@@ -88,6 +88,14 @@ async fn save_credentials(app: &TestApp, org: fusion_domain::OrgId, tenant: &Ten
 
 impl Connected {
     pub(crate) async fn spawn() -> Connected {
+        Connected::spawn_with(None).await
+    }
+
+    /// With an API budget on the app's clock (`AppState::with_budget`, the Autotask service's
+    /// request gate) when `budget` is set.
+    pub(crate) async fn spawn_with(
+        budget: Option<fusion_engine::budget::BudgetSettings>,
+    ) -> Connected {
         let mut app = TestApp::spawn().await;
         let tenants = app.simulator.simulator().tenants();
         let contoso = tenant(&tenants, "Contoso");
@@ -123,15 +131,29 @@ impl Connected {
             transport_override: Some(TransportOverride::parse(app.simulator.base_url()).unwrap()),
             ..AutotaskSettings::default()
         };
-        let service = AutotaskService::new(settings).unwrap();
         let clock = Arc::new(ManualClock::new(now));
+        let governor = budget.map(|budget| {
+            Arc::new(fusion_engine::budget::BudgetGovernor::new(
+                app.store.clone(),
+                clock.clone(),
+                budget,
+            ))
+        });
+        let service = match &governor {
+            Some(governor) => AutotaskService::with_gate(settings, governor.clone()),
+            None => AutotaskService::new(settings),
+        }
+        .unwrap();
         let tenants = AutotaskTenants::new(ConnectionTester::with_service(service), clock.clone());
-        let state = AppState::with_clock(
+        let mut state = AppState::with_clock(
             app.store.clone(),
             Arc::new(tenants),
             WebSettings::default(),
             clock.clone(),
         );
+        if let Some(governor) = governor {
+            state = state.with_budget(governor);
+        }
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
             .unwrap();
@@ -155,6 +177,11 @@ impl Connected {
             "/api/v1/orgs/{}/relationships/{}/{rest}",
             org.id, self.relationship
         )
+    }
+
+    /// Moves the app's clock (the choices cache and the API budget follow it).
+    pub(crate) fn clock_advance(&self, by: time::Duration) {
+        self.clock.advance(by);
     }
 
     pub(crate) fn page(&self, org: &fusion_domain::Organisation, rest: &str) -> String {
