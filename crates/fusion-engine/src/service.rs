@@ -20,6 +20,7 @@ use tokio::sync::{Notify, oneshot};
 use crate::budget::{Priority, Purpose, serving};
 use crate::control::{RunControl, RunObserver, StopSignal};
 use crate::engine::{EngineError, RunSummary, SyncEngine, SyncMode};
+use crate::platform::PlatformError;
 use crate::repair::RepairStep;
 use crate::setup::SyncSetup;
 use crate::webhooks::PollingPolicy;
@@ -505,11 +506,15 @@ impl SyncService {
         } else {
             platform.ticket_by_number(wanted).await
         };
-        found.map_err(|error| {
-            ServiceError::Setup(SetupError::Unavailable(format!(
+        found.map_err(|error| match (&error, self.engine.budget_wait(&setup)) {
+            // The API budget does not allow the look-up now: a wait, not an outage.
+            (PlatformError::BudgetExhausted(_), Some(wait)) => {
+                EngineError::WaitingForBudget(wait).into()
+            }
+            _ => ServiceError::Setup(SetupError::Unavailable(format!(
                 "looking the ticket up in {} failed: {error}",
                 setup.side(side).organisation_name
-            )))
+            ))),
         })
     }
 

@@ -330,10 +330,17 @@ impl From<ServiceError> for SyncError {
                     message: upper_first(&message),
                 }
             }
-            ServiceError::Engine(EngineError::WaitingForBudget(wait)) => SyncError::Conflict {
-                code: "waiting_for_budget",
-                message: format!("{wait}."),
-            },
+            ServiceError::Engine(EngineError::WaitingForBudget(wait)) => {
+                SyncError::Api(ApiError::RateLimited {
+                    code: "waiting_for_budget",
+                    message: format!("{wait}."),
+                    retry_after_secs: u64::try_from(
+                        (wait.resume_at - OffsetDateTime::now_utc()).whole_seconds(),
+                    )
+                    .unwrap_or(0)
+                    .max(1),
+                })
+            }
             ServiceError::Internal(message) => SyncError::Api(ApiError::Internal(message)),
         }
     }
