@@ -196,11 +196,7 @@ fn tenant_error(error: AutotaskError) -> TenantError {
         | AutotaskError::UnexpectedZoneUrl { .. } => TenantError::Unavailable { message },
         AutotaskError::BudgetExhausted(wait) => TenantError::WaitingForBudget {
             message: format!("{wait}."),
-            retry_after_secs: u64::try_from(
-                (wait.resume_at - time::OffsetDateTime::now_utc()).whole_seconds(),
-            )
-            .unwrap_or(0)
-            .max(1),
+            retry_after_secs: wait.retry_after_secs(time::OffsetDateTime::now_utc()),
         },
     }
 }

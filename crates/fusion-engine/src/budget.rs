@@ -130,6 +130,13 @@ pub struct BudgetWait {
 }
 
 impl BudgetWait {
+    /// Seconds from `now` until the work may go again, at least 1 (a `Retry-After`).
+    pub fn retry_after_secs(&self, now: OffsetDateTime) -> u64 {
+        u64::try_from((self.resume_at - now).whole_seconds())
+            .unwrap_or(0)
+            .max(1)
+    }
+
     /// "at about 14:05 UTC".
     pub fn resume_words(&self) -> String {
         format!(

@@ -334,11 +334,7 @@ impl From<ServiceError> for SyncError {
                 SyncError::Api(ApiError::RateLimited {
                     code: "waiting_for_budget",
                     message: format!("{wait}."),
-                    retry_after_secs: u64::try_from(
-                        (wait.resume_at - OffsetDateTime::now_utc()).whole_seconds(),
-                    )
-                    .unwrap_or(0)
-                    .max(1),
+                    retry_after_secs: wait.retry_after_secs(OffsetDateTime::now_utc()),
                 })
             }
             ServiceError::Internal(message) => SyncError::Api(ApiError::Internal(message)),
